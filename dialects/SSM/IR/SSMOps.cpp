@@ -1,0 +1,392 @@
+//===- SSMOps.cpp - Operations of the ssm dialect -------------------------===//
+//
+// Part of ssmc. Verifiers, custom assembly pieces and canonicalizations of
+// the ssm ops. Each verifier lists every operand with its named dimensions
+// (ShapeChecker) in the order the op description gives them, so the first
+// operand that disagrees is the one reported.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Dialect/SSM/IR/SSMOps.h"
+#include "ShapeChecker.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::ssm;
+
+//===----------------------------------------------------------------------===//
+// Shared helpers
+//===----------------------------------------------------------------------===//
+
+static Type elementTypeOf(Value v) {
+  return cast<ShapedType>(v.getType()).getElementType();
+}
+
+/// Checks that `value` (when present) stores the same element type as `ref`.
+static LogicalResult checkSameElementType(Operation *op, StringRef what,
+                                          Value value, StringRef refName,
+                                          Value ref) {
+  if (!value || elementTypeOf(value) == elementTypeOf(ref))
+    return success();
+  return op->emitOpError() << what << " element type " << elementTypeOf(value)
+                           << " must match " << refName << " element type "
+                           << elementTypeOf(ref);
+}
+
+/// Checks an operand that is either time-varying with `varying` dimensions or
+/// time-invariant with `fixed` ones, picking the form by rank.
+static LogicalResult checkEitherForm(ShapeChecker &shapes, Operation *op,
+                                     StringRef name, Value value,
+                                     ArrayRef<StringRef> varying,
+                                     ArrayRef<StringRef> fixed) {
+  int64_t rank = cast<RankedTensorType>(value.getType()).getRank();
+  std::string what = ("operand '" + name + "'").str();
+  if (rank == static_cast<int64_t>(varying.size()))
+    return shapes.check(what, value, varying);
+  if (rank == static_cast<int64_t>(fixed.size()))
+    return shapes.check(what, value, fixed);
+  return op->emitOpError() << what << " must have rank " << varying.size()
+                           << " [" << llvm::join(varying, ", ") << "] or "
+                           << fixed.size() << " [" << llvm::join(fixed, ", ")
+                           << "], got " << value.getType();
+}
+
+/// Checks a `dt_limit` attribute: two numbers, lo <= hi, neither NaN.
+static LogicalResult checkDtLimit(Operation *op,
+                                  std::optional<ArrayRef<double>> limit) {
+  if (!limit)
+    return success();
+  if (limit->size() != 2)
+    return op->emitOpError() << "dt_limit must have 2 elements [lo, hi], got "
+                             << limit->size();
+  double lo = (*limit)[0], hi = (*limit)[1];
+  if (std::isnan(lo) || std::isnan(hi) || lo > hi)
+    return op->emitOpError() << "dt_limit [" << lo << ", " << hi
+                             << "] must satisfy lo <= hi";
+  return success();
+}
+
+namespace {
+/// Drops the optional `final_state` result when nothing uses it, so later
+/// passes need not compute or store the state.
+template <typename OpTy>
+struct DropUnusedFinalState : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    Value finalState = op.getFinalState();
+    if (!finalState || !finalState.use_empty())
+      return failure();
+    OperationState state(op.getLoc(), op->getName());
+    state.addOperands(op->getOperands());
+    state.addTypes(op->getResult(0).getType());
+    state.addAttributes(llvm::to_vector(op->getDiscardableAttrs()));
+    state.propertiesAttr = op->getPropertiesAsAttribute();
+    Operation *replacement = rewriter.create(state);
+    rewriter.replaceOp(op, {replacement->getResult(0), Value()});
+    return success();
+  }
+};
+
+/// Removes a `dt_limit` that cannot change any value: [-inf, +inf], or
+/// [lo <= 0, +inf] after softplus (whose result is positive).
+template <typename OpTy>
+struct DropTrivialDtLimit : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    std::optional<ArrayRef<double>> limit = op.getDtLimit();
+    if (!limit || limit->size() != 2 || !std::isinf((*limit)[1]) ||
+        (*limit)[1] < 0)
+      return failure();
+    double lo = (*limit)[0];
+    bool trivial = (std::isinf(lo) && lo < 0) || (op.getDtSoftplus() && lo <= 0);
+    if (!trivial)
+      return failure();
+    rewriter.modifyOpInPlace(op, [&] { op.removeDtLimitAttr(); });
+    return success();
+  }
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// ScanOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ScanOp::verify() {
+  ShapeChecker shapes(*this);
+  if (failed(shapes.check("operand 'x'", getX(), {"B", "L", "D"})))
+    return failure();
+  for (auto [name, value] : {std::pair<StringRef, Value>{"abar", getAbar()},
+                             {"bbar", getBbar()},
+                             {"c", getC()}})
+    if (failed(checkEitherForm(shapes, *this, name, value,
+                               {"B", "L", "D", "N"}, {"D", "N"})))
+      return failure();
+  if (failed(shapes.check("operand 'd'", getD(), {"D"})) ||
+      failed(shapes.check("operand 'init'", getInit(), {"B", "D", "N"})) ||
+      failed(shapes.check("operand 'reset'", getReset(), {"B", "L"})) ||
+      failed(shapes.check("result 'y'", getY(), {"B", "L", "D"})) ||
+      failed(shapes.check("result 'final_state'", getFinalState(),
+                          {"B", "D", "N"})))
+    return failure();
+  if (failed(checkSameElementType(*this, "result 'y'", getY(), "operand 'x'",
+                                  getX())))
+    return failure();
+  if (getInit() && getFinalState())
+    return checkSameElementType(*this, "result 'final_state'", getFinalState(),
+                                "operand 'init'", getInit());
+  return success();
+}
+
+void ScanOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                         MLIRContext *context) {
+  results.add<DropUnusedFinalState<ScanOp>>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// SelectiveScanOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SelectiveScanOp::verify() {
+  ShapeChecker shapes(*this);
+  if (failed(shapes.check("operand 'u'", getU(), {"B", "D", "L"})) ||
+      failed(shapes.check("operand 'delta'", getDelta(), {"B", "D", "L"})) ||
+      failed(shapes.check("operand 'A'", getA(), {"D", "N"})) ||
+      failed(checkEitherForm(shapes, *this, "B", getB(), {"B", "G", "N", "L"},
+                             {"D", "N"})) ||
+      failed(checkEitherForm(shapes, *this, "C", getC(), {"B", "G", "N", "L"},
+                             {"D", "N"})) ||
+      failed(shapes.check("operand 'D'", getD(), {"D"})) ||
+      failed(shapes.check("operand 'z'", getZ(), {"B", "D", "L"})) ||
+      failed(shapes.check("operand 'delta_bias'", getDeltaBias(), {"D"})) ||
+      failed(shapes.check("operand 'init'", getInit(), {"B", "D", "N"})) ||
+      failed(shapes.check("result 'y'", getY(), {"B", "D", "L"})) ||
+      failed(shapes.check("result 'final_state'", getFinalState(),
+                          {"B", "D", "N"})) ||
+      failed(shapes.checkMultiple("D", "G")))
+    return failure();
+  if (failed(checkSameElementType(*this, "operand 'delta'", getDelta(),
+                                  "operand 'u'", getU())) ||
+      failed(checkSameElementType(*this, "operand 'z'", getZ(), "operand 'u'",
+                                  getU())) ||
+      failed(checkSameElementType(*this, "result 'y'", getY(), "operand 'u'",
+                                  getU())))
+    return failure();
+  if (getInit() && getFinalState())
+    return checkSameElementType(*this, "result 'final_state'", getFinalState(),
+                                "operand 'init'", getInit());
+  return success();
+}
+
+namespace {
+/// `method mamba` is the default: spell it by leaving the attribute out.
+struct DropDefaultMethod : OpRewritePattern<SelectiveScanOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SelectiveScanOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getMethod() != Discretization::mamba)
+      return failure();
+    rewriter.modifyOpInPlace(op, [&] { op.removeMethodAttr(); });
+    return success();
+  }
+};
+} // namespace
+
+void SelectiveScanOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                                  MLIRContext *context) {
+  results.add<DropUnusedFinalState<SelectiveScanOp>, DropDefaultMethod>(
+      context);
+}
+
+//===----------------------------------------------------------------------===//
+// SSDOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SSDOp::verify() {
+  ShapeChecker shapes(*this);
+  if (getSeqIdx() && getCuSeqlens())
+    return emitOpError("takes at most one of 'seq_idx' and 'cu_seqlens'");
+  if (getChunkSize() <= 0)
+    return emitOpError() << "chunk_size must be positive, got "
+                         << getChunkSize();
+  if (failed(checkDtLimit(*this, getDtLimit())))
+    return failure();
+  if (failed(shapes.check("operand 'x'", getX(), {"B", "L", "H", "P"})) ||
+      failed(shapes.check("operand 'dt'", getDt(), {"B", "L", "H"})) ||
+      failed(shapes.check("operand 'A'", getA(), {"H"})) ||
+      failed(shapes.check("operand 'B'", getB(), {"B", "L", "G", "N"})) ||
+      failed(shapes.check("operand 'C'", getC(), {"B", "L", "G", "N"})))
+    return failure();
+  if (getD() &&
+      failed(checkEitherForm(shapes, *this, "D", getD(), {"H"}, {"H", "P"})))
+    return failure();
+  if (failed(shapes.check("operand 'z'", getZ(), {"B", "L", "H", "P"})) ||
+      failed(shapes.check("operand 'dt_bias'", getDtBias(), {"H"})) ||
+      failed(shapes.check("operand 'seq_idx'", getSeqIdx(), {"B", "L"})) ||
+      failed(shapes.check("result 'y'", getY(), {"B", "L", "H", "P"})) ||
+      failed(shapes.checkMultiple("H", "G")))
+    return failure();
+
+  // With cu_seqlens the states are per sequence: [S, H, P, N], S + 1 being
+  // the length of cu_seqlens, and the packed sequences form one batch row.
+  StringRef stateRows = "B";
+  if (Value cu = getCuSeqlens()) {
+    if (failed(shapes.check("operand 'cu_seqlens'", cu, {"S+1"})))
+      return failure();
+    int64_t entries = shapes.size("S+1");
+    if (entries == 0)
+      return emitOpError("operand 'cu_seqlens' must have at least 1 element");
+    if (!ShapedType::isDynamic(entries) &&
+        failed(shapes.bind("S", entries - 1, "operand 'cu_seqlens' (length - 1)",
+                           0)))
+      return failure();
+    int64_t batch = shapes.size("B");
+    if (!ShapedType::isDynamic(batch) && batch != 1)
+      return emitOpError() << "with 'cu_seqlens' the batch size B must be 1 "
+                              "(sequences are packed along L), got "
+                           << batch;
+    stateRows = "S";
+  }
+  if (failed(shapes.check("operand 'init'", getInit(),
+                          {stateRows, "H", "P", "N"})) ||
+      failed(shapes.check("result 'final_state'", getFinalState(),
+                          {stateRows, "H", "P", "N"})))
+    return failure();
+
+  if (failed(checkSameElementType(*this, "operand 'z'", getZ(), "operand 'x'",
+                                  getX())) ||
+      failed(checkSameElementType(*this, "result 'y'", getY(), "operand 'x'",
+                                  getX())))
+    return failure();
+  if (getInit() && getFinalState())
+    return checkSameElementType(*this, "result 'final_state'", getFinalState(),
+                                "operand 'init'", getInit());
+  return success();
+}
+
+void SSDOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                        MLIRContext *context) {
+  results.add<DropUnusedFinalState<SSDOp>, DropTrivialDtLimit<SSDOp>>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// CausalConv1dOp
+//===----------------------------------------------------------------------===//
+
+/// Prints `silu` after the operands, and nothing for the default `none`.
+static ParseResult parseActivation(OpAsmParser &parser,
+                                   ActivationAttr &activation) {
+  if (succeeded(parser.parseOptionalKeyword("silu")))
+    activation = ActivationAttr::get(parser.getContext(), Activation::silu);
+  return success();
+}
+
+static void printActivation(OpAsmPrinter &printer, Operation *,
+                            ActivationAttr activation) {
+  if (activation && activation.getValue() != Activation::none)
+    printer << stringifyActivation(activation.getValue());
+}
+
+LogicalResult CausalConv1dOp::verify() {
+  ShapeChecker shapes(*this);
+  if (failed(shapes.check("operand 'x'", getX(), {"B", "C", "L"})) ||
+      failed(shapes.check("operand 'weight'", getWeight(), {"C", "W"})))
+    return failure();
+  int64_t width = shapes.size("W");
+  if (width == 0)
+    return emitOpError("operand 'weight' dimension 1 (W) must be at least 1");
+  if (!ShapedType::isDynamic(width) &&
+      failed(shapes.bind("W-1", width - 1, "operand 'weight' (W - 1)", 1)))
+    return failure();
+  if (failed(shapes.check("operand 'bias'", getBias(), {"C"})) ||
+      failed(shapes.check("operand 'init_state'", getInitState(),
+                          {"B", "C", "W-1"})) ||
+      failed(shapes.check("result 'out'", getOut(), {"B", "C", "L"})) ||
+      failed(shapes.check("result 'final_state'", getFinalState(),
+                          {"B", "C", "W-1"})))
+    return failure();
+  return checkSameElementType(*this, "result 'out'", getOut(), "operand 'x'",
+                              getX());
+}
+
+void CausalConv1dOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                                 MLIRContext *context) {
+  results.add<DropUnusedFinalState<CausalConv1dOp>>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// StateUpdateOp
+//===----------------------------------------------------------------------===//
+
+MutableOperandRange StateUpdateOp::getDpsInitsMutable() {
+  // `state` and `y_init` are adjacent in the operand list: one range.
+  unsigned first = getODSOperandIndexAndLength(8).first;
+  return MutableOperandRange(*this, first, 2);
+}
+
+LogicalResult StateUpdateOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location>, ValueRange operands,
+    DictionaryAttr attributes, OpaqueProperties properties, RegionRange regions,
+    SmallVectorImpl<Type> &inferred) {
+  // Destination style: each result has the type of its destination.
+  StateUpdateOpAdaptor adaptor(operands, attributes, properties, regions);
+  inferred.push_back(adaptor.getState().getType());
+  inferred.push_back(adaptor.getYInit().getType());
+  return success();
+}
+
+LogicalResult StateUpdateOp::verify() {
+  ShapeChecker shapes(*this);
+  if (failed(checkDtLimit(*this, getDtLimit())))
+    return failure();
+  int64_t rank = getState().getType().getRank();
+  if (rank != 3 && rank != 4)
+    return emitOpError() << "operand 'state' must have rank 3 [B, D, N] "
+                            "(Mamba-1) or 4 [B, H, P, N] (Mamba-2), got "
+                         << getState().getType();
+  if (rank == 3) {
+    if (failed(shapes.check("operand 'state'", getState(), {"B", "D", "N"})) ||
+        failed(shapes.check("operand 'x'", getX(), {"B", "D"})) ||
+        failed(shapes.check("operand 'dt'", getDt(), {"B", "D"})) ||
+        failed(shapes.check("operand 'A'", getA(), {"D", "N"})) ||
+        failed(shapes.check("operand 'B'", getB(), {"B", "G", "N"})) ||
+        failed(shapes.check("operand 'C'", getC(), {"B", "G", "N"})) ||
+        failed(shapes.check("operand 'D'", getD(), {"D"})) ||
+        failed(shapes.check("operand 'z'", getZ(), {"B", "D"})) ||
+        failed(shapes.check("operand 'dt_bias'", getDtBias(), {"D"})) ||
+        failed(shapes.check("operand 'y_init'", getYInit(), {"B", "D"})) ||
+        failed(shapes.checkMultiple("D", "G")))
+      return failure();
+  } else {
+    if (failed(shapes.check("operand 'state'", getState(),
+                            {"B", "H", "P", "N"})) ||
+        failed(shapes.check("operand 'x'", getX(), {"B", "H", "P"})) ||
+        failed(shapes.check("operand 'dt'", getDt(), {"B", "H"})) ||
+        failed(shapes.check("operand 'A'", getA(), {"H"})) ||
+        failed(shapes.check("operand 'B'", getB(), {"B", "G", "N"})) ||
+        failed(shapes.check("operand 'C'", getC(), {"B", "G", "N"})))
+      return failure();
+    if (getD() &&
+        failed(checkEitherForm(shapes, *this, "D", getD(), {"H"}, {"H", "P"})))
+      return failure();
+    if (failed(shapes.check("operand 'z'", getZ(), {"B", "H", "P"})) ||
+        failed(shapes.check("operand 'dt_bias'", getDtBias(), {"H"})) ||
+        failed(shapes.check("operand 'y_init'", getYInit(), {"B", "H", "P"})) ||
+        failed(shapes.checkMultiple("H", "G")))
+      return failure();
+  }
+  if (failed(checkSameElementType(*this, "operand 'z'", getZ(), "operand 'x'",
+                                  getX())))
+    return failure();
+  return checkSameElementType(*this, "operand 'y_init'", getYInit(),
+                              "operand 'x'", getX());
+}
+
+#define GET_OP_CLASSES
+#include "ssm/Dialect/SSM/IR/SSMOps.cpp.inc"

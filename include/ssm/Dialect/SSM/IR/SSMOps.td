@@ -1,0 +1,322 @@
+//===- SSMOps.td - Operations of the ssm dialect -----------*- tablegen -*-===//
+//
+// Part of ssmc. Every op states its shapes in its description; the verifiers
+// in dialects/SSM/IR/SSMOps.cpp check each relation whose sides are static.
+// docs/semantics.md is the normative definition of what each op computes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_DIALECT_SSM_IR_SSMOPS_TD
+#define SSM_DIALECT_SSM_IR_SSMOPS_TD
+
+include "ssm/Dialect/SSM/IR/SSMDialect.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
+
+//===----------------------------------------------------------------------===//
+// discretize
+//===----------------------------------------------------------------------===//
+
+def SSM_DiscretizeOp : SSM_Op<"discretize",
+    [Pure, AllTypesMatch<["A", "B", "delta", "abar", "bbar"]>]> {
+  let summary = "turns a continuous diagonal system and a step into a discrete one";
+  let description = [{
+    Elementwise over diagonal systems: every element of `A`, `B` and `delta`
+    is one (a, b, Δ) triple. Callers broadcast first (for example a per-head
+    scalar `A` or a per-channel `Δ`), so the op itself has a single shape.
+
+    | method     | Abar                  | Bbar                              |
+    |------------|-----------------------|-----------------------------------|
+    | `zoh`      | exp(ΔA)               | (exp(ΔA) − 1)/(ΔA) · ΔB           |
+    | `bilinear` | (1 + ΔA/2)/(1 − ΔA/2) | ΔB / (1 − ΔA/2)                   |
+    | `euler`    | 1 + ΔA                | ΔB                                |
+    | `mamba`    | exp(ΔA)               | ΔB                                |
+
+    Example:
+
+    ```mlir
+    %abar, %bbar = ssm.discretize zoh %A, %B, %delta : tensor<?x64x16xf32>
+    ```
+  }];
+  let arguments = (ins SSM_DiscretizationAttr:$method, SSM_FloatTensor:$A,
+                   SSM_FloatTensor:$B, SSM_FloatTensor:$delta);
+  let results = (outs SSM_FloatTensor:$abar, SSM_FloatTensor:$bbar);
+  let assemblyFormat = [{
+    $method $A `,` $B `,` $delta attr-dict `:` type($A)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// scan
+//===----------------------------------------------------------------------===//
+
+def SSM_ScanOp : SSM_Op<"scan", [Pure, AttrSizedOperandSegments]> {
+  let summary = "linear recurrence h_t = Abar_t ⊙ h_{t-1} + Bbar_t x_t, y_t = C_t · h_t + D x_t";
+  let description = [{
+    The discrete linear recurrence that every SSM reduces to, over already
+    discretized operands. Shapes:
+
+    - `x`: `[B, L, D]`
+    - `abar`, `bbar`, `c`: each either time-varying `[B, L, D, N]` or
+      time-invariant `[D, N]`
+    - optional `d` (skip) `[D]`, `init` `[B, D, N]`, `reset` `[B, L]` (`i1`)
+    - results `y` `[B, L, D]` and optionally `final_state` `[B, D, N]`
+
+    `reset[b, t]` cuts the sequence between steps `t − 1` and `t` (the state
+    restarts from zero there), so packed variable-length batches are one scan.
+    `reverse` scans from `t = L − 1` down to `0` (bidirectional models use one
+    scan each way). The final state is the state after the last step processed.
+
+    Example:
+
+    ```mlir
+    %y, %h = ssm.scan forward %x, %abar, %bbar, %c skip(%d) init(%h0)
+        : (tensor<?x?x64xf32>, tensor<?x?x64x16xf32>, tensor<?x?x64x16xf32>,
+           tensor<?x?x64x16xf32>, tensor<64xf32>, tensor<?x64x16xf32>)
+        -> (tensor<?x?x64xf32>, tensor<?x64x16xf32>)
+    ```
+  }];
+  let arguments = (ins SSM_DirectionAttr:$direction,
+                   SSM_FloatTensor:$x, SSM_FloatTensor:$abar,
+                   SSM_FloatTensor:$bbar, SSM_FloatTensor:$c,
+                   Optional<SSM_FloatTensor>:$d,
+                   Optional<SSM_FloatTensor>:$init,
+                   Optional<SSM_MaskTensor>:$reset);
+  let results = (outs SSM_FloatTensor:$y,
+                 Optional<SSM_FloatTensor>:$final_state);
+  let assemblyFormat = [{
+    $direction $x `,` $abar `,` $bbar `,` $c
+    (`skip` `(` $d^ `)`)? (`init` `(` $init^ `)`)? (`reset` `(` $reset^ `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// selective_scan
+//===----------------------------------------------------------------------===//
+
+def SSM_SelectiveScanOp : SSM_Op<"selective_scan",
+    [Pure, AttrSizedOperandSegments]> {
+  let summary = "Mamba-1 selective scan (S6) with fused discretization, D and z";
+  let description = [{
+    Mamba-1's selective SSM in mamba_ssm's layout:
+
+    - `u`, `delta`: `[B, D, L]`; `A`: `[D, N]`
+    - `B`, `C`: selective `[B, G, N, L]` or fixed `[D, N]`; channel `d` reads
+      group `d / (D / G)`, so `D` must be a multiple of `G`
+    - optional `D` `[D]` (skip), `z` `[B, D, L]` (gate),
+      `delta_bias` `[D]`, `init` `[B, D, N]`
+    - results `y` `[B, D, L]` and optionally `final_state` `[B, D, N]`
+
+    Per element: `δ = delta + delta_bias`, `δ = softplus(δ)` when
+    `delta_softplus` is set; `(Abar, Bbar) = discretize(method, A, B, δ)`
+    (`method` defaults to `mamba`: Abar = exp(δA), Bbar = δB);
+    `h = Abar ⊙ h + Bbar·u`; `y = C·h + D·u`; `y *= silu(z)` when `z` is
+    given. `ssm-decompose` rewrites the op into exactly these steps.
+
+    Example:
+
+    ```mlir
+    %y, %last = ssm.selective_scan %u, %delta, %A, %B, %C skip(%D) gate(%z)
+        delta_bias(%db) delta_softplus
+        : (tensor<?x1536x?xbf16>, tensor<?x1536x?xbf16>, tensor<1536x16xf32>,
+           tensor<?x1x16x?xbf16>, tensor<?x1x16x?xbf16>, tensor<1536xf32>,
+           tensor<?x1536x?xbf16>, tensor<1536xf32>)
+        -> (tensor<?x1536x?xbf16>, tensor<?x1536x16xf32>)
+    ```
+  }];
+  let arguments = (ins SSM_FloatTensor:$u, SSM_FloatTensor:$delta,
+                   SSM_FloatTensor:$A, SSM_FloatTensor:$B, SSM_FloatTensor:$C,
+                   Optional<SSM_FloatTensor>:$D,
+                   Optional<SSM_FloatTensor>:$z,
+                   Optional<SSM_FloatTensor>:$delta_bias,
+                   Optional<SSM_FloatTensor>:$init,
+                   UnitAttr:$delta_softplus,
+                   OptionalAttr<SSM_DiscretizationAttr>:$method);
+  let results = (outs SSM_FloatTensor:$y,
+                 Optional<SSM_FloatTensor>:$final_state);
+  let assemblyFormat = [{
+    $u `,` $delta `,` $A `,` $B `,` $C
+    (`skip` `(` $D^ `)`)? (`gate` `(` $z^ `)`)?
+    (`delta_bias` `(` $delta_bias^ `)`)? (`init` `(` $init^ `)`)?
+    (`delta_softplus` $delta_softplus^)? (`method` $method^)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    /// The discretization rule, `mamba` when the attribute is absent.
+    Discretization getDiscretization() {
+      return getMethod().value_or(Discretization::mamba);
+    }
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// ssd
+//===----------------------------------------------------------------------===//
+
+def SSM_SSDOp : SSM_Op<"ssd", [Pure, AttrSizedOperandSegments]> {
+  let summary = "Mamba-2 state-space duality layer (scalar A per head)";
+  let description = [{
+    Mamba-2's SSM in mamba_ssm's `mamba_chunk_scan_combined` layout:
+
+    - `x`: `[B, L, H, P]`; `dt`: `[B, L, H]`; `A`: `[H]`
+    - `B`, `C`: `[B, L, G, N]`; head `h` reads group `h / (H / G)`
+    - optional `D` `[H]` or `[H, P]`, `z` `[B, L, H, P]`, `dt_bias` `[H]`,
+      `init`, and at most one of `seq_idx` `[B, L]` or `cu_seqlens`
+      `[S + 1]` (`i32`/`i64`) for packed variable-length batches
+    - results `y` `[B, L, H, P]` and optionally `final_state`; states are
+      `[B, H, P, N]`, or `[S, H, P, N]` (one per sequence) with `cu_seqlens`,
+      which requires `B = 1`
+
+    `δ = clamp(softplus?(dt + dt_bias), dt_limit)`, then per head the
+    recurrence `h = exp(δA)·h + δ·x ⊗ B`, `y = h·C + D·x`, gated by `silu(z)`.
+    `chunk_size` picks the block length of the chunked (matmul) algorithm;
+    it does not change the result.
+
+    Example:
+
+    ```mlir
+    %y, %hT = ssm.ssd %x, %dt, %A, %B, %C skip(%D) dt_bias(%dtb) dt_softplus
+        {chunk_size = 128 : i64}
+        : (tensor<?x?x24x64xf32>, tensor<?x?x24xf32>, tensor<24xf32>,
+           tensor<?x?x1x128xf32>, tensor<?x?x1x128xf32>, tensor<24xf32>,
+           tensor<24xf32>) -> (tensor<?x?x24x64xf32>, tensor<?x24x64x128xf32>)
+    ```
+  }];
+  let arguments = (ins SSM_FloatTensor:$x, SSM_FloatTensor:$dt,
+                   SSM_FloatTensor:$A, SSM_FloatTensor:$B, SSM_FloatTensor:$C,
+                   Optional<SSM_FloatTensor>:$D,
+                   Optional<SSM_FloatTensor>:$z,
+                   Optional<SSM_FloatTensor>:$dt_bias,
+                   Optional<SSM_FloatTensor>:$init,
+                   Optional<SSM_IndexTensor>:$seq_idx,
+                   Optional<SSM_IndexTensor>:$cu_seqlens,
+                   UnitAttr:$dt_softplus,
+                   OptionalAttr<DenseF64ArrayAttr>:$dt_limit,
+                   DefaultValuedAttr<I64Attr, "256">:$chunk_size);
+  let results = (outs SSM_FloatTensor:$y,
+                 Optional<SSM_FloatTensor>:$final_state);
+  let assemblyFormat = [{
+    $x `,` $dt `,` $A `,` $B `,` $C
+    (`skip` `(` $D^ `)`)? (`gate` `(` $z^ `)`)?
+    (`dt_bias` `(` $dt_bias^ `)`)? (`init` `(` $init^ `)`)?
+    (`seq_idx` `(` $seq_idx^ `)`)? (`cu_seqlens` `(` $cu_seqlens^ `)`)?
+    (`dt_softplus` $dt_softplus^)? (`dt_limit` $dt_limit^)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// causal_conv1d
+//===----------------------------------------------------------------------===//
+
+def SSM_CausalConv1dOp : SSM_Op<"causal_conv1d",
+    [Pure, AttrSizedOperandSegments]> {
+  let summary = "depthwise causal 1-D convolution with optional bias, SiLU and state";
+  let description = [{
+    `out[b,c,t] = bias[c] + Σ_k weight[c,k] · x̃[b,c,t − W + 1 + k]`, where
+    `x̃` is `x` preceded by `init_state` (the last `W − 1` inputs of the
+    previous call; zeros when absent), then SiLU when
+    `activation = silu`. Any width `W ≥ 1`.
+
+    - `x`: `[B, C, L]`; `weight`: `[C, W]`; optional `bias` `[C]`,
+      `init_state` `[B, C, W − 1]`
+    - results `out` `[B, C, L]` and optionally `final_state`
+      `[B, C, W − 1]` (the last `W − 1` entries of `x̃`)
+
+    Example:
+
+    ```mlir
+    %out, %s = ssm.causal_conv1d %x, %w bias(%b) init_state(%s0) silu
+        : (tensor<?x1536x?xf32>, tensor<1536x4xf32>, tensor<1536xf32>,
+           tensor<?x1536x3xf32>) -> (tensor<?x1536x?xf32>, tensor<?x1536x3xf32>)
+    ```
+  }];
+  let arguments = (ins SSM_FloatTensor:$x, SSM_FloatTensor:$weight,
+                   Optional<SSM_FloatTensor>:$bias,
+                   Optional<SSM_FloatTensor>:$init_state,
+                   DefaultValuedAttr<SSM_ActivationAttr,
+                                     "::mlir::ssm::Activation::none">:$activation);
+  let results = (outs SSM_FloatTensor:$out,
+                 Optional<SSM_FloatTensor>:$final_state);
+  let assemblyFormat = [{
+    $x `,` $weight (`bias` `(` $bias^ `)`)?
+    (`init_state` `(` $init_state^ `)`)? custom<Activation>($activation)
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// state_update
+//===----------------------------------------------------------------------===//
+
+def SSM_StateUpdateOp : SSM_Op<"state_update", [Pure,
+    AttrSizedOperandSegments,
+    DeclareOpInterfaceMethods<DestinationStyleOpInterface>,
+    DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+  let summary = "one decoding step of Mamba-1 or Mamba-2, updating the state in place";
+  let description = [{
+    Advances the recurrent state of `selective_scan` (Mamba-1) or `ssd`
+    (Mamba-2) by one token and emits that token's output. The op is in
+    destination-passing style: `outs(%state, %y_init)` are its destinations
+    and its results are tied to them, so after bufferization the new state
+    is written over the buffer of `%state` (the in-place update decoding
+    needs) and `y` into that of `%y_init`, whose values are never read.
+
+    The form follows the rank of `state`:
+
+    - Mamba-1: `state [B, D, N]`, `x [B, D]`, `dt [B, D]`, `A [D, N]`,
+      `B`/`C` `[B, G, N]`, optional `D [D]`, `z [B, D]`, `dt_bias [D]`;
+      `y [B, D]`.
+    - Mamba-2: `state [B, H, P, N]`, `x [B, H, P]`, `dt [B, H]`, `A [H]`,
+      `B`/`C` `[B, G, N]`, optional `D [H]` or `[H, P]`, `z [B, H, P]`,
+      `dt_bias [H]`; `y [B, H, P]`.
+
+    Discretization is Mamba's rule; `dt_softplus` and `dt_limit` act as on
+    `ssm.ssd`.
+
+    Example:
+
+    ```mlir
+    %h1, %y = ssm.state_update ins(%x, %dt, %A, %B, %C
+        : tensor<?x24x64xf32>, tensor<?x24xf32>, tensor<24xf32>,
+          tensor<?x1x128xf32>, tensor<?x1x128xf32>)
+        skip(%D : tensor<24xf32>) dt_softplus
+        outs(%h0, %y0 : tensor<?x24x64x128xf32>, tensor<?x24x64xf32>)
+    ```
+  }];
+  let arguments = (ins SSM_FloatTensor:$x, SSM_FloatTensor:$dt,
+                   SSM_FloatTensor:$A, SSM_FloatTensor:$B, SSM_FloatTensor:$C,
+                   Optional<SSM_FloatTensor>:$D,
+                   Optional<SSM_FloatTensor>:$z,
+                   Optional<SSM_FloatTensor>:$dt_bias,
+                   SSM_FloatTensor:$state, SSM_FloatTensor:$y_init,
+                   UnitAttr:$dt_softplus,
+                   OptionalAttr<DenseF64ArrayAttr>:$dt_limit);
+  let results = (outs SSM_FloatTensor:$new_state, SSM_FloatTensor:$y);
+  let assemblyFormat = [{
+    `ins` `(` $x `,` $dt `,` $A `,` $B `,` $C `:` type($x) `,` type($dt) `,`
+        type($A) `,` type($B) `,` type($C) `)`
+    (`skip` `(` $D^ `:` type($D) `)`)? (`gate` `(` $z^ `:` type($z) `)`)?
+    (`dt_bias` `(` $dt_bias^ `:` type($dt_bias) `)`)?
+    (`dt_softplus` $dt_softplus^)? (`dt_limit` $dt_limit^)?
+    `outs` `(` $state `,` $y_init `:` type($state) `,` type($y_init) `)`
+    attr-dict
+  }];
+  let extraClassDeclaration = [{
+    /// True for the Mamba-2 form (a `[B, H, P, N]` state).
+    bool isMamba2() { return getState().getType().getRank() == 4; }
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // SSM_DIALECT_SSM_IR_SSMOPS_TD

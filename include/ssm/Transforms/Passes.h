@@ -1,0 +1,34 @@
+//===- Passes.h - Transformations of the ssm dialect ------------*- C++ -*-===//
+//
+// Part of ssmc. Pass constructors and registration, generated from
+// Passes.td, and the pattern sets the passes are made of.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_TRANSFORMS_PASSES_H
+#define SSM_TRANSFORMS_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+namespace ssm {
+
+#define GEN_PASS_DECL
+#include "ssm/Transforms/Passes.h.inc"
+
+/// Adds the patterns that rewrite `ssm.selective_scan` and `ssm.ssd` into
+/// `ssm.discretize`, `ssm.scan` and `linalg` elementwise ops.
+void populateSSMDecomposePatterns(RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "ssm/Transforms/Passes.h.inc"
+
+} // namespace ssm
+} // namespace mlir
+
+#endif // SSM_TRANSFORMS_PASSES_H

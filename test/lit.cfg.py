@@ -1,0 +1,25 @@
+# -*- Python -*-
+# lit configuration of the ssmc test suite (FileCheck tests of the dialect,
+# its passes and its tools).
+
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "SSM"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Reference"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.ssm_obj_root, "test")
+
+config.substitutions.append(("%ssm_src_root", config.ssm_src_root))
+config.substitutions.append(("%ssm_obj_root", config.ssm_obj_root))
+
+llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+tools = ["ssm-opt", "FileCheck", "not", "count", "split-file"]
+llvm_config.add_tool_substitutions(tools, [config.ssm_tools_dir, config.llvm_tools_dir])
