@@ -15,6 +15,7 @@
 #include "mlir/IR/PatternMatch.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::ssm;
@@ -69,6 +70,42 @@ static LogicalResult checkDtLimit(Operation *op,
     return op->emitOpError() << "dt_limit [" << lo << ", " << hi
                              << "] must satisfy lo <= hi";
   return success();
+}
+
+/// Parses one bound of `dt_limit`: a float, `inf` or `-inf`.
+static ParseResult parseBound(OpAsmParser &parser, double &bound) {
+  bool negative = succeeded(parser.parseOptionalMinus());
+  if (succeeded(parser.parseOptionalKeyword("inf")))
+    bound = std::numeric_limits<double>::infinity();
+  else if (parser.parseFloat(bound))
+    return failure();
+  if (negative)
+    bound = -bound;
+  return success();
+}
+
+/// `dt_limit [lo, hi]`, with infinite bounds spelled `inf` / `-inf` (the
+/// generic dense-array syntax cannot represent them).
+static ParseResult parseDtLimit(OpAsmParser &parser, DenseF64ArrayAttr &limit) {
+  SmallVector<double, 2> bounds;
+  if (parser.parseCommaSeparatedList(OpAsmParser::Delimiter::Square, [&] {
+        return parseBound(parser, bounds.emplace_back());
+      }))
+    return failure();
+  limit = DenseF64ArrayAttr::get(parser.getContext(), bounds);
+  return success();
+}
+
+static void printDtLimit(OpAsmPrinter &printer, Operation *,
+                         DenseF64ArrayAttr limit) {
+  printer << "[";
+  llvm::interleaveComma(limit.asArrayRef(), printer, [&](double bound) {
+    if (std::isinf(bound))
+      printer << (bound < 0 ? "-inf" : "inf");
+    else
+      printer << bound;
+  });
+  printer << "]";
 }
 
 namespace {

@@ -19,10 +19,8 @@ LogicalResult ShapeChecker::check(const Twine &what, Value value,
                                   ArrayRef<StringRef> dims) {
   if (!value)
     return success();
-  auto type = dyn_cast<RankedTensorType>(value.getType());
-  if (!type)
-    return op->emitOpError() << what << " must be a ranked tensor, got "
-                             << value.getType();
+  // ODS type constraints have already admitted only ranked tensors.
+  auto type = cast<RankedTensorType>(value.getType());
   if (type.getRank() != static_cast<int64_t>(dims.size()))
     return op->emitOpError()
            << what << " must have rank " << dims.size() << " " << spell(dims)

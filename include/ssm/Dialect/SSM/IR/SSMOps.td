@@ -206,7 +206,7 @@ def SSM_SSDOp : SSM_Op<"ssd", [Pure, AttrSizedOperandSegments]> {
     (`skip` `(` $D^ `)`)? (`gate` `(` $z^ `)`)?
     (`dt_bias` `(` $dt_bias^ `)`)? (`init` `(` $init^ `)`)?
     (`seq_idx` `(` $seq_idx^ `)`)? (`cu_seqlens` `(` $cu_seqlens^ `)`)?
-    (`dt_softplus` $dt_softplus^)? (`dt_limit` $dt_limit^)?
+    (`dt_softplus` $dt_softplus^)? (`dt_limit` custom<DtLimit>($dt_limit)^)?
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
@@ -308,7 +308,7 @@ def SSM_StateUpdateOp : SSM_Op<"state_update", [Pure,
         type($A) `,` type($B) `,` type($C) `)`
     (`skip` `(` $D^ `:` type($D) `)`)? (`gate` `(` $z^ `:` type($z) `)`)?
     (`dt_bias` `(` $dt_bias^ `:` type($dt_bias) `)`)?
-    (`dt_softplus` $dt_softplus^)? (`dt_limit` $dt_limit^)?
+    (`dt_softplus` $dt_softplus^)? (`dt_limit` custom<DtLimit>($dt_limit)^)?
     `outs` `(` $state `,` $y_init `:` type($state) `,` type($y_init) `)`
     attr-dict
   }];
