@@ -14,32 +14,38 @@ def SSMDecomposePass : Pass<"ssm-decompose"> {
   let summary = "rewrite selective_scan and ssd into discretize + scan + elementwise ops";
   let description = [{
     Spells out the model-level ops in terms of the core ones, as the
-    semantic definition in IR: delta biasing, softplus and clamping become
-    `linalg.generic` ops; broadcasting and layout changes become
-    `linalg.generic` copies; the discretization becomes `ssm.discretize`;
-    the recurrence becomes `ssm.scan`; the skip connection is the scan's `d`
-    operand and the gate a final `linalg.generic`. Packed sequences given by
-    `seq_idx` become the scan's `reset` mask. `cu_seqlens` with per-sequence
-    states is left alone (a scan has one state per batch row); so is nothing
-    else.
+    semantic definition in IR (docs/semantics.md): biasing, softplus and
+    clamping of the step size, broadcasts, layout changes and the output
+    gate become `linalg.generic` ops; the discretization becomes
+    `ssm.discretize`; the recurrence, with the skip connection and the
+    initial and final states, becomes `ssm.scan`. Packed sequences given by
+    `seq_idx`, or by `cu_seqlens` without states, become the scan's `reset`
+    mask. An `ssm.ssd` with `cu_seqlens` and per-sequence states has no
+    single-scan form and is left as it is.
 
-    The result materializes `[B, L, D, N]` tensors. It defines meaning; the
-    fused lowerings never take this path.
+    Groups stay affine: the channel (or head) dimension is split into
+    (group, member) with `tensor.expand_shape`, so "channel d reads group
+    d / (D / G)" is a projection of the iteration space.
+
+    The result materializes `[B, L, D, N]` tensors: it states meaning, and
+    is what optimizing lowerings must agree with, not what they emit.
 
     Before:
 
     ```mlir
     %y = ssm.selective_scan %u, %delta, %A, %B, %C delta_softplus
-        : (...) -> tensor<2x8x16xf32>
+        : (tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<8x4xf32>,
+           tensor<2x1x4x16xf32>, tensor<2x1x4x16xf32>) -> tensor<2x8x16xf32>
     ```
 
-    After (abridged):
+    After (abridged; `G = 1` group of `R = 8` channels):
 
     ```mlir
-    %sp = linalg.generic ... { softplus }            // δ
-    %a, %b = ssm.discretize mamba %Ab, %Bb, %db : tensor<2x16x8x4xf32>
-    %ys = ssm.scan forward %x, %a, %b, %c : (...) -> tensor<2x16x8xf32>
-    %y = linalg.generic ... { transpose }            // back to [B, D, L]
+    %step = linalg.generic ... -> tensor<2x16x1x8xf32>     // softplus(delta)
+    %abar, %bbar = ssm.discretize mamba %A5, %B5, %step5 : tensor<2x16x1x8x4xf32>
+    %a = tensor.collapse_shape %abar [[0], [1], [2, 3], [4]] ...
+    %y0 = ssm.scan forward %x, %a, %b, %c : (...) -> tensor<2x16x8xf32>
+    %y = linalg.generic ... -> tensor<2x8x16xf32>          // back to [B, D, L]
     ```
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
