@@ -116,10 +116,7 @@ public:
       sizes.push_back(dim(value, i));
       dims.push_back(i);
     }
-    return map(sizes, {{value, dims}}, element,
-               [&](OpBuilder &nb, Location nl, ValueRange args) {
-                 return convert(nb, nl, args[0], element);
-               });
+    return broadcast(sizes, {value, dims}, element);
   }
 
   /// Splits dimension `i` of `value` into (outer, inner).
@@ -203,12 +200,14 @@ public:
                });
   }
 
-  /// Broadcasts and converts `operand` to the compute type over `sizes`.
-  Value broadcast(ArrayRef<OpFoldResult> sizes, Operand operand) {
-    Type type = ct;
-    return map(sizes, {operand}, ct,
+  /// Broadcasts `operand` over `sizes`, converting its elements to `element`
+  /// (the compute type by default).
+  Value broadcast(ArrayRef<OpFoldResult> sizes, Operand operand,
+                  Type element = {}) {
+    Type to = element ? element : ct;
+    return map(sizes, {operand}, to,
                [&](OpBuilder &nb, Location nl, ValueRange args) {
-                 return convert(nb, nl, args[0], type);
+                 return convert(nb, nl, args[0], to);
                });
   }
 

@@ -28,11 +28,12 @@ static Type elementTypeOf(Value v) {
   return cast<ShapedType>(v.getType()).getElementType();
 }
 
-/// Checks that `value` (when present) stores the same element type as `ref`.
+/// Checks that `value` stores the same element type as `ref` (when both are
+/// present: either may be an absent optional operand or result).
 static LogicalResult checkSameElementType(Operation *op, StringRef what,
                                           Value value, StringRef refName,
                                           Value ref) {
-  if (!value || elementTypeOf(value) == elementTypeOf(ref))
+  if (!value || !ref || elementTypeOf(value) == elementTypeOf(ref))
     return success();
   return op->emitOpError() << what << " element type " << elementTypeOf(value)
                            << " must match " << refName << " element type "
@@ -175,10 +176,8 @@ LogicalResult ScanOp::verify() {
   if (failed(checkSameElementType(*this, "result 'y'", getY(), "operand 'x'",
                                   getX())))
     return failure();
-  if (getInit() && getFinalState())
-    return checkSameElementType(*this, "result 'final_state'", getFinalState(),
-                                "operand 'init'", getInit());
-  return success();
+  return checkSameElementType(*this, "result 'final_state'", getFinalState(),
+                              "operand 'init'", getInit());
 }
 
 void ScanOp::getCanonicalizationPatterns(RewritePatternSet &results,
@@ -215,10 +214,8 @@ LogicalResult SelectiveScanOp::verify() {
       failed(checkSameElementType(*this, "result 'y'", getY(), "operand 'u'",
                                   getU())))
     return failure();
-  if (getInit() && getFinalState())
-    return checkSameElementType(*this, "result 'final_state'", getFinalState(),
-                                "operand 'init'", getInit());
-  return success();
+  return checkSameElementType(*this, "result 'final_state'", getFinalState(),
+                              "operand 'init'", getInit());
 }
 
 namespace {
@@ -301,10 +298,8 @@ LogicalResult SSDOp::verify() {
       failed(checkSameElementType(*this, "result 'y'", getY(), "operand 'x'",
                                   getX())))
     return failure();
-  if (getInit() && getFinalState())
-    return checkSameElementType(*this, "result 'final_state'", getFinalState(),
-                                "operand 'init'", getInit());
-  return success();
+  return checkSameElementType(*this, "result 'final_state'", getFinalState(),
+                              "operand 'init'", getInit());
 }
 
 void SSDOp::getCanonicalizationPatterns(RewritePatternSet &results,
