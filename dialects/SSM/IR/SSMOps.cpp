@@ -11,6 +11,7 @@
 #include "ShapeChecker.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -131,6 +132,42 @@ struct DropUnusedFinalState : OpRewritePattern<OpTy> {
   }
 };
 
+/// The initial-state operand of each op that has one.
+static MutableOperandRange initOperand(ScanOp op) { return op.getInitMutable(); }
+static MutableOperandRange initOperand(SelectiveScanOp op) {
+  return op.getInitMutable();
+}
+static MutableOperandRange initOperand(SSDOp op) { return op.getInitMutable(); }
+static MutableOperandRange initOperand(CausalConv1dOp op) {
+  return op.getInitStateMutable();
+}
+
+/// Drops an initial state that is a constant zero: an absent one means zero.
+template <typename OpTy>
+struct DropZeroInit : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    MutableOperandRange init = initOperand(op);
+    if (init.empty() || !matchPattern(init[0].get(), m_AnyZeroFloat()))
+      return failure();
+    rewriter.modifyOpInPlace(op, [&] { init.clear(); });
+    return success();
+  }
+};
+
+/// Drops a reset mask that is constant false: it cuts nothing.
+struct DropFalseReset : OpRewritePattern<ScanOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ScanOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.getReset() || !matchPattern(op.getReset(), m_Zero()))
+      return failure();
+    rewriter.modifyOpInPlace(op, [&] { op.getResetMutable().clear(); });
+    return success();
+  }
+};
+
 /// Removes a `dt_limit` that cannot change any value: [-inf, +inf], or
 /// [lo <= 0, +inf] after softplus (whose result is positive).
 template <typename OpTy>
@@ -182,7 +219,8 @@ LogicalResult ScanOp::verify() {
 
 void ScanOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                          MLIRContext *context) {
-  results.add<DropUnusedFinalState<ScanOp>>(context);
+  results.add<DropUnusedFinalState<ScanOp>, DropZeroInit<ScanOp>, DropFalseReset>(
+      context);
 }
 
 //===----------------------------------------------------------------------===//
@@ -234,8 +272,8 @@ struct DropDefaultMethod : OpRewritePattern<SelectiveScanOp> {
 
 void SelectiveScanOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                                   MLIRContext *context) {
-  results.add<DropUnusedFinalState<SelectiveScanOp>, DropDefaultMethod>(
-      context);
+  results.add<DropUnusedFinalState<SelectiveScanOp>,
+              DropZeroInit<SelectiveScanOp>, DropDefaultMethod>(context);
 }
 
 //===----------------------------------------------------------------------===//
@@ -304,7 +342,8 @@ LogicalResult SSDOp::verify() {
 
 void SSDOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                         MLIRContext *context) {
-  results.add<DropUnusedFinalState<SSDOp>, DropTrivialDtLimit<SSDOp>>(context);
+  results.add<DropUnusedFinalState<SSDOp>, DropZeroInit<SSDOp>,
+              DropTrivialDtLimit<SSDOp>>(context);
 }
 
 //===----------------------------------------------------------------------===//
@@ -349,7 +388,8 @@ LogicalResult CausalConv1dOp::verify() {
 
 void CausalConv1dOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                                  MLIRContext *context) {
-  results.add<DropUnusedFinalState<CausalConv1dOp>>(context);
+  results.add<DropUnusedFinalState<CausalConv1dOp>, DropZeroInit<CausalConv1dOp>>(
+      context);
 }
 
 //===----------------------------------------------------------------------===//

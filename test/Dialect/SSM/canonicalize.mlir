@@ -89,3 +89,30 @@ func.func @dead_update(%x: tensor<2x4x8xf32>, %dt: tensor<2x4xf32>, %A: tensor<4
       outs(%s, %x : tensor<2x4x8x16xf32>, tensor<2x4x8xf32>)
   return
 }
+
+// -----
+
+// A zero initial state is the default; a constant-false reset cuts nothing.
+// A non-zero initial state stays.
+// CHECK-LABEL: func.func @zero_init_false_reset
+// CHECK: ssm.scan forward %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : (tensor<2x8x4xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>) -> (tensor<2x8x4xf32>, tensor<2x4x16xf32>)
+// CHECK: ssm.causal_conv1d %{{.*}}, %{{.*}} : (tensor<1x4x8xf32>, tensor<4x4xf32>) -> tensor<1x4x8xf32>
+// CHECK: ssm.ssd {{.*}} init(%{{.*}}) :
+func.func @zero_init_false_reset(%x: tensor<2x8x4xf32>, %a: tensor<4x16xf32>, %cx: tensor<1x4x8xf32>,
+                                 %w: tensor<4x4xf32>, %sx: tensor<1x8x4x2xf32>, %dt: tensor<1x8x4xf32>,
+                                 %A: tensor<4xf32>, %B: tensor<1x8x1x16xf32>)
+    -> (tensor<2x8x4xf32>, tensor<2x4x16xf32>, tensor<1x4x8xf32>, tensor<1x8x4x2xf32>) {
+  %zero = arith.constant dense<0.0> : tensor<2x4x16xf32>
+  %no = arith.constant dense<false> : tensor<2x8xi1>
+  %y, %h = ssm.scan forward %x, %a, %a, %a init(%zero) reset(%no)
+      : (tensor<2x8x4xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<2x4x16xf32>, tensor<2x8xi1>)
+      -> (tensor<2x8x4xf32>, tensor<2x4x16xf32>)
+  %s0 = arith.constant dense<0.0> : tensor<1x4x3xf32>
+  %o = ssm.causal_conv1d %cx, %w init_state(%s0)
+      : (tensor<1x4x8xf32>, tensor<4x4xf32>, tensor<1x4x3xf32>) -> tensor<1x4x8xf32>
+  %one = arith.constant dense<1.0> : tensor<1x4x2x16xf32>
+  %sy = ssm.ssd %sx, %dt, %A, %B, %B init(%one)
+      : (tensor<1x8x4x2xf32>, tensor<1x8x4xf32>, tensor<4xf32>, tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>, tensor<1x4x2x16xf32>)
+      -> tensor<1x8x4x2xf32>
+  return %y, %h, %o, %sy : tensor<2x8x4xf32>, tensor<2x4x16xf32>, tensor<1x4x8xf32>, tensor<1x8x4x2xf32>
+}
