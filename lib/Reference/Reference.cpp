@@ -390,9 +390,12 @@ void finishOutput(const SSDArgs &a, SSDResult &r, int64_t b, int64_t t,
   r.y.at({b, t, h, p}) = y;
 }
 
-} // namespace
-
-SSDResult ssm::ref::ssd(const SSDArgs &a) {
+/// Runs `advance(r, b, begin, end, h, g, state)` over every (sequence, head)
+/// with `state` [P, N] loaded from the sequence's initial state (or zero),
+/// and stores what it leaves in `state` as the sequence's final state. The
+/// two SSD algorithms share this bookkeeping and nothing else.
+template <typename Advance>
+SSDResult runSSD(const SSDArgs &a, Advance advance) {
   SSDShape s = checkSSD(a);
   int64_t perGroup = s.H / s.G;
   SSDResult r{Tensor({s.B, s.L, s.H, s.P}), Tensor({s.S, s.H, s.P, s.N})};
@@ -401,25 +404,12 @@ SSDResult ssm::ref::ssd(const SSDArgs &a) {
       const SSDShape::Span &span = s.rows[b][k];
       SpanStates st = spanStates(a, s, b, k);
       for (int64_t h = 0; h < s.H; ++h) {
-        int64_t g = h / perGroup;
         Tensor state({s.P, s.N});
         if (st.initIndex >= 0)
           for (int64_t p = 0; p < s.P; ++p)
             for (int64_t n = 0; n < s.N; ++n)
               state.at({p, n}) = a.init->at({st.initIndex, h, p, n});
-        for (int64_t t = span.begin; t < span.end; ++t) {
-          double delta = ssdStep(a, b, t, h);
-          double decay = std::exp(delta * a.A.at({h}));
-          for (int64_t p = 0; p < s.P; ++p) {
-            double x = a.x.at({b, t, h, p}), ch = 0.0;
-            for (int64_t n = 0; n < s.N; ++n) {
-              double &hv = state.at({p, n});
-              hv = decay * hv + delta * x * a.B.at({b, t, g, n});
-              ch += a.C.at({b, t, g, n}) * hv;
-            }
-            finishOutput(a, r, b, t, h, p, ch);
-          }
-        }
+        advance(r, b, span.begin, span.end, h, h / perGroup, state);
         if (st.finalIndex >= 0)
           for (int64_t p = 0; p < s.P; ++p)
             for (int64_t n = 0; n < s.N; ++n)
@@ -429,74 +419,79 @@ SSDResult ssm::ref::ssd(const SSDArgs &a) {
   return r;
 }
 
+} // namespace
+
+SSDResult ssm::ref::ssd(const SSDArgs &a) {
+  return runSSD(a, [&](SSDResult &r, int64_t b, int64_t begin, int64_t end,
+                       int64_t h, int64_t g, Tensor &state) {
+    int64_t P = state.dim(0), N = state.dim(1);
+    for (int64_t t = begin; t < end; ++t) {
+      double delta = ssdStep(a, b, t, h);
+      double decay = std::exp(delta * a.A.at({h}));
+      for (int64_t p = 0; p < P; ++p) {
+        double x = a.x.at({b, t, h, p}), ch = 0.0;
+        for (int64_t n = 0; n < N; ++n) {
+          double &hv = state.at({p, n});
+          hv = decay * hv + delta * x * a.B.at({b, t, g, n});
+          ch += a.C.at({b, t, g, n}) * hv;
+        }
+        finishOutput(a, r, b, t, h, p, ch);
+      }
+    }
+  });
+}
+
 SSDResult ssm::ref::ssdChunked(const SSDArgs &a, int64_t chunkSize) {
   if (chunkSize <= 0)
     throw std::invalid_argument("ssdChunked: chunk size must be positive");
-  SSDShape s = checkSSD(a);
-  int64_t perGroup = s.H / s.G;
-  SSDResult r{Tensor({s.B, s.L, s.H, s.P}), Tensor({s.S, s.H, s.P, s.N})};
-  for (int64_t b = 0; b < s.B; ++b)
-    for (size_t k = 0; k < s.rows[b].size(); ++k) {
-      const SSDShape::Span &span = s.rows[b][k];
-      SpanStates st = spanStates(a, s, b, k);
-      for (int64_t h = 0; h < s.H; ++h) {
-        int64_t g = h / perGroup;
-        double A = a.A.at({h});
-        // The state entering the current chunk.
-        Tensor h0({s.P, s.N});
-        if (st.initIndex >= 0)
-          for (int64_t p = 0; p < s.P; ++p)
-            for (int64_t n = 0; n < s.N; ++n)
-              h0.at({p, n}) = a.init->at({st.initIndex, h, p, n});
-        for (int64_t c0 = span.begin; c0 < span.end; c0 += chunkSize) {
-          int64_t Q = std::min(chunkSize, span.end - c0);
-          // Step sizes and inclusive cumulative log-decays within the chunk.
-          std::vector<double> delta(Q), cum(Q);
-          for (int64_t i = 0; i < Q; ++i) {
-            delta[i] = ssdStep(a, b, c0 + i, h);
-            cum[i] = (i ? cum[i - 1] : 0.0) + delta[i] * A;
-          }
-          // (1) Intra-chunk: the masked, attention-like matrix
-          //     M[i][j] = exp(cum_i - cum_j) (C_i · B_j) δ_j for j <= i.
-          // (4) State-to-output: exp(cum_i) C_i · h0.
-          for (int64_t i = 0; i < Q; ++i) {
-            std::vector<double> m(i + 1);
-            for (int64_t j = 0; j <= i; ++j) {
-              double cb = 0.0;
-              for (int64_t n = 0; n < s.N; ++n)
-                cb += a.C.at({b, c0 + i, g, n}) * a.B.at({b, c0 + j, g, n});
-              m[j] = std::exp(cum[i] - cum[j]) * cb * delta[j];
-            }
-            for (int64_t p = 0; p < s.P; ++p) {
-              double y = 0.0;
-              for (int64_t j = 0; j <= i; ++j)
-                y += m[j] * a.x.at({b, c0 + j, h, p});
-              double carried = 0.0;
-              for (int64_t n = 0; n < s.N; ++n)
-                carried += a.C.at({b, c0 + i, g, n}) * h0.at({p, n});
-              finishOutput(a, r, b, c0 + i, h, p, y + std::exp(cum[i]) * carried);
-            }
-          }
-          // (2) + (3) The state passed on: decayed h0 plus this chunk's
-          //     contribution Σ_j exp(cum_last - cum_j) δ_j x_j ⊗ B_j.
-          Tensor next({s.P, s.N});
-          for (int64_t p = 0; p < s.P; ++p)
-            for (int64_t n = 0; n < s.N; ++n) {
-              double v = std::exp(cum[Q - 1]) * h0.at({p, n});
-              for (int64_t j = 0; j < Q; ++j)
-                v += std::exp(cum[Q - 1] - cum[j]) * delta[j] *
-                     a.x.at({b, c0 + j, h, p}) * a.B.at({b, c0 + j, g, n});
-              next.at({p, n}) = v;
-            }
-          h0 = std::move(next);
-        }
-        if (st.finalIndex >= 0)
-          for (int64_t p = 0; p < s.P; ++p)
-            for (int64_t n = 0; n < s.N; ++n)
-              r.finalState.at({st.finalIndex, h, p, n}) = h0.at({p, n});
+  return runSSD(a, [&](SSDResult &r, int64_t b, int64_t begin, int64_t end,
+                       int64_t h, int64_t g, Tensor &h0) {
+    // h0 is the state entering the current chunk.
+    int64_t P = h0.dim(0), N = h0.dim(1);
+    double A = a.A.at({h});
+    for (int64_t c0 = begin; c0 < end; c0 += chunkSize) {
+      int64_t Q = std::min(chunkSize, end - c0);
+      // Step sizes and inclusive cumulative log-decays within the chunk.
+      std::vector<double> delta(Q), cum(Q);
+      for (int64_t i = 0; i < Q; ++i) {
+        delta[i] = ssdStep(a, b, c0 + i, h);
+        cum[i] = (i ? cum[i - 1] : 0.0) + delta[i] * A;
       }
+      // (1) Intra-chunk: the masked, attention-like matrix
+      //     M[i][j] = exp(cum_i - cum_j) (C_i · B_j) δ_j for j <= i.
+      // (4) State-to-output: exp(cum_i) C_i · h0.
+      for (int64_t i = 0; i < Q; ++i) {
+        std::vector<double> m(i + 1);
+        for (int64_t j = 0; j <= i; ++j) {
+          double cb = 0.0;
+          for (int64_t n = 0; n < N; ++n)
+            cb += a.C.at({b, c0 + i, g, n}) * a.B.at({b, c0 + j, g, n});
+          m[j] = std::exp(cum[i] - cum[j]) * cb * delta[j];
+        }
+        for (int64_t p = 0; p < P; ++p) {
+          double y = 0.0;
+          for (int64_t j = 0; j <= i; ++j)
+            y += m[j] * a.x.at({b, c0 + j, h, p});
+          double carried = 0.0;
+          for (int64_t n = 0; n < N; ++n)
+            carried += a.C.at({b, c0 + i, g, n}) * h0.at({p, n});
+          finishOutput(a, r, b, c0 + i, h, p, y + std::exp(cum[i]) * carried);
+        }
+      }
+      // (2) + (3) The state passed on: decayed h0 plus this chunk's
+      //     contribution Σ_j exp(cum_last - cum_j) δ_j x_j ⊗ B_j.
+      Tensor next({P, N});
+      for (int64_t p = 0; p < P; ++p)
+        for (int64_t n = 0; n < N; ++n) {
+          double v = std::exp(cum[Q - 1]) * h0.at({p, n});
+          for (int64_t j = 0; j < Q; ++j)
+            v += std::exp(cum[Q - 1] - cum[j]) * delta[j] *
+                 a.x.at({b, c0 + j, h, p}) * a.B.at({b, c0 + j, g, n});
+          next.at({p, n}) = v;
+        }
+      h0 = std::move(next);
     }
-  return r;
+  });
 }
 
 //===----------------------------------------------------------------------===//
