@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
+#include "ssm/Support/Arith.h"
 #include "ssm/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -144,32 +145,6 @@ public:
     return tensor::CollapseShapeOp::create(b, loc, value, groups);
   }
 
-  /// Scalar conversion between float types.
-  static Value convert(OpBuilder &nb, Location nl, Value v, Type to) {
-    Type from = v.getType();
-    if (from == to)
-      return v;
-    if (from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth())
-      return arith::ExtFOp::create(nb, nl, to, v);
-    return arith::TruncFOp::create(nb, nl, to, v);
-  }
-
-  /// softplus(x) = max(x, 0) + log1p(exp(-|x|)): exact and overflow-free.
-  static Value softplus(OpBuilder &nb, Location nl, Value x) {
-    Value zero = arith::ConstantOp::create(nb, nl, nb.getZeroAttr(x.getType()));
-    Value pos = arith::MaximumFOp::create(nb, nl, x, zero);
-    Value negAbs = arith::NegFOp::create(nb, nl, math::AbsFOp::create(nb, nl, x));
-    Value tail = math::Log1pOp::create(nb, nl, math::ExpOp::create(nb, nl, negAbs));
-    return arith::AddFOp::create(nb, nl, pos, tail);
-  }
-
-  /// silu(x) = x / (1 + exp(-x)).
-  static Value silu(OpBuilder &nb, Location nl, Value x) {
-    Value one = arith::ConstantOp::create(nb, nl, nb.getFloatAttr(x.getType(), 1.0));
-    Value e = math::ExpOp::create(nb, nl, arith::NegFOp::create(nb, nl, x));
-    return arith::DivFOp::create(nb, nl, x, arith::AddFOp::create(nb, nl, one, e));
-  }
-
   /// The step size: (dt + bias), softplus'd and clamped as requested.
   Value stepSize(ArrayRef<OpFoldResult> sizes, Operand dt,
                  std::optional<Operand> bias, bool applySoftplus,
@@ -180,16 +155,15 @@ public:
     Type type = ct;
     return map(sizes, operands, ct,
                [&](OpBuilder &nb, Location nl, ValueRange args) {
-                 Value v = convert(nb, nl, args[0], type);
+                 Value v = convertFloat(nb, nl, args[0], type);
                  if (args.size() > 1)
                    v = arith::AddFOp::create(nb, nl, v,
-                                             convert(nb, nl, args[1], type));
+                                             convertFloat(nb, nl, args[1], type));
                  if (applySoftplus)
-                   v = softplus(nb, nl, v);
+                   v = buildSoftplus(nb, nl, v);
                  if (limit) {
-                   auto bound = [&](double x) -> Value {
-                     return arith::ConstantOp::create(nb, nl,
-                                                      nb.getFloatAttr(type, x));
+                   auto bound = [&](double x) {
+                     return buildFloat(nb, nl, type, x);
                    };
                    if (!std::isinf((*limit)[0]))
                      v = arith::MaximumFOp::create(nb, nl, v, bound((*limit)[0]));
@@ -207,7 +181,7 @@ public:
     Type to = element ? element : ct;
     return map(sizes, {operand}, to,
                [&](OpBuilder &nb, Location nl, ValueRange args) {
-                 return convert(nb, nl, args[0], to);
+                 return convertFloat(nb, nl, args[0], to);
                });
   }
 
@@ -223,8 +197,8 @@ public:
                  Value v = args[0];
                  if (args.size() > 1)
                    v = arith::MulFOp::create(
-                       nb, nl, v, silu(nb, nl, convert(nb, nl, args[1], type)));
-                 return convert(nb, nl, v, element);
+                       nb, nl, v, buildSilu(nb, nl, convertFloat(nb, nl, args[1], type)));
+                 return convertFloat(nb, nl, v, element);
                });
   }
 
@@ -233,15 +207,6 @@ public:
   /// The type arithmetic is carried out in: f64 if any operand is f64, else f32.
   Type ct;
 };
-
-/// f64 when any float operand is f64, f32 otherwise (docs/semantics.md).
-Type computeType(Operation *op) {
-  Builder b(op->getContext());
-  for (Type t : op->getOperandTypes())
-    if (cast<ShapedType>(t).getElementType().isF64())
-      return b.getF64Type();
-  return b.getF32Type();
-}
 
 Type elementTypeOf(Value v) {
   return cast<ShapedType>(v.getType()).getElementType();
@@ -256,7 +221,7 @@ struct DecomposeSelectiveScan : OpRewritePattern<SelectiveScanOp> {
 
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
-    Emitter e(rewriter, op.getLoc(), computeType(op));
+    Emitter e(rewriter, op.getLoc(), computeTypeFor(op->getContext(), op->getOperandTypes()));
     Value u = op.getU();
     TypedValue<RankedTensorType> Bm = op.getB(), Cm = op.getC();
     bool selectiveB = Bm.getType().getRank() == 4;
@@ -391,7 +356,7 @@ struct DecomposeSSD : OpRewritePattern<SSDOp> {
       return rewriter.notifyMatchFailure(
           op, "cu_seqlens with per-sequence states is not one scan");
 
-    Emitter e(rewriter, op.getLoc(), computeType(op));
+    Emitter e(rewriter, op.getLoc(), computeTypeFor(op->getContext(), op->getOperandTypes()));
     Value x = op.getX(), Bm = op.getB();
     OpFoldResult batch = e.dim(x, 0), length = e.dim(x, 1), heads = e.dim(x, 2),
                  headDim = e.dim(x, 3), groups = e.dim(Bm, 2),

@@ -1,0 +1,35 @@
+//===- Passes.h - Conversions out of the ssm dialect ------------*- C++ -*-===//
+//
+// Part of ssmc. Conversion pass constructors and registration, generated
+// from Passes.td, and the pattern sets they are made of.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_CONVERSION_PASSES_H
+#define SSM_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+namespace ssm {
+
+#define GEN_PASS_DECL
+#include "ssm/Conversion/Passes.h.inc"
+
+/// Adds the patterns that lower `ssm.discretize` to `linalg.generic` and
+/// `ssm.scan` to `scf.for` loops on tensors.
+void populateSSMToSCFConversionPatterns(RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "ssm/Conversion/Passes.h.inc"
+
+} // namespace ssm
+} // namespace mlir
+
+#endif // SSM_CONVERSION_PASSES_H

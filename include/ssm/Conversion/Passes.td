@@ -1,0 +1,56 @@
+//===- Passes.td - Conversions out of the ssm dialect ------*- tablegen -*-===//
+//
+// Part of ssmc. Conversions are declared here only; their options and
+// registration are generated.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_CONVERSION_PASSES_TD
+#define SSM_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertSSMToSCFPass : Pass<"convert-ssm-to-scf"> {
+  let summary = "lower ssm.discretize and ssm.scan to linalg and scf loops on tensors";
+  let description = [{
+    The straightforward lowering of the core ops, on tensors, before
+    bufferization: `ssm.discretize` becomes an elementwise `linalg.generic`
+    and `ssm.scan` a loop nest over (b, d, t, n) that carries the output and
+    the state as loop-carried tensors (`tensor.extract` / `tensor.insert`,
+    which one-shot bufferization turns into in-place loads and stores).
+    Arithmetic is carried out in f32 (f64 when an operand is f64).
+
+    Together with `ssm-decompose` this gives every model-level op an
+    executable meaning that does not depend on the optimizing lowerings;
+    the numeric tests run it against the reference evaluator. It is not
+    the fast path: it neither fuses, tiles nor vectorizes.
+
+    Before:
+
+    ```mlir
+    %y = ssm.scan forward %x, %a, %b, %c
+        : (tensor<2x8x4xf32>, tensor<4x16xf32>, tensor<4x16xf32>,
+           tensor<4x16xf32>) -> tensor<2x8x4xf32>
+    ```
+
+    After (abridged):
+
+    ```mlir
+    %r:2 = scf.for %b = %c0 to %c2 step %c1 iter_args(%y0 = %empty, %h0 = %zero) {
+      scf.for %d ... {
+        scf.for %t ... {
+          %x = tensor.extract %x[%b, %t, %d]
+          scf.for %n ... iter_args(%h = ..., %acc = ...) {
+            // h' = a * h + b * x;  acc += c * h'
+          }
+          tensor.insert %acc into %y[%b, %t, %d]
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+#endif // SSM_CONVERSION_PASSES_TD

@@ -1,0 +1,35 @@
+//===- Arith.h - Scalar arithmetic builders shared by lowerings -*- C++ -*-===//
+//
+// Part of ssmc. The scalar formulas that several rewrites emit (precision
+// conversions, softplus, SiLU), written once so every lowering computes them
+// the same, numerically safe way.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_SUPPORT_ARITH_H
+#define SSM_SUPPORT_ARITH_H
+
+#include "mlir/IR/Builders.h"
+
+namespace mlir::ssm {
+
+/// Converts the float `value` to the float type `to` (extf or truncf; no op
+/// when it already has that type).
+Value convertFloat(OpBuilder &b, Location loc, Value value, Type to);
+
+/// softplus(x) = max(x, 0) + log1p(exp(-|x|)): exact and overflow-free.
+Value buildSoftplus(OpBuilder &b, Location loc, Value x);
+
+/// silu(x) = x / (1 + exp(-x)).
+Value buildSilu(OpBuilder &b, Location loc, Value x);
+
+/// A float constant of `type`.
+Value buildFloat(OpBuilder &b, Location loc, Type type, double value);
+
+/// The type arithmetic is carried out in for `types` (shaped or scalar):
+/// f64 when any of them stores f64, f32 otherwise.
+Type computeTypeFor(MLIRContext *context, TypeRange types);
+
+} // namespace mlir::ssm
+
+#endif // SSM_SUPPORT_ARITH_H

@@ -1,0 +1,48 @@
+//===- Arith.cpp - Scalar arithmetic builders shared by lowerings ---------===//
+//
+// Part of ssmc. See include/ssm/Support/Arith.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Support/Arith.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/TypeUtilities.h"
+
+using namespace mlir;
+
+Value ssm::convertFloat(OpBuilder &b, Location loc, Value value, Type to) {
+  Type from = value.getType();
+  if (from == to)
+    return value;
+  if (from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth())
+    return arith::ExtFOp::create(b, loc, to, value);
+  return arith::TruncFOp::create(b, loc, to, value);
+}
+
+Value ssm::buildFloat(OpBuilder &b, Location loc, Type type, double value) {
+  return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, value));
+}
+
+Value ssm::buildSoftplus(OpBuilder &b, Location loc, Value x) {
+  Value pos = arith::MaximumFOp::create(b, loc, x,
+                                        buildFloat(b, loc, x.getType(), 0.0));
+  Value negAbs = arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, x));
+  Value tail = math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, negAbs));
+  return arith::AddFOp::create(b, loc, pos, tail);
+}
+
+Value ssm::buildSilu(OpBuilder &b, Location loc, Value x) {
+  Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));
+  Value denom = arith::AddFOp::create(b, loc, buildFloat(b, loc, x.getType(), 1.0), e);
+  return arith::DivFOp::create(b, loc, x, denom);
+}
+
+Type ssm::computeTypeFor(MLIRContext *context, TypeRange types) {
+  for (Type t : types)
+    if (getElementTypeOrSelf(t).isF64())
+      return Float64Type::get(context);
+  return Float32Type::get(context);
+}

@@ -1,0 +1,246 @@
+//===- SSMToSCF.cpp - ssm.discretize / ssm.scan to linalg and scf ---------===//
+//
+// Part of ssmc. The straightforward lowering of the core ops on tensors:
+// an elementwise linalg.generic for the discretization and a loop nest for
+// the recurrence, following docs/semantics.md line by line. It is the
+// executable meaning the numeric tests check; optimizing lowerings replace it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Conversion/Passes.h"
+#include "ssm/Dialect/SSM/IR/SSMOps.h"
+#include "ssm/Support/Arith.h"
+
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::ssm {
+#define GEN_PASS_DEF_CONVERTSSMTOSCFPASS
+#include "ssm/Conversion/Passes.h.inc"
+} // namespace mlir::ssm
+
+using namespace mlir;
+using namespace mlir::ssm;
+
+namespace {
+
+/// Computes (Abar, Bbar) of one element by `method` in the float type of `a`.
+std::pair<Value, Value> discretizeScalar(OpBuilder &b, Location loc,
+                                         Discretization method, Value A,
+                                         Value B, Value delta) {
+  Type t = A.getType();
+  Value x = arith::MulFOp::create(b, loc, delta, A);
+  Value deltaB = arith::MulFOp::create(b, loc, delta, B);
+  Value one = buildFloat(b, loc, t, 1.0);
+  switch (method) {
+  case Discretization::zoh: {
+    // (exp(x) - 1) / x, with its limit 1 at x = 0.
+    Value ratio = arith::DivFOp::create(b, loc, math::ExpM1Op::create(b, loc, x), x);
+    Value isZero = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, x,
+                                         buildFloat(b, loc, t, 0.0));
+    ratio = arith::SelectOp::create(b, loc, isZero, one, ratio);
+    return {math::ExpOp::create(b, loc, x),
+            arith::MulFOp::create(b, loc, ratio, deltaB)};
+  }
+  case Discretization::bilinear: {
+    Value half = arith::MulFOp::create(b, loc, x, buildFloat(b, loc, t, 0.5));
+    Value denom = arith::SubFOp::create(b, loc, one, half);
+    return {arith::DivFOp::create(b, loc, arith::AddFOp::create(b, loc, one, half),
+                                  denom),
+            arith::DivFOp::create(b, loc, deltaB, denom)};
+  }
+  case Discretization::euler:
+    return {arith::AddFOp::create(b, loc, one, x), deltaB};
+  case Discretization::mamba:
+    return {math::ExpOp::create(b, loc, x), deltaB};
+  }
+  llvm_unreachable("unknown discretization");
+}
+
+struct LowerDiscretize : OpRewritePattern<DiscretizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(DiscretizeOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = op.getA().getType();
+    Type element = type.getElementType();
+    Type ct = computeTypeFor(getContext(), {type});
+    SmallVector<OpFoldResult> sizes =
+        tensor::getMixedSizes(rewriter, loc, op.getA());
+    Value empty = tensor::EmptyOp::create(rewriter, loc, sizes, element);
+    AffineMap id = rewriter.getMultiDimIdentityMap(type.getRank());
+    SmallVector<utils::IteratorType> iterators(type.getRank(),
+                                               utils::IteratorType::parallel);
+    Discretization method = op.getMethod();
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{type, type},
+        ValueRange{op.getA(), op.getB(), op.getDelta()}, ValueRange{empty, empty},
+        SmallVector<AffineMap>(5, id), iterators,
+        [&](OpBuilder &b, Location nl, ValueRange args) {
+          auto [abar, bbar] = discretizeScalar(
+              b, nl, method, convertFloat(b, nl, args[0], ct),
+              convertFloat(b, nl, args[1], ct), convertFloat(b, nl, args[2], ct));
+          linalg::YieldOp::create(b, nl,
+                                  ValueRange{convertFloat(b, nl, abar, element),
+                                             convertFloat(b, nl, bbar, element)});
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+/// Reads element `indices` of `tensor` converted to `ct`.
+Value load(OpBuilder &b, Location loc, Value tensor, ValueRange indices,
+           Type ct) {
+  return convertFloat(b, loc, tensor::ExtractOp::create(b, loc, tensor, indices),
+                      ct);
+}
+
+struct LowerScan : OpRewritePattern<ScanOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(ScanOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Type ct = computeTypeFor(getContext(), op->getOperandTypes());
+    Value x = op.getX();
+    OpFoldResult B = tensor::getMixedSize(rewriter, loc, x, 0);
+    OpFoldResult L = tensor::getMixedSize(rewriter, loc, x, 1);
+    OpFoldResult D = tensor::getMixedSize(rewriter, loc, x, 2);
+    OpFoldResult N = tensor::getMixedSize(rewriter, loc, op.getAbar(),
+                                          op.getAbar().getType().getRank() - 1);
+    auto yType = op.getY().getType();
+    Type stateElement = op.getFinalState()
+                            ? op.getFinalState().getType().getElementType()
+                            : ct;
+
+    // Loop-carried tensors: the output and the running state [B, D, N].
+    Value y = tensor::EmptyOp::create(rewriter, loc, ArrayRef<OpFoldResult>{B, L, D},
+                                      yType.getElementType());
+    Value state;
+    if (Value init = op.getInit()) {
+      state = init;
+      stateElement = op.getInit().getType().getElementType();
+    } else {
+      state = tensor::EmptyOp::create(rewriter, loc,
+                                      ArrayRef<OpFoldResult>{B, D, N}, stateElement);
+      Value zero = buildFloat(rewriter, loc, stateElement, 0.0);
+      state = linalg::FillOp::create(rewriter, loc, ValueRange{zero},
+                                     ValueRange{state})
+                  .getResult(0);
+    }
+
+    auto idx = [&](OpFoldResult v) {
+      return getValueOrCreateConstantIndexOp(rewriter, loc, v);
+    };
+    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value lengthV = idx(L), stateV = idx(N);
+    bool reverse = op.getDirection() == Direction::reverse;
+    Value abarT = op.getAbar(), bbarT = op.getBbar(), cT = op.getC();
+    Value skip = op.getD(), reset = op.getReset();
+
+    // Reads a time-varying [B, L, D, N] or time-invariant [D, N] operand.
+    auto operand = [&](OpBuilder &b, Location l, Value t, Value bi, Value ti,
+                       Value di, Value ni) {
+      if (cast<RankedTensorType>(t.getType()).getRank() == 4)
+        return load(b, l, t, {bi, ti, di, ni}, ct);
+      return load(b, l, t, {di, ni}, ct);
+    };
+
+    auto outer = scf::ForOp::create(
+        rewriter, loc, c0, idx(B), c1, ValueRange{y, state},
+        [&](OpBuilder &b, Location l, Value bi, ValueRange carried) {
+          auto channels = scf::ForOp::create(
+              b, l, c0, idx(D), c1, carried,
+              [&](OpBuilder &b, Location l, Value di, ValueRange carried) {
+                auto steps = scf::ForOp::create(
+                    b, l, c0, lengthV, c1, carried,
+                    [&](OpBuilder &b, Location l, Value i, ValueRange carried) {
+                      Value last = arith::SubIOp::create(b, l, lengthV, c1);
+                      Value ti = reverse ? arith::SubIOp::create(b, l, last, i)
+                                         : i;
+                      // A reset cuts the boundary between t - 1 and t: met
+                      // before step t going forward, before t - 1 backward.
+                      Value cut;
+                      if (reset) {
+                        Value at = reverse ? arith::AddIOp::create(b, l, ti, c1)
+                                           : ti;
+                        Value notFirst = arith::CmpIOp::create(
+                            b, l, arith::CmpIPredicate::ugt, i, c0);
+                        // i > 0 keeps the index in bounds in both directions.
+                        Value safe = arith::SelectOp::create(b, l, notFirst, at, c0);
+                        Value flag = tensor::ExtractOp::create(
+                            b, l, reset, ValueRange{bi, safe});
+                        cut = arith::AndIOp::create(b, l, notFirst, flag);
+                      }
+                      Value xv = load(b, l, x, {bi, ti, di}, ct);
+                      Value acc = skip ? arith::MulFOp::create(
+                                             b, l, load(b, l, skip, {di}, ct), xv)
+                                       : buildFloat(b, l, ct, 0.0);
+                      auto inner = scf::ForOp::create(
+                          b, l, c0, stateV, c1, ValueRange{carried[1], acc},
+                          [&](OpBuilder &b, Location l, Value ni,
+                              ValueRange inner) {
+                            Value h = load(b, l, inner[0], {bi, di, ni}, ct);
+                            if (cut)
+                              h = arith::SelectOp::create(
+                                  b, l, cut, buildFloat(b, l, ct, 0.0), h);
+                            Value a = operand(b, l, abarT, bi, ti, di, ni);
+                            Value bb = operand(b, l, bbarT, bi, ti, di, ni);
+                            Value c = operand(b, l, cT, bi, ti, di, ni);
+                            h = arith::AddFOp::create(
+                                b, l, arith::MulFOp::create(b, l, a, h),
+                                arith::MulFOp::create(b, l, bb, xv));
+                            Value newState = tensor::InsertOp::create(
+                                b, l, convertFloat(b, l, h, stateElement),
+                                inner[0], ValueRange{bi, di, ni});
+                            Value sum = arith::AddFOp::create(
+                                b, l, inner[1], arith::MulFOp::create(b, l, c, h));
+                            scf::YieldOp::create(b, l, ValueRange{newState, sum});
+                          });
+                      Value out = tensor::InsertOp::create(
+                          b, l,
+                          convertFloat(b, l, inner.getResult(1),
+                                       yType.getElementType()),
+                          carried[0], ValueRange{bi, ti, di});
+                      scf::YieldOp::create(b, l,
+                                           ValueRange{out, inner.getResult(0)});
+                    });
+                scf::YieldOp::create(b, l, steps.getResults());
+              });
+          scf::YieldOp::create(b, l, channels.getResults());
+        });
+
+    SmallVector<Value> results{outer.getResult(0)};
+    if (Value fs = op.getFinalState()) {
+      Value finalState = outer.getResult(1);
+      if (finalState.getType() != fs.getType())
+        finalState = tensor::CastOp::create(rewriter, loc, fs.getType(), finalState);
+      results.push_back(finalState);
+    }
+    Value result = results[0];
+    if (result.getType() != yType)
+      results[0] = tensor::CastOp::create(rewriter, loc, yType, result);
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+struct ConvertSSMToSCFPass
+    : ssm::impl::ConvertSSMToSCFPassBase<ConvertSSMToSCFPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateSSMToSCFConversionPatterns(patterns);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+void mlir::ssm::populateSSMToSCFConversionPatterns(RewritePatternSet &patterns) {
+  patterns.add<LowerDiscretize, LowerScan>(patterns.getContext());
+}

@@ -1,0 +1,57 @@
+// RUN: ssm-opt %s -convert-ssm-to-scf -split-input-file | FileCheck %s
+
+// The discretization is one elementwise generic with both results; bf16
+// storage is computed in f32.
+// CHECK-LABEL: func.func @discretize
+// CHECK: %[[R:.*]]:2 = linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<4x8xbf16>, tensor<4x8xbf16>, tensor<4x8xbf16>) outs(%{{.*}}, %{{.*}} : tensor<4x8xbf16>, tensor<4x8xbf16>)
+// CHECK: arith.extf
+// CHECK: math.expm1
+// CHECK: arith.select
+// CHECK: math.exp
+// CHECK: arith.truncf
+// CHECK: return %[[R]]#0, %[[R]]#1
+func.func @discretize(%a: tensor<4x8xbf16>) -> (tensor<4x8xbf16>, tensor<4x8xbf16>) {
+  %abar, %bbar = ssm.discretize zoh %a, %a, %a : tensor<4x8xbf16>
+  return %abar, %bbar : tensor<4x8xbf16>, tensor<4x8xbf16>
+}
+
+// -----
+
+// The scan is a (b, d, t, n) loop nest carrying y and the state; reverse
+// runs t = L - 1 - i; the reset selects a zero state; the initial state
+// seeds the state tensor; time-invariant c is read at [d, n].
+// CHECK-LABEL: func.func @scan
+// CHECK-SAME: %[[X:[^:]*]]: tensor<2x8x4xf32>, %[[A:[^:]*]]: tensor<2x8x4x16xf32>, %[[C:[^:]*]]: tensor<4x16xf32>, %[[H0:[^:]*]]: tensor<2x4x16xf32>, %[[R:[^:]*]]: tensor<2x8xi1>
+// CHECK: %[[Y0:.*]] = tensor.empty() : tensor<2x8x4xf32>
+// CHECK: %[[OUT:.*]]:2 = scf.for %[[B:[a-z0-9]+]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[Y0]], %{{.*}} = %[[H0]])
+// CHECK: scf.for %[[D:[a-z0-9]+]] =
+// CHECK: scf.for %[[I:[a-z0-9]+]] =
+// CHECK: %[[T:.*]] = arith.subi %{{.*}}, %[[I]] : index
+// CHECK: tensor.extract %[[R]][%[[B]], %{{.*}}] : tensor<2x8xi1>
+// CHECK: tensor.extract %[[X]][%[[B]], %[[T]], %[[D]]]
+// CHECK: scf.for %[[N:[a-z0-9]+]] =
+// CHECK: arith.select
+// CHECK: tensor.extract %[[A]][%[[B]], %[[T]], %[[D]], %[[N]]]
+// CHECK: tensor.extract %[[C]][%[[D]], %[[N]]]
+// CHECK: tensor.insert
+// CHECK: tensor.insert %{{.*}} into %{{.*}}[%[[B]], %[[T]], %[[D]]]
+// CHECK: return %[[OUT]]#0, %[[OUT]]#1
+func.func @scan(%x: tensor<2x8x4xf32>, %a: tensor<2x8x4x16xf32>, %c: tensor<4x16xf32>,
+                %h0: tensor<2x4x16xf32>, %r: tensor<2x8xi1>) -> (tensor<2x8x4xf32>, tensor<2x4x16xf32>) {
+  %y, %h = ssm.scan reverse %x, %a, %a, %c init(%h0) reset(%r)
+      : (tensor<2x8x4xf32>, tensor<2x8x4x16xf32>, tensor<2x8x4x16xf32>, tensor<4x16xf32>,
+         tensor<2x4x16xf32>, tensor<2x8xi1>) -> (tensor<2x8x4xf32>, tensor<2x4x16xf32>)
+  return %y, %h : tensor<2x8x4xf32>, tensor<2x4x16xf32>
+}
+
+// -----
+
+// Without an initial state the state starts as zeros.
+// CHECK-LABEL: func.func @scan_zero_state
+// CHECK: %[[Z:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<?x4x16xf32>)
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %[[Z]])
+func.func @scan_zero_state(%x: tensor<?x?x4xf32>, %a: tensor<4x16xf32>) -> tensor<?x?x4xf32> {
+  %y = ssm.scan forward %x, %a, %a, %a
+      : (tensor<?x?x4xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<?x?x4xf32>
+  return %y : tensor<?x?x4xf32>
+}
