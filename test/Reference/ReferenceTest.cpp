@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ssm/Reference/Reference.h"
+#include "../Support/RandomTensor.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -26,20 +27,12 @@
 
 using namespace ssm::ref;
 using ::testing::HasSubstr;
+using ssm::test::randomTensor;
 
 namespace {
 
 constexpr double kExact = 1e-12;
 constexpr double kEquivalent = 1e-11;
-
-Tensor random(std::vector<int64_t> shape, std::mt19937_64 &rng, double lo = -1.0,
-              double hi = 1.0) {
-  Tensor t(std::move(shape));
-  std::uniform_real_distribution<double> dist(lo, hi);
-  for (double &v : t.data)
-    v = dist(rng);
-  return t;
-}
 
 /// max |a - b| / max(1, max |a|): the relative disagreement of two results.
 double relativeError(const Tensor &a, const Tensor &b) {
@@ -248,20 +241,20 @@ void PrintTo(const SSDConfig &c, std::ostream *os) {
 
 SSDArgs randomSSD(const SSDConfig &c, std::mt19937_64 &rng) {
   SSDArgs a;
-  a.x = random({c.B, c.L, c.H, c.P}, rng);
-  a.dt = random({c.B, c.L, c.H}, rng, -2.0, 0.5);
-  a.A = random({c.H}, rng, -1.5, -0.1);
-  a.B = random({c.B, c.L, c.G, c.N}, rng);
-  a.C = random({c.B, c.L, c.G, c.N}, rng);
-  a.D = c.perChannelD ? random({c.H, c.P}, rng) : random({c.H}, rng);
-  a.dtBias = random({c.H}, rng, -0.5, 0.5);
+  a.x = randomTensor({c.B, c.L, c.H, c.P}, rng);
+  a.dt = randomTensor({c.B, c.L, c.H}, rng, -2.0, 0.5);
+  a.A = randomTensor({c.H}, rng, -1.5, -0.1);
+  a.B = randomTensor({c.B, c.L, c.G, c.N}, rng);
+  a.C = randomTensor({c.B, c.L, c.G, c.N}, rng);
+  a.D = c.perChannelD ? randomTensor({c.H, c.P}, rng) : randomTensor({c.H}, rng);
+  a.dtBias = randomTensor({c.H}, rng, -0.5, 0.5);
   if (c.gate)
-    a.z = random({c.B, c.L, c.H, c.P}, rng);
+    a.z = randomTensor({c.B, c.L, c.H, c.P}, rng);
   if (c.init)
-    a.init = random({c.B, c.H, c.P, c.N}, rng);
+    a.init = randomTensor({c.B, c.H, c.P, c.N}, rng);
   a.dtSoftplus = c.softplus;
   if (!c.softplus)
-    a.dt = random({c.B, c.L, c.H}, rng, 0.01, 0.3);
+    a.dt = randomTensor({c.B, c.L, c.H}, rng, 0.01, 0.3);
   if (c.limit)
     a.dtLimit = std::make_pair(0.05, 0.4);
   return a;
@@ -294,7 +287,7 @@ TEST(SSD, VarlenCuSeqlensMatchesSeparateRuns) {
   SSDConfig c{1, 12, 4, 2, 2, 3, 4, true, true, false, true, true};
   SSDArgs packed = randomSSD(c, rng);
   packed.cuSeqlens = std::vector<int64_t>{0, 5, 5, 12}; // one empty sequence
-  packed.init = random({3, 4, 2, 3}, rng);
+  packed.init = randomTensor({3, 4, 2, 3}, rng);
   SSDResult whole = ssd(packed), chunked = ssdChunked(packed, 3);
   EXPECT_LT(relativeError(whole.y, chunked.y), kEquivalent);
   EXPECT_LT(relativeError(whole.finalState, chunked.finalState), kEquivalent);
@@ -398,15 +391,15 @@ TEST(SelectiveScan, MatchesScanOfDiscretizedInputs) {
   for (Discretization method : {Discretization::Mamba, Discretization::ZOH,
                                 Discretization::Bilinear, Discretization::Euler}) {
     SelectiveScanArgs a;
-    a.u = random({B, D, L}, rng);
-    a.delta = random({B, D, L}, rng, -2.0, 0.5);
-    a.A = random({D, N}, rng, -1.5, -0.1);
-    a.B = random({B, G, N, L}, rng);
-    a.C = random({D, N}, rng); // fixed C
-    a.D = random({D}, rng);
-    a.z = random({B, D, L}, rng);
-    a.deltaBias = random({D}, rng);
-    a.init = random({B, D, N}, rng);
+    a.u = randomTensor({B, D, L}, rng);
+    a.delta = randomTensor({B, D, L}, rng, -2.0, 0.5);
+    a.A = randomTensor({D, N}, rng, -1.5, -0.1);
+    a.B = randomTensor({B, G, N, L}, rng);
+    a.C = randomTensor({D, N}, rng); // fixed C
+    a.D = randomTensor({D}, rng);
+    a.z = randomTensor({B, D, L}, rng);
+    a.deltaBias = randomTensor({D}, rng);
+    a.init = randomTensor({B, D, N}, rng);
     a.deltaSoftplus = true;
     a.method = method;
 
@@ -444,15 +437,15 @@ TEST(StateUpdate, IsOneStepOfSelectiveScan) {
   std::mt19937_64 rng(9);
   int64_t B = 2, D = 4, N = 3, G = 2;
   StateUpdateArgs a;
-  a.state = random({B, D, N}, rng);
-  a.x = random({B, D}, rng);
-  a.dt = random({B, D}, rng);
-  a.A = random({D, N}, rng, -1.0, -0.1);
-  a.B = random({B, G, N}, rng);
-  a.C = random({B, G, N}, rng);
-  a.D = random({D}, rng);
-  a.z = random({B, D}, rng);
-  a.dtBias = random({D}, rng);
+  a.state = randomTensor({B, D, N}, rng);
+  a.x = randomTensor({B, D}, rng);
+  a.dt = randomTensor({B, D}, rng);
+  a.A = randomTensor({D, N}, rng, -1.0, -0.1);
+  a.B = randomTensor({B, G, N}, rng);
+  a.C = randomTensor({B, G, N}, rng);
+  a.D = randomTensor({D}, rng);
+  a.z = randomTensor({B, D}, rng);
+  a.dtBias = randomTensor({D}, rng);
   a.dtSoftplus = true;
 
   SelectiveScanArgs s;
@@ -511,9 +504,9 @@ TEST(CausalConv1d, SplitCallsCarryState) {
   std::mt19937_64 rng(17);
   int64_t B = 2, C = 3, W = 4, L1 = 5, L2 = 2; // L2 < W - 1
   CausalConv1dArgs whole;
-  whole.x = random({B, C, L1 + L2}, rng);
-  whole.weight = random({C, W}, rng);
-  whole.bias = random({C}, rng);
+  whole.x = randomTensor({B, C, L1 + L2}, rng);
+  whole.weight = randomTensor({C, W}, rng);
+  whole.bias = randomTensor({C}, rng);
   whole.silu = true;
   CausalConv1dArgs first = whole, second = whole;
   first.x = Tensor({B, C, L1});
@@ -539,12 +532,12 @@ TEST(Scan, ReverseIsForwardOfFlippedInputs) {
   std::mt19937_64 rng(19);
   int64_t B = 2, L = 9, D = 3, N = 4;
   ScanArgs a;
-  a.x = random({B, L, D}, rng);
-  a.abar = random({B, L, D, N}, rng, 0.2, 0.99);
-  a.bbar = random({B, L, D, N}, rng);
-  a.c = random({D, N}, rng);
-  a.d = random({D}, rng);
-  a.init = random({B, D, N}, rng);
+  a.x = randomTensor({B, L, D}, rng);
+  a.abar = randomTensor({B, L, D, N}, rng, 0.2, 0.99);
+  a.bbar = randomTensor({B, L, D, N}, rng);
+  a.c = randomTensor({D, N}, rng);
+  a.d = randomTensor({D}, rng);
+  a.init = randomTensor({B, D, N}, rng);
   a.reset = Tensor({B, L});
   a.reset->at({0, 4}) = 1; // a cut between t = 3 and t = 4
   a.reset->at({1, 7}) = 1;

@@ -11,14 +11,17 @@
 include "mlir/Pass/PassBase.td"
 
 def ConvertSSMToSCFPass : Pass<"convert-ssm-to-scf"> {
-  let summary = "lower ssm.discretize and ssm.scan to linalg and scf loops on tensors";
+  let summary = "lower the core ssm ops to linalg and scf loops on tensors";
   let description = [{
-    The straightforward lowering of the core ops, on tensors, before
-    bufferization: `ssm.discretize` becomes an elementwise `linalg.generic`
-    and `ssm.scan` a loop nest over (b, d, t, n) that carries the output and
-    the state as loop-carried tensors (`tensor.extract` / `tensor.insert`,
-    which one-shot bufferization turns into in-place loads and stores).
-    Arithmetic is carried out in f32 (f64 when an operand is f64).
+    The straightforward lowering of the ops that `ssm-decompose` leaves, on
+    tensors, before bufferization: `ssm.discretize` becomes an elementwise
+    `linalg.generic`; `ssm.scan` a loop nest over (b, d, t, n) that carries
+    the output and the state as loop-carried tensors (`tensor.extract` /
+    `tensor.insert`, which one-shot bufferization turns into loads and
+    stores); `ssm.causal_conv1d` a `linalg.generic` with a loop over the
+    taps; `ssm.state_update` a loop nest whose carried tensors start from
+    its destinations, so the new state is stored into the state's buffer in
+    place. Arithmetic is carried out in f32 (f64 when an operand is f64).
 
     Together with `ssm-decompose` this gives every model-level op an
     executable meaning that does not depend on the optimizing lowerings;

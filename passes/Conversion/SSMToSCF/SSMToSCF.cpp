@@ -15,6 +15,8 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <cmath>
+
 namespace mlir::ssm {
 #define GEN_PASS_DEF_CONVERTSSMTOSCFPASS
 #include "ssm/Conversion/Passes.h.inc"
@@ -229,6 +231,223 @@ struct LowerScan : OpRewritePattern<ScanOp> {
   }
 };
 
+/// Integer-index helpers shared by the loop lowerings.
+struct Indices {
+  OpBuilder &b;
+  Location loc;
+  Value constant(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value size(Value tensor, int64_t dim) {
+    return getValueOrCreateConstantIndexOp(
+        b, loc, tensor::getMixedSize(b, loc, tensor, dim));
+  }
+};
+
+struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(CausalConv1dOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Type ct = computeTypeFor(getContext(), op->getOperandTypes());
+    Value x = op.getX(), weight = op.getWeight(), bias = op.getBias(),
+          init = op.getInitState();
+    Indices ix{rewriter, loc};
+    Value c0 = ix.constant(0), c1 = ix.constant(1);
+    Value width = ix.size(weight, 1), length = ix.size(x, 2);
+    Value history = arith::SubIOp::create(rewriter, loc, width, c1);
+    bool silu = op.getActivation() == Activation::silu;
+
+    // x̃(s) for s in [-(W - 1), L): the carried state left of x (zero when
+    // absent), read only on the side of the branch where its index is valid.
+    auto extended = [&](OpBuilder &b, Location l, Value bi, Value ci, Value s) {
+      Value zero = arith::ConstantIndexOp::create(b, l, 0);
+      Value inState =
+          arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, s, zero);
+      auto branch = scf::IfOp::create(
+          b, l, inState,
+          [&](OpBuilder &b, Location l) {
+            Value v = init ? load(b, l, init,
+                                  {bi, ci, arith::AddIOp::create(b, l, history, s)},
+                                  ct)
+                           : buildFloat(b, l, ct, 0.0);
+            scf::YieldOp::create(b, l, v);
+          },
+          [&](OpBuilder &b, Location l) {
+            scf::YieldOp::create(b, l, load(b, l, x, {bi, ci, s}, ct));
+          });
+      return branch.getResult(0);
+    };
+
+    auto outType = op.getOut().getType();
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, x);
+    Value empty = tensor::EmptyOp::create(rewriter, loc, sizes,
+                                          outType.getElementType());
+    AffineMap id = rewriter.getMultiDimIdentityMap(3);
+    SmallVector<utils::IteratorType> par(3, utils::IteratorType::parallel);
+    auto out = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{empty.getType()}, ValueRange{}, ValueRange{empty},
+        ArrayRef<AffineMap>{id}, par,
+        [&](OpBuilder &b, Location l, ValueRange) {
+          Value bi = linalg::IndexOp::create(b, l, 0);
+          Value ci = linalg::IndexOp::create(b, l, 1);
+          Value ti = linalg::IndexOp::create(b, l, 2);
+          Value acc = bias ? load(b, l, bias, {ci}, ct) : buildFloat(b, l, ct, 0.0);
+          // Σ_k w[c, k] · x̃(t − W + 1 + k)
+          Value start = arith::SubIOp::create(b, l, ti, history);
+          auto taps = scf::ForOp::create(
+              b, l, c0, width, c1, ValueRange{acc},
+              [&](OpBuilder &b, Location l, Value k, ValueRange sum) {
+                Value s = arith::AddIOp::create(b, l, start, k);
+                Value term = arith::MulFOp::create(
+                    b, l, load(b, l, weight, {ci, k}, ct), extended(b, l, bi, ci, s));
+                scf::YieldOp::create(
+                    b, l, ValueRange{arith::AddFOp::create(b, l, sum[0], term)});
+              });
+          Value v = taps.getResult(0);
+          if (silu)
+            v = buildSilu(b, l, v);
+          linalg::YieldOp::create(b, l, convertFloat(b, l, v, outType.getElementType()));
+        });
+    SmallVector<Value> results{out.getResult(0)};
+    if (Value fs = op.getFinalState()) {
+      auto fsType = cast<RankedTensorType>(fs.getType());
+      OpFoldResult historySize = history;
+      if (std::optional<int64_t> w = getConstantIntValue(
+              tensor::getMixedSize(rewriter, loc, weight, 1)))
+        historySize = rewriter.getIndexAttr(*w - 1);
+      SmallVector<OpFoldResult> fsSizes{sizes[0], sizes[1], historySize};
+      Value fsEmpty = tensor::EmptyOp::create(rewriter, loc, fsSizes,
+                                              fsType.getElementType());
+      // final[b, c, s] = x̃(L − (W − 1) + s)
+      Value offset = arith::SubIOp::create(rewriter, loc, length, history);
+      auto final = linalg::GenericOp::create(
+          rewriter, loc, TypeRange{fsEmpty.getType()}, ValueRange{},
+          ValueRange{fsEmpty}, ArrayRef<AffineMap>{id}, par,
+          [&](OpBuilder &b, Location l, ValueRange) {
+            Value bi = linalg::IndexOp::create(b, l, 0);
+            Value ci = linalg::IndexOp::create(b, l, 1);
+            Value si = linalg::IndexOp::create(b, l, 2);
+            Value v = extended(b, l, bi, ci, arith::AddIOp::create(b, l, offset, si));
+            linalg::YieldOp::create(b, l, convertFloat(b, l, v, fsType.getElementType()));
+          });
+      Value r = final.getResult(0);
+      if (r.getType() != fsType)
+        r = tensor::CastOp::create(rewriter, loc, fsType, r);
+      results.push_back(r);
+    }
+    if (results[0].getType() != outType)
+      results[0] = tensor::CastOp::create(rewriter, loc, outType, results[0]);
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+struct LowerStateUpdate : OpRewritePattern<StateUpdateOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(StateUpdateOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Type ct = computeTypeFor(getContext(), op->getOperandTypes());
+    bool mamba2 = op.isMamba2();
+    Value state = op.getState(), x = op.getX();
+    Indices ix{rewriter, loc};
+    Value c0 = ix.constant(0), c1 = ix.constant(1);
+    Value heads = ix.size(x, 1), groups = ix.size(op.getB(), 1);
+    Value perGroup = arith::DivUIOp::create(rewriter, loc, heads, groups);
+    Value headDim = mamba2 ? ix.size(x, 2) : c1;
+    Value stateSize = ix.size(state, mamba2 ? 3 : 2);
+    Type stateElement = op.getState().getType().getElementType();
+    Type yElement = op.getYInit().getType().getElementType();
+    std::optional<ArrayRef<double>> limit = op.getDtLimit();
+
+    // The destinations are the loop-carried tensors: bufferization writes the
+    // new state into the buffer of `state` in place.
+    auto batchLoop = scf::ForOp::create(
+        rewriter, loc, c0, ix.size(x, 0), c1, ValueRange{state, op.getYInit()},
+        [&](OpBuilder &b, Location l, Value bi, ValueRange carried) {
+          auto headLoop = scf::ForOp::create(
+              b, l, c0, heads, c1, carried,
+              [&](OpBuilder &b, Location l, Value hi, ValueRange carried) {
+                Value gi = arith::DivUIOp::create(b, l, hi, perGroup);
+                Value delta = load(b, l, op.getDt(), {bi, hi}, ct);
+                if (Value bias = op.getDtBias())
+                  delta = arith::AddFOp::create(b, l, delta, load(b, l, bias, {hi}, ct));
+                if (op.getDtSoftplus())
+                  delta = buildSoftplus(b, l, delta);
+                if (limit) {
+                  if (!std::isinf((*limit)[0]))
+                    delta = arith::MaximumFOp::create(
+                        b, l, delta, buildFloat(b, l, ct, (*limit)[0]));
+                  if (!std::isinf((*limit)[1]))
+                    delta = arith::MinimumFOp::create(
+                        b, l, delta, buildFloat(b, l, ct, (*limit)[1]));
+                }
+                Value decayHead =
+                    mamba2 ? math::ExpOp::create(
+                                 b, l,
+                                 arith::MulFOp::create(
+                                     b, l, delta, load(b, l, op.getA(), {hi}, ct)))
+                           : Value();
+                auto channelLoop = scf::ForOp::create(
+                    b, l, c0, headDim, c1, carried,
+                    [&](OpBuilder &b, Location l, Value pi, ValueRange carried) {
+                      SmallVector<Value> at{bi, hi};
+                      if (mamba2)
+                        at.push_back(pi);
+                      Value xv = load(b, l, x, at, ct);
+                      Value acc = buildFloat(b, l, ct, 0.0);
+                      if (Value skip = op.getD()) {
+                        SmallVector<Value> dAt{hi};
+                        if (cast<RankedTensorType>(skip.getType()).getRank() == 2)
+                          dAt.push_back(pi);
+                        acc = arith::MulFOp::create(b, l, load(b, l, skip, dAt, ct), xv);
+                      }
+                      Value dx = arith::MulFOp::create(b, l, delta, xv);
+                      auto stateLoop = scf::ForOp::create(
+                          b, l, c0, stateSize, c1, ValueRange{carried[0], acc},
+                          [&](OpBuilder &b, Location l, Value ni, ValueRange inner) {
+                            SmallVector<Value> sAt(at);
+                            sAt.push_back(ni);
+                            Value decay = decayHead;
+                            if (!mamba2)
+                              decay = math::ExpOp::create(
+                                  b, l,
+                                  arith::MulFOp::create(
+                                      b, l, delta,
+                                      load(b, l, op.getA(), {hi, ni}, ct)));
+                            Value h = arith::AddFOp::create(
+                                b, l,
+                                arith::MulFOp::create(
+                                    b, l, decay, load(b, l, inner[0], sAt, ct)),
+                                arith::MulFOp::create(
+                                    b, l, dx, load(b, l, op.getB(), {bi, gi, ni}, ct)));
+                            Value next = tensor::InsertOp::create(
+                                b, l, convertFloat(b, l, h, stateElement), inner[0], sAt);
+                            Value sum = arith::AddFOp::create(
+                                b, l, inner[1],
+                                arith::MulFOp::create(
+                                    b, l, h, load(b, l, op.getC(), {bi, gi, ni}, ct)));
+                            scf::YieldOp::create(b, l, ValueRange{next, sum});
+                          });
+                      Value y = stateLoop.getResult(1);
+                      if (Value z = op.getZ())
+                        y = arith::MulFOp::create(b, l, y,
+                                                  buildSilu(b, l, load(b, l, z, at, ct)));
+                      Value yOut = tensor::InsertOp::create(
+                          b, l, convertFloat(b, l, y, yElement), carried[1], at);
+                      scf::YieldOp::create(
+                          b, l, ValueRange{stateLoop.getResult(0), yOut});
+                    });
+                scf::YieldOp::create(b, l, channelLoop.getResults());
+              });
+          scf::YieldOp::create(b, l, headLoop.getResults());
+        });
+    rewriter.replaceOp(op, batchLoop.getResults());
+    return success();
+  }
+};
+
 struct ConvertSSMToSCFPass
     : ssm::impl::ConvertSSMToSCFPassBase<ConvertSSMToSCFPass> {
   void runOnOperation() override {
@@ -242,5 +461,6 @@ struct ConvertSSMToSCFPass
 } // namespace
 
 void mlir::ssm::populateSSMToSCFConversionPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerDiscretize, LowerScan>(patterns.getContext());
+  patterns.add<LowerDiscretize, LowerScan, LowerCausalConv1d, LowerStateUpdate>(
+      patterns.getContext());
 }

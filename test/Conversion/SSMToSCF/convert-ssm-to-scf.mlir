@@ -55,3 +55,24 @@ func.func @scan_zero_state(%x: tensor<?x?x4xf32>, %a: tensor<4x16xf32>) -> tenso
       : (tensor<?x?x4xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<?x?x4xf32>
   return %y : tensor<?x?x4xf32>
 }
+
+// -----
+
+// The convolution is a generic over (b, c, t) with a loop over taps; reads
+// left of t = 0 come from the carried state in the other branch; the final
+// state is a second generic.
+// CHECK-LABEL: func.func @conv
+// CHECK: linalg.generic
+// CHECK: scf.for
+// CHECK: scf.if
+// CHECK: tensor.extract %{{.*}} : tensor<1x4x3xf32>
+// CHECK: } else {
+// CHECK: tensor.extract %{{.*}} : tensor<1x4x8xf32>
+// CHECK: math.exp
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x4x3xf32>)
+func.func @conv(%x: tensor<1x4x8xf32>, %w: tensor<4x4xf32>, %s0: tensor<1x4x3xf32>)
+    -> (tensor<1x4x8xf32>, tensor<1x4x3xf32>) {
+  %o, %s = ssm.causal_conv1d %x, %w init_state(%s0) silu
+      : (tensor<1x4x8xf32>, tensor<4x4xf32>, tensor<1x4x3xf32>) -> (tensor<1x4x8xf32>, tensor<1x4x3xf32>)
+  return %o, %s : tensor<1x4x8xf32>, tensor<1x4x3xf32>
+}

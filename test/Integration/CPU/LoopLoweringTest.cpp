@@ -1,0 +1,501 @@
+//===- LoopLoweringTest.cpp - Execute the loop lowering against the reference //
+//
+// Part of ssmc. Compiles each ssm op through ssm-decompose and
+// convert-ssm-to-scf, then upstream bufferization and the LLVM lowering,
+// runs it with MLIR's JIT and compares every output with the reference
+// evaluator. This is the numeric check of the semantic definition in IR.
+//
+// Tolerance: kernels compute in f32, the reference in f64. Inputs are O(1)
+// and the recurrences contract (|Abar| < 1), so each output carries the f32
+// rounding of O(L·N) accumulated terms and of libm's f32 exp/expm1/log1p
+// (~1 ulp each): observed errors are ~1e-6 relative. The bound 2e-5 of the
+// largest magnitude leaves margin while any semantic slip (a wrong group,
+// a missing bias, an off-by-one in time) is O(1e-1) and fails.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/InitAll.h"
+#include "ssm/Reference/Reference.h"
+#include "../../Support/RandomTensor.h"
+
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+
+using namespace mlir;
+namespace ref = ::ssm::ref;
+using ::ssm::test::randomTensor;
+
+namespace {
+
+constexpr double kTolerance = 2e-5;
+
+/// A host buffer and the MLIR memref descriptor that points at it:
+/// {allocated, aligned, offset, sizes[rank], strides[rank]}, all 8 bytes.
+struct Buffer {
+  std::vector<int64_t> shape;
+  std::vector<unsigned char> bytes;
+  std::vector<int64_t> descriptor;
+  void *descriptorPtr = nullptr;
+
+  Buffer(std::vector<int64_t> s, size_t elementSize) : shape(std::move(s)) {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    bytes.assign(static_cast<size_t>(n) * elementSize + 64, 0);
+    descriptor.assign(3 + 2 * shape.size(), 0);
+    int64_t ptr = reinterpret_cast<int64_t>(bytes.data());
+    descriptor[0] = descriptor[1] = ptr;
+    int64_t stride = 1;
+    for (size_t i = shape.size(); i-- > 0;) {
+      descriptor[3 + i] = shape[i];
+      descriptor[3 + shape.size() + i] = stride;
+      stride *= shape[i];
+    }
+    descriptorPtr = descriptor.data();
+  }
+  template <typename T> T *data() { return reinterpret_cast<T *>(bytes.data()); }
+};
+
+Buffer fromTensor(const ref::Tensor &t) {
+  Buffer b(t.shape, sizeof(float));
+  for (size_t i = 0; i < t.data.size(); ++i)
+    b.data<float>()[i] = static_cast<float>(t.data[i]);
+  return b;
+}
+
+template <typename T> Buffer fromInts(std::vector<int64_t> shape, const std::vector<int64_t> &v) {
+  Buffer b(std::move(shape), sizeof(T));
+  for (size_t i = 0; i < v.size(); ++i)
+    b.data<T>()[i] = static_cast<T>(v[i]);
+  return b;
+}
+
+/// `tensor<AxBxf32>` (or `?` for each dim when dynamic).
+std::string type(const std::vector<int64_t> &shape, const char *element = "f32",
+                 bool dynamic = false) {
+  std::string s = "tensor<";
+  for (int64_t d : shape)
+    s += (dynamic ? std::string("?") : std::to_string(d)) + "x";
+  return s + element + ">";
+}
+
+std::string memrefOf(const std::string &tensorType) {
+  return "memref" + tensorType.substr(6);
+}
+
+/// Compiles `source` (a module with one function `@kernel` whose last
+/// `numOutputs` arguments are memrefs it writes) and runs it on `buffers`.
+class Jit {
+public:
+  Jit() {
+    static bool once = [] {
+      registerAllPasses();
+      mlir::ssm::registerAllPasses();
+      return true;
+    }();
+    (void)once;
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    DialectRegistry registry;
+    registerAllDialects(registry);
+    registerAllExtensions(registry);
+    mlir::ssm::registerAllDialects(registry);
+    registerBuiltinDialectTranslation(registry);
+    registerLLVMDialectTranslation(registry);
+    context.appendDialectRegistry(registry);
+    context.loadAllAvailableDialects();
+  }
+
+  /// Returns an empty string on success, else what went wrong.
+  std::string run(const std::string &source, std::vector<Buffer *> buffers) {
+    std::string diagnostics;
+    llvm::raw_string_ostream os(diagnostics);
+    ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
+      os << d << "\n";
+      return success();
+    });
+    OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(source, &context);
+    if (!module)
+      return "parse failed: " + diagnostics + "\n" + source;
+    PassManager pm(&context, ModuleOp::getOperationName());
+    if (failed(parsePassPipeline(
+            "func.func(ssm-decompose, convert-ssm-to-scf), canonicalize, "
+            "one-shot-bufferize{bufferize-function-boundaries}, "
+            "func.func(convert-linalg-to-loops), expand-strided-metadata, "
+            "lower-affine, convert-math-to-libm, convert-scf-to-cf, "
+            "convert-to-llvm, reconcile-unrealized-casts",
+            pm)))
+      return "bad pipeline";
+    if (failed(pm.run(*module)))
+      return "lowering failed: " + diagnostics;
+    ExecutionEngineOptions options;
+    options.transformer = makeOptimizingTransformer(2, 0, nullptr);
+    // Bufferization's copies lower to calls of memrefCopy from MLIR's C
+    // runner utilities.
+    llvm::StringRef libs[] = {SSM_C_RUNNER_UTILS};
+    options.sharedLibPaths = libs;
+    auto engine = ExecutionEngine::create(*module, options);
+    if (!engine)
+      return "JIT failed: " + llvm::toString(engine.takeError());
+    std::vector<void *> args;
+    for (Buffer *b : buffers)
+      args.push_back(&b->descriptorPtr);
+    if (llvm::Error e = (*engine)->invokePacked("_mlir_ciface_kernel", args))
+      return "call failed: " + llvm::toString(std::move(e));
+    return "";
+  }
+
+private:
+  MLIRContext context;
+};
+
+/// max |kernel - reference| / max(1, max |reference|).
+double relativeError(Buffer &kernel, const ref::Tensor &expected) {
+  double diff = 0.0, scale = 1.0;
+  for (size_t i = 0; i < expected.data.size(); ++i) {
+    diff = std::max(diff, std::abs(kernel.data<float>()[i] - expected.data[i]));
+    scale = std::max(scale, std::abs(expected.data[i]));
+  }
+  return diff / scale;
+}
+
+/// One kernel invocation: f32 (or integer) inputs, f32 outputs, and the op
+/// text that computes `%r` with one result per output.
+class KernelCall {
+public:
+  /// Adds an f32 input; returns its SSA name.
+  std::string input(const ref::Tensor &t, bool dynamic = false) {
+    types.push_back(type(t.shape, "f32", dynamic));
+    buffers.push_back(fromTensor(t));
+    return "%a" + std::to_string(types.size() - 1);
+  }
+  /// Adds an integer input of element type `element` (i32 or i64).
+  template <typename T>
+  std::string intInput(std::vector<int64_t> shape, const std::vector<int64_t> &v,
+                       const char *element) {
+    types.push_back(type(shape, element));
+    buffers.push_back(fromInts<T>(shape, v));
+    return "%a" + std::to_string(types.size() - 1);
+  }
+  /// Adds an f32 output of `shape`.
+  void output(const std::vector<int64_t> &shape, bool dynamic = false) {
+    outputs.push_back(type(shape, "f32", dynamic));
+    outputBuffers.emplace_back(shape, sizeof(float));
+  }
+  /// "(inputs) -> (outputs)", the op's functional type.
+  std::string signature() const {
+    return "(" + join(types) + ") -> (" + join(outputs) + ")";
+  }
+  /// "%r:K = ", the op's results.
+  std::string results() const {
+    return "%r:" + std::to_string(outputs.size()) + " = ";
+  }
+  /// Compiles and runs `op`; returns "" or what went wrong.
+  std::string run(const std::string &op) {
+    std::string s = "func.func @kernel(";
+    for (size_t i = 0; i < types.size(); ++i)
+      s += "%a" + std::to_string(i) + ": " + types[i] + ", ";
+    for (size_t i = 0; i < outputs.size(); ++i)
+      s += "%o" + std::to_string(i) + ": " + memrefOf(outputs[i]) +
+           (i + 1 < outputs.size() ? ", " : "");
+    s += ") attributes {llvm.emit_c_interface} {\n  " + op + "\n";
+    for (size_t i = 0; i < outputs.size(); ++i)
+      s += "  bufferization.materialize_in_destination %r#" + std::to_string(i) +
+           " in restrict writable %o" + std::to_string(i) + " : (" + outputs[i] +
+           ", " + memrefOf(outputs[i]) + ") -> ()\n";
+    s += "  return\n}\n";
+    std::vector<Buffer *> all;
+    for (Buffer &b : buffers)
+      all.push_back(&b);
+    for (Buffer &b : outputBuffers)
+      all.push_back(&b);
+    Jit jit;
+    return jit.run(s, all);
+  }
+  /// The i-th output after run().
+  Buffer &result(size_t i) { return outputBuffers[i]; }
+
+private:
+  static std::string join(const std::vector<std::string> &v) {
+    std::string s;
+    for (size_t i = 0; i < v.size(); ++i)
+      s += (i ? ", " : "") + v[i];
+    return s;
+  }
+  std::vector<std::string> types, outputs;
+  std::vector<Buffer> buffers, outputBuffers;
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// selective_scan
+//===----------------------------------------------------------------------===//
+
+struct SelectiveCase {
+  const char *method;
+  ref::Discretization rule;
+  int64_t B, D, L, N, G;
+  bool fixedBC;
+};
+
+class SelectiveScanTest : public ::testing::TestWithParam<SelectiveCase> {};
+
+TEST_P(SelectiveScanTest, MatchesReference) {
+  const SelectiveCase &c = GetParam();
+  std::mt19937_64 rng(c.B * 131 + c.L);
+  ref::SelectiveScanArgs a;
+  a.u = randomTensor({c.B, c.D, c.L}, rng);
+  a.delta = randomTensor({c.B, c.D, c.L}, rng, -2.0, 0.5);
+  a.A = randomTensor({c.D, c.N}, rng, -1.5, -0.1);
+  a.B = c.fixedBC ? randomTensor({c.D, c.N}, rng) : randomTensor({c.B, c.G, c.N, c.L}, rng);
+  a.C = c.fixedBC ? randomTensor({c.D, c.N}, rng) : randomTensor({c.B, c.G, c.N, c.L}, rng);
+  a.D = randomTensor({c.D}, rng);
+  a.z = randomTensor({c.B, c.D, c.L}, rng);
+  a.deltaBias = randomTensor({c.D}, rng, -0.5, 0.5);
+  a.init = randomTensor({c.B, c.D, c.N}, rng);
+  a.deltaSoftplus = true;
+  a.method = c.rule;
+  ref::SelectiveScanResult expected = ref::selectiveScan(a);
+
+  KernelCall k;
+  std::string u = k.input(a.u), delta = k.input(a.delta), A = k.input(a.A),
+              B = k.input(a.B), C = k.input(a.C), D = k.input(*a.D),
+              z = k.input(*a.z), bias = k.input(*a.deltaBias), init = k.input(*a.init);
+  k.output(expected.y.shape);
+  k.output(expected.finalState.shape);
+  ASSERT_EQ(k.run(k.results() + "ssm.selective_scan " + u + ", " + delta + ", " + A +
+                  ", " + B + ", " + C + " skip(" + D + ") gate(" + z +
+                  ") delta_bias(" + bias + ") init(" + init +
+                  ") delta_softplus method " + c.method + " : " + k.signature()),
+            "");
+  EXPECT_LT(relativeError(k.result(0), expected.y), kTolerance);
+  EXPECT_LT(relativeError(k.result(1), expected.finalState), kTolerance);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, SelectiveScanTest,
+    ::testing::Values(
+        SelectiveCase{"mamba", ref::Discretization::Mamba, 2, 6, 37, 3, 2, false},
+        SelectiveCase{"zoh", ref::Discretization::ZOH, 1, 4, 19, 5, 1, false},
+        SelectiveCase{"bilinear", ref::Discretization::Bilinear, 2, 4, 9, 2, 4, false},
+        SelectiveCase{"euler", ref::Discretization::Euler, 1, 3, 1, 4, 1, true}),
+    [](const auto &info) {
+      return std::string(info.param.method) + "_L" + std::to_string(info.param.L) +
+             (info.param.fixedBC ? "_fixedBC" : "");
+    });
+
+//===----------------------------------------------------------------------===//
+// ssd
+//===----------------------------------------------------------------------===//
+
+enum class Packing { None, SeqIdx, CuSeqlens };
+
+struct SSDCase {
+  const char *name;
+  int64_t B, L, H, P, G, N;
+  bool perChannelD;
+  Packing packing;
+};
+
+class SSDTest : public ::testing::TestWithParam<SSDCase> {};
+
+TEST_P(SSDTest, MatchesReference) {
+  const SSDCase &c = GetParam();
+  std::mt19937_64 rng(c.L * 7 + c.H);
+  ref::SSDArgs a;
+  a.x = randomTensor({c.B, c.L, c.H, c.P}, rng);
+  a.dt = randomTensor({c.B, c.L, c.H}, rng, -2.0, 0.5);
+  a.A = randomTensor({c.H}, rng, -1.5, -0.1);
+  a.B = randomTensor({c.B, c.L, c.G, c.N}, rng);
+  a.C = randomTensor({c.B, c.L, c.G, c.N}, rng);
+  a.D = c.perChannelD ? randomTensor({c.H, c.P}, rng) : randomTensor({c.H}, rng);
+  a.z = randomTensor({c.B, c.L, c.H, c.P}, rng);
+  a.dtBias = randomTensor({c.H}, rng, -0.5, 0.5);
+  a.dtSoftplus = true;
+  a.dtLimit = std::make_pair(0.05, 0.6);
+  // Per-sequence states with cu_seqlens have no decomposition yet.
+  bool states = c.packing != Packing::CuSeqlens;
+  if (states)
+    a.init = randomTensor({c.B, c.H, c.P, c.N}, rng);
+  std::vector<int64_t> packing;
+  if (c.packing == Packing::SeqIdx) {
+    for (int64_t b = 0; b < c.B; ++b)
+      for (int64_t t = 0; t < c.L; ++t)
+        packing.push_back(t < c.L / 3 ? 0 : t < c.L / 2 ? 4 : 9);
+    a.seqIdx = packing;
+  } else if (c.packing == Packing::CuSeqlens) {
+    packing = {0, c.L / 4, c.L / 4, c.L - 2, c.L};
+    a.cuSeqlens = packing;
+  }
+  ref::SSDResult expected = ref::ssd(a);
+
+  // Inputs are added one statement at a time: their order is the operand order.
+  KernelCall k;
+  std::string x = k.input(a.x), dt = k.input(a.dt), A = k.input(a.A),
+              B = k.input(a.B), C = k.input(a.C), D = k.input(*a.D),
+              z = k.input(*a.z), bias = k.input(*a.dtBias);
+  std::string op = "ssm.ssd " + x + ", " + dt + ", " + A + ", " + B + ", " + C +
+                   " skip(" + D + ") gate(" + z + ") dt_bias(" + bias + ")";
+  if (states) {
+    std::string init = k.input(*a.init);
+    op += " init(" + init + ")";
+  }
+  if (c.packing == Packing::SeqIdx) {
+    std::string seq = k.intInput<int32_t>({c.B, c.L}, packing, "i32");
+    op += " seq_idx(" + seq + ")";
+  } else if (c.packing == Packing::CuSeqlens) {
+    std::string cu = k.intInput<int64_t>(
+        {static_cast<int64_t>(packing.size())}, packing, "i64");
+    op += " cu_seqlens(" + cu + ")";
+  }
+  k.output(expected.y.shape);
+  if (states)
+    k.output(expected.finalState.shape);
+  ASSERT_EQ(k.run(k.results() + op + " dt_softplus dt_limit [0.05, 0.6] : " +
+                  k.signature()),
+            "");
+  EXPECT_LT(relativeError(k.result(0), expected.y), kTolerance);
+  if (states) {
+    EXPECT_LT(relativeError(k.result(1), expected.finalState), kTolerance);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, SSDTest,
+    ::testing::Values(SSDCase{"groups", 2, 21, 4, 3, 2, 5, false, Packing::None},
+                      SSDCase{"perChannelD", 1, 16, 2, 4, 1, 8, true, Packing::None},
+                      SSDCase{"seqIdx", 2, 18, 2, 2, 1, 3, false, Packing::SeqIdx},
+                      SSDCase{"cuSeqlens", 1, 20, 4, 2, 2, 3, true, Packing::CuSeqlens}),
+    [](const auto &info) { return std::string(info.param.name); });
+
+//===----------------------------------------------------------------------===//
+// causal_conv1d
+//===----------------------------------------------------------------------===//
+
+struct ConvCase {
+  int64_t B, C, L, W;
+  bool state, silu, dynamic;
+};
+
+class CausalConv1dTest : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(CausalConv1dTest, MatchesReference) {
+  const ConvCase &c = GetParam();
+  std::mt19937_64 rng(c.L * 3 + c.W);
+  ref::CausalConv1dArgs a;
+  a.x = randomTensor({c.B, c.C, c.L}, rng);
+  a.weight = randomTensor({c.C, c.W}, rng);
+  a.bias = randomTensor({c.C}, rng);
+  if (c.state)
+    a.initState = randomTensor({c.B, c.C, c.W - 1}, rng);
+  a.silu = c.silu;
+  ref::CausalConv1dResult expected = ref::causalConv1d(a);
+
+  KernelCall k;
+  std::string x = k.input(a.x, c.dynamic), w = k.input(a.weight),
+              bias = k.input(*a.bias);
+  std::string op = "ssm.causal_conv1d " + x + ", " + w + " bias(" + bias + ")";
+  if (c.state) {
+    std::string init = k.input(*a.initState, c.dynamic);
+    op += " init_state(" + init + ")";
+  }
+  if (c.silu)
+    op += " silu";
+  k.output(expected.out.shape, c.dynamic);
+  k.output(expected.finalState.shape, c.dynamic);
+  ASSERT_EQ(k.run(k.results() + op + " : " + k.signature()), "");
+  EXPECT_LT(relativeError(k.result(0), expected.out), kTolerance);
+  EXPECT_LT(relativeError(k.result(1), expected.finalState), kTolerance);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, CausalConv1dTest,
+    ::testing::Values(ConvCase{2, 3, 17, 4, true, true, false},
+                      ConvCase{1, 5, 9, 4, false, false, false},
+                      ConvCase{2, 2, 2, 4, true, false, false}, // L < W - 1
+                      ConvCase{1, 3, 6, 1, false, true, false}, // width 1
+                      ConvCase{2, 4, 11, 7, true, true, true}), // dynamic shapes
+    [](const auto &info) {
+      const ConvCase &c = info.param;
+      return "L" + std::to_string(c.L) + "_W" + std::to_string(c.W) +
+             (c.state ? "_state" : "") + (c.silu ? "_silu" : "") +
+             (c.dynamic ? "_dynamic" : "");
+    });
+
+//===----------------------------------------------------------------------===//
+// state_update
+//===----------------------------------------------------------------------===//
+
+struct UpdateCase {
+  const char *name;
+  bool mamba2, perChannelD;
+  int64_t B, H, P, N, G;
+};
+
+class StateUpdateTest : public ::testing::TestWithParam<UpdateCase> {};
+
+TEST_P(StateUpdateTest, MatchesReference) {
+  const UpdateCase &c = GetParam();
+  std::mt19937_64 rng(c.H * 5 + c.N);
+  ref::StateUpdateArgs a;
+  std::vector<int64_t> xShape = c.mamba2 ? std::vector<int64_t>{c.B, c.H, c.P}
+                                         : std::vector<int64_t>{c.B, c.H};
+  std::vector<int64_t> stateShape = xShape;
+  stateShape.push_back(c.N);
+  a.state = randomTensor(stateShape, rng);
+  a.x = randomTensor(xShape, rng);
+  a.dt = randomTensor({c.B, c.H}, rng, -2.0, 0.5);
+  a.A = c.mamba2 ? randomTensor({c.H}, rng, -1.5, -0.1)
+                 : randomTensor({c.H, c.N}, rng, -1.5, -0.1);
+  a.B = randomTensor({c.B, c.G, c.N}, rng);
+  a.C = randomTensor({c.B, c.G, c.N}, rng);
+  a.D = c.perChannelD ? randomTensor({c.H, c.P}, rng) : randomTensor({c.H}, rng);
+  a.z = randomTensor(xShape, rng);
+  a.dtBias = randomTensor({c.H}, rng, -0.5, 0.5);
+  a.dtSoftplus = true;
+  a.dtLimit = std::make_pair(0.01, 0.5);
+  ref::StateUpdateResult expected = ref::stateUpdate(a);
+
+  KernelCall k;
+  std::string x = k.input(a.x), dt = k.input(a.dt), A = k.input(a.A),
+              B = k.input(a.B), C = k.input(a.C), D = k.input(*a.D),
+              z = k.input(*a.z), bias = k.input(*a.dtBias),
+              state = k.input(a.state), y0 = k.input(ref::Tensor(xShape));
+  auto ty = [&](const ref::Tensor &t) { return type(t.shape); };
+  k.output(expected.newState.shape);
+  k.output(expected.y.shape);
+  std::string op = k.results() + "ssm.state_update ins(" + x + ", " + dt + ", " + A +
+                   ", " + B + ", " + C + " : " + ty(a.x) + ", " + ty(a.dt) + ", " +
+                   ty(a.A) + ", " + ty(a.B) + ", " + ty(a.C) + ") skip(" + D + " : " +
+                   ty(*a.D) + ") gate(" + z + " : " + ty(*a.z) + ") dt_bias(" + bias +
+                   " : " + ty(*a.dtBias) + ") dt_softplus dt_limit [0.01, 0.5] outs(" +
+                   state + ", " + y0 + " : " + ty(a.state) + ", " + ty(a.x) + ")";
+  ASSERT_EQ(k.run(op), "");
+  EXPECT_LT(relativeError(k.result(0), expected.newState), kTolerance);
+  EXPECT_LT(relativeError(k.result(1), expected.y), kTolerance);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Forms, StateUpdateTest,
+    ::testing::Values(UpdateCase{"mamba1", false, false, 3, 6, 1, 16, 2},
+                      UpdateCase{"mamba2", true, false, 2, 4, 8, 16, 2},
+                      UpdateCase{"mamba2_perChannelD", true, true, 1, 3, 5, 7, 1}),
+    [](const auto &info) { return std::string(info.param.name); });
