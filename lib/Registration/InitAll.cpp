@@ -1,6 +1,9 @@
 //===- InitAll.cpp - Register everything ssmc provides --------------------===//
 //
-// Part of ssmc. See include/ssm/InitAll.h.
+// Part of ssmc. See include/ssm/InitAll.h. ssm pipelines run upstream
+// passes (bufferization, loop and LLVM lowering) that need their dialects'
+// interface models, so the tools register all of upstream MLIR alongside the
+// ssm dialect: a pipeline printed by one tool runs in the other.
 //
 //===----------------------------------------------------------------------===//
 
@@ -8,32 +11,23 @@
 
 #include "ssm/Conversion/Passes.h"
 #include "ssm/Dialect/SSM/IR/SSMDialect.h"
+#include "ssm/Pipelines/Pipelines.h"
 #include "ssm/Transforms/Passes.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectRegistry.h"
-#include "mlir/Transforms/Passes.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
 
 void mlir::ssm::registerAllDialects(DialectRegistry &registry) {
-  registry.insert<SSMDialect, arith::ArithDialect, bufferization::BufferizationDialect,
-                  func::FuncDialect, memref::MemRefDialect,
-                  linalg::LinalgDialect, math::MathDialect, scf::SCFDialect,
-                  tensor::TensorDialect>();
+  registry.insert<SSMDialect>();
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
 }
 
 void mlir::ssm::registerAllPasses() {
+  mlir::registerAllPasses();
   registerSSMTransformsPasses();
   registerSSMConversionPasses();
-  // The generic passes users reach for when inspecting SSM IR.
-  registerCanonicalizerPass();
-  registerCSEPass();
-  registerSymbolDCEPass();
-  registerInlinerPass();
+  registerPipelines();
 }

@@ -54,4 +54,39 @@ def SSMDecomposePass : Pass<"ssm-decompose"> {
                            "::mlir::math::MathDialect"];
 }
 
+def SSMDropArgumentResultsPass : Pass<"ssm-drop-argument-results", "ModuleOp"> {
+  let summary = "drop memref results of functions that are one of their arguments";
+  let description = [{
+    After bufferization, a function that updates a destination in place
+    (the decode step's state) returns the argument it wrote. Returned to a
+    C caller, such a result would have to be a copy the caller owns (the
+    deallocation pipeline inserts `bufferization.clone`), so an in-place
+    update would copy the whole state at every step. The caller already
+    holds that buffer: this pass removes such results from functions that
+    no call in the module uses, public ones included, which changes their
+    C signature (the generated header reflects it). Upstream
+    `drop-equivalent-buffer-results` leaves public functions alone.
+
+    Before:
+
+    ```mlir
+    func.func @decode(%x: memref<4xf32>, %state: memref<4x16xf32>)
+        -> memref<4x16xf32> {
+      ...
+      return %state : memref<4x16xf32>
+    }
+    ```
+
+    After:
+
+    ```mlir
+    func.func @decode(%x: memref<4xf32>, %state: memref<4x16xf32>) {
+      ...
+      return
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 #endif // SSM_TRANSFORMS_PASSES_TD

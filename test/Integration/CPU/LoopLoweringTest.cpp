@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ssm/InitAll.h"
+#include "ssm/Pipelines/Pipelines.h"
 #include "ssm/Reference/Reference.h"
 #include "../../Support/RandomTensor.h"
 
@@ -22,9 +23,6 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
-#include "mlir/InitAllPasses.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -106,7 +104,6 @@ class Jit {
 public:
   Jit() {
     static bool once = [] {
-      registerAllPasses();
       mlir::ssm::registerAllPasses();
       return true;
     }();
@@ -114,8 +111,6 @@ public:
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
     DialectRegistry registry;
-    registerAllDialects(registry);
-    registerAllExtensions(registry);
     mlir::ssm::registerAllDialects(registry);
     registerBuiltinDialectTranslation(registry);
     registerLLVMDialectTranslation(registry);
@@ -135,22 +130,13 @@ public:
     if (!module)
       return "parse failed: " + diagnostics + "\n" + source;
     PassManager pm(&context, ModuleOp::getOperationName());
-    if (failed(parsePassPipeline(
-            "func.func(ssm-decompose, convert-ssm-to-scf), canonicalize, "
-            "one-shot-bufferize{bufferize-function-boundaries}, "
-            "func.func(convert-linalg-to-loops), expand-strided-metadata, "
-            "lower-affine, convert-math-to-libm, convert-scf-to-cf, "
-            "convert-to-llvm, reconcile-unrealized-casts",
-            pm)))
-      return "bad pipeline";
+    // The driver's pipelines, so that this test checks what ssmc compiles.
+    mlir::ssm::buildCPUBufferizePipeline(pm);
+    mlir::ssm::buildCPULowerToLLVMPipeline(pm);
     if (failed(pm.run(*module)))
       return "lowering failed: " + diagnostics;
     ExecutionEngineOptions options;
     options.transformer = makeOptimizingTransformer(2, 0, nullptr);
-    // Bufferization's copies lower to calls of memrefCopy from MLIR's C
-    // runner utilities.
-    llvm::StringRef libs[] = {SSM_C_RUNNER_UTILS};
-    options.sharedLibPaths = libs;
     auto engine = ExecutionEngine::create(*module, options);
     if (!engine)
       return "JIT failed: " + llvm::toString(engine.takeError());
@@ -256,6 +242,8 @@ struct SelectiveCase {
   bool fixedBC;
 };
 
+void PrintTo(const SelectiveCase &c, std::ostream *os) { *os << c.method; }
+
 class SelectiveScanTest : public ::testing::TestWithParam<SelectiveCase> {};
 
 TEST_P(SelectiveScanTest, MatchesReference) {
@@ -314,6 +302,8 @@ struct SSDCase {
   bool perChannelD;
   Packing packing;
 };
+
+void PrintTo(const SSDCase &c, std::ostream *os) { *os << c.name; }
 
 class SSDTest : public ::testing::TestWithParam<SSDCase> {};
 
@@ -395,6 +385,10 @@ struct ConvCase {
   bool state, silu, dynamic;
 };
 
+void PrintTo(const ConvCase &c, std::ostream *os) {
+  *os << "L=" << c.L << " W=" << c.W;
+}
+
 class CausalConv1dTest : public ::testing::TestWithParam<ConvCase> {};
 
 TEST_P(CausalConv1dTest, MatchesReference) {
@@ -449,6 +443,8 @@ struct UpdateCase {
   bool mamba2, perChannelD;
   int64_t B, H, P, N, G;
 };
+
+void PrintTo(const UpdateCase &c, std::ostream *os) { *os << c.name; }
 
 class StateUpdateTest : public ::testing::TestWithParam<UpdateCase> {};
 

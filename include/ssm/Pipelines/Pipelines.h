@@ -1,0 +1,34 @@
+//===- Pipelines.h - Pass pipelines of ssmc ---------------------*- C++ -*-===//
+//
+// Part of ssmc. Pass ordering only: which passes run, in which order, for
+// each target. The same functions serve ssm-opt (as registered pipelines)
+// and the ssmc driver, so what a user reproduces with ssm-opt is what the
+// driver ran.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_PIPELINES_PIPELINES_H
+#define SSM_PIPELINES_PIPELINES_H
+
+namespace mlir {
+class OpPassManager;
+namespace ssm {
+
+/// ssm ops on tensors -> bufferized functions with destination (out)
+/// parameters: ssm-decompose, convert-ssm-to-scf, one-shot bufferization
+/// with identity-layout function boundaries, results turned into trailing
+/// out-parameters. The C header is generated from this stage's signatures.
+void buildCPUBufferizePipeline(OpPassManager &pm);
+
+/// Bufferized functions -> the LLVM dialect (loops, strided metadata,
+/// libm calls for the math the LLVM backend does not expand, C interface
+/// wrappers for every function).
+void buildCPULowerToLLVMPipeline(OpPassManager &pm);
+
+/// Registers `ssm-cpu-bufferize` and `ssm-cpu-to-llvm` for ssm-opt.
+void registerPipelines();
+
+} // namespace ssm
+} // namespace mlir
+
+#endif // SSM_PIPELINES_PIPELINES_H

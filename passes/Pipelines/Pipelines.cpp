@@ -1,0 +1,50 @@
+//===- Pipelines.cpp - Pass pipelines of ssmc -----------------------------===//
+//
+// Part of ssmc. See include/ssm/Pipelines/Pipelines.h. The pipelines are
+// spelled in MLIR's textual syntax so that `--print-pipeline` output and
+// ssm-opt invocations read exactly as they run.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Pipelines/Pipelines.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/ErrorHandling.h"
+
+using namespace mlir;
+
+static void append(OpPassManager &pm, StringRef pipeline) {
+  // The strings are constants of this file: a parse failure is a bug here.
+  if (failed(parsePassPipeline(pipeline, pm)))
+    llvm::report_fatal_error("ssmc: malformed built-in pipeline");
+}
+
+void ssm::buildCPUBufferizePipeline(OpPassManager &pm) {
+  append(pm, "func.func(ssm-decompose, convert-ssm-to-scf), canonicalize, cse,"
+             "one-shot-bufferize{bufferize-function-boundaries "
+             "function-boundary-type-conversion=identity-layout-map},"
+             "canonicalize, ssm-drop-argument-results,"
+             "buffer-results-to-out-params,"
+             "buffer-deallocation-pipeline,"
+             "canonicalize");
+}
+
+void ssm::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
+  // C wrappers are requested before convert-math-to-libm declares the libm
+  // functions, which must keep their plain C names.
+  append(pm, "func.func(convert-linalg-to-loops), fold-memref-alias-ops,"
+             "expand-strided-metadata, lower-affine,"
+             "func.func(llvm-request-c-wrappers), convert-math-to-libm,"
+             "convert-scf-to-cf, convert-to-llvm, reconcile-unrealized-casts");
+}
+
+void ssm::registerPipelines() {
+  PassPipelineRegistration<>(
+      "ssm-cpu-bufferize",
+      "ssm ops on tensors to bufferized loops with out-parameters",
+      buildCPUBufferizePipeline);
+  PassPipelineRegistration<>("ssm-cpu-to-llvm",
+                             "bufferized loops to the LLVM dialect",
+                             buildCPULowerToLLVMPipeline);
+}
