@@ -10,7 +10,7 @@ from lit.llvm import llvm_config
 config.name = "SSM"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
-config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Reference", "Integration"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Reference", "Integration", "Inputs"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.ssm_obj_root, "test")
 
@@ -21,5 +21,5 @@ llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
-tools = ["ssm-opt", "mlir-opt", "FileCheck", "not", "count", "split-file"]
+tools = ["ssm-opt", "ssmc", "mlir-opt", "FileCheck", "not", "count", "split-file"]
 llvm_config.add_tool_substitutions(tools, [config.ssm_tools_dir, config.llvm_tools_dir])

@@ -21,7 +21,8 @@ static void append(OpPassManager &pm, StringRef pipeline) {
 }
 
 void ssm::buildCPUBufferizePipeline(OpPassManager &pm) {
-  append(pm, "func.func(ssm-decompose, convert-ssm-to-scf), canonicalize, cse,"
+  append(pm, "ssm-mark-in-place-arguments,"
+             "func.func(ssm-decompose, convert-ssm-to-scf), canonicalize, cse,"
              "one-shot-bufferize{bufferize-function-boundaries "
              "function-boundary-type-conversion=identity-layout-map},"
              "canonicalize, ssm-drop-argument-results,"

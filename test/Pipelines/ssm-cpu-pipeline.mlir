@@ -12,7 +12,7 @@
 // The decode step updates the state argument in place and returns nothing:
 // no allocation, no clone of the state for the caller.
 // BUF-LABEL: func.func @decode(
-// BUF-SAME: %arg8: memref<?x24x64x128xf32>, %arg9: memref<?x24x64xf32>) {
+// BUF-SAME: %arg8: memref<?x24x64x128xf32> {ssm.in_place}, %arg9: memref<?x24x64xf32> {ssm.in_place}) {
 // BUF-NOT: memref.alloc
 // BUF-NOT: bufferization.clone
 // BUF: memref.store %{{.*}}, %arg8[

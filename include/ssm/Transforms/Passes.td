@@ -54,6 +54,31 @@ def SSMDecomposePass : Pass<"ssm-decompose"> {
                            "::mlir::math::MathDialect"];
 }
 
+def SSMMarkInPlaceArgumentsPass
+    : Pass<"ssm-mark-in-place-arguments", "ModuleOp"> {
+  let summary = "let bufferization write only the arguments ssm ops update in place";
+  let description = [{
+    Tensor arguments of a function have value semantics, but one-shot
+    bufferization treats function arguments as writable and may reuse an
+    input's buffer for a result (a scan's initial state for its final
+    state, say), so a C caller would see its input overwritten. This pass
+    marks every tensor argument of public functions
+    `bufferization.writable = false`, except the destinations of
+    `ssm.state_update` (`outs`), which are the point of the op: those are
+    marked writable and `ssm.in_place`, an attribute that survives
+    bufferization so the generated C header can say which buffers a call
+    updates.
+
+    Example: after this pass
+
+    ```mlir
+    func.func @decode(%x: tensor<?x4xf32> {bufferization.writable = false},
+                      %state: tensor<?x4x16xf32> {bufferization.writable = true,
+                                                  ssm.in_place})
+    ```
+  }];
+}
+
 def SSMDropArgumentResultsPass : Pass<"ssm-drop-argument-results", "ModuleOp"> {
   let summary = "drop memref results of functions that are one of their arguments";
   let description = [{

@@ -1,0 +1,40 @@
+//===- Driver.h - The ssmc compilation flow ---------------------*- C++ -*-===//
+//
+// Part of ssmc. One function that takes an ssm module from source text to
+// the requested artifact, so the ssmc tool is only flag parsing.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_DRIVER_DRIVER_H
+#define SSM_DRIVER_DRIVER_H
+
+#include "ssm/Target/CPU.h"
+
+#include <string>
+
+namespace mlir::ssm {
+
+/// What ssmc produces.
+enum class EmitKind { Bufferized, LLVMDialect, LLVMIR, Assembly, Object, Shared };
+
+/// Everything one compilation needs.
+struct DriverOptions {
+  std::string input = "-";
+  std::string output = "-";
+  /// Where to write the C header; empty for none.
+  std::string header;
+  EmitKind emit = EmitKind::Object;
+  CPUTargetOptions target;
+  /// Print the pass pipeline before running it.
+  bool printPipeline = false;
+  /// Print the IR after every pass (to stderr).
+  bool printIRAfterAll = false;
+};
+
+/// Compiles per `options`; diagnostics go to stderr. Returns the process
+/// exit code (0 on success).
+int compile(const DriverOptions &options);
+
+} // namespace mlir::ssm
+
+#endif // SSM_DRIVER_DRIVER_H

@@ -1,0 +1,186 @@
+//===- Driver.cpp - The ssmc compilation flow -----------------------------===//
+//
+// Part of ssmc. parse -> ssm-cpu-bufferize (C header from these signatures)
+// -> ssm-cpu-to-llvm -> LLVM IR for the chosen CPU -> optimized LLVM ->
+// assembly / object -> shared library (through the system C compiler as
+// linker).
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Driver/Driver.h"
+
+#include "ssm/InitAll.h"
+#include "ssm/Pipelines/Pipelines.h"
+#include "ssm/Target/CHeader.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+using namespace mlir;
+
+namespace {
+
+int fail(const Twine &message) {
+  llvm::errs() << "ssmc: error: " << message << "\n";
+  return 1;
+}
+
+/// Include guard from the header's file name: SSMC_<NAME>_H.
+std::string guardFor(StringRef path) {
+  std::string guard = "SSMC_";
+  for (char c : llvm::sys::path::stem(path))
+    guard += std::isalnum(static_cast<unsigned char>(c)) ? std::toupper(c) : '_';
+  return guard + "_H";
+}
+
+/// Runs `build` on `module`; false (diagnostics already printed) on failure.
+bool runPipeline(ModuleOp module, const ssm::DriverOptions &options,
+                 void (*build)(OpPassManager &)) {
+  PassManager pm(module.getContext(), ModuleOp::getOperationName());
+  build(pm);
+  if (options.printPipeline) {
+    pm.printAsTextualPipeline(llvm::errs());
+    llvm::errs() << "\n";
+  }
+  if (options.printIRAfterAll) {
+    module.getContext()->disableMultithreading();
+    pm.enableIRPrinting([](Pass *, Operation *) { return false; },
+                        [](Pass *, Operation *) { return true; },
+                        /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
+  }
+  return succeeded(pm.run(module));
+}
+
+} // namespace
+
+int ssm::compile(const DriverOptions &options) {
+  if (options.emit == EmitKind::Shared && options.output == "-")
+    return fail("a shared library needs an output file (-o)");
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  MLIRContext context(registry);
+
+  std::string error;
+  std::unique_ptr<llvm::MemoryBuffer> input = openInputFile(options.input, &error);
+  if (!input)
+    return fail(error);
+  llvm::SourceMgr sources;
+  sources.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
+  SourceMgrDiagnosticHandler diagnostics(sources, &context);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sources, &context);
+  if (!module)
+    return 1;
+
+  // Target first: a bad --mcpu is reported before any work is done.
+  std::unique_ptr<llvm::TargetMachine> machine;
+  if (options.emit >= EmitKind::LLVMIR) {
+    machine = createCPUTargetMachine(options.target, error);
+    if (!machine)
+      return fail(error);
+  }
+
+  if (!runPipeline(*module, options, buildCPUBufferizePipeline))
+    return 1;
+  if (!options.header.empty()) {
+    std::unique_ptr<llvm::ToolOutputFile> header =
+        openOutputFile(options.header, &error);
+    if (!header)
+      return fail(error);
+    if (failed(emitCHeader(*module, guardFor(options.header), header->os())))
+      return 1;
+    header->keep();
+  }
+
+  auto writeOutput = [&](function_ref<bool(llvm::raw_pwrite_stream &)> write) {
+    std::unique_ptr<llvm::ToolOutputFile> out = openOutputFile(options.output, &error);
+    if (!out)
+      return fail(error);
+    if (!write(out->os()))
+      return 1;
+    out->keep();
+    return 0;
+  };
+  if (options.emit == EmitKind::Bufferized)
+    return writeOutput([&](llvm::raw_pwrite_stream &os) {
+      module->print(os);
+      return true;
+    });
+
+  // `ssm.in_place` has told the header which buffers a call updates; LLVM
+  // has no such parameter attribute.
+  for (auto func : module->getOps<func::FuncOp>())
+    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+      func.removeArgAttr(i, "ssm.in_place");
+
+  if (!runPipeline(*module, options, buildCPULowerToLLVMPipeline))
+    return 1;
+  if (options.emit == EmitKind::LLVMDialect)
+    return writeOutput([&](llvm::raw_pwrite_stream &os) {
+      module->print(os);
+      return true;
+    });
+
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule = translateAndOptimize(
+      *module, llvmContext, *machine, options.target.optLevel);
+  if (!llvmModule)
+    return 1;
+  switch (options.emit) {
+  case EmitKind::LLVMIR:
+    return writeOutput([&](llvm::raw_pwrite_stream &os) {
+      llvmModule->print(os, nullptr);
+      return true;
+    });
+  case EmitKind::Assembly:
+  case EmitKind::Object: {
+    auto kind = options.emit == EmitKind::Assembly
+                    ? llvm::CodeGenFileType::AssemblyFile
+                    : llvm::CodeGenFileType::ObjectFile;
+    int status = writeOutput([&](llvm::raw_pwrite_stream &os) {
+      return emitMachineCode(*llvmModule, *machine, kind, os, error);
+    });
+    return error.empty() ? status : fail(error);
+  }
+  case EmitKind::Shared: {
+    llvm::SmallString<128> object;
+    if (std::error_code ec =
+            llvm::sys::fs::createTemporaryFile("ssmc", "o", object))
+      return fail("cannot create a temporary file: " + ec.message());
+    llvm::FileRemover removeObject(object);
+    {
+      std::error_code ec;
+      llvm::raw_fd_ostream os(object, ec);
+      if (ec)
+        return fail("cannot write " + object + ": " + ec.message());
+      if (!emitMachineCode(*llvmModule, *machine,
+                           llvm::CodeGenFileType::ObjectFile, os, error))
+        return fail(error);
+    }
+    // The system C compiler links: it knows where libc and libm live.
+    llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
+    if (!cc)
+      return fail("no C compiler (cc) on PATH to link the shared library");
+    SmallVector<StringRef> args{*cc, "-shared", "-o", options.output, object, "-lm"};
+    std::string message;
+    if (llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &message) != 0)
+      return fail("linking " + options.output + " failed" +
+                  (message.empty() ? "" : ": " + message));
+    return 0;
+  }
+  default:
+    return fail("unhandled output kind");
+  }
+}

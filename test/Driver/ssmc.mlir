@@ -1,0 +1,39 @@
+// RUN: ssmc %s --emit=llvm --mcpu=x86-64-v3 -o - | FileCheck %s --check-prefix=LLVM
+// RUN: ssmc %s --emit=bufferized -o - | FileCheck %s --check-prefix=BUF
+// RUN: ssmc %s -o %t.o --header %t.h && FileCheck %s --check-prefix=HDR < %t.h
+// RUN: ssmc %s --emit=asm --mcpu=x86-64-v3 -o - | FileCheck %s --check-prefix=ASM
+// RUN: ssmc %s --emit=shared -o %t.so && test -s %t.so
+// RUN: ssmc %s --emit=obj -o %t.o --print-pipeline 2>&1 >/dev/null | FileCheck %s --check-prefix=PIPE
+
+// The driver's outputs for one decode step (Mamba-2 form, dynamic batch).
+
+// LLVM: target triple = "x86_64
+// LLVM: define void @_mlir_ciface_decode(ptr
+// LLVM-NOT: @_mlir_ciface_expf
+// LLVM: "target-cpu"="x86-64-v3"
+
+// BUF-LABEL: func.func @decode(
+// BUF-SAME: memref<?x4x3x5xf32> {ssm.in_place}
+// BUF-NOT: tensor<
+
+// HDR: #ifndef SSMC_SSMC_MLIR_TMP_H
+// HDR: typedef struct ssmc_memref_4d_f32 {
+// HDR-NEXT: float *allocated;
+// HDR: arg5: f32 [?, 4, 3, 5]  (updated in place)
+// HDR: void _mlir_ciface_decode(ssmc_memref_3d_f32 *arg0, ssmc_memref_2d_f32 *arg1, ssmc_memref_1d_f32 *arg2, ssmc_memref_3d_f32 *arg3, ssmc_memref_3d_f32 *arg4, ssmc_memref_4d_f32 *arg5, ssmc_memref_3d_f32 *arg6);
+
+// ASM: _mlir_ciface_decode:
+
+// PIPE: ssm-mark-in-place-arguments
+// PIPE: one-shot-bufferize
+// PIPE: convert-to-llvm
+
+func.func @decode(%x: tensor<?x4x3xf32>, %dt: tensor<?x4xf32>, %A: tensor<4xf32>,
+                  %B: tensor<?x2x5xf32>, %C: tensor<?x2x5xf32>,
+                  %state: tensor<?x4x3x5xf32>, %y: tensor<?x4x3xf32>)
+    -> (tensor<?x4x3x5xf32>, tensor<?x4x3xf32>) {
+  %s1, %y1 = ssm.state_update ins(%x, %dt, %A, %B, %C : tensor<?x4x3xf32>,
+        tensor<?x4xf32>, tensor<4xf32>, tensor<?x2x5xf32>, tensor<?x2x5xf32>)
+      dt_softplus outs(%state, %y : tensor<?x4x3x5xf32>, tensor<?x4x3xf32>)
+  return %s1, %y1 : tensor<?x4x3x5xf32>, tensor<?x4x3xf32>
+}

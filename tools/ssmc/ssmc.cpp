@@ -1,0 +1,79 @@
+//===- ssmc.cpp - The ssm compiler driver ---------------------------------===//
+//
+// Part of ssmc. Flag parsing only; the flow is in lib/Driver.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Driver/Driver.h"
+#include "ssm/InitAll.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+
+using namespace llvm;
+using mlir::ssm::EmitKind;
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  mlir::ssm::registerAllPasses();
+
+  cl::OptionCategory category("ssmc options");
+  cl::opt<std::string> input(cl::Positional, cl::desc("<input .mlir>"),
+                             cl::init("-"), cl::cat(category));
+  cl::opt<std::string> output("o", cl::desc("Output file ('-' for stdout)"),
+                              cl::value_desc("file"), cl::init("-"),
+                              cl::cat(category));
+  cl::opt<EmitKind> emit(
+      "emit", cl::desc("What to produce"), cl::init(EmitKind::Object),
+      cl::values(
+          clEnumValN(EmitKind::Bufferized, "bufferized",
+                     "MLIR after bufferization (loops on memrefs)"),
+          clEnumValN(EmitKind::LLVMDialect, "mlir", "MLIR in the LLVM dialect"),
+          clEnumValN(EmitKind::LLVMIR, "llvm", "optimized LLVM IR"),
+          clEnumValN(EmitKind::Assembly, "asm", "assembly"),
+          clEnumValN(EmitKind::Object, "obj", "an object file (default)"),
+          clEnumValN(EmitKind::Shared, "shared", "a shared library")),
+      cl::cat(category));
+  cl::opt<std::string> header(
+      "header", cl::desc("Also write a C header declaring the entry points"),
+      cl::value_desc("file"), cl::cat(category));
+  cl::opt<std::string> mcpu(
+      "mcpu", cl::desc("Target CPU: native (default), x86-64-v3, znver4, ..."),
+      cl::init("native"), cl::cat(category));
+  cl::opt<std::string> mtriple("mtriple", cl::desc("Target triple (default: host)"),
+                               cl::cat(category));
+  cl::opt<std::string> mattr("mattr", cl::desc("Extra target features (+avx512f,...)"),
+                             cl::cat(category));
+  cl::opt<unsigned> opt("O", cl::desc("Optimization level 0-3 (default 3)"),
+                        cl::Prefix, cl::init(3), cl::cat(category));
+  cl::opt<bool> printPipeline("print-pipeline",
+                              cl::desc("Print the pass pipelines as they run"),
+                              cl::cat(category));
+  cl::opt<bool> printIR("print-ir-after-all",
+                        cl::desc("Print the IR after every pass (stderr)"),
+                        cl::cat(category));
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "ssmc: compile state-space-model IR (the ssm dialect) to CPU code\n\n"
+      "  ssmc model.mlir -o model.o --header model.h\n"
+      "  ssmc model.mlir --emit=shared -o libmodel.so --header model.h\n"
+      "  ssmc model.mlir --emit=llvm --mcpu=x86-64-v3\n");
+  if (opt > 3) {
+    errs() << "ssmc: error: -O" << opt << " is not a level (0 to 3)\n";
+    return 1;
+  }
+
+  mlir::ssm::DriverOptions options;
+  options.input = input;
+  options.output = output;
+  options.header = header;
+  options.emit = emit;
+  options.target.cpu = mcpu;
+  options.target.triple = mtriple;
+  options.target.features = mattr;
+  options.target.optLevel = opt;
+  options.printPipeline = printPipeline;
+  options.printIRAfterAll = printIR;
+  return mlir::ssm::compile(options);
+}
