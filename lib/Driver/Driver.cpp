@@ -173,7 +173,12 @@ int ssm::compile(const DriverOptions &options) {
     llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
     if (!cc)
       return fail("no C compiler (cc) on PATH to link the shared library");
-    SmallVector<StringRef> args{*cc, "-shared", "-o", options.output, object, "-lm"};
+    // The soname is the file name, so programs linked against the library
+    // find it by name (rpath, LD_LIBRARY_PATH), not by the build path.
+    std::string soname =
+        "-Wl,-soname," + llvm::sys::path::filename(options.output).str();
+    SmallVector<StringRef> args{*cc,  "-shared", soname, "-o", options.output,
+                                object, "-lm"};
     std::string message;
     if (llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &message) != 0)
       return fail("linking " + options.output + " failed" +

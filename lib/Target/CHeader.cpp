@@ -73,13 +73,13 @@ LogicalResult ssm::emitCHeader(ModuleOp module, StringRef guard,
      << "#ifndef " << guard << "\n#define " << guard << "\n\n"
      << "#include <stdbool.h>\n#include <stdint.h>\n\n"
      << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
-     << "/* A strided view of a buffer (MLIR's memref descriptor). Element\n"
-     << " * (i0, ..., ik) is aligned[offset + i0 * strides[0] + ... + ik * "
-        "strides[k]];\n"
-     << " * strides count elements. `allocated` is what free() releases for\n"
-     << " * buffers the kernels allocate (returned results); pass the same\n"
-     << " * pointer as `aligned` for buffers you own. f16 and bf16 are raw\n"
-     << " * 16-bit patterns. */\n";
+     << "/* A buffer descriptor (MLIR's memref descriptor). Buffers are dense\n"
+     << " * and row-major: set `allocated` and `aligned` to the first element,\n"
+     << " * `offset` to 0, `sizes` to the shape and `strides` to the row-major\n"
+     << " * strides (in elements). Results are allocated by the kernels: release\n"
+     << " * them with free(result.allocated) and read them at aligned + offset.\n"
+     << " * f16 and bf16 are raw 16-bit"
+     << " patterns. */\n";
   // Descriptor structs, deduplicated by rank and element type.
   llvm::StringSet<> emitted;
   for (MemRefType t : descriptors) {
