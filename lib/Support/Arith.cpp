@@ -11,6 +11,8 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/TypeUtilities.h"
 
+#include <cmath>
+
 using namespace mlir;
 
 Value ssm::convertFloat(OpBuilder &b, Location loc, Value value, Type to) {
@@ -38,6 +40,23 @@ Value ssm::buildSilu(OpBuilder &b, Location loc, Value x) {
   Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));
   Value denom = arith::AddFOp::create(b, loc, buildFloat(b, loc, x.getType(), 1.0), e);
   return arith::DivFOp::create(b, loc, x, denom);
+}
+
+Value ssm::buildStepSize(OpBuilder &b, Location loc, Value dt, Value bias,
+                        bool softplus, std::optional<ArrayRef<double>> limit) {
+  Value delta = bias ? arith::AddFOp::create(b, loc, dt, bias) : dt;
+  if (softplus)
+    delta = buildSoftplus(b, loc, delta);
+  if (limit) {
+    Type t = delta.getType();
+    if (!std::isinf((*limit)[0]))
+      delta = arith::MaximumFOp::create(b, loc, delta,
+                                        buildFloat(b, loc, t, (*limit)[0]));
+    if (!std::isinf((*limit)[1]))
+      delta = arith::MinimumFOp::create(b, loc, delta,
+                                        buildFloat(b, loc, t, (*limit)[1]));
+  }
+  return delta;
 }
 
 Type ssm::computeTypeFor(MLIRContext *context, TypeRange types) {

@@ -155,22 +155,11 @@ public:
     Type type = ct;
     return map(sizes, operands, ct,
                [&](OpBuilder &nb, Location nl, ValueRange args) {
-                 Value v = convertFloat(nb, nl, args[0], type);
-                 if (args.size() > 1)
-                   v = arith::AddFOp::create(nb, nl, v,
-                                             convertFloat(nb, nl, args[1], type));
-                 if (applySoftplus)
-                   v = buildSoftplus(nb, nl, v);
-                 if (limit) {
-                   auto bound = [&](double x) {
-                     return buildFloat(nb, nl, type, x);
-                   };
-                   if (!std::isinf((*limit)[0]))
-                     v = arith::MaximumFOp::create(nb, nl, v, bound((*limit)[0]));
-                   if (!std::isinf((*limit)[1]))
-                     v = arith::MinimumFOp::create(nb, nl, v, bound((*limit)[1]));
-                 }
-                 return v;
+                 Value biasValue = args.size() > 1
+                                  ? convertFloat(nb, nl, args[1], type)
+                                  : Value();
+                 return buildStepSize(nb, nl, convertFloat(nb, nl, args[0], type),
+                                      biasValue, applySoftplus, limit);
                });
   }
 

@@ -11,6 +11,8 @@
 
 #include "mlir/IR/Builders.h"
 
+#include <optional>
+
 namespace mlir::ssm {
 
 /// Converts the float `value` to the float type `to` (extf or truncf; no op
@@ -22,6 +24,12 @@ Value buildSoftplus(OpBuilder &b, Location loc, Value x);
 
 /// silu(x) = x / (1 + exp(-x)).
 Value buildSilu(OpBuilder &b, Location loc, Value x);
+
+/// The step size δ of selective SSMs: dt (+ bias when non-null), through
+/// softplus when `softplus`, clamped to `limit` = [lo, hi] when given
+/// (infinite bounds clamp nothing). All values share one float type.
+Value buildStepSize(OpBuilder &b, Location loc, Value dt, Value bias,
+                    bool softplus, std::optional<ArrayRef<double>> limit);
 
 /// A float constant of `type`.
 Value buildFloat(OpBuilder &b, Location loc, Type type, double value);

@@ -370,19 +370,10 @@ struct LowerStateUpdate : OpRewritePattern<StateUpdateOp> {
               b, l, c0, heads, c1, carried,
               [&](OpBuilder &b, Location l, Value hi, ValueRange carried) {
                 Value gi = arith::DivUIOp::create(b, l, hi, perGroup);
-                Value delta = load(b, l, op.getDt(), {bi, hi}, ct);
-                if (Value bias = op.getDtBias())
-                  delta = arith::AddFOp::create(b, l, delta, load(b, l, bias, {hi}, ct));
-                if (op.getDtSoftplus())
-                  delta = buildSoftplus(b, l, delta);
-                if (limit) {
-                  if (!std::isinf((*limit)[0]))
-                    delta = arith::MaximumFOp::create(
-                        b, l, delta, buildFloat(b, l, ct, (*limit)[0]));
-                  if (!std::isinf((*limit)[1]))
-                    delta = arith::MinimumFOp::create(
-                        b, l, delta, buildFloat(b, l, ct, (*limit)[1]));
-                }
+                Value bias = op.getDtBias() ? load(b, l, op.getDtBias(), {hi}, ct)
+                                            : Value();
+                Value delta = buildStepSize(b, l, load(b, l, op.getDt(), {bi, hi}, ct),
+                                            bias, op.getDtSoftplus(), limit);
                 Value decayHead =
                     mamba2 ? math::ExpOp::create(
                                  b, l,
