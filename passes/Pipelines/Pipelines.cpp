@@ -26,7 +26,6 @@ void ssm::buildCPUBufferizePipeline(OpPassManager &pm) {
              "one-shot-bufferize{bufferize-function-boundaries "
              "function-boundary-type-conversion=identity-layout-map},"
              "canonicalize, ssm-drop-argument-results,"
-             "buffer-results-to-out-params,"
              "buffer-deallocation-pipeline,"
              "canonicalize");
 }
@@ -43,7 +42,7 @@ void ssm::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
 void ssm::registerPipelines() {
   PassPipelineRegistration<>(
       "ssm-cpu-bufferize",
-      "ssm ops on tensors to bufferized loops with out-parameters",
+      "ssm ops on tensors to bufferized loops (C-callable signatures)",
       buildCPUBufferizePipeline);
   PassPipelineRegistration<>("ssm-cpu-to-llvm",
                              "bufferized loops to the LLVM dialect",

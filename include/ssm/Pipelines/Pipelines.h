@@ -14,10 +14,11 @@ namespace mlir {
 class OpPassManager;
 namespace ssm {
 
-/// ssm ops on tensors -> bufferized functions with destination (out)
-/// parameters: ssm-decompose, convert-ssm-to-scf, one-shot bufferization
-/// with identity-layout function boundaries, results turned into trailing
-/// out-parameters. The C header is generated from this stage's signatures.
+/// ssm ops on tensors -> bufferized functions: inputs read-only and decode
+/// destinations in place (ssm-mark-in-place-arguments), ssm-decompose,
+/// convert-ssm-to-scf, one-shot bufferization with identity-layout function
+/// boundaries, in-place results dropped from signatures, temporaries freed.
+/// The C header is generated from this stage's signatures.
 void buildCPUBufferizePipeline(OpPassManager &pm);
 
 /// Bufferized functions -> the LLVM dialect (loops, strided metadata,
