@@ -22,7 +22,10 @@ static void append(OpPassManager &pm, StringRef pipeline) {
 
 void ssm::buildCPUBufferizePipeline(OpPassManager &pm) {
   append(pm, "ssm-mark-in-place-arguments,"
-             "func.func(ssm-decompose, convert-ssm-to-scf), canonicalize, cse,"
+             // Direct (fused) lowerings first; what has none is defined by
+             // decomposition, whose core ops the second lowering handles.
+             "func.func(convert-ssm-to-scf, ssm-decompose, convert-ssm-to-scf),"
+             "canonicalize, cse,"
              "one-shot-bufferize{bufferize-function-boundaries "
              "function-boundary-type-conversion=identity-layout-map},"
              "canonicalize, ssm-drop-argument-results,"

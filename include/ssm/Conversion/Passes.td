@@ -13,9 +13,12 @@ include "mlir/Pass/PassBase.td"
 def ConvertSSMToSCFPass : Pass<"convert-ssm-to-scf"> {
   let summary = "lower the core ssm ops to linalg and scf loops on tensors";
   let description = [{
-    The straightforward lowering of the ops that `ssm-decompose` leaves, on
-    tensors, before bufferization: `ssm.discretize` becomes an elementwise
-    `linalg.generic`; `ssm.scan` a loop nest over (b, d, t, n) that carries
+    The straightforward lowering of the core ops and of the model ops that
+    have a direct loop form, on tensors, before bufferization: `ssm.discretize` becomes an elementwise
+    `linalg.generic`; `ssm.selective_scan` a loop nest over (b, d, t, n)
+    with the step size, discretization, skip and gate computed inside it (no
+    `[B, L, D, N]` tensor, unlike `ssm-decompose`); `ssm.scan` a loop nest
+    over (b, d, t, n) that carries
     the output and the state as loop-carried tensors (`tensor.extract` /
     `tensor.insert`, which one-shot bufferization turns into loads and
     stores); `ssm.causal_conv1d` a `linalg.generic` with a loop over the

@@ -231,6 +231,128 @@ struct LowerScan : OpRewritePattern<ScanOp> {
   }
 };
 
+/// Mamba-1's selective scan as one loop nest over (b, d, t, n): the step
+/// size, the discretization, the skip connection and the gate are computed
+/// in the loop, so no [B, L, D, N] tensor exists (unlike ssm-decompose's
+/// definition, which this must agree with).
+struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(SelectiveScanOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Type ct = computeTypeFor(getContext(), op->getOperandTypes());
+    Value u = op.getU();
+    TypedValue<RankedTensorType> Bm = op.getB(), Cm = op.getC();
+    bool selectiveB = Bm.getType().getRank() == 4;
+    bool selectiveC = Cm.getType().getRank() == 4;
+    auto size = [&](Value v, int64_t i) {
+      return getValueOrCreateConstantIndexOp(
+          rewriter, loc, tensor::getMixedSize(rewriter, loc, v, i));
+    };
+    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value batch = size(u, 0), channels = size(u, 1), length = size(u, 2),
+          stateSize = size(op.getA(), 1);
+    Value groups = selectiveB ? size(Bm, 1) : selectiveC ? size(Cm, 1) : c1;
+    Value perGroup = arith::DivUIOp::create(rewriter, loc, channels, groups);
+    auto yType = op.getY().getType();
+    Type stateElement = op.getInit()          ? op.getInit().getType().getElementType()
+                        : op.getFinalState() ? op.getFinalState().getType().getElementType()
+                                             : ct;
+    Value state = op.getInit();
+    if (!state) {
+      state = tensor::EmptyOp::create(
+          rewriter, loc,
+          ArrayRef<OpFoldResult>{tensor::getMixedSize(rewriter, loc, u, 0),
+                                 tensor::getMixedSize(rewriter, loc, u, 1),
+                                 tensor::getMixedSize(rewriter, loc, op.getA(), 1)},
+          stateElement);
+      state = linalg::FillOp::create(
+                  rewriter, loc,
+                  ValueRange{buildFloat(rewriter, loc, stateElement, 0.0)},
+                  ValueRange{state})
+                  .getResult(0);
+    }
+    Value y = tensor::EmptyOp::create(
+        rewriter, loc, tensor::getMixedSizes(rewriter, loc, u),
+        yType.getElementType());
+    Discretization method = op.getDiscretization();
+
+    auto batchLoop = scf::ForOp::create(
+        rewriter, loc, c0, batch, c1, ValueRange{y, state},
+        [&](OpBuilder &b, Location l, Value bi, ValueRange carried) {
+          auto channelLoop = scf::ForOp::create(
+              b, l, c0, channels, c1, carried,
+              [&](OpBuilder &b, Location l, Value di, ValueRange carried) {
+                Value gi = arith::DivUIOp::create(b, l, di, perGroup);
+                Value bias = op.getDeltaBias()
+                                 ? load(b, l, op.getDeltaBias(), {di}, ct)
+                                 : Value();
+                Value skip = op.getD() ? load(b, l, op.getD(), {di}, ct) : Value();
+                auto timeLoop = scf::ForOp::create(
+                    b, l, c0, length, c1, carried,
+                    [&](OpBuilder &b, Location l, Value ti, ValueRange carried) {
+                      Value delta = buildStepSize(
+                          b, l, load(b, l, op.getDelta(), {bi, di, ti}, ct), bias,
+                          op.getDeltaSoftplus(), std::nullopt);
+                      Value uv = load(b, l, u, {bi, di, ti}, ct);
+                      Value acc = skip ? arith::MulFOp::create(b, l, skip, uv)
+                                       : buildFloat(b, l, ct, 0.0);
+                      auto stateLoop = scf::ForOp::create(
+                          b, l, c0, stateSize, c1, ValueRange{carried[1], acc},
+                          [&](OpBuilder &b, Location l, Value ni, ValueRange inner) {
+                            auto read = [&](Value t, bool selective) {
+                              return selective ? load(b, l, t, {bi, gi, ni, ti}, ct)
+                                               : load(b, l, t, {di, ni}, ct);
+                            };
+                            auto [abar, bbar] = discretizeScalar(
+                                b, l, method, load(b, l, op.getA(), {di, ni}, ct),
+                                read(Bm, selectiveB), delta);
+                            Value h = arith::AddFOp::create(
+                                b, l,
+                                arith::MulFOp::create(
+                                    b, l, abar,
+                                    load(b, l, inner[0], {bi, di, ni}, ct)),
+                                arith::MulFOp::create(b, l, bbar, uv));
+                            Value next = tensor::InsertOp::create(
+                                b, l, convertFloat(b, l, h, stateElement), inner[0],
+                                ValueRange{bi, di, ni});
+                            Value sum = arith::AddFOp::create(
+                                b, l, inner[1],
+                                arith::MulFOp::create(b, l, read(Cm, selectiveC), h));
+                            scf::YieldOp::create(b, l, ValueRange{next, sum});
+                          });
+                      Value out = stateLoop.getResult(1);
+                      if (op.getZ())
+                        out = arith::MulFOp::create(
+                            b, l, out,
+                            buildSilu(b, l, load(b, l, op.getZ(), {bi, di, ti}, ct)));
+                      Value yNext = tensor::InsertOp::create(
+                          b, l, convertFloat(b, l, out, yType.getElementType()),
+                          carried[0], ValueRange{bi, di, ti});
+                      scf::YieldOp::create(
+                          b, l, ValueRange{yNext, stateLoop.getResult(0)});
+                    });
+                scf::YieldOp::create(b, l, timeLoop.getResults());
+              });
+          scf::YieldOp::create(b, l, channelLoop.getResults());
+        });
+
+    SmallVector<Value> results{batchLoop.getResult(0)};
+    if (results[0].getType() != yType)
+      results[0] = tensor::CastOp::create(rewriter, loc, yType, results[0]);
+    if (Value fs = op.getFinalState()) {
+      Value r = batchLoop.getResult(1);
+      if (r.getType() != fs.getType())
+        r = tensor::CastOp::create(rewriter, loc, fs.getType(), r);
+      results.push_back(r);
+    }
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
 /// Integer-index helpers shared by the loop lowerings.
 struct Indices {
   OpBuilder &b;
@@ -452,6 +574,7 @@ struct ConvertSSMToSCFPass
 } // namespace
 
 void mlir::ssm::populateSSMToSCFConversionPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerDiscretize, LowerScan, LowerCausalConv1d, LowerStateUpdate>(
+  patterns.add<LowerDiscretize, LowerScan, LowerSelectiveScan, LowerCausalConv1d,
+               LowerStateUpdate>(
       patterns.getContext());
 }

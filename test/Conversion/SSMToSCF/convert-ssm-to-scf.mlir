@@ -76,3 +76,25 @@ func.func @conv(%x: tensor<1x4x8xf32>, %w: tensor<4x4xf32>, %s0: tensor<1x4x3xf3
       : (tensor<1x4x8xf32>, tensor<4x4xf32>, tensor<1x4x3xf32>) -> (tensor<1x4x8xf32>, tensor<1x4x3xf32>)
   return %o, %s : tensor<1x4x8xf32>, tensor<1x4x3xf32>
 }
+
+// -----
+
+// The selective scan lowers directly: discretization inside the state loop,
+// no discretize op and no [B, L, D, N] tensor.
+// CHECK-LABEL: func.func @selective_scan
+// CHECK-NOT: ssm.
+// CHECK-NOT: tensor<1x8x4x16
+// CHECK: scf.for
+// CHECK: math.log1p
+// CHECK: scf.for
+// CHECK: math.exp
+// CHECK: tensor.insert
+// CHECK: tensor.insert
+// CHECK: return
+func.func @selective_scan(%u: tensor<1x4x8xf32>, %A: tensor<4x16xf32>, %B: tensor<1x2x16x8xf32>)
+    -> tensor<1x4x8xf32> {
+  %y = ssm.selective_scan %u, %u, %A, %B, %B delta_softplus
+      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x16xf32>, tensor<1x2x16x8xf32>,
+         tensor<1x2x16x8xf32>) -> tensor<1x4x8xf32>
+  return %y : tensor<1x4x8xf32>
+}

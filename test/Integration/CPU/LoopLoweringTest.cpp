@@ -119,7 +119,8 @@ public:
   }
 
   /// Returns an empty string on success, else what went wrong.
-  std::string run(const std::string &source, std::vector<Buffer *> buffers) {
+  std::string run(const std::string &source, std::vector<Buffer *> buffers,
+                  bool decomposeFirst) {
     std::string diagnostics;
     llvm::raw_string_ostream os(diagnostics);
     ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
@@ -130,6 +131,10 @@ public:
     if (!module)
       return "parse failed: " + diagnostics + "\n" + source;
     PassManager pm(&context, ModuleOp::getOperationName());
+    // Optionally force the semantic definition (ssm-decompose) ahead of the
+    // direct lowerings, so both paths are checked against the reference.
+    if (decomposeFirst && failed(parsePassPipeline("func.func(ssm-decompose)", pm)))
+      return "bad pipeline";
     // The driver's pipelines, so that this test checks what ssmc compiles.
     mlir::ssm::buildCPUBufferizePipeline(pm);
     mlir::ssm::buildCPULowerToLLVMPipeline(pm);
@@ -194,7 +199,7 @@ public:
     return "%r:" + std::to_string(outputs.size()) + " = ";
   }
   /// Compiles and runs `op`; returns "" or what went wrong.
-  std::string run(const std::string &op) {
+  std::string run(const std::string &op, bool decomposeFirst = false) {
     std::string s = "func.func @kernel(";
     for (size_t i = 0; i < types.size(); ++i)
       s += "%a" + std::to_string(i) + ": " + types[i] + ", ";
@@ -213,7 +218,7 @@ public:
     for (Buffer &b : outputBuffers)
       all.push_back(&b);
     Jit jit;
-    return jit.run(s, all);
+    return jit.run(s, all, decomposeFirst);
   }
   /// The i-th output after run().
   Buffer &result(size_t i) { return outputBuffers[i]; }
@@ -269,13 +274,17 @@ TEST_P(SelectiveScanTest, MatchesReference) {
               z = k.input(*a.z), bias = k.input(*a.deltaBias), init = k.input(*a.init);
   k.output(expected.y.shape);
   k.output(expected.finalState.shape);
-  ASSERT_EQ(k.run(k.results() + "ssm.selective_scan " + u + ", " + delta + ", " + A +
-                  ", " + B + ", " + C + " skip(" + D + ") gate(" + z +
-                  ") delta_bias(" + bias + ") init(" + init +
-                  ") delta_softplus method " + c.method + " : " + k.signature()),
-            "");
-  EXPECT_LT(relativeError(k.result(0), expected.y), kTolerance);
-  EXPECT_LT(relativeError(k.result(1), expected.finalState), kTolerance);
+  std::string op = k.results() + "ssm.selective_scan " + u + ", " + delta + ", " +
+                   A + ", " + B + ", " + C + " skip(" + D + ") gate(" + z +
+                   ") delta_bias(" + bias + ") init(" + init +
+                   ") delta_softplus method " + c.method + " : " + k.signature();
+  // The fused lowering, then the decomposition: both must match.
+  for (bool decompose : {false, true}) {
+    ASSERT_EQ(k.run(op, decompose), "");
+    EXPECT_LT(relativeError(k.result(0), expected.y), kTolerance) << decompose;
+    EXPECT_LT(relativeError(k.result(1), expected.finalState), kTolerance)
+        << decompose;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
