@@ -353,6 +353,159 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
   }
 };
 
+/// Mamba-2's SSD in its recurrent form as one loop nest over (row, h, p, t,
+/// n). A row is a batch row, or with `cu_seqlens` one packed sequence with
+/// its own initial and final state; `seq_idx` restarts the state where the
+/// index changes. The running state lives in the final-state tensor itself.
+struct LowerSSD : OpRewritePattern<SSDOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(SSDOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Type ct = computeTypeFor(getContext(), op->getOperandTypes());
+    Value x = op.getX(), cu = op.getCuSeqlens(), seq = op.getSeqIdx();
+    auto size = [&](Value v, int64_t i) {
+      return getValueOrCreateConstantIndexOp(
+          rewriter, loc, tensor::getMixedSize(rewriter, loc, v, i));
+    };
+    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value length = size(x, 1), heads = size(x, 2), headDim = size(x, 3),
+          stateSize = size(op.getB(), 3);
+    Value perGroup =
+        arith::DivUIOp::create(rewriter, loc, heads, size(op.getB(), 2));
+    Value rows = cu ? arith::SubIOp::create(rewriter, loc, size(cu, 0), c1)
+                    : size(x, 0);
+    auto yType = op.getY().getType();
+    Type stateElement = op.getInit()          ? op.getInit().getType().getElementType()
+                        : op.getFinalState() ? op.getFinalState().getType().getElementType()
+                                             : ct;
+    Value state = op.getInit();
+    if (!state) {
+      SmallVector<OpFoldResult> sizes{rows, heads, headDim, stateSize};
+      state = tensor::EmptyOp::create(rewriter, loc, sizes, stateElement);
+      state = linalg::FillOp::create(
+                  rewriter, loc,
+                  ValueRange{buildFloat(rewriter, loc, stateElement, 0.0)},
+                  ValueRange{state})
+                  .getResult(0);
+    }
+    Value y = tensor::EmptyOp::create(rewriter, loc,
+                                      tensor::getMixedSizes(rewriter, loc, x),
+                                      yType.getElementType());
+    std::optional<ArrayRef<double>> limit = op.getDtLimit();
+    auto index = [&](OpBuilder &b, Location l, Value v) {
+      return arith::IndexCastOp::create(b, l, b.getIndexType(),
+                                        tensor::ExtractOp::create(b, l, cu, v))
+          .getResult();
+    };
+
+    auto rowLoop = scf::ForOp::create(
+        rewriter, loc, c0, rows, c1, ValueRange{y, state},
+        [&](OpBuilder &b, Location l, Value ri, ValueRange carried) {
+          Value bi = cu ? c0 : ri;
+          Value begin = cu ? index(b, l, ri) : c0;
+          Value end = cu ? index(b, l, arith::AddIOp::create(b, l, ri, c1)) : length;
+          auto headLoop = scf::ForOp::create(
+              b, l, c0, heads, c1, carried,
+              [&](OpBuilder &b, Location l, Value hi, ValueRange carried) {
+                Value gi = arith::DivUIOp::create(b, l, hi, perGroup);
+                Value A = load(b, l, op.getA(), {hi}, ct);
+                Value bias = op.getDtBias() ? load(b, l, op.getDtBias(), {hi}, ct)
+                                            : Value();
+                auto channelLoop = scf::ForOp::create(
+                    b, l, c0, headDim, c1, carried,
+                    [&](OpBuilder &b, Location l, Value pi, ValueRange carried) {
+                      Value skip;
+                      if (Value d = op.getD()) {
+                        SmallVector<Value> at{hi};
+                        if (cast<RankedTensorType>(d.getType()).getRank() == 2)
+                          at.push_back(pi);
+                        skip = load(b, l, d, at, ct);
+                      }
+                      auto timeLoop = scf::ForOp::create(
+                          b, l, begin, end, c1, carried,
+                          [&](OpBuilder &b, Location l, Value ti, ValueRange carried) {
+                            Value delta = buildStepSize(
+                                b, l, load(b, l, op.getDt(), {bi, ti, hi}, ct), bias,
+                                op.getDtSoftplus(), limit);
+                            Value decay = math::ExpOp::create(
+                                b, l, arith::MulFOp::create(b, l, delta, A));
+                            Value xv = load(b, l, x, {bi, ti, hi, pi}, ct);
+                            Value dx = arith::MulFOp::create(b, l, delta, xv);
+                            // seq_idx: a new sequence starts where the index
+                            // changes, from a zero state.
+                            Value cut;
+                            if (seq) {
+                              Value notFirst = arith::CmpIOp::create(
+                                  b, l, arith::CmpIPredicate::ugt, ti, c0);
+                              Value prev = arith::SelectOp::create(
+                                  b, l, notFirst, arith::SubIOp::create(b, l, ti, c1),
+                                  c0);
+                              Value changed = arith::CmpIOp::create(
+                                  b, l, arith::CmpIPredicate::ne,
+                                  tensor::ExtractOp::create(b, l, seq, ValueRange{bi, ti}),
+                                  tensor::ExtractOp::create(b, l, seq, ValueRange{bi, prev}));
+                              cut = arith::AndIOp::create(b, l, notFirst, changed);
+                            }
+                            Value acc = skip ? arith::MulFOp::create(b, l, skip, xv)
+                                             : buildFloat(b, l, ct, 0.0);
+                            auto stateLoop = scf::ForOp::create(
+                                b, l, c0, stateSize, c1, ValueRange{carried[1], acc},
+                                [&](OpBuilder &b, Location l, Value ni, ValueRange inner) {
+                                  SmallVector<Value> at{ri, hi, pi, ni};
+                                  Value h = load(b, l, inner[0], at, ct);
+                                  if (cut)
+                                    h = arith::SelectOp::create(
+                                        b, l, cut, buildFloat(b, l, ct, 0.0), h);
+                                  h = arith::AddFOp::create(
+                                      b, l, arith::MulFOp::create(b, l, decay, h),
+                                      arith::MulFOp::create(
+                                          b, l, dx,
+                                          load(b, l, op.getB(), {bi, ti, gi, ni}, ct)));
+                                  Value next = tensor::InsertOp::create(
+                                      b, l, convertFloat(b, l, h, stateElement),
+                                      inner[0], at);
+                                  Value sum = arith::AddFOp::create(
+                                      b, l, inner[1],
+                                      arith::MulFOp::create(
+                                          b, l, h,
+                                          load(b, l, op.getC(), {bi, ti, gi, ni}, ct)));
+                                  scf::YieldOp::create(b, l, ValueRange{next, sum});
+                                });
+                            Value out = stateLoop.getResult(1);
+                            if (Value z = op.getZ())
+                              out = arith::MulFOp::create(
+                                  b, l, out,
+                                  buildSilu(b, l, load(b, l, z, {bi, ti, hi, pi}, ct)));
+                            Value yNext = tensor::InsertOp::create(
+                                b, l, convertFloat(b, l, out, yType.getElementType()),
+                                carried[0], ValueRange{bi, ti, hi, pi});
+                            scf::YieldOp::create(
+                                b, l, ValueRange{yNext, stateLoop.getResult(0)});
+                          });
+                      scf::YieldOp::create(b, l, timeLoop.getResults());
+                    });
+                scf::YieldOp::create(b, l, channelLoop.getResults());
+              });
+          scf::YieldOp::create(b, l, headLoop.getResults());
+        });
+
+    SmallVector<Value> results{rowLoop.getResult(0)};
+    if (results[0].getType() != yType)
+      results[0] = tensor::CastOp::create(rewriter, loc, yType, results[0]);
+    if (Value fs = op.getFinalState()) {
+      Value r = rowLoop.getResult(1);
+      if (r.getType() != fs.getType())
+        r = tensor::CastOp::create(rewriter, loc, fs.getType(), r);
+      results.push_back(r);
+    }
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
 /// Integer-index helpers shared by the loop lowerings.
 struct Indices {
   OpBuilder &b;
@@ -574,7 +727,7 @@ struct ConvertSSMToSCFPass
 } // namespace
 
 void mlir::ssm::populateSSMToSCFConversionPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerDiscretize, LowerScan, LowerSelectiveScan, LowerCausalConv1d,
-               LowerStateUpdate>(
+  patterns.add<LowerDiscretize, LowerScan, LowerSelectiveScan, LowerSSD,
+               LowerCausalConv1d, LowerStateUpdate>(
       patterns.getContext());
 }

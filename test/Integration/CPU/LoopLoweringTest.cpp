@@ -303,7 +303,7 @@ INSTANTIATE_TEST_SUITE_P(
 // ssd
 //===----------------------------------------------------------------------===//
 
-enum class Packing { None, SeqIdx, CuSeqlens };
+enum class Packing { None, SeqIdx, CuSeqlens, CuSeqlensStates };
 
 struct SSDCase {
   const char *name;
@@ -330,18 +330,20 @@ TEST_P(SSDTest, MatchesReference) {
   a.dtBias = randomTensor({c.H}, rng, -0.5, 0.5);
   a.dtSoftplus = true;
   a.dtLimit = std::make_pair(0.05, 0.6);
-  // Per-sequence states with cu_seqlens have no decomposition yet.
+  bool cu = c.packing == Packing::CuSeqlens || c.packing == Packing::CuSeqlensStates;
   bool states = c.packing != Packing::CuSeqlens;
+  std::vector<int64_t> cuSeqlens{0, c.L / 4, c.L / 4, c.L - 2, c.L};
+  int64_t stateRows = cu ? static_cast<int64_t>(cuSeqlens.size()) - 1 : c.B;
   if (states)
-    a.init = randomTensor({c.B, c.H, c.P, c.N}, rng);
+    a.init = randomTensor({stateRows, c.H, c.P, c.N}, rng);
   std::vector<int64_t> packing;
   if (c.packing == Packing::SeqIdx) {
     for (int64_t b = 0; b < c.B; ++b)
       for (int64_t t = 0; t < c.L; ++t)
         packing.push_back(t < c.L / 3 ? 0 : t < c.L / 2 ? 4 : 9);
     a.seqIdx = packing;
-  } else if (c.packing == Packing::CuSeqlens) {
-    packing = {0, c.L / 4, c.L / 4, c.L - 2, c.L};
+  } else if (cu) {
+    packing = cuSeqlens;
     a.cuSeqlens = packing;
   }
   ref::SSDResult expected = ref::ssd(a);
@@ -360,20 +362,24 @@ TEST_P(SSDTest, MatchesReference) {
   if (c.packing == Packing::SeqIdx) {
     std::string seq = k.intInput<int32_t>({c.B, c.L}, packing, "i32");
     op += " seq_idx(" + seq + ")";
-  } else if (c.packing == Packing::CuSeqlens) {
-    std::string cu = k.intInput<int64_t>(
+  } else if (cu) {
+    std::string cuName = k.intInput<int64_t>(
         {static_cast<int64_t>(packing.size())}, packing, "i64");
-    op += " cu_seqlens(" + cu + ")";
+    op += " cu_seqlens(" + cuName + ")";
   }
   k.output(expected.y.shape);
   if (states)
     k.output(expected.finalState.shape);
-  ASSERT_EQ(k.run(k.results() + op + " dt_softplus dt_limit [0.05, 0.6] : " +
-                  k.signature()),
-            "");
-  EXPECT_LT(relativeError(k.result(0), expected.y), kTolerance);
-  if (states) {
-    EXPECT_LT(relativeError(k.result(1), expected.finalState), kTolerance);
+  op = k.results() + op + " dt_softplus dt_limit [0.05, 0.6] : " + k.signature();
+  // The direct lowering, then the decomposition (which leaves cu_seqlens
+  // with states to the direct lowering): both must match.
+  for (bool decompose : {false, true}) {
+    ASSERT_EQ(k.run(op, decompose), "");
+    EXPECT_LT(relativeError(k.result(0), expected.y), kTolerance) << decompose;
+    if (states) {
+      EXPECT_LT(relativeError(k.result(1), expected.finalState), kTolerance)
+          << decompose;
+    }
   }
 }
 
@@ -382,7 +388,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(SSDCase{"groups", 2, 21, 4, 3, 2, 5, false, Packing::None},
                       SSDCase{"perChannelD", 1, 16, 2, 4, 1, 8, true, Packing::None},
                       SSDCase{"seqIdx", 2, 18, 2, 2, 1, 3, false, Packing::SeqIdx},
-                      SSDCase{"cuSeqlens", 1, 20, 4, 2, 2, 3, true, Packing::CuSeqlens}),
+                      SSDCase{"cuSeqlens", 1, 20, 4, 2, 2, 3, true, Packing::CuSeqlens},
+                      SSDCase{"cuSeqlensStates", 1, 21, 4, 2, 2, 3, false,
+                              Packing::CuSeqlensStates}),
     [](const auto &info) { return std::string(info.param.name); });
 
 //===----------------------------------------------------------------------===//
