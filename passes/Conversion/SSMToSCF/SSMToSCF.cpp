@@ -100,6 +100,32 @@ Value load(OpBuilder &b, Location loc, Value tensor, ValueRange indices,
                       ct);
 }
 
+/// The running state of a recurrence: `init` when given, else zeros of
+/// `sizes` and `element`.
+Value initialState(PatternRewriter &rewriter, Location loc, Value init,
+                   ArrayRef<OpFoldResult> sizes, Type element) {
+  if (init)
+    return init;
+  Value empty = tensor::EmptyOp::create(rewriter, loc, sizes, element);
+  Value zero = buildFloat(rewriter, loc, element, 0.0);
+  return linalg::FillOp::create(rewriter, loc, ValueRange{zero}, ValueRange{empty})
+      .getResult(0);
+}
+
+/// Replaces `op` by the output (and the final state when `op` returns one),
+/// cast to the result types `op` declares where the loops inferred a more
+/// static shape.
+void replaceWithOutputs(PatternRewriter &rewriter, Operation *op, Value output,
+                        Value finalState) {
+  SmallVector<Value> results{output};
+  if (op->getNumResults() > 1)
+    results.push_back(finalState);
+  for (auto [value, result] : llvm::zip(results, op->getResults()))
+    if (value.getType() != result.getType())
+      value = tensor::CastOp::create(rewriter, op->getLoc(), result.getType(), value);
+  rewriter.replaceOp(op, results);
+}
+
 struct LowerScan : OpRewritePattern<ScanOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -121,18 +147,9 @@ struct LowerScan : OpRewritePattern<ScanOp> {
     // Loop-carried tensors: the output and the running state [B, D, N].
     Value y = tensor::EmptyOp::create(rewriter, loc, ArrayRef<OpFoldResult>{B, L, D},
                                       yType.getElementType());
-    Value state;
-    if (Value init = op.getInit()) {
-      state = init;
+    if (Value init = op.getInit())
       stateElement = op.getInit().getType().getElementType();
-    } else {
-      state = tensor::EmptyOp::create(rewriter, loc,
-                                      ArrayRef<OpFoldResult>{B, D, N}, stateElement);
-      Value zero = buildFloat(rewriter, loc, stateElement, 0.0);
-      state = linalg::FillOp::create(rewriter, loc, ValueRange{zero},
-                                     ValueRange{state})
-                  .getResult(0);
-    }
+    Value state = initialState(rewriter, loc, op.getInit(), {B, D, N}, stateElement);
 
     auto idx = [&](OpFoldResult v) {
       return getValueOrCreateConstantIndexOp(rewriter, loc, v);
@@ -216,17 +233,7 @@ struct LowerScan : OpRewritePattern<ScanOp> {
           scf::YieldOp::create(b, l, channels.getResults());
         });
 
-    SmallVector<Value> results{outer.getResult(0)};
-    if (Value fs = op.getFinalState()) {
-      Value finalState = outer.getResult(1);
-      if (finalState.getType() != fs.getType())
-        finalState = tensor::CastOp::create(rewriter, loc, fs.getType(), finalState);
-      results.push_back(finalState);
-    }
-    Value result = results[0];
-    if (result.getType() != yType)
-      results[0] = tensor::CastOp::create(rewriter, loc, yType, result);
-    rewriter.replaceOp(op, results);
+    replaceWithOutputs(rewriter, op, outer.getResult(0), outer.getResult(1));
     return success();
   }
 };
@@ -260,20 +267,12 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
     Type stateElement = op.getInit()          ? op.getInit().getType().getElementType()
                         : op.getFinalState() ? op.getFinalState().getType().getElementType()
                                              : ct;
-    Value state = op.getInit();
-    if (!state) {
-      state = tensor::EmptyOp::create(
-          rewriter, loc,
-          ArrayRef<OpFoldResult>{tensor::getMixedSize(rewriter, loc, u, 0),
-                                 tensor::getMixedSize(rewriter, loc, u, 1),
-                                 tensor::getMixedSize(rewriter, loc, op.getA(), 1)},
-          stateElement);
-      state = linalg::FillOp::create(
-                  rewriter, loc,
-                  ValueRange{buildFloat(rewriter, loc, stateElement, 0.0)},
-                  ValueRange{state})
-                  .getResult(0);
-    }
+    Value state = initialState(
+        rewriter, loc, op.getInit(),
+        {tensor::getMixedSize(rewriter, loc, u, 0),
+         tensor::getMixedSize(rewriter, loc, u, 1),
+         tensor::getMixedSize(rewriter, loc, op.getA(), 1)},
+        stateElement);
     Value y = tensor::EmptyOp::create(
         rewriter, loc, tensor::getMixedSizes(rewriter, loc, u),
         yType.getElementType());
@@ -339,16 +338,8 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
           scf::YieldOp::create(b, l, channelLoop.getResults());
         });
 
-    SmallVector<Value> results{batchLoop.getResult(0)};
-    if (results[0].getType() != yType)
-      results[0] = tensor::CastOp::create(rewriter, loc, yType, results[0]);
-    if (Value fs = op.getFinalState()) {
-      Value r = batchLoop.getResult(1);
-      if (r.getType() != fs.getType())
-        r = tensor::CastOp::create(rewriter, loc, fs.getType(), r);
-      results.push_back(r);
-    }
-    rewriter.replaceOp(op, results);
+    replaceWithOutputs(rewriter, op, batchLoop.getResult(0),
+                       batchLoop.getResult(1));
     return success();
   }
 };
@@ -381,16 +372,8 @@ struct LowerSSD : OpRewritePattern<SSDOp> {
     Type stateElement = op.getInit()          ? op.getInit().getType().getElementType()
                         : op.getFinalState() ? op.getFinalState().getType().getElementType()
                                              : ct;
-    Value state = op.getInit();
-    if (!state) {
-      SmallVector<OpFoldResult> sizes{rows, heads, headDim, stateSize};
-      state = tensor::EmptyOp::create(rewriter, loc, sizes, stateElement);
-      state = linalg::FillOp::create(
-                  rewriter, loc,
-                  ValueRange{buildFloat(rewriter, loc, stateElement, 0.0)},
-                  ValueRange{state})
-                  .getResult(0);
-    }
+    Value state = initialState(rewriter, loc, op.getInit(),
+                               {rows, heads, headDim, stateSize}, stateElement);
     Value y = tensor::EmptyOp::create(rewriter, loc,
                                       tensor::getMixedSizes(rewriter, loc, x),
                                       yType.getElementType());
@@ -492,16 +475,7 @@ struct LowerSSD : OpRewritePattern<SSDOp> {
           scf::YieldOp::create(b, l, headLoop.getResults());
         });
 
-    SmallVector<Value> results{rowLoop.getResult(0)};
-    if (results[0].getType() != yType)
-      results[0] = tensor::CastOp::create(rewriter, loc, yType, results[0]);
-    if (Value fs = op.getFinalState()) {
-      Value r = rowLoop.getResult(1);
-      if (r.getType() != fs.getType())
-        r = tensor::CastOp::create(rewriter, loc, fs.getType(), r);
-      results.push_back(r);
-    }
-    rewriter.replaceOp(op, results);
+    replaceWithOutputs(rewriter, op, rowLoop.getResult(0), rowLoop.getResult(1));
     return success();
   }
 };
@@ -583,7 +557,7 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
             v = buildSilu(b, l, v);
           linalg::YieldOp::create(b, l, convertFloat(b, l, v, outType.getElementType()));
         });
-    SmallVector<Value> results{out.getResult(0)};
+    Value finalState;
     if (Value fs = op.getFinalState()) {
       auto fsType = cast<RankedTensorType>(fs.getType());
       OpFoldResult historySize = history;
@@ -605,14 +579,9 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
             Value v = extended(b, l, bi, ci, arith::AddIOp::create(b, l, offset, si));
             linalg::YieldOp::create(b, l, convertFloat(b, l, v, fsType.getElementType()));
           });
-      Value r = final.getResult(0);
-      if (r.getType() != fsType)
-        r = tensor::CastOp::create(rewriter, loc, fsType, r);
-      results.push_back(r);
+      finalState = final.getResult(0);
     }
-    if (results[0].getType() != outType)
-      results[0] = tensor::CastOp::create(rewriter, loc, outType, results[0]);
-    rewriter.replaceOp(op, results);
+    replaceWithOutputs(rewriter, op, out.getResult(0), finalState);
     return success();
   }
 };
