@@ -31,6 +31,13 @@ Value buildSilu(OpBuilder &b, Location loc, Value x);
 Value buildStepSize(OpBuilder &b, Location loc, Value dt, Value bias,
                     bool softplus, std::optional<ArrayRef<double>> limit);
 
+/// `acc + lhs * rhs` for sums over the state dimension, with fast-math
+/// `reassoc` and `contract`: the order of such a sum carries no meaning, and
+/// allowing LLVM to split it into several partial sums (and to fuse the
+/// multiply-add) is what lets it vectorize the state loop.
+Value buildReductionFMA(OpBuilder &b, Location loc, Value acc, Value lhs,
+                        Value rhs);
+
 /// A float constant of `type`.
 Value buildFloat(OpBuilder &b, Location loc, Type type, double value);
 

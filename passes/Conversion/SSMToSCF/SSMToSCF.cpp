@@ -216,8 +216,7 @@ struct LowerScan : OpRewritePattern<ScanOp> {
                             Value newState = tensor::InsertOp::create(
                                 b, l, convertFloat(b, l, h, stateElement),
                                 inner[0], ValueRange{bi, di, ni});
-                            Value sum = arith::AddFOp::create(
-                                b, l, inner[1], arith::MulFOp::create(b, l, c, h));
+                            Value sum = buildReductionFMA(b, l, inner[1], c, h);
                             scf::YieldOp::create(b, l, ValueRange{newState, sum});
                           });
                       Value out = tensor::InsertOp::create(
@@ -317,9 +316,8 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
                             Value next = tensor::InsertOp::create(
                                 b, l, convertFloat(b, l, h, stateElement), inner[0],
                                 ValueRange{bi, di, ni});
-                            Value sum = arith::AddFOp::create(
-                                b, l, inner[1],
-                                arith::MulFOp::create(b, l, read(Cm, selectiveC), h));
+                            Value sum = buildReductionFMA(b, l, inner[1],
+                                                          read(Cm, selectiveC), h);
                             scf::YieldOp::create(b, l, ValueRange{next, sum});
                           });
                       Value out = stateLoop.getResult(1);
@@ -450,11 +448,9 @@ struct LowerSSD : OpRewritePattern<SSDOp> {
                                   Value next = tensor::InsertOp::create(
                                       b, l, convertFloat(b, l, h, stateElement),
                                       inner[0], at);
-                                  Value sum = arith::AddFOp::create(
-                                      b, l, inner[1],
-                                      arith::MulFOp::create(
-                                          b, l, h,
-                                          load(b, l, op.getC(), {bi, ti, gi, ni}, ct)));
+                                  Value sum = buildReductionFMA(
+                                      b, l, inner[1], h,
+                                      load(b, l, op.getC(), {bi, ti, gi, ni}, ct));
                                   scf::YieldOp::create(b, l, ValueRange{next, sum});
                                 });
                             Value out = stateLoop.getResult(1);
@@ -659,10 +655,9 @@ struct LowerStateUpdate : OpRewritePattern<StateUpdateOp> {
                                     b, l, dx, load(b, l, op.getB(), {bi, gi, ni}, ct)));
                             Value next = tensor::InsertOp::create(
                                 b, l, convertFloat(b, l, h, stateElement), inner[0], sAt);
-                            Value sum = arith::AddFOp::create(
-                                b, l, inner[1],
-                                arith::MulFOp::create(
-                                    b, l, h, load(b, l, op.getC(), {bi, gi, ni}, ct)));
+                            Value sum = buildReductionFMA(
+                                b, l, inner[1], h,
+                                load(b, l, op.getC(), {bi, gi, ni}, ct));
                             scf::YieldOp::create(b, l, ValueRange{next, sum});
                           });
                       Value y = stateLoop.getResult(1);
