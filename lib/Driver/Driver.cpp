@@ -134,8 +134,8 @@ int ssm::compile(const DriverOptions &options) {
     });
 
   llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule = translateAndOptimize(
-      *module, llvmContext, *machine, options.target.optLevel);
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateAndOptimize(*module, llvmContext, *machine, options.target);
   if (!llvmModule)
     return 1;
   switch (options.emit) {
@@ -179,6 +179,8 @@ int ssm::compile(const DriverOptions &options) {
         "-Wl,-soname," + llvm::sys::path::filename(options.output).str();
     SmallVector<StringRef> args{*cc,  "-shared", soname, "-o", options.output,
                                 object, "-lm"};
+    if (usesVectorMath(options.target, *machine))
+      args.push_back("-lmvec");
     std::string message;
     if (llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &message) != 0)
       return fail("linking " + options.output + " failed" +

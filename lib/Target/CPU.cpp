@@ -8,9 +8,11 @@
 
 #include "ssm/Target/CPU.h"
 
-#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/LegacyPassManager.h"
+#include "llvm/Analysis/TargetLibraryInfo.h"
+#include "llvm/IR/SystemLibraries.h"
+#include "llvm/Passes/PassBuilder.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/TargetSelect.h"
@@ -52,9 +54,53 @@ ssm::createCPUTargetMachine(const CPUTargetOptions &options, std::string &error)
   return error.empty() ? std::move(machine) : nullptr;
 }
 
+bool ssm::usesVectorMath(const CPUTargetOptions &options,
+                         const llvm::TargetMachine &machine) {
+  const llvm::Triple &triple = machine.getTargetTriple();
+  return options.vectorMath && triple.getArch() == llvm::Triple::x86_64 &&
+         triple.isOSLinux() && triple.isGNUEnvironment();
+}
+
+/// LLVM's default optimization pipeline at `optLevel` for `machine`, with
+/// the target library info told about libmvec when `vectorMath` (so loops
+/// calling expf vectorize into calls of its vector variants). MLIR's
+/// makeOptimizingTransformer offers no hook for the library info, hence a
+/// pass builder of our own.
+static void optimize(llvm::Module &module, llvm::TargetMachine &machine,
+                     unsigned optLevel, bool vectorMath) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PipelineTuningOptions tuning;
+  tuning.LoopVectorization = optLevel > 1;
+  tuning.SLPVectorization = optLevel > 1;
+  llvm::PassBuilder builder(&machine, tuning);
+  llvm::TargetLibraryInfoImpl libraryInfo(machine.getTargetTriple());
+  if (vectorMath)
+    libraryInfo.addVectorizableFunctionsFromVecLib(llvm::VectorLibrary::LIBMVEC,
+                                                   machine.getTargetTriple());
+  fam.registerPass([&] { return llvm::TargetLibraryAnalysis(libraryInfo); });
+  builder.registerModuleAnalyses(mam);
+  builder.registerCGSCCAnalyses(cgam);
+  builder.registerFunctionAnalyses(fam);
+  builder.registerLoopAnalyses(lam);
+  builder.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::OptimizationLevel level = optLevel == 0   ? llvm::OptimizationLevel::O0
+                                  : optLevel == 1 ? llvm::OptimizationLevel::O1
+                                  : optLevel == 2 ? llvm::OptimizationLevel::O2
+                                                  : llvm::OptimizationLevel::O3;
+  llvm::ModulePassManager passes =
+      optLevel == 0 ? builder.buildO0DefaultPipeline(level)
+                    : builder.buildPerModuleDefaultPipeline(level);
+  passes.run(module, mam);
+}
+
 std::unique_ptr<llvm::Module>
 ssm::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
-                          llvm::TargetMachine &machine, unsigned optLevel) {
+                          llvm::TargetMachine &machine,
+                          const CPUTargetOptions &options) {
+
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, context);
   if (!llvmModule) {
@@ -72,11 +118,8 @@ ssm::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
     if (!machine.getTargetFeatureString().empty())
       f.addFnAttr("target-features", machine.getTargetFeatureString());
   }
-  if (llvm::Error err = makeOptimizingTransformer(optLevel, /*sizeLevel=*/0,
-                                                  &machine)(llvmModule.get())) {
-    module.emitError("LLVM optimization failed: ") << llvm::toString(std::move(err));
-    return nullptr;
-  }
+  optimize(*llvmModule, machine, options.optLevel,
+           usesVectorMath(options, machine));
   return llvmModule;
 }
 

@@ -44,6 +44,11 @@ int main(int argc, char **argv) {
                                cl::cat(category));
   cl::opt<std::string> mattr("mattr", cl::desc("Extra target features (+avx512f,...)"),
                              cl::cat(category));
+  cl::opt<bool> vectorMath(
+      "vector-math",
+      cl::desc("Vectorize expf/log1pf through glibc's libmvec on x86-64 "
+               "Linux (default on; objects then need -lmvec)"),
+      cl::init(true), cl::cat(category));
   cl::opt<unsigned> opt("O", cl::desc("Optimization level 0-3 (default 3)"),
                         cl::Prefix, cl::init(3), cl::cat(category));
   cl::opt<bool> printPipeline("print-pipeline",
@@ -73,6 +78,7 @@ int main(int argc, char **argv) {
   options.target.triple = mtriple;
   options.target.features = mattr;
   options.target.optLevel = opt;
+  options.target.vectorMath = vectorMath;
   options.printPipeline = printPipeline;
   options.printIRAfterAll = printIR;
   return mlir::ssm::compile(options);

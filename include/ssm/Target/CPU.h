@@ -31,7 +31,15 @@ struct CPUTargetOptions {
   std::string features;
   /// LLVM optimization level, 0 to 3.
   unsigned optLevel = 3;
+  /// Let LLVM vectorize libm calls (expf, log1pf) through glibc's vector
+  /// math library, libmvec, on x86-64 Linux targets. Code compiled so needs
+  /// `-lmvec` at link time (shared libraries from ssmc carry it).
+  bool vectorMath = true;
 };
+
+/// True when `options` ask for libmvec and the target can use it.
+bool usesVectorMath(const CPUTargetOptions &options,
+                    const llvm::TargetMachine &machine);
 
 /// Creates the target machine, or returns null and sets `error`.
 std::unique_ptr<llvm::TargetMachine>
@@ -40,10 +48,9 @@ createCPUTargetMachine(const CPUTargetOptions &options, std::string &error);
 /// Translates `module` (LLVM dialect only) to LLVM IR with the machine's
 /// triple and data layout set, and runs LLVM's optimization pipeline.
 /// Returns null after emitting a diagnostic on `module`.
-std::unique_ptr<llvm::Module> translateAndOptimize(ModuleOp module,
-                                                   llvm::LLVMContext &context,
-                                                   llvm::TargetMachine &machine,
-                                                   unsigned optLevel);
+std::unique_ptr<llvm::Module> translateAndOptimize(
+    ModuleOp module, llvm::LLVMContext &context, llvm::TargetMachine &machine,
+    const CPUTargetOptions &options);
 
 /// Writes `module` as assembly or object code to `os`; false on failure.
 bool emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine,
