@@ -1,0 +1,96 @@
+//===- c_api_smoke.c - The runtime's header used from C -------------------===//
+//
+// Part of ssmc. Compiled as strict C99 and linked against the shared
+// library: the public header must be valid C, every entry point must be
+// exported, and internal helpers must not be. Exits non-zero on failure.
+//
+//===----------------------------------------------------------------------===//
+
+#define _GNU_SOURCE // RTLD_DEFAULT
+
+#include "ssm/runtime.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
+
+static int failures = 0;
+
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      ++failures;                                                              \
+    }                                                                          \
+  } while (0)
+
+static void fill(void *ctx, int64_t lo, int64_t hi) {
+  float *out = (float *)ctx;
+  int64_t i;
+  for (i = lo; i < hi; ++i)
+    out[i] = (float)i * 0.5f;
+}
+
+int main(void) {
+  int64_t shape[3] = {2, 3, 4};
+  ssm_tensor_t t;
+  int64_t numel = -1;
+  bool contiguous = false;
+  void *buffer = NULL;
+  float *values;
+  int64_t i;
+  const char *const exported[] = {
+      "ssm_runtime_version",      "ssm_runtime_abi_version",
+      "ssm_status_string",        "ssm_last_error",
+      "ssm_clear_error",          "ssm_set_error",
+      "ssm_dtype_size",           "ssm_dtype_name",
+      "ssm_tensor_init_contiguous", "ssm_tensor_numel",
+      "ssm_tensor_nbytes",        "ssm_tensor_is_contiguous",
+      "ssm_tensor_check",         "ssm_tensor_check_shape",
+      "ssm_tensor_check_contiguous", "ssm_buffer_alloc",
+      "ssm_buffer_free",          "ssm_set_num_threads",
+      "ssm_get_num_threads",      "ssm_parallel_for",
+      "ssm_runtime_shutdown"};
+  size_t k;
+
+  CHECK(strcmp(ssm_runtime_version(), "0.1.0") == 0);
+  CHECK(ssm_runtime_abi_version() == SSM_RUNTIME_ABI_VERSION);
+  CHECK(strcmp(ssm_status_string(SSM_ERROR_OUT_OF_MEMORY), "out of memory") ==
+        0);
+
+  CHECK(ssm_buffer_alloc(24 * sizeof(float), 0, &buffer) == SSM_OK);
+  CHECK(buffer != NULL && (uintptr_t)buffer % SSM_DEFAULT_ALIGNMENT == 0);
+  CHECK(ssm_tensor_init_contiguous(&t, buffer, SSM_DTYPE_F32, 3, shape) ==
+        SSM_OK);
+  CHECK(t.strides[0] == 12 && t.strides[1] == 4 && t.strides[2] == 1);
+  CHECK(ssm_tensor_numel(&t, &numel) == SSM_OK && numel == 24);
+  CHECK(ssm_tensor_is_contiguous(&t, &contiguous) == SSM_OK && contiguous);
+  CHECK(ssm_tensor_check(&t, "x", SSM_DTYPE_F32, 3) == SSM_OK);
+  CHECK(ssm_tensor_check(&t, "x", SSM_DTYPE_F32, 2) ==
+        SSM_ERROR_INVALID_ARGUMENT);
+  CHECK(strcmp(ssm_last_error(), "argument 'x': expected rank 2, got 3") == 0);
+
+  CHECK(ssm_set_num_threads(3) == SSM_OK);
+  CHECK(ssm_get_num_threads() == 3);
+  CHECK(ssm_parallel_for(0, numel, 1, fill, buffer) == SSM_OK);
+  values = (float *)buffer;
+  for (i = 0; i < numel; ++i)
+    CHECK(values[i] == (float)i * 0.5f);
+  CHECK(ssm_parallel_for(0, 10, 1, NULL, NULL) == SSM_ERROR_INVALID_ARGUMENT);
+  ssm_buffer_free(buffer);
+
+  for (k = 0; k < sizeof exported / sizeof exported[0]; ++k) {
+    if (!dlsym(RTLD_DEFAULT, exported[k])) {
+      fprintf(stderr, "not exported: %s\n", exported[k]);
+      ++failures;
+    }
+  }
+  CHECK(dlsym(RTLD_DEFAULT, "ssm_internal_parse_num_threads") == NULL);
+  CHECK(dlsym(RTLD_DEFAULT, "ssm_internal_chunk") == NULL);
+
+  // Returning from main with a running pool: the library's destructor
+  // joins the workers; a hang here fails the test by timeout.
+  if (failures)
+    fprintf(stderr, "%d check(s) failed\n", failures);
+  return failures ? 1 : 0;
+}
