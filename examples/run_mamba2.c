@@ -14,6 +14,7 @@
  * here. */
 
 #include "mamba2_block.h"
+#include "ssm/runtime.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -116,6 +117,9 @@ int main(void) {
     if (diff > max_dh) max_dh = diff;
   }
 
+  /* The kernels spread their work over libssm_runtime's thread pool. */
+  printf("threads: %d (set with SSM_NUM_THREADS or ssm_set_num_threads)\n",
+         (int)ssm_get_num_threads());
   printf("prefill: %d tokens, %d heads x %d channels, d_state %d\n", LEN, HEADS,
          HEAD_DIM, STATE);
   printf("  y[0, 0, 0, 0:4] = %.6f %.6f %.6f %.6f   (max |y| %.3f)\n",

@@ -46,7 +46,7 @@ std::string guardFor(StringRef path) {
 
 /// Runs `build` on `module`; false (diagnostics already printed) on failure.
 bool runPipeline(ModuleOp module, const ssm::DriverOptions &options,
-                 void (*build)(OpPassManager &)) {
+                 function_ref<void(OpPassManager &)> build) {
   PassManager pm(module.getContext(), ModuleOp::getOperationName());
   build(pm);
   if (options.printPipeline) {
@@ -67,6 +67,11 @@ bool runPipeline(ModuleOp module, const ssm::DriverOptions &options,
 int ssm::compile(const DriverOptions &options) {
   if (options.emit == EmitKind::Shared && options.output == "-")
     return fail("a shared library needs an output file (-o)");
+  if (options.emit == EmitKind::Shared && options.threads &&
+      !llvm::sys::fs::exists(options.runtimeDir + "/libssm_runtime.so"))
+    return fail("no libssm_runtime.so in '" + options.runtimeDir +
+                "' to link the shared library against (--runtime-dir, or "
+                "--parallel=false for code without the runtime)");
   DialectRegistry registry;
   registerAllDialects(registry);
   registerBuiltinDialectTranslation(registry);
@@ -125,7 +130,9 @@ int ssm::compile(const DriverOptions &options) {
     for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
       func.removeArgAttr(i, "ssm.in_place");
 
-  if (!runPipeline(*module, options, buildCPULowerToLLVMPipeline))
+  if (!runPipeline(*module, options, [&](OpPassManager &pm) {
+        buildCPULowerToLLVMPipeline(pm, options.threads);
+      }))
     return 1;
   if (options.emit == EmitKind::LLVMDialect)
     return writeOutput([&](llvm::raw_pwrite_stream &os) {
@@ -177,8 +184,14 @@ int ssm::compile(const DriverOptions &options) {
     // find it by name (rpath, LD_LIBRARY_PATH), not by the build path.
     std::string soname =
         "-Wl,-soname," + llvm::sys::path::filename(options.output).str();
-    SmallVector<StringRef> args{*cc,  "-shared", soname, "-o", options.output,
-                                object, "-lm"};
+    SmallVector<StringRef> args{*cc, "-shared", soname, "-o", options.output,
+                                object};
+    std::string runtimeDir = "-L" + options.runtimeDir;
+    if (options.threads) {
+      args.push_back(runtimeDir);
+      args.push_back("-lssm_runtime");
+    }
+    args.push_back("-lm");
     if (usesVectorMath(options.target, *machine))
       args.push_back("-lmvec");
     std::string message;

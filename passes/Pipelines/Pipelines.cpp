@@ -33,21 +33,36 @@ void ssm::buildCPUBufferizePipeline(OpPassManager &pm) {
              "canonicalize");
 }
 
-void ssm::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
-  // C wrappers are requested before convert-math-to-libm declares the libm
-  // functions, which must keep their plain C names.
+void ssm::buildCPULowerToLLVMPipeline(OpPassManager &pm, bool threads) {
+  // C wrappers are requested before convert-math-to-libm and
+  // ssm-parallel-to-runtime declare the functions they call, which must keep
+  // their plain C names.
   append(pm, "func.func(convert-linalg-to-loops), fold-memref-alias-ops,"
              "expand-strided-metadata, lower-affine,"
-             "func.func(llvm-request-c-wrappers), convert-math-to-libm,"
-             "convert-scf-to-cf, convert-to-llvm, reconcile-unrealized-casts");
+             "func.func(llvm-request-c-wrappers)");
+  if (threads)
+    append(pm, "ssm-parallel-to-runtime");
+  append(pm, "convert-math-to-libm, convert-scf-to-cf, convert-to-llvm,"
+             "reconcile-unrealized-casts");
 }
+
+namespace {
+struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {
+  Option<bool> threads{*this, "threads",
+                       llvm::cl::desc("Run ssm.parallel loops on "
+                                      "libssm_runtime's thread pool"),
+                       llvm::cl::init(true)};
+};
+} // namespace
 
 void ssm::registerPipelines() {
   PassPipelineRegistration<>(
       "ssm-cpu-bufferize",
       "ssm ops on tensors to bufferized loops (C-callable signatures)",
       buildCPUBufferizePipeline);
-  PassPipelineRegistration<>("ssm-cpu-to-llvm",
-                             "bufferized loops to the LLVM dialect",
-                             buildCPULowerToLLVMPipeline);
+  PassPipelineRegistration<LowerToLLVMOptions>(
+      "ssm-cpu-to-llvm", "bufferized loops to the LLVM dialect",
+      [](OpPassManager &pm, const LowerToLLVMOptions &options) {
+        buildCPULowerToLLVMPipeline(pm, options.threads);
+      });
 }

@@ -8,7 +8,9 @@
 #include "ssm/InitAll.h"
 
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
 
 using namespace llvm;
 using mlir::ssm::EmitKind;
@@ -49,6 +51,18 @@ int main(int argc, char **argv) {
       cl::desc("Vectorize expf/log1pf through glibc's libmvec on x86-64 "
                "Linux (default on; objects then need -lmvec)"),
       cl::init(true), cl::cat(category));
+  cl::opt<bool> parallel(
+      "parallel",
+      cl::desc("Run the kernels' parallel loops on libssm_runtime's thread "
+               "pool (default on; the code then links against the runtime, "
+               "and SSM_NUM_THREADS or ssm_set_num_threads sets the count). "
+               "--parallel=false gives serial code with no runtime dependency"),
+      cl::init(true), cl::cat(category));
+  cl::opt<std::string> runtimeDir(
+      "runtime-dir",
+      cl::desc("Directory of libssm_runtime.so for --emit=shared (default: "
+               "the lib/ directory next to ssmc's bin/)"),
+      cl::value_desc("dir"), cl::cat(category));
   cl::opt<unsigned> opt("O", cl::desc("Optimization level 0-3 (default 3)"),
                         cl::Prefix, cl::init(3), cl::cat(category));
   cl::opt<bool> printPipeline("print-pipeline",
@@ -79,6 +93,15 @@ int main(int argc, char **argv) {
   options.target.features = mattr;
   options.target.optLevel = opt;
   options.target.vectorMath = vectorMath;
+  options.threads = parallel;
+  options.runtimeDir = runtimeDir;
+  if (runtimeDir.empty()) {
+    // bin/ssmc -> lib/, in the build tree and in an installation alike.
+    SmallString<256> dir(sys::path::parent_path(sys::path::parent_path(
+        sys::fs::getMainExecutable(argv[0], (void *)&main))));
+    sys::path::append(dir, "lib");
+    options.runtimeDir = std::string(dir);
+  }
   options.printPipeline = printPipeline;
   options.printIRAfterAll = printIR;
   return mlir::ssm::compile(options);

@@ -56,6 +56,62 @@ def ConvertSSMToSCFPass : Pass<"convert-ssm-to-scf"> {
                            "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def ParallelToRuntimePass : Pass<"ssm-parallel-to-runtime", "::mlir::ModuleOp"> {
+  let summary = "run loops marked ssm.parallel on the runtime's thread pool";
+  let description = [{
+    The lowerings build their outermost loop over independent work items (a
+    batch row and a channel tile, a row and a head, ...) as an `scf.for`
+    marked with the unit attribute `ssm.parallel`. On bufferized IR, this
+    pass outlines the body of each outermost marked loop into a private
+    function `@<caller>_parallel(ctx, lo, hi)` that runs iterations
+    `[lo, hi)`, and replaces the loop by a call to the runtime:
+
+    ```c
+    ssm_parallel_for(lb, ub, /*grain=*/1, body, &captures);
+    ```
+
+    `captures` is a struct on the caller's stack holding every value the
+    loop reads from above (memref descriptors, sizes, scalars), stored in
+    the layout the LLVM lowering gives those types; constants are cloned
+    into the body instead. The generated code then needs `libssm_runtime`
+    at link time, and takes its thread count from `SSM_NUM_THREADS` or
+    `ssm_set_num_threads` (see runtime/include/ssm/runtime.h).
+
+    A marked loop nested in another runs inside one work item. A loop the
+    pass cannot handle (a step other than 1, loop results, a captured value
+    of a type with no LLVM form) stays serial; the marks are removed either
+    way. Run it after bufferization and before `convert-scf-to-cf`.
+
+    Before:
+
+    ```mlir
+    scf.for %i = %c0 to %n step %c1 {
+      memref.store %v, %out[%i] : memref<?xf32>
+    } {ssm.parallel}
+    ```
+
+    After (abridged):
+
+    ```mlir
+    func.func @f(...) {
+      %frame = llvm.alloca %one x !llvm.struct<(f32, struct<(ptr, ptr, i64, ...)>)>
+      // store %v and %out's descriptor into %frame
+      %body = constant @f_parallel : (!llvm.ptr, i64, i64) -> ()
+      call @ssm_parallel_for(%lb, %ub, %c1_i64, %body, %frame)
+    }
+    func.func private @f_parallel(%ctx: !llvm.ptr, %lo: i64, %hi: i64) {
+      // load %v and %out back from %ctx
+      scf.for %i = %lo to %hi step %c1 { memref.store %v, %out[%i] }
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::arith::ArithDialect",
                            "::mlir::scf::SCFDialect"];
 }
 

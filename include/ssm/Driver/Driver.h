@@ -25,6 +25,11 @@ struct DriverOptions {
   std::string header;
   EmitKind emit = EmitKind::Object;
   CPUTargetOptions target;
+  /// Run loops marked ssm.parallel on libssm_runtime's thread pool (the
+  /// code then needs the runtime); serial code without it otherwise.
+  bool threads = true;
+  /// Where libssm_runtime.so is, for linking shared libraries.
+  std::string runtimeDir;
   /// Print the pass pipeline before running it.
   bool printPipeline = false;
   /// Print the IR after every pass (to stderr).

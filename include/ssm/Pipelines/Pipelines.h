@@ -23,8 +23,10 @@ void buildCPUBufferizePipeline(OpPassManager &pm);
 
 /// Bufferized functions -> the LLVM dialect (loops, strided metadata,
 /// libm calls for the math the LLVM backend does not expand, C interface
-/// wrappers for every function).
-void buildCPULowerToLLVMPipeline(OpPassManager &pm);
+/// wrappers for every function). With `threads`, loops marked ssm.parallel
+/// run on libssm_runtime's thread pool (ssm-parallel-to-runtime); without,
+/// the generated code is serial and needs no runtime.
+void buildCPULowerToLLVMPipeline(OpPassManager &pm, bool threads = true);
 
 /// Registers `ssm-cpu-bufferize` and `ssm-cpu-to-llvm` for ssm-opt.
 void registerPipelines();

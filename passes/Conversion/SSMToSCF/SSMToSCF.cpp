@@ -10,8 +10,10 @@
 #include "ssm/Conversion/Passes.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Support/Arith.h"
+#include "ssm/Support/Parallel.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -126,6 +128,40 @@ void replaceWithOutputs(PatternRewriter &rewriter, Operation *op, Value output,
   rewriter.replaceOp(op, results);
 }
 
+/// Integer-index helpers shared by the loop lowerings.
+struct Indices {
+  OpBuilder &b;
+  Location loc;
+  Value constant(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value size(Value tensor, int64_t dim) {
+    return getValueOrCreateConstantIndexOp(
+        b, loc, tensor::getMixedSize(b, loc, tensor, dim));
+  }
+};
+
+/// The outermost loop of a lowering: one scf.for over `rows` × `cols`
+/// independent work items, marked parallel (include/ssm/Support/Parallel.h).
+/// `body` builds one item from its (row, col) and the carried tensors, and
+/// returns the values to yield.
+scf::ForOp buildParallelGrid(
+    OpBuilder &b, Location loc, Value rows, Value cols, ValueRange carried,
+    function_ref<SmallVector<Value>(OpBuilder &, Location, Value, Value,
+                                   ValueRange)>
+        body) {
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Value items = arith::MulIOp::create(b, loc, rows, cols);
+  auto loop = scf::ForOp::create(
+      b, loc, c0, items, c1, carried,
+      [&](OpBuilder &b, Location l, Value item, ValueRange carried) {
+        Value row = arith::DivUIOp::create(b, l, item, cols);
+        Value col = arith::RemUIOp::create(b, l, item, cols);
+        scf::YieldOp::create(b, l, body(b, l, row, col, carried));
+      });
+  markParallel(loop);
+  return loop;
+}
+
 struct LowerScan : OpRewritePattern<ScanOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -169,175 +205,254 @@ struct LowerScan : OpRewritePattern<ScanOp> {
       return load(b, l, t, {di, ni}, ct);
     };
 
-    auto outer = scf::ForOp::create(
-        rewriter, loc, c0, idx(B), c1, ValueRange{y, state},
-        [&](OpBuilder &b, Location l, Value bi, ValueRange carried) {
-          auto channels = scf::ForOp::create(
-              b, l, c0, idx(D), c1, carried,
-              [&](OpBuilder &b, Location l, Value di, ValueRange carried) {
-                auto steps = scf::ForOp::create(
-                    b, l, c0, lengthV, c1, carried,
-                    [&](OpBuilder &b, Location l, Value i, ValueRange carried) {
-                      Value last = arith::SubIOp::create(b, l, lengthV, c1);
-                      Value ti = reverse ? arith::SubIOp::create(b, l, last, i)
-                                         : i;
-                      // A reset cuts the boundary between t - 1 and t: met
-                      // before step t going forward, before t - 1 backward.
-                      Value cut;
-                      if (reset) {
-                        Value at = reverse ? arith::AddIOp::create(b, l, ti, c1)
-                                           : ti;
-                        Value notFirst = arith::CmpIOp::create(
-                            b, l, arith::CmpIPredicate::ugt, i, c0);
-                        // i > 0 keeps the index in bounds in both directions.
-                        Value safe = arith::SelectOp::create(b, l, notFirst, at, c0);
-                        Value flag = tensor::ExtractOp::create(
-                            b, l, reset, ValueRange{bi, safe});
-                        cut = arith::AndIOp::create(b, l, notFirst, flag);
-                      }
-                      Value xv = load(b, l, x, {bi, ti, di}, ct);
-                      Value acc = skip ? arith::MulFOp::create(
-                                             b, l, load(b, l, skip, {di}, ct), xv)
-                                       : buildFloat(b, l, ct, 0.0);
-                      auto inner = scf::ForOp::create(
-                          b, l, c0, stateV, c1, ValueRange{carried[1], acc},
-                          [&](OpBuilder &b, Location l, Value ni,
-                              ValueRange inner) {
-                            Value h = load(b, l, inner[0], {bi, di, ni}, ct);
-                            if (cut)
-                              h = arith::SelectOp::create(
-                                  b, l, cut, buildFloat(b, l, ct, 0.0), h);
-                            Value a = operand(b, l, abarT, bi, ti, di, ni);
-                            Value bb = operand(b, l, bbarT, bi, ti, di, ni);
-                            Value c = operand(b, l, cT, bi, ti, di, ni);
-                            h = arith::AddFOp::create(
-                                b, l, arith::MulFOp::create(b, l, a, h),
-                                arith::MulFOp::create(b, l, bb, xv));
-                            Value newState = tensor::InsertOp::create(
-                                b, l, convertFloat(b, l, h, stateElement),
-                                inner[0], ValueRange{bi, di, ni});
-                            Value sum = buildReductionFMA(b, l, inner[1], c, h);
-                            scf::YieldOp::create(b, l, ValueRange{newState, sum});
-                          });
-                      Value out = tensor::InsertOp::create(
-                          b, l,
-                          convertFloat(b, l, inner.getResult(1),
-                                       yType.getElementType()),
-                          carried[0], ValueRange{bi, ti, di});
-                      scf::YieldOp::create(b, l,
-                                           ValueRange{out, inner.getResult(0)});
+    auto grid = buildParallelGrid(
+        rewriter, loc, idx(B), idx(D), ValueRange{y, state},
+        [&](OpBuilder &b, Location l, Value bi, Value di,
+            ValueRange carried) -> SmallVector<Value> {
+          auto steps = scf::ForOp::create(
+              b, l, c0, lengthV, c1, carried,
+              [&](OpBuilder &b, Location l, Value i, ValueRange carried) {
+                Value last = arith::SubIOp::create(b, l, lengthV, c1);
+                Value ti = reverse ? arith::SubIOp::create(b, l, last, i) : i;
+                // A reset cuts the boundary between t - 1 and t: met
+                // before step t going forward, before t - 1 backward.
+                Value cut;
+                if (reset) {
+                  Value at = reverse ? arith::AddIOp::create(b, l, ti, c1) : ti;
+                  Value notFirst =
+                      arith::CmpIOp::create(b, l, arith::CmpIPredicate::ugt, i, c0);
+                  // i > 0 keeps the index in bounds in both directions.
+                  Value safe = arith::SelectOp::create(b, l, notFirst, at, c0);
+                  Value flag =
+                      tensor::ExtractOp::create(b, l, reset, ValueRange{bi, safe});
+                  cut = arith::AndIOp::create(b, l, notFirst, flag);
+                }
+                Value xv = load(b, l, x, {bi, ti, di}, ct);
+                Value acc =
+                    skip ? arith::MulFOp::create(b, l, load(b, l, skip, {di}, ct), xv)
+                         : buildFloat(b, l, ct, 0.0);
+                auto inner = scf::ForOp::create(
+                    b, l, c0, stateV, c1, ValueRange{carried[1], acc},
+                    [&](OpBuilder &b, Location l, Value ni, ValueRange inner) {
+                      Value h = load(b, l, inner[0], {bi, di, ni}, ct);
+                      if (cut)
+                        h = arith::SelectOp::create(b, l, cut, buildFloat(b, l, ct, 0.0),
+                                                    h);
+                      Value a = operand(b, l, abarT, bi, ti, di, ni);
+                      Value bb = operand(b, l, bbarT, bi, ti, di, ni);
+                      Value c = operand(b, l, cT, bi, ti, di, ni);
+                      h = arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, a, h),
+                                                arith::MulFOp::create(b, l, bb, xv));
+                      Value newState = tensor::InsertOp::create(
+                          b, l, convertFloat(b, l, h, stateElement), inner[0],
+                          ValueRange{bi, di, ni});
+                      Value sum = buildReductionFMA(b, l, inner[1], c, h);
+                      scf::YieldOp::create(b, l, ValueRange{newState, sum});
                     });
-                scf::YieldOp::create(b, l, steps.getResults());
+                Value out = tensor::InsertOp::create(
+                    b, l, convertFloat(b, l, inner.getResult(1), yType.getElementType()),
+                    carried[0], ValueRange{bi, ti, di});
+                scf::YieldOp::create(b, l, ValueRange{out, inner.getResult(0)});
               });
-          scf::YieldOp::create(b, l, channels.getResults());
+          return SmallVector<Value>(steps.getResults());
         });
 
-    replaceWithOutputs(rewriter, op, outer.getResult(0), outer.getResult(1));
+    replaceWithOutputs(rewriter, op, grid.getResult(0), grid.getResult(1));
     return success();
   }
 };
 
-/// Mamba-1's selective scan as one loop nest over (b, d, t, n): the step
-/// size, the discretization, the skip connection and the gate are computed
-/// in the loop, so no [B, L, D, N] tensor exists (unlike ssm-decompose's
-/// definition, which this must agree with).
+/// Mamba-1's selective scan, fused and laid out for SIMD. A work item is a
+/// batch row and a tile of up to kChannelTile channels of one group; its
+/// state [N, tile] lives in a scratch buffer, and every innermost loop runs
+/// over the tile's channels with unit stride, so LLVM vectorizes across
+/// channels (the exp of the discretization included, through a vector math
+/// library) with no horizontal sums. The step size, discretization, skip
+/// and gate are computed in the loops: no [B, L, D, N] tensor exists
+/// (unlike ssm-decompose's definition, which this must agree with). The
+/// state is kept in the compute type and rounded to the state type once,
+/// at the end.
 struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
   using OpRewritePattern::OpRewritePattern;
+
+  /// Channels per work item: one AVX-512 vector of f32 (two AVX2 ones).
+  static constexpr int64_t kChannelTile = 16;
 
   LogicalResult matchAndRewrite(SelectiveScanOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Type ct = computeTypeFor(getContext(), op->getOperandTypes());
-    Value u = op.getU();
+    Value u = op.getU(), A = op.getA();
     TypedValue<RankedTensorType> Bm = op.getB(), Cm = op.getC();
     bool selectiveB = Bm.getType().getRank() == 4;
     bool selectiveC = Cm.getType().getRank() == 4;
-    auto size = [&](Value v, int64_t i) {
-      return getValueOrCreateConstantIndexOp(
-          rewriter, loc, tensor::getMixedSize(rewriter, loc, v, i));
-    };
-    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
-    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
-    Value batch = size(u, 0), channels = size(u, 1), length = size(u, 2),
-          stateSize = size(op.getA(), 1);
-    Value groups = selectiveB ? size(Bm, 1) : selectiveC ? size(Cm, 1) : c1;
-    Value perGroup = arith::DivUIOp::create(rewriter, loc, channels, groups);
+    Indices ix{rewriter, loc};
+    Value c0 = ix.constant(0), c1 = ix.constant(1),
+          tile = ix.constant(kChannelTile);
+    Value length = ix.size(u, 2), stateSize = ix.size(A, 1);
+    Value groups = selectiveB ? ix.size(Bm, 1) : selectiveC ? ix.size(Cm, 1) : c1;
+    Value perGroup = arith::DivUIOp::create(rewriter, loc, ix.size(u, 1), groups);
+    Value tiles = arith::CeilDivUIOp::create(rewriter, loc, perGroup, tile);
+    Value items = arith::MulIOp::create(rewriter, loc, groups, tiles);
     auto yType = op.getY().getType();
     Type stateElement = op.getInit()          ? op.getInit().getType().getElementType()
                         : op.getFinalState() ? op.getFinalState().getType().getElementType()
                                              : ct;
-    Value state = initialState(
-        rewriter, loc, op.getInit(),
+    Value state = tensor::EmptyOp::create(
+        rewriter, loc,
         {tensor::getMixedSize(rewriter, loc, u, 0),
          tensor::getMixedSize(rewriter, loc, u, 1),
-         tensor::getMixedSize(rewriter, loc, op.getA(), 1)},
+         tensor::getMixedSize(rewriter, loc, A, 1)},
         stateElement);
     Value y = tensor::EmptyOp::create(
         rewriter, loc, tensor::getMixedSizes(rewriter, loc, u),
         yType.getElementType());
     Discretization method = op.getDiscretization();
+    std::optional<int64_t> staticN = getConstantIntValue(
+        tensor::getMixedSize(rewriter, loc, A, 1));
 
-    auto batchLoop = scf::ForOp::create(
-        rewriter, loc, c0, batch, c1, ValueRange{y, state},
-        [&](OpBuilder &b, Location l, Value bi, ValueRange carried) {
-          auto channelLoop = scf::ForOp::create(
-              b, l, c0, channels, c1, carried,
-              [&](OpBuilder &b, Location l, Value di, ValueRange carried) {
-                Value gi = arith::DivUIOp::create(b, l, di, perGroup);
-                Value bias = op.getDeltaBias()
-                                 ? load(b, l, op.getDeltaBias(), {di}, ct)
-                                 : Value();
-                Value skip = op.getD() ? load(b, l, op.getD(), {di}, ct) : Value();
-                auto timeLoop = scf::ForOp::create(
-                    b, l, c0, length, c1, carried,
-                    [&](OpBuilder &b, Location l, Value ti, ValueRange carried) {
-                      Value delta = buildStepSize(
-                          b, l, load(b, l, op.getDelta(), {bi, di, ti}, ct), bias,
-                          op.getDeltaSoftplus(), std::nullopt);
-                      Value uv = load(b, l, u, {bi, di, ti}, ct);
-                      Value acc = skip ? arith::MulFOp::create(b, l, skip, uv)
-                                       : buildFloat(b, l, ct, 0.0);
-                      auto stateLoop = scf::ForOp::create(
-                          b, l, c0, stateSize, c1, ValueRange{carried[1], acc},
-                          [&](OpBuilder &b, Location l, Value ni, ValueRange inner) {
-                            auto read = [&](Value t, bool selective) {
-                              return selective ? load(b, l, t, {bi, gi, ni, ti}, ct)
-                                               : load(b, l, t, {di, ni}, ct);
-                            };
-                            auto [abar, bbar] = discretizeScalar(
-                                b, l, method, load(b, l, op.getA(), {di, ni}, ct),
-                                read(Bm, selectiveB), delta);
-                            Value h = arith::AddFOp::create(
-                                b, l,
-                                arith::MulFOp::create(
-                                    b, l, abar,
-                                    load(b, l, inner[0], {bi, di, ni}, ct)),
-                                arith::MulFOp::create(b, l, bbar, uv));
-                            Value next = tensor::InsertOp::create(
-                                b, l, convertFloat(b, l, h, stateElement), inner[0],
-                                ValueRange{bi, di, ni});
-                            Value sum = buildReductionFMA(b, l, inner[1],
-                                                          read(Cm, selectiveC), h);
-                            scf::YieldOp::create(b, l, ValueRange{next, sum});
-                          });
-                      Value out = stateLoop.getResult(1);
-                      if (op.getZ())
-                        out = arith::MulFOp::create(
-                            b, l, out,
-                            buildSilu(b, l, load(b, l, op.getZ(), {bi, di, ti}, ct)));
-                      Value yNext = tensor::InsertOp::create(
-                          b, l, convertFloat(b, l, out, yType.getElementType()),
-                          carried[0], ValueRange{bi, di, ti});
-                      scf::YieldOp::create(
-                          b, l, ValueRange{yNext, stateLoop.getResult(0)});
-                    });
-                scf::YieldOp::create(b, l, timeLoop.getResults());
+    auto grid = buildParallelGrid(
+        rewriter, loc, ix.size(u, 0), items, ValueRange{y, state},
+        [&](OpBuilder &b, Location l, Value bi, Value item,
+            ValueRange carried) -> SmallVector<Value> {
+          Value gi = arith::DivUIOp::create(b, l, item, tiles);
+          Value offset = arith::MulIOp::create(
+              b, l, arith::RemUIOp::create(b, l, item, tiles), tile);
+          Value first = arith::AddIOp::create(
+              b, l, arith::MulIOp::create(b, l, gi, perGroup), offset);
+          Value width = arith::MinUIOp::create(
+              b, l, tile, arith::SubIOp::create(b, l, perGroup, offset));
+          // Scratch of the work item: [N, tile] planes and [tile] vectors.
+          auto plane = [&]() -> Value {
+            auto type = MemRefType::get(
+                {staticN ? *staticN : ShapedType::kDynamic, kChannelTile}, ct);
+            return memref::AllocOp::create(
+                b, l, type, staticN ? ValueRange{} : ValueRange{stateSize});
+          };
+          auto vec = [&]() -> Value {
+            return memref::AllocOp::create(b, l, MemRefType::get({kChannelTile}, ct));
+          };
+          Value aT = plane(), h = plane();
+          Value bT = selectiveB ? Value() : plane();
+          Value cT = selectiveC ? Value() : plane();
+          Value deltas = vec(), us = vec(), acc = vec();
+          Value gates = op.getZ() ? vec() : Value();
+          // Runs `body(c, d)` over the tile's channels c (channel d).
+          auto overTile =
+              [&](OpBuilder &b, Location l,
+                  function_ref<void(OpBuilder &, Location, Value, Value)> body) {
+                scf::ForOp::create(b, l, c0, width, c1, ValueRange{},
+                                   [&](OpBuilder &b, Location l, Value c, ValueRange) {
+                                     body(b, l, c, arith::AddIOp::create(b, l, first, c));
+                                     scf::YieldOp::create(b, l);
+                                   });
+              };
+
+          // Transposed copies of the per-channel operands, and the state.
+          scf::ForOp::create(
+              b, l, c0, stateSize, c1, ValueRange{},
+              [&](OpBuilder &b, Location l, Value ni, ValueRange) {
+                overTile(b, l, [&](OpBuilder &b, Location l, Value c, Value d) {
+                  auto put = [&](Value v, Value plane) {
+                    memref::StoreOp::create(b, l, v, plane, ValueRange{ni, c});
+                  };
+                  put(load(b, l, A, {d, ni}, ct), aT);
+                  put(op.getInit() ? load(b, l, op.getInit(), {bi, d, ni}, ct)
+                                   : buildFloat(b, l, ct, 0.0),
+                      h);
+                  if (bT)
+                    put(load(b, l, Bm, {d, ni}, ct), bT);
+                  if (cT)
+                    put(load(b, l, Cm, {d, ni}, ct), cT);
+                });
+                scf::YieldOp::create(b, l);
               });
-          scf::YieldOp::create(b, l, channelLoop.getResults());
+
+          auto timeLoop = scf::ForOp::create(
+              b, l, c0, length, c1, ValueRange{carried[0]},
+              [&](OpBuilder &b, Location l, Value ti, ValueRange yCarried) {
+                overTile(b, l, [&](OpBuilder &b, Location l, Value c, Value d) {
+                  Value bias = op.getDeltaBias() ? load(b, l, op.getDeltaBias(), {d}, ct)
+                                                 : Value();
+                  Value delta =
+                      buildStepSize(b, l, load(b, l, op.getDelta(), {bi, d, ti}, ct),
+                                    bias, op.getDeltaSoftplus(), std::nullopt);
+                  Value uv = load(b, l, u, {bi, d, ti}, ct);
+                  Value skip = op.getD() ? arith::MulFOp::create(
+                                               b, l, load(b, l, op.getD(), {d}, ct), uv)
+                                         : buildFloat(b, l, ct, 0.0);
+                  memref::StoreOp::create(b, l, delta, deltas, c);
+                  memref::StoreOp::create(b, l, uv, us, c);
+                  memref::StoreOp::create(b, l, skip, acc, c);
+                  // The gate too, here where the loop vectorizes: the
+                  // output loop below stores with a stride of L.
+                  if (gates)
+                    memref::StoreOp::create(
+                        b, l, buildSilu(b, l, load(b, l, op.getZ(), {bi, d, ti}, ct)),
+                        gates, c);
+                });
+                scf::ForOp::create(
+                    b, l, c0, stateSize, c1, ValueRange{},
+                    [&](OpBuilder &b, Location l, Value ni, ValueRange) {
+                      // Selective B and C are shared by the group's channels.
+                      Value bShared =
+                          selectiveB ? load(b, l, Bm, {bi, gi, ni, ti}, ct) : Value();
+                      Value cShared =
+                          selectiveC ? load(b, l, Cm, {bi, gi, ni, ti}, ct) : Value();
+                      overTile(b, l, [&](OpBuilder &b, Location l, Value c, Value) {
+                        auto get = [&](Value m, ValueRange at) -> Value {
+                          return memref::LoadOp::create(b, l, m, at);
+                        };
+                        Value bv = bT ? get(bT, {ni, c}) : bShared;
+                        Value cv = cT ? get(cT, {ni, c}) : cShared;
+                        auto [abar, bbar] = discretizeScalar(
+                            b, l, method, get(aT, {ni, c}), bv, get(deltas, c));
+                        Value next = arith::AddFOp::create(
+                            b, l, arith::MulFOp::create(b, l, abar, get(h, {ni, c})),
+                            arith::MulFOp::create(b, l, bbar, get(us, c)));
+                        memref::StoreOp::create(b, l, next, h, ValueRange{ni, c});
+                        memref::StoreOp::create(
+                            b, l, buildReductionFMA(b, l, get(acc, c), cv, next), acc, c);
+                      });
+                      scf::YieldOp::create(b, l);
+                    });
+                auto out = scf::ForOp::create(
+                    b, l, c0, width, c1, yCarried,
+                    [&](OpBuilder &b, Location l, Value c, ValueRange yc) {
+                      Value d = arith::AddIOp::create(b, l, first, c);
+                      Value v = memref::LoadOp::create(b, l, acc, c);
+                      if (gates)
+                        v = arith::MulFOp::create(b, l, v,
+                                                  memref::LoadOp::create(b, l, gates, c));
+                      scf::YieldOp::create(
+                          b, l,
+                          ValueRange{tensor::InsertOp::create(
+                              b, l, convertFloat(b, l, v, yType.getElementType()), yc[0],
+                              ValueRange{bi, d, ti})});
+                    });
+                scf::YieldOp::create(b, l, out.getResults());
+              });
+
+          // The final state, rounded once.
+          auto final = scf::ForOp::create(
+              b, l, c0, stateSize, c1, ValueRange{carried[1]},
+              [&](OpBuilder &b, Location l, Value ni, ValueRange sc) {
+                auto inner = scf::ForOp::create(
+                    b, l, c0, width, c1, sc,
+                    [&](OpBuilder &b, Location l, Value c, ValueRange sc) {
+                      Value v = memref::LoadOp::create(b, l, h, ValueRange{ni, c});
+                      Value d = arith::AddIOp::create(b, l, first, c);
+                      scf::YieldOp::create(b, l,
+                                           ValueRange{tensor::InsertOp::create(
+                                               b, l, convertFloat(b, l, v, stateElement),
+                                               sc[0], ValueRange{bi, d, ni})});
+                    });
+                scf::YieldOp::create(b, l, inner.getResults());
+              });
+          return {timeLoop.getResult(0), final.getResult(0)};
         });
 
-    replaceWithOutputs(rewriter, op, batchLoop.getResult(0),
-                       batchLoop.getResult(1));
+    replaceWithOutputs(rewriter, op, grid.getResult(0), grid.getResult(1));
     return success();
   }
 };
@@ -382,108 +497,90 @@ struct LowerSSD : OpRewritePattern<SSDOp> {
           .getResult();
     };
 
-    auto rowLoop = scf::ForOp::create(
-        rewriter, loc, c0, rows, c1, ValueRange{y, state},
-        [&](OpBuilder &b, Location l, Value ri, ValueRange carried) {
+    auto grid = buildParallelGrid(
+        rewriter, loc, rows, heads, ValueRange{y, state},
+        [&](OpBuilder &b, Location l, Value ri, Value hi,
+            ValueRange carried) -> SmallVector<Value> {
           Value bi = cu ? c0 : ri;
           Value begin = cu ? index(b, l, ri) : c0;
           Value end = cu ? index(b, l, arith::AddIOp::create(b, l, ri, c1)) : length;
-          auto headLoop = scf::ForOp::create(
-              b, l, c0, heads, c1, carried,
-              [&](OpBuilder &b, Location l, Value hi, ValueRange carried) {
-                Value gi = arith::DivUIOp::create(b, l, hi, perGroup);
-                Value A = load(b, l, op.getA(), {hi}, ct);
-                Value bias = op.getDtBias() ? load(b, l, op.getDtBias(), {hi}, ct)
-                                            : Value();
-                auto channelLoop = scf::ForOp::create(
-                    b, l, c0, headDim, c1, carried,
-                    [&](OpBuilder &b, Location l, Value pi, ValueRange carried) {
-                      Value skip;
-                      if (Value d = op.getD()) {
-                        SmallVector<Value> at{hi};
-                        if (cast<RankedTensorType>(d.getType()).getRank() == 2)
-                          at.push_back(pi);
-                        skip = load(b, l, d, at, ct);
+          Value gi = arith::DivUIOp::create(b, l, hi, perGroup);
+          Value A = load(b, l, op.getA(), {hi}, ct);
+          Value bias = op.getDtBias() ? load(b, l, op.getDtBias(), {hi}, ct) : Value();
+          auto channelLoop = scf::ForOp::create(
+              b, l, c0, headDim, c1, carried,
+              [&](OpBuilder &b, Location l, Value pi, ValueRange carried) {
+                Value skip;
+                if (Value d = op.getD()) {
+                  SmallVector<Value> at{hi};
+                  if (cast<RankedTensorType>(d.getType()).getRank() == 2)
+                    at.push_back(pi);
+                  skip = load(b, l, d, at, ct);
+                }
+                auto timeLoop = scf::ForOp::create(
+                    b, l, begin, end, c1, carried,
+                    [&](OpBuilder &b, Location l, Value ti, ValueRange carried) {
+                      Value delta =
+                          buildStepSize(b, l, load(b, l, op.getDt(), {bi, ti, hi}, ct),
+                                        bias, op.getDtSoftplus(), limit);
+                      Value decay = math::ExpOp::create(
+                          b, l, arith::MulFOp::create(b, l, delta, A));
+                      Value xv = load(b, l, x, {bi, ti, hi, pi}, ct);
+                      Value dx = arith::MulFOp::create(b, l, delta, xv);
+                      // seq_idx: a new sequence starts where the index
+                      // changes, from a zero state.
+                      Value cut;
+                      if (seq) {
+                        Value notFirst = arith::CmpIOp::create(
+                            b, l, arith::CmpIPredicate::ugt, ti, c0);
+                        Value prev = arith::SelectOp::create(
+                            b, l, notFirst, arith::SubIOp::create(b, l, ti, c1), c0);
+                        Value changed = arith::CmpIOp::create(
+                            b, l, arith::CmpIPredicate::ne,
+                            tensor::ExtractOp::create(b, l, seq, ValueRange{bi, ti}),
+                            tensor::ExtractOp::create(b, l, seq, ValueRange{bi, prev}));
+                        cut = arith::AndIOp::create(b, l, notFirst, changed);
                       }
-                      auto timeLoop = scf::ForOp::create(
-                          b, l, begin, end, c1, carried,
-                          [&](OpBuilder &b, Location l, Value ti, ValueRange carried) {
-                            Value delta = buildStepSize(
-                                b, l, load(b, l, op.getDt(), {bi, ti, hi}, ct), bias,
-                                op.getDtSoftplus(), limit);
-                            Value decay = math::ExpOp::create(
-                                b, l, arith::MulFOp::create(b, l, delta, A));
-                            Value xv = load(b, l, x, {bi, ti, hi, pi}, ct);
-                            Value dx = arith::MulFOp::create(b, l, delta, xv);
-                            // seq_idx: a new sequence starts where the index
-                            // changes, from a zero state.
-                            Value cut;
-                            if (seq) {
-                              Value notFirst = arith::CmpIOp::create(
-                                  b, l, arith::CmpIPredicate::ugt, ti, c0);
-                              Value prev = arith::SelectOp::create(
-                                  b, l, notFirst, arith::SubIOp::create(b, l, ti, c1),
-                                  c0);
-                              Value changed = arith::CmpIOp::create(
-                                  b, l, arith::CmpIPredicate::ne,
-                                  tensor::ExtractOp::create(b, l, seq, ValueRange{bi, ti}),
-                                  tensor::ExtractOp::create(b, l, seq, ValueRange{bi, prev}));
-                              cut = arith::AndIOp::create(b, l, notFirst, changed);
-                            }
-                            Value acc = skip ? arith::MulFOp::create(b, l, skip, xv)
-                                             : buildFloat(b, l, ct, 0.0);
-                            auto stateLoop = scf::ForOp::create(
-                                b, l, c0, stateSize, c1, ValueRange{carried[1], acc},
-                                [&](OpBuilder &b, Location l, Value ni, ValueRange inner) {
-                                  SmallVector<Value> at{ri, hi, pi, ni};
-                                  Value h = load(b, l, inner[0], at, ct);
-                                  if (cut)
-                                    h = arith::SelectOp::create(
-                                        b, l, cut, buildFloat(b, l, ct, 0.0), h);
-                                  h = arith::AddFOp::create(
-                                      b, l, arith::MulFOp::create(b, l, decay, h),
-                                      arith::MulFOp::create(
-                                          b, l, dx,
-                                          load(b, l, op.getB(), {bi, ti, gi, ni}, ct)));
-                                  Value next = tensor::InsertOp::create(
-                                      b, l, convertFloat(b, l, h, stateElement),
-                                      inner[0], at);
-                                  Value sum = buildReductionFMA(
-                                      b, l, inner[1], h,
-                                      load(b, l, op.getC(), {bi, ti, gi, ni}, ct));
-                                  scf::YieldOp::create(b, l, ValueRange{next, sum});
-                                });
-                            Value out = stateLoop.getResult(1);
-                            if (Value z = op.getZ())
-                              out = arith::MulFOp::create(
-                                  b, l, out,
-                                  buildSilu(b, l, load(b, l, z, {bi, ti, hi, pi}, ct)));
-                            Value yNext = tensor::InsertOp::create(
-                                b, l, convertFloat(b, l, out, yType.getElementType()),
-                                carried[0], ValueRange{bi, ti, hi, pi});
-                            scf::YieldOp::create(
-                                b, l, ValueRange{yNext, stateLoop.getResult(0)});
+                      Value acc = skip ? arith::MulFOp::create(b, l, skip, xv)
+                                       : buildFloat(b, l, ct, 0.0);
+                      auto stateLoop = scf::ForOp::create(
+                          b, l, c0, stateSize, c1, ValueRange{carried[1], acc},
+                          [&](OpBuilder &b, Location l, Value ni, ValueRange inner) {
+                            SmallVector<Value> at{ri, hi, pi, ni};
+                            Value h = load(b, l, inner[0], at, ct);
+                            if (cut)
+                              h = arith::SelectOp::create(b, l, cut,
+                                                          buildFloat(b, l, ct, 0.0), h);
+                            h = arith::AddFOp::create(
+                                b, l, arith::MulFOp::create(b, l, decay, h),
+                                arith::MulFOp::create(
+                                    b, l, dx,
+                                    load(b, l, op.getB(), {bi, ti, gi, ni}, ct)));
+                            Value next = tensor::InsertOp::create(
+                                b, l, convertFloat(b, l, h, stateElement), inner[0], at);
+                            Value sum = buildReductionFMA(
+                                b, l, inner[1], h,
+                                load(b, l, op.getC(), {bi, ti, gi, ni}, ct));
+                            scf::YieldOp::create(b, l, ValueRange{next, sum});
                           });
-                      scf::YieldOp::create(b, l, timeLoop.getResults());
+                      Value out = stateLoop.getResult(1);
+                      if (Value z = op.getZ())
+                        out = arith::MulFOp::create(
+                            b, l, out,
+                            buildSilu(b, l, load(b, l, z, {bi, ti, hi, pi}, ct)));
+                      Value yNext = tensor::InsertOp::create(
+                          b, l, convertFloat(b, l, out, yType.getElementType()),
+                          carried[0], ValueRange{bi, ti, hi, pi});
+                      scf::YieldOp::create(b, l,
+                                           ValueRange{yNext, stateLoop.getResult(0)});
                     });
-                scf::YieldOp::create(b, l, channelLoop.getResults());
+                scf::YieldOp::create(b, l, timeLoop.getResults());
               });
-          scf::YieldOp::create(b, l, headLoop.getResults());
+          return SmallVector<Value>(channelLoop.getResults());
         });
 
-    replaceWithOutputs(rewriter, op, rowLoop.getResult(0), rowLoop.getResult(1));
+    replaceWithOutputs(rewriter, op, grid.getResult(0), grid.getResult(1));
     return success();
-  }
-};
-
-/// Integer-index helpers shared by the loop lowerings.
-struct Indices {
-  OpBuilder &b;
-  Location loc;
-  Value constant(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value size(Value tensor, int64_t dim) {
-    return getValueOrCreateConstantIndexOp(
-        b, loc, tensor::getMixedSize(b, loc, tensor, dim));
   }
 };
 
@@ -603,77 +700,69 @@ struct LowerStateUpdate : OpRewritePattern<StateUpdateOp> {
 
     // The destinations are the loop-carried tensors: bufferization writes the
     // new state into the buffer of `state` in place.
-    auto batchLoop = scf::ForOp::create(
-        rewriter, loc, c0, ix.size(x, 0), c1, ValueRange{state, op.getYInit()},
-        [&](OpBuilder &b, Location l, Value bi, ValueRange carried) {
-          auto headLoop = scf::ForOp::create(
-              b, l, c0, heads, c1, carried,
-              [&](OpBuilder &b, Location l, Value hi, ValueRange carried) {
-                Value gi = arith::DivUIOp::create(b, l, hi, perGroup);
-                Value bias = op.getDtBias() ? load(b, l, op.getDtBias(), {hi}, ct)
-                                            : Value();
-                Value delta = buildStepSize(b, l, load(b, l, op.getDt(), {bi, hi}, ct),
-                                            bias, op.getDtSoftplus(), limit);
-                Value decayHead =
-                    mamba2 ? math::ExpOp::create(
-                                 b, l,
-                                 arith::MulFOp::create(
-                                     b, l, delta, load(b, l, op.getA(), {hi}, ct)))
-                           : Value();
-                auto channelLoop = scf::ForOp::create(
-                    b, l, c0, headDim, c1, carried,
-                    [&](OpBuilder &b, Location l, Value pi, ValueRange carried) {
-                      SmallVector<Value> at{bi, hi};
-                      if (mamba2)
-                        at.push_back(pi);
-                      Value xv = load(b, l, x, at, ct);
-                      Value acc = buildFloat(b, l, ct, 0.0);
-                      if (Value skip = op.getD()) {
-                        SmallVector<Value> dAt{hi};
-                        if (cast<RankedTensorType>(skip.getType()).getRank() == 2)
-                          dAt.push_back(pi);
-                        acc = arith::MulFOp::create(b, l, load(b, l, skip, dAt, ct), xv);
-                      }
-                      Value dx = arith::MulFOp::create(b, l, delta, xv);
-                      auto stateLoop = scf::ForOp::create(
-                          b, l, c0, stateSize, c1, ValueRange{carried[0], acc},
-                          [&](OpBuilder &b, Location l, Value ni, ValueRange inner) {
-                            SmallVector<Value> sAt(at);
-                            sAt.push_back(ni);
-                            Value decay = decayHead;
-                            if (!mamba2)
-                              decay = math::ExpOp::create(
-                                  b, l,
-                                  arith::MulFOp::create(
-                                      b, l, delta,
-                                      load(b, l, op.getA(), {hi, ni}, ct)));
-                            Value h = arith::AddFOp::create(
-                                b, l,
-                                arith::MulFOp::create(
-                                    b, l, decay, load(b, l, inner[0], sAt, ct)),
-                                arith::MulFOp::create(
-                                    b, l, dx, load(b, l, op.getB(), {bi, gi, ni}, ct)));
-                            Value next = tensor::InsertOp::create(
-                                b, l, convertFloat(b, l, h, stateElement), inner[0], sAt);
-                            Value sum = buildReductionFMA(
-                                b, l, inner[1], h,
-                                load(b, l, op.getC(), {bi, gi, ni}, ct));
-                            scf::YieldOp::create(b, l, ValueRange{next, sum});
-                          });
-                      Value y = stateLoop.getResult(1);
-                      if (Value z = op.getZ())
-                        y = arith::MulFOp::create(b, l, y,
-                                                  buildSilu(b, l, load(b, l, z, at, ct)));
-                      Value yOut = tensor::InsertOp::create(
-                          b, l, convertFloat(b, l, y, yElement), carried[1], at);
-                      scf::YieldOp::create(
-                          b, l, ValueRange{stateLoop.getResult(0), yOut});
+    auto grid = buildParallelGrid(
+        rewriter, loc, ix.size(x, 0), heads, ValueRange{state, op.getYInit()},
+        [&](OpBuilder &b, Location l, Value bi, Value hi,
+            ValueRange carried) -> SmallVector<Value> {
+          Value gi = arith::DivUIOp::create(b, l, hi, perGroup);
+          Value bias = op.getDtBias() ? load(b, l, op.getDtBias(), {hi}, ct) : Value();
+          Value delta = buildStepSize(b, l, load(b, l, op.getDt(), {bi, hi}, ct), bias,
+                                      op.getDtSoftplus(), limit);
+          Value decayHead =
+              mamba2
+                  ? math::ExpOp::create(b, l,
+                                        arith::MulFOp::create(
+                                            b, l, delta, load(b, l, op.getA(), {hi}, ct)))
+                  : Value();
+          auto channelLoop = scf::ForOp::create(
+              b, l, c0, headDim, c1, carried,
+              [&](OpBuilder &b, Location l, Value pi, ValueRange carried) {
+                SmallVector<Value> at{bi, hi};
+                if (mamba2)
+                  at.push_back(pi);
+                Value xv = load(b, l, x, at, ct);
+                Value acc = buildFloat(b, l, ct, 0.0);
+                if (Value skip = op.getD()) {
+                  SmallVector<Value> dAt{hi};
+                  if (cast<RankedTensorType>(skip.getType()).getRank() == 2)
+                    dAt.push_back(pi);
+                  acc = arith::MulFOp::create(b, l, load(b, l, skip, dAt, ct), xv);
+                }
+                Value dx = arith::MulFOp::create(b, l, delta, xv);
+                auto stateLoop = scf::ForOp::create(
+                    b, l, c0, stateSize, c1, ValueRange{carried[0], acc},
+                    [&](OpBuilder &b, Location l, Value ni, ValueRange inner) {
+                      SmallVector<Value> sAt(at);
+                      sAt.push_back(ni);
+                      Value decay = decayHead;
+                      if (!mamba2)
+                        decay = math::ExpOp::create(
+                            b, l,
+                            arith::MulFOp::create(b, l, delta,
+                                                  load(b, l, op.getA(), {hi, ni}, ct)));
+                      Value h = arith::AddFOp::create(
+                          b, l,
+                          arith::MulFOp::create(b, l, decay,
+                                                load(b, l, inner[0], sAt, ct)),
+                          arith::MulFOp::create(b, l, dx,
+                                                load(b, l, op.getB(), {bi, gi, ni}, ct)));
+                      Value next = tensor::InsertOp::create(
+                          b, l, convertFloat(b, l, h, stateElement), inner[0], sAt);
+                      Value sum = buildReductionFMA(
+                          b, l, inner[1], h, load(b, l, op.getC(), {bi, gi, ni}, ct));
+                      scf::YieldOp::create(b, l, ValueRange{next, sum});
                     });
-                scf::YieldOp::create(b, l, channelLoop.getResults());
+                Value y = stateLoop.getResult(1);
+                if (Value z = op.getZ())
+                  y = arith::MulFOp::create(b, l, y,
+                                            buildSilu(b, l, load(b, l, z, at, ct)));
+                Value yOut = tensor::InsertOp::create(
+                    b, l, convertFloat(b, l, y, yElement), carried[1], at);
+                scf::YieldOp::create(b, l, ValueRange{stateLoop.getResult(0), yOut});
               });
-          scf::YieldOp::create(b, l, headLoop.getResults());
+          return SmallVector<Value>(channelLoop.getResults());
         });
-    rewriter.replaceOp(op, batchLoop.getResults());
+    rewriter.replaceOp(op, grid.getResults());
     return success();
   }
 };

@@ -17,14 +17,18 @@ func.func @discretize(%a: tensor<4x8xbf16>) -> (tensor<4x8xbf16>, tensor<4x8xbf1
 
 // -----
 
-// The scan is a (b, d, t, n) loop nest carrying y and the state; reverse
-// runs t = L - 1 - i; the reset selects a zero state; the initial state
-// seeds the state tensor; time-invariant c is read at [d, n].
+// The scan is a loop over the B x D work items (marked parallel), then t
+// and n, carrying y and the state; reverse runs t = L - 1 - i; the reset
+// selects a zero state; the initial state seeds the state tensor;
+// time-invariant c is read at [d, n].
 // CHECK-LABEL: func.func @scan
 // CHECK-SAME: %[[X:[^:]*]]: tensor<2x8x4xf32>, %[[A:[^:]*]]: tensor<2x8x4x16xf32>, %[[C:[^:]*]]: tensor<4x16xf32>, %[[H0:[^:]*]]: tensor<2x4x16xf32>, %[[R:[^:]*]]: tensor<2x8xi1>
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
 // CHECK: %[[Y0:.*]] = tensor.empty() : tensor<2x8x4xf32>
-// CHECK: %[[OUT:.*]]:2 = scf.for %[[B:[a-z0-9]+]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[Y0]], %{{.*}} = %[[H0]])
-// CHECK: scf.for %[[D:[a-z0-9]+]] =
+// CHECK: %[[OUT:.*]]:2 = scf.for %[[ITEM:[a-z0-9]+]] = %{{.*}} to %[[C8]] step %{{.*}} iter_args(%{{.*}} = %[[Y0]], %{{.*}} = %[[H0]])
+// CHECK: %[[B:.*]] = arith.divui %[[ITEM]], %[[C4]]
+// CHECK: %[[D:.*]] = arith.remui %[[ITEM]], %[[C4]]
 // CHECK: scf.for %[[I:[a-z0-9]+]] =
 // CHECK: %[[T:.*]] = arith.subi %{{.*}}, %[[I]] : index
 // CHECK: tensor.extract %[[R]][%[[B]], %{{.*}}] : tensor<2x8xi1>
@@ -35,6 +39,7 @@ func.func @discretize(%a: tensor<4x8xbf16>) -> (tensor<4x8xbf16>, tensor<4x8xbf1
 // CHECK: tensor.extract %[[C]][%[[D]], %[[N]]]
 // CHECK: tensor.insert
 // CHECK: tensor.insert %{{.*}} into %{{.*}}[%[[B]], %[[T]], %[[D]]]
+// CHECK: } {ssm.parallel}
 // CHECK: return %[[OUT]]#0, %[[OUT]]#1
 func.func @scan(%x: tensor<2x8x4xf32>, %a: tensor<2x8x4x16xf32>, %c: tensor<4x16xf32>,
                 %h0: tensor<2x4x16xf32>, %r: tensor<2x8xi1>) -> (tensor<2x8x4xf32>, tensor<2x4x16xf32>) {
@@ -79,17 +84,25 @@ func.func @conv(%x: tensor<1x4x8xf32>, %w: tensor<4x4xf32>, %s0: tensor<1x4x3xf3
 
 // -----
 
-// The selective scan lowers directly: discretization inside the state loop,
-// no discretize op and no [B, L, D, N] tensor.
+// The selective scan lowers directly: one work item per (batch row, tile of
+// a group's channels), with the state in a [N, tile] scratch buffer and the
+// channel loop innermost; discretization inside the state loop, no
+// discretize op and no [B, L, D, N] tensor.
 // CHECK-LABEL: func.func @selective_scan
 // CHECK-NOT: ssm.
 // CHECK-NOT: tensor<1x8x4x16
 // CHECK: scf.for
-// CHECK: math.log1p
+// CHECK: %[[AT:.*]] = memref.alloc() : memref<16x16xf32>
+// CHECK: %[[H:.*]] = memref.alloc() : memref<16x16xf32>
 // CHECK: scf.for
+// CHECK: math.log1p
+// CHECK: scf.for %[[N:.*]] = %{{.*}} to %{{.*}}
+// CHECK: scf.for %[[CH:.*]] = %{{.*}} to %{{.*}}
+// CHECK: memref.load %[[AT]][%[[N]], %[[CH]]]
 // CHECK: math.exp
+// CHECK: memref.store %{{.*}}, %[[H]][%[[N]], %[[CH]]]
 // CHECK: tensor.insert
-// CHECK: tensor.insert
+// CHECK: } {ssm.parallel}
 // CHECK: return
 func.func @selective_scan(%u: tensor<1x4x8xf32>, %A: tensor<4x16xf32>, %B: tensor<1x2x16x8xf32>)
     -> tensor<1x4x8xf32> {

@@ -18,6 +18,7 @@
 #include "ssm/Pipelines/Pipelines.h"
 #include "ssm/Reference/Reference.h"
 #include "../../Support/RandomTensor.h"
+#include "ssm/runtime.h"
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -38,6 +39,18 @@
 
 using namespace mlir;
 namespace ref = ::ssm::ref;
+
+namespace {
+/// The kernels run their outer loops on the runtime's thread pool (which
+/// the JIT finds in this process). Two threads, whatever the machine, so
+/// that every test crosses a partition boundary where it has two or more
+/// work items.
+struct TwoThreads : ::testing::Environment {
+  void SetUp() override { ASSERT_EQ(ssm_set_num_threads(2), SSM_OK); }
+};
+[[maybe_unused]] ::testing::Environment *const kTwoThreads =
+    ::testing::AddGlobalTestEnvironment(new TwoThreads);
+} // namespace
 using ::ssm::test::randomTensor;
 
 namespace {

@@ -1,0 +1,186 @@
+//===- ParallelToRuntime.cpp - Marked loops onto the runtime's pool -------===//
+//
+// Part of ssmc. Each outermost scf.for marked `ssm.parallel` (see
+// include/ssm/Support/Parallel.h) becomes a call
+//
+//   ssm_parallel_for(lb, ub, /*grain=*/1, @body, &captures)
+//
+// where @body(ctx, lo, hi) is a new private function running iterations
+// [lo, hi) of the loop, and `captures` a stack struct holding the values the
+// loop uses from above, in the layout the LLVM lowering gives their types.
+// The values cross between the two typed worlds through
+// builtin.unrealized_conversion_cast, which convert-to-llvm and
+// reconcile-unrealized-casts fold away, so the pass runs on ordinary
+// memref-level IR and needs no knowledge of descriptor layouts.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Conversion/Passes.h"
+#include "ssm/Support/Parallel.h"
+
+#include "mlir/Conversion/LLVMCommon/TypeConverter.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace mlir::ssm {
+#define GEN_PASS_DEF_PARALLELTORUNTIMEPASS
+#include "ssm/Conversion/Passes.h.inc"
+} // namespace mlir::ssm
+
+using namespace mlir;
+using namespace mlir::ssm;
+
+namespace {
+
+constexpr StringLiteral kParallelFor = "ssm_parallel_for";
+
+/// `(ctx, lo, hi) -> ()`, the C type ssm_parallel_body_t.
+FunctionType bodyType(MLIRContext *ctx) {
+  Type i64 = IntegerType::get(ctx, 64);
+  return FunctionType::get(ctx, {LLVM::LLVMPointerType::get(ctx), i64, i64}, {});
+}
+
+/// Declares ssm_parallel_for (runtime.h) in `module` unless it is there.
+func::FuncOp declareParallelFor(ModuleOp module) {
+  if (auto existing = module.lookupSymbol<func::FuncOp>(kParallelFor))
+    return existing;
+  MLIRContext *ctx = module.getContext();
+  Type i64 = IntegerType::get(ctx, 64);
+  auto type = FunctionType::get(
+      ctx, {i64, i64, i64, bodyType(ctx), LLVM::LLVMPointerType::get(ctx)},
+      {IntegerType::get(ctx, 32)});
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  auto decl = func::FuncOp::create(b, module.getLoc(), kParallelFor, type);
+  decl.setPrivate();
+  return decl;
+}
+
+/// `v` as type `to`: itself when it has that type already, else through a
+/// cast that the LLVM lowering folds away.
+Value fromField(OpBuilder &b, Value v, Type to) {
+  if (v.getType() == to)
+    return v;
+  return UnrealizedConversionCastOp::create(b, v.getLoc(), to, v).getResult(0);
+}
+
+struct ParallelToRuntimePass
+    : ssm::impl::ParallelToRuntimePassBase<ParallelToRuntimePass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    LLVMTypeConverter converter(&getContext());
+    SymbolTable symbols(module);
+
+    SmallVector<scf::ForOp> outermost;
+    module.walk<WalkOrder::PreOrder>([&](scf::ForOp loop) {
+      if (!loop->hasAttr(kParallelLoopAttr))
+        return WalkResult::advance();
+      outermost.push_back(loop);
+      // A marked loop inside a parallel one runs within one work item.
+      return WalkResult::skip();
+    });
+    for (scf::ForOp loop : outermost)
+      outline(loop, converter, symbols);
+    // What could not be outlined (or was nested) stays a plain loop.
+    module.walk([](scf::ForOp loop) { loop->removeAttr(kParallelLoopAttr); });
+  }
+
+  /// Replaces `loop` by a call to the runtime, or leaves it serial when it
+  /// does not have the shape this pass handles: unit step, no results (a
+  /// bufferized loop writes its outputs through memrefs), and captured values
+  /// of types the LLVM lowering knows.
+  void outline(scf::ForOp loop, const LLVMTypeConverter &converter,
+               SymbolTable &symbols) {
+    if (loop.getNumResults() != 0 || !matchPattern(loop.getStep(), m_One()))
+      return;
+    llvm::SetVector<Value> used;
+    getUsedValuesDefinedAbove(loop.getRegion(), used);
+    SmallVector<Value> captured;
+    SmallVector<Operation *> constants;
+    SmallVector<Type> fields;
+    for (Value v : used) {
+      Operation *def = v.getDefiningOp();
+      if (def && def->getNumOperands() == 0 && matchPattern(v, m_Constant())) {
+        constants.push_back(def);
+        continue;
+      }
+      Type field = converter.convertType(v.getType());
+      if (!field)
+        return;
+      captured.push_back(v);
+      fields.push_back(field);
+    }
+
+    MLIRContext *ctx = &getContext();
+    Location loc = loop.getLoc();
+    auto parent = loop->getParentOfType<func::FuncOp>();
+    auto module = parent->getParentOfType<ModuleOp>();
+    Type ptr = LLVM::LLVMPointerType::get(ctx);
+    Type i64 = IntegerType::get(ctx, 64);
+    auto record = LLVM::LLVMStructType::getLiteral(ctx, fields);
+
+    // The body: iterations [lo, hi) with the captures read back from ctx.
+    OpBuilder b(ctx);
+    b.setInsertionPointAfter(parent);
+    auto body = func::FuncOp::create(b, loc, (parent.getName() + "_parallel").str(),
+                                     bodyType(ctx));
+    body.setPrivate();
+    symbols.insert(body); // renames on a clash
+    Block *entry = body.addEntryBlock();
+    b.setInsertionPointToStart(entry);
+    IRMapping map;
+    for (Operation *c : constants)
+      b.clone(*c, map);
+    for (auto [i, v] : llvm::enumerate(captured)) {
+      Value at = LLVM::GEPOp::create(b, loc, ptr, record, entry->getArgument(0),
+                                     ArrayRef<LLVM::GEPArg>{0, int32_t(i)});
+      map.map(v, fromField(b, LLVM::LoadOp::create(b, loc, fields[i], at),
+                           v.getType()));
+    }
+    auto index = [&](Value v) {
+      return arith::IndexCastOp::create(b, loc, b.getIndexType(), v).getResult();
+    };
+    Value lo = index(entry->getArgument(1));
+    Value hi = index(entry->getArgument(2));
+    auto serial = scf::ForOp::create(b, loc, lo, hi,
+                                     arith::ConstantIndexOp::create(b, loc, 1));
+    map.map(loop.getInductionVar(), serial.getInductionVar());
+    b.setInsertionPointToStart(serial.getBody());
+    for (Operation &op : loop.getBody()->without_terminator())
+      b.clone(op, map);
+    b.setInsertionPointToEnd(entry);
+    func::ReturnOp::create(b, loc);
+
+    // The call: captures stored into a struct in the caller's frame (its
+    // entry block, so a loop around the call does not grow the stack).
+    func::FuncOp parallelFor = declareParallelFor(module);
+    b.setInsertionPointToStart(&parent.getBody().front());
+    Value one = LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(1));
+    Value frame = LLVM::AllocaOp::create(b, loc, ptr, record, one);
+    b.setInsertionPoint(loop);
+    for (auto [i, v] : llvm::enumerate(captured)) {
+      Value field = fromField(b, v, fields[i]);
+      Value at = LLVM::GEPOp::create(b, loc, ptr, record, frame,
+                                     ArrayRef<LLVM::GEPArg>{0, int32_t(i)});
+      LLVM::StoreOp::create(b, loc, field, at);
+    }
+    auto toI64 = [&](Value v) {
+      return arith::IndexCastOp::create(b, loc, i64, v).getResult();
+    };
+    Value fn = func::ConstantOp::create(b, loc, bodyType(ctx),
+                                        FlatSymbolRefAttr::get(body));
+    Value grain = arith::ConstantIntOp::create(b, loc, i64, 1);
+    // The status is not checked: with a non-null body, grain 1 and bounds
+    // that are loop bounds, ssm_parallel_for cannot fail (runtime.h).
+    func::CallOp::create(b, loc, parallelFor,
+                         ValueRange{toI64(loop.getLowerBound()),
+                                    toI64(loop.getUpperBound()), grain, fn, frame});
+    loop.erase();
+  }
+};
+
+} // namespace
