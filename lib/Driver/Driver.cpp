@@ -104,7 +104,8 @@ int ssm::compile(const DriverOptions &options) {
         openOutputFile(options.header, &error);
     if (!header)
       return fail(error);
-    if (failed(emitCHeader(*module, guardFor(options.header), header->os())))
+    if (failed(emitCHeader(*module, guardFor(options.header), options.threads,
+                           header->os())))
       return 1;
     header->keep();
   }

@@ -49,7 +49,7 @@ std::string shapeOf(MemRefType t) {
 
 } // namespace
 
-LogicalResult ssm::emitCHeader(ModuleOp module, StringRef guard,
+LogicalResult ssm::emitCHeader(ModuleOp module, StringRef guard, bool threads,
                                llvm::raw_ostream &os) {
   SmallVector<func::FuncOp> funcs;
   llvm::SetVector<MemRefType> descriptors;
@@ -80,6 +80,11 @@ LogicalResult ssm::emitCHeader(ModuleOp module, StringRef guard,
      << " * them with free(result.allocated) and read them at aligned + offset.\n"
      << " * f16 and bf16 are raw 16-bit"
      << " patterns. */\n";
+  if (threads)
+    os << "\n/* The kernels run their work on libssm_runtime's thread pool: link\n"
+       << " * with -lssm_runtime. The thread count comes from SSM_NUM_THREADS or\n"
+       << " * ssm_set_num_threads (ssm/runtime.h); calls from several threads are\n"
+       << " * safe. */\n";
   // Descriptor structs, deduplicated by rank and element type.
   llvm::StringSet<> emitted;
   for (MemRefType t : descriptors) {

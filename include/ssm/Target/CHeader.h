@@ -18,9 +18,10 @@
 namespace mlir::ssm {
 
 /// Writes the C header for the public functions of `module` (bufferized:
-/// memref arguments and results). `guard` names the include guard. Fails,
-/// with a diagnostic, on an argument type C cannot express.
-LogicalResult emitCHeader(ModuleOp module, StringRef guard,
+/// memref arguments and results). `guard` names the include guard;
+/// `threads` says the code runs on libssm_runtime's pool. Fails, with a
+/// diagnostic, on an argument type C cannot express.
+LogicalResult emitCHeader(ModuleOp module, StringRef guard, bool threads,
                           llvm::raw_ostream &os);
 
 } // namespace mlir::ssm

@@ -129,6 +129,10 @@ struct ParallelToRuntimePass
     auto body = func::FuncOp::create(b, loc, (parent.getName() + "_parallel").str(),
                                      bodyType(ctx));
     body.setPrivate();
+    // Internal in the object too: two kernel libraries loaded into one
+    // process must not resolve each other's bodies.
+    body->setAttr("llvm.linkage",
+                  LLVM::LinkageAttr::get(ctx, LLVM::Linkage::Internal));
     symbols.insert(body); // renames on a clash
     Block *entry = body.addEntryBlock();
     b.setInsertionPointToStart(entry);

@@ -20,7 +20,8 @@
 // CHECK: func.call @ssm_parallel_for(%[[LB]], %[[UB]], %[[GRAIN]], %[[BODY]], %[[FRAME]])
 // CHECK-NOT: ssm.parallel
 // CHECK: return
-// CHECK: func.func private @scale_parallel(%[[CTX:.*]]: !llvm.ptr, %[[LO:.*]]: i64, %[[HI:.*]]: i64)
+// CHECK: func.func private @scale_parallel(%[[CTX:[^:]*]]: !llvm.ptr, %[[LO:[^:]*]]: i64, %[[HI:[^:]*]]: i64)
+// CHECK-SAME: attributes {llvm.linkage = #llvm.linkage<internal>}
 // CHECK: arith.constant 2.0
 // CHECK: %[[Q0:.*]] = llvm.getelementptr %[[CTX]][0, 0]
 // CHECK: %[[S:.*]] = llvm.load %[[Q0]] : !llvm.ptr -> f32
