@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "bench_kernels.h"
+#include "ssm/runtime.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -21,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -73,28 +75,44 @@ struct Buffer {
   }
 };
 
-/// a[i] = b[i] + s * c[i]: bytes counted as 3 arrays (no write-allocate).
+/// Runs f(lo, hi) over [0, n) on the runtime's pool (the thread count set
+/// with ssm_set_num_threads), as the compiled kernels do.
+void parallelFor(int64_t n, const std::function<void(int64_t, int64_t)> &f) {
+  auto body = [](void *ctx, int64_t lo, int64_t hi) {
+    (*static_cast<const std::function<void(int64_t, int64_t)> *>(ctx))(lo, hi);
+  };
+  if (ssm_parallel_for(0, n, 1, body, const_cast<void *>(static_cast<const void *>(&f))) !=
+      SSM_OK) {
+    std::fprintf(stderr, "ssm_parallel_for: %s\n", ssm_last_error());
+    std::exit(1);
+  }
+}
+
+/// a[i] = b[i] + s * c[i] on all threads: bytes counted as 3 arrays (the
+/// STREAM convention, no write-allocate).
 double triadGBs(size_t n) {
   std::vector<float> a(n), b(n, 1.0f), c(n, 2.0f);
   const float s = 3.0f;
   int reps = std::max<size_t>(1, (size_t(1) << 26) / n);
   double t = median(5, [&] {
-    for (int r = 0; r < reps; ++r) {
-      float *__restrict pa = a.data();
-      const float *__restrict pb = b.data();
-      const float *__restrict pc = c.data();
-      for (size_t i = 0; i < n; ++i)
-        pa[i] = pb[i] + s * pc[i];
-      asm volatile("" : : "r"(pa) : "memory");
-    }
+    parallelFor(int64_t(n), [&](int64_t lo, int64_t hi) {
+      for (int r = 0; r < reps; ++r) {
+        float *__restrict pa = a.data();
+        const float *__restrict pb = b.data();
+        const float *__restrict pc = c.data();
+        for (int64_t i = lo; i < hi; ++i)
+          pa[i] = pb[i] + s * pc[i];
+        asm volatile("" : : "r"(pa) : "memory");
+      }
+    });
   });
   return 3.0 * n * sizeof(float) * reps / t / 1e9;
 }
 
-/// Peak f32 FMA throughput of one core: 12 independent vector accumulators
-/// (enough to cover FMA latency times issue width), written with intrinsics
-/// so the compiler can neither fold nor spill them.
-double fmaGFlops() {
+/// Peak f32 FMA throughput of all threads: 12 independent vector
+/// accumulators per thread (enough to cover FMA latency times issue width),
+/// written with intrinsics so the compiler can neither fold nor spill them.
+double fmaGFlops(int threads) {
 #if defined(__AVX512F__)
   using V = __m512;
   constexpr int lanes = 16;
@@ -120,28 +138,40 @@ double fmaGFlops() {
   const long iters = 10'000'000;
   constexpr int kAcc = 12;
   volatile float seed = 1e-7f; // unknown to the compiler
-  float sink = 0.0f;
+  std::vector<float> sinks(threads, 0.0f);
   double t = median(3, [&] {
-    V x = splat(1.0f - seed), y = splat(seed);
-    V a[kAcc];
-    for (int k = 0; k < kAcc; ++k)
-      a[k] = splat(seed * (k + 1));
-    for (long i = 0; i < iters; ++i)
-      for (int k = 0; k < kAcc; ++k)
-        a[k] = fma(a[k], x, y);
-    V total = a[0];
-    for (int k = 1; k < kAcc; ++k)
-      total = add(total, a[k]);
-    sink += first(total);
+    parallelFor(threads, [&](int64_t lo, int64_t hi) {
+      for (int64_t w = lo; w < hi; ++w) {
+        V x = splat(1.0f - seed), y = splat(seed);
+        V a[kAcc];
+        for (int k = 0; k < kAcc; ++k)
+          a[k] = splat(seed * (k + 1));
+        for (long i = 0; i < iters; ++i)
+          for (int k = 0; k < kAcc; ++k)
+            a[k] = fma(a[k], x, y);
+        V total = a[0];
+        for (int k = 1; k < kAcc; ++k)
+          total = add(total, a[k]);
+        sinks[w] += first(total);
+      }
+    });
   });
-  asm volatile("" : : "r"(&sink) : "memory");
-  return 2.0 * lanes * kAcc * iters / t / 1e9;
+  asm volatile("" : : "r"(sinks.data()) : "memory");
+  return 2.0 * lanes * kAcc * iters * threads / t / 1e9;
 }
 
-struct Row {
+/// This machine's limits for a thread count, measured here.
+struct Ceilings {
+  double dram, cache, peak;
+};
+
+/// A benchmark case: `run` calls the kernel once; `rate` describes a median
+/// time against the ceilings.
+struct Case {
   std::string name;
-  double seconds;
-  std::string rate, ceiling, target;
+  std::function<void()> run;
+  std::function<std::string(double, const Ceilings &)> rate;
+  std::string target;
 };
 
 } // namespace
@@ -152,103 +182,153 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "usage: %s [runs >= 1]\n", argv[0]);
     return 1;
   }
-  std::printf("ssmc CPU benchmark: one thread, f32, median of %d runs\n\n", runs);
-  double dram = triadGBs(size_t(1) << 24);  // 3 x 64 MiB: DRAM
-  double cache = triadGBs(size_t(1) << 14); // 3 x 64 KiB: L1/L2
-  double peak = fmaGFlops();
-  std::printf("ceilings measured here: triad DRAM %.1f GB/s, triad cache %.1f "
-              "GB/s, FMA %.1f GFLOP/s\n\n",
-              dram, cache, peak);
+  const int threadCounts[] = {1, 2};
+  std::printf("ssmc CPU benchmark: f32, median of %d runs, on 1 and 2 threads of "
+              "libssm_runtime's pool\n\n",
+              runs);
 
-  std::vector<Row> rows;
+  std::vector<Case> cases;
   char buf[160];
+  // Inputs live as long as the cases that read them.
+  std::vector<std::unique_ptr<Buffer>> keep;
+  auto buffer = [&](std::vector<int64_t> shape, float lo, float hi, uint64_t seed) {
+    keep.push_back(std::make_unique<Buffer>(std::move(shape), lo, hi, seed));
+    return keep.back().get();
+  };
   {
     // Mamba-1 selective scan, B=1, D=1536, N=16, L=512.
     const int64_t D = 1536, L = 512, N = 16;
-    Buffer u({1, D, L}, -1, 1, 1), delta({1, D, L}, -2, 0.5f, 2), A({D, N}, -1.5f, -0.1f, 3),
-        B({1, 1, N, L}, -1, 1, 4), C({1, 1, N, L}, -1, 1, 5), Dk({D}, -1, 1, 6),
-        z({1, D, L}, -1, 1, 7), db({D}, -0.5f, 0.5f, 8);
-    auto du = u.view<ssmc_memref_3d_f32>(), ddelta = delta.view<ssmc_memref_3d_f32>(),
-         dz = z.view<ssmc_memref_3d_f32>();
-    auto dA = A.view<ssmc_memref_2d_f32>();
-    auto dB = B.view<ssmc_memref_4d_f32>(), dC = C.view<ssmc_memref_4d_f32>();
-    auto dD = Dk.view<ssmc_memref_1d_f32>(), ddb = db.view<ssmc_memref_1d_f32>();
-    double t = median(runs, [&] {
-      ssmc_memref_3d_f32 y;
-      _mlir_ciface_selective_scan(&y, &du, &ddelta, &dA, &dB, &dC, &dD, &dz, &ddb);
-      std::free(y.allocated);
-    });
+    Buffer *u = buffer({1, D, L}, -1, 1, 1), *delta = buffer({1, D, L}, -2, 0.5f, 2),
+           *A = buffer({D, N}, -1.5f, -0.1f, 3), *B = buffer({1, 1, N, L}, -1, 1, 4),
+           *C = buffer({1, 1, N, L}, -1, 1, 5), *Dk = buffer({D}, -1, 1, 6),
+           *z = buffer({1, D, L}, -1, 1, 7), *db = buffer({D}, -0.5f, 0.5f, 8);
     double elems = double(D) * L * N;
-    std::snprintf(buf, sizeof buf, "%.2f ns / (d,t,n)", t / elems * 1e9);
-    rows.push_back({"mamba1 selective scan D=1536 N=16 L=512", t, buf,
-                    "floor ~0.35-0.4 ns (exp-bound)", "<= 0.6 ns"});
+    cases.push_back(
+        {"mamba1 selective scan D=1536 N=16 L=512",
+         [=] {
+           auto du = u->view<ssmc_memref_3d_f32>(), ddelta = delta->view<ssmc_memref_3d_f32>(),
+                dz = z->view<ssmc_memref_3d_f32>();
+           auto dA = A->view<ssmc_memref_2d_f32>();
+           auto dB = B->view<ssmc_memref_4d_f32>(), dC = C->view<ssmc_memref_4d_f32>();
+           auto dD = Dk->view<ssmc_memref_1d_f32>(), ddb = db->view<ssmc_memref_1d_f32>();
+           ssmc_memref_3d_f32 y;
+           _mlir_ciface_selective_scan(&y, &du, &ddelta, &dA, &dB, &dC, &dD, &dz, &ddb);
+           std::free(y.allocated);
+         },
+         [&buf, elems](double t, const Ceilings &) {
+           std::snprintf(buf, sizeof buf, "%.2f ns/(d,t,n)", t / elems * 1e9);
+           return std::string(buf);
+         },
+         "<= 0.6 ns (1 thread)"});
   }
   {
     // Mamba-2 SSD, H=48, P=64, N=128, L=512.
     const int64_t H = 48, P = 64, N = 128, L = 512;
-    Buffer x({1, L, H, P}, -1, 1, 11), dt({1, L, H}, -2, 0.5f, 12), A({H}, -1.5f, -0.1f, 13),
-        B({1, L, 1, N}, -1, 1, 14), C({1, L, 1, N}, -1, 1, 15), Dk({H}, -1, 1, 16),
-        db({H}, -0.5f, 0.5f, 17);
-    auto dx = x.view<ssmc_memref_4d_f32>(), dB = B.view<ssmc_memref_4d_f32>(),
-         dC = C.view<ssmc_memref_4d_f32>();
-    auto ddt = dt.view<ssmc_memref_3d_f32>();
-    auto dA = A.view<ssmc_memref_1d_f32>(), dD = Dk.view<ssmc_memref_1d_f32>(),
-         ddb = db.view<ssmc_memref_1d_f32>();
-    double t = median(runs, [&] {
-      ssmc_memref_4d_f32 y;
-      _mlir_ciface_ssd(&y, &dx, &ddt, &dA, &dB, &dC, &dD, &ddb);
-      std::free(y.allocated);
-    });
+    Buffer *x = buffer({1, L, H, P}, -1, 1, 11), *dt = buffer({1, L, H}, -2, 0.5f, 12),
+           *A = buffer({H}, -1.5f, -0.1f, 13), *B = buffer({1, L, 1, N}, -1, 1, 14),
+           *C = buffer({1, L, 1, N}, -1, 1, 15), *Dk = buffer({H}, -1, 1, 16),
+           *db = buffer({H}, -0.5f, 0.5f, 17);
     double elems = double(H) * P * N * L;
-    double gflops = 4.0 * elems / t / 1e9; // state FMA + output FMA
-    std::snprintf(buf, sizeof buf, "%.3f ns / (h,p,n,t), %.1f GFLOP/s = %.1f%% FMA",
-                  t / elems * 1e9, gflops, 100 * gflops / peak);
-    rows.push_back({"mamba2 ssd H=48 P=64 N=128 L=512", t, buf, "FMA peak",
-                    "<= 0.06 ns (>= 60% FMA)"});
+    cases.push_back(
+        {"mamba2 ssd H=48 P=64 N=128 L=512",
+         [=] {
+           auto dx = x->view<ssmc_memref_4d_f32>(), dB = B->view<ssmc_memref_4d_f32>(),
+                dC = C->view<ssmc_memref_4d_f32>();
+           auto ddt = dt->view<ssmc_memref_3d_f32>();
+           auto dA = A->view<ssmc_memref_1d_f32>(), dD = Dk->view<ssmc_memref_1d_f32>(),
+                ddb = db->view<ssmc_memref_1d_f32>();
+           ssmc_memref_4d_f32 y;
+           _mlir_ciface_ssd(&y, &dx, &ddt, &dA, &dB, &dC, &dD, &ddb);
+           std::free(y.allocated);
+         },
+         [&buf, elems](double t, const Ceilings &c) {
+           double gflops = 4.0 * elems / t / 1e9; // state FMA + output FMA
+           std::snprintf(buf, sizeof buf, "%.3f ns/(h,p,n,t) %.0f%% FMA", t / elems * 1e9,
+                         100 * gflops / c.peak);
+           return std::string(buf);
+         },
+         "<= 0.06 ns (>= 60% FMA)"});
   }
   {
     // Mamba-2 decode, batch 32, H=80, P=64, N=128: state in DRAM.
     const int64_t Bt = 32, H = 80, P = 64, N = 128;
-    Buffer x({Bt, H, P}, -1, 1, 21), dt({Bt, H}, -2, 0.5f, 22), A({H}, -1.5f, -0.1f, 23),
-        B({Bt, 1, N}, -1, 1, 24), C({Bt, 1, N}, -1, 1, 25), Dk({H}, -1, 1, 26),
-        db({H}, -0.5f, 0.5f, 27), state({Bt, H, P, N}, -1, 1, 28), y({Bt, H, P}, 0, 0, 29);
-    auto dx = x.view<ssmc_memref_3d_f32>(), dB = B.view<ssmc_memref_3d_f32>(),
-         dC = C.view<ssmc_memref_3d_f32>(), dy = y.view<ssmc_memref_3d_f32>();
-    auto ddt = dt.view<ssmc_memref_2d_f32>();
-    auto dA = A.view<ssmc_memref_1d_f32>(), dD = Dk.view<ssmc_memref_1d_f32>(),
-         ddb = db.view<ssmc_memref_1d_f32>();
-    auto ds = state.view<ssmc_memref_4d_f32>();
-    double t = median(runs, [&] {
-      _mlir_ciface_decode(&dx, &ddt, &dA, &dB, &dC, &dD, &ddb, &ds, &dy);
-    });
-    double gbs = 2.0 * state.bytes() / t / 1e9;
-    std::snprintf(buf, sizeof buf, "%.1f GB/s = %.0f%% of triad", gbs, 100 * gbs / dram);
-    rows.push_back({"mamba2 decode B=32 H=80 P=64 N=128", t, buf, "DRAM triad",
-                    ">= 85% of triad"});
+    Buffer *x = buffer({Bt, H, P}, -1, 1, 21), *dt = buffer({Bt, H}, -2, 0.5f, 22),
+           *A = buffer({H}, -1.5f, -0.1f, 23), *B = buffer({Bt, 1, N}, -1, 1, 24),
+           *C = buffer({Bt, 1, N}, -1, 1, 25), *Dk = buffer({H}, -1, 1, 26),
+           *db = buffer({H}, -0.5f, 0.5f, 27), *state = buffer({Bt, H, P, N}, -1, 1, 28),
+           *y = buffer({Bt, H, P}, 0, 0, 29);
+    double bytes = 2.0 * state->bytes();
+    cases.push_back(
+        {"mamba2 decode B=32 H=80 P=64 N=128",
+         [=] {
+           auto dx = x->view<ssmc_memref_3d_f32>(), dB = B->view<ssmc_memref_3d_f32>(),
+                dC = C->view<ssmc_memref_3d_f32>(), dy = y->view<ssmc_memref_3d_f32>();
+           auto ddt = dt->view<ssmc_memref_2d_f32>();
+           auto dA = A->view<ssmc_memref_1d_f32>(), dD = Dk->view<ssmc_memref_1d_f32>(),
+                ddb = db->view<ssmc_memref_1d_f32>();
+           auto ds = state->view<ssmc_memref_4d_f32>();
+           _mlir_ciface_decode(&dx, &ddt, &dA, &dB, &dC, &dD, &ddb, &ds, &dy);
+         },
+         [&buf, bytes](double t, const Ceilings &c) {
+           double gbs = bytes / t / 1e9;
+           std::snprintf(buf, sizeof buf, "%.1f GB/s %.0f%% triad", gbs, 100 * gbs / c.dram);
+           return std::string(buf);
+         },
+         ">= 85% of triad"});
   }
   {
     // Causal conv1d, D=1536, W=4, L=512, bias and SiLU.
     const int64_t D = 1536, L = 512;
-    Buffer x({1, D, L}, -1, 1, 31), w({D, 4}, -0.5f, 0.5f, 32), b({D}, -0.1f, 0.1f, 33);
-    auto dx = x.view<ssmc_memref_3d_f32>();
-    auto dw = w.view<ssmc_memref_2d_f32>();
-    auto db = b.view<ssmc_memref_1d_f32>();
-    double t = median(runs, [&] {
-      ssmc_memref_3d_f32 o;
-      _mlir_ciface_conv(&o, &dx, &dw, &db);
-      std::free(o.allocated);
-    });
-    double gbs = 2.0 * x.bytes() / t / 1e9;
-    std::snprintf(buf, sizeof buf, "%.1f GB/s = %.0f%% of cache triad", gbs,
-                  100 * gbs / cache);
-    rows.push_back({"causal conv1d D=1536 W=4 L=512", t, buf, "cache triad",
-                    ">= 70% of cache bw"});
+    Buffer *x = buffer({1, D, L}, -1, 1, 31), *w = buffer({D, 4}, -0.5f, 0.5f, 32),
+           *b = buffer({D}, -0.1f, 0.1f, 33);
+    double bytes = 2.0 * x->bytes();
+    cases.push_back(
+        {"causal conv1d D=1536 W=4 L=512",
+         [=] {
+           auto dx = x->view<ssmc_memref_3d_f32>();
+           auto dw = w->view<ssmc_memref_2d_f32>();
+           auto db = b->view<ssmc_memref_1d_f32>();
+           ssmc_memref_3d_f32 o;
+           _mlir_ciface_conv(&o, &dx, &dw, &db);
+           std::free(o.allocated);
+         },
+         [&buf, bytes](double t, const Ceilings &c) {
+           double gbs = bytes / t / 1e9;
+           std::snprintf(buf, sizeof buf, "%.1f GB/s %.0f%% cache", gbs, 100 * gbs / c.cache);
+           return std::string(buf);
+         },
+         ">= 70% of cache bw"});
   }
 
-  std::printf("%-42s %12s  %-48s %s\n", "case", "median", "rate (fraction of ceiling)",
-              "target");
-  for (const Row &r : rows)
-    std::printf("%-42s %9.3f ms  %-48s %s\n", r.name.c_str(), r.seconds * 1e3,
-                r.rate.c_str(), r.target.c_str());
+  // seconds[t][case]
+  std::vector<Ceilings> ceilings;
+  std::vector<std::vector<double>> seconds;
+  for (int threads : threadCounts) {
+    if (ssm_set_num_threads(threads) != SSM_OK) {
+      std::fprintf(stderr, "ssm_set_num_threads(%d): %s\n", threads, ssm_last_error());
+      return 1;
+    }
+    ceilings.push_back({triadGBs(size_t(1) << 24),   // 3 x 64 MiB: DRAM
+                        triadGBs(size_t(1) << 14),   // 3 x 64 KiB: L1/L2
+                        fmaGFlops(threads)});
+    std::printf("ceilings, %d thread%s: triad DRAM %.1f GB/s, triad cache %.1f GB/s, "
+                "FMA %.1f GFLOP/s\n",
+                threads, threads > 1 ? "s" : "", ceilings.back().dram,
+                ceilings.back().cache, ceilings.back().peak);
+    seconds.emplace_back();
+    for (const Case &c : cases)
+      seconds.back().push_back(median(runs, c.run));
+  }
+
+  std::printf("\n%-40s %-38s %-38s %s\n", "case", "1 thread: median, rate",
+              "2 threads: median, rate", "target");
+  for (size_t i = 0; i < cases.size(); ++i) {
+    std::printf("%-40s", cases[i].name.c_str());
+    for (size_t t = 0; t < seconds.size(); ++t) {
+      std::printf(" %8.3f ms  %-26s", seconds[t][i] * 1e3,
+                  cases[i].rate(seconds[t][i], ceilings[t]).c_str());
+    }
+    std::printf(" %s\n", cases[i].target.c_str());
+  }
   return 0;
 }
