@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# The main job on the shipped example: installs what is missing, builds, then
-# runs examples/run_mamba2.c. The build compiles examples/mamba2_block.mlir
-# (a Mamba-2 block in the ssm dialect) with ssmc into a shared library and a
-# C header (build/examples/), and links the C program against them. The
-# program runs prefill over a prompt, then decodes the same prompt token by
-# token with the state updated in place, and checks that both agree.
+# The main job on the shipped examples: installs what is missing, builds, then
+# runs them. The build compiles examples/mamba1_scan.mlir (a Mamba-1 selective
+# scan and its decode step) and examples/mamba2_block.mlir (a Mamba-2 block:
+# convolution, SSD, decode step) with ssmc into shared libraries and C headers
+# (build/examples/), and links two C programs against them and the runtime.
+# Each runs prefill over a prompt, then decodes the same prompt token by token
+# with the state updated in place, and checks that both agree.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SSM_BUILD_DIR:-$root/build}
 
-"$root/scripts/build.sh" run_mamba2 >/dev/null
-echo "ssmc wrote $build/examples/libmamba2_block.so and $build/examples/mamba2_block.h"
-"$build/examples/run_mamba2"
+"$root/scripts/build.sh" run_mamba1 run_mamba2 >/dev/null
+for pair in "run_mamba1 mamba1_scan" "run_mamba2 mamba2_block"; do
+  set -- $pair
+  echo "== ssmc wrote $build/examples/lib$2.so and $build/examples/$2.h; running $1"
+  "$build/examples/$1"
+  echo
+done
