@@ -26,6 +26,8 @@
 #include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/Triple.h"
 
 using namespace mlir;
 
@@ -163,6 +165,13 @@ int ssm::compile(const DriverOptions &options) {
     return error.empty() ? status : fail(error);
   }
   case EmitKind::Shared: {
+    // The system compiler links for the host only.
+    llvm::Triple host(llvm::sys::getDefaultTargetTriple());
+    const llvm::Triple &target = machine->getTargetTriple();
+    if (target.getArch() != host.getArch() || target.getOS() != host.getOS())
+      return fail("--emit=shared links with the host's C compiler, which cannot "
+                  "link for " + target.str() + "; emit an object (--emit=obj) "
+                  "and link it with that target's toolchain");
     llvm::SmallString<128> object;
     if (std::error_code ec =
             llvm::sys::fs::createTemporaryFile("ssmc", "o", object))

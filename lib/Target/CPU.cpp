@@ -135,7 +135,8 @@ ssm::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
     // LLVM prefers 256-bit vectors on AVX-512 CPUs by default (clock
     // throttling on early parts); the scan loops are bound by vector math
     // calls and FMAs, where twice the width wins on current CPUs.
-    if (machine.getMCSubtargetInfo()->checkFeatures("+avx512f"))
+    if (machine.getTargetTriple().isX86() &&
+        machine.getMCSubtargetInfo()->checkFeatures("+avx512f"))
       f.addFnAttr("prefer-vector-width", "512");
   }
   optimize(*llvmModule, machine, options.optLevel,

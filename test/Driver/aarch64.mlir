@@ -1,0 +1,10 @@
+// The CPU target is a flag: the same file compiles for AArch64 (NEON
+// vectors, the runtime's pool, no x86 vector-math library).
+// RUN: ssmc %S/../../examples/mamba1_scan.mlir --mtriple=aarch64-linux-gnu --mcpu=neoverse-v1 --emit=asm -o - | FileCheck %s
+// RUN: ssmc %S/../../examples/mamba1_scan.mlir --mtriple=aarch64-linux-gnu --mcpu=neoverse-v1 -o %t.o && llvm-readelf -h %t.o | FileCheck %s --check-prefix=OBJ
+
+// CHECK: _mlir_ciface_scan:
+// CHECK: bl ssm_parallel_for
+// CHECK: fmla v{{[0-9]+}}.4s
+// CHECK-NOT: _ZGV
+// OBJ: Machine: AArch64
