@@ -139,6 +139,14 @@ struct Indices {
   }
 };
 
+/// The tensors a lowering's work items fill: the output, and the final
+/// state only when the op returns it.
+SmallVector<Value> carriedOutputs(Value output, Value state, Value finalState) {
+  if (finalState)
+    return {output, state};
+  return {output};
+}
+
 /// The outermost loop of a lowering: one scf.for over `rows` × `cols`
 /// independent work items, marked parallel (include/ssm/Support/Parallel.h).
 /// `body` builds one item from its (row, col) and the carried tensors, and
@@ -312,7 +320,7 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
         tensor::getMixedSize(rewriter, loc, A, 1));
 
     auto grid = buildParallelGrid(
-        rewriter, loc, ix.size(u, 0), items, ValueRange{y, state},
+        rewriter, loc, ix.size(u, 0), items, carriedOutputs(y, state, op.getFinalState()),
         [&](OpBuilder &b, Location l, Value bi, Value item,
             ValueRange carried) -> SmallVector<Value> {
           Value gi = arith::DivUIOp::create(b, l, item, tiles);
@@ -433,6 +441,8 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
                 scf::YieldOp::create(b, l, out.getResults());
               });
 
+          if (!op.getFinalState())
+            return {timeLoop.getResult(0)};
           // The final state, rounded once.
           auto final = scf::ForOp::create(
               b, l, c0, stateSize, c1, ValueRange{carried[1]},
@@ -452,15 +462,20 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
           return {timeLoop.getResult(0), final.getResult(0)};
         });
 
-    replaceWithOutputs(rewriter, op, grid.getResult(0), grid.getResult(1));
+    replaceWithOutputs(rewriter, op, grid.getResult(0),
+                       op.getFinalState() ? grid.getResult(1) : Value());
     return success();
   }
 };
 
-/// Mamba-2's SSD in its recurrent form as one loop nest over (row, h, p, t,
-/// n). A row is a batch row, or with `cu_seqlens` one packed sequence with
-/// its own initial and final state; `seq_idx` restarts the state where the
-/// index changes. The running state lives in the final-state tensor itself.
+/// Mamba-2's SSD in its recurrent form. A work item is a row and a head; a
+/// row is a batch row, or with `cu_seqlens` one packed sequence with its own
+/// initial and final state. The item's state lives in an [N, P] scratch
+/// buffer in the compute type (rounded to the state type once, at the end),
+/// and the innermost loops run over the head's channels p, which are
+/// contiguous in x, z and y: LLVM vectorizes them with no horizontal sums,
+/// the decay being one scalar per (t, head). `seq_idx` restarts the state
+/// where the index changes.
 struct LowerSSD : OpRewritePattern<SSDOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -469,24 +484,24 @@ struct LowerSSD : OpRewritePattern<SSDOp> {
     Location loc = op.getLoc();
     Type ct = computeTypeFor(getContext(), op->getOperandTypes());
     Value x = op.getX(), cu = op.getCuSeqlens(), seq = op.getSeqIdx();
-    auto size = [&](Value v, int64_t i) {
-      return getValueOrCreateConstantIndexOp(
-          rewriter, loc, tensor::getMixedSize(rewriter, loc, v, i));
-    };
-    Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
-    Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
-    Value length = size(x, 1), heads = size(x, 2), headDim = size(x, 3),
-          stateSize = size(op.getB(), 3);
+    Indices ix{rewriter, loc};
+    Value c0 = ix.constant(0), c1 = ix.constant(1);
+    Value length = ix.size(x, 1), heads = ix.size(x, 2), headDim = ix.size(x, 3),
+          stateSize = ix.size(op.getB(), 3);
     Value perGroup =
-        arith::DivUIOp::create(rewriter, loc, heads, size(op.getB(), 2));
-    Value rows = cu ? arith::SubIOp::create(rewriter, loc, size(cu, 0), c1)
-                    : size(x, 0);
+        arith::DivUIOp::create(rewriter, loc, heads, ix.size(op.getB(), 2));
+    Value rows = cu ? arith::SubIOp::create(rewriter, loc, ix.size(cu, 0), c1)
+                    : ix.size(x, 0);
     auto yType = op.getY().getType();
     Type stateElement = op.getInit()          ? op.getInit().getType().getElementType()
                         : op.getFinalState() ? op.getFinalState().getType().getElementType()
                                              : ct;
-    Value state = initialState(rewriter, loc, op.getInit(),
-                               {rows, heads, headDim, stateSize}, stateElement);
+    Value state = tensor::EmptyOp::create(
+        rewriter, loc,
+        {OpFoldResult(rows), tensor::getMixedSize(rewriter, loc, x, 2),
+         tensor::getMixedSize(rewriter, loc, x, 3),
+         tensor::getMixedSize(rewriter, loc, op.getB(), 3)},
+        stateElement);
     Value y = tensor::EmptyOp::create(rewriter, loc,
                                       tensor::getMixedSizes(rewriter, loc, x),
                                       yType.getElementType());
@@ -496,9 +511,14 @@ struct LowerSSD : OpRewritePattern<SSDOp> {
                                         tensor::ExtractOp::create(b, l, cu, v))
           .getResult();
     };
+    auto staticSize = [&](Value v, int64_t dim) {
+      auto type = cast<RankedTensorType>(v.getType());
+      return type.getDimSize(dim);
+    };
+    int64_t staticN = staticSize(op.getB(), 3), staticP = staticSize(x, 3);
 
     auto grid = buildParallelGrid(
-        rewriter, loc, rows, heads, ValueRange{y, state},
+        rewriter, loc, rows, heads, carriedOutputs(y, state, op.getFinalState()),
         [&](OpBuilder &b, Location l, Value ri, Value hi,
             ValueRange carried) -> SmallVector<Value> {
           Value bi = cu ? c0 : ri;
@@ -507,79 +527,130 @@ struct LowerSSD : OpRewritePattern<SSDOp> {
           Value gi = arith::DivUIOp::create(b, l, hi, perGroup);
           Value A = load(b, l, op.getA(), {hi}, ct);
           Value bias = op.getDtBias() ? load(b, l, op.getDtBias(), {hi}, ct) : Value();
-          auto channelLoop = scf::ForOp::create(
-              b, l, c0, headDim, c1, carried,
-              [&](OpBuilder &b, Location l, Value pi, ValueRange carried) {
-                Value skip;
-                if (Value d = op.getD()) {
-                  SmallVector<Value> at{hi};
-                  if (cast<RankedTensorType>(d.getType()).getRank() == 2)
-                    at.push_back(pi);
-                  skip = load(b, l, d, at, ct);
-                }
-                auto timeLoop = scf::ForOp::create(
-                    b, l, begin, end, c1, carried,
-                    [&](OpBuilder &b, Location l, Value ti, ValueRange carried) {
-                      Value delta =
-                          buildStepSize(b, l, load(b, l, op.getDt(), {bi, ti, hi}, ct),
-                                        bias, op.getDtSoftplus(), limit);
-                      Value decay = math::ExpOp::create(
-                          b, l, arith::MulFOp::create(b, l, delta, A));
-                      Value xv = load(b, l, x, {bi, ti, hi, pi}, ct);
-                      Value dx = arith::MulFOp::create(b, l, delta, xv);
-                      // seq_idx: a new sequence starts where the index
-                      // changes, from a zero state.
-                      Value cut;
-                      if (seq) {
-                        Value notFirst = arith::CmpIOp::create(
-                            b, l, arith::CmpIPredicate::ugt, ti, c0);
-                        Value prev = arith::SelectOp::create(
-                            b, l, notFirst, arith::SubIOp::create(b, l, ti, c1), c0);
-                        Value changed = arith::CmpIOp::create(
-                            b, l, arith::CmpIPredicate::ne,
-                            tensor::ExtractOp::create(b, l, seq, ValueRange{bi, ti}),
-                            tensor::ExtractOp::create(b, l, seq, ValueRange{bi, prev}));
-                        cut = arith::AndIOp::create(b, l, notFirst, changed);
-                      }
-                      Value acc = skip ? arith::MulFOp::create(b, l, skip, xv)
-                                       : buildFloat(b, l, ct, 0.0);
-                      auto stateLoop = scf::ForOp::create(
-                          b, l, c0, stateSize, c1, ValueRange{carried[1], acc},
-                          [&](OpBuilder &b, Location l, Value ni, ValueRange inner) {
-                            SmallVector<Value> at{ri, hi, pi, ni};
-                            Value h = load(b, l, inner[0], at, ct);
-                            if (cut)
-                              h = arith::SelectOp::create(b, l, cut,
-                                                          buildFloat(b, l, ct, 0.0), h);
-                            h = arith::AddFOp::create(
-                                b, l, arith::MulFOp::create(b, l, decay, h),
-                                arith::MulFOp::create(
-                                    b, l, dx,
-                                    load(b, l, op.getB(), {bi, ti, gi, ni}, ct)));
-                            Value next = tensor::InsertOp::create(
-                                b, l, convertFloat(b, l, h, stateElement), inner[0], at);
-                            Value sum = buildReductionFMA(
-                                b, l, inner[1], h,
-                                load(b, l, op.getC(), {bi, ti, gi, ni}, ct));
-                            scf::YieldOp::create(b, l, ValueRange{next, sum});
-                          });
-                      Value out = stateLoop.getResult(1);
-                      if (Value z = op.getZ())
-                        out = arith::MulFOp::create(
-                            b, l, out,
-                            buildSilu(b, l, load(b, l, z, {bi, ti, hi, pi}, ct)));
-                      Value yNext = tensor::InsertOp::create(
-                          b, l, convertFloat(b, l, out, yType.getElementType()),
-                          carried[0], ValueRange{bi, ti, hi, pi});
-                      scf::YieldOp::create(b, l,
-                                           ValueRange{yNext, stateLoop.getResult(0)});
-                    });
-                scf::YieldOp::create(b, l, timeLoop.getResults());
+          // Scratch of the work item: the state [N, P] and two [P] vectors.
+          auto alloc = [&](ArrayRef<int64_t> shape, ValueRange sizes) -> Value {
+            SmallVector<Value> dynamic;
+            for (auto [extent, size] : llvm::zip(shape, sizes))
+              if (ShapedType::isDynamic(extent))
+                dynamic.push_back(size);
+            return memref::AllocOp::create(b, l, MemRefType::get(shape, ct), dynamic);
+          };
+          Value h = alloc({staticN, staticP}, {stateSize, headDim});
+          Value dxs = alloc({staticP}, {headDim}), acc = alloc({staticP}, {headDim});
+          // Runs `body(p)` over the head's channels.
+          auto overChannels = [&](OpBuilder &b, Location l,
+                                  function_ref<void(OpBuilder &, Location, Value)> body) {
+            scf::ForOp::create(b, l, c0, headDim, c1, ValueRange{},
+                               [&](OpBuilder &b, Location l, Value pi, ValueRange) {
+                                 body(b, l, pi);
+                                 scf::YieldOp::create(b, l);
+                               });
+          };
+          scf::ForOp::create(
+              b, l, c0, stateSize, c1, ValueRange{},
+              [&](OpBuilder &b, Location l, Value ni, ValueRange) {
+                overChannels(b, l, [&](OpBuilder &b, Location l, Value pi) {
+                  Value v = op.getInit() ? load(b, l, op.getInit(), {ri, hi, pi, ni}, ct)
+                                         : buildFloat(b, l, ct, 0.0);
+                  memref::StoreOp::create(b, l, v, h, ValueRange{ni, pi});
+                });
+                scf::YieldOp::create(b, l);
               });
-          return SmallVector<Value>(channelLoop.getResults());
+
+          auto timeLoop = scf::ForOp::create(
+              b, l, begin, end, c1, ValueRange{carried[0]},
+              [&](OpBuilder &b, Location l, Value ti, ValueRange yCarried) {
+                Value delta = buildStepSize(b, l, load(b, l, op.getDt(), {bi, ti, hi}, ct),
+                                            bias, op.getDtSoftplus(), limit);
+                Value decay =
+                    math::ExpOp::create(b, l, arith::MulFOp::create(b, l, delta, A));
+                // seq_idx: a new sequence starts where the index changes,
+                // from a zero state (a zero decay forgets the old one).
+                if (seq) {
+                  Value notFirst =
+                      arith::CmpIOp::create(b, l, arith::CmpIPredicate::ugt, ti, c0);
+                  Value prev = arith::SelectOp::create(
+                      b, l, notFirst, arith::SubIOp::create(b, l, ti, c1), c0);
+                  Value changed = arith::CmpIOp::create(
+                      b, l, arith::CmpIPredicate::ne,
+                      tensor::ExtractOp::create(b, l, seq, ValueRange{bi, ti}),
+                      tensor::ExtractOp::create(b, l, seq, ValueRange{bi, prev}));
+                  decay = arith::SelectOp::create(
+                      b, l, arith::AndIOp::create(b, l, notFirst, changed),
+                      buildFloat(b, l, ct, 0.0), decay);
+                }
+                overChannels(b, l, [&](OpBuilder &b, Location l, Value pi) {
+                  Value xv = load(b, l, x, {bi, ti, hi, pi}, ct);
+                  Value skip = buildFloat(b, l, ct, 0.0);
+                  if (Value d = op.getD()) {
+                    SmallVector<Value> at{hi};
+                    if (cast<RankedTensorType>(d.getType()).getRank() == 2)
+                      at.push_back(pi);
+                    skip = arith::MulFOp::create(b, l, load(b, l, d, at, ct), xv);
+                  }
+                  memref::StoreOp::create(b, l, arith::MulFOp::create(b, l, delta, xv),
+                                          dxs, pi);
+                  memref::StoreOp::create(b, l, skip, acc, pi);
+                });
+                scf::ForOp::create(
+                    b, l, c0, stateSize, c1, ValueRange{},
+                    [&](OpBuilder &b, Location l, Value ni, ValueRange) {
+                      Value bn = load(b, l, op.getB(), {bi, ti, gi, ni}, ct);
+                      Value cn = load(b, l, op.getC(), {bi, ti, gi, ni}, ct);
+                      overChannels(b, l, [&](OpBuilder &b, Location l, Value pi) {
+                        Value old = memref::LoadOp::create(b, l, h, ValueRange{ni, pi});
+                        Value next = arith::AddFOp::create(
+                            b, l, arith::MulFOp::create(b, l, decay, old),
+                            arith::MulFOp::create(
+                                b, l, memref::LoadOp::create(b, l, dxs, pi), bn));
+                        memref::StoreOp::create(b, l, next, h, ValueRange{ni, pi});
+                        memref::StoreOp::create(
+                            b, l,
+                            buildReductionFMA(b, l, memref::LoadOp::create(b, l, acc, pi),
+                                              cn, next),
+                            acc, pi);
+                      });
+                      scf::YieldOp::create(b, l);
+                    });
+                auto out = scf::ForOp::create(
+                    b, l, c0, headDim, c1, yCarried,
+                    [&](OpBuilder &b, Location l, Value pi, ValueRange yc) {
+                      Value v = memref::LoadOp::create(b, l, acc, pi);
+                      if (Value z = op.getZ())
+                        v = arith::MulFOp::create(
+                            b, l, v, buildSilu(b, l, load(b, l, z, {bi, ti, hi, pi}, ct)));
+                      scf::YieldOp::create(
+                          b, l,
+                          ValueRange{tensor::InsertOp::create(
+                              b, l, convertFloat(b, l, v, yType.getElementType()), yc[0],
+                              ValueRange{bi, ti, hi, pi})});
+                    });
+                scf::YieldOp::create(b, l, out.getResults());
+              });
+
+          if (!op.getFinalState())
+            return {timeLoop.getResult(0)};
+          // The final state, rounded once.
+          auto final = scf::ForOp::create(
+              b, l, c0, headDim, c1, ValueRange{carried[1]},
+              [&](OpBuilder &b, Location l, Value pi, ValueRange sc) {
+                auto inner = scf::ForOp::create(
+                    b, l, c0, stateSize, c1, sc,
+                    [&](OpBuilder &b, Location l, Value ni, ValueRange sc) {
+                      Value v = memref::LoadOp::create(b, l, h, ValueRange{ni, pi});
+                      scf::YieldOp::create(
+                          b, l,
+                          ValueRange{tensor::InsertOp::create(
+                              b, l, convertFloat(b, l, v, stateElement), sc[0],
+                              ValueRange{ri, hi, pi, ni})});
+                    });
+                scf::YieldOp::create(b, l, inner.getResults());
+              });
+          return {timeLoop.getResult(0), final.getResult(0)};
         });
 
-    replaceWithOutputs(rewriter, op, grid.getResult(0), grid.getResult(1));
+    replaceWithOutputs(rewriter, op, grid.getResult(0),
+                       op.getFinalState() ? grid.getResult(1) : Value());
     return success();
   }
 };
