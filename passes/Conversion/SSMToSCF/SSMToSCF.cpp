@@ -498,7 +498,8 @@ struct LowerSSD : OpRewritePattern<SSDOp> {
                                              : ct;
     Value state = tensor::EmptyOp::create(
         rewriter, loc,
-        {OpFoldResult(rows), tensor::getMixedSize(rewriter, loc, x, 2),
+        {cu ? OpFoldResult(rows) : tensor::getMixedSize(rewriter, loc, x, 0),
+         tensor::getMixedSize(rewriter, loc, x, 2),
          tensor::getMixedSize(rewriter, loc, x, 3),
          tensor::getMixedSize(rewriter, loc, op.getB(), 3)},
         stateElement);

@@ -111,3 +111,34 @@ func.func @selective_scan(%u: tensor<1x4x8xf32>, %A: tensor<4x16xf32>, %B: tenso
          tensor<1x2x16x8xf32>) -> tensor<1x4x8xf32>
   return %y : tensor<1x4x8xf32>
 }
+
+// -----
+
+// The SSD's recurrent form: one work item per (batch row, head), marked
+// parallel; the state in an [N, P] scratch buffer in f32; one decay per
+// (t, head); the channel loop innermost; the final state, rounded to bf16
+// once after the time loop.
+// CHECK-LABEL: func.func @ssd
+// CHECK: scf.for %[[ITEM:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK: %[[H:.*]] = memref.alloc() : memref<5x3xf32>
+// CHECK: scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK: math.exp
+// CHECK-NOT: math.exp
+// CHECK: memref.store %{{.*}} : memref<3xf32>
+// CHECK: scf.for %[[N:[a-z0-9]+]] = %{{.*}} to %{{.*}}
+// CHECK: scf.for %[[P:[a-z0-9]+]] = %{{.*}} to %{{.*}}
+// CHECK: memref.load %[[H]][%[[N]], %[[P]]]
+// CHECK: memref.store %{{.*}}, %[[H]][%[[N]], %[[P]]]
+// CHECK: tensor.insert %{{.*}} into %{{.*}}[%{{.*}}, %[[T]], %{{.*}}, %{{.*}}] : tensor<2x7x4x3xf32>
+// CHECK: arith.truncf %{{.*}} : f32 to bf16
+// CHECK: tensor.insert %{{.*}} : tensor<2x4x3x5xbf16>
+// CHECK: } {ssm.parallel}
+func.func @ssd(%x: tensor<2x7x4x3xf32>, %dt: tensor<2x7x4xf32>, %A: tensor<4xf32>,
+               %B: tensor<2x7x2x5xf32>, %h0: tensor<2x4x3x5xbf16>)
+    -> (tensor<2x7x4x3xf32>, tensor<2x4x3x5xbf16>) {
+  %y, %h = ssm.ssd %x, %dt, %A, %B, %B init(%h0)
+      : (tensor<2x7x4x3xf32>, tensor<2x7x4xf32>, tensor<4xf32>, tensor<2x7x2x5xf32>,
+         tensor<2x7x2x5xf32>, tensor<2x4x3x5xbf16>)
+      -> (tensor<2x7x4x3xf32>, tensor<2x4x3x5xbf16>)
+  return %y, %h : tensor<2x7x4x3xf32>, tensor<2x4x3x5xbf16>
+}
