@@ -13,23 +13,40 @@ include "mlir/Pass/PassBase.td"
 def ConvertSSMToSCFPass : Pass<"convert-ssm-to-scf"> {
   let summary = "lower the core ssm ops to linalg and scf loops on tensors";
   let description = [{
-    The straightforward lowering of the core ops and of the model ops that
-    have a direct loop form, on tensors, before bufferization: `ssm.discretize` becomes an elementwise
-    `linalg.generic`; `ssm.selective_scan` a loop nest over (b, d, t, n)
-    with the step size, discretization, skip and gate computed inside it (no
-    `[B, L, D, N]` tensor, unlike `ssm-decompose`); `ssm.scan` a loop nest
-    over (b, d, t, n) that carries
-    the output and the state as loop-carried tensors (`tensor.extract` /
-    `tensor.insert`, which one-shot bufferization turns into loads and
-    stores); `ssm.causal_conv1d` a `linalg.generic` with a loop over the
-    taps; `ssm.state_update` a loop nest whose carried tensors start from
-    its destinations, so the new state is stored into the state's buffer in
-    place. Arithmetic is carried out in f32 (f64 when an operand is f64).
+    Lowers every ssm op to loops on tensors, before bufferization.
+    `ssm.discretize` becomes an elementwise `linalg.generic`. The others
+    become one `scf.for` over independent work items, marked `ssm.parallel`
+    (see `ssm-parallel-to-runtime`), around the loops of one item:
+
+    - `ssm.selective_scan`: items are (batch row, tile of 16 channels of one
+      group). The item's state `[N, 16]` lives in a scratch buffer in the
+      compute type; per time step, a loop over the tile's channels computes
+      the step size (bias, softplus), the skip term and the gate, then for
+      each state index a loop over the channels discretizes, updates the
+      state and accumulates the output. Every innermost loop runs over
+      channels with unit stride, so LLVM vectorizes across channels (exp
+      and softplus through a vector math library) with no horizontal sums,
+      and no `[B, L, D, N]` tensor exists (unlike `ssm-decompose`).
+    - `ssm.ssd` (recurrent form): items are (row, head), a row being a batch
+      row or, with `cu_seqlens`, one packed sequence with its own states;
+      the state `[N, P]` is scratch in the compute type, the decay one
+      scalar per (t, head), the innermost loops run over the head's
+      channels; `seq_idx` restarts the state where the index changes.
+    - `ssm.scan`: items are (batch row, channel), with loops over t and n
+      carrying the output and the state as loop-carried tensors.
+    - `ssm.causal_conv1d`: a loop over taps per output; the left history
+      comes from the carried state.
+    - `ssm.state_update`: items are (batch row, head); the carried tensors
+      start from the op's destinations, so the new state is stored into the
+      state's buffer in place.
+
+    Arithmetic is carried out in f32 (f64 when an operand is f64); states
+    kept across steps stay in that type and are rounded to the storage type
+    once, when returned.
 
     Together with `ssm-decompose` this gives every model-level op an
-    executable meaning that does not depend on the optimizing lowerings;
-    the numeric tests run it against the reference evaluator. It is not
-    the fast path: it neither fuses, tiles nor vectorizes.
+    executable meaning; the numeric tests run both against the reference
+    evaluator.
 
     Before:
 
