@@ -112,6 +112,27 @@ Value initialState(PatternRewriter &rewriter, Location loc, Value init,
       .getResult(0);
 }
 
+/// `tensor` with its elements converted to the float type `element` (itself
+/// when it already has that type).
+Value convertTensor(OpBuilder &b, Location loc, Value tensor, Type element) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  if (type.getElementType() == element)
+    return tensor;
+  Value empty = tensor::EmptyOp::create(
+      b, loc, tensor::getMixedSizes(b, loc, tensor), element);
+  AffineMap id = b.getMultiDimIdentityMap(type.getRank());
+  SmallVector<utils::IteratorType> par(type.getRank(),
+                                       utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{empty.getType()}, ValueRange{tensor},
+             ValueRange{empty}, ArrayRef<AffineMap>{id, id}, par,
+             [&](OpBuilder &b, Location l, ValueRange args) {
+               linalg::YieldOp::create(b, l,
+                                       convertFloat(b, l, args[0], element));
+             })
+      .getResult(0);
+}
+
 /// Replaces `op` by the output (and the final state when `op` returns one),
 /// cast to the result types `op` declares where the loops inferred a more
 /// static shape.
@@ -140,16 +161,18 @@ struct LowerScan : OpRewritePattern<ScanOp> {
     OpFoldResult N = tensor::getMixedSize(rewriter, loc, op.getAbar(),
                                           op.getAbar().getType().getRank() - 1);
     auto yType = op.getY().getType();
-    Type stateElement = op.getFinalState()
-                            ? op.getFinalState().getType().getElementType()
-                            : ct;
 
-    // Loop-carried tensors: the output and the running state [B, D, N].
+    // Loop-carried tensors: the output and the running state [B, D, N]. The
+    // state stays in the compute type for the whole scan and is rounded to
+    // its storage type once, at the end (docs/semantics.md): rounding it at
+    // every step to f16 or bf16 would accumulate L roundings.
     Value y = tensor::EmptyOp::create(rewriter, loc, ArrayRef<OpFoldResult>{B, L, D},
                                       yType.getElementType());
-    if (Value init = op.getInit())
-      stateElement = op.getInit().getType().getElementType();
-    Value state = initialState(rewriter, loc, op.getInit(), {B, D, N}, stateElement);
+    Type stateElement = ct;
+    Value state = initialState(
+        rewriter, loc,
+        op.getInit() ? convertTensor(rewriter, loc, op.getInit(), ct) : Value(),
+        {B, D, N}, ct);
 
     auto idx = [&](OpFoldResult v) {
       return getValueOrCreateConstantIndexOp(rewriter, loc, v);
@@ -232,7 +255,11 @@ struct LowerScan : OpRewritePattern<ScanOp> {
           scf::YieldOp::create(b, l, channels.getResults());
         });
 
-    replaceWithOutputs(rewriter, op, outer.getResult(0), outer.getResult(1));
+    Value finalState = outer.getResult(1);
+    if (Value fs = op.getFinalState())
+      finalState = convertTensor(rewriter, loc, finalState,
+                                 getElementTypeOrSelf(fs.getType()));
+    replaceWithOutputs(rewriter, op, outer.getResult(0), finalState);
     return success();
   }
 };
