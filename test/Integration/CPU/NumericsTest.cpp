@@ -453,6 +453,8 @@ struct ConvCase {
   int64_t B, C, L, W;
   bool bias, state, silu, dynamic;
   Storage storage;
+  /// A weight of type tensor<?x?x..>: the width is known only at run time.
+  bool dynamicWidth = false;
 };
 
 void PrintTo(const ConvCase &c, std::ostream *os) { *os << c.name; }
@@ -474,7 +476,7 @@ TEST_P(NumericsCausalConv1d, MatchesReference) {
   ref::CausalConv1dResult expected = ref::causalConv1d(a);
 
   KernelCall k(s);
-  std::string x = k.input(a.x, c.dynamic), w = k.input(a.weight);
+  std::string x = k.input(a.x, c.dynamic), w = k.input(a.weight, c.dynamicWidth);
   std::string op = "ssm.causal_conv1d " + x + ", " + w;
   if (c.bias)
     op += " bias(" + k.input(*a.bias) + ")";
@@ -506,7 +508,13 @@ INSTANTIATE_TEST_SUITE_P(
         ConvCase{"odd_W4", 2, 17, 37, 4, true, true, true, false, Storage::F16},
         ConvCase{"odd_W4", 2, 17, 37, 4, true, true, true, false, Storage::BF16},
         ConvCase{"short_dynamic", 2, 5, 2, 4, true, true, false, true,
-                 Storage::BF16}),
+                 Storage::BF16},
+        ConvCase{"W4_dynamic_width", 2, 5, 19, 4, true, true, true, true,
+                 Storage::F32, true},
+        ConvCase{"W1_dynamic_width", 1, 3, 5, 1, false, true, false, true,
+                 Storage::F32, true},
+        ConvCase{"short_dynamic_width", 2, 3, 2, 5, true, true, true, true,
+                 Storage::F16, true}),
     [](const auto &info) {
       return std::string(info.param.name) + suffix(info.param.storage);
     });
