@@ -374,6 +374,34 @@ private:
   std::vector<Buffer> buffers, outputBuffers;
 };
 
+/// Adds the operands and results of a `ssm.state_update` on `a` to `k`
+/// (state and y as the two outputs) and returns the op's text. The state
+/// update is the one op whose custom syntax lists types per operand group.
+inline std::string stateUpdateOp(KernelCall &k, const ref::StateUpdateArgs &a) {
+  auto ty = [&](const ref::Tensor &t) { return k.floatType(t.shape); };
+  std::string op = "ssm.state_update ins(" + k.input(a.x) + ", " + k.input(a.dt) +
+                   ", " + k.input(a.A) + ", " + k.input(a.B) + ", " + k.input(a.C) +
+                   " : " + ty(a.x) + ", " + ty(a.dt) + ", " + ty(a.A) + ", " +
+                   ty(a.B) + ", " + ty(a.C) + ")";
+  if (a.D)
+    op += " skip(" + k.input(*a.D) + " : " + ty(*a.D) + ")";
+  if (a.z)
+    op += " gate(" + k.input(*a.z) + " : " + ty(*a.z) + ")";
+  if (a.dtBias)
+    op += " dt_bias(" + k.input(*a.dtBias) + " : " + ty(*a.dtBias) + ")";
+  if (a.dtSoftplus)
+    op += " dt_softplus";
+  if (a.dtLimit)
+    op += " dt_limit [" + std::to_string(a.dtLimit->first) + ", " +
+          std::to_string(a.dtLimit->second) + "]";
+  // y's destination only supplies its shape and buffer.
+  std::string state = k.input(a.state), y0 = k.input(ref::Tensor(a.x.shape));
+  op += " outs(" + state + ", " + y0 + " : " + ty(a.state) + ", " + ty(a.x) + ")";
+  k.output(a.state.shape);
+  k.output(a.x.shape);
+  return k.results() + op;
+}
+
 } // namespace ssm::test
 
 #endif // SSM_TEST_INTEGRATION_CPU_JITHARNESS_H

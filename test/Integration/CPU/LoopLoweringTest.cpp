@@ -282,20 +282,7 @@ TEST_P(StateUpdateTest, MatchesReference) {
   ref::StateUpdateResult expected = ref::stateUpdate(a);
 
   KernelCall k;
-  std::string x = k.input(a.x), dt = k.input(a.dt), A = k.input(a.A),
-              B = k.input(a.B), C = k.input(a.C), D = k.input(*a.D),
-              z = k.input(*a.z), bias = k.input(*a.dtBias),
-              state = k.input(a.state), y0 = k.input(ref::Tensor(xShape));
-  auto ty = [&](const ref::Tensor &t) { return type(t.shape); };
-  k.output(expected.newState.shape);
-  k.output(expected.y.shape);
-  std::string op = k.results() + "ssm.state_update ins(" + x + ", " + dt + ", " + A +
-                   ", " + B + ", " + C + " : " + ty(a.x) + ", " + ty(a.dt) + ", " +
-                   ty(a.A) + ", " + ty(a.B) + ", " + ty(a.C) + ") skip(" + D + " : " +
-                   ty(*a.D) + ") gate(" + z + " : " + ty(*a.z) + ") dt_bias(" + bias +
-                   " : " + ty(*a.dtBias) + ") dt_softplus dt_limit [0.01, 0.5] outs(" +
-                   state + ", " + y0 + " : " + ty(a.state) + ", " + ty(a.x) + ")";
-  ASSERT_EQ(k.run(op), "");
+  ASSERT_EQ(k.run(stateUpdateOp(k, a)), "");
   EXPECT_LT(relativeError(k.result(0), expected.newState), kTolerance);
   EXPECT_LT(relativeError(k.result(1), expected.y), kTolerance);
 }

@@ -89,6 +89,13 @@ std::vector<int64_t> randomFlags(int64_t count, std::mt19937_64 &rng, int every)
   return flags;
 }
 
+/// Test names: the case's name and its storage type unless f32.
+struct CaseName {
+  template <typename Info> std::string operator()(const Info &info) const {
+    return std::string(info.param.name) + suffix(info.param.storage);
+  }
+};
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -96,12 +103,12 @@ std::vector<int64_t> randomFlags(int64_t count, std::mt19937_64 &rng, int every)
 //===----------------------------------------------------------------------===//
 
 struct DiscretizeCase {
-  const char *method;
+  const char *name;
   ref::Discretization rule;
   Storage storage;
 };
 
-void PrintTo(const DiscretizeCase &c, std::ostream *os) { *os << c.method; }
+void PrintTo(const DiscretizeCase &c, std::ostream *os) { *os << c.name; }
 
 class NumericsDiscretize : public ::testing::TestWithParam<DiscretizeCase> {};
 
@@ -125,7 +132,7 @@ TEST_P(NumericsDiscretize, MatchesReference) {
   std::string a = k.input(A), b = k.input(B), d = k.input(dt);
   k.output(shape);
   k.output(shape);
-  ASSERT_EQ(k.run(k.results() + "ssm.discretize " + c.method + " " + a + ", " + b +
+  ASSERT_EQ(k.run(k.results() + "ssm.discretize " + c.name + " " + a + ", " + b +
                   ", " + d + " : " + k.floatType(shape)),
             "");
   double tol = lowPrecisionTolerance(c.storage);
@@ -142,9 +149,7 @@ INSTANTIATE_TEST_SUITE_P(
         DiscretizeCase{"mamba", ref::Discretization::Mamba, Storage::F32},
         DiscretizeCase{"zoh", ref::Discretization::ZOH, Storage::BF16},
         DiscretizeCase{"bilinear", ref::Discretization::Bilinear, Storage::F16}),
-    [](const auto &info) {
-      return std::string(info.param.method) + suffix(info.param.storage);
-    });
+    CaseName());
 
 //===----------------------------------------------------------------------===//
 // scan: both directions, resets, time-invariant operands, states
@@ -229,9 +234,7 @@ INSTANTIATE_TEST_SUITE_P(
                  Storage::BF16},
         ScanCase{"long", 1, 8192, 2, 3, false, false, true, true, Storage::BF16,
                  0.995, 0.999}),
-    [](const auto &info) {
-      return std::string(info.param.name) + suffix(info.param.storage);
-    });
+    CaseName());
 
 //===----------------------------------------------------------------------===//
 // selective_scan: every discretization, groups, fixed B/C, states
@@ -320,9 +323,7 @@ INSTANTIATE_TEST_SUITE_P(
                       false, true, Storage::BF16},
         SelectiveCase{"mamba_long", "mamba", ref::Discretization::Mamba, 1, 2, 8192,
                       3, 1, false, true, Storage::BF16, true}),
-    [](const auto &info) {
-      return std::string(info.param.name) + suffix(info.param.storage);
-    });
+    CaseName());
 
 //===----------------------------------------------------------------------===//
 // ssd (recurrent): groups, per-channel D, packed sequences with states
@@ -440,9 +441,7 @@ INSTANTIATE_TEST_SUITE_P(
                 Packing::CuSeqlens, Storage::BF16, {0, 5, 5, 31}},
         SSDCase{"long", 1, 8192, 2, 1, 1, 3, false, true, Packing::None,
                 Storage::BF16, {}, true}),
-    [](const auto &info) {
-      return std::string(info.param.name) + suffix(info.param.storage);
-    });
+    CaseName());
 
 //===----------------------------------------------------------------------===//
 // causal_conv1d: widths, short and long sequences, states, storage
@@ -515,9 +514,7 @@ INSTANTIATE_TEST_SUITE_P(
                  Storage::F32, true},
         ConvCase{"short_dynamic_width", 2, 3, 2, 5, true, true, true, true,
                  Storage::F16, true}),
-    [](const auto &info) {
-      return std::string(info.param.name) + suffix(info.param.storage);
-    });
+    CaseName());
 
 //===----------------------------------------------------------------------===//
 // state_update: both forms, groups, odd sizes, storage
@@ -558,20 +555,7 @@ TEST_P(NumericsStateUpdate, MatchesReference) {
   ref::StateUpdateResult expected = ref::stateUpdate(a);
 
   KernelCall k(s);
-  std::string x = k.input(a.x), dt = k.input(a.dt), A = k.input(a.A),
-              B = k.input(a.B), C = k.input(a.C), D = k.input(*a.D),
-              z = k.input(*a.z), bias = k.input(*a.dtBias),
-              state = k.input(a.state), y0 = k.input(ref::Tensor(xShape));
-  auto ty = [&](const ref::Tensor &t) { return k.floatType(t.shape); };
-  k.output(expected.newState.shape);
-  k.output(expected.y.shape);
-  std::string op = k.results() + "ssm.state_update ins(" + x + ", " + dt + ", " + A +
-                   ", " + B + ", " + C + " : " + ty(a.x) + ", " + ty(a.dt) + ", " +
-                   ty(a.A) + ", " + ty(a.B) + ", " + ty(a.C) + ") skip(" + D + " : " +
-                   ty(*a.D) + ") gate(" + z + " : " + ty(*a.z) + ") dt_bias(" + bias +
-                   " : " + ty(*a.dtBias) + ") dt_softplus dt_limit [0.01, 0.5] outs(" +
-                   state + ", " + y0 + " : " + ty(a.state) + ", " + ty(a.x) + ")";
-  ASSERT_EQ(k.run(op), "");
+  ASSERT_EQ(k.run(stateUpdateOp(k, a)), "");
   double tol = lowPrecisionTolerance(s);
   EXPECT_LT(relativeError(k.result(0), expected.newState), tol);
   EXPECT_LT(relativeError(k.result(1), expected.y), tol);
@@ -587,6 +571,4 @@ INSTANTIATE_TEST_SUITE_P(
         UpdateCase{"mamba1_odd", false, false, 2, 17, 1, 5, 1, Storage::BF16},
         UpdateCase{"mamba2_odd_groups", true, true, 3, 6, 3, 5, 3, Storage::F16},
         UpdateCase{"mamba2_odd_groups", true, true, 3, 6, 3, 5, 3, Storage::BF16}),
-    [](const auto &info) {
-      return std::string(info.param.name) + suffix(info.param.storage);
-    });
+    CaseName());
