@@ -114,6 +114,27 @@ Value initialState(PatternRewriter &rewriter, Location loc, Value init,
       .getResult(0);
 }
 
+/// `tensor` with its elements converted to the float type `element` (itself
+/// when it already has that type).
+Value convertTensor(OpBuilder &b, Location loc, Value tensor, Type element) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  if (type.getElementType() == element)
+    return tensor;
+  Value empty = tensor::EmptyOp::create(
+      b, loc, tensor::getMixedSizes(b, loc, tensor), element);
+  AffineMap id = b.getMultiDimIdentityMap(type.getRank());
+  SmallVector<utils::IteratorType> par(type.getRank(),
+                                       utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{empty.getType()}, ValueRange{tensor},
+             ValueRange{empty}, ArrayRef<AffineMap>{id, id}, par,
+             [&](OpBuilder &b, Location l, ValueRange args) {
+               linalg::YieldOp::create(b, l,
+                                       convertFloat(b, l, args[0], element));
+             })
+      .getResult(0);
+}
+
 /// Replaces `op` by the output (and the final state when `op` returns one),
 /// cast to the result types `op` declares where the loops inferred a more
 /// static shape.
@@ -184,16 +205,18 @@ struct LowerScan : OpRewritePattern<ScanOp> {
     OpFoldResult N = tensor::getMixedSize(rewriter, loc, op.getAbar(),
                                           op.getAbar().getType().getRank() - 1);
     auto yType = op.getY().getType();
-    Type stateElement = op.getFinalState()
-                            ? op.getFinalState().getType().getElementType()
-                            : ct;
 
-    // Loop-carried tensors: the output and the running state [B, D, N].
+    // Loop-carried tensors: the output and the running state [B, D, N]. The
+    // state stays in the compute type for the whole scan and is rounded to
+    // its storage type once, at the end (docs/semantics.md): rounding it at
+    // every step to f16 or bf16 would accumulate L roundings.
     Value y = tensor::EmptyOp::create(rewriter, loc, ArrayRef<OpFoldResult>{B, L, D},
                                       yType.getElementType());
-    if (Value init = op.getInit())
-      stateElement = op.getInit().getType().getElementType();
-    Value state = initialState(rewriter, loc, op.getInit(), {B, D, N}, stateElement);
+    Type stateElement = ct;
+    Value state = initialState(
+        rewriter, loc,
+        op.getInit() ? convertTensor(rewriter, loc, op.getInit(), ct) : Value(),
+        {B, D, N}, ct);
 
     auto idx = [&](OpFoldResult v) {
       return getValueOrCreateConstantIndexOp(rewriter, loc, v);
@@ -265,7 +288,11 @@ struct LowerScan : OpRewritePattern<ScanOp> {
           return SmallVector<Value>(steps.getResults());
         });
 
-    replaceWithOutputs(rewriter, op, grid.getResult(0), grid.getResult(1));
+    Value finalState = grid.getResult(1);
+    if (Value fs = op.getFinalState())
+      finalState = convertTensor(rewriter, loc, finalState,
+                                 getElementTypeOrSelf(fs.getType()));
+    replaceWithOutputs(rewriter, op, grid.getResult(0), finalState);
     return success();
   }
 };
@@ -656,6 +683,13 @@ struct LowerSSD : OpRewritePattern<SSDOp> {
   }
 };
 
+/// The depthwise causal convolution as one loop over the (batch, channel)
+/// rows, each an independent work item (marked ssm.parallel). Inside a row,
+/// the W − 1 first outputs read the carried history through a branch per
+/// tap; every later output reads only x, so that interior loop over t has
+/// no branch and its loads and stores are contiguous in t: LLVM vectorizes
+/// it. With a static width the taps are unrolled and their weights loaded
+/// once per row; a dynamic width keeps a tap loop inside the t loop.
 struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -667,9 +701,15 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
           init = op.getInitState();
     Indices ix{rewriter, loc};
     Value c0 = ix.constant(0), c1 = ix.constant(1);
-    Value width = ix.size(weight, 1), length = ix.size(x, 2);
+    Value channels = ix.size(x, 1), width = ix.size(weight, 1),
+          length = ix.size(x, 2);
     Value history = arith::SubIOp::create(rewriter, loc, width, c1);
+    std::optional<int64_t> staticWidth = getConstantIntValue(
+        tensor::getMixedSize(rewriter, loc, weight, 1));
     bool silu = op.getActivation() == Activation::silu;
+    auto contract = arith::FastMathFlags::contract;
+    auto outType = op.getOut().getType();
+    Type outElement = outType.getElementType();
 
     // x̃(s) for s in [-(W - 1), L): the carried state left of x (zero when
     // absent), read only on the side of the branch where its index is valid.
@@ -691,62 +731,115 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
           });
       return branch.getResult(0);
     };
+    // bias + Σ_k w_k · read(k), then the activation, in the storage type.
+    // The multiply-adds may contract to FMAs (one rounding instead of two).
+    auto output = [&](OpBuilder &b, Location l, Value acc, ArrayRef<Value> taps,
+                      llvm::function_ref<Value(OpBuilder &, Location, Value)> read,
+                      Value ci) {
+      auto term = [&](OpBuilder &b, Location l, Value acc, Value w, Value k) {
+        Value prod = arith::MulFOp::create(b, l, w, read(b, l, k), contract);
+        return arith::AddFOp::create(b, l, acc, prod, contract).getResult();
+      };
+      if (!taps.empty()) {
+        for (auto [k, w] : llvm::enumerate(taps))
+          acc = term(b, l, acc, w,
+                     arith::ConstantIndexOp::create(b, l, static_cast<int64_t>(k)));
+      } else {
+        acc = scf::ForOp::create(
+                  b, l, c0, width, c1, ValueRange{acc},
+                  [&](OpBuilder &b, Location l, Value k, ValueRange sum) {
+                    scf::YieldOp::create(
+                        b, l, term(b, l, sum[0], load(b, l, weight, {ci, k}, ct), k));
+                  })
+                  .getResult(0);
+      }
+      if (silu)
+        acc = buildSilu(b, l, acc);
+      return convertFloat(b, l, acc, outElement);
+    };
 
-    auto outType = op.getOut().getType();
     SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, x);
-    Value empty = tensor::EmptyOp::create(rewriter, loc, sizes,
-                                          outType.getElementType());
-    AffineMap id = rewriter.getMultiDimIdentityMap(3);
-    SmallVector<utils::IteratorType> par(3, utils::IteratorType::parallel);
-    auto out = linalg::GenericOp::create(
-        rewriter, loc, TypeRange{empty.getType()}, ValueRange{}, ValueRange{empty},
-        ArrayRef<AffineMap>{id}, par,
-        [&](OpBuilder &b, Location l, ValueRange) {
-          Value bi = linalg::IndexOp::create(b, l, 0);
-          Value ci = linalg::IndexOp::create(b, l, 1);
-          Value ti = linalg::IndexOp::create(b, l, 2);
-          Value acc = bias ? load(b, l, bias, {ci}, ct) : buildFloat(b, l, ct, 0.0);
-          // Σ_k w[c, k] · x̃(t − W + 1 + k)
-          Value start = arith::SubIOp::create(b, l, ti, history);
-          auto taps = scf::ForOp::create(
-              b, l, c0, width, c1, ValueRange{acc},
-              [&](OpBuilder &b, Location l, Value k, ValueRange sum) {
-                Value s = arith::AddIOp::create(b, l, start, k);
-                Value term = arith::MulFOp::create(
-                    b, l, load(b, l, weight, {ci, k}, ct), extended(b, l, bi, ci, s));
-                scf::YieldOp::create(
-                    b, l, ValueRange{arith::AddFOp::create(b, l, sum[0], term)});
-              });
-          Value v = taps.getResult(0);
-          if (silu)
-            v = buildSilu(b, l, v);
-          linalg::YieldOp::create(b, l, convertFloat(b, l, v, outType.getElementType()));
-        });
-    Value finalState;
-    if (Value fs = op.getFinalState()) {
-      auto fsType = cast<RankedTensorType>(fs.getType());
+    Value out = tensor::EmptyOp::create(rewriter, loc, sizes, outElement);
+    SmallVector<Value> carried{out};
+    Value fs = op.getFinalState();
+    if (fs) {
       OpFoldResult historySize = history;
-      if (std::optional<int64_t> w = getConstantIntValue(
-              tensor::getMixedSize(rewriter, loc, weight, 1)))
-        historySize = rewriter.getIndexAttr(*w - 1);
-      SmallVector<OpFoldResult> fsSizes{sizes[0], sizes[1], historySize};
-      Value fsEmpty = tensor::EmptyOp::create(rewriter, loc, fsSizes,
-                                              fsType.getElementType());
-      // final[b, c, s] = x̃(L − (W − 1) + s)
-      Value offset = arith::SubIOp::create(rewriter, loc, length, history);
-      auto final = linalg::GenericOp::create(
-          rewriter, loc, TypeRange{fsEmpty.getType()}, ValueRange{},
-          ValueRange{fsEmpty}, ArrayRef<AffineMap>{id}, par,
-          [&](OpBuilder &b, Location l, ValueRange) {
-            Value bi = linalg::IndexOp::create(b, l, 0);
-            Value ci = linalg::IndexOp::create(b, l, 1);
-            Value si = linalg::IndexOp::create(b, l, 2);
-            Value v = extended(b, l, bi, ci, arith::AddIOp::create(b, l, offset, si));
-            linalg::YieldOp::create(b, l, convertFloat(b, l, v, fsType.getElementType()));
-          });
-      finalState = final.getResult(0);
+      if (staticWidth)
+        historySize = rewriter.getIndexAttr(*staticWidth - 1);
+      carried.push_back(tensor::EmptyOp::create(
+          rewriter, loc, SmallVector<OpFoldResult>{sizes[0], sizes[1], historySize},
+          getElementTypeOrSelf(fs.getType())));
     }
-    replaceWithOutputs(rewriter, op, out.getResult(0), finalState);
+    Value rows = arith::MulIOp::create(rewriter, loc, ix.size(x, 0), channels);
+    // The prologue covers t < min(W − 1, L); the interior the rest.
+    Value split = arith::MinUIOp::create(rewriter, loc, history, length);
+
+    auto rowLoop = scf::ForOp::create(
+        rewriter, loc, c0, rows, c1, carried,
+        [&](OpBuilder &b, Location l, Value row, ValueRange carried) {
+          Value bi = arith::DivUIOp::create(b, l, row, channels);
+          Value ci = arith::RemUIOp::create(b, l, row, channels);
+          Value acc0 = bias ? load(b, l, bias, {ci}, ct) : buildFloat(b, l, ct, 0.0);
+          SmallVector<Value> taps;
+          for (int64_t k = 0; k < staticWidth.value_or(0); ++k)
+            taps.push_back(
+                load(b, l, weight, {ci, arith::ConstantIndexOp::create(b, l, k)}, ct));
+          // Tap k of output t reads x̃(t − (W − 1) + k).
+          auto source = [&](OpBuilder &b, Location l, Value t, Value k) {
+            return arith::AddIOp::create(
+                b, l, arith::SubIOp::create(b, l, t, history), k);
+          };
+          auto prologue = scf::ForOp::create(
+              b, l, c0, split, c1, ValueRange{carried[0]},
+              [&](OpBuilder &b, Location l, Value t, ValueRange o) {
+                Value v = output(
+                    b, l, acc0, taps,
+                    [&](OpBuilder &b, Location l, Value k) {
+                      return extended(b, l, bi, ci, source(b, l, t, k));
+                    },
+                    ci);
+                scf::YieldOp::create(
+                    b, l,
+                    ValueRange{tensor::InsertOp::create(b, l, v, o[0],
+                                                        ValueRange{bi, ci, t})});
+              });
+          auto interior = scf::ForOp::create(
+              b, l, split, length, c1, prologue.getResults(),
+              [&](OpBuilder &b, Location l, Value t, ValueRange o) {
+                Value v = output(
+                    b, l, acc0, taps,
+                    [&](OpBuilder &b, Location l, Value k) {
+                      return load(b, l, x, {bi, ci, source(b, l, t, k)}, ct);
+                    },
+                    ci);
+                scf::YieldOp::create(
+                    b, l,
+                    ValueRange{tensor::InsertOp::create(b, l, v, o[0],
+                                                        ValueRange{bi, ci, t})});
+              });
+          SmallVector<Value> results{interior.getResult(0)};
+          if (fs) {
+            // final[b, c, s] = x̃(L − (W − 1) + s): W − 1 copies per row.
+            Type fsElement = getElementTypeOrSelf(fs.getType());
+            Value offset = arith::SubIOp::create(b, l, length, history);
+            auto final = scf::ForOp::create(
+                b, l, c0, history, c1, ValueRange{carried[1]},
+                [&](OpBuilder &b, Location l, Value si, ValueRange f) {
+                  Value v = extended(b, l, bi, ci, arith::AddIOp::create(b, l, offset, si));
+                  scf::YieldOp::create(
+                      b, l,
+                      ValueRange{tensor::InsertOp::create(
+                          b, l, convertFloat(b, l, v, fsElement), f[0],
+                          ValueRange{bi, ci, si})});
+                });
+            results.push_back(final.getResult(0));
+          }
+          scf::YieldOp::create(b, l, results);
+        });
+    // Rows write disjoint slices of the output and the final state.
+    markParallel(rowLoop);
+    replaceWithOutputs(rewriter, op, rowLoop.getResult(0),
+                       fs ? rowLoop.getResult(1) : Value());
     return success();
   }
 };

@@ -63,18 +63,31 @@ func.func @scan_zero_state(%x: tensor<?x?x4xf32>, %a: tensor<4x16xf32>) -> tenso
 
 // -----
 
-// The convolution is a generic over (b, c, t) with a loop over taps; reads
-// left of t = 0 come from the carried state in the other branch; the final
-// state is a second generic.
+// The convolution is one loop over (batch, channel) rows, marked parallel,
+// with the weights of a static width read once per row. Per row, a prologue
+// over t < W - 1 reads left of t = 0 from the carried state in the other
+// branch; the interior loop over the rest has unrolled taps and no branch
+// (so LLVM vectorizes it along t); the final state is a third loop.
 // CHECK-LABEL: func.func @conv
-// CHECK: linalg.generic
-// CHECK: scf.for
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
+// CHECK-DAG: %[[C3:.*]] = arith.constant 3 : index
+// CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
+// CHECK: %[[ROWS:.*]]:2 = scf.for %[[ROW:.*]] = %[[C0]] to %{{.*}} iter_args
+// CHECK-COUNT-4: tensor.extract %{{.*}} : tensor<4x4xf32>
+// CHECK: scf.for %{{.*}} = %[[C0]] to %[[C3]]
 // CHECK: scf.if
 // CHECK: tensor.extract %{{.*}} : tensor<1x4x3xf32>
 // CHECK: } else {
 // CHECK: tensor.extract %{{.*}} : tensor<1x4x8xf32>
 // CHECK: math.exp
-// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x4x3xf32>)
+// CHECK: scf.for %{{.*}} = %[[C3]] to %[[C8]]
+// CHECK-NOT: scf.if
+// CHECK-COUNT-4: arith.mulf {{.*}} fastmath<contract>
+// CHECK: math.exp
+// CHECK: tensor.insert
+// CHECK: scf.for %{{.*}} = %[[C0]] to %[[C3]] {{.*}} -> (tensor<1x4x3xf32>)
+// CHECK: } {ssm.parallel}
+// CHECK: return %[[ROWS]]#0, %[[ROWS]]#1
 func.func @conv(%x: tensor<1x4x8xf32>, %w: tensor<4x4xf32>, %s0: tensor<1x4x3xf32>)
     -> (tensor<1x4x8xf32>, tensor<1x4x3xf32>) {
   %o, %s = ssm.causal_conv1d %x, %w init_state(%s0) silu
