@@ -327,6 +327,10 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
     Value length = ix.size(u, 2), stateSize = ix.size(A, 1);
     Value groups = selectiveB ? ix.size(Bm, 1) : selectiveC ? ix.size(Cm, 1) : c1;
     Value perGroup = arith::DivUIOp::create(rewriter, loc, ix.size(u, 1), groups);
+    std::optional<int64_t> staticChannels = getConstantIntValue(ix.size(u, 1)),
+                           staticGroups = getConstantIntValue(groups);
+    bool fullTiles = staticChannels && staticGroups && *staticGroups > 0 &&
+                     (*staticChannels / *staticGroups) % kChannelTile == 0;
     Value tiles = arith::CeilDivUIOp::create(rewriter, loc, perGroup, tile);
     Value items = arith::MulIOp::create(rewriter, loc, groups, tiles);
     auto yType = op.getY().getType();
@@ -355,8 +359,13 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
               b, l, arith::RemUIOp::create(b, l, item, tiles), tile);
           Value first = arith::AddIOp::create(
               b, l, arith::MulIOp::create(b, l, gi, perGroup), offset);
-          Value width = arith::MinUIOp::create(
-              b, l, tile, arith::SubIOp::create(b, l, perGroup, offset));
+          // Full tiles have a constant width: their channel loops then
+          // vectorize with no remainder or trip-count checks.
+          Value width = fullTiles ? tile
+                                  : arith::MinUIOp::create(
+                                        b, l, tile,
+                                        arith::SubIOp::create(b, l, perGroup, offset))
+                                        .getResult();
           // Scratch of the work item: [N, tile] planes and [tile] vectors.
           auto plane = [&]() -> Value {
             auto type = MemRefType::get(
