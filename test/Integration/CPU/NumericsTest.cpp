@@ -315,6 +315,14 @@ INSTANTIATE_TEST_SUITE_P(
                       3, 1, false, true, Storage::F32, true},
         SelectiveCase{"zoh_long", "zoh", ref::Discretization::ZOH, 1, 2, 8192, 3, 2,
                       false, true, Storage::F32, true},
+        // Channel tiles of 16: full tiles only (constant-width loops), and
+        // groups of 20 = one full and one partial tile each.
+        SelectiveCase{"full_tiles", "mamba", ref::Discretization::Mamba, 2, 64, 19,
+                      16, 1, false, true, Storage::F32},
+        SelectiveCase{"full_tiles_groups", "zoh", ref::Discretization::ZOH, 1, 48, 7,
+                      4, 3, false, true, Storage::F32},
+        SelectiveCase{"partial_tiles_groups", "mamba", ref::Discretization::Mamba, 2,
+                      40, 9, 5, 2, false, true, Storage::F32},
         SelectiveCase{"mamba_groups", "mamba", ref::Discretization::Mamba, 2, 6, 40,
                       5, 2, false, true, Storage::F16},
         SelectiveCase{"mamba_groups", "mamba", ref::Discretization::Mamba, 2, 6, 40,
