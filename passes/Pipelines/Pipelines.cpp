@@ -21,7 +21,7 @@ static void append(OpPassManager &pm, StringRef pipeline) {
 }
 
 void ssm::buildCPUBufferizePipeline(OpPassManager &pm) {
-  append(pm, "ssm-mark-in-place-arguments,"
+  append(pm, "func.func(ssm-insert-shape-checks), ssm-mark-in-place-arguments,"
              // Direct (fused) lowerings first; what has none is defined by
              // decomposition, whose core ops the second lowering handles.
              "func.func(convert-ssm-to-scf, ssm-decompose, convert-ssm-to-scf),"
@@ -42,7 +42,8 @@ void ssm::buildCPULowerToLLVMPipeline(OpPassManager &pm, bool threads) {
              "func.func(llvm-request-c-wrappers)");
   if (threads)
     append(pm, "ssm-parallel-to-runtime");
-  append(pm, "convert-math-to-libm, convert-scf-to-cf, convert-to-llvm,"
+  append(pm, "ssm-lower-asserts, convert-math-to-libm, convert-scf-to-cf,"
+             "convert-to-llvm,"
              "reconcile-unrealized-casts");
 }
 

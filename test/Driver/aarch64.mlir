@@ -3,8 +3,8 @@
 // RUN: ssmc %S/../../examples/mamba1_scan.mlir --mtriple=aarch64-linux-gnu --mcpu=neoverse-v1 --emit=asm -o - | FileCheck %s
 // RUN: ssmc %S/../../examples/mamba1_scan.mlir --mtriple=aarch64-linux-gnu --mcpu=neoverse-v1 -o %t.o && llvm-readelf -h %t.o | FileCheck %s --check-prefix=OBJ
 
-// CHECK: _mlir_ciface_scan:
-// CHECK: bl ssm_parallel_for
-// CHECK: fmla v{{[0-9]+}}.4s
+// CHECK-DAG: _mlir_ciface_scan:
+// CHECK-DAG: bl ssm_parallel_for
+// CHECK-DAG: fmla v{{[0-9]+}}.4s
 // CHECK-NOT: _ZGV
 // OBJ: Machine: AArch64

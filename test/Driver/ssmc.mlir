@@ -12,9 +12,10 @@
 // The driver's outputs for one decode step (Mamba-2 form, dynamic batch).
 
 // LLVM: target triple = "x86_64
+// LLVM: define void @decode(
+// LLVM: call i32 @ssm_parallel_for(
 // LLVM: define void @_mlir_ciface_decode(ptr
 // LLVM-NOT: @_mlir_ciface_expf
-// LLVM: call i32 @ssm_parallel_for(
 // LLVM: define internal void @decode_parallel(ptr
 // LLVM: "target-cpu"="x86-64-v3"
 

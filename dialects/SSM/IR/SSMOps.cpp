@@ -8,7 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
-#include "ShapeChecker.h"
+#include "ssm/Dialect/SSM/IR/ShapeChecker.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Matchers.h"
@@ -193,28 +193,32 @@ struct DropTrivialDtLimit : OpRewritePattern<OpTy> {
 // ScanOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult ScanOp::verify() {
-  ShapeChecker shapes(*this);
-  if (failed(shapes.check("operand 'x'", getX(), {"B", "L", "D"})))
+LogicalResult ssm::verifyShapes(ScanOp op, ShapeChecker &shapes) {
+  if (failed(shapes.check("operand 'x'", op.getX(), {"B", "L", "D"})))
     return failure();
-  for (auto [name, value] : {std::pair<StringRef, Value>{"abar", getAbar()},
-                             {"bbar", getBbar()},
-                             {"c", getC()}})
-    if (failed(checkEitherForm(shapes, *this, name, value,
+  for (auto [name, value] : {std::pair<StringRef, Value>{"abar", op.getAbar()},
+                             {"bbar", op.getBbar()},
+                             {"c", op.getC()}})
+    if (failed(checkEitherForm(shapes, op, name, value,
                                {"B", "L", "D", "N"}, {"D", "N"})))
       return failure();
-  if (failed(shapes.check("operand 'd'", getD(), {"D"})) ||
-      failed(shapes.check("operand 'init'", getInit(), {"B", "D", "N"})) ||
-      failed(shapes.check("operand 'reset'", getReset(), {"B", "L"})) ||
-      failed(shapes.check("result 'y'", getY(), {"B", "L", "D"})) ||
-      failed(shapes.check("result 'final_state'", getFinalState(),
+  if (failed(shapes.check("operand 'd'", op.getD(), {"D"})) ||
+      failed(shapes.check("operand 'init'", op.getInit(), {"B", "D", "N"})) ||
+      failed(shapes.check("operand 'reset'", op.getReset(), {"B", "L"})) ||
+      failed(shapes.check("result 'y'", op.getY(), {"B", "L", "D"})) ||
+      failed(shapes.check("result 'final_state'", op.getFinalState(),
                           {"B", "D", "N"})))
     return failure();
-  if (failed(checkSameElementType(*this, "result 'y'", getY(), "operand 'x'",
-                                  getX())))
+  if (failed(checkSameElementType(op, "result 'y'", op.getY(), "operand 'x'",
+                                  op.getX())))
     return failure();
-  return checkSameElementType(*this, "result 'final_state'", getFinalState(),
-                              "operand 'init'", getInit());
+  return checkSameElementType(op, "result 'final_state'", op.getFinalState(),
+                              "operand 'init'", op.getInit());
+}
+
+LogicalResult ScanOp::verify() {
+  ShapeChecker shapes(*this);
+  return verifyShapes(*this, shapes);
 }
 
 void ScanOp::getCanonicalizationPatterns(RewritePatternSet &results,
@@ -227,33 +231,37 @@ void ScanOp::getCanonicalizationPatterns(RewritePatternSet &results,
 // SelectiveScanOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult SelectiveScanOp::verify() {
-  ShapeChecker shapes(*this);
-  if (failed(shapes.check("operand 'u'", getU(), {"B", "D", "L"})) ||
-      failed(shapes.check("operand 'delta'", getDelta(), {"B", "D", "L"})) ||
-      failed(shapes.check("operand 'A'", getA(), {"D", "N"})) ||
-      failed(checkEitherForm(shapes, *this, "B", getB(), {"B", "G", "N", "L"},
+LogicalResult ssm::verifyShapes(SelectiveScanOp op, ShapeChecker &shapes) {
+  if (failed(shapes.check("operand 'u'", op.getU(), {"B", "D", "L"})) ||
+      failed(shapes.check("operand 'delta'", op.getDelta(), {"B", "D", "L"})) ||
+      failed(shapes.check("operand 'A'", op.getA(), {"D", "N"})) ||
+      failed(checkEitherForm(shapes, op, "B", op.getB(), {"B", "G", "N", "L"},
                              {"D", "N"})) ||
-      failed(checkEitherForm(shapes, *this, "C", getC(), {"B", "G", "N", "L"},
+      failed(checkEitherForm(shapes, op, "C", op.getC(), {"B", "G", "N", "L"},
                              {"D", "N"})) ||
-      failed(shapes.check("operand 'D'", getD(), {"D"})) ||
-      failed(shapes.check("operand 'z'", getZ(), {"B", "D", "L"})) ||
-      failed(shapes.check("operand 'delta_bias'", getDeltaBias(), {"D"})) ||
-      failed(shapes.check("operand 'init'", getInit(), {"B", "D", "N"})) ||
-      failed(shapes.check("result 'y'", getY(), {"B", "D", "L"})) ||
-      failed(shapes.check("result 'final_state'", getFinalState(),
+      failed(shapes.check("operand 'D'", op.getD(), {"D"})) ||
+      failed(shapes.check("operand 'z'", op.getZ(), {"B", "D", "L"})) ||
+      failed(shapes.check("operand 'delta_bias'", op.getDeltaBias(), {"D"})) ||
+      failed(shapes.check("operand 'init'", op.getInit(), {"B", "D", "N"})) ||
+      failed(shapes.check("result 'y'", op.getY(), {"B", "D", "L"})) ||
+      failed(shapes.check("result 'final_state'", op.getFinalState(),
                           {"B", "D", "N"})) ||
       failed(shapes.checkMultiple("D", "G")))
     return failure();
-  if (failed(checkSameElementType(*this, "operand 'delta'", getDelta(),
-                                  "operand 'u'", getU())) ||
-      failed(checkSameElementType(*this, "operand 'z'", getZ(), "operand 'u'",
-                                  getU())) ||
-      failed(checkSameElementType(*this, "result 'y'", getY(), "operand 'u'",
-                                  getU())))
+  if (failed(checkSameElementType(op, "operand 'delta'", op.getDelta(),
+                                  "operand 'u'", op.getU())) ||
+      failed(checkSameElementType(op, "operand 'z'", op.getZ(), "operand 'u'",
+                                  op.getU())) ||
+      failed(checkSameElementType(op, "result 'y'", op.getY(), "operand 'u'",
+                                  op.getU())))
     return failure();
-  return checkSameElementType(*this, "result 'final_state'", getFinalState(),
-                              "operand 'init'", getInit());
+  return checkSameElementType(op, "result 'final_state'", op.getFinalState(),
+                              "operand 'init'", op.getInit());
+}
+
+LogicalResult SelectiveScanOp::verify() {
+  ShapeChecker shapes(*this);
+  return verifyShapes(*this, shapes);
 }
 
 namespace {
@@ -280,64 +288,68 @@ void SelectiveScanOp::getCanonicalizationPatterns(RewritePatternSet &results,
 // SSDOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult SSDOp::verify() {
-  ShapeChecker shapes(*this);
-  if (getSeqIdx() && getCuSeqlens())
-    return emitOpError("takes at most one of 'seq_idx' and 'cu_seqlens'");
-  if (getChunkSize() <= 0)
-    return emitOpError() << "chunk_size must be positive, got "
-                         << getChunkSize();
-  if (failed(checkDtLimit(*this, getDtLimit())))
+LogicalResult ssm::verifyShapes(SSDOp op, ShapeChecker &shapes) {
+  if (op.getSeqIdx() && op.getCuSeqlens())
+    return op.emitOpError("takes at most one of 'seq_idx' and 'cu_seqlens'");
+  if (op.getChunkSize() <= 0)
+    return op.emitOpError() << "chunk_size must be positive, got "
+                         << op.getChunkSize();
+  if (failed(checkDtLimit(op, op.getDtLimit())))
     return failure();
-  if (failed(shapes.check("operand 'x'", getX(), {"B", "L", "H", "P"})) ||
-      failed(shapes.check("operand 'dt'", getDt(), {"B", "L", "H"})) ||
-      failed(shapes.check("operand 'A'", getA(), {"H"})) ||
-      failed(shapes.check("operand 'B'", getB(), {"B", "L", "G", "N"})) ||
-      failed(shapes.check("operand 'C'", getC(), {"B", "L", "G", "N"})))
+  if (failed(shapes.check("operand 'x'", op.getX(), {"B", "L", "H", "P"})) ||
+      failed(shapes.check("operand 'dt'", op.getDt(), {"B", "L", "H"})) ||
+      failed(shapes.check("operand 'A'", op.getA(), {"H"})) ||
+      failed(shapes.check("operand 'B'", op.getB(), {"B", "L", "G", "N"})) ||
+      failed(shapes.check("operand 'C'", op.getC(), {"B", "L", "G", "N"})))
     return failure();
-  if (getD() &&
-      failed(checkEitherForm(shapes, *this, "D", getD(), {"H"}, {"H", "P"})))
+  if (op.getD() &&
+      failed(checkEitherForm(shapes, op, "D", op.getD(), {"H"}, {"H", "P"})))
     return failure();
-  if (failed(shapes.check("operand 'z'", getZ(), {"B", "L", "H", "P"})) ||
-      failed(shapes.check("operand 'dt_bias'", getDtBias(), {"H"})) ||
-      failed(shapes.check("operand 'seq_idx'", getSeqIdx(), {"B", "L"})) ||
-      failed(shapes.check("result 'y'", getY(), {"B", "L", "H", "P"})) ||
+  if (failed(shapes.check("operand 'z'", op.getZ(), {"B", "L", "H", "P"})) ||
+      failed(shapes.check("operand 'dt_bias'", op.getDtBias(), {"H"})) ||
+      failed(shapes.check("operand 'seq_idx'", op.getSeqIdx(), {"B", "L"})) ||
+      failed(shapes.check("result 'y'", op.getY(), {"B", "L", "H", "P"})) ||
       failed(shapes.checkMultiple("H", "G")))
     return failure();
 
   // With cu_seqlens the states are per sequence: [S, H, P, N], S + 1 being
   // the length of cu_seqlens, and the packed sequences form one batch row.
   StringRef stateRows = "B";
-  if (Value cu = getCuSeqlens()) {
+  if (Value cu = op.getCuSeqlens()) {
     if (failed(shapes.check("operand 'cu_seqlens'", cu, {"S+1"})))
       return failure();
     int64_t entries = shapes.size("S+1");
     if (entries == 0)
-      return emitOpError("operand 'cu_seqlens' must have at least 1 element");
+      return op.emitOpError("operand 'cu_seqlens' must have at least 1 element");
     if (!ShapedType::isDynamic(entries) &&
         failed(shapes.bind("S", entries - 1, "operand 'cu_seqlens' (length - 1)",
                            0)))
       return failure();
     int64_t batch = shapes.size("B");
     if (!ShapedType::isDynamic(batch) && batch != 1)
-      return emitOpError() << "with 'cu_seqlens' the batch size B must be 1 "
+      return op.emitOpError() << "with 'cu_seqlens' the batch size B must be 1 "
                               "(sequences are packed along L), got "
                            << batch;
     stateRows = "S";
   }
-  if (failed(shapes.check("operand 'init'", getInit(),
+  if (failed(shapes.check("operand 'init'", op.getInit(),
                           {stateRows, "H", "P", "N"})) ||
-      failed(shapes.check("result 'final_state'", getFinalState(),
+      failed(shapes.check("result 'final_state'", op.getFinalState(),
                           {stateRows, "H", "P", "N"})))
     return failure();
 
-  if (failed(checkSameElementType(*this, "operand 'z'", getZ(), "operand 'x'",
-                                  getX())) ||
-      failed(checkSameElementType(*this, "result 'y'", getY(), "operand 'x'",
-                                  getX())))
+  if (failed(checkSameElementType(op, "operand 'z'", op.getZ(), "operand 'x'",
+                                  op.getX())) ||
+      failed(checkSameElementType(op, "result 'y'", op.getY(), "operand 'x'",
+                                  op.getX())))
     return failure();
-  return checkSameElementType(*this, "result 'final_state'", getFinalState(),
-                              "operand 'init'", getInit());
+  return checkSameElementType(op, "result 'final_state'", op.getFinalState(),
+                              "operand 'init'", op.getInit());
+}
+
+LogicalResult SSDOp::verify() {
+  ShapeChecker shapes(*this);
+  return verifyShapes(*this, shapes);
 }
 
 void SSDOp::getCanonicalizationPatterns(RewritePatternSet &results,
@@ -364,26 +376,30 @@ static void printActivation(OpAsmPrinter &printer, Operation *,
     printer << stringifyActivation(activation.getValue());
 }
 
-LogicalResult CausalConv1dOp::verify() {
-  ShapeChecker shapes(*this);
-  if (failed(shapes.check("operand 'x'", getX(), {"B", "C", "L"})) ||
-      failed(shapes.check("operand 'weight'", getWeight(), {"C", "W"})))
+LogicalResult ssm::verifyShapes(CausalConv1dOp op, ShapeChecker &shapes) {
+  if (failed(shapes.check("operand 'x'", op.getX(), {"B", "C", "L"})) ||
+      failed(shapes.check("operand 'weight'", op.getWeight(), {"C", "W"})))
     return failure();
   int64_t width = shapes.size("W");
   if (width == 0)
-    return emitOpError("operand 'weight' dimension 1 (W) must be at least 1");
+    return op.emitOpError("operand 'weight' dimension 1 (W) must be at least 1");
   if (!ShapedType::isDynamic(width) &&
       failed(shapes.bind("W-1", width - 1, "operand 'weight' (W - 1)", 1)))
     return failure();
-  if (failed(shapes.check("operand 'bias'", getBias(), {"C"})) ||
-      failed(shapes.check("operand 'init_state'", getInitState(),
+  if (failed(shapes.check("operand 'bias'", op.getBias(), {"C"})) ||
+      failed(shapes.check("operand 'init_state'", op.getInitState(),
                           {"B", "C", "W-1"})) ||
-      failed(shapes.check("result 'out'", getOut(), {"B", "C", "L"})) ||
-      failed(shapes.check("result 'final_state'", getFinalState(),
+      failed(shapes.check("result 'out'", op.getOut(), {"B", "C", "L"})) ||
+      failed(shapes.check("result 'final_state'", op.getFinalState(),
                           {"B", "C", "W-1"})))
     return failure();
-  return checkSameElementType(*this, "result 'out'", getOut(), "operand 'x'",
-                              getX());
+  return checkSameElementType(op, "result 'out'", op.getOut(), "operand 'x'",
+                              op.getX());
+}
+
+LogicalResult CausalConv1dOp::verify() {
+  ShapeChecker shapes(*this);
+  return verifyShapes(*this, shapes);
 }
 
 void CausalConv1dOp::getCanonicalizationPatterns(RewritePatternSet &results,
@@ -413,51 +429,55 @@ LogicalResult StateUpdateOp::inferReturnTypes(
   return success();
 }
 
-LogicalResult StateUpdateOp::verify() {
-  ShapeChecker shapes(*this);
-  if (failed(checkDtLimit(*this, getDtLimit())))
+LogicalResult ssm::verifyShapes(StateUpdateOp op, ShapeChecker &shapes) {
+  if (failed(checkDtLimit(op, op.getDtLimit())))
     return failure();
-  int64_t rank = getState().getType().getRank();
+  int64_t rank = op.getState().getType().getRank();
   if (rank != 3 && rank != 4)
-    return emitOpError() << "operand 'state' must have rank 3 [B, D, N] "
+    return op.emitOpError() << "operand 'state' must have rank 3 [B, D, N] "
                             "(Mamba-1) or 4 [B, H, P, N] (Mamba-2), got "
-                         << getState().getType();
+                         << op.getState().getType();
   if (rank == 3) {
-    if (failed(shapes.check("operand 'state'", getState(), {"B", "D", "N"})) ||
-        failed(shapes.check("operand 'x'", getX(), {"B", "D"})) ||
-        failed(shapes.check("operand 'dt'", getDt(), {"B", "D"})) ||
-        failed(shapes.check("operand 'A'", getA(), {"D", "N"})) ||
-        failed(shapes.check("operand 'B'", getB(), {"B", "G", "N"})) ||
-        failed(shapes.check("operand 'C'", getC(), {"B", "G", "N"})) ||
-        failed(shapes.check("operand 'D'", getD(), {"D"})) ||
-        failed(shapes.check("operand 'z'", getZ(), {"B", "D"})) ||
-        failed(shapes.check("operand 'dt_bias'", getDtBias(), {"D"})) ||
-        failed(shapes.check("operand 'y_init'", getYInit(), {"B", "D"})) ||
+    if (failed(shapes.check("operand 'state'", op.getState(), {"B", "D", "N"})) ||
+        failed(shapes.check("operand 'x'", op.getX(), {"B", "D"})) ||
+        failed(shapes.check("operand 'dt'", op.getDt(), {"B", "D"})) ||
+        failed(shapes.check("operand 'A'", op.getA(), {"D", "N"})) ||
+        failed(shapes.check("operand 'B'", op.getB(), {"B", "G", "N"})) ||
+        failed(shapes.check("operand 'C'", op.getC(), {"B", "G", "N"})) ||
+        failed(shapes.check("operand 'D'", op.getD(), {"D"})) ||
+        failed(shapes.check("operand 'z'", op.getZ(), {"B", "D"})) ||
+        failed(shapes.check("operand 'dt_bias'", op.getDtBias(), {"D"})) ||
+        failed(shapes.check("operand 'y_init'", op.getYInit(), {"B", "D"})) ||
         failed(shapes.checkMultiple("D", "G")))
       return failure();
   } else {
-    if (failed(shapes.check("operand 'state'", getState(),
+    if (failed(shapes.check("operand 'state'", op.getState(),
                             {"B", "H", "P", "N"})) ||
-        failed(shapes.check("operand 'x'", getX(), {"B", "H", "P"})) ||
-        failed(shapes.check("operand 'dt'", getDt(), {"B", "H"})) ||
-        failed(shapes.check("operand 'A'", getA(), {"H"})) ||
-        failed(shapes.check("operand 'B'", getB(), {"B", "G", "N"})) ||
-        failed(shapes.check("operand 'C'", getC(), {"B", "G", "N"})))
+        failed(shapes.check("operand 'x'", op.getX(), {"B", "H", "P"})) ||
+        failed(shapes.check("operand 'dt'", op.getDt(), {"B", "H"})) ||
+        failed(shapes.check("operand 'A'", op.getA(), {"H"})) ||
+        failed(shapes.check("operand 'B'", op.getB(), {"B", "G", "N"})) ||
+        failed(shapes.check("operand 'C'", op.getC(), {"B", "G", "N"})))
       return failure();
-    if (getD() &&
-        failed(checkEitherForm(shapes, *this, "D", getD(), {"H"}, {"H", "P"})))
+    if (op.getD() &&
+        failed(checkEitherForm(shapes, op, "D", op.getD(), {"H"}, {"H", "P"})))
       return failure();
-    if (failed(shapes.check("operand 'z'", getZ(), {"B", "H", "P"})) ||
-        failed(shapes.check("operand 'dt_bias'", getDtBias(), {"H"})) ||
-        failed(shapes.check("operand 'y_init'", getYInit(), {"B", "H", "P"})) ||
+    if (failed(shapes.check("operand 'z'", op.getZ(), {"B", "H", "P"})) ||
+        failed(shapes.check("operand 'dt_bias'", op.getDtBias(), {"H"})) ||
+        failed(shapes.check("operand 'y_init'", op.getYInit(), {"B", "H", "P"})) ||
         failed(shapes.checkMultiple("H", "G")))
       return failure();
   }
-  if (failed(checkSameElementType(*this, "operand 'z'", getZ(), "operand 'x'",
-                                  getX())))
+  if (failed(checkSameElementType(op, "operand 'z'", op.getZ(), "operand 'x'",
+                                  op.getX())))
     return failure();
-  return checkSameElementType(*this, "operand 'y_init'", getYInit(),
-                              "operand 'x'", getX());
+  return checkSameElementType(op, "operand 'y_init'", op.getYInit(),
+                              "operand 'x'", op.getX());
+}
+
+LogicalResult StateUpdateOp::verify() {
+  ShapeChecker shapes(*this);
+  return verifyShapes(*this, shapes);
 }
 
 #define GET_OP_CLASSES

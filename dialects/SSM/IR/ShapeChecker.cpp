@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ShapeChecker.h"
+#include "ssm/Dialect/SSM/IR/ShapeChecker.h"
 
 #include "llvm/ADT/StringExtras.h"
 
@@ -25,9 +25,12 @@ LogicalResult ShapeChecker::check(const Twine &what, Value value,
     return op->emitOpError()
            << what << " must have rank " << dims.size() << " " << spell(dims)
            << ", got " << type;
-  for (auto [index, dim] : llvm::enumerate(dims))
+  for (auto [index, dim] : llvm::enumerate(dims)) {
+    if (observer)
+      observer->onDim(dim, what.str(), value, index);
     if (failed(bind(dim, type.getDimSize(index), what, index)))
       return failure();
+  }
   return success();
 }
 
@@ -55,6 +58,8 @@ int64_t ShapeChecker::size(StringRef dim) const {
 }
 
 LogicalResult ShapeChecker::checkMultiple(StringRef dim, StringRef by) {
+  if (observer)
+    observer->onMultiple(dim, by);
   int64_t n = size(dim), d = size(by);
   if (!ShapedType::isDynamic(d) && d <= 0)
     return op->emitOpError() << by << " (from " << bound[by].from

@@ -132,4 +132,19 @@ def ParallelToRuntimePass : Pass<"ssm-parallel-to-runtime", "::mlir::ModuleOp"> 
                            "::mlir::scf::SCFDialect"];
 }
 
+def LowerAssertsPass : Pass<"ssm-lower-asserts", "::mlir::ModuleOp"> {
+  let summary = "report failed cf.assert checks on stderr, then abort";
+  let description = [{
+    Replaces each `cf.assert %ok, "message"` by a branch that, when `%ok` is
+    false, writes the message and a newline to file descriptor 2 with
+    `write` and calls `abort`. Upstream's lowering prints with `puts`,
+    whose buffered output `abort` discards when stdout is not a terminal;
+    the checks of `ssm-insert-shape-checks` must be seen wherever the
+    kernel runs. Needs only libc.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 #endif // SSM_CONVERSION_PASSES_TD

@@ -114,4 +114,35 @@ def SSMDropArgumentResultsPass : Pass<"ssm-drop-argument-results", "ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def SSMInsertShapeChecksPass : Pass<"ssm-insert-shape-checks"> {
+  let summary = "check at run time the shape relations dynamic sizes left open";
+  let description = [{
+    The verifiers relate the operands of each op through named dimensions
+    (B, L, D, N, H, P, G, W ...); a dynamic size matches anything at compile
+    time. Before each such op, this pass inserts a `cf.assert` for every
+    relation that involves a dynamic size: equal sizes for one name,
+    `W - 1` for a convolution's state, `S + 1` entries of `cu_seqlens` for
+    `S` per-sequence states, and channels (or heads) a positive multiple of
+    the groups. The relations are taken from the verifiers themselves, so
+    the two never disagree. A compiled kernel called with inconsistent
+    sizes stops with a message naming the op, its source location, and the
+    two operand dimensions that disagree, instead of reading out of bounds.
+
+    ```mlir
+    %y = ssm.selective_scan %u, %delta, ... : (tensor<?x?x?xf32>, ...)
+    // becomes
+    %0 = tensor.dim %u, %c2
+    %1 = tensor.dim %delta, %c2
+    %2 = arith.cmpi eq, %1, %0 : index
+    cf.assert %2, "ssm.selective_scan at loc(...): operand 'delta' dimension 2 (L) does not match operand 'u' dimension 2"
+    %y = ssm.selective_scan ...
+    ```
+
+    The contents of `cu_seqlens` and `seq_idx` are not checked.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::cf::ControlFlowDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // SSM_TRANSFORMS_PASSES_TD

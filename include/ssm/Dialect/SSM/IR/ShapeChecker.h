@@ -5,12 +5,15 @@
 // inconsistent messages; instead every verifier lists each operand with the
 // names of its dimensions and this helper binds names to sizes, reporting the
 // first disagreement with both sides named. Dynamic sizes match anything:
-// those relations become run-time preconditions.
+// those relations become run-time checks (ssm-insert-shape-checks), which
+// observe the same checker so that both sides share one list of relations.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SSM_DIALECTS_SSM_IR_SHAPECHECKER_H
-#define SSM_DIALECTS_SSM_IR_SHAPECHECKER_H
+#ifndef SSM_DIALECT_SSM_IR_SHAPECHECKER_H
+#define SSM_DIALECT_SSM_IR_SHAPECHECKER_H
+
+#include "ssm/Dialect/SSM/IR/SSMOps.h"
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Operation.h"
@@ -24,7 +27,20 @@ namespace mlir::ssm {
 /// one op, emitting an op error on the first inconsistency.
 class ShapeChecker {
 public:
-  explicit ShapeChecker(Operation *op) : op(op) {}
+  /// Told of every dimension the checker reads and every divisibility it
+  /// checks, static or not.
+  class Observer {
+  public:
+    virtual ~Observer() = default;
+    /// Dimension `index` of `value` (called `what`) is named `dim`.
+    virtual void onDim(StringRef dim, const std::string &what, Value value,
+                       unsigned index) = 0;
+    /// The size of `dim` must be a positive multiple of that of `by`.
+    virtual void onMultiple(StringRef dim, StringRef by) = 0;
+  };
+
+  explicit ShapeChecker(Operation *op, Observer *observer = nullptr)
+      : op(op), observer(observer) {}
 
   /// Checks that `value` (skipped when null: an absent optional operand) is a
   /// ranked tensor whose dimensions are named `dims`. `what` names it in
@@ -52,9 +68,18 @@ private:
     unsigned index;
   };
   Operation *op;
+  Observer *observer;
   llvm::StringMap<Binding> bound;
 };
 
+/// The shape relations of each op with named dimensions: the body of its
+/// verifier, run against `shapes`.
+LogicalResult verifyShapes(ScanOp op, ShapeChecker &shapes);
+LogicalResult verifyShapes(SelectiveScanOp op, ShapeChecker &shapes);
+LogicalResult verifyShapes(SSDOp op, ShapeChecker &shapes);
+LogicalResult verifyShapes(CausalConv1dOp op, ShapeChecker &shapes);
+LogicalResult verifyShapes(StateUpdateOp op, ShapeChecker &shapes);
+
 } // namespace mlir::ssm
 
-#endif // SSM_DIALECTS_SSM_IR_SHAPECHECKER_H
+#endif // SSM_DIALECT_SSM_IR_SHAPECHECKER_H
