@@ -191,6 +191,34 @@ scf::ForOp buildParallelGrid(
   return loop;
 }
 
+/// Copies a work item's scratch state into the state tensor `dest`, rounded
+/// to its element type: for i < `outer`, j < `inner`, the element
+/// `from(i, j)` of `scratch` goes to `to(i, j)` of `dest`. Returns the
+/// updated tensor.
+Value storeState(OpBuilder &b, Location loc, Value dest, Value scratch,
+                 Value outer, Value inner,
+                 function_ref<SmallVector<Value>(OpBuilder &, Location, Value, Value)> from,
+                 function_ref<SmallVector<Value>(OpBuilder &, Location, Value, Value)> to) {
+  Type element = cast<RankedTensorType>(dest.getType()).getElementType();
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  auto rows = scf::ForOp::create(
+      b, loc, c0, outer, c1, ValueRange{dest},
+      [&](OpBuilder &b, Location l, Value i, ValueRange carried) {
+        auto columns = scf::ForOp::create(
+            b, l, c0, inner, c1, carried,
+            [&](OpBuilder &b, Location l, Value j, ValueRange carried) {
+              Value v = memref::LoadOp::create(b, l, scratch, from(b, l, i, j));
+              scf::YieldOp::create(
+                  b, l,
+                  ValueRange{tensor::InsertOp::create(b, l, convertFloat(b, l, v, element),
+                                                      carried[0], to(b, l, i, j))});
+            });
+        scf::YieldOp::create(b, l, columns.getResults());
+      });
+  return rows.getResult(0);
+}
+
 struct LowerScan : OpRewritePattern<ScanOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -480,22 +508,15 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
           if (!op.getFinalState())
             return {timeLoop.getResult(0)};
           // The final state, rounded once.
-          auto final = scf::ForOp::create(
-              b, l, c0, stateSize, c1, ValueRange{carried[1]},
-              [&](OpBuilder &b, Location l, Value ni, ValueRange sc) {
-                auto inner = scf::ForOp::create(
-                    b, l, c0, width, c1, sc,
-                    [&](OpBuilder &b, Location l, Value c, ValueRange sc) {
-                      Value v = memref::LoadOp::create(b, l, h, ValueRange{ni, c});
-                      Value d = arith::AddIOp::create(b, l, first, c);
-                      scf::YieldOp::create(b, l,
-                                           ValueRange{tensor::InsertOp::create(
-                                               b, l, convertFloat(b, l, v, stateElement),
-                                               sc[0], ValueRange{bi, d, ni})});
-                    });
-                scf::YieldOp::create(b, l, inner.getResults());
+          Value final = storeState(
+              b, l, carried[1], h, stateSize, width,
+              [&](OpBuilder &, Location, Value ni, Value c) -> SmallVector<Value> {
+                return {ni, c};
+              },
+              [&](OpBuilder &b, Location l, Value ni, Value c) -> SmallVector<Value> {
+                return {bi, arith::AddIOp::create(b, l, first, c), ni};
               });
-          return {timeLoop.getResult(0), final.getResult(0)};
+          return {timeLoop.getResult(0), final};
         });
 
     replaceWithOutputs(rewriter, op, grid.getResult(0),
@@ -668,22 +689,15 @@ struct LowerSSD : OpRewritePattern<SSDOp> {
           if (!op.getFinalState())
             return {timeLoop.getResult(0)};
           // The final state, rounded once.
-          auto final = scf::ForOp::create(
-              b, l, c0, headDim, c1, ValueRange{carried[1]},
-              [&](OpBuilder &b, Location l, Value pi, ValueRange sc) {
-                auto inner = scf::ForOp::create(
-                    b, l, c0, stateSize, c1, sc,
-                    [&](OpBuilder &b, Location l, Value ni, ValueRange sc) {
-                      Value v = memref::LoadOp::create(b, l, h, ValueRange{ni, pi});
-                      scf::YieldOp::create(
-                          b, l,
-                          ValueRange{tensor::InsertOp::create(
-                              b, l, convertFloat(b, l, v, stateElement), sc[0],
-                              ValueRange{ri, hi, pi, ni})});
-                    });
-                scf::YieldOp::create(b, l, inner.getResults());
+          Value final = storeState(
+              b, l, carried[1], h, headDim, stateSize,
+              [&](OpBuilder &, Location, Value pi, Value ni) -> SmallVector<Value> {
+                return {ni, pi};
+              },
+              [&](OpBuilder &, Location, Value pi, Value ni) -> SmallVector<Value> {
+                return {ri, hi, pi, ni};
               });
-          return {timeLoop.getResult(0), final.getResult(0)};
+          return {timeLoop.getResult(0), final};
         });
 
     replaceWithOutputs(rewriter, op, grid.getResult(0),
