@@ -24,7 +24,14 @@ def ConvertSSMToSCFPass : Pass<"convert-ssm-to-scf"> {
     stores); `ssm.causal_conv1d` a `linalg.generic` with a loop over the
     taps; `ssm.state_update` a loop nest whose carried tensors start from
     its destinations, so the new state is stored into the state's buffer in
-    place. Arithmetic is carried out in f32 (f64 when an operand is f64).
+    place. `ssm.ssd` becomes the recurrence, a loop nest over (row, head,
+    p, t, n), unless it is marked `algorithm chunked`: then it becomes the
+    chunked (state-space duality) form, one loop over (row, head) pairs
+    marked `ssm.parallel` around loops over chunks of `chunk_size` steps
+    that compute the cumulative log-decay, the intra-chunk product
+    (C Bᵀ ∘ decay) X, the contribution C·h of the state each chunk starts
+    from, and the state passed on. Arithmetic is carried out in f32 (f64
+    when an operand is f64).
 
     Together with `ssm-decompose` this gives every model-level op an
     executable meaning that does not depend on the optimizing lowerings;
@@ -56,7 +63,8 @@ def ConvertSSMToSCFPass : Pass<"convert-ssm-to-scf"> {
                            "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
-                           "::mlir::scf::SCFDialect"];
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::bufferization::BufferizationDialect"];
 }
 
 #endif // SSM_CONVERSION_PASSES_TD
