@@ -46,7 +46,7 @@ std::string guardFor(StringRef path) {
 
 /// Runs `build` on `module`; false (diagnostics already printed) on failure.
 bool runPipeline(ModuleOp module, const ssm::DriverOptions &options,
-                 void (*build)(OpPassManager &)) {
+                 function_ref<void(OpPassManager &)> build) {
   PassManager pm(module.getContext(), ModuleOp::getOperationName());
   build(pm);
   if (options.printPipeline) {
@@ -92,7 +92,9 @@ int ssm::compile(const DriverOptions &options) {
       return fail(error);
   }
 
-  if (!runPipeline(*module, options, buildCPUBufferizePipeline))
+  if (!runPipeline(*module, options, [&](OpPassManager &pm) {
+        buildCPUBufferizePipeline(pm, options.pipeline);
+      }))
     return 1;
   if (!options.header.empty()) {
     std::unique_ptr<llvm::ToolOutputFile> header =
@@ -125,7 +127,9 @@ int ssm::compile(const DriverOptions &options) {
     for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
       func.removeArgAttr(i, "ssm.in_place");
 
-  if (!runPipeline(*module, options, buildCPULowerToLLVMPipeline))
+  if (!runPipeline(*module, options, [](OpPassManager &pm) {
+        buildCPULowerToLLVMPipeline(pm);
+      }))
     return 1;
   if (options.emit == EmitKind::LLVMDialect)
     return writeOutput([&](llvm::raw_pwrite_stream &os) {

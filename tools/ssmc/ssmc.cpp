@@ -49,6 +49,18 @@ int main(int argc, char **argv) {
       cl::desc("Vectorize expf/log1pf through glibc's libmvec on x86-64 "
                "Linux (default on; objects then need -lmvec)"),
       cl::init(true), cl::cat(category));
+  cl::opt<mlir::ssm::SSDAlgorithmChoice> ssdAlgorithm(
+      "ssd-algorithm",
+      cl::desc("Form of ssm.ssd ops that have no 'algorithm' attribute"),
+      cl::init(mlir::ssm::SSDAlgorithmChoice::automatic),
+      cl::values(clEnumValN(mlir::ssm::SSDAlgorithmChoice::automatic, "auto",
+                            "Choose per op and shape by the cost model "
+                            "(ssm-select-algorithm)"),
+                 clEnumValN(mlir::ssm::SSDAlgorithmChoice::recurrent,
+                            "recurrent", "The recurrence, step by step"),
+                 clEnumValN(mlir::ssm::SSDAlgorithmChoice::chunked, "chunked",
+                            "Chunks of matmuls (state-space duality)")),
+      cl::cat(category));
   cl::opt<unsigned> opt("O", cl::desc("Optimization level 0-3 (default 3)"),
                         cl::Prefix, cl::init(3), cl::cat(category));
   cl::opt<bool> printPipeline("print-pipeline",
@@ -79,6 +91,7 @@ int main(int argc, char **argv) {
   options.target.features = mattr;
   options.target.optLevel = opt;
   options.target.vectorMath = vectorMath;
+  options.pipeline.ssdAlgorithm = ssdAlgorithm;
   options.printPipeline = printPipeline;
   options.printIRAfterAll = printIR;
   return mlir::ssm::compile(options);

@@ -8,6 +8,7 @@
 #ifndef SSM_DRIVER_DRIVER_H
 #define SSM_DRIVER_DRIVER_H
 
+#include "ssm/Pipelines/Pipelines.h"
 #include "ssm/Target/CPU.h"
 
 #include <string>
@@ -25,6 +26,8 @@ struct DriverOptions {
   std::string header;
   EmitKind emit = EmitKind::Object;
   CPUTargetOptions target;
+  /// Choices of the pass pipelines (the form of ssm.ssd ops).
+  CPUPipelineOptions pipeline;
   /// Print the pass pipeline before running it.
   bool printPipeline = false;
   /// Print the IR after every pass (to stderr).
