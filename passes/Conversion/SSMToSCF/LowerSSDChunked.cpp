@@ -55,6 +55,48 @@ Value scratch(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
       b, loc, RankedTensorType::get(shape, element), dynamic);
 }
 
+/// How many dot products or rank-1 updates share one pass over a row: each
+/// element loaded from the shared row then feeds this many FMAs, and the
+/// row being updated is loaded and stored once for this many of them.
+constexpr int64_t kBlock = 4;
+
+using BlockFn =
+    function_ref<Value(OpBuilder &, Location, Value, int64_t, Value)>;
+
+/// Threads `init` through `body(first, width, value)` over [0, count): in
+/// blocks of kBlock consecutive indices, then one index at a time for the
+/// remainder.
+Value blocked(OpBuilder &b, Location loc, Value count, Value init,
+              BlockFn body) {
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Value width = arith::ConstantIndexOp::create(b, loc, kBlock);
+  Value full = arith::SubIOp::create(
+      b, loc, count, arith::RemUIOp::create(b, loc, count, width));
+  Value value = loop(b, loc, c0, full, width, init,
+                     [&](OpBuilder &nb, Location nl, Value first,
+                         ValueRange it) -> SmallVector<Value> {
+                       return {body(nb, nl, first, kBlock, it[0])};
+                     })
+                    .getResult(0);
+  return loop(b, loc, full, count, c1, value,
+              [&](OpBuilder &nb, Location nl, Value index,
+                  ValueRange it) -> SmallVector<Value> {
+                return {body(nb, nl, index, 1, it[0])};
+              })
+      .getResult(0);
+}
+
+/// `first`, `first + 1`, ..., `first + width - 1`.
+SmallVector<Value> consecutive(OpBuilder &b, Location loc, Value first,
+                               int64_t width) {
+  SmallVector<Value> indices{first};
+  for (int64_t k = 1; k < width; ++k)
+    indices.push_back(arith::AddIOp::create(
+        b, loc, first, arith::ConstantIndexOp::create(b, loc, k)));
+  return indices;
+}
+
 /// `acc + lhs * rhs` that LLVM may contract into an FMA.
 Value fma(OpBuilder &b, Location loc, Value lhs, Value rhs, Value acc) {
   auto flags = arith::FastMathFlagsAttr::get(b.getContext(),
@@ -132,19 +174,26 @@ struct LowerSSDChunked : OpRewritePattern<SSDOp> {
                 .getResult();
           };
           Value zero = buildFloat(b, l, ct, 0.0);
-          // Σ_n lhs(n)·rhs(n), reassociable so that it vectorizes.
-          auto dot = [&](OpBuilder &ob, Location ol,
-                         function_ref<Value(OpBuilder &, Location, Value)> lhs,
-                         function_ref<Value(OpBuilder &, Location, Value)> rhs) {
-            return loop(ob, ol, c0, stateSize, c1, ValueRange{zero},
-                        [&](OpBuilder &ib, Location il, Value n,
-                            ValueRange sum) -> SmallVector<Value> {
-                          return {buildReductionFMA(ib, il, sum[0],
-                                                    lhs(ib, il, n),
-                                                    rhs(ib, il, n))};
-                        })
-                .getResult(0);
-          };
+          // Σ_n lhs(n)·rhs(k, n) for k < width in one pass over n,
+          // reassociable so that it vectorizes.
+          auto dots =
+              [&](OpBuilder &ob, Location ol, int64_t width,
+                  function_ref<Value(OpBuilder &, Location, Value)> lhs,
+                  function_ref<Value(OpBuilder &, Location, int64_t, Value)> rhs) {
+                SmallVector<Value> init(width, zero);
+                auto sums = loop(
+                    ob, ol, c0, stateSize, c1, init,
+                    [&](OpBuilder &ib, Location il, Value n,
+                        ValueRange acc) -> SmallVector<Value> {
+                      Value shared = lhs(ib, il, n);
+                      SmallVector<Value> next;
+                      for (int64_t k = 0; k < width; ++k)
+                        next.push_back(buildReductionFMA(ib, il, acc[k], shared,
+                                                         rhs(ib, il, k, n)));
+                      return next;
+                    });
+                return SmallVector<Value>(sums.getResults());
+              };
 
           // (row, head) from the flattened index; a row is a batch row, or
           // with cu_seqlens one packed sequence of batch row 0.
@@ -277,70 +326,81 @@ struct LowerSSDChunked : OpRewritePattern<SSDOp> {
                       Value t = arith::AddIOp::create(b, l, start, i);
                       Value si = tensor::ExtractOp::create(b, l, logDecay, i);
                       Value decay0 = fromStart(b, l, i);
-                      // C_t · h0 and the skip connection.
-                      Value row = loop(
-                          b, l, c0, headDim, c1, s[1],
-                          [&](OpBuilder &b, Location l, Value p,
-                              ValueRange r) -> SmallVector<Value> {
-                            Value v = dot(
-                                b, l,
-                                [&](OpBuilder &b, Location l, Value n) {
-                                  return load(b, l, Ct, {bi, t, gi, n}, ct);
-                                },
-                                [&](OpBuilder &b, Location l, Value n) {
+                      auto loadC = [&](OpBuilder &b, Location l, Value n) {
+                        return load(b, l, Ct, {bi, t, gi, n}, ct);
+                      };
+                      // exp(s_i)·C_t·h0 and the skip connection, for
+                      // channels p0 .. p0 + width - 1 at once.
+                      Value row = blocked(
+                          b, l, headDim, s[1],
+                          [&](OpBuilder &b, Location l, Value p0, int64_t width,
+                              Value r) -> Value {
+                            SmallVector<Value> ps = consecutive(b, l, p0, width);
+                            SmallVector<Value> sums = dots(
+                                b, l, width, loadC,
+                                [&](OpBuilder &b, Location l, int64_t k, Value n) {
                                   return tensor::ExtractOp::create(
-                                             b, l, h, ValueRange{p, n})
+                                             b, l, h, ValueRange{ps[k], n})
                                       .getResult();
                                 });
-                            v = arith::MulFOp::create(b, l, decay0, v);
-                            if (skip) {
-                              SmallVector<Value> at{hi};
-                              if (skipPerChannel)
-                                at.push_back(p);
-                              v = fma(b, l, load(b, l, skip, at, ct),
-                                      load(b, l, x, {bi, t, hi, p}, ct), v);
+                            for (int64_t k = 0; k < width; ++k) {
+                              Value v = arith::MulFOp::create(b, l, decay0, sums[k]);
+                              if (skip) {
+                                SmallVector<Value> at{hi};
+                                if (skipPerChannel)
+                                  at.push_back(ps[k]);
+                                v = fma(b, l, load(b, l, skip, at, ct),
+                                        load(b, l, x, {bi, t, hi, ps[k]}, ct), v);
+                              }
+                              r = tensor::InsertOp::create(b, l, v, r,
+                                                           ValueRange{ps[k]});
                             }
-                            return {tensor::InsertOp::create(b, l, v, r[0],
-                                                             ValueRange{p})};
-                          })
-                                      .getResult(0);
-                      // Σ_{j ≤ i} exp(s_i − s_j)·(C_i·B_j)·δ_j·x_j.
-                      row = loop(
-                          b, l, c0, arith::AddIOp::create(b, l, i, c1), c1, row,
-                          [&](OpBuilder &b, Location l, Value j,
-                              ValueRange r) -> SmallVector<Value> {
-                            Value tj = arith::AddIOp::create(b, l, start, j);
-                            Value cb = dot(
-                                b, l,
-                                [&](OpBuilder &b, Location l, Value n) {
-                                  return load(b, l, Ct, {bi, t, gi, n}, ct);
-                                },
-                                [&](OpBuilder &b, Location l, Value n) {
-                                  return load(b, l, Bt, {bi, tj, gi, n}, ct);
+                            return r;
+                          });
+                      // Σ_{j ≤ i} exp(s_i − s_j)·(C_i·B_j)·δ_j·x_j, for steps
+                      // j0 .. j0 + width - 1 at once.
+                      row = blocked(
+                          b, l, arith::AddIOp::create(b, l, i, c1), row,
+                          [&](OpBuilder &b, Location l, Value j0, int64_t width,
+                              Value r) -> Value {
+                            SmallVector<Value> js = consecutive(b, l, j0, width);
+                            SmallVector<Value> tjs;
+                            for (Value j : js)
+                              tjs.push_back(arith::AddIOp::create(b, l, start, j));
+                            SmallVector<Value> cbs = dots(
+                                b, l, width, loadC,
+                                [&](OpBuilder &b, Location l, int64_t k, Value n) {
+                                  return load(b, l, Bt, {bi, tjs[k], gi, n}, ct);
                                 });
-                            Value sj = tensor::ExtractOp::create(b, l, logDecay, j);
-                            Value w = math::ExpOp::create(
-                                b, l, arith::SubFOp::create(b, l, si, sj));
-                            w = arith::MulFOp::create(
-                                b, l, w,
-                                arith::MulFOp::create(
-                                    b, l, tensor::ExtractOp::create(b, l, steps, j),
-                                    cb));
-                            w = sameSegment(b, l, w, i, j);
-                            return {loop(b, l, c0, headDim, c1, r,
-                                         [&](OpBuilder &b, Location l, Value p,
-                                             ValueRange a) -> SmallVector<Value> {
-                                           Value v = fma(
-                                               b, l, w,
-                                               load(b, l, x, {bi, tj, hi, p}, ct),
-                                               tensor::ExtractOp::create(
-                                                   b, l, a[0], ValueRange{p}));
-                                           return {tensor::InsertOp::create(
-                                               b, l, v, a[0], ValueRange{p})};
-                                         })
-                                        .getResult(0)};
-                          })
+                            SmallVector<Value> ws;
+                            for (int64_t k = 0; k < width; ++k) {
+                              Value sj = tensor::ExtractOp::create(b, l, logDecay,
+                                                                   js[k]);
+                              Value w = math::ExpOp::create(
+                                  b, l, arith::SubFOp::create(b, l, si, sj));
+                              w = arith::MulFOp::create(
+                                  b, l, w,
+                                  arith::MulFOp::create(
+                                      b, l,
+                                      tensor::ExtractOp::create(b, l, steps, js[k]),
+                                      cbs[k]));
+                              ws.push_back(sameSegment(b, l, w, i, js[k]));
+                            }
+                            return loop(b, l, c0, headDim, c1, r,
+                                        [&](OpBuilder &b, Location l, Value p,
+                                            ValueRange a) -> SmallVector<Value> {
+                                          Value v = tensor::ExtractOp::create(
+                                              b, l, a[0], ValueRange{p});
+                                          for (int64_t k = 0; k < width; ++k)
+                                            v = fma(b, l, ws[k],
+                                                    load(b, l, x,
+                                                         {bi, tjs[k], hi, p}, ct),
+                                                    v);
+                                          return {tensor::InsertOp::create(
+                                              b, l, v, a[0], ValueRange{p})};
+                                        })
                                 .getResult(0);
+                          });
                       // Gate and store.
                       Value yNext = loop(
                           b, l, c0, headDim, c1, s[0],
@@ -398,29 +458,36 @@ struct LowerSSDChunked : OpRewritePattern<SSDOp> {
                                                              ValueRange{p, n})};
                           })
                                           .getResult(0);
-                      return {loop(
-                          b, l, c0, count, c1, decayed,
-                          [&](OpBuilder &b, Location l, Value j,
-                              ValueRange r) -> SmallVector<Value> {
-                            Value tj = arith::AddIOp::create(b, l, start, j);
-                            Value coef = arith::MulFOp::create(
-                                b, l, tensor::ExtractOp::create(b, l, steps, j),
-                                load(b, l, x, {bi, tj, hi, p}, ct));
-                            return {loop(
-                                b, l, c0, stateSize, c1, r,
-                                [&](OpBuilder &b, Location l, Value n,
-                                    ValueRange a) -> SmallVector<Value> {
-                                  Value v = fma(
-                                      b, l, coef,
-                                      load(b, l, Bt, {bi, tj, gi, n}, ct),
-                                      tensor::ExtractOp::create(b, l, a[0],
-                                                                ValueRange{p, n}));
-                                  return {tensor::InsertOp::create(
-                                      b, l, v, a[0], ValueRange{p, n})};
-                                })
-                                        .getResult(0)};
-                          })
-                                  .getResult(0)};
+                      // Rank-1 updates by steps j0 .. j0 + width - 1 at once.
+                      return {blocked(
+                          b, l, count, decayed,
+                          [&](OpBuilder &b, Location l, Value j0, int64_t width,
+                              Value r) -> Value {
+                            SmallVector<Value> js = consecutive(b, l, j0, width);
+                            SmallVector<Value> tjs, coefs;
+                            for (Value j : js) {
+                              Value tj = arith::AddIOp::create(b, l, start, j);
+                              tjs.push_back(tj);
+                              coefs.push_back(arith::MulFOp::create(
+                                  b, l, tensor::ExtractOp::create(b, l, steps, j),
+                                  load(b, l, x, {bi, tj, hi, p}, ct)));
+                            }
+                            return loop(
+                                       b, l, c0, stateSize, c1, r,
+                                       [&](OpBuilder &b, Location l, Value n,
+                                           ValueRange a) -> SmallVector<Value> {
+                                         Value v = tensor::ExtractOp::create(
+                                             b, l, a[0], ValueRange{p, n});
+                                         for (int64_t k = 0; k < width; ++k)
+                                           v = fma(b, l, coefs[k],
+                                                   load(b, l, Bt,
+                                                        {bi, tjs[k], gi, n}, ct),
+                                                   v);
+                                         return {tensor::InsertOp::create(
+                                             b, l, v, a[0], ValueRange{p, n})};
+                                       })
+                                .getResult(0);
+                          })};
                     })
                                  .getResult(0);
                 SmallVector<Value> next{outputs.getResult(0), hNext, logDecay,
