@@ -17,7 +17,7 @@ func.func @selective_scan(%u: tensor<1x1536x512xf32>, %delta: tensor<1x1536x512x
 }
 
 // Mamba-2 SSD: H=48, P=64, N=128, one group; the recurrent form at L=512
-// (the headline case), then the chunked form with chunks of 32 steps at
+// (the headline case), then the chunked form with chunks of 16 steps at
 // L=512 and both forms at L=4096.
 func.func @ssd(%x: tensor<1x512x48x64xf32>, %dt: tensor<1x512x48xf32>, %A: tensor<48xf32>,
                %B: tensor<1x512x1x128xf32>, %C: tensor<1x512x1x128xf32>,
@@ -32,7 +32,7 @@ func.func @ssd(%x: tensor<1x512x48x64xf32>, %dt: tensor<1x512x48xf32>, %A: tenso
 func.func @ssd_chunked(%x: tensor<1x512x48x64xf32>, %dt: tensor<1x512x48xf32>, %A: tensor<48xf32>,
                %B: tensor<1x512x1x128xf32>, %C: tensor<1x512x1x128xf32>,
                %D: tensor<48xf32>, %dtb: tensor<48xf32>) -> tensor<1x512x48x64xf32> {
-  %y = ssm.ssd %x, %dt, %A, %B, %C skip(%D) dt_bias(%dtb) dt_softplus algorithm chunked {chunk_size = 32 : i64}
+  %y = ssm.ssd %x, %dt, %A, %B, %C skip(%D) dt_bias(%dtb) dt_softplus algorithm chunked {chunk_size = 16 : i64}
       : (tensor<1x512x48x64xf32>, tensor<1x512x48xf32>, tensor<48xf32>,
          tensor<1x512x1x128xf32>, tensor<1x512x1x128xf32>, tensor<48xf32>,
          tensor<48xf32>) -> tensor<1x512x48x64xf32>
@@ -52,7 +52,7 @@ func.func @ssd_long(%x: tensor<1x4096x48x64xf32>, %dt: tensor<1x4096x48xf32>, %A
 func.func @ssd_chunked_long(%x: tensor<1x4096x48x64xf32>, %dt: tensor<1x4096x48xf32>, %A: tensor<48xf32>,
                %B: tensor<1x4096x1x128xf32>, %C: tensor<1x4096x1x128xf32>,
                %D: tensor<48xf32>, %dtb: tensor<48xf32>) -> tensor<1x4096x48x64xf32> {
-  %y = ssm.ssd %x, %dt, %A, %B, %C skip(%D) dt_bias(%dtb) dt_softplus algorithm chunked {chunk_size = 32 : i64}
+  %y = ssm.ssd %x, %dt, %A, %B, %C skip(%D) dt_bias(%dtb) dt_softplus algorithm chunked {chunk_size = 16 : i64}
       : (tensor<1x4096x48x64xf32>, tensor<1x4096x48xf32>, tensor<48xf32>,
          tensor<1x4096x1x128xf32>, tensor<1x4096x1x128xf32>, tensor<48xf32>,
          tensor<48xf32>) -> tensor<1x4096x48x64xf32>

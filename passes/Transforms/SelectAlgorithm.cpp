@@ -23,10 +23,12 @@ namespace {
 
 // Nanoseconds, measured on one core (see the pass description).
 constexpr double kRecurrentPerElement = 0.30;
-constexpr double kRecurrentPerElementOutOfL2 = 0.75;
-constexpr double kChunkedStatePerElement = 0.10;
-constexpr double kChunkedIntraPerElement = 0.03;
-constexpr double kL1Bytes = 48 * 1024;
+constexpr double kRecurrentPerElementOutOfL2 = 0.70;
+constexpr double kChunkedStatePerElement = 0.06;
+constexpr double kChunkedIntraPerElement = 0.036;
+/// Fitted: the chunk working set beyond which the intra-chunk term slows
+/// down in proportion (the rows of B and x stop staying close to L1).
+constexpr double kChunkWorkingSetBytes = 64 * 1024;
 constexpr double kL2Bytes = 1024 * 1024;
 
 /// The cost model's choice for `op`, or nullopt when it cannot weigh the
@@ -45,7 +47,7 @@ std::optional<SSDAlgorithm> choose(SSDOp op) {
   double state = double(P) * N;
   double recurrent =
       state * (streams ? kRecurrentPerElementOutOfL2 : kRecurrentPerElement);
-  double spill = std::max(1.0, double(q) * (N + P) * 4 / kL1Bytes);
+  double spill = std::max(1.0, double(q) * (N + P) * 4 / kChunkWorkingSetBytes);
   double chunked = state * kChunkedStatePerElement +
                    double(q + 1) * (N + P) * kChunkedIntraPerElement * spill;
   return chunked < recurrent ? SSDAlgorithm::chunked : SSDAlgorithm::recurrent;

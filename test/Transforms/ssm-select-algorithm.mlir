@@ -66,8 +66,8 @@ func.func @short_and_dynamic(%x1: tensor<4x1x48x64xf32>, %dt1: tensor<4x1x48xf32
 
 // Long sequences whose B and C outgrow L2 slow the recurrence down (it
 // rereads them for every channel): with chunks of 192 steps the recurrence
-// wins at L = 512 and the chunked form at L = 4096 (measured: 3.8 against
-// 2.6 and 4.5 against 5.7 µs per head and step).
+// wins at L = 512 and the chunked form at L = 4096 (measured: 3.4 against
+// 2.4 and 4.2 against 5.6 µs per head and step).
 // CHECK-LABEL: func.func @long
 // CHECK:       ssm.ssd {{.*}} algorithm recurrent {chunk_size = 192 : i64}
 // CHECK:       ssm.ssd {{.*}} algorithm chunked {chunk_size = 192 : i64}

@@ -134,15 +134,15 @@ def SSMSelectAlgorithmPass : Pass<"ssm-select-algorithm"> {
       state and recomputes the step size per channel; the loop over time is
       sequential and bound by loads and stores, not by FMAs. κr = 0.30 ns
       while the sequence's B and C (2·L·N·4 bytes) fit in L2 (1 MiB), and
-      0.75 ns when they do not, since the recurrence rereads them for every
+      0.70 ns when they do not, since the recurrence rereads them for every
       channel.
     - chunked: `P·N·κs + (q + 1)·(N + P)·κq·m`. The first term is the state
       contribution C·h and the state update, two FMA passes over the state
-      per step (κs = 0.10 ns); the second is the intra-chunk product: for
+      per step (κs = 0.06 ns); the second is the intra-chunk product: for
       each step, (q + 1)/2 dot products C_i·B_j of length N and as many
-      updates of length P (κq = 0.03 ns). m = max(1, q·(N + P)·4 / 48 KiB)
-      accounts for the chunk's rows of B and x no longer fitting in L1,
-      which is what makes long chunks slow.
+      updates of length P (κq = 0.036 ns). m = max(1, q·(N + P)·4 / 64 KiB)
+      (64 KiB fitted) accounts for the chunk's rows of B and x no longer
+      staying in L1, which is what makes long chunks slow.
 
     In flops per (row, head) and step: 5·P·N for the recurrence against
     4·P·N + (q + 1)·(N + P) (and P·N/q to decay the state once per chunk)
@@ -152,7 +152,7 @@ def SSMSelectAlgorithmPass : Pass<"ssm-select-algorithm"> {
     vectorized pass over data in L1. The constants come from
     measurements of both lowerings on this project's reference machine
     (docs/performance.md); at H = 48, P = 64, N = 128, L = 512 the chunked
-    form is 2.8x faster with chunk_size 16 to 32, still faster with 128,
+    form is 3-4x faster with chunk_size 16 to 32, still faster with 128,
     and 2.7x slower with 256. An op whose P or N is dynamic stays
     recurrent: the model has nothing to weigh.
 
