@@ -27,6 +27,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,43 @@ namespace ssm::test {
 using namespace mlir;
 namespace ref = ::ssm::ref;
 
+/// The float storage types the tests exercise.
+enum class Element { F32, F64, F16, BF16 };
+
+/// The MLIR spelling of `e`.
+inline const char *nameOf(Element e) {
+  switch (e) {
+  case Element::F32:
+    return "f32";
+  case Element::F64:
+    return "f64";
+  case Element::F16:
+    return "f16";
+  case Element::BF16:
+    return "bf16";
+  }
+  return "?";
+}
+
+inline size_t sizeOf(Element e) {
+  return e == Element::F64 ? 8 : e == Element::F32 ? 4 : 2;
+}
+
+/// The 16 bits of bf16 nearest to `v` (ties to even), from its f32 bits.
+inline uint16_t toBF16(float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, 4);
+  bits += 0x7fff + ((bits >> 16) & 1);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+inline float fromBF16(uint16_t h) {
+  uint32_t bits = uint32_t(h) << 16;
+  float v;
+  std::memcpy(&v, &bits, 4);
+  return v;
+}
+
 /// A host buffer and the MLIR memref descriptor that points at it:
 /// {allocated, aligned, offset, sizes[rank], strides[rank]}, all 8 bytes.
 struct Buffer {
@@ -42,6 +81,8 @@ struct Buffer {
   std::vector<unsigned char> bytes;
   std::vector<int64_t> descriptor;
   void *descriptorPtr = nullptr;
+  /// How float contents are stored (integer buffers ignore it).
+  Element element = Element::F32;
 
   Buffer(std::vector<int64_t> s, size_t elementSize) : shape(std::move(s)) {
     int64_t n = 1;
@@ -60,13 +101,55 @@ struct Buffer {
     descriptorPtr = descriptor.data();
   }
   template <typename T> T *data() { return reinterpret_cast<T *>(bytes.data()); }
+
+  /// Element `i`, read in its storage type.
+  double get(size_t i) {
+    switch (element) {
+    case Element::F32:
+      return data<float>()[i];
+    case Element::F64:
+      return data<double>()[i];
+    case Element::F16:
+      return static_cast<double>(data<_Float16>()[i]);
+    case Element::BF16:
+      return fromBF16(data<uint16_t>()[i]);
+    }
+    return 0.0;
+  }
+  /// Stores `v` rounded to the storage type.
+  void set(size_t i, double v) {
+    switch (element) {
+    case Element::F32:
+      data<float>()[i] = static_cast<float>(v);
+      break;
+    case Element::F64:
+      data<double>()[i] = v;
+      break;
+    case Element::F16:
+      data<_Float16>()[i] = static_cast<_Float16>(static_cast<float>(v));
+      break;
+    case Element::BF16:
+      data<uint16_t>()[i] = toBF16(static_cast<float>(v));
+      break;
+    }
+  }
 };
 
-inline Buffer fromTensor(const ref::Tensor &t) {
-  Buffer b(t.shape, sizeof(float));
+inline Buffer fromTensor(const ref::Tensor &t, Element element = Element::F32) {
+  Buffer b(t.shape, sizeOf(element));
+  b.element = element;
   for (size_t i = 0; i < t.data.size(); ++i)
-    b.data<float>()[i] = static_cast<float>(t.data[i]);
+    b.set(i, t.data[i]);
   return b;
+}
+
+/// `t` with every element rounded to `element`: what a kernel reading `t`
+/// stored as `element` sees, so the reference can be given the same inputs.
+inline ref::Tensor roundedTo(ref::Tensor t, Element element) {
+  Buffer b = fromTensor(t, element);
+  for (size_t i = 0; i < t.data.size(); ++i)
+    t.data[i] = b.get(i);
+  return t;
 }
 
 template <typename T> Buffer fromInts(std::vector<int64_t> shape, const std::vector<int64_t> &v) {
@@ -152,20 +235,22 @@ private:
 inline double relativeError(Buffer &kernel, const ref::Tensor &expected) {
   double diff = 0.0, scale = 1.0;
   for (size_t i = 0; i < expected.data.size(); ++i) {
-    diff = std::max(diff, std::abs(kernel.data<float>()[i] - expected.data[i]));
+    diff = std::max(diff, std::abs(kernel.get(i) - expected.data[i]));
     scale = std::max(scale, std::abs(expected.data[i]));
   }
   return diff / scale;
 }
 
-/// One kernel invocation: f32 (or integer) inputs, f32 outputs, and the op
-/// text that computes `%r` with one result per output.
+/// One kernel invocation: float (f32 unless stated) or integer inputs,
+/// float outputs, and the op text that computes `%r` with one result per
+/// output.
 class KernelCall {
 public:
-  /// Adds an f32 input; returns its SSA name.
-  std::string input(const ref::Tensor &t, bool dynamic = false) {
-    types.push_back(type(t.shape, "f32", dynamic));
-    buffers.push_back(fromTensor(t));
+  /// Adds a float input stored as `element`; returns its SSA name.
+  std::string input(const ref::Tensor &t, bool dynamic = false,
+                    Element element = Element::F32) {
+    types.push_back(type(t.shape, nameOf(element), dynamic));
+    buffers.push_back(fromTensor(t, element));
     return "%a" + std::to_string(types.size() - 1);
   }
   /// Adds an integer input of element type `element` (i32 or i64).
@@ -176,10 +261,12 @@ public:
     buffers.push_back(fromInts<T>(shape, v));
     return "%a" + std::to_string(types.size() - 1);
   }
-  /// Adds an f32 output of `shape`.
-  void output(const std::vector<int64_t> &shape, bool dynamic = false) {
-    outputs.push_back(type(shape, "f32", dynamic));
-    outputBuffers.emplace_back(shape, sizeof(float));
+  /// Adds a float output of `shape` stored as `element`.
+  void output(const std::vector<int64_t> &shape, bool dynamic = false,
+              Element element = Element::F32) {
+    outputs.push_back(type(shape, nameOf(element), dynamic));
+    outputBuffers.emplace_back(shape, sizeOf(element));
+    outputBuffers.back().element = element;
   }
   /// "(inputs) -> (outputs)", the op's functional type.
   std::string signature() const {
