@@ -7,14 +7,20 @@
 // L = 1) and over the op's features; then runs the same op with `algorithm
 // recurrent` and compares the two lowerings with each other.
 //
-// Tolerance: both lowerings compute in f32 against an f64 reference. The
-// chunked form differs from the recurrence in how it rounds: each weight
-// exp(s_i − s_j) comes from a cumulative sum s of up to chunk_size log-decays
-// δ·A, so its exponent carries an absolute error of about
-// |s_i|·2^-24 ≤ Q·max(δ)·max|A|·6e-8 (Q = 32, δ ≤ 0.6, |A| ≤ 1.5: ~2e-6),
-// and each output sums O(Q·(N + P)) products. Observed errors are below
-// 3e-6 of the largest magnitude; 2e-5 keeps margin while any slip (a term
-// of the wrong chunk, a missing decay, a wrong group) is O(1e-1).
+// Tolerance (relative to the largest magnitude), f32 storage: both
+// lowerings compute in f32 against an f64 reference. The chunked form
+// differs from the recurrence in how it rounds: each weight exp(s_i − s_j)
+// comes from a cumulative sum s of up to chunk_size log-decays δ·A, so its
+// exponent carries an absolute error of about |s_i|·2^-24 ≤
+// Q·max(δ)·max|A|·6e-8 (Q = 32, δ ≤ 0.6, |A| ≤ 1.5: ~2e-6), and each output
+// sums O(Q·(N + P)) products. Observed errors are below 3e-6; 2e-5 keeps
+// margin while any slip (a term of the wrong chunk, a missing decay, a
+// wrong group) is O(1e-1).
+// f16 / bf16 storage of x, z, B, C and y (states and parameters f32, as
+// Mamba keeps them): the reference gets the same rounded inputs, so what
+// remains is the rounding of y itself, half an ulp: 2^-11 ≈ 4.9e-4 (f16),
+// 2^-8 ≈ 3.9e-3 (bf16), plus the f32 error above: bounds 1e-3 and 8e-3.
+// f64 everywhere: arithmetic in f64, errors ~1e-15; bound 1e-11.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,6 +38,21 @@ namespace {
 
 constexpr double kTolerance = 2e-5;
 
+/// The bound above for outputs stored as `storage`.
+double toleranceFor(Element storage) {
+  switch (storage) {
+  case Element::F16:
+    return 1e-3;
+  case Element::BF16:
+    return 8e-3;
+  case Element::F64:
+    return 1e-11;
+  case Element::F32:
+    break;
+  }
+  return kTolerance;
+}
+
 enum class Packing { None, SeqIdx, CuSeqlens };
 
 struct ChunkedCase {
@@ -40,18 +61,22 @@ struct ChunkedCase {
   bool perChannelD = false, gate = true, bias = true, softplus = true,
        limit = true, init = true, finalState = true, dynamic = false;
   Packing packing = Packing::None;
+  /// Storage of x, z, B, C and y; states and parameters are f32, or f64
+  /// with f64 storage.
+  Element storage = Element::F32;
 };
 
 void PrintTo(const ChunkedCase &c, std::ostream *os) { *os << c.name; }
 
-/// The kernel's f32 output as a reference tensor of `shape`.
+/// The kernel's output as a reference tensor of `shape`.
 ref::Tensor toTensor(Buffer &b, const std::vector<int64_t> &shape) {
   ref::Tensor t;
   t.shape = shape;
   int64_t n = 1;
   for (int64_t d : shape)
     n *= d;
-  t.data.assign(b.data<float>(), b.data<float>() + n);
+  for (int64_t i = 0; i < n; ++i)
+    t.data.push_back(b.get(i));
   return t;
 }
 
@@ -92,24 +117,33 @@ TEST_P(SSDChunkedTest, MatchesReferenceAndRecurrentLowering) {
                           : c.B;
   if (c.init)
     a.init = randomTensor({stateRows, c.H, c.P, c.N}, rng);
+  Element io = c.storage;
+  Element wide = io == Element::F64 ? Element::F64 : Element::F32;
+  a.x = roundedTo(a.x, io);
+  a.B = roundedTo(a.B, io);
+  a.C = roundedTo(a.C, io);
+  if (a.z)
+    a.z = roundedTo(*a.z, io);
   ref::SSDResult expected = ref::ssd(a);
+  double tolerance = toleranceFor(io);
 
   KernelCall k;
-  std::string x = k.input(a.x, c.dynamic), dt = k.input(a.dt, c.dynamic),
-              A = k.input(a.A, c.dynamic), B = k.input(a.B, c.dynamic),
-              C = k.input(a.C, c.dynamic), D = k.input(*a.D, c.dynamic);
+  std::string x = k.input(a.x, c.dynamic, io),
+              dt = k.input(a.dt, c.dynamic, wide),
+              A = k.input(a.A, c.dynamic, wide), B = k.input(a.B, c.dynamic, io),
+              C = k.input(a.C, c.dynamic, io), D = k.input(*a.D, c.dynamic, wide);
   std::string op = "ssm.ssd " + x + ", " + dt + ", " + A + ", " + B + ", " + C +
                    " skip(" + D + ")";
   if (c.gate) {
-    std::string z = k.input(*a.z, c.dynamic);
+    std::string z = k.input(*a.z, c.dynamic, io);
     op += " gate(" + z + ")";
   }
   if (c.bias) {
-    std::string bias = k.input(*a.dtBias, c.dynamic);
+    std::string bias = k.input(*a.dtBias, c.dynamic, wide);
     op += " dt_bias(" + bias + ")";
   }
   if (c.init) {
-    std::string init = k.input(*a.init, c.dynamic);
+    std::string init = k.input(*a.init, c.dynamic, wide);
     op += " init(" + init + ")";
   }
   if (c.packing == Packing::SeqIdx) {
@@ -120,9 +154,9 @@ TEST_P(SSDChunkedTest, MatchesReferenceAndRecurrentLowering) {
         {static_cast<int64_t>(packing.size())}, packing, "i32");
     op += " cu_seqlens(" + cu + ")";
   }
-  k.output(expected.y.shape, c.dynamic);
+  k.output(expected.y.shape, c.dynamic, io);
   if (c.finalState)
-    k.output(expected.finalState.shape, c.dynamic);
+    k.output(expected.finalState.shape, c.dynamic, wide);
   if (c.softplus)
     op += " dt_softplus";
   if (c.limit)
@@ -134,20 +168,21 @@ TEST_P(SSDChunkedTest, MatchesReferenceAndRecurrentLowering) {
   };
 
   ASSERT_EQ(k.run(withAlgorithm("chunked")), "");
-  EXPECT_LT(relativeError(k.result(0), expected.y), kTolerance);
+  EXPECT_LT(relativeError(k.result(0), expected.y), tolerance);
   if (c.finalState)
-    EXPECT_LT(relativeError(k.result(1), expected.finalState), kTolerance);
+    EXPECT_LT(relativeError(k.result(1), expected.finalState),
+              toleranceFor(wide));
   ref::Tensor chunkedY = toTensor(k.result(0), expected.y.shape);
   ref::Tensor chunkedState;
   if (c.finalState)
     chunkedState = toTensor(k.result(1), expected.finalState.shape);
 
-  // The two lowerings against each other: both f32, so the bound is the
-  // sum of their distances to the reference.
+  // The two lowerings against each other: the bound is the sum of their
+  // distances to the reference.
   ASSERT_EQ(k.run(withAlgorithm("recurrent")), "");
-  EXPECT_LT(relativeError(k.result(0), chunkedY), 2 * kTolerance);
+  EXPECT_LT(relativeError(k.result(0), chunkedY), 2 * tolerance);
   if (c.finalState)
-    EXPECT_LT(relativeError(k.result(1), chunkedState), 2 * kTolerance);
+    EXPECT_LT(relativeError(k.result(1), chunkedState), 2 * toleranceFor(wide));
 }
 
 ChunkedCase with(ChunkedCase c, void (*edit)(ChunkedCase &)) {
@@ -192,6 +227,15 @@ INSTANTIATE_TEST_SUITE_P(
           c.name = "cuSeqlens";
           c.B = 1;
           c.packing = Packing::CuSeqlens;
+        }),
+        with(kBase, [](ChunkedCase &c) { c.name = "f16"; c.storage = Element::F16; }),
+        with(kBase, [](ChunkedCase &c) { c.name = "bf16"; c.storage = Element::BF16; }),
+        with(kBase, [](ChunkedCase &c) { c.name = "f64"; c.storage = Element::F64; }),
+        with(kBase, [](ChunkedCase &c) {
+          c.name = "f16SeqIdxDynamic";
+          c.storage = Element::F16;
+          c.packing = Packing::SeqIdx;
+          c.dynamic = true;
         }),
         with(kBase, [](ChunkedCase &c) {
           c.name = "cuSeqlensNoStates";
