@@ -131,8 +131,9 @@ struct LowerSSDChunked : OpRewritePattern<SSDOp> {
     Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
     Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
     Value chunk = arith::ConstantIndexOp::create(rewriter, loc, op.getChunkSize());
-    OpFoldResult headDimF = mixed(x, 3), stateSizeF = mixed(Bt, 3);
-    Value length = value(mixed(x, 1)), heads = value(mixed(x, 2)),
+    OpFoldResult headDimF = mixed(x, 3), stateSizeF = mixed(Bt, 3),
+                 lengthF = mixed(x, 1);
+    Value length = value(lengthF), heads = value(mixed(x, 2)),
           headDim = value(headDimF), stateSize = value(stateSizeF);
     Value perGroup =
         arith::DivUIOp::create(rewriter, loc, heads, value(mixed(Bt, 2)));
@@ -228,16 +229,21 @@ struct LowerSSDChunked : OpRewritePattern<SSDOp> {
             state = linalg::FillOp::create(b, l, ValueRange{zero},
                                            ValueRange{state})
                         .getResult(0);
-          auto vector = [&](int64_t n) {
-            return scratch(b, l, {b.getIndexAttr(n)}, ct);
-          };
+          // No chunk is longer than the sequence: a chunk_size far beyond L
+          // must not allocate chunk_size-long scratch.
+          OpFoldResult longest;
+          if (std::optional<int64_t> staticLength = getConstantIntValue(lengthF))
+            longest = b.getIndexAttr(
+                std::min<int64_t>(op.getChunkSize(), *staticLength));
+          else
+            longest = arith::MinUIOp::create(b, l, chunk, length).getResult();
+          auto vector = [&] { return scratch(b, l, {longest}, ct); };
           // logDecay[i] = Σ_{k ≤ i} δ_k·A inside the chunk; steps[i] = δ_i;
           // segments[i] counts the seq_idx changes in the chunk up to i.
-          int64_t q = op.getChunkSize();
-          SmallVector<Value> iters{carried[0], state, vector(q), vector(q),
+          SmallVector<Value> iters{carried[0], state, vector(), vector(),
                                    scratch(b, l, {headDimF}, ct)};
           if (seq)
-            iters.push_back(vector(q));
+            iters.push_back(vector());
 
           auto chunks = loop(
               b, l, begin, end, chunk, iters,
