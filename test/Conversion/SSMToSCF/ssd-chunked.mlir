@@ -22,9 +22,9 @@
 // After bufferization every scratch tensor has its own buffer; the
 // per-step vectors hold min(chunk_size, L) steps.
 // BUF-LABEL: func.func @chunked
+// BUF:         %[[LEN:.*]] = arith.minui %{{.*}}, %{{.*}} : index
 // BUF:         scf.for
 // BUF-DAG:       memref.alloc() {{.*}} : memref<8x16xf32>
-// BUF-DAG:       %[[LEN:.*]] = arith.minui %{{.*}}, %{{.*}} : index
 // BUF-DAG:       memref.alloc(%[[LEN]]) {{.*}} : memref<?xf32>
 // BUF-DAG:       memref.alloc(%[[LEN]]) {{.*}} : memref<?xf32>
 // BUF-DAG:       memref.alloc() {{.*}} : memref<8xf32>
