@@ -1,4 +1,4 @@
-//===- LowerSSDChunked.cpp - ssm.ssd in its chunked (SSD) form -----------===//
+//===- LowerSSDChunked.cpp - ssm.ssd in its chunked (SSD) form ------------===//
 //
 // Part of ssmc. Lowers `ssm.ssd` ops marked `algorithm chunked` to the
 // state-space-duality form of docs/semantics.md: time is cut into chunks of
