@@ -80,9 +80,9 @@ ref::Tensor toTensor(Buffer &b, const std::vector<int64_t> &shape) {
   return t;
 }
 
-class SSDChunkedTest : public ::testing::TestWithParam<ChunkedCase> {};
+class ChunkedLoweringTest : public ::testing::TestWithParam<ChunkedCase> {};
 
-TEST_P(SSDChunkedTest, MatchesReferenceAndRecurrentLowering) {
+TEST_P(ChunkedLoweringTest, MatchesReferenceAndRecurrentLowering) {
   const ChunkedCase &c = GetParam();
   std::mt19937_64 rng(c.L * 11 + c.H * 3 + c.chunk);
   ref::SSDArgs a;
@@ -194,7 +194,7 @@ ChunkedCase with(ChunkedCase c, void (*edit)(ChunkedCase &)) {
 const ChunkedCase kBase{"base", 2, 40, 4, 3, 2, 5, 16};
 
 INSTANTIATE_TEST_SUITE_P(
-    Shapes, SSDChunkedTest,
+    Shapes, ChunkedLoweringTest,
     ::testing::Values(
         kBase,
         ChunkedCase{"multipleOfChunk", 1, 64, 2, 4, 1, 8, 16},
