@@ -16,15 +16,47 @@ func.func @selective_scan(%u: tensor<1x1536x512xf32>, %delta: tensor<1x1536x512x
   return %y : tensor<1x1536x512xf32>
 }
 
-// Mamba-2 SSD: H=48, P=64, N=128, L=512, one group.
+// Mamba-2 SSD: H=48, P=64, N=128, one group; the recurrent form at L=512
+// (the headline case), then the chunked form with chunks of 16 steps at
+// L=512 and both forms at L=4096.
 func.func @ssd(%x: tensor<1x512x48x64xf32>, %dt: tensor<1x512x48xf32>, %A: tensor<48xf32>,
                %B: tensor<1x512x1x128xf32>, %C: tensor<1x512x1x128xf32>,
                %D: tensor<48xf32>, %dtb: tensor<48xf32>) -> tensor<1x512x48x64xf32> {
-  %y = ssm.ssd %x, %dt, %A, %B, %C skip(%D) dt_bias(%dtb) dt_softplus
+  %y = ssm.ssd %x, %dt, %A, %B, %C skip(%D) dt_bias(%dtb) dt_softplus algorithm recurrent
       : (tensor<1x512x48x64xf32>, tensor<1x512x48xf32>, tensor<48xf32>,
          tensor<1x512x1x128xf32>, tensor<1x512x1x128xf32>, tensor<48xf32>,
          tensor<48xf32>) -> tensor<1x512x48x64xf32>
   return %y : tensor<1x512x48x64xf32>
+}
+
+func.func @ssd_chunked(%x: tensor<1x512x48x64xf32>, %dt: tensor<1x512x48xf32>, %A: tensor<48xf32>,
+               %B: tensor<1x512x1x128xf32>, %C: tensor<1x512x1x128xf32>,
+               %D: tensor<48xf32>, %dtb: tensor<48xf32>) -> tensor<1x512x48x64xf32> {
+  %y = ssm.ssd %x, %dt, %A, %B, %C skip(%D) dt_bias(%dtb) dt_softplus algorithm chunked {chunk_size = 16 : i64}
+      : (tensor<1x512x48x64xf32>, tensor<1x512x48xf32>, tensor<48xf32>,
+         tensor<1x512x1x128xf32>, tensor<1x512x1x128xf32>, tensor<48xf32>,
+         tensor<48xf32>) -> tensor<1x512x48x64xf32>
+  return %y : tensor<1x512x48x64xf32>
+}
+
+func.func @ssd_long(%x: tensor<1x4096x48x64xf32>, %dt: tensor<1x4096x48xf32>, %A: tensor<48xf32>,
+               %B: tensor<1x4096x1x128xf32>, %C: tensor<1x4096x1x128xf32>,
+               %D: tensor<48xf32>, %dtb: tensor<48xf32>) -> tensor<1x4096x48x64xf32> {
+  %y = ssm.ssd %x, %dt, %A, %B, %C skip(%D) dt_bias(%dtb) dt_softplus algorithm recurrent
+      : (tensor<1x4096x48x64xf32>, tensor<1x4096x48xf32>, tensor<48xf32>,
+         tensor<1x4096x1x128xf32>, tensor<1x4096x1x128xf32>, tensor<48xf32>,
+         tensor<48xf32>) -> tensor<1x4096x48x64xf32>
+  return %y : tensor<1x4096x48x64xf32>
+}
+
+func.func @ssd_chunked_long(%x: tensor<1x4096x48x64xf32>, %dt: tensor<1x4096x48xf32>, %A: tensor<48xf32>,
+               %B: tensor<1x4096x1x128xf32>, %C: tensor<1x4096x1x128xf32>,
+               %D: tensor<48xf32>, %dtb: tensor<48xf32>) -> tensor<1x4096x48x64xf32> {
+  %y = ssm.ssd %x, %dt, %A, %B, %C skip(%D) dt_bias(%dtb) dt_softplus algorithm chunked {chunk_size = 16 : i64}
+      : (tensor<1x4096x48x64xf32>, tensor<1x4096x48xf32>, tensor<48xf32>,
+         tensor<1x4096x1x128xf32>, tensor<1x4096x1x128xf32>, tensor<48xf32>,
+         tensor<48xf32>) -> tensor<1x4096x48x64xf32>
+  return %y : tensor<1x4096x48x64xf32>
 }
 
 // Mamba-2 decode step: batch 32, H=80, P=64, N=128, state updated in place.

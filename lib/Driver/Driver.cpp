@@ -99,7 +99,9 @@ int ssm::compile(const DriverOptions &options) {
       return fail(error);
   }
 
-  if (!runPipeline(*module, options, buildCPUBufferizePipeline))
+  if (!runPipeline(*module, options, [&](OpPassManager &pm) {
+        buildCPUBufferizePipeline(pm, options.pipeline);
+      }))
     return 1;
   if (!options.header.empty()) {
     std::unique_ptr<llvm::ToolOutputFile> header =

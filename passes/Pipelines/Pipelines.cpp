@@ -14,17 +14,33 @@
 
 using namespace mlir;
 
-static void append(OpPassManager &pm, StringRef pipeline) {
+static void append(OpPassManager &pm, const Twine &pipeline) {
   // The strings are constants of this file: a parse failure is a bug here.
-  if (failed(parsePassPipeline(pipeline, pm)))
+  if (failed(parsePassPipeline(pipeline.str(), pm)))
     llvm::report_fatal_error("ssmc: malformed built-in pipeline");
 }
 
-void ssm::buildCPUBufferizePipeline(OpPassManager &pm) {
+static StringRef nameOf(ssm::SSDAlgorithmChoice choice) {
+  switch (choice) {
+  case ssm::SSDAlgorithmChoice::automatic:
+    return "auto";
+  case ssm::SSDAlgorithmChoice::recurrent:
+    return "recurrent";
+  case ssm::SSDAlgorithmChoice::chunked:
+    return "chunked";
+  }
+  llvm_unreachable("unknown ssd algorithm choice");
+}
+
+void ssm::buildCPUBufferizePipeline(OpPassManager &pm,
+                                    const CPUPipelineOptions &options) {
   append(pm, "func.func(ssm-insert-shape-checks), ssm-mark-in-place-arguments,"
              // Direct (fused) lowerings first; what has none is defined by
              // decomposition, whose core ops the second lowering handles.
-             "func.func(convert-ssm-to-scf, ssm-decompose, convert-ssm-to-scf),"
+             // The form of each ssd is chosen before the first lowering.
+             "func.func(ssm-select-algorithm{force=" +
+                 nameOf(options.ssdAlgorithm).str() +
+                 "}, convert-ssm-to-scf, ssm-decompose, convert-ssm-to-scf),"
              "canonicalize, cse,"
              "one-shot-bufferize{bufferize-function-boundaries "
              "function-boundary-type-conversion=identity-layout-map},"
@@ -54,13 +70,30 @@ struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {
                                       "libssm_runtime's thread pool"),
                        llvm::cl::init(true)};
 };
+
+/// ssm-opt's spelling of CPUPipelineOptions.
+struct CPUBufferizeOptions : PassPipelineOptions<CPUBufferizeOptions> {
+  Option<ssm::SSDAlgorithmChoice> ssdAlgorithm{
+      *this, "ssd-algorithm",
+      llvm::cl::desc("form of ssm.ssd ops without an algorithm"),
+      llvm::cl::init(ssm::SSDAlgorithmChoice::automatic),
+      llvm::cl::values(
+          clEnumValN(ssm::SSDAlgorithmChoice::automatic, "auto",
+                     "choose by the cost model (ssm-select-algorithm)"),
+          clEnumValN(ssm::SSDAlgorithmChoice::recurrent, "recurrent",
+                     "the recurrence"),
+          clEnumValN(ssm::SSDAlgorithmChoice::chunked, "chunked",
+                     "the chunked (state-space duality) form"))};
+};
 } // namespace
 
 void ssm::registerPipelines() {
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<CPUBufferizeOptions>(
       "ssm-cpu-bufferize",
       "ssm ops on tensors to bufferized loops (C-callable signatures)",
-      buildCPUBufferizePipeline);
+      [](OpPassManager &pm, const CPUBufferizeOptions &options) {
+        buildCPUBufferizePipeline(pm, {options.ssdAlgorithm});
+      });
   PassPipelineRegistration<LowerToLLVMOptions>(
       "ssm-cpu-to-llvm", "bufferized loops to the LLVM dialect",
       [](OpPassManager &pm, const LowerToLLVMOptions &options) {

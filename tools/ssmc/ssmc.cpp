@@ -63,6 +63,18 @@ int main(int argc, char **argv) {
       cl::desc("Directory of libssm_runtime.so for --emit=shared (default: "
                "the lib/ directory next to ssmc's bin/)"),
       cl::value_desc("dir"), cl::cat(category));
+  cl::opt<mlir::ssm::SSDAlgorithmChoice> ssdAlgorithm(
+      "ssd-algorithm",
+      cl::desc("Form of ssm.ssd ops that have no 'algorithm' attribute"),
+      cl::init(mlir::ssm::SSDAlgorithmChoice::automatic),
+      cl::values(clEnumValN(mlir::ssm::SSDAlgorithmChoice::automatic, "auto",
+                            "Choose per op and shape by the cost model "
+                            "(ssm-select-algorithm)"),
+                 clEnumValN(mlir::ssm::SSDAlgorithmChoice::recurrent,
+                            "recurrent", "The recurrence, step by step"),
+                 clEnumValN(mlir::ssm::SSDAlgorithmChoice::chunked, "chunked",
+                            "Chunks of matmuls (state-space duality)")),
+      cl::cat(category));
   cl::opt<unsigned> opt("O", cl::desc("Optimization level 0-3 (default 3)"),
                         cl::Prefix, cl::init(3), cl::cat(category));
   cl::opt<bool> printPipeline("print-pipeline",
@@ -102,6 +114,7 @@ int main(int argc, char **argv) {
     sys::path::append(dir, "lib");
     options.runtimeDir = std::string(dir);
   }
+  options.pipeline.ssdAlgorithm = ssdAlgorithm;
   options.printPipeline = printPipeline;
   options.printIRAfterAll = printIR;
   return mlir::ssm::compile(options);

@@ -32,6 +32,12 @@ def ConvertSSMToSCFPass : Pass<"convert-ssm-to-scf"> {
       the state `[N, P]` is scratch in the compute type, the decay one
       scalar per (t, head), the innermost loops run over the head's
       channels; `seq_idx` restarts the state where the index changes.
+    - `ssm.ssd` marked `algorithm chunked` (`ssm-select-algorithm`): the
+      chunked (state-space duality) form, with the same work items, around
+      loops over chunks of `chunk_size` steps that compute the cumulative
+      log-decay, the intra-chunk product (C Bᵀ ∘ decay) X, the
+      contribution C·h of the state each chunk starts from, and the state
+      passed on.
     - `ssm.scan`: items are (batch row, channel), with loops over t and n
       carrying the output and the state as loop-carried tensors.
     - `ssm.causal_conv1d`: a loop over taps per output; the left history
@@ -74,7 +80,8 @@ def ConvertSSMToSCFPass : Pass<"convert-ssm-to-scf"> {
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
-                           "::mlir::scf::SCFDialect"];
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::bufferization::BufferizationDialect"];
 }
 
 def ParallelToRuntimePass : Pass<"ssm-parallel-to-runtime", "::mlir::ModuleOp"> {

@@ -8,6 +8,7 @@
 #ifndef SSM_DRIVER_DRIVER_H
 #define SSM_DRIVER_DRIVER_H
 
+#include "ssm/Pipelines/Pipelines.h"
 #include "ssm/Target/CPU.h"
 
 #include <string>
@@ -30,6 +31,8 @@ struct DriverOptions {
   bool threads = true;
   /// Where libssm_runtime.so is, for linking shared libraries.
   std::string runtimeDir;
+  /// Choices of the pass pipelines (the form of ssm.ssd ops).
+  CPUPipelineOptions pipeline;
   /// Print the pass pipeline before running it.
   bool printPipeline = false;
   /// Print the IR after every pass (to stderr).

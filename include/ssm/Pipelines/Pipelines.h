@@ -10,16 +10,26 @@
 #ifndef SSM_PIPELINES_PIPELINES_H
 #define SSM_PIPELINES_PIPELINES_H
 
+#include "ssm/Transforms/Passes.h"
+
 namespace mlir {
 class OpPassManager;
 namespace ssm {
 
+/// Choices of the CPU pipelines.
+struct CPUPipelineOptions {
+  /// The form of `ssm.ssd` ops that have no `algorithm` (ssm-select-algorithm).
+  SSDAlgorithmChoice ssdAlgorithm = SSDAlgorithmChoice::automatic;
+};
+
 /// ssm ops on tensors -> bufferized functions: inputs read-only and decode
-/// destinations in place (ssm-mark-in-place-arguments), ssm-decompose,
-/// convert-ssm-to-scf, one-shot bufferization with identity-layout function
-/// boundaries, in-place results dropped from signatures, temporaries freed.
-/// The C header is generated from this stage's signatures.
-void buildCPUBufferizePipeline(OpPassManager &pm);
+/// destinations in place (ssm-mark-in-place-arguments), the form of each
+/// ssd chosen (ssm-select-algorithm), ssm-decompose, convert-ssm-to-scf,
+/// one-shot bufferization with identity-layout function boundaries,
+/// in-place results dropped from signatures, temporaries freed. The C
+/// header is generated from this stage's signatures.
+void buildCPUBufferizePipeline(OpPassManager &pm,
+                               const CPUPipelineOptions &options = {});
 
 /// Bufferized functions -> the LLVM dialect (loops, strided metadata,
 /// libm calls for the math the LLVM backend does not expand, C interface
@@ -28,7 +38,8 @@ void buildCPUBufferizePipeline(OpPassManager &pm);
 /// the generated code is serial and needs no runtime.
 void buildCPULowerToLLVMPipeline(OpPassManager &pm, bool threads = true);
 
-/// Registers `ssm-cpu-bufferize` and `ssm-cpu-to-llvm` for ssm-opt.
+/// Registers `ssm-cpu-bufferize` (option `ssd-algorithm`) and
+/// `ssm-cpu-to-llvm` for ssm-opt.
 void registerPipelines();
 
 } // namespace ssm

@@ -21,6 +21,10 @@ namespace mlir {
 class RewritePatternSet;
 namespace ssm {
 
+/// What ssm-select-algorithm gives `ssm.ssd` ops that have no `algorithm`:
+/// the cost model's choice, or one form for all of them.
+enum class SSDAlgorithmChoice { automatic, recurrent, chunked };
+
 #define GEN_PASS_DECL
 #include "ssm/Transforms/Passes.h.inc"
 

@@ -134,7 +134,7 @@ def SSMInsertShapeChecksPass : Pass<"ssm-insert-shape-checks"> {
     %0 = tensor.dim %u, %c2
     %1 = tensor.dim %delta, %c2
     %2 = arith.cmpi eq, %1, %0 : index
-    cf.assert %2, "ssm.selective_scan at loc(...): operand 'delta' dimension 2 (L) does not match operand 'u' dimension 2"
+    cf.assert %2, "model.mlir:7:8: ssm.selective_scan: operand 'delta' dimension 2 (L) does not match operand 'u' dimension 2"
     %y = ssm.selective_scan ...
     ```
 
@@ -143,6 +143,79 @@ def SSMInsertShapeChecksPass : Pass<"ssm-insert-shape-checks"> {
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::cf::ControlFlowDialect",
                            "::mlir::tensor::TensorDialect"];
+}
+
+def SSMSelectAlgorithmPass : Pass<"ssm-select-algorithm"> {
+  let summary = "choose the recurrent or the chunked form for each ssm.ssd";
+  let description = [{
+    Sets `algorithm` on every `ssm.ssd` that has none; an op that already
+    has one keeps it. With `force=recurrent` or `force=chunked` every such op
+    gets that form; with `force=auto` (the default) a cost model chooses per
+    op and shape. Both forms support every feature of the op (groups,
+    skip, gate, step-size options, initial and final states, `seq_idx`,
+    `cu_seqlens` with per-sequence states), so the choice is about speed
+    only.
+
+    The cost model estimates the time per (row, head) and time step of each
+    form as the lowerings of `convert-ssm-to-scf` run on one CPU core, from
+    the head dimension P, the state size N, the chunk length
+    q = min(chunk_size, L) (chunk_size when L is dynamic):
+
+    - recurrent: `P·N·κr`. Each step reads, updates and writes the whole
+      state and recomputes the step size per channel; the loop over time is
+      sequential and bound by loads and stores, not by FMAs. κr = 0.30 ns
+      while the sequence's B and C (2·L·N·4 bytes) fit in L2 (1 MiB), and
+      0.70 ns when they do not, since the recurrence rereads them for every
+      channel.
+    - chunked: `P·N·κs + (q + 1)·(N + P)·κq·m`. The first term is the state
+      contribution C·h and the state update, two FMA passes over the state
+      per step (κs = 0.06 ns); the second is the intra-chunk product: for
+      each step, (q + 1)/2 dot products C_i·B_j of length N and as many
+      updates of length P (κq = 0.036 ns). m = max(1, q·(N + P)·4 / 64 KiB)
+      (64 KiB fitted) accounts for the chunk's rows of B and x no longer
+      staying in L1, which is what makes long chunks slow.
+
+    In flops per (row, head) and step: 5·P·N for the recurrence against
+    4·P·N + (q + 1)·(N + P) (and P·N/q to decay the state once per chunk)
+    for the chunked form. On a CPU the chunked form does not save flops; it
+    wins by computing the step sizes and decays once per (head, step)
+    instead of once per channel and by running every inner loop as a
+    vectorized pass over data in L1. The constants come from
+    measurements of both lowerings on this project's reference machine
+    (docs/performance.md); at H = 48, P = 64, N = 128, L = 512 the chunked
+    form is 3-4x faster with chunk_size 16 to 32, still faster with 128,
+    and 2.7x slower with 256. An op whose P or N is dynamic stays
+    recurrent: the model has nothing to weigh.
+
+    Before:
+
+    ```mlir
+    %y = ssm.ssd %x, %dt, %A, %B, %C {chunk_size = 64 : i64}
+        : (tensor<1x512x48x64xf32>, tensor<1x512x48xf32>, tensor<48xf32>,
+           tensor<1x512x1x128xf32>, tensor<1x512x1x128xf32>)
+        -> tensor<1x512x48x64xf32>
+    ```
+
+    After:
+
+    ```mlir
+    %y = ssm.ssd %x, %dt, %A, %B, %C algorithm chunked {chunk_size = 64 : i64}
+        : ...
+    ```
+  }];
+  let options = [
+    Option<"force", "force", "::mlir::ssm::SSDAlgorithmChoice",
+           /*default=*/"::mlir::ssm::SSDAlgorithmChoice::automatic",
+           "which form ops without an algorithm get: auto (the cost model), "
+           "recurrent or chunked",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::ssm::SSDAlgorithmChoice::automatic, "auto",
+                        "choose by the cost model"),
+             clEnumValN(::mlir::ssm::SSDAlgorithmChoice::recurrent,
+                        "recurrent", "the recurrence"),
+             clEnumValN(::mlir::ssm::SSDAlgorithmChoice::chunked, "chunked",
+                        "the chunked (state-space duality) form"))}]>
+  ];
 }
 
 #endif // SSM_TRANSFORMS_PASSES_TD

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "LoopHelpers.h"
 #include "ssm/Conversion/Passes.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Support/Arith.h"
@@ -95,12 +96,15 @@ struct LowerDiscretize : OpRewritePattern<DiscretizeOp> {
   }
 };
 
-/// Reads element `indices` of `tensor` converted to `ct`.
-Value load(OpBuilder &b, Location loc, Value tensor, ValueRange indices,
-           Type ct) {
+} // namespace
+
+Value lowering::load(OpBuilder &b, Location loc, Value tensor,
+                     ValueRange indices, Type ct) {
   return convertFloat(b, loc, tensor::ExtractOp::create(b, loc, tensor, indices),
                       ct);
 }
+
+namespace {
 
 /// The running state of a recurrence: `init` when given, else zeros of
 /// `sizes` and `element`.
@@ -135,11 +139,10 @@ Value convertTensor(OpBuilder &b, Location loc, Value tensor, Type element) {
       .getResult(0);
 }
 
-/// Replaces `op` by the output (and the final state when `op` returns one),
-/// cast to the result types `op` declares where the loops inferred a more
-/// static shape.
-void replaceWithOutputs(PatternRewriter &rewriter, Operation *op, Value output,
-                        Value finalState) {
+} // namespace
+
+void lowering::replaceWithOutputs(PatternRewriter &rewriter, Operation *op,
+                                  Value output, Value finalState) {
   SmallVector<Value> results{output};
   if (op->getNumResults() > 1)
     results.push_back(finalState);
@@ -148,6 +151,10 @@ void replaceWithOutputs(PatternRewriter &rewriter, Operation *op, Value output,
       value = tensor::CastOp::create(rewriter, op->getLoc(), result.getType(), value);
   rewriter.replaceOp(op, results);
 }
+
+using namespace mlir::ssm::lowering;
+
+namespace {
 
 /// Integer-index helpers shared by the loop lowerings.
 struct Indices {
@@ -538,6 +545,8 @@ struct LowerSSD : OpRewritePattern<SSDOp> {
 
   LogicalResult matchAndRewrite(SSDOp op,
                                 PatternRewriter &rewriter) const override {
+    if (op.getAlgorithm() == SSDAlgorithm::chunked)
+      return failure();
     Location loc = op.getLoc();
     Type ct = computeTypeFor(getContext(), op->getOperandTypes());
     Value x = op.getX(), cu = op.getCuSeqlens(), seq = op.getSeqIdx();
@@ -971,4 +980,5 @@ void mlir::ssm::populateSSMToSCFConversionPatterns(RewritePatternSet &patterns) 
   patterns.add<LowerDiscretize, LowerScan, LowerSelectiveScan, LowerSSD,
                LowerCausalConv1d, LowerStateUpdate>(
       patterns.getContext());
+  populateSSDChunkedPatterns(patterns);
 }

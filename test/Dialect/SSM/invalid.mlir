@@ -253,6 +253,15 @@ func.func @ssd_chunk(%x: tensor<1x8x4x2xf32>, %dt: tensor<1x8x4xf32>, %A: tensor
 
 // -----
 
+func.func @ssd_algorithm(%x: tensor<1x8x4x2xf32>, %dt: tensor<1x8x4xf32>, %A: tensor<4xf32>, %B: tensor<1x8x1x16xf32>) {
+  // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'algorithm' [recurrent, chunked]}}
+  %y = ssm.ssd %x, %dt, %A, %B, %B algorithm parallel
+      : (tensor<1x8x4x2xf32>, tensor<1x8x4xf32>, tensor<4xf32>, tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>) -> tensor<1x8x4x2xf32>
+  return
+}
+
+// -----
+
 func.func @ssd_dt_limit_size(%x: tensor<1x8x4x2xf32>, %dt: tensor<1x8x4xf32>, %A: tensor<4xf32>, %B: tensor<1x8x1x16xf32>) {
   // expected-error @+1 {{dt_limit must have 2 elements [lo, hi], got 3}}
   %y = ssm.ssd %x, %dt, %A, %B, %B dt_limit [0.0, 1.0, 2.0]

@@ -79,6 +79,14 @@ func.func @ssd(%x: tensor<?x?x24x64xf16>, %dt: tensor<?x?x24xf32>, %A: tensor<24
       : (tensor<1x?x24x64xf16>, tensor<1x?x24xf32>, tensor<24xf32>,
          tensor<1x?x2x128xf16>, tensor<1x?x2x128xf16>, tensor<3x24x64x128xf32>,
          tensor<4xi64>) -> (tensor<1x?x24x64xf16>, tensor<3x24x64x128xf32>)
+  // CHECK: ssm.ssd {{.*}} dt_softplus algorithm chunked {chunk_size = 64 : i64} :
+  %yc = ssm.ssd %x, %dt, %A, %B, %C dt_softplus algorithm chunked {chunk_size = 64 : i64}
+      : (tensor<?x?x24x64xf16>, tensor<?x?x24xf32>, tensor<24xf32>,
+         tensor<?x?x2x128xf16>, tensor<?x?x2x128xf16>) -> tensor<?x?x24x64xf16>
+  // CHECK: ssm.ssd {{.*}} algorithm recurrent :
+  %yr = ssm.ssd %x, %dt, %A, %B, %C algorithm recurrent
+      : (tensor<?x?x24x64xf16>, tensor<?x?x24xf32>, tensor<24xf32>,
+         tensor<?x?x2x128xf16>, tensor<?x?x2x128xf16>) -> tensor<?x?x24x64xf16>
   return %y, %h, %hp : tensor<?x?x24x64xf16>, tensor<?x24x64x128xf32>, tensor<3x24x64x128xf32>
 }
 

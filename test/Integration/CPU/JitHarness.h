@@ -36,6 +36,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,13 +53,15 @@ struct TwoThreads : ::testing::Environment {
     ::testing::AddGlobalTestEnvironment(new TwoThreads);
 
 /// How a float tensor is stored in memory (and typed in the IR).
-enum class Storage { F32, F16, BF16 };
+enum class Storage { F32, F64, F16, BF16 };
 
 /// The MLIR element type name of `s`.
 inline const char *elementName(Storage s) {
   switch (s) {
   case Storage::F32:
     return "f32";
+  case Storage::F64:
+    return "f64";
   case Storage::F16:
     return "f16";
   case Storage::BF16:
@@ -68,13 +71,17 @@ inline const char *elementName(Storage s) {
 }
 
 /// Bytes per element of `s`.
-inline size_t elementSize(Storage s) { return s == Storage::F32 ? 4 : 2; }
+inline size_t elementSize(Storage s) {
+  return s == Storage::F64 ? 8 : s == Storage::F32 ? 4 : 2;
+}
 
-/// The unit roundoff of `s` (half an ulp at 1): 2^-24, 2^-11, 2^-8.
+/// The unit roundoff of `s` (half an ulp at 1): 2^-24, 2^-53, 2^-11, 2^-8.
 inline double unitRoundoff(Storage s) {
   switch (s) {
   case Storage::F32:
     return std::ldexp(1.0, -24);
+  case Storage::F64:
+    return std::ldexp(1.0, -53);
   case Storage::F16:
     return std::ldexp(1.0, -11);
   case Storage::BF16:
@@ -139,6 +146,8 @@ inline double roundTo(double v, Storage s) {
   switch (s) {
   case Storage::F32:
     return static_cast<float>(v);
+  case Storage::F64:
+    return v;
   case Storage::F16:
     return f16ToDouble(doubleToF16(v));
   case Storage::BF16:
@@ -191,6 +200,8 @@ struct Buffer {
     switch (storage) {
     case Storage::F32:
       return data<float>()[i];
+    case Storage::F64:
+      return data<double>()[i];
     case Storage::F16:
       return f16ToDouble(data<uint16_t>()[i]);
     case Storage::BF16:
@@ -208,6 +219,9 @@ inline Buffer fromTensor(const ref::Tensor &t, Storage s = Storage::F32) {
     switch (s) {
     case Storage::F32:
       b.data<float>()[i] = static_cast<float>(t.data[i]);
+      break;
+    case Storage::F64:
+      b.data<double>()[i] = t.data[i];
       break;
     case Storage::F16:
       b.data<uint16_t>()[i] = doubleToF16(t.data[i]);
@@ -318,10 +332,12 @@ class KernelCall {
 public:
   explicit KernelCall(Storage storage = Storage::F32) : storage(storage) {}
 
-  /// Adds a float input; returns its SSA name.
-  std::string input(const ref::Tensor &t, bool dynamic = false) {
-    types.push_back(type(t.shape, elementName(storage), dynamic));
-    buffers.push_back(fromTensor(t, storage));
+  /// Adds a float input, stored as `as` when given; returns its SSA name.
+  std::string input(const ref::Tensor &t, bool dynamic = false,
+                    std::optional<Storage> as = std::nullopt) {
+    Storage s = as.value_or(storage);
+    types.push_back(type(t.shape, elementName(s), dynamic));
+    buffers.push_back(fromTensor(t, s));
     return "%a" + std::to_string(types.size() - 1);
   }
   /// Adds an integer input of element type `element` (i1, i32 or i64).
@@ -332,11 +348,13 @@ public:
     buffers.push_back(fromInts<T>(shape, v));
     return "%a" + std::to_string(types.size() - 1);
   }
-  /// Adds a float output of `shape`.
-  void output(const std::vector<int64_t> &shape, bool dynamic = false) {
-    outputs.push_back(type(shape, elementName(storage), dynamic));
-    outputBuffers.emplace_back(shape, elementSize(storage));
-    outputBuffers.back().storage = storage;
+  /// Adds a float output of `shape`, stored as `as` when given.
+  void output(const std::vector<int64_t> &shape, bool dynamic = false,
+              std::optional<Storage> as = std::nullopt) {
+    Storage s = as.value_or(storage);
+    outputs.push_back(type(shape, elementName(s), dynamic));
+    outputBuffers.emplace_back(shape, elementSize(s));
+    outputBuffers.back().storage = s;
   }
   /// The IR type of a float tensor of `shape` in this call's storage.
   std::string floatType(const std::vector<int64_t> &shape) const {

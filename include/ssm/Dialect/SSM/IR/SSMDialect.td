@@ -56,6 +56,13 @@ def SSM_ActivationAttr : I32EnumAttr<"Activation",
   let cppNamespace = "::mlir::ssm";
 }
 
+def SSM_SSDAlgorithmAttr : I32EnumAttr<"SSDAlgorithm",
+    "how ssm.ssd is computed: the recurrence, or chunks of matmuls", [
+      I32EnumAttrCase<"recurrent", 0>,
+      I32EnumAttrCase<"chunked", 1>]> {
+  let cppNamespace = "::mlir::ssm";
+}
+
 //===----------------------------------------------------------------------===//
 // Type constraints
 //===----------------------------------------------------------------------===//

@@ -178,11 +178,18 @@ def SSM_SSDOp : SSM_Op<"ssd", [Pure, AttrSizedOperandSegments]> {
     `chunk_size` picks the block length of the chunked (matmul) algorithm;
     it does not change the result.
 
+    `algorithm` says how lowerings compute the op: `recurrent` (the
+    recurrence, one step at a time) or `chunked` (state-space duality:
+    matmuls inside chunks of `chunk_size` steps and a recurrence over the
+    chunk states). Both compute the same map up to rounding. When absent,
+    nothing has been chosen yet; `ssm-select-algorithm` chooses by a cost
+    model (docs/performance.md).
+
     Example:
 
     ```mlir
     %y, %hT = ssm.ssd %x, %dt, %A, %B, %C skip(%D) dt_bias(%dtb) dt_softplus
-        {chunk_size = 128 : i64}
+        algorithm chunked {chunk_size = 128 : i64}
         : (tensor<?x?x24x64xf32>, tensor<?x?x24xf32>, tensor<24xf32>,
            tensor<?x?x1x128xf32>, tensor<?x?x1x128xf32>, tensor<24xf32>,
            tensor<24xf32>) -> (tensor<?x?x24x64xf32>, tensor<?x24x64x128xf32>)
@@ -198,7 +205,8 @@ def SSM_SSDOp : SSM_Op<"ssd", [Pure, AttrSizedOperandSegments]> {
                    Optional<SSM_IndexTensor>:$cu_seqlens,
                    UnitAttr:$dt_softplus,
                    OptionalAttr<DenseF64ArrayAttr>:$dt_limit,
-                   DefaultValuedAttr<I64Attr, "256">:$chunk_size);
+                   DefaultValuedAttr<I64Attr, "256">:$chunk_size,
+                   OptionalAttr<SSM_SSDAlgorithmAttr>:$algorithm);
   let results = (outs SSM_FloatTensor:$y,
                  Optional<SSM_FloatTensor>:$final_state);
   let assemblyFormat = [{
@@ -207,6 +215,7 @@ def SSM_SSDOp : SSM_Op<"ssd", [Pure, AttrSizedOperandSegments]> {
     (`dt_bias` `(` $dt_bias^ `)`)? (`init` `(` $init^ `)`)?
     (`seq_idx` `(` $seq_idx^ `)`)? (`cu_seqlens` `(` $cu_seqlens^ `)`)?
     (`dt_softplus` $dt_softplus^)? (`dt_limit` custom<DtLimit>($dt_limit)^)?
+    (`algorithm` $algorithm^)?
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;

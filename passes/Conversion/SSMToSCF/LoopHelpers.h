@@ -1,0 +1,31 @@
+//===- LoopHelpers.h - Helpers shared by the loop lowerings -----*- C++ -*-===//
+//
+// Part of ssmc. Private to passes/Conversion/SSMToSCF: what the lowerings of
+// different op families (SSMToSCF.cpp, LowerSSDChunked.cpp) build alike.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_PASSES_CONVERSION_SSMTOSCF_LOOPHELPERS_H
+#define SSM_PASSES_CONVERSION_SSMTOSCF_LOOPHELPERS_H
+
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::ssm::lowering {
+
+/// Reads element `indices` of `tensor` converted to `ct`.
+Value load(OpBuilder &b, Location loc, Value tensor, ValueRange indices,
+           Type ct);
+
+/// Replaces `op` by the output (and the final state when `op` returns one),
+/// cast to the result types `op` declares where the loops inferred a more
+/// static shape.
+void replaceWithOutputs(PatternRewriter &rewriter, Operation *op, Value output,
+                        Value finalState);
+
+/// Adds the lowering of `ssm.ssd` ops marked `algorithm chunked` to the
+/// chunked (state-space duality) form.
+void populateSSDChunkedPatterns(RewritePatternSet &patterns);
+
+} // namespace mlir::ssm::lowering
+
+#endif // SSM_PASSES_CONVERSION_SSMTOSCF_LOOPHELPERS_H

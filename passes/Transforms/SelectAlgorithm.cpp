@@ -1,0 +1,81 @@
+//===- SelectAlgorithm.cpp - Recurrent or chunked ssm.ssd -----------------===//
+//
+// Part of ssmc. See the pass description in Passes.td for the cost model;
+// its constants are measurements of both lowerings (docs/performance.md).
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Dialect/SSM/IR/SSMOps.h"
+#include "ssm/Transforms/Passes.h"
+
+#include <algorithm>
+#include <optional>
+
+namespace mlir::ssm {
+#define GEN_PASS_DEF_SSMSELECTALGORITHMPASS
+#include "ssm/Transforms/Passes.h.inc"
+} // namespace mlir::ssm
+
+using namespace mlir;
+using namespace mlir::ssm;
+
+namespace {
+
+// Nanoseconds, measured on one core (see the pass description).
+constexpr double kRecurrentPerElement = 0.30;
+constexpr double kRecurrentPerElementOutOfL2 = 0.70;
+constexpr double kChunkedStatePerElement = 0.06;
+constexpr double kChunkedIntraPerElement = 0.036;
+/// Fitted: the chunk working set beyond which the intra-chunk term slows
+/// down in proportion (the rows of B and x stop staying close to L1).
+constexpr double kChunkWorkingSetBytes = 64 * 1024;
+constexpr double kL2Bytes = 1024 * 1024;
+
+/// The cost model's choice for `op`, or nullopt when it cannot weigh the
+/// forms (dynamic P or N).
+std::optional<SSDAlgorithm> choose(SSDOp op) {
+  auto x = op.getX().getType();
+  auto b = op.getB().getType();
+  int64_t P = x.getDimSize(3), N = b.getDimSize(3), L = x.getDimSize(1);
+  if (ShapedType::isDynamic(P) || ShapedType::isDynamic(N))
+    return std::nullopt;
+  int64_t q = op.getChunkSize();
+  if (!ShapedType::isDynamic(L))
+    q = std::max<int64_t>(1, std::min(q, L));
+  // A dynamic L is taken to be short enough for B and C to stay in L2.
+  bool streams = !ShapedType::isDynamic(L) && 2.0 * L * N * 4 > kL2Bytes;
+  double state = double(P) * N;
+  double recurrent =
+      state * (streams ? kRecurrentPerElementOutOfL2 : kRecurrentPerElement);
+  double spill = std::max(1.0, double(q) * (N + P) * 4 / kChunkWorkingSetBytes);
+  double chunked = state * kChunkedStatePerElement +
+                   double(q + 1) * (N + P) * kChunkedIntraPerElement * spill;
+  return chunked < recurrent ? SSDAlgorithm::chunked : SSDAlgorithm::recurrent;
+}
+
+struct SSMSelectAlgorithmPass
+    : ssm::impl::SSMSelectAlgorithmPassBase<SSMSelectAlgorithmPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    getOperation()->walk([&](SSDOp op) {
+      if (op.getAlgorithm())
+        return;
+      SSDAlgorithm algorithm = SSDAlgorithm::recurrent;
+      switch (force) {
+      case SSDAlgorithmChoice::automatic:
+        algorithm = choose(op).value_or(SSDAlgorithm::recurrent);
+        break;
+      case SSDAlgorithmChoice::recurrent:
+        algorithm = SSDAlgorithm::recurrent;
+        break;
+      case SSDAlgorithmChoice::chunked:
+        algorithm = SSDAlgorithm::chunked;
+        break;
+      }
+      op.setAlgorithm(algorithm);
+    });
+  }
+};
+
+} // namespace

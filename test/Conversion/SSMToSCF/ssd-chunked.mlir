@@ -1,0 +1,81 @@
+// RUN: ssm-opt %s -convert-ssm-to-scf -split-input-file | FileCheck %s
+// RUN: ssm-opt %s -convert-ssm-to-scf -split-input-file -one-shot-bufferize -canonicalize | FileCheck %s --check-prefix=BUF
+
+// `algorithm chunked` gives one parallel loop over (row, head) pairs, with
+// the row and head recovered by divui/remui, around a loop over chunks of
+// chunk_size steps; f16 storage is computed in f32 and the state is
+// carried in an f32 scratch tensor, stored once per pair.
+// CHECK-LABEL: func.func @chunked
+// CHECK-DAG:   %[[C16:.*]] = arith.constant 16 : index
+// CHECK-DAG:   %[[H:.*]] = arith.constant 4 : index
+// CHECK:       %[[R:.*]]:2 = scf.for %[[K:[^ ]+]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}}) -> (tensor<2x?x4x8xf16>, tensor<2x4x8x16xf16>)
+// CHECK:         %[[ROW:.*]] = arith.divui %[[K]], %[[H]]
+// CHECK:         %[[HEAD:.*]] = arith.remui %[[K]], %[[H]]
+// CHECK:         bufferization.alloc_tensor() : tensor<8x16xf32>
+// CHECK:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C16]]
+// CHECK:           math.exp
+// CHECK:           arith.mulf {{.*}} fastmath<reassoc,contract> : f32
+// CHECK:         tensor.insert %{{.*}} into %{{.*}}[%[[ROW]], %[[HEAD]], %{{.*}}, %{{.*}}] : tensor<2x4x8x16xf16>
+// CHECK:       } {ssm.parallel}
+// CHECK:       return %[[R]]#0, %[[R]]#1
+
+// After bufferization every scratch tensor has its own buffer; the
+// per-step vectors hold min(chunk_size, L) steps.
+// BUF-LABEL: func.func @chunked
+// BUF:         %[[LEN:.*]] = arith.minui %{{.*}}, %{{.*}} : index
+// BUF:         scf.for
+// BUF-DAG:       memref.alloc() {{.*}} : memref<8x16xf32>
+// BUF-DAG:       memref.alloc(%[[LEN]]) {{.*}} : memref<?xf32>
+// BUF-DAG:       memref.alloc(%[[LEN]]) {{.*}} : memref<?xf32>
+// BUF-DAG:       memref.alloc() {{.*}} : memref<8xf32>
+// BUF-NOT:     memref.copy
+// BUF:         } {ssm.parallel}
+func.func @chunked(%x: tensor<2x?x4x8xf16>, %dt: tensor<2x?x4xf32>, %A: tensor<4xf32>,
+                   %B: tensor<2x?x2x16xf16>, %h0: tensor<2x4x8x16xf16>)
+    -> (tensor<2x?x4x8xf16>, tensor<2x4x8x16xf16>) {
+  %y, %h = ssm.ssd %x, %dt, %A, %B, %B init(%h0) dt_softplus algorithm chunked
+      {chunk_size = 16 : i64}
+      : (tensor<2x?x4x8xf16>, tensor<2x?x4xf32>, tensor<4xf32>,
+         tensor<2x?x2x16xf16>, tensor<2x?x2x16xf16>, tensor<2x4x8x16xf16>)
+      -> (tensor<2x?x4x8xf16>, tensor<2x4x8x16xf16>)
+  return %y, %h : tensor<2x?x4x8xf16>, tensor<2x4x8x16xf16>
+}
+
+// -----
+
+// With cu_seqlens a row is one packed sequence: the chunks of row r run
+// from cu_seqlens[r] to cu_seqlens[r + 1].
+// CHECK-LABEL: func.func @chunked_cu_seqlens
+// CHECK:       scf.for %[[K:[^ ]+]] =
+// CHECK:         %[[ROW:.*]] = arith.divui %[[K]]
+// CHECK:         %[[BEGIN:.*]] = tensor.extract %{{.*}}[%[[ROW]]] : tensor<4xi32>
+// CHECK:         %[[NEXT:.*]] = arith.addi %[[ROW]], %{{.*}}
+// CHECK:         %[[END:.*]] = tensor.extract %{{.*}}[%[[NEXT]]] : tensor<4xi32>
+// CHECK:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}}
+// CHECK:       } {ssm.parallel}
+func.func @chunked_cu_seqlens(%x: tensor<1x?x4x8xf32>, %dt: tensor<1x?x4xf32>,
+                              %A: tensor<4xf32>, %B: tensor<1x?x1x16xf32>,
+                              %cu: tensor<4xi32>) -> tensor<1x?x4x8xf32> {
+  %y = ssm.ssd %x, %dt, %A, %B, %B cu_seqlens(%cu) algorithm chunked
+      : (tensor<1x?x4x8xf32>, tensor<1x?x4xf32>, tensor<4xf32>,
+         tensor<1x?x1x16xf32>, tensor<1x?x1x16xf32>, tensor<4xi32>)
+      -> tensor<1x?x4x8xf32>
+  return %y : tensor<1x?x4x8xf32>
+}
+
+// -----
+
+// `algorithm recurrent` (and no algorithm) keeps the recurrence: its state
+// is an [N, P] scratch buffer, and there are no chunk tensors.
+// CHECK-LABEL: func.func @recurrent
+// CHECK-NOT:   alloc_tensor
+// CHECK:       memref.alloc() : memref<16x2xf32>
+// CHECK-NOT:   alloc_tensor
+// CHECK:       return
+func.func @recurrent(%x: tensor<1x8x4x2xf32>, %dt: tensor<1x8x4xf32>, %A: tensor<4xf32>,
+                     %B: tensor<1x8x1x16xf32>) -> tensor<1x8x4x2xf32> {
+  %y = ssm.ssd %x, %dt, %A, %B, %B algorithm recurrent
+      : (tensor<1x8x4x2xf32>, tensor<1x8x4xf32>, tensor<4xf32>,
+         tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>) -> tensor<1x8x4x2xf32>
+  return %y : tensor<1x8x4x2xf32>
+}

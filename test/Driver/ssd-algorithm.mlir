@@ -1,0 +1,50 @@
+// RUN: ssmc %s --emit=bufferized -o - --print-pipeline 2>%t.pipe | FileCheck %s --check-prefix=AUTO
+// RUN: FileCheck %s --check-prefix=PIPE < %t.pipe
+// RUN: ssmc %s --emit=bufferized -o - --ssd-algorithm=chunked --print-pipeline 2>%t.chunked | FileCheck %s --check-prefix=CHUNKED
+// RUN: FileCheck %s --check-prefix=PIPE-CHUNKED < %t.chunked
+// RUN: ssmc %s --emit=bufferized -o - --ssd-algorithm=recurrent | FileCheck %s --check-prefix=RECURRENT
+// RUN: ssm-opt %s --ssm-cpu-bufferize='ssd-algorithm=chunked' | FileCheck %s --check-prefix=CHUNKED
+
+// --ssd-algorithm reaches ssm-select-algorithm, which runs before the first
+// convert-ssm-to-scf; an op with an explicit algorithm keeps it.
+
+// PIPE: func.func(ssm-select-algorithm{force=auto},convert-ssm-to-scf,
+// PIPE-CHUNKED: func.func(ssm-select-algorithm{force=chunked},convert-ssm-to-scf,
+
+// The two forms tell apart by their scratch: the recurrence keeps its state
+// as [N, P] = 16x8, the chunked form as [P, N] = 8x16 next to its chunk
+// vectors. With the default chunk_size (256) the cost model keeps the
+// recurrence; the explicitly chunked op is chunked.
+// AUTO-LABEL: func.func @two
+// AUTO:       memref.alloc() : memref<16x8xf32>
+// AUTO:       } {ssm.parallel}
+// AUTO:       memref.alloc() {alignment = 64 : i64} : memref<8x16xf32>
+// AUTO:       } {ssm.parallel}
+// AUTO:       return
+
+// Forced: both are chunked.
+// CHUNKED-LABEL: func.func @two
+// CHUNKED-NOT:   memref<16x8xf32>
+// CHUNKED:       memref.alloc() {alignment = 64 : i64} : memref<8x16xf32>
+// CHUNKED:       } {ssm.parallel}
+// CHUNKED:       memref.alloc() {alignment = 64 : i64} : memref<8x16xf32>
+// CHUNKED:       } {ssm.parallel}
+// CHUNKED:       return
+
+// Forced recurrent: the explicit `algorithm chunked` is kept.
+// RECURRENT-LABEL: func.func @two
+// RECURRENT:       memref.alloc() : memref<16x8xf32>
+// RECURRENT:       } {ssm.parallel}
+// RECURRENT:       memref.alloc() {alignment = 64 : i64} : memref<8x16xf32>
+// RECURRENT:       } {ssm.parallel}
+// RECURRENT:       return
+func.func @two(%x: tensor<1x512x4x8xf32>, %dt: tensor<1x512x4xf32>, %A: tensor<4xf32>,
+               %B: tensor<1x512x1x16xf32>) -> (tensor<1x512x4x8xf32>, tensor<1x512x4x8xf32>) {
+  %y = ssm.ssd %x, %dt, %A, %B, %B
+      : (tensor<1x512x4x8xf32>, tensor<1x512x4xf32>, tensor<4xf32>,
+         tensor<1x512x1x16xf32>, tensor<1x512x1x16xf32>) -> tensor<1x512x4x8xf32>
+  %c = ssm.ssd %x, %dt, %A, %B, %B algorithm chunked {chunk_size = 16 : i64}
+      : (tensor<1x512x4x8xf32>, tensor<1x512x4xf32>, tensor<4xf32>,
+         tensor<1x512x1x16xf32>, tensor<1x512x1x16xf32>) -> tensor<1x512x4x8xf32>
+  return %y, %c : tensor<1x512x4x8xf32>, tensor<1x512x4x8xf32>
+}
