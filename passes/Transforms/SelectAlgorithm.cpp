@@ -21,9 +21,13 @@ using namespace mlir::ssm;
 
 namespace {
 
-// Nanoseconds, measured on one core (see the pass description).
-constexpr double kRecurrentPerElement = 0.30;
-constexpr double kRecurrentPerElementOutOfL2 = 0.70;
+// Nanoseconds, measured on one core (see the pass description). The
+// recurrent lowering vectorizes over the head's channels: full-width from
+// P = 32 up, poorly below (measured 0.17 ns at P = 4, 0.34 at P = 16).
+constexpr int64_t kRecurrentFullWidthP = 32;
+constexpr double kRecurrentPerElement = 0.054;
+constexpr double kRecurrentPerElementOutOfL2 = 0.067;
+constexpr double kRecurrentShortHeadPerElement = 0.20;
 constexpr double kChunkedStatePerElement = 0.06;
 constexpr double kChunkedIntraPerElement = 0.036;
 /// Fitted: the chunk working set beyond which the intra-chunk term slows
@@ -46,7 +50,9 @@ std::optional<SSDAlgorithm> choose(SSDOp op) {
   bool streams = !ShapedType::isDynamic(L) && 2.0 * L * N * 4 > kL2Bytes;
   double state = double(P) * N;
   double recurrent =
-      state * (streams ? kRecurrentPerElementOutOfL2 : kRecurrentPerElement);
+      state * (P < kRecurrentFullWidthP ? kRecurrentShortHeadPerElement
+               : streams                ? kRecurrentPerElementOutOfL2
+                                        : kRecurrentPerElement);
   double spill = std::max(1.0, double(q) * (N + P) * 4 / kChunkWorkingSetBytes);
   double chunked = state * kChunkedStatePerElement +
                    double(q + 1) * (N + P) * kChunkedIntraPerElement * spill;

@@ -161,12 +161,12 @@ def SSMSelectAlgorithmPass : Pass<"ssm-select-algorithm"> {
     the head dimension P, the state size N, the chunk length
     q = min(chunk_size, L) (chunk_size when L is dynamic):
 
-    - recurrent: `P·N·κr`. Each step reads, updates and writes the whole
-      state and recomputes the step size per channel; the loop over time is
-      sequential and bound by loads and stores, not by FMAs. κr = 0.30 ns
-      while the sequence's B and C (2·L·N·4 bytes) fit in L2 (1 MiB), and
-      0.70 ns when they do not, since the recurrence rereads them for every
-      channel.
+    - recurrent: `P·N·κr`. Each step updates the whole state in an L1
+      scratch buffer with the innermost loop over the head's P channels;
+      κr = 0.054 ns while the sequence's B and C (2·L·N·4 bytes) fit in L2
+      (1 MiB), 0.067 ns when they do not, and 0.20 ns for heads of fewer
+      than 32 channels, whose vector loops run short (measured 0.17 ns at
+      P = 4, 0.34 at P = 16).
     - chunked: `P·N·κs + (q + 1)·(N + P)·κq·m`. The first term is the state
       contribution C·h and the state update, two FMA passes over the state
       per step (κs = 0.06 ns); the second is the intra-chunk product: for
@@ -177,15 +177,14 @@ def SSMSelectAlgorithmPass : Pass<"ssm-select-algorithm"> {
 
     In flops per (row, head) and step: 5·P·N for the recurrence against
     4·P·N + (q + 1)·(N + P) (and P·N/q to decay the state once per chunk)
-    for the chunked form. On a CPU the chunked form does not save flops; it
-    wins by computing the step sizes and decays once per (head, step)
-    instead of once per channel and by running every inner loop as a
-    vectorized pass over data in L1. The constants come from
-    measurements of both lowerings on this project's reference machine
-    (docs/performance.md); at H = 48, P = 64, N = 128, L = 512 the chunked
-    form is 3-4x faster with chunk_size 16 to 32, still faster with 128,
-    and 2.7x slower with 256. An op whose P or N is dynamic stays
-    recurrent: the model has nothing to weigh.
+    for the chunked form. On a CPU the chunked form does not save flops;
+    with the recurrence vectorized over the head's channels it wins only
+    for short heads. The constants come from measurements of both
+    lowerings on this project's development machine (docs/performance.md):
+    at H = 48, P = 64, N = 128, L = 512 the recurrence takes 0.054 ns per
+    (h, p, n, t) and the chunked form 0.073 with chunks of 16; at P = 16,
+    0.34 against 0.107. An op whose P or N is dynamic stays recurrent: the
+    model has nothing to weigh.
 
     Before:
 
