@@ -22,6 +22,11 @@ Value load(OpBuilder &b, Location loc, Value tensor, ValueRange indices,
 void replaceWithOutputs(PatternRewriter &rewriter, Operation *op, Value output,
                         Value finalState);
 
+/// Whether a packed sequence starts at step `t` of batch row `row`: t > 0
+/// and seq_idx[row, t] differs from seq_idx[row, t - 1].
+Value sequenceStarts(OpBuilder &b, Location loc, Value seqIdx, Value row,
+                     Value t);
+
 /// Adds the lowering of `ssm.ssd` ops marked `algorithm chunked` to the
 /// chunked (state-space duality) form.
 void populateSSDChunkedPatterns(RewritePatternSet &patterns);

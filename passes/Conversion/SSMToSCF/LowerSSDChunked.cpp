@@ -279,15 +279,7 @@ ChunkVectors ChunkedSSD::prepare(OpBuilder &b, Location l, Value start,
         if (!seq)
           return next;
         // A new sequence starts where seq_idx changes.
-        Value notFirst =
-            arith::CmpIOp::create(b, l, arith::CmpIPredicate::ugt, t, c0);
-        Value prev = arith::SelectOp::create(
-            b, l, notFirst, arith::SubIOp::create(b, l, t, c1), c0);
-        Value changed = arith::CmpIOp::create(
-            b, l, arith::CmpIPredicate::ne,
-            tensor::ExtractOp::create(b, l, seq, ValueRange{bi, t}),
-            tensor::ExtractOp::create(b, l, seq, ValueRange{bi, prev}));
-        changed = arith::AndIOp::create(b, l, notFirst, changed);
+        Value changed = sequenceStarts(b, l, seq, bi, t);
         Value seg = arith::AddFOp::create(
             b, l, s[4],
             arith::SelectOp::create(b, l, changed, buildFloat(b, l, ct, 1.0),

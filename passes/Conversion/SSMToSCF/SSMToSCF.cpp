@@ -98,6 +98,22 @@ struct LowerDiscretize : OpRewritePattern<DiscretizeOp> {
 
 } // namespace
 
+Value lowering::sequenceStarts(OpBuilder &b, Location loc, Value seqIdx,
+                              Value row, Value t) {
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value notFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, t, c0);
+  // t - 1, clamped so that the read stays in bounds at t = 0.
+  Value prev = arith::SelectOp::create(
+      b, loc, notFirst,
+      arith::SubIOp::create(b, loc, t, arith::ConstantIndexOp::create(b, loc, 1)),
+      c0);
+  Value changed = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::ne,
+      tensor::ExtractOp::create(b, loc, seqIdx, ValueRange{row, t}),
+      tensor::ExtractOp::create(b, loc, seqIdx, ValueRange{row, prev}));
+  return arith::AndIOp::create(b, loc, notFirst, changed);
+}
+
 Value lowering::load(OpBuilder &b, Location loc, Value tensor,
                      ValueRange indices, Type ct) {
   return convertFloat(b, loc, tensor::ExtractOp::create(b, loc, tensor, indices),
@@ -633,19 +649,10 @@ struct LowerSSD : OpRewritePattern<SSDOp> {
                     math::ExpOp::create(b, l, arith::MulFOp::create(b, l, delta, A));
                 // seq_idx: a new sequence starts where the index changes,
                 // from a zero state (a zero decay forgets the old one).
-                if (seq) {
-                  Value notFirst =
-                      arith::CmpIOp::create(b, l, arith::CmpIPredicate::ugt, ti, c0);
-                  Value prev = arith::SelectOp::create(
-                      b, l, notFirst, arith::SubIOp::create(b, l, ti, c1), c0);
-                  Value changed = arith::CmpIOp::create(
-                      b, l, arith::CmpIPredicate::ne,
-                      tensor::ExtractOp::create(b, l, seq, ValueRange{bi, ti}),
-                      tensor::ExtractOp::create(b, l, seq, ValueRange{bi, prev}));
+                if (seq)
                   decay = arith::SelectOp::create(
-                      b, l, arith::AndIOp::create(b, l, notFirst, changed),
+                      b, l, sequenceStarts(b, l, seq, bi, ti),
                       buildFloat(b, l, ct, 0.0), decay);
-                }
                 overChannels(b, l, [&](OpBuilder &b, Location l, Value pi) {
                   Value xv = load(b, l, x, {bi, ti, hi, pi}, ct);
                   Value skip = buildFloat(b, l, ct, 0.0);
