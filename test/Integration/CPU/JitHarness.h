@@ -300,6 +300,9 @@ public:
       return "lowering failed: " + diagnostics;
     ExecutionEngineOptions options;
     options.transformer = makeOptimizingTransformer(2, 0, nullptr);
+    // The perf listener writes a directory under /tmp/.debug per module:
+    // thousands over a test run, kept after it.
+    options.enablePerfNotificationListener = false;
     auto engine = ExecutionEngine::create(*module, options);
     if (!engine)
       return "JIT failed: " + llvm::toString(engine.takeError());
