@@ -22,12 +22,13 @@ using namespace mlir::ssm;
 namespace {
 
 // Nanoseconds, measured on one core (see the pass description). The
-// recurrent lowering vectorizes over the head's channels: full-width from
-// P = 32 up, poorly below (measured 0.17 ns at P = 4, 0.34 at P = 16).
-constexpr int64_t kRecurrentFullWidthP = 32;
+// recurrent lowering works on the head's P channels as one vector: full
+// width from P = 32, narrower from P = 8, scalar loops below.
+constexpr int64_t kRecurrentFullWidthP = 32, kRecurrentVectorP = 8;
 constexpr double kRecurrentPerElement = 0.054;
 constexpr double kRecurrentPerElementOutOfL2 = 0.067;
-constexpr double kRecurrentShortHeadPerElement = 0.20;
+constexpr double kRecurrentNarrowPerElement = 0.09;
+constexpr double kRecurrentScalarPerElement = 0.175;
 constexpr double kChunkedStatePerElement = 0.06;
 constexpr double kChunkedIntraPerElement = 0.036;
 /// Fitted: the chunk working set beyond which the intra-chunk term slows
@@ -50,9 +51,10 @@ std::optional<SSDAlgorithm> choose(SSDOp op) {
   bool streams = !ShapedType::isDynamic(L) && 2.0 * L * N * 4 > kL2Bytes;
   double state = double(P) * N;
   double recurrent =
-      state * (P < kRecurrentFullWidthP ? kRecurrentShortHeadPerElement
-               : streams                ? kRecurrentPerElementOutOfL2
-                                        : kRecurrentPerElement);
+      state * (P < kRecurrentVectorP      ? kRecurrentScalarPerElement
+               : P < kRecurrentFullWidthP ? kRecurrentNarrowPerElement
+               : streams                  ? kRecurrentPerElementOutOfL2
+                                          : kRecurrentPerElement);
   double spill = std::max(1.0, double(q) * (N + P) * 4 / kChunkWorkingSetBytes);
   double chunked = state * kChunkedStatePerElement +
                    double(q + 1) * (N + P) * kChunkedIntraPerElement * spill;

@@ -81,6 +81,7 @@ def ConvertSSMToSCFPass : Pass<"convert-ssm-to-scf"> {
                            "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
                            "::mlir::bufferization::BufferizationDialect"];
 }
 

@@ -162,11 +162,10 @@ def SSMSelectAlgorithmPass : Pass<"ssm-select-algorithm"> {
     q = min(chunk_size, L) (chunk_size when L is dynamic):
 
     - recurrent: `P·N·κr`. Each step updates the whole state in an L1
-      scratch buffer with the innermost loop over the head's P channels;
-      κr = 0.054 ns while the sequence's B and C (2·L·N·4 bytes) fit in L2
-      (1 MiB), 0.067 ns when they do not, and 0.20 ns for heads of fewer
-      than 32 channels, whose vector loops run short (measured 0.17 ns at
-      P = 4, 0.34 at P = 16).
+      scratch buffer, the head's P channels as one vector; κr = 0.054 ns
+      while the sequence's B and C (2·L·N·4 bytes) fit in L2 (1 MiB) and
+      0.067 ns when they do not, 0.09 ns for heads of 8 to 31 channels
+      (narrower vectors), 0.175 ns below 8 (scalar loops).
     - chunked: `P·N·κs + (q + 1)·(N + P)·κq·m`. The first term is the state
       contribution C·h and the state update, two FMA passes over the state
       per step (κs = 0.06 ns); the second is the intra-chunk product: for
@@ -179,12 +178,13 @@ def SSMSelectAlgorithmPass : Pass<"ssm-select-algorithm"> {
     4·P·N + (q + 1)·(N + P) (and P·N/q to decay the state once per chunk)
     for the chunked form. On a CPU the chunked form does not save flops;
     with the recurrence vectorized over the head's channels it wins only
-    for short heads. The constants come from measurements of both
-    lowerings on this project's development machine (docs/performance.md):
-    at H = 48, P = 64, N = 128, L = 512 the recurrence takes 0.054 ns per
-    (h, p, n, t) and the chunked form 0.073 with chunks of 16; at P = 16,
-    0.34 against 0.107. An op whose P or N is dynamic stays recurrent: the
-    model has nothing to weigh.
+    for very short heads with short chunks. The constants come from
+    measurements of both lowerings on this project's development machine
+    (docs/performance.md): at H = 48, N = 128, L = 512, ns per (h, p, n, t),
+    recurrent against chunked with chunks of 16: 0.054 / 0.073 at P = 64,
+    0.075 / 0.107 at P = 16, 0.112 / 0.134 at P = 8, 0.17 / 0.19 at P = 4;
+    and 0.17 / 0.12 at P = 4 with chunks of 4. An op whose P or N is
+    dynamic stays recurrent: the model has nothing to weigh.
 
     Before:
 

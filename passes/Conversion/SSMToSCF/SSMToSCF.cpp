@@ -15,6 +15,7 @@
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -599,6 +600,16 @@ struct LowerSSD : OpRewritePattern<SSDOp> {
       return type.getDimSize(dim);
     };
     int64_t staticN = staticSize(op.getB(), 3), staticP = staticSize(x, 3);
+    // Heads of a known size from half a vector register to a few registers
+    // wide are handled as vector values (measured: 0.34 -> 0.075 ns per
+    // element at P = 16; at P = 4 the broadcasts cost more than they save);
+    // others with scalar loops that LLVM vectorizes.
+    constexpr int64_t kMinVectorHead = 8, kMaxVectorHead = 128;
+    VectorType vectorType =
+        !ShapedType::isDynamic(staticP) && staticP >= kMinVectorHead &&
+                staticP <= kMaxVectorHead
+            ? VectorType::get({staticP}, ct)
+            : VectorType();
 
     auto grid = buildParallelGrid(
         rewriter, loc, rows, heads, carriedOutputs(y, state, op.getFinalState()),
@@ -666,6 +677,40 @@ struct LowerSSD : OpRewritePattern<SSDOp> {
                                           dxs, pi);
                   memref::StoreOp::create(b, l, skip, acc, pi);
                 });
+                if (vectorType) {
+                  // The head's channels as one vector value: the state rows
+                  // are loaded and stored whole and the output sum stays in
+                  // registers across n. (Left to LLVM, short heads get
+                  // their channel loop unrolled and n vectorized with
+                  // gathers.)
+                  Value zero = arith::ConstantIndexOp::create(b, l, 0);
+                  Value dxv = vector::LoadOp::create(b, l, vectorType, dxs, zero);
+                  Value decayv = vector::BroadcastOp::create(b, l, vectorType, decay);
+                  auto flags = arith::FastMathFlagsAttr::get(
+                      b.getContext(),
+                      arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
+                  auto sum = scf::ForOp::create(
+                      b, l, c0, stateSize, c1,
+                      ValueRange{vector::LoadOp::create(b, l, vectorType, acc, zero)},
+                      [&](OpBuilder &b, Location l, Value ni, ValueRange accv) {
+                        auto splat = [&](Value t) -> Value {
+                          return vector::BroadcastOp::create(
+                              b, l, vectorType, load(b, l, t, {bi, ti, gi, ni}, ct));
+                        };
+                        Value bn = splat(op.getB()), cn = splat(op.getC());
+                        Value old =
+                            vector::LoadOp::create(b, l, vectorType, h, ValueRange{ni, zero});
+                        Value next = arith::AddFOp::create(
+                            b, l, arith::MulFOp::create(b, l, decayv, old, flags),
+                            arith::MulFOp::create(b, l, dxv, bn, flags), flags);
+                        vector::StoreOp::create(b, l, next, h, ValueRange{ni, zero});
+                        Value total = arith::AddFOp::create(
+                            b, l, accv[0], arith::MulFOp::create(b, l, cn, next, flags),
+                            flags);
+                        scf::YieldOp::create(b, l, total);
+                      });
+                  vector::StoreOp::create(b, l, sum.getResult(0), acc, zero);
+                } else {
                 scf::ForOp::create(
                     b, l, c0, stateSize, c1, ValueRange{},
                     [&](OpBuilder &b, Location l, Value ni, ValueRange) {
@@ -686,6 +731,7 @@ struct LowerSSD : OpRewritePattern<SSDOp> {
                       });
                       scf::YieldOp::create(b, l);
                     });
+                }
                 auto out = scf::ForOp::create(
                     b, l, c0, headDim, c1, yCarried,
                     [&](OpBuilder &b, Location l, Value pi, ValueRange yc) {

@@ -155,3 +155,25 @@ func.func @ssd(%x: tensor<2x7x4x3xf32>, %dt: tensor<2x7x4xf32>, %A: tensor<4xf32
       -> (tensor<2x7x4x3xf32>, tensor<2x4x3x5xbf16>)
   return %y, %h : tensor<2x7x4x3xf32>, tensor<2x4x3x5xbf16>
 }
+
+// -----
+
+// Heads of 8 to 128 channels are one vector value: each state row is
+// loaded, updated and stored whole, and the output sum is carried through
+// the loop over n in registers.
+// CHECK-LABEL: func.func @ssd_vector_head
+// CHECK: %[[H:.*]] = memref.alloc() : memref<5x16xf32>
+// CHECK: %[[DX:.*]] = vector.load %{{.*}}[%{{.*}}] : memref<16xf32>, vector<16xf32>
+// CHECK: %[[SUM:.*]] = scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<16xf32>)
+// CHECK: %[[ROW:.*]] = vector.load %[[H]][%[[N]], %{{.*}}] : memref<5x16xf32>, vector<16xf32>
+// CHECK: vector.store %{{.*}}, %[[H]][%[[N]], %{{.*}}] : memref<5x16xf32>, vector<16xf32>
+// CHECK: arith.addf %[[ACC]], %{{.*}} fastmath<reassoc,contract> : vector<16xf32>
+// CHECK: vector.store %[[SUM]]
+func.func @ssd_vector_head(%x: tensor<1x7x2x16xf32>, %dt: tensor<1x7x2xf32>,
+                           %A: tensor<2xf32>, %B: tensor<1x7x1x5xf32>)
+    -> tensor<1x7x2x16xf32> {
+  %y = ssm.ssd %x, %dt, %A, %B, %B
+      : (tensor<1x7x2x16xf32>, tensor<1x7x2xf32>, tensor<2xf32>, tensor<1x7x1x5xf32>,
+         tensor<1x7x1x5xf32>) -> tensor<1x7x2x16xf32>
+  return %y : tensor<1x7x2x16xf32>
+}

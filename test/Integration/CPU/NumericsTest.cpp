@@ -430,6 +430,11 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, NumericsSSD,
     ::testing::Values(
         SSDCase{"L1", 1, 1, 3, 3, 1, 5, false, true, Packing::None, Storage::F32},
+        // Heads of 8 and 64 channels: the recurrence's vector form.
+        SSDCase{"vector_heads", 2, 19, 4, 8, 2, 5, true, true, Packing::None,
+                Storage::F32},
+        SSDCase{"wide_heads", 1, 13, 2, 64, 1, 16, false, true, Packing::SeqIdx,
+                Storage::F32},
         SSDCase{"odd_groups", 2, 33, 6, 3, 3, 5, true, true, Packing::None,
                 Storage::F32},
         SSDCase{"zero_init", 3, 9, 2, 17, 1, 3, false, false, Packing::None,
