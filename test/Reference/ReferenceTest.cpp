@@ -240,13 +240,8 @@ void PrintTo(const SSDConfig &c, std::ostream *os) {
 }
 
 SSDArgs randomSSD(const SSDConfig &c, std::mt19937_64 &rng) {
-  SSDArgs a;
-  a.x = randomTensor({c.B, c.L, c.H, c.P}, rng);
-  a.dt = randomTensor({c.B, c.L, c.H}, rng, -2.0, 0.5);
-  a.A = randomTensor({c.H}, rng, -1.5, -0.1);
-  a.B = randomTensor({c.B, c.L, c.G, c.N}, rng);
-  a.C = randomTensor({c.B, c.L, c.G, c.N}, rng);
-  a.D = c.perChannelD ? randomTensor({c.H, c.P}, rng) : randomTensor({c.H}, rng);
+  SSDArgs a =
+      randomSSDOperands(c.B, c.L, c.H, c.P, c.G, c.N, c.perChannelD, rng);
   a.dtBias = randomTensor({c.H}, rng, -0.5, 0.5);
   if (c.gate)
     a.z = randomTensor({c.B, c.L, c.H, c.P}, rng);

@@ -113,13 +113,8 @@ class SSDTest : public ::testing::TestWithParam<SSDCase> {};
 TEST_P(SSDTest, MatchesReference) {
   const SSDCase &c = GetParam();
   std::mt19937_64 rng(c.L * 7 + c.H);
-  ref::SSDArgs a;
-  a.x = randomTensor({c.B, c.L, c.H, c.P}, rng);
-  a.dt = randomTensor({c.B, c.L, c.H}, rng, -2.0, 0.5);
-  a.A = randomTensor({c.H}, rng, -1.5, -0.1);
-  a.B = randomTensor({c.B, c.L, c.G, c.N}, rng);
-  a.C = randomTensor({c.B, c.L, c.G, c.N}, rng);
-  a.D = c.perChannelD ? randomTensor({c.H, c.P}, rng) : randomTensor({c.H}, rng);
+  ref::SSDArgs a =
+      randomSSDOperands(c.B, c.L, c.H, c.P, c.G, c.N, c.perChannelD, rng);
   a.z = randomTensor({c.B, c.L, c.H, c.P}, rng);
   a.dtBias = randomTensor({c.H}, rng, -0.5, 0.5);
   a.dtSoftplus = true;

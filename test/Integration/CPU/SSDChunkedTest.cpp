@@ -85,13 +85,8 @@ class ChunkedLoweringTest : public ::testing::TestWithParam<ChunkedCase> {};
 TEST_P(ChunkedLoweringTest, MatchesReferenceAndRecurrentLowering) {
   const ChunkedCase &c = GetParam();
   std::mt19937_64 rng(c.L * 11 + c.H * 3 + c.chunk);
-  ref::SSDArgs a;
-  a.x = randomTensor({c.B, c.L, c.H, c.P}, rng);
-  a.dt = randomTensor({c.B, c.L, c.H}, rng, -2.0, 0.5);
-  a.A = randomTensor({c.H}, rng, -1.5, -0.1);
-  a.B = randomTensor({c.B, c.L, c.G, c.N}, rng);
-  a.C = randomTensor({c.B, c.L, c.G, c.N}, rng);
-  a.D = c.perChannelD ? randomTensor({c.H, c.P}, rng) : randomTensor({c.H}, rng);
+  ref::SSDArgs a =
+      randomSSDOperands(c.B, c.L, c.H, c.P, c.G, c.N, c.perChannelD, rng);
   if (c.gate)
     a.z = randomTensor({c.B, c.L, c.H, c.P}, rng);
   if (c.bias)
