@@ -27,6 +27,7 @@
 
 using namespace ssm::ref;
 using ::testing::HasSubstr;
+using ssm::test::randomSSDOperands;
 using ssm::test::randomTensor;
 
 namespace {
