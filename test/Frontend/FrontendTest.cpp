@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ssm/Frontend/HFConfig.h"
 #include "ssm/Frontend/SafeTensors.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -507,6 +508,190 @@ TEST_F(CheckpointTest, EmptyFolder) {
   std::string message = llvm::toString(ckpt.takeError());
   EXPECT_HAS(message, dir);
   EXPECT_HAS(message, "neither model.safetensors nor");
+}
+
+//===----------------------------------------------------------------------===//
+// config.json
+//===----------------------------------------------------------------------===//
+
+/// Parses `json` and returns its error message ("" when it parsed).
+std::string configError(const std::string &json) {
+  llvm::Expected<HFConfig> config = parseHFConfig(json, "cfg/config.json");
+  return config ? std::string() : llvm::toString(config.takeError());
+}
+
+const char *const kMamba130m = R"({
+  "architectures": ["MambaForCausalLM"], "model_type": "mamba",
+  "hidden_size": 768, "state_size": 16, "num_hidden_layers": 24,
+  "vocab_size": 50280, "expand": 2, "conv_kernel": 4, "use_bias": false,
+  "use_conv_bias": true, "time_step_rank": 48, "layer_norm_epsilon": 1e-05,
+  "residual_in_fp32": true, "pad_vocab_size_multiple": 8,
+  "torch_dtype": "float32"})";
+
+TEST(HFConfigTest, Mamba) {
+  llvm::Expected<HFConfig> config = parseHFConfig(kMamba130m, "config.json");
+  ASSERT_TRUE(bool(config)) << llvm::toString(config.takeError());
+  EXPECT_EQ(config->modelType, ModelType::Mamba);
+  EXPECT_EQ(config->hiddenSize, 768);
+  EXPECT_EQ(config->intermediateSize, 1536);
+  EXPECT_EQ(config->timeStepRank, 48);
+  EXPECT_EQ(config->numHiddenLayers, 24);
+  EXPECT_EQ(config->padVocabSizeMultiple, std::optional<int64_t>(8));
+  EXPECT_EQ(config->inProjDim(), 3072);
+  EXPECT_EQ(config->convDim(), 1536);
+  EXPECT_TRUE(config->tieWordEmbeddings);
+}
+
+TEST(HFConfigTest, MambaDefaults) {
+  llvm::Expected<HFConfig> config = parseHFConfig(
+      R"({"model_type":"mamba","hidden_size":40,"state_size":4,
+          "num_hidden_layers":1,"vocab_size":10,"time_step_rank":"auto"})",
+      "config.json");
+  ASSERT_TRUE(bool(config)) << llvm::toString(config.takeError());
+  EXPECT_EQ(config->expand, 2.0);
+  EXPECT_EQ(config->intermediateSize, 80);
+  EXPECT_EQ(config->convKernel, 4);
+  EXPECT_EQ(config->timeStepRank, 3); // ceil(40 / 16)
+  EXPECT_FALSE(config->useBias);
+  EXPECT_TRUE(config->useConvBias);
+  EXPECT_TRUE(config->residualInFp32);
+  EXPECT_TRUE(config->tieWordEmbeddings);
+  EXPECT_EQ(config->layerNormEpsilon, 1e-5);
+  EXPECT_FALSE(config->padVocabSizeMultiple.has_value());
+}
+
+// The sizes of mistralai/Mamba-Codestral-7B-v0.1, whose config saves
+// time_step_limit with Python's bare Infinity.
+TEST(HFConfigTest, Mamba2) {
+  llvm::Expected<HFConfig> config = parseHFConfig(R"({
+    "model_type": "mamba2", "hidden_size": 4096, "state_size": 128,
+    "num_hidden_layers": 64, "vocab_size": 32768, "num_heads": 128,
+    "head_dim": 64, "n_groups": 8, "expand": 2, "conv_kernel": 4,
+    "chunk_size": 256, "use_bias": false, "use_conv_bias": true,
+    "rms_norm": true, "norm_before_gate": false, "time_step_rank": 256,
+    "time_step_limit": [0.0, Infinity], "tie_word_embeddings": false,
+    "layer_norm_epsilon": 1e-05})",
+                                                  "config.json");
+  ASSERT_TRUE(bool(config)) << llvm::toString(config.takeError());
+  EXPECT_EQ(config->modelType, ModelType::Mamba2);
+  EXPECT_EQ(config->intermediateSize, 8192);
+  EXPECT_EQ(config->convDim(), 8192 + 2 * 8 * 128);
+  EXPECT_EQ(config->inProjDim(), 2 * 8192 + 2 * 8 * 128 + 128);
+  EXPECT_EQ(config->timeStepLimitLow, 0.0);
+  EXPECT_EQ(config->timeStepLimitHigh, std::numeric_limits<double>::infinity());
+  EXPECT_FALSE(config->tieWordEmbeddings);
+}
+
+TEST(HFConfigTest, Mamba2Defaults) {
+  llvm::Expected<HFConfig> config = parseHFConfig(
+      R"({"model_type":"mamba2","hidden_size":64,"state_size":16,
+          "num_hidden_layers":2,"vocab_size":100,"num_heads":16,
+          "head_dim":8})",
+      "config.json");
+  ASSERT_TRUE(bool(config)) << llvm::toString(config.takeError());
+  EXPECT_EQ(config->nGroups, 8);
+  EXPECT_EQ(config->chunkSize, 256);
+  EXPECT_TRUE(config->rmsNorm);
+  EXPECT_FALSE(config->normBeforeGate);
+  EXPECT_FALSE(config->tieWordEmbeddings);
+  EXPECT_EQ(config->timeStepLimitLow, 0.0);
+  EXPECT_TRUE(std::isinf(config->timeStepLimitHigh));
+}
+
+TEST(HFConfigTest, ModelTypeErrors) {
+  std::string message = configError(R"({"hidden_size": 4})");
+  EXPECT_HAS(message, "cfg/config.json");
+  EXPECT_HAS(message, "field 'model_type': missing");
+  EXPECT_HAS(configError(R"({"d_model": 768, "n_layer": 24})"),
+             "mamba_ssm config");
+  EXPECT_HAS(configError(R"({"model_type": "llama"})"),
+             "expected \"mamba\" or \"mamba2\", not \"llama\"");
+  EXPECT_HAS(configError(R"({"model_type": 2})"), "not a non-string");
+}
+
+TEST(HFConfigTest, JsonErrors) {
+  EXPECT_HAS(configError("{"), "cfg/config.json: not valid JSON");
+  EXPECT_HAS(configError("[]"), "not a JSON object");
+  EXPECT_HAS(configError("{\"model_type\": \"mamba\xff\"}"), "not valid JSON");
+  EXPECT_HAS(configError(R"({"model_type": "mamba", "x": NaN})"),
+             "not valid JSON");
+  EXPECT_HAS(configError("{\"a\":" + std::string(50000, '[')),
+             "nests deeper");
+  llvm::Expected<HFConfig> missing = loadHFConfig("/nonexistent/config.json");
+  ASSERT_FALSE(bool(missing));
+  EXPECT_HAS(llvm::toString(missing.takeError()),
+             "/nonexistent/config.json: cannot read");
+}
+
+TEST(HFConfigTest, FieldErrors) {
+  const std::string base = R"("model_type":"mamba","state_size":4,
+      "num_hidden_layers":1,"vocab_size":10)";
+  auto with = [&](const std::string &fields) {
+    return configError("{" + base + "," + fields + "}");
+  };
+  EXPECT_HAS(configError("{" + base + "}"),
+             "field 'hidden_size': missing (required");
+  EXPECT_HAS(with(R"("hidden_size":"768")"),
+             "field 'hidden_size': must be a positive integer");
+  EXPECT_HAS(with(R"("hidden_size":0)"), "must be a positive integer, not 0");
+  EXPECT_HAS(with(R"("hidden_size":-8)"), "not -8");
+  EXPECT_HAS(with(R"("hidden_size":1.5)"), "must be a positive integer");
+  EXPECT_HAS(with(R"("hidden_size":Infinity)"), "must be a positive integer");
+  EXPECT_HAS(with(R"("hidden_size":1e300)"), "must be a positive integer");
+  EXPECT_HAS(with(R"("hidden_size":4294967296)"), "implausibly large");
+  const std::string sized = R"("hidden_size":16,)";
+  EXPECT_HAS(with(sized + R"("use_bias":"false")"),
+             "field 'use_bias': must be true or false");
+  EXPECT_HAS(with(sized + R"("expand":0)"),
+             "field 'expand': must be a finite positive number");
+  EXPECT_HAS(with(sized + R"("expand":0.01)"),
+             "field 'expand': gives an intermediate size of 0 channels");
+  EXPECT_HAS(with(sized + R"("layer_norm_epsilon":-1)"),
+             "field 'layer_norm_epsilon'");
+  EXPECT_HAS(with(sized + R"("conv_kernel":0)"), "field 'conv_kernel'");
+  EXPECT_HAS(with(sized + R"("time_step_rank":"big")"),
+             "field 'time_step_rank': must be \"auto\" or a positive integer");
+  EXPECT_HAS(with(sized + R"("time_step_rank":0)"), "field 'time_step_rank'");
+  EXPECT_HAS(with(sized + R"("pad_vocab_size_multiple":true)"),
+             "field 'pad_vocab_size_multiple'");
+  EXPECT_HAS(with(sized + R"("tie_word_embeddings":1)"),
+             "field 'tie_word_embeddings'");
+  // A string "Infinity" is not a number token and stays a string.
+  EXPECT_HAS(with(sized + R"("time_step_rank":"Infinity")"),
+             "not \"Infinity\"");
+  EXPECT_EQ(with(sized + R"("expand":1.5)"), "");
+}
+
+TEST(HFConfigTest, Mamba2Errors) {
+  const std::string base = R"("model_type":"mamba2","hidden_size":8,
+      "state_size":4,"num_hidden_layers":1,"vocab_size":10)";
+  auto with = [&](const std::string &fields) {
+    return configError("{" + base + "," + fields + "}");
+  };
+  EXPECT_HAS(with(R"("head_dim":4)"), "field 'num_heads': missing");
+  EXPECT_HAS(with(R"("num_heads":4)"), "field 'head_dim': missing");
+  std::string message = with(R"("num_heads":4,"head_dim":2)");
+  EXPECT_HAS(message, "cfg/config.json: field 'num_heads'");
+  EXPECT_HAS(message, "4 * 2 must equal intermediate_size = int(expand * "
+                      "hidden_size) = 16");
+  const std::string heads = R"("num_heads":4,"head_dim":4,)";
+  EXPECT_HAS(with(heads + R"("n_groups":3)"),
+             "field 'n_groups': 3 groups do not divide num_heads = 4");
+  EXPECT_HAS(with(heads + R"("n_groups":0)"), "field 'n_groups'");
+  EXPECT_HAS(with(heads + R"("chunk_size":-1)"), "field 'chunk_size'");
+  EXPECT_HAS(with(heads + R"("time_step_limit":[0.0])"),
+             "field 'time_step_limit': must be a pair");
+  EXPECT_HAS(with(heads + R"("time_step_limit":"none")"),
+             "field 'time_step_limit': must be a pair");
+  EXPECT_HAS(with(heads + R"("time_step_limit":[1.0, 0.5])"),
+             "needs 0 <= low <= high, got [1, 0.5]");
+  EXPECT_HAS(with(heads + R"("time_step_limit":[-Infinity, 0.5])"),
+             "got [-inf, 0.5]");
+  EXPECT_HAS(with(heads + R"("rms_norm":null)"), "field 'rms_norm'");
+  EXPECT_HAS(with(heads + R"("norm_before_gate":"no")"),
+             "field 'norm_before_gate'");
+  EXPECT_EQ(with(heads + R"("n_groups":2,"time_step_limit":[0.001,0.1])"),
+            "");
 }
 
 } // namespace
