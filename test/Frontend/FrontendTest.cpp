@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ssm/Frontend/HFConfig.h"
+#include "ssm/Frontend/ModelDescription.h"
 #include "ssm/Frontend/SafeTensors.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -16,6 +17,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <unistd.h>
 
@@ -692,6 +694,206 @@ TEST(HFConfigTest, Mamba2Errors) {
              "field 'norm_before_gate'");
   EXPECT_EQ(with(heads + R"("n_groups":2,"time_step_limit":[0.001,0.1])"),
             "");
+}
+
+//===----------------------------------------------------------------------===//
+// Model descriptions
+//===----------------------------------------------------------------------===//
+
+HFConfig parseOrDie(const std::string &json) {
+  llvm::Expected<HFConfig> config = parseHFConfig(json, "config.json");
+  EXPECT_TRUE(bool(config));
+  if (!config) {
+    llvm::consumeError(config.takeError());
+    return HFConfig();
+  }
+  return *config;
+}
+
+/// hidden 4, state 2, 2 layers, vocab 8, conv 3: intermediate 8, rank 1.
+const char *const kTinyMamba = R"({"model_type":"mamba","hidden_size":4,
+    "state_size":2,"num_hidden_layers":2,"vocab_size":8,"conv_kernel":3})";
+
+/// hidden 4 -> intermediate 8 = 4 heads x 2; 2 groups of state 3:
+/// conv_dim 8 + 2*2*3 = 20, in_proj 8 + 20 + 4 = 32.
+const char *const kTinyMamba2 = R"({"model_type":"mamba2","hidden_size":4,
+    "state_size":3,"num_hidden_layers":2,"vocab_size":8,"num_heads":4,
+    "head_dim":2,"n_groups":2,"conv_kernel":4})";
+
+std::vector<int64_t> shapeOf(const ModelDescription &model,
+                             const std::string &name) {
+  const ExpectedTensor *tensor = model.find(name);
+  return tensor ? tensor->shape : std::vector<int64_t>{-1};
+}
+
+TEST(ModelDescriptionTest, MambaTable) {
+  ModelDescription model = ModelDescription::fromConfig(parseOrDie(kTinyMamba));
+  // 10 per layer (no in/out_proj biases by default), embedding and final
+  // norm; lm_head is tied.
+  EXPECT_EQ(model.tensors.size(), 2u * 10 + 2);
+  using Shape = std::vector<int64_t>;
+  EXPECT_EQ(shapeOf(model, "backbone.embeddings.weight"), (Shape{8, 4}));
+  const std::string l1 = "backbone.layers.1.";
+  EXPECT_EQ(shapeOf(model, l1 + "norm.weight"), (Shape{4}));
+  EXPECT_EQ(shapeOf(model, l1 + "mixer.in_proj.weight"), (Shape{16, 4}));
+  EXPECT_EQ(shapeOf(model, l1 + "mixer.conv1d.weight"), (Shape{8, 1, 3}));
+  EXPECT_EQ(shapeOf(model, l1 + "mixer.conv1d.bias"), (Shape{8}));
+  EXPECT_EQ(shapeOf(model, l1 + "mixer.x_proj.weight"), (Shape{1 + 4, 8}));
+  EXPECT_EQ(shapeOf(model, l1 + "mixer.dt_proj.weight"), (Shape{8, 1}));
+  EXPECT_EQ(shapeOf(model, l1 + "mixer.dt_proj.bias"), (Shape{8}));
+  EXPECT_EQ(shapeOf(model, l1 + "mixer.A_log"), (Shape{8, 2}));
+  EXPECT_EQ(shapeOf(model, l1 + "mixer.D"), (Shape{8}));
+  EXPECT_EQ(shapeOf(model, l1 + "mixer.out_proj.weight"), (Shape{4, 8}));
+  EXPECT_EQ(shapeOf(model, "backbone.norm_f.weight"), (Shape{4}));
+  EXPECT_EQ(model.find("lm_head.weight"), nullptr);
+  EXPECT_EQ(model.find("backbone.layers.2.norm.weight"), nullptr);
+
+  HFConfig biased = parseOrDie(kTinyMamba);
+  biased.useBias = true;
+  biased.useConvBias = false;
+  biased.tieWordEmbeddings = false;
+  ModelDescription withBias = ModelDescription::fromConfig(biased);
+  EXPECT_EQ(shapeOf(withBias, l1 + "mixer.in_proj.bias"), (Shape{16}));
+  EXPECT_EQ(shapeOf(withBias, l1 + "mixer.out_proj.bias"), (Shape{4}));
+  EXPECT_EQ(withBias.find(l1 + "mixer.conv1d.bias"), nullptr);
+  EXPECT_EQ(shapeOf(withBias, "lm_head.weight"), (Shape{8, 4}));
+}
+
+TEST(ModelDescriptionTest, Mamba2Table) {
+  ModelDescription model =
+      ModelDescription::fromConfig(parseOrDie(kTinyMamba2));
+  // 9 per layer, embedding, final norm and the untied lm_head.
+  EXPECT_EQ(model.tensors.size(), 2u * 9 + 3);
+  using Shape = std::vector<int64_t>;
+  const std::string l0 = "backbone.layers.0.";
+  EXPECT_EQ(shapeOf(model, l0 + "norm.weight"), (Shape{4}));
+  EXPECT_EQ(shapeOf(model, l0 + "mixer.in_proj.weight"), (Shape{32, 4}));
+  EXPECT_EQ(shapeOf(model, l0 + "mixer.conv1d.weight"), (Shape{20, 1, 4}));
+  EXPECT_EQ(shapeOf(model, l0 + "mixer.conv1d.bias"), (Shape{20}));
+  EXPECT_EQ(shapeOf(model, l0 + "mixer.dt_bias"), (Shape{4}));
+  EXPECT_EQ(shapeOf(model, l0 + "mixer.A_log"), (Shape{4}));
+  EXPECT_EQ(shapeOf(model, l0 + "mixer.D"), (Shape{4}));
+  EXPECT_EQ(shapeOf(model, l0 + "mixer.norm.weight"), (Shape{8}));
+  EXPECT_EQ(shapeOf(model, l0 + "mixer.out_proj.weight"), (Shape{4, 8}));
+  EXPECT_EQ(shapeOf(model, "lm_head.weight"), (Shape{8, 4}));
+  EXPECT_EQ(model.find(l0 + "mixer.x_proj.weight"), nullptr);
+}
+
+class ModelCheckTest : public TempDir {
+protected:
+  /// Writes model.safetensors with every tensor of `model` (zeros, in BF16
+  /// to exercise a non-f32 dtype), after `edit` changed the list.
+  void writeCheckpoint(const ModelDescription &model,
+                       const std::function<void(std::vector<Spec> &)> &edit =
+                           [](std::vector<Spec> &) {}) {
+    std::vector<Spec> specs;
+    for (const ExpectedTensor &tensor : model.tensors)
+      specs.push_back({tensor.name, "BF16", tensor.shape, {}});
+    edit(specs);
+    for (Spec &spec : specs) {
+      size_t count = 1;
+      for (int64_t dim : spec.shape)
+        count *= size_t(dim);
+      spec.data.assign(count * (spec.dtype == "F32" ? 4 : 2), 0);
+    }
+    writeSafetensors(file("model.safetensors"), specs);
+  }
+
+  /// Opens the folder and checks it: the error message, or "" and warnings.
+  std::string check(const ModelDescription &model,
+                    std::vector<std::string> *warnings = nullptr) {
+    llvm::Expected<Checkpoint> ckpt = Checkpoint::openFolder(dir);
+    if (!ckpt)
+      return "open: " + llvm::toString(ckpt.takeError());
+    llvm::Expected<CheckpointReport> report = checkCheckpoint(model, *ckpt);
+    if (!report)
+      return llvm::toString(report.takeError());
+    if (warnings)
+      *warnings = report->warnings;
+    return "";
+  }
+};
+
+TEST_F(ModelCheckTest, CompleteCheckpointsPass) {
+  for (const char *json : {kTinyMamba, kTinyMamba2}) {
+    ModelDescription model = ModelDescription::fromConfig(parseOrDie(json));
+    writeCheckpoint(model);
+    std::vector<std::string> warnings{"stale"};
+    EXPECT_EQ(check(model, &warnings), "") << json;
+    EXPECT_TRUE(warnings.empty());
+  }
+}
+
+TEST_F(ModelCheckTest, MissingAndMisshapedTensors) {
+  ModelDescription model = ModelDescription::fromConfig(parseOrDie(kTinyMamba2));
+  writeCheckpoint(model, [](std::vector<Spec> &specs) {
+    specs.erase(std::remove_if(specs.begin(), specs.end(),
+                               [](const Spec &s) {
+                                 return s.name ==
+                                        "backbone.layers.1.mixer.dt_bias";
+                               }),
+                specs.end());
+    for (Spec &spec : specs)
+      if (spec.name == "backbone.layers.0.mixer.conv1d.weight")
+        spec.shape = {20, 4};
+  });
+  std::string message = check(model);
+  EXPECT_HAS(message, "model.safetensors: 2 tensor(s) do not match the "
+                      "mamba2 config");
+  EXPECT_HAS(message,
+             "tensor 'backbone.layers.1.mixer.dt_bias': missing (expected [4])");
+  EXPECT_HAS(message, "tensor 'backbone.layers.0.mixer.conv1d.weight' in ");
+  EXPECT_HAS(message, ": shape [20, 4], expected [20, 1, 4]");
+}
+
+TEST_F(ModelCheckTest, ManyProblemsAreCut) {
+  // A checkpoint of the wrong family: every Mamba-2 tensor is misshaped or
+  // missing, and the Mamba-1 ones are extra.
+  HFConfig mamba = parseOrDie(kTinyMamba), mamba2 = parseOrDie(kTinyMamba2);
+  mamba.numHiddenLayers = mamba2.numHiddenLayers = 3;
+  writeCheckpoint(ModelDescription::fromConfig(mamba));
+  std::string message = check(ModelDescription::fromConfig(mamba2));
+  // 7 per layer and the head.
+  EXPECT_HAS(message, "22 tensor(s) do not match the mamba2 config");
+  EXPECT_HAS(message, "\n  ... and 2 more");
+  EXPECT_EQ(std::count(message.begin(), message.end(), '\n'), 21);
+}
+
+TEST_F(ModelCheckTest, ExtraTensorsAreWarnings) {
+  ModelDescription model = ModelDescription::fromConfig(parseOrDie(kTinyMamba));
+  writeCheckpoint(model, [](std::vector<Spec> &specs) {
+    specs.push_back({"backbone.layers.0.mixer.rotary.inv_freq", "F32", {2}, {}});
+  });
+  std::vector<std::string> warnings;
+  EXPECT_EQ(check(model, &warnings), "");
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_HAS(warnings[0], "tensor 'backbone.layers.0.mixer.rotary.inv_freq'");
+  EXPECT_HAS(warnings[0], "not used by a mamba model");
+}
+
+TEST_F(ModelCheckTest, TiedHead) {
+  // Tied (Mamba's default): a stored head that fits is a warning...
+  ModelDescription model = ModelDescription::fromConfig(parseOrDie(kTinyMamba));
+  writeCheckpoint(model, [](std::vector<Spec> &specs) {
+    specs.push_back({"lm_head.weight", "BF16", {8, 4}, {}});
+  });
+  std::vector<std::string> warnings;
+  EXPECT_EQ(check(model, &warnings), "");
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_HAS(warnings[0], "tie_word_embeddings is true");
+  // ... and one that does not fit is an error.
+  writeCheckpoint(model, [](std::vector<Spec> &specs) {
+    specs.push_back({"lm_head.weight", "BF16", {9, 4}, {}});
+  });
+  EXPECT_HAS(check(model), "'lm_head.weight' in ");
+  EXPECT_HAS(check(model), "shape [9, 4], expected [8, 4]");
+}
+
+TEST_F(ModelCheckTest, UntiedHeadIsRequired) {
+  ModelDescription model =
+      ModelDescription::fromConfig(parseOrDie(kTinyMamba2));
+  writeCheckpoint(model, [](std::vector<Spec> &specs) { specs.pop_back(); });
+  EXPECT_HAS(check(model), "tensor 'lm_head.weight': missing (expected [8, 4])");
 }
 
 } // namespace
