@@ -214,8 +214,6 @@ Error readMamba2(const FieldReader &fields, HFConfig &config) {
   if (Error e = fields.boolean("norm_before_gate", config.normBeforeGate))
     return e;
 
-  config.timeStepLimitLow = 0.0;
-  config.timeStepLimitHigh = std::numeric_limits<double>::infinity();
   if (const llvm::json::Value *limit = fields.get("time_step_limit")) {
     const llvm::json::Array *pair = limit->getAsArray();
     std::optional<double> low, high;

@@ -408,6 +408,13 @@ TEST_F(SafeTensorsTest, LayoutOfTheDataSection) {
   writeRaw(path, "{" + entry("a", 0, 4) + "}", std::string(12, '\0'));
   EXPECT_HAS(openError(path), "trailing bytes");
 
+  // The same name twice: refused either way (llvm::json rejects duplicate
+  // keys; were one dropped, its bytes would be a hole).
+  writeRaw(path, "{" + entry("a", 0, 4) + "," + entry("a", 4, 8) + "}",
+           std::string(8, '\0'));
+  EXPECT_HAS(openError(path), path);
+  EXPECT_NE(openError(path), "");
+
   // Two tensors on the same bytes.
   writeRaw(path, "{" + entry("a", 0, 4) + "," + entry("b", 0, 4) + "}",
            std::string(4, '\0'));

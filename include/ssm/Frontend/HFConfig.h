@@ -16,6 +16,7 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 
 namespace mlir::ssm {
@@ -61,7 +62,7 @@ struct HFConfig {
   bool rmsNorm = true;
   bool normBeforeGate = false;
   double timeStepLimitLow = 0.0;
-  double timeStepLimitHigh = 0.0; ///< +inf unless the config says otherwise
+  double timeStepLimitHigh = std::numeric_limits<double>::infinity();
 
   /// int(expand * hidden_size): the channel count D of the mixer.
   int64_t intermediateSize = 0;
