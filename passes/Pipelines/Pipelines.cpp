@@ -53,6 +53,10 @@ void ssm::buildCPULowerToLLVMPipeline(OpPassManager &pm, bool threads) {
   // C wrappers are requested before convert-math-to-libm and
   // ssm-parallel-to-runtime declare the functions they call, which must keep
   // their plain C names.
+  // The runtime, when linked, also does the matrix products (through the
+  // BLAS it opens); without it they become loops like any linalg op.
+  if (threads)
+    append(pm, "ssm-matmul-to-blas");
   append(pm, "func.func(convert-linalg-to-loops), fold-memref-alias-ops,"
              "expand-strided-metadata, lower-affine,"
              "func.func(llvm-request-c-wrappers)");

@@ -85,6 +85,45 @@ def ConvertSSMToSCFPass : Pass<"convert-ssm-to-scf"> {
                            "::mlir::bufferization::BufferizationDialect"];
 }
 
+def MatmulToBLASPass : Pass<"ssm-matmul-to-blas", "::mlir::ModuleOp"> {
+  let summary = "send f32 matrix products to the runtime's BLAS";
+  let description = [{
+    On bufferized IR, rewrites each `linalg.matmul` on f32 memrefs whose
+    operands have unit inner strides, with the plain maps (C = A B) or with
+    B transposed (C = A Bᵀ, a weight stored `[out, in]`, as every dense
+    projection of a language model is), into a call to
+    ```c
+    void ssm_kernel_sgemm(int trans_b, int64_t m, int64_t n, int64_t k,
+                          const float *a, int64_t lda, const float *b,
+                          int64_t ldb, float beta, float *c, int64_t ldc);
+    ```
+    which libssm_runtime forwards to the CBLAS it opens at run time
+    (OpenBLAS by default, `SSM_BLAS` to choose; docs/runtime.md). `beta` is
+    1: the product accumulates into C as linalg.matmul does. Other matmuls
+    are left to the loop lowering. Run it after bufferization and before
+    `convert-linalg-to-loops`; the code then links against the runtime.
+
+    Before:
+    ```mlir
+    linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (n, k)>,
+                                   affine_map<(m, n, k) -> (m, n)>]
+        ins(%x, %w : memref<?x64xf32>, memref<128x64xf32>)
+        outs(%y : memref<?x128xf32>)
+    ```
+    After (abridged):
+    ```mlir
+    %pa = llvm.inttoptr %xaddr : i64 to !llvm.ptr   // base + offset of %x
+    call @ssm_kernel_sgemm(%c1_i32, %m, %c128, %c64, %pa, %c64, %pw, %c64,
+                           %one, %py, %c128)
+    ```
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def ParallelToRuntimePass : Pass<"ssm-parallel-to-runtime", "::mlir::ModuleOp"> {
   let summary = "run loops marked ssm.parallel on the runtime's thread pool";
   let description = [{

@@ -34,8 +34,9 @@ void buildCPUBufferizePipeline(OpPassManager &pm,
 /// Bufferized functions -> the LLVM dialect (loops, strided metadata,
 /// libm calls for the math the LLVM backend does not expand, C interface
 /// wrappers for every function). With `threads`, loops marked ssm.parallel
-/// run on libssm_runtime's thread pool (ssm-parallel-to-runtime); without,
-/// the generated code is serial and needs no runtime.
+/// run on libssm_runtime's thread pool (ssm-parallel-to-runtime) and f32
+/// matrix products call its BLAS (ssm-matmul-to-blas); without, the
+/// generated code is serial loops and needs no runtime.
 void buildCPULowerToLLVMPipeline(OpPassManager &pm, bool threads = true);
 
 /// Registers `ssm-cpu-bufferize` (option `ssd-algorithm`) and
