@@ -9,6 +9,7 @@
 
 #include "ssm/Driver/Driver.h"
 
+#include "ssm/Frontend/ModelImporter.h"
 #include "ssm/InitAll.h"
 #include "ssm/Pipelines/Pipelines.h"
 #include "ssm/Target/CHeader.h"
@@ -30,6 +31,7 @@
 #include "llvm/TargetParser/Triple.h"
 
 using namespace mlir;
+using namespace mlir::ssm;
 
 namespace {
 
@@ -64,6 +66,59 @@ bool runPipeline(ModuleOp module, const ssm::DriverOptions &options,
   return succeeded(pm.run(module));
 }
 
+/// A model folder imported as ssm IR, with what writing its weights needs.
+struct ImportedModel {
+  std::string text;
+  WeightsLayout layout;
+  std::optional<Checkpoint> checkpoint;
+};
+
+/// Reads, checks and imports the model folder `folder`; false after
+/// printing the error.
+bool importModel(StringRef folder, const ssm::DriverOptions &options,
+                 ImportedModel &model) {
+  auto report = [&](llvm::Error error) {
+    llvm::handleAllErrors(std::move(error), [&](const llvm::ErrorInfoBase &e) {
+      fail(e.message());
+    });
+    return false;
+  };
+  llvm::SmallString<256> configPath(folder);
+  llvm::sys::path::append(configPath, "config.json");
+  llvm::Expected<HFConfig> config = loadHFConfig(configPath);
+  if (!config)
+    return report(config.takeError());
+  ModelDescription description = ModelDescription::fromConfig(*config);
+  llvm::Expected<Checkpoint> checkpoint = Checkpoint::openFolder(folder);
+  if (!checkpoint)
+    return report(checkpoint.takeError());
+  llvm::Expected<CheckpointReport> checked =
+      checkCheckpoint(description, *checkpoint);
+  if (!checked)
+    return report(checked.takeError());
+  for (const std::string &warning : checked->warnings)
+    llvm::errs() << "ssmc: warning: " << warning << "\n";
+  model.layout = WeightsLayout::forModel(description);
+  ModelImportOptions importOptions;
+  importOptions.name = options.modelName;
+  model.text = emitModelMLIR(description, model.layout, importOptions);
+  model.checkpoint = std::move(*checkpoint);
+  return true;
+}
+
+/// Where a model's weights go: --weights, else next to an object or
+/// library output with the extension .weights; empty for none.
+std::string weightsPath(const ssm::DriverOptions &options) {
+  if (!options.weights.empty())
+    return options.weights;
+  if (options.output == "-" ||
+      (options.emit != ssm::EmitKind::Object && options.emit != ssm::EmitKind::Shared))
+    return "";
+  llvm::SmallString<256> path(options.output);
+  llvm::sys::path::replace_extension(path, "weights");
+  return std::string(path);
+}
+
 } // namespace
 
 int ssm::compile(const DriverOptions &options) {
@@ -81,9 +136,21 @@ int ssm::compile(const DriverOptions &options) {
   MLIRContext context(registry);
 
   std::string error;
-  std::unique_ptr<llvm::MemoryBuffer> input = openInputFile(options.input, &error);
-  if (!input)
-    return fail(error);
+  std::unique_ptr<llvm::MemoryBuffer> input;
+  std::optional<ImportedModel> model;
+  if (options.input != "-" && llvm::sys::fs::is_directory(options.input)) {
+    if (!importModel(options.input, options, model.emplace()))
+      return 1;
+    input = llvm::MemoryBuffer::getMemBufferCopy(
+        model->text, options.input + " (imported)");
+  } else {
+    input = openInputFile(options.input, &error);
+    if (!input)
+      return fail(error);
+  }
+  if (!options.weights.empty() && !model)
+    return fail("--weights is for model folders; '" + options.input +
+                "' is an MLIR file");
   llvm::SourceMgr sources;
   sources.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
   SourceMgrDiagnosticHandler diagnostics(sources, &context);
@@ -99,10 +166,36 @@ int ssm::compile(const DriverOptions &options) {
       return fail(error);
   }
 
+  if (options.emit == EmitKind::Imported) {
+    std::unique_ptr<llvm::ToolOutputFile> out = openOutputFile(options.output, &error);
+    if (!out)
+      return fail(error);
+    module->print(out->os());
+    out->keep();
+    return 0;
+  }
+
   if (!runPipeline(*module, options, [&](OpPassManager &pm) {
         buildCPUBufferizePipeline(pm, options.pipeline);
       }))
     return 1;
+  if (model) {
+    // The ABI promises callers that the caches are updated in place: a
+    // cache bufferization copied would come back as an extra result.
+    for (auto func : module->getOps<func::FuncOp>())
+      if (!func.isPrivate() && func.getNumResults() != 1)
+        return fail("internal error: the caches of '" + func.getSymName() +
+                    "' were not updated in place");
+    std::string path = weightsPath(options);
+    if (!path.empty()) {
+      if (llvm::Error e = writeWeightsFile(path, model->layout, *model->checkpoint)) {
+        llvm::handleAllErrors(std::move(e), [&](const llvm::ErrorInfoBase &info) {
+          error = info.message();
+        });
+        return fail(error);
+      }
+    }
+  }
   if (!options.header.empty()) {
     std::unique_ptr<llvm::ToolOutputFile> header =
         openOutputFile(options.header, &error);

@@ -7,6 +7,7 @@
 #include "ssm/Target/CHeader.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
@@ -98,6 +99,17 @@ LogicalResult ssm::emitCHeader(ModuleOp module, StringRef guard, bool threads,
       os << "  int64_t sizes[" << t.getRank() << "];\n  int64_t strides["
          << t.getRank() << "];\n";
     os << "} " << name << ";\n\n";
+  }
+
+  // Public constant tables (a model's `<name>_info`).
+  for (auto global : module.getOps<memref::GlobalOp>()) {
+    MemRefType t = global.getType();
+    auto element = cElement(t.getElementType());
+    if (global.isPrivate() || !global.getConstant() || t.getRank() != 1 ||
+        !t.hasStaticShape() || !element)
+      continue;
+    os << "extern const " << element->first << " " << global.getSymName() << "["
+       << t.getDimSize(0) << "];\n\n";
   }
 
   for (func::FuncOp func : funcs) {

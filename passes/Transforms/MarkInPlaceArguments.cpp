@@ -30,10 +30,13 @@ struct SSMMarkInPlaceArgumentsPass
       for (BlockArgument arg : func.getArguments()) {
         if (!isa<TensorType>(arg.getType()))
           continue;
-        bool destination = llvm::any_of(arg.getUses(), [](OpOperand &use) {
-          auto update = dyn_cast<ssm::StateUpdateOp>(use.getOwner());
-          return update && update.isDpsInit(&use);
-        });
+        // Already marked: a frontend's caches (updated through slices).
+        bool destination =
+            func.getArgAttr(arg.getArgNumber(), "ssm.in_place") ||
+            llvm::any_of(arg.getUses(), [](OpOperand &use) {
+              auto update = dyn_cast<ssm::StateUpdateOp>(use.getOwner());
+              return update && update.isDpsInit(&use);
+            });
         func.setArgAttr(arg.getArgNumber(),
                         bufferization::BufferizationDialect::kWritableAttrName,
                         b.getBoolAttr(destination));

@@ -7,6 +7,7 @@
 #include "ssm/Driver/Driver.h"
 #include "ssm/InitAll.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -20,7 +21,8 @@ int main(int argc, char **argv) {
   mlir::ssm::registerAllPasses();
 
   cl::OptionCategory category("ssmc options");
-  cl::opt<std::string> input(cl::Positional, cl::desc("<input .mlir>"),
+  cl::opt<std::string> input(cl::Positional,
+                             cl::desc("<input .mlir or model folder>"),
                              cl::init("-"), cl::cat(category));
   cl::opt<std::string> output("o", cl::desc("Output file ('-' for stdout)"),
                               cl::value_desc("file"), cl::init("-"),
@@ -28,6 +30,9 @@ int main(int argc, char **argv) {
   cl::opt<EmitKind> emit(
       "emit", cl::desc("What to produce"), cl::init(EmitKind::Object),
       cl::values(
+          clEnumValN(EmitKind::Imported, "imported",
+                     "the ssm IR as read (for a model folder: the imported "
+                     "model)"),
           clEnumValN(EmitKind::Bufferized, "bufferized",
                      "MLIR after bufferization (loops on memrefs)"),
           clEnumValN(EmitKind::LLVMDialect, "mlir", "MLIR in the LLVM dialect"),
@@ -39,6 +44,16 @@ int main(int argc, char **argv) {
   cl::opt<std::string> header(
       "header", cl::desc("Also write a C header declaring the entry points"),
       cl::value_desc("file"), cl::cat(category));
+  cl::opt<std::string> weights(
+      "weights",
+      cl::desc("Model folders: where to write the weights file (default: "
+               "the output with the extension .weights)"),
+      cl::value_desc("file"), cl::cat(category));
+  cl::opt<std::string> modelName(
+      "model-name",
+      cl::desc("Model folders: prefix of the entry points <name>_prefill, "
+               "<name>_decode and of the table <name>_info (default: model)"),
+      cl::init("model"), cl::cat(category));
   cl::opt<std::string> mcpu(
       "mcpu", cl::desc("Target CPU: native (default), x86-64-v3, znver4, ..."),
       cl::init("native"), cl::cat(category));
@@ -86,8 +101,11 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
-      "ssmc: compile state-space-model IR (the ssm dialect) to CPU code\n\n"
+      "ssmc: compile state-space-model IR (the ssm dialect), or a Hugging "
+      "Face\nMamba / Mamba-2 model folder, to CPU code\n\n"
       "  ssmc model.mlir -o model.o --header model.h\n"
+      "  ssmc mamba-130m-hf/ --emit=shared -o libmamba.so --header mamba.h\n"
+      "      (also writes libmamba.weights; run it with ssm-run libmamba.so)\n"
       "  ssmc model.mlir --emit=shared -o libmodel.so --header model.h\n"
       "  ssmc model.mlir --emit=llvm --mcpu=x86-64-v3\n");
   if (opt > 3) {
@@ -95,10 +113,20 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  auto identifierChar = [](char c) { return isAlnum(c) || c == '_'; };
+  if (modelName.empty() || isDigit(modelName[0]) ||
+      !llvm::all_of(modelName, identifierChar)) {
+    errs() << "ssmc: error: --model-name='" << modelName
+           << "' is not a C identifier\n";
+    return 1;
+  }
+
   mlir::ssm::DriverOptions options;
   options.input = input;
   options.output = output;
   options.header = header;
+  options.weights = weights;
+  options.modelName = modelName;
   options.emit = emit;
   options.target.cpu = mcpu;
   options.target.triple = mtriple;

@@ -16,14 +16,29 @@
 namespace mlir::ssm {
 
 /// What ssmc produces.
-enum class EmitKind { Bufferized, LLVMDialect, LLVMIR, Assembly, Object, Shared };
+enum class EmitKind {
+  Imported,
+  Bufferized,
+  LLVMDialect,
+  LLVMIR,
+  Assembly,
+  Object,
+  Shared
+};
 
 /// Everything one compilation needs.
 struct DriverOptions {
+  /// An .mlir file ('-' for stdin) or a Hugging Face model folder
+  /// (config.json and safetensors of MambaForCausalLM / Mamba2ForCausalLM).
   std::string input = "-";
   std::string output = "-";
   /// Where to write the C header; empty for none.
   std::string header;
+  /// Model folders: where to write the weights file; empty for the output
+  /// with the extension `.weights` when an object or library is written.
+  std::string weights;
+  /// Model folders: prefix of the entry points (`<name>_prefill`, ...).
+  std::string modelName = "model";
   EmitKind emit = EmitKind::Object;
   CPUTargetOptions target;
   /// Run loops marked ssm.parallel on libssm_runtime's thread pool (the

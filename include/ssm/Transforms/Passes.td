@@ -67,7 +67,8 @@ def SSMMarkInPlaceArgumentsPass
     `ssm.state_update` (`outs`), which are the point of the op: those are
     marked writable and `ssm.in_place`, an attribute that survives
     bufferization so the generated C header can say which buffers a call
-    updates.
+    updates. Arguments that already carry `ssm.in_place` (a model's caches,
+    which the importer updates through slices) are marked writable too.
 
     Example: after this pass
 

@@ -1,0 +1,96 @@
+//===- ModelImporter.h - Whole language models as ssm IR --------*- C++ -*-===//
+//
+// Part of ssmc. Turns a checked ModelDescription (MambaForCausalLM or
+// Mamba2ForCausalLM) into one MLIR module with two entry points, and writes
+// the weights file those entry points read. docs/models.md describes the
+// ABI and the weights file format.
+//
+//   <name>_prefill(weights, ids[B, L], conv_cache[B, *], ssm_cache[B, *])
+//       -> logits[B, V] of the last position; the caches are overwritten
+//          with the state after the prompt.
+//   <name>_decode(weights, ids[B], conv_cache, ssm_cache) -> logits[B, V];
+//          the caches are updated in place.
+//
+// The weights are one flat f32 buffer; each tensor sits at a 64-byte aligned
+// offset, converted from the checkpoint's dtype, with A stored as
+// -exp(A_log) (what every forward pass computes first).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_FRONTEND_MODELIMPORTER_H
+#define SSM_FRONTEND_MODELIMPORTER_H
+
+#include "ssm/Frontend/ModelDescription.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mlir::ssm {
+
+/// Where each tensor lives in the weights buffer.
+struct WeightsLayout {
+  struct Slot {
+    /// The checkpoint tensor it is read from.
+    std::string name;
+    /// The shape the IR uses (conv1d.weight [C, 1, W] becomes [C, W]).
+    std::vector<int64_t> shape;
+    /// In floats from the start of the buffer; a multiple of 16.
+    uint64_t offset = 0;
+    uint64_t numElements = 0;
+    /// A = -exp(A_log) instead of a plain copy.
+    bool negExp = false;
+  };
+  std::vector<Slot> slots;
+  uint64_t totalFloats = 0;
+  /// FNV-1a over the names, shapes, offsets and transforms: a library and a
+  /// weights file that disagree on it were not made together.
+  uint64_t hash = 0;
+
+  static WeightsLayout forModel(const ModelDescription &model);
+  const Slot *find(llvm::StringRef name) const;
+};
+
+/// The numbers a runner needs, also exported as `<name>_info` (int64_t[16]).
+enum ModelInfoField : unsigned {
+  kInfoFormatVersion = 0,
+  kInfoModelType = 1, ///< 1: Mamba, 2: Mamba-2
+  kInfoLayers = 2,
+  kInfoHidden = 3,
+  kInfoVocab = 4,
+  kInfoConvCacheFloats = 5, ///< per batch element
+  kInfoSSMCacheFloats = 6,  ///< per batch element
+  kInfoWeightsFloats = 7,
+  kInfoWeightsHash = 8,
+  kInfoFieldCount = 16,
+};
+constexpr int64_t kModelFormatVersion = 1;
+
+struct ModelImportOptions {
+  /// Prefix of the entry points and of the info table.
+  std::string name = "model";
+  /// Elements per RMS normalisation of Mamba-2's gated norm: the whole
+  /// intermediate width divided into this many groups.
+  int64_t gatedNormGroups = 1;
+};
+
+/// The MLIR (ssm, linalg, tensor, arith dialects) of the whole model.
+std::string emitModelMLIR(const ModelDescription &model,
+                          const WeightsLayout &layout,
+                          const ModelImportOptions &options);
+
+/// Writes the weights file of `layout` from `checkpoint` (which must have
+/// passed checkCheckpoint for the same model).
+llvm::Error writeWeightsFile(llvm::StringRef path, const WeightsLayout &layout,
+                             const Checkpoint &checkpoint);
+
+/// The weights file: a 4096-byte header ("SSMWGT01", u64 float count, u64
+/// layout hash, zeros) then the floats, little-endian.
+constexpr uint64_t kWeightsHeaderBytes = 4096;
+
+} // namespace mlir::ssm
+
+#endif // SSM_FRONTEND_MODELIMPORTER_H
