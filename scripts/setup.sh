@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian 12 machine needs to build and test ssmc:
-# LLVM/MLIR 22 (shared libMLIR), lit and FileCheck, CMake, Ninja, ccache and
-# GoogleTest. Idempotent: when everything is present it prints nothing and
+# LLVM/MLIR 22 (shared libMLIR), lit and FileCheck, CMake, Ninja, ccache,
+# GoogleTest, and OpenBLAS (libopenblas.so.0, which the runtime opens at run
+# time for ssm_sgemm; nothing links against it). Idempotent: when everything is present it prints nothing and
 # returns at once. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ packages=(
   cmake ninja-build ccache g++ python3
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libgtest-dev libgmock-dev
+  libopenblas0-pthread
 )
 
 missing=()

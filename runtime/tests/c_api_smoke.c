@@ -50,7 +50,9 @@ int main(void) {
       "ssm_tensor_check_contiguous", "ssm_buffer_alloc",
       "ssm_buffer_free",          "ssm_set_num_threads",
       "ssm_get_num_threads",      "ssm_parallel_for",
-      "ssm_runtime_shutdown"};
+      "ssm_runtime_shutdown",     "ssm_blas_status",
+      "ssm_blas_library",         "ssm_sgemm",
+      "ssm_kernel_sgemm"};
   size_t k;
 
   CHECK(strcmp(ssm_runtime_version(), "0.1.0") == 0);
@@ -77,6 +79,18 @@ int main(void) {
   for (i = 0; i < numel; ++i)
     CHECK(values[i] == (float)i * 0.5f);
   CHECK(ssm_parallel_for(0, 10, 1, NULL, NULL) == SSM_ERROR_INVALID_ARGUMENT);
+  // [1 2; 3 4] * [1 2; 3 4]^T; no BLAS is a clean status, not a crash.
+  {
+    const float a[4] = {1, 2, 3, 4};
+    float c[4] = {0, 0, 0, 0};
+    ssm_status_t blas = ssm_blas_status();
+    CHECK(blas == SSM_OK || blas == SSM_ERROR_UNAVAILABLE);
+    CHECK(ssm_sgemm(1, 2, 2, 2, a, 2, a, 2, 0.0f, c, 2) == blas);
+    if (blas == SSM_OK)
+      CHECK(c[0] == 5 && c[1] == 11 && c[2] == 11 && c[3] == 25);
+    CHECK(ssm_sgemm(1, 2, 2, 1, a, 1, a, 1, 0.0f, c, 1) ==
+          SSM_ERROR_INVALID_ARGUMENT);
+  }
   ssm_buffer_free(buffer);
 
   for (k = 0; k < sizeof exported / sizeof exported[0]; ++k) {
@@ -87,6 +101,7 @@ int main(void) {
   }
   CHECK(dlsym(RTLD_DEFAULT, "ssm_internal_parse_num_threads") == NULL);
   CHECK(dlsym(RTLD_DEFAULT, "ssm_internal_chunk") == NULL);
+  CHECK(dlsym(RTLD_DEFAULT, "ssm_internal_blas_threads_changed") == NULL);
 
   // Returning from main with a running pool: the library's destructor
   // joins the workers; a hang here fails the test by timeout.

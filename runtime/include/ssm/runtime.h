@@ -4,7 +4,8 @@
 // that embed it, may call at run time: status codes with a per-thread error
 // message, version queries, element types and tensor descriptors with the
 // argument checks that generated entry points perform, aligned host buffers,
-// and the process-wide thread pool that runs parallel loops.
+// the process-wide thread pool that runs parallel loops, and dense matrix
+// products through a CBLAS library opened at run time.
 //
 // Why a C header: kernels are object files emitted by LLVM and calls from
 // them follow the platform C calling convention, and applications in any
@@ -12,7 +13,8 @@
 // the interface is plain C (valid C99 and C++), uses only fixed-width types,
 // never lets an exception or a longjmp cross it, and is kept small so that
 // its ABI can stay stable. The library depends only on libc, pthreads and
-// libdl; it does not need LLVM or MLIR.
+// libdl; it does not need LLVM or MLIR, and it opens a BLAS with dlopen
+// only when a product needs one.
 //
 // Conventions used by every function below:
 //  - Functions that can fail return an ssm_status_t. On failure they also
@@ -405,6 +407,90 @@ SSM_RUNTIME_API ssm_status_t ssm_parallel_for(int64_t begin, int64_t end,
 /// another thread to finish. Fails with SSM_ERROR_BUSY from inside a loop
 /// body.
 SSM_RUNTIME_API ssm_status_t ssm_runtime_shutdown(void);
+
+//===----------------------------------------------------------------------===//
+// Dense matrix products (CBLAS loaded at run time)
+//===----------------------------------------------------------------------===//
+//
+// Generated code sends dense projections (the in, x, dt and out projections
+// and the language-model head of a Mamba model) to a BLAS. The runtime does
+// not link one: on first use it opens a CBLAS library with dlopen, once per
+// process:
+//  - the library named by the environment variable SSM_BLAS (a path or a
+//    soname such as "libblis.so.4" or "libmkl_rt.so.2"), if it is set and
+//    not empty; it is then the only one tried, so that an explicit choice is
+//    never silently replaced;
+//  - otherwise "libopenblas.so.0" (Debian: libopenblas0), then
+//    "libblas.so.3" (whatever Debian's alternatives point at: OpenBLAS or
+//    the reference BLAS).
+// The library must export cblas_sgemm with 32-bit int sizes (the LP64
+// interface). It stays loaded until the process exits. The outcome of this
+// one attempt, success or failure, is final for the process: a failure is
+// reported, with the same message, by every later call that needs the BLAS,
+// e.g. "ssm_sgemm: no CBLAS library: tried libopenblas.so.0 (...), libblas.so.3
+// (...); install libopenblas0 (Debian, Ubuntu) or set SSM_BLAS to a CBLAS
+// library". Everything else in the runtime works without a BLAS.
+//
+// Threads: if the library exports openblas_set_num_threads (OpenBLAS), the
+// runtime sets it to ssm_get_num_threads() when it loads the library, again
+// whenever ssm_set_num_threads changes the count, and on the next product
+// after ssm_runtime_shutdown has reset it. Other libraries keep their own
+// setting (BLIS_NUM_THREADS, MKL_NUM_THREADS...). Change the count while no
+// other thread is inside ssm_sgemm: OpenBLAS does not support changing it
+// under a running product. A product called from inside a parallel loop body
+// runs with the BLAS's own threads on top of the pool's; prefer calling it
+// from outside loops.
+
+/// Loads the BLAS if that has not been tried yet (see above) and returns
+/// SSM_OK if one is loaded, else SSM_ERROR_UNAVAILABLE with the message of
+/// the attempt, naming each library tried and why it failed.
+SSM_RUNTIME_API ssm_status_t ssm_blas_status(void);
+
+/// Loads the BLAS if needed and returns the file it was loaded from, e.g.
+/// "/usr/lib/x86_64-linux-gnu/libopenblas.so.0" (the name as given when the
+/// loader does not report a path), or null if no BLAS could be loaded. The
+/// string is static; never to be freed.
+SSM_RUNTIME_API const char *ssm_blas_library(void);
+
+/// Single-precision matrix product on row-major matrices:
+///
+///   C = A * op(B) + beta * C
+///
+/// where A is m x k with row stride `lda`, C is m x n with row stride `ldc`,
+/// and op(B) is B (stored k x n, row stride `ldb`) when `trans_b` is 0 or
+/// B^T (B stored n x k, row stride `ldb`, the layout of a PyTorch Linear
+/// weight) when `trans_b` is 1. Strides count elements. With beta == 0, C is
+/// only written, so it may hold anything (NaN included) on entry. C must not
+/// overlap A or B.
+///
+/// Checks, in this order, with SSM_ERROR_INVALID_ARGUMENT and a message
+/// naming the argument (e.g. "ssm_sgemm: ldb 3 is less than max(1, 4), the
+/// length of a row"): `trans_b` is 0 or 1; m, n and k are not negative;
+/// lda >= max(1, k), ldb >= max(1, row length of B), ldc >= max(1, n); a, b
+/// and c are not null unless their matrix has no elements. A leading
+/// dimension above INT_MAX (the BLAS takes C ints; this also bounds n and k)
+/// or a matrix whose extent does not fit the address space is
+/// SSM_ERROR_OUT_OF_RANGE. m may exceed INT_MAX: the product is then done in
+/// blocks of rows.
+///
+/// m == 0 or n == 0 does nothing, and k == 0 only scales C by beta; neither
+/// needs a BLAS. Otherwise the BLAS is loaded if needed, and its absence is
+/// SSM_ERROR_UNAVAILABLE (see ssm_blas_status). Nothing is written to C when
+/// the call fails.
+SSM_RUNTIME_API ssm_status_t ssm_sgemm(int trans_b, int64_t m, int64_t n,
+                                       int64_t k, const float *a, int64_t lda,
+                                       const float *b, int64_t ldb, float beta,
+                                       float *c, int64_t ldc);
+
+/// ssm_sgemm for generated code, which has no error channel: the same
+/// arguments and result, but on any failure (a bad argument or no BLAS) it
+/// writes "ssm runtime: <message>" to stderr, e.g. "ssm runtime:
+/// ssm_kernel_sgemm: no CBLAS library: tried ...", and calls abort(). It
+/// never returns after a failure.
+SSM_RUNTIME_API void ssm_kernel_sgemm(int trans_b, int64_t m, int64_t n,
+                                      int64_t k, const float *a, int64_t lda,
+                                      const float *b, int64_t ldb, float beta,
+                                      float *c, int64_t ldc);
 
 #ifdef __cplusplus
 } // extern "C"

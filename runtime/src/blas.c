@@ -1,0 +1,318 @@
+//===- blas.c - Matrix products through a CBLAS loaded at run time --------===//
+//
+// Part of ssmc. Generated code sends its dense projections here. The BLAS is
+// opened with dlopen on first use instead of being linked, so the runtime
+// keeps its "libc, pthreads and libdl only" dependency list, and a user can
+// swap OpenBLAS for BLIS, MKL or the reference BLAS with SSM_BLAS.
+//
+// The library is resolved once per process (pthread_once). Its outcome,
+// success or the failure message, is kept and reported by every later call,
+// so that a missing BLAS gives the same message however often it is asked
+// about. The handle is never closed: OpenBLAS starts threads of its own and
+// does not support being unloaded.
+//
+//===----------------------------------------------------------------------===//
+
+#define _GNU_SOURCE // dlinfo, RTLD_DI_LINKMAP
+
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// The CBLAS enumerators, from the CBLAS standard (cblas.h): identical in
+// OpenBLAS, BLIS, MKL and the reference implementation.
+enum { kCblasRowMajor = 101, kCblasNoTrans = 111, kCblasTrans = 112 };
+
+// cblas_sgemm with the enumerations as ints (they are C enums, passed as
+// int) and `int` sizes: the LP64 interface every distribution's default
+// BLAS exports. ILP64 builds rename their symbols (e.g. cblas_sgemm64_).
+typedef void (*cblas_sgemm_fn)(int order, int trans_a, int trans_b, int m,
+                               int n, int k, float alpha, const float *a,
+                               int lda, const float *b, int ldb, float beta,
+                               float *c, int ldc);
+typedef void (*openblas_set_num_threads_fn)(int n);
+
+// The libraries tried, in order, when SSM_BLAS is not set.
+static const char *const kDefaultLibraries[] = {"libopenblas.so.0",
+                                                "libblas.so.3"};
+
+// Large enough for two dlerror texts with their paths; the per-thread
+// message is shorter and truncates what does not fit.
+enum { kLoadMessageCapacity = 1024, kLibraryNameCapacity = 4096 };
+
+static struct {
+  pthread_once_t once;
+  ssm_status_t status;
+  char message[kLoadMessageCapacity]; // Why loading failed.
+  char library[kLibraryNameCapacity]; // What was loaded.
+  cblas_sgemm_fn sgemm;
+  openblas_set_num_threads_fn set_num_threads; // Null if not OpenBLAS.
+  // Set (release) once a library with set_num_threads is loaded, so that
+  // threads which did not go through pthread_once may read the fields.
+  _Atomic bool has_thread_control;
+  // Guards calls of set_num_threads and `threads`, the count last given to
+  // it (read without the lock by ssm_sgemm's quick check).
+  pthread_mutex_t threads_mu;
+  _Atomic int32_t threads;
+} g_blas = {
+    .once = PTHREAD_ONCE_INIT,
+    .threads_mu = PTHREAD_MUTEX_INITIALIZER,
+};
+
+// Appends printf-style text to the load message, truncating silently.
+static void append_message(size_t *length, const char *fmt, ...)
+    SSM_RUNTIME_PRINTF(2, 3);
+static void append_message(size_t *length, const char *fmt, ...) {
+  if (*length >= sizeof g_blas.message - 1)
+    return;
+  va_list args;
+  va_start(args, fmt);
+  int written = vsnprintf(g_blas.message + *length,
+                          sizeof g_blas.message - *length, fmt, args);
+  va_end(args);
+  if (written > 0)
+    *length += (size_t)written;
+  if (*length > sizeof g_blas.message - 1)
+    *length = sizeof g_blas.message - 1;
+}
+
+// Opens `name` and resolves its entry points. Returns true on success;
+// otherwise appends "name (reason)" to the load message.
+static bool try_library(const char *name, size_t *length) {
+  void *handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    const char *why = dlerror();
+    append_message(length, "%s (%s)", name, why ? why : "dlopen failed");
+    return false;
+  }
+  cblas_sgemm_fn sgemm;
+  // dlsym returns an object pointer; POSIX guarantees it converts to a
+  // function pointer, which C only allows through memcpy.
+  void *symbol = dlsym(handle, "cblas_sgemm");
+  if (!symbol) {
+    append_message(length, "%s (loaded, but it exports no cblas_sgemm)", name);
+    dlclose(handle);
+    return false;
+  }
+  memcpy(&sgemm, &symbol, sizeof sgemm);
+  g_blas.sgemm = sgemm;
+  symbol = dlsym(handle, "openblas_set_num_threads");
+  if (symbol)
+    memcpy(&g_blas.set_num_threads, &symbol, sizeof g_blas.set_num_threads);
+
+  // Report the file that was found, not just the name that was asked for.
+  const char *path = name;
+  struct link_map *map = NULL;
+  if (dlinfo(handle, RTLD_DI_LINKMAP, &map) == 0 && map && map->l_name &&
+      map->l_name[0] != '\0')
+    path = map->l_name;
+  snprintf(g_blas.library, sizeof g_blas.library, "%s", path);
+  return true;
+}
+
+static void sync_threads_locked(int32_t n) {
+  if (g_blas.set_num_threads &&
+      atomic_load_explicit(&g_blas.threads, memory_order_relaxed) != n)
+    g_blas.set_num_threads((int)n);
+  atomic_store_explicit(&g_blas.threads, n, memory_order_release);
+}
+
+static void load_blas(void) {
+  size_t length = 0;
+  const char *chosen = getenv("SSM_BLAS");
+  bool loaded = false;
+  append_message(&length, "no CBLAS library: tried ");
+  if (chosen && chosen[0] != '\0') {
+    // An explicit choice is honored or reported, never silently replaced.
+    append_message(&length, "SSM_BLAS=");
+    loaded = try_library(chosen, &length);
+    if (!loaded)
+      append_message(&length, "; unset SSM_BLAS to use %s or %s",
+                     kDefaultLibraries[0], kDefaultLibraries[1]);
+  } else {
+    size_t count = sizeof kDefaultLibraries / sizeof kDefaultLibraries[0];
+    for (size_t i = 0; i < count && !loaded; ++i) {
+      if (i != 0)
+        append_message(&length, ", ");
+      loaded = try_library(kDefaultLibraries[i], &length);
+    }
+    if (!loaded)
+      append_message(&length,
+                     "; install libopenblas0 (Debian, Ubuntu) or set SSM_BLAS "
+                     "to a CBLAS library");
+  }
+  if (!loaded) {
+    g_blas.status = SSM_ERROR_UNAVAILABLE;
+    return;
+  }
+  g_blas.message[0] = '\0';
+  g_blas.status = SSM_OK;
+  pthread_mutex_lock(&g_blas.threads_mu);
+  sync_threads_locked(ssm_get_num_threads());
+  pthread_mutex_unlock(&g_blas.threads_mu);
+  if (g_blas.set_num_threads)
+    atomic_store_explicit(&g_blas.has_thread_control, true,
+                          memory_order_release);
+}
+
+// Loads the library if needed; on failure records "<fn>: <why>".
+static ssm_status_t ensure_loaded(const char *fn) {
+  pthread_once(&g_blas.once, load_blas);
+  if (g_blas.status != SSM_OK)
+    return ssm_set_error(g_blas.status, "%s: %s", fn, g_blas.message);
+  return SSM_OK;
+}
+
+void ssm_internal_blas_threads_changed(int32_t n) {
+  // Only a loaded library is told; loading reads the count itself.
+  if (!atomic_load_explicit(&g_blas.has_thread_control, memory_order_acquire))
+    return;
+  pthread_mutex_lock(&g_blas.threads_mu);
+  sync_threads_locked(n);
+  pthread_mutex_unlock(&g_blas.threads_mu);
+}
+
+ssm_status_t ssm_blas_status(void) { return ensure_loaded("ssm_blas_status"); }
+
+const char *ssm_blas_library(void) {
+  pthread_once(&g_blas.once, load_blas);
+  return g_blas.status == SSM_OK ? g_blas.library : NULL;
+}
+
+//===----------------------------------------------------------------------===//
+// ssm_sgemm
+//===----------------------------------------------------------------------===//
+
+// Checks that a matrix of `rows` rows of `cols` floats with row stride `ld`
+// is addressable: its last element's offset, (rows - 1) * ld + cols, and
+// that offset in bytes fit in a ptrdiff_t.
+static bool extent_fits(int64_t rows, int64_t cols, int64_t ld) {
+  if (rows == 0 || cols == 0)
+    return true;
+  int64_t offset;
+  if (__builtin_mul_overflow(rows - 1, ld, &offset) ||
+      __builtin_add_overflow(offset, cols, &offset))
+    return false;
+  return offset <= PTRDIFF_MAX / (int64_t)sizeof(float);
+}
+
+// C = beta * C on an m x n matrix, without a BLAS: the k == 0 case. beta == 0
+// stores zeros, as BLAS does, so that NaNs in an uninitialized C vanish.
+static void scale_c(int64_t m, int64_t n, float beta, float *c, int64_t ldc) {
+  if (beta == 1.0f)
+    return;
+  for (int64_t i = 0; i < m; ++i) {
+    float *row = c + i * ldc;
+    for (int64_t j = 0; j < n; ++j)
+      row[j] = beta == 0.0f ? 0.0f : beta * row[j];
+  }
+}
+
+static ssm_status_t sgemm(const char *fn, int trans_b, int64_t m, int64_t n,
+                          int64_t k, const float *a, int64_t lda,
+                          const float *b, int64_t ldb, float beta, float *c,
+                          int64_t ldc) {
+  if (trans_b != 0 && trans_b != 1)
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                         "%s: trans_b must be 0 or 1, got %d", fn, trans_b);
+  if (m < 0 || n < 0 || k < 0) {
+    const char *name = m < 0 ? "m" : n < 0 ? "n" : "k";
+    int64_t value = m < 0 ? m : n < 0 ? n : k;
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT, "%s: negative %s (%lld)",
+                         fn, name, (long long)value);
+  }
+  // Row-major leading dimensions: at least the row length, and at least 1
+  // even for empty rows (the CBLAS rule).
+  int64_t b_rows = trans_b ? n : k, b_cols = trans_b ? k : n;
+  struct {
+    const char *name;
+    int64_t value, cols;
+  } lds[] = {{"lda", lda, k}, {"ldb", ldb, b_cols}, {"ldc", ldc, n}};
+  for (size_t i = 0; i < sizeof lds / sizeof lds[0]; ++i) {
+    int64_t least = lds[i].cols > 1 ? lds[i].cols : 1;
+    if (lds[i].value < least)
+      return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                           "%s: %s %lld is less than max(1, %lld), the length "
+                           "of a row",
+                           fn, lds[i].name, (long long)lds[i].value,
+                           (long long)lds[i].cols);
+    // The BLAS takes a C int; a larger stride cannot be split away. (It also
+    // bounds k and n, which are at most lda and ldc.)
+    if (lds[i].value > INT_MAX)
+      return ssm_set_error(SSM_ERROR_OUT_OF_RANGE,
+                           "%s: %s %lld exceeds the BLAS's int (%d)", fn,
+                           lds[i].name, (long long)lds[i].value, INT_MAX);
+  }
+  struct {
+    const char *name;
+    const void *pointer;
+    int64_t rows, cols, ld;
+  } operands[] = {
+      {"a", a, m, k, lda}, {"b", b, b_rows, b_cols, ldb}, {"c", c, m, n, ldc}};
+  for (size_t i = 0; i < sizeof operands / sizeof operands[0]; ++i) {
+    bool empty = operands[i].rows == 0 || operands[i].cols == 0;
+    if (!empty && !operands[i].pointer)
+      return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                           "%s: %s is null but has %lld x %lld elements", fn,
+                           operands[i].name, (long long)operands[i].rows,
+                           (long long)operands[i].cols);
+    if (!extent_fits(operands[i].rows, operands[i].cols, operands[i].ld))
+      return ssm_set_error(SSM_ERROR_OUT_OF_RANGE,
+                           "%s: %s spans more than the address space (%lld "
+                           "rows with stride %lld)",
+                           fn, operands[i].name, (long long)operands[i].rows,
+                           (long long)operands[i].ld);
+  }
+
+  if (m == 0 || n == 0)
+    return SSM_OK;
+  if (k == 0) {
+    scale_c(m, n, beta, c, ldc);
+    return SSM_OK;
+  }
+  ssm_status_t status = ensure_loaded(fn);
+  if (status != SSM_OK)
+    return status;
+  // Keep the BLAS's thread count in step with the runtime's, also after
+  // ssm_runtime_shutdown forgot it (see ssm_internal_blas_threads_changed).
+  int32_t threads = ssm_get_num_threads();
+  if (atomic_load_explicit(&g_blas.has_thread_control, memory_order_acquire) &&
+      atomic_load_explicit(&g_blas.threads, memory_order_acquire) != threads)
+    ssm_internal_blas_threads_changed(threads);
+
+  // n and k fit in an int (they are bounded by ldc and lda); m may not:
+  // run blocks of at most INT_MAX rows of A and C.
+  for (int64_t row = 0; row < m; row += INT_MAX) {
+    int64_t rows = m - row < INT_MAX ? m - row : INT_MAX;
+    g_blas.sgemm(kCblasRowMajor, kCblasNoTrans,
+                 trans_b ? kCblasTrans : kCblasNoTrans, (int)rows, (int)n,
+                 (int)k, 1.0f, a + row * lda, (int)lda, b, (int)ldb, beta,
+                 c + row * ldc, (int)ldc);
+  }
+  return SSM_OK;
+}
+
+ssm_status_t ssm_sgemm(int trans_b, int64_t m, int64_t n, int64_t k,
+                       const float *a, int64_t lda, const float *b, int64_t ldb,
+                       float beta, float *c, int64_t ldc) {
+  return sgemm("ssm_sgemm", trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc);
+}
+
+void ssm_kernel_sgemm(int trans_b, int64_t m, int64_t n, int64_t k,
+                      const float *a, int64_t lda, const float *b, int64_t ldb,
+                      float beta, float *c, int64_t ldc) {
+  if (sgemm("ssm_kernel_sgemm", trans_b, m, n, k, a, lda, b, ldb, beta, c,
+            ldc) == SSM_OK)
+    return;
+  fprintf(stderr, "ssm runtime: %s\n", ssm_last_error());
+  fflush(stderr);
+  abort();
+}
