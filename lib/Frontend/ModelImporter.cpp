@@ -21,6 +21,7 @@
 
 using namespace mlir::ssm;
 using llvm::StringRef;
+using namespace ssmrun::abi;
 
 //===----------------------------------------------------------------------===//
 // Weights layout
@@ -567,7 +568,7 @@ private:
 
   /// Per-layer view of a flat cache [B, floats]: [B, layers, shape...].
   Val layerView(Writer &w, const Val &flat, std::vector<int64_t> layerShape) {
-    std::vector<int64_t> shape{kB, config.numHiddenLayers};
+    std::vector<int64_t> shape{batch, config.numHiddenLayers};
     shape.insert(shape.end(), layerShape.begin(), layerShape.end());
     std::vector<unsigned> rest;
     for (unsigned i = 1; i < shape.size(); ++i)
@@ -577,9 +578,9 @@ private:
 
   /// cache[:, layer] as [B, shape...].
   Val cacheSlice(Writer &w, const Val &cache, int64_t layer) {
-    std::vector<int64_t> shape{kB};
+    std::vector<int64_t> shape{batch};
     shape.insert(shape.end(), cache.shape.begin() + 2, cache.shape.end());
-    std::vector<std::string> offsets{"0", std::to_string(layer)}, sizes{"%B", "1"},
+    std::vector<std::string> offsets{"0", std::to_string(layer)}, sizes{dimName(batch), "1"},
         strides{"1", "1"};
     for (size_t i = 2; i < cache.shape.size(); ++i) {
       offsets.push_back("0");
@@ -595,7 +596,7 @@ private:
 
   /// cache with [:, layer] replaced by `value` [B, shape...].
   Val cacheInsert(Writer &w, const Val &value, const Val &cache, int64_t layer) {
-    std::vector<std::string> offsets{"0", std::to_string(layer)}, sizes{"%B", "1"},
+    std::vector<std::string> offsets{"0", std::to_string(layer)}, sizes{dimName(batch), "1"},
         strides{"1", "1"};
     for (size_t i = 2; i < cache.shape.size(); ++i) {
       offsets.push_back("0");
@@ -625,16 +626,16 @@ private:
 
   std::string function(bool decode) {
     std::string text;
-    unsigned &counter = this->counter;
+    batch = decode ? kB : 1;
     Writer w(text, counter, layout);
     std::string weightsType = typeOf({static_cast<int64_t>(layout.totalFloats)}, "f32");
-    std::string idsType = decode ? "tensor<?xi64>" : "tensor<?x?xi64>";
-    std::string convType = typeOf({kB, convFloats()}, "f32");
-    std::string ssmType = typeOf({kB, ssmFloats()}, "f32");
+    std::string idsType = decode ? typeOf({batch}, "i64") : typeOf({batch, kL}, "i64");
+    std::string convType = typeOf({batch, convFloats()}, "f32");
+    std::string ssmType = typeOf({batch, ssmFloats()}, "f32");
     w.os << "  func.func @" << options.name << (decode ? "_decode" : "_prefill")
          << "(%weights: " << weightsType << ", %ids: " << idsType
          << ", %conv_cache: " << convType << " {ssm.in_place}, %ssm_cache: "
-         << ssmType << " {ssm.in_place}) -> (" << typeOf({kB, config.vocabSize}, "f32")
+         << ssmType << " {ssm.in_place}) -> (" << typeOf({batch, config.vocabSize}, "f32")
          << ", " << convType << ", " << ssmType << ") {\n";
     w.os << "  %c0 = arith.constant 0 : index\n  %c1 = arith.constant 1 : index\n"
          << "  %zero = arith.constant 0.0 : f32\n  %true = arith.constant true\n"
@@ -645,18 +646,17 @@ private:
       w.os << "  %L = arith.constant 1 : index\n";
     } else {
       w.os << "  %L = tensor.dim %ids, %c1 : " << idsType << "\n"
-           << "  %M = arith.muli %B, %L : index\n"
            << "  %nonempty = arith.cmpi sge, %L, %c1 : index\n"
            << "  cf.assert %nonempty, \"the prompt must hold at least one token\"\n";
     }
-    Val ids{"%ids", decode ? std::vector<int64_t>{kB} : std::vector<int64_t>{kB, kL}, "i64"};
+    Val ids{"%ids", decode ? std::vector<int64_t>{batch} : std::vector<int64_t>{batch, kL}, "i64"};
     Val flatIds = decode ? ids : w.collapse(ids, {{0, 1}});
     w.checkIds(flatIds, config.vocabSize);
     Val hidden = w.embed(flatIds, "backbone.embeddings.weight");
     // Rows are tokens: [M, hidden] (M = B in decode).
 
-    Val convFlat{"%conv_cache", {kB, convFloats()}};
-    Val ssmFlat{"%ssm_cache", {kB, ssmFloats()}};
+    Val convFlat{"%conv_cache", {batch, convFloats()}};
+    Val ssmFlat{"%ssm_cache", {batch, ssmFloats()}};
     Val conv = layerView(w, convFlat, convLayerShape());
     Val ssm = layerView(w, ssmFlat, ssmLayerShape());
     for (int64_t layer = 0; layer < config.numHiddenLayers; ++layer) {
@@ -669,12 +669,12 @@ private:
     if (!decode) {
       // Only the last position's logits: generation needs no more, and the
       // vocabulary projection of a whole prompt would dominate memory.
-      Val rows = w.expand(hidden, {{0, 1}, {2}}, {kB, kL, config.hiddenSize});
+      Val rows = w.expand(hidden, {{0, 1}, {2}}, {batch, kL, config.hiddenSize});
       std::string last = w.fresh();
       w.os << "  " << last << " = arith.subi %L, %c1 : index\n";
-      Val lastRow{w.fresh(), {kB, 1, config.hiddenSize}};
+      Val lastRow{w.fresh(), {batch, 1, config.hiddenSize}};
       w.os << "  " << lastRow.name << " = tensor.extract_slice " << rows.name
-           << "[0, " << last << ", 0] [%B, 1, " << config.hiddenSize
+           << "[0, " << last << ", 0] [" << dimName(batch) << ", 1, " << config.hiddenSize
            << "] [1, 1, 1] : " << typeOf(rows) << " to " << typeOf(lastRow) << "\n";
       hidden = w.collapse(lastRow, {{0, 1}, {2}});
     }
@@ -699,8 +699,8 @@ private:
   /// and updating the layer's conv cache. Returns [M, C].
   Val convolution(Writer &w, const Val &x, int64_t layer, bool decode, Val &conv) {
     int64_t channels = x.shape[1];
-    Val seq = decode ? w.expand(x, {{0, 1}, {2}}, {kB, 1, channels})
-                     : w.expand(x, {{0, 1}, {2}}, {kB, kL, channels});
+    Val seq = decode ? w.expand(x, {{0, 1}, {2}}, {batch, 1, channels})
+                     : w.expand(x, {{0, 1}, {2}}, {batch, kL, channels});
     Val channelsMajor = w.transpose(seq, {0, 2, 1});
     Val weight = w.weight(mixer(layer, "conv1d.weight"));
     std::string biasText, biasType;
@@ -716,7 +716,7 @@ private:
       initType = ", " + typeOf(state);
     }
     Val out{w.fresh(), channelsMajor.shape};
-    Val last{w.fresh(), {kB, channels, width() - 1}};
+    Val last{w.fresh(), {batch, channels, width() - 1}};
     w.os << "  " << out.name << ", " << last.name << " = ssm.causal_conv1d "
          << channelsMajor.name << ", " << weight.name << biasText << initText
          << " silu : (" << typeOf(channelsMajor) << ", " << typeOf(weight) << biasType
@@ -749,12 +749,12 @@ private:
     Val dtBias = w.weight(mixer(layer, "dt_proj.bias"));
     Val y;
     if (decode) {
-      Val B3 = w.expand(Bm, {{0, 1}, {2}}, {kB, 1, state});
-      Val C3 = w.expand(Cm, {{0, 1}, {2}}, {kB, 1, state});
+      Val B3 = w.expand(Bm, {{0, 1}, {2}}, {batch, 1, state});
+      Val C3 = w.expand(Cm, {{0, 1}, {2}}, {batch, 1, state});
       Val h = cacheSlice(w, ssm, layer);
-      Val yInit = w.empty({kB, inner});
+      Val yInit = w.empty({batch, inner});
       Val newState{w.fresh(), h.shape};
-      y = {w.fresh(), {kB, inner}};
+      y = {w.fresh(), {batch, inner}};
       w.os << "  " << newState.name << ", " << y.name << " = ssm.state_update ins("
            << u.name << ", " << dt.name << ", " << A.name << ", " << B3.name << ", "
            << C3.name << " : " << typeOf(u) << ", " << typeOf(dt) << ", "
@@ -766,13 +766,13 @@ private:
       ssm = cacheInsert(w, newState, ssm, layer);
     } else {
       auto channelsMajor = [&](const Val &v) {
-        return w.transpose(w.expand(v, {{0, 1}, {2}}, {kB, kL, v.shape[1]}), {0, 2, 1});
+        return w.transpose(w.expand(v, {{0, 1}, {2}}, {batch, kL, v.shape[1]}), {0, 2, 1});
       };
       Val uT = channelsMajor(u), dtT = channelsMajor(dt), zT = channelsMajor(gate);
-      Val BT = w.expand(channelsMajor(Bm), {{0, 1}, {2}, {3}}, {kB, 1, state, kL});
-      Val CT = w.expand(channelsMajor(Cm), {{0, 1}, {2}, {3}}, {kB, 1, state, kL});
+      Val BT = w.expand(channelsMajor(Bm), {{0, 1}, {2}, {3}}, {batch, 1, state, kL});
+      Val CT = w.expand(channelsMajor(Cm), {{0, 1}, {2}, {3}}, {batch, 1, state, kL});
       Val yT{w.fresh(), uT.shape};
-      Val last{w.fresh(), {kB, inner, state}};
+      Val last{w.fresh(), {batch, inner, state}};
       w.os << "  " << yT.name << ", " << last.name << " = ssm.selective_scan "
            << uT.name << ", " << dtT.name << ", " << A.name << ", " << BT.name << ", "
            << CT.name << " skip(" << D.name << ") gate(" << zT.name
@@ -817,13 +817,13 @@ private:
     }
     Val y;
     if (decode) {
-      Val x3 = w.expand(xs, {{0}, {1, 2}}, {kB, heads, headDim});
-      Val B3 = w.expand(Bm, {{0}, {1, 2}}, {kB, groups, state});
-      Val C3 = w.expand(Cm, {{0}, {1, 2}}, {kB, groups, state});
+      Val x3 = w.expand(xs, {{0}, {1, 2}}, {batch, heads, headDim});
+      Val B3 = w.expand(Bm, {{0}, {1, 2}}, {batch, groups, state});
+      Val C3 = w.expand(Cm, {{0}, {1, 2}}, {batch, groups, state});
       Val h = cacheSlice(w, ssm, layer);
-      Val yInit = w.empty({kB, heads, headDim});
+      Val yInit = w.empty({batch, heads, headDim});
       Val newState{w.fresh(), h.shape};
-      Val y3{w.fresh(), {kB, heads, headDim}};
+      Val y3{w.fresh(), {batch, heads, headDim}};
       w.os << "  " << newState.name << ", " << y3.name << " = ssm.state_update ins("
            << x3.name << ", " << dt.name << ", " << A.name << ", " << B3.name << ", "
            << C3.name << " : " << typeOf(x3) << ", " << typeOf(dt) << ", "
@@ -835,12 +835,12 @@ private:
       ssm = cacheInsert(w, newState, ssm, layer);
       y = w.collapse(y3, {{0}, {1, 2}});
     } else {
-      Val x4 = w.expand(xs, {{0, 1}, {2, 3}}, {kB, kL, heads, headDim});
-      Val dt3 = w.expand(dt, {{0, 1}, {2}}, {kB, kL, heads});
-      Val B4 = w.expand(Bm, {{0, 1}, {2, 3}}, {kB, kL, groups, state});
-      Val C4 = w.expand(Cm, {{0, 1}, {2, 3}}, {kB, kL, groups, state});
+      Val x4 = w.expand(xs, {{0, 1}, {2, 3}}, {batch, kL, heads, headDim});
+      Val dt3 = w.expand(dt, {{0, 1}, {2}}, {batch, kL, heads});
+      Val B4 = w.expand(Bm, {{0, 1}, {2, 3}}, {batch, kL, groups, state});
+      Val C4 = w.expand(Cm, {{0, 1}, {2, 3}}, {batch, kL, groups, state});
       Val y4{w.fresh(), x4.shape};
-      Val last{w.fresh(), {kB, heads, headDim, state}};
+      Val last{w.fresh(), {batch, heads, headDim, state}};
       w.os << "  " << y4.name << ", " << last.name << " = ssm.ssd " << x4.name << ", "
            << dt3.name << ", " << A.name << ", " << B4.name << ", " << C4.name
            << " skip(" << D.name << ") dt_bias(" << dtBias.name << ") dt_softplus"
@@ -858,6 +858,11 @@ private:
   }
 
   const HFConfig &config;
+  /// The batch dimension: dynamic for decode; 1 for prefill, which runs
+  /// one prompt (prompts of several lengths need padding or packing, and
+  /// MLIR 22's expand-strided-metadata crashes on reshapes that split a
+  /// dimension into two dynamic ones, B and L).
+  int64_t batch = kB;
   const WeightsLayout &layout;
   const ModelImportOptions &options;
   unsigned counter = 0;

@@ -5,9 +5,9 @@
 // the weights file those entry points read. docs/models.md describes the
 // ABI and the weights file format.
 //
-//   <name>_prefill(weights, ids[B, L], conv_cache[B, *], ssm_cache[B, *])
-//       -> logits[B, V] of the last position; the caches are overwritten
-//          with the state after the prompt.
+//   <name>_prefill(weights, ids[1, L], conv_cache[1, *], ssm_cache[1, *])
+//       -> logits[1, V] of the last position; the caches are overwritten
+//          with the state after the prompt (one prompt per call).
 //   <name>_decode(weights, ids[B], conv_cache, ssm_cache) -> logits[B, V];
 //          the caches are updated in place.
 //
@@ -21,6 +21,7 @@
 #define SSM_FRONTEND_MODELIMPORTER_H
 
 #include "ssm/Frontend/ModelDescription.h"
+#include "ssm/Runner/ModelABI.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -54,21 +55,6 @@ struct WeightsLayout {
   const Slot *find(llvm::StringRef name) const;
 };
 
-/// The numbers a runner needs, also exported as `<name>_info` (int64_t[16]).
-enum ModelInfoField : unsigned {
-  kInfoFormatVersion = 0,
-  kInfoModelType = 1, ///< 1: Mamba, 2: Mamba-2
-  kInfoLayers = 2,
-  kInfoHidden = 3,
-  kInfoVocab = 4,
-  kInfoConvCacheFloats = 5, ///< per batch element
-  kInfoSSMCacheFloats = 6,  ///< per batch element
-  kInfoWeightsFloats = 7,
-  kInfoWeightsHash = 8,
-  kInfoFieldCount = 16,
-};
-constexpr int64_t kModelFormatVersion = 1;
-
 struct ModelImportOptions {
   /// Prefix of the entry points and of the info table.
   std::string name = "model";
@@ -86,10 +72,6 @@ std::string emitModelMLIR(const ModelDescription &model,
 /// passed checkCheckpoint for the same model).
 llvm::Error writeWeightsFile(llvm::StringRef path, const WeightsLayout &layout,
                              const Checkpoint &checkpoint);
-
-/// The weights file: a 4096-byte header ("SSMWGT01", u64 float count, u64
-/// layout hash, zeros) then the floats, little-endian.
-constexpr uint64_t kWeightsHeaderBytes = 4096;
 
 } // namespace mlir::ssm
 

@@ -492,6 +492,36 @@ SSM_RUNTIME_API void ssm_kernel_sgemm(int trans_b, int64_t m, int64_t n,
                                       const float *b, int64_t ldb, float beta,
                                       float *c, int64_t ldc);
 
+//===----------------------------------------------------------------------===//
+// Weights files
+//===----------------------------------------------------------------------===//
+//
+// `ssmc MODEL_FOLDER` writes the model's parameters as one flat f32 buffer
+// to a weights file: a 4096-byte header ("SSMWGT01", the float count and
+// the layout hash as little-endian uint64, zeros), then the floats. The
+// compiled library exports `<name>_info` (see its header), whose entries
+// 7 and 8 are the float count and hash it expects. docs/models.md.
+
+/// A mapped weights file.
+typedef struct ssm_weights ssm_weights_t;
+
+/// Maps the weights file at `path` read-only (pages shared between
+/// processes) after checking its magic, that it holds exactly
+/// `expected_floats` floats and that its layout hash is `expected_hash`.
+/// Every mismatch is SSM_ERROR_INVALID_ARGUMENT with a message naming the
+/// file and both values.
+SSM_RUNTIME_API ssm_status_t ssm_weights_open(const char *path,
+                                              int64_t expected_floats,
+                                              int64_t expected_hash,
+                                              ssm_weights_t **out);
+
+/// The first float (64-byte aligned: the header is one page), or NULL for
+/// a NULL handle.
+SSM_RUNTIME_API const float *ssm_weights_data(const ssm_weights_t *weights);
+
+/// Unmaps the file; NULL is a no-op.
+SSM_RUNTIME_API void ssm_weights_close(ssm_weights_t *weights);
+
 #ifdef __cplusplus
 } // extern "C"
 #endif

@@ -1,0 +1,169 @@
+//===- CompiledModel.cpp - Loading and calling a compiled model -----------===//
+//
+// Part of ssmc. See include/ssm/Runner/CompiledModel.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Runner/CompiledModel.h"
+
+#include "ssm/runtime.h"
+
+#include <cstdlib>
+#include <dlfcn.h>
+
+using namespace ssmrun;
+
+namespace {
+
+/// MLIR's memref descriptor of rank R.
+template <int R, typename T> struct Memref {
+  T *allocated;
+  T *aligned;
+  int64_t offset;
+  int64_t sizes[R];
+  int64_t strides[R];
+};
+
+template <typename T> Memref<1, T> view1(T *data, int64_t n) {
+  return {data, data, 0, {n}, {1}};
+}
+template <typename T> Memref<2, T> view2(T *data, int64_t rows, int64_t cols) {
+  return {data, data, 0, {rows, cols}, {cols, 1}};
+}
+
+using Weights = Memref<1, float>;
+using Cache = Memref<2, float>;
+using Logits = Memref<2, float>;
+using PrefillFn = void (*)(Logits *, Weights *, Memref<2, int64_t> *, Cache *,
+                           Cache *);
+using DecodeFn = void (*)(Logits *, Weights *, Memref<1, int64_t> *, Cache *,
+                          Cache *);
+
+/// Copies the kernel-allocated logits out and frees them.
+void takeLogits(Logits &result, int64_t batch, int64_t vocab,
+                std::vector<float> &logits) {
+  const float *data = result.aligned + result.offset;
+  logits.resize(static_cast<size_t>(batch * vocab));
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t v = 0; v < vocab; ++v)
+      logits[b * vocab + v] = data[b * result.strides[0] + v * result.strides[1]];
+  std::free(result.allocated);
+}
+
+} // namespace
+
+std::unique_ptr<CompiledModel> CompiledModel::open(const std::string &library,
+                                                   const std::string &weights,
+                                                   const std::string &name,
+                                                   std::string &error) {
+  std::unique_ptr<CompiledModel> model(new CompiledModel);
+  // A path without a slash would be searched for on the library path.
+  std::string path = library.find('/') == std::string::npos ? "./" + library : library;
+  model->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!model->handle) {
+    error = "cannot load '" + library + "': " + dlerror();
+    return nullptr;
+  }
+  auto symbol = [&](const std::string &symbolName) -> void * {
+    void *address = dlsym(model->handle, symbolName.c_str());
+    if (!address)
+      error = "'" + library + "' is not a model compiled by ssmc with "
+              "--model-name=" + name + ": it has no symbol '" + symbolName + "'";
+    return address;
+  };
+  model->info = static_cast<const int64_t *>(symbol(name + "_info"));
+  if (!model->info ||
+      !(model->prefillFn = symbol("_mlir_ciface_" + name + "_prefill")) ||
+      !(model->decodeFn = symbol("_mlir_ciface_" + name + "_decode")))
+    return nullptr;
+  if (model->info[abi::kInfoFormatVersion] != abi::kModelFormatVersion) {
+    error = "'" + library + "' has model format " +
+            std::to_string(model->info[abi::kInfoFormatVersion]) +
+            ", this runner reads format " + std::to_string(abi::kModelFormatVersion) +
+            ": recompile it with this ssmc";
+    return nullptr;
+  }
+  model->weightsFile = weights;
+  if (weights.empty()) {
+    size_t slash = library.rfind('/'), dot = library.rfind('.');
+    model->weightsFile = (dot == std::string::npos ||
+                          (slash != std::string::npos && dot < slash)
+                              ? library
+                              : library.substr(0, dot)) +
+                         ".weights";
+  }
+  if (ssm_weights_open(model->weightsFile.c_str(),
+                       model->info[abi::kInfoWeightsFloats],
+                       model->info[abi::kInfoWeightsHash],
+                       &model->weights) != SSM_OK) {
+    error = ssm_last_error();
+    return nullptr;
+  }
+  return model;
+}
+
+CompiledModel::~CompiledModel() {
+  ssm_weights_close(weights);
+  if (handle)
+    dlclose(handle);
+}
+
+ModelCaches CompiledModel::makeCaches(int64_t batch) const {
+  ModelCaches caches;
+  caches.batch = batch;
+  caches.conv.assign(static_cast<size_t>(batch * info[abi::kInfoConvCacheFloats]), 0.0f);
+  caches.ssm.assign(static_cast<size_t>(batch * info[abi::kInfoSSMCacheFloats]), 0.0f);
+  return caches;
+}
+
+bool CompiledModel::checkIds(const int64_t *ids, int64_t count,
+                             std::string &error) const {
+  for (int64_t i = 0; i < count; ++i)
+    if (ids[i] < 0 || ids[i] >= vocab()) {
+      error = "token id " + std::to_string(ids[i]) + " (position " +
+              std::to_string(i) + ") is outside the vocabulary [0, " +
+              std::to_string(vocab()) + ")";
+      return false;
+    }
+  return true;
+}
+
+bool CompiledModel::prefill(const int64_t *ids, int64_t length,
+                            ModelCaches &caches, std::vector<float> &logits,
+                            std::string &error) const {
+  if (length < 1) {
+    error = "the prompt must hold at least one token";
+    return false;
+  }
+  if (caches.batch != 1) {
+    error = "prefill takes one prompt at a time (caches for " +
+            std::to_string(caches.batch) + " sequences given)";
+    return false;
+  }
+  if (!checkIds(ids, caches.batch * length, error))
+    return false;
+  Weights w = view1(const_cast<float *>(ssm_weights_data(weights)),
+                    info[abi::kInfoWeightsFloats]);
+  auto idsView = view2(const_cast<int64_t *>(ids), caches.batch, length);
+  Cache conv = view2(caches.conv.data(), caches.batch, info[abi::kInfoConvCacheFloats]);
+  Cache ssm = view2(caches.ssm.data(), caches.batch, info[abi::kInfoSSMCacheFloats]);
+  Logits result{};
+  reinterpret_cast<PrefillFn>(prefillFn)(&result, &w, &idsView, &conv, &ssm);
+  takeLogits(result, caches.batch, vocab(), logits);
+  return true;
+}
+
+bool CompiledModel::decode(const int64_t *ids, ModelCaches &caches,
+                           std::vector<float> &logits, std::string &error) const {
+  if (!checkIds(ids, caches.batch, error))
+    return false;
+  Weights w = view1(const_cast<float *>(ssm_weights_data(weights)),
+                    info[abi::kInfoWeightsFloats]);
+  auto idsView = view1(const_cast<int64_t *>(ids), caches.batch);
+  Cache conv = view2(caches.conv.data(), caches.batch, info[abi::kInfoConvCacheFloats]);
+  Cache ssm = view2(caches.ssm.data(), caches.batch, info[abi::kInfoSSMCacheFloats]);
+  Logits result{};
+  reinterpret_cast<DecodeFn>(decodeFn)(&result, &w, &idsView, &conv, &ssm);
+  takeLogits(result, caches.batch, vocab(), logits);
+  return true;
+}

@@ -1,0 +1,119 @@
+//===- weights.c - Weights files written by ssmc ----------------------------===//
+//
+// Part of ssmc. A compiled model reads its parameters from one flat f32
+// buffer; ssmc writes that buffer to a file (a 4096-byte header, then the
+// floats) so that loading is one read-only mmap: no parsing, no copy, pages
+// shared between processes running the same model.
+//
+//===----------------------------------------------------------------------===//
+
+#define _POSIX_C_SOURCE 200809L
+
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { kHeaderBytes = 4096 };
+static const char kMagic[8] = {'S', 'S', 'M', 'W', 'G', 'T', '0', '1'};
+
+struct ssm_weights {
+  void *mapping;
+  size_t size;
+};
+
+ssm_status_t ssm_weights_open(const char *path, int64_t expected_floats,
+                              int64_t expected_hash, ssm_weights_t **out) {
+  static const char kFn[] = "ssm_weights_open";
+  if (!out)
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT, "%s: out is null", kFn);
+  *out = NULL;
+  if (!path)
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT, "%s: path is null", kFn);
+  if (expected_floats < 0)
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                         "%s: expected_floats %lld is negative", kFn,
+                         (long long)expected_floats);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT, "%s: cannot open '%s': %s",
+                         kFn, path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                         "%s: '%s' is not a regular file", kFn, path);
+  }
+  uint64_t size = (uint64_t)st.st_size;
+  if (size < kHeaderBytes) {
+    close(fd);
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                         "%s: '%s' holds %llu bytes, less than the %d-byte "
+                         "header of a weights file",
+                         kFn, path, (unsigned long long)size, kHeaderBytes);
+  }
+  void *mapping = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+  close(fd);
+  if (mapping == MAP_FAILED)
+    return ssm_set_error(SSM_ERROR_OUT_OF_MEMORY, "%s: cannot map '%s': %s",
+                         kFn, path, strerror(errno));
+  const unsigned char *bytes = mapping;
+  uint64_t floats, hash;
+  memcpy(&floats, bytes + 8, sizeof(floats));
+  memcpy(&hash, bytes + 16, sizeof(hash));
+  ssm_status_t status = SSM_OK;
+  if (memcmp(bytes, kMagic, sizeof(kMagic)) != 0)
+    status = ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                           "%s: '%s' is not a weights file written by ssmc "
+                           "(no SSMWGT01 magic)",
+                           kFn, path);
+  else if (floats != (uint64_t)expected_floats)
+    status = ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                           "%s: '%s' holds %llu floats, the model expects %lld "
+                           "(a weights file of another model?)",
+                           kFn, path, (unsigned long long)floats,
+                           (long long)expected_floats);
+  else if (hash != (uint64_t)expected_hash)
+    status = ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                           "%s: '%s' has layout hash %llu, the model expects "
+                           "%lld: it was written for another model or ssmc",
+                           kFn, path, (unsigned long long)hash,
+                           (long long)expected_hash);
+  else if ((size - kHeaderBytes) / sizeof(float) < floats ||
+           size - kHeaderBytes != floats * sizeof(float))
+    status = ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                           "%s: '%s' is %llu bytes, expected %llu (truncated "
+                           "or padded)",
+                           kFn, path, (unsigned long long)size,
+                           (unsigned long long)(kHeaderBytes +
+                                                floats * sizeof(float)));
+  ssm_weights_t *weights = NULL;
+  if (status == SSM_OK && !(weights = malloc(sizeof(*weights))))
+    status = ssm_set_error(SSM_ERROR_OUT_OF_MEMORY, "%s: out of memory", kFn);
+  if (status != SSM_OK) {
+    munmap(mapping, (size_t)size);
+    return status;
+  }
+  weights->mapping = mapping;
+  weights->size = (size_t)size;
+  *out = weights;
+  return SSM_OK;
+}
+
+const float *ssm_weights_data(const ssm_weights_t *weights) {
+  if (!weights)
+    return NULL;
+  return (const float *)((const unsigned char *)weights->mapping + kHeaderBytes);
+}
+
+void ssm_weights_close(ssm_weights_t *weights) {
+  if (!weights)
+    return;
+  munmap(weights->mapping, weights->size);
+  free(weights);
+}

@@ -1,0 +1,207 @@
+//===- ssm-run.cpp - Run a language model compiled by ssmc ----------------===//
+//
+// Part of ssmc. Greedy generation with a model compiled from a Hugging Face
+// folder: one prefill over the prompt, then one decode step per new token.
+// Prints the generated ids on stdout; timings, throughput and peak memory
+// on stderr.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Runner/CompiledModel.h"
+#include "ssm/runtime.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+const char kUsage[] =
+    "usage: ssm-run LIBRARY --prompt-ids 1,2,3 [options]\n"
+    "\n"
+    "Runs a Mamba / Mamba-2 language model compiled by\n"
+    "  ssmc MODEL_FOLDER --emit=shared -o LIBRARY\n"
+    "with greedy decoding: the prompt in one prefill call, then one decode\n"
+    "step per new token. The generated ids go to stdout (comma-separated);\n"
+    "prefill and decode throughput and peak memory go to stderr.\n"
+    "\n"
+    "options:\n"
+    "  --prompt-ids IDS      comma-separated token ids (required)\n"
+    "  --max-new-tokens N    tokens to generate (default 16)\n"
+    "  --threads N           worker threads for the kernels and the BLAS\n"
+    "                        (default: SSM_NUM_THREADS, else all cores)\n"
+    "  --device cpu|cuda     where to run (default cpu)\n"
+    "  --weights FILE        the weights file (default: LIBRARY with the\n"
+    "                        extension .weights)\n"
+    "  --model-name NAME     the --model-name given to ssmc (default model)\n"
+    "  --eos-id ID           stop after generating this id\n"
+    "  --quiet               no progress and no statistics\n"
+    "  -h, --help            this text\n";
+
+[[noreturn]] void die(const std::string &message) {
+  std::fprintf(stderr, "ssm-run: error: %s\n", message.c_str());
+  std::exit(1);
+}
+
+/// A non-negative decimal integer, or dies naming the flag.
+int64_t parseCount(const std::string &text, const char *flag) {
+  if (text.empty() || text.size() > 18 ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    die(std::string(flag) + " expects a non-negative integer, got '" + text + "'");
+  return std::stoll(text);
+}
+
+std::vector<int64_t> parseIds(const std::string &text) {
+  std::vector<int64_t> ids;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string item =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    ids.push_back(parseCount(item, "--prompt-ids"));
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  return ids;
+}
+
+double seconds(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+int64_t argmax(const std::vector<float> &logits) {
+  return std::max_element(logits.begin(), logits.end()) - logits.begin();
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string library, weights, name = "model", device = "cpu", promptText;
+  int64_t maxNew = 16, threads = -1, eos = -1;
+  bool quiet = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](const char *flag) -> std::string {
+      std::string prefix = std::string(flag) + "=";
+      if (arg.rfind(prefix, 0) == 0)
+        return arg.substr(prefix.size());
+      if (i + 1 >= argc)
+        die(std::string(flag) + " needs a value");
+      return argv[++i];
+    };
+    auto is = [&](const char *flag) {
+      return arg == flag || arg.rfind(std::string(flag) + "=", 0) == 0;
+    };
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (is("--prompt-ids")) {
+      promptText = value("--prompt-ids");
+    } else if (is("--max-new-tokens")) {
+      maxNew = parseCount(value("--max-new-tokens"), "--max-new-tokens");
+    } else if (is("--threads")) {
+      threads = parseCount(value("--threads"), "--threads");
+      if (threads < 1)
+        die("--threads must be at least 1");
+    } else if (is("--device")) {
+      device = value("--device");
+    } else if (is("--weights")) {
+      weights = value("--weights");
+    } else if (is("--model-name")) {
+      name = value("--model-name");
+    } else if (is("--eos-id")) {
+      eos = parseCount(value("--eos-id"), "--eos-id");
+    } else if (arg == "--quiet") {
+      quiet = true;
+    } else if (!arg.empty() && arg[0] == '-') {
+      die("unknown option '" + arg + "' (see --help)");
+    } else if (library.empty()) {
+      library = arg;
+    } else {
+      die("more than one library given ('" + library + "' and '" + arg + "')");
+    }
+  }
+  if (library.empty())
+    die("no model library given (see --help)");
+  if (promptText.empty())
+    die("--prompt-ids is required (see --help)");
+  if (device != "cpu" && device != "cuda")
+    die("--device must be cpu or cuda, got '" + device + "'");
+  if (device == "cuda")
+    die("--device cuda: whole models run on the CPU only in this version "
+        "(docs/models.md)");
+  std::vector<int64_t> prompt = parseIds(promptText);
+
+  if (threads > 0 && ssm_set_num_threads(static_cast<int32_t>(threads)) != SSM_OK)
+    die(ssm_last_error());
+  if (ssm_blas_status() != SSM_OK)
+    die(ssm_last_error());
+
+  std::string error;
+  std::unique_ptr<ssmrun::CompiledModel> model =
+      ssmrun::CompiledModel::open(library, weights, name, error);
+  if (!model)
+    die(error);
+
+  ssmrun::ModelCaches caches = model->makeCaches(1);
+  std::vector<float> logits;
+  std::vector<int64_t> generated;
+  auto start = std::chrono::steady_clock::now();
+  if (!model->prefill(prompt.data(), static_cast<int64_t>(prompt.size()), caches,
+                      logits, error))
+    die(error);
+  auto prefilled = std::chrono::steady_clock::now();
+  auto lastReport = prefilled;
+  if (maxNew > 0)
+    generated.push_back(argmax(logits));
+  while (static_cast<int64_t>(generated.size()) < maxNew &&
+         (eos < 0 || generated.back() != eos)) {
+    int64_t token = generated.back();
+    if (!model->decode(&token, caches, logits, error))
+      die(error);
+    generated.push_back(argmax(logits));
+    auto now = std::chrono::steady_clock::now();
+    if (!quiet && seconds(now - lastReport) >= 1.0 && isatty(STDERR_FILENO)) {
+      std::fprintf(stderr, "\rssm-run: %zu / %lld tokens", generated.size(),
+                   static_cast<long long>(maxNew));
+      lastReport = now;
+    }
+  }
+  auto done = std::chrono::steady_clock::now();
+  if (!quiet && seconds(done - prefilled) >= 1.0 && isatty(STDERR_FILENO))
+    std::fputs("\r\033[K", stderr);
+
+  for (size_t i = 0; i < generated.size(); ++i)
+    std::printf("%s%lld", i ? "," : "", static_cast<long long>(generated[i]));
+  std::printf("\n");
+  std::fflush(stdout);
+  if (quiet)
+    return 0;
+
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  double prefillTime = seconds(prefilled - start), decodeTime = seconds(done - prefilled);
+  int64_t decodeSteps = std::max<int64_t>(static_cast<int64_t>(generated.size()) - 1, 0);
+  std::fprintf(stderr,
+               "ssm-run: %s model, %lld layers, vocabulary %lld; %d thread(s); BLAS %s\n",
+               model->modelType() == 2 ? "Mamba-2" : "Mamba",
+               static_cast<long long>(model->layers()),
+               static_cast<long long>(model->vocab()), ssm_get_num_threads(),
+               ssm_blas_library());
+  std::fprintf(stderr, "ssm-run: prefill %zu tokens in %.3f s: %.1f tokens/s\n",
+               prompt.size(), prefillTime, prompt.size() / std::max(prefillTime, 1e-9));
+  if (decodeSteps > 0)
+    std::fprintf(stderr, "ssm-run: decode %lld steps in %.3f s: %.1f tokens/s\n",
+                 static_cast<long long>(decodeSteps), decodeTime,
+                 decodeSteps / std::max(decodeTime, 1e-9));
+  std::fprintf(stderr, "ssm-run: peak memory %.1f MiB (resident)\n",
+               usage.ru_maxrss / 1024.0);
+  return 0;
+}
