@@ -35,6 +35,26 @@ Error fail(StringRef path, const llvm::Twine &message) {
                                  path + ": " + message);
 }
 
+/// A JSON number, or transformers 5's encoding of a non-finite float,
+/// {"__float__": "Infinity"} (also "-Infinity" and "NaN").
+std::optional<double> numberOrTaggedFloat(const llvm::json::Value &value) {
+  if (std::optional<double> number = value.getAsNumber())
+    return number;
+  const llvm::json::Object *object = value.getAsObject();
+  if (!object || object->size() != 1)
+    return std::nullopt;
+  std::optional<StringRef> tag = object->getString("__float__");
+  if (!tag)
+    return std::nullopt;
+  if (*tag == "Infinity")
+    return std::numeric_limits<double>::infinity();
+  if (*tag == "-Infinity")
+    return -std::numeric_limits<double>::infinity();
+  if (*tag == "NaN")
+    return std::numeric_limits<double>::quiet_NaN();
+  return std::nullopt;
+}
+
 /// Shortest readable form of a number for messages ("inf" included).
 std::string formatNumber(double value) {
   char text[32];
@@ -218,8 +238,8 @@ Error readMamba2(const FieldReader &fields, HFConfig &config) {
     const llvm::json::Array *pair = limit->getAsArray();
     std::optional<double> low, high;
     if (pair && pair->size() == 2) {
-      low = (*pair)[0].getAsNumber();
-      high = (*pair)[1].getAsNumber();
+      low = numberOrTaggedFloat((*pair)[0]);
+      high = numberOrTaggedFloat((*pair)[1]);
     }
     if (!low || !high)
       return fields.error("time_step_limit",

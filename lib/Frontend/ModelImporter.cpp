@@ -851,8 +851,10 @@ private:
       ssm = cacheInsert(w, last, ssm, layer);
       y = w.collapse(y4, {{0, 1}, {2, 3}});
     }
+    // Per group of intermediate / n_groups channels, as mamba_ssm's
+    // RMSNormGated (group_size = d_ssm // ngroups) and transformers do.
     Val normed = w.gatedRMSNorm(y, z, mixer(layer, "norm.weight"),
-                                config.layerNormEpsilon, options.gatedNormGroups);
+                                config.layerNormEpsilon, groups);
     return w.linear(normed, mixer(layer, "out_proj.weight"),
                     optionalBias(layer, "out_proj", bias));
   }

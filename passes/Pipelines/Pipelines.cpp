@@ -57,7 +57,8 @@ void ssm::buildCPULowerToLLVMPipeline(OpPassManager &pm, bool threads) {
   // BLAS it opens); without it they become loops like any linalg op.
   if (threads)
     append(pm, "ssm-matmul-to-blas");
-  append(pm, "func.func(convert-linalg-to-loops), fold-memref-alias-ops,"
+  append(pm, "func.func(ssm-strided-copies-to-linalg, convert-linalg-to-loops),"
+             "fold-memref-alias-ops,"
              "expand-strided-metadata, lower-affine,"
              "func.func(llvm-request-c-wrappers)");
   if (threads)

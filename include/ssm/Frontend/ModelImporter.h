@@ -58,9 +58,6 @@ struct WeightsLayout {
 struct ModelImportOptions {
   /// Prefix of the entry points and of the info table.
   std::string name = "model";
-  /// Elements per RMS normalisation of Mamba-2's gated norm: the whole
-  /// intermediate width divided into this many groups.
-  int64_t gatedNormGroups = 1;
 };
 
 /// The MLIR (ssm, linalg, tensor, arith dialects) of the whole model.

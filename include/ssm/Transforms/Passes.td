@@ -218,4 +218,23 @@ def SSMSelectAlgorithmPass : Pass<"ssm-select-algorithm"> {
   ];
 }
 
+def SSMStridedCopiesToLinalgPass
+    : Pass<"ssm-strided-copies-to-linalg", "func::FuncOp"> {
+  let summary = "turn memref.copy between non-contiguous views into linalg.copy";
+  let description = [{
+    MLIR lowers `memref.copy` between identity-layout buffers to a memcpy,
+    but a copy from or into a strided view (a cache slice of one layer,
+    say) to a call of `memrefCopy` from MLIR's C runner library, which
+    generated code does not link. This pass rewrites those copies as
+    `linalg.copy`, which `convert-linalg-to-loops` turns into a loop nest.
+
+    ```mlir
+    memref.copy %a, %s : memref<?x256x3xf32> to memref<?x256x3xf32, strided<[1536, 3, 1]>>
+    // becomes
+    linalg.copy ins(%a : memref<?x256x3xf32>) outs(%s : memref<?x256x3xf32, strided<[1536, 3, 1]>>)
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // SSM_TRANSFORMS_PASSES_TD
