@@ -44,43 +44,11 @@ typedef struct CUmod_st *CUmodule;
 typedef struct CUfunc_st *CUfunction;
 typedef struct CUstream_st *CUstream;
 
-enum {
-  kCudaSuccess = 0,
-  kAttributeComputeCapabilityMajor = 75,
-  kAttributeComputeCapabilityMinor = 76,
-  kJitErrorLogBuffer = 5,          // CU_JIT_ERROR_LOG_BUFFER
-  kJitErrorLogBufferSizeBytes = 6, // CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES
-};
+#include "cuda_driver.h"
 
-// (member, symbol resolved, parameter list). The member names are cuda.h's
-// plain names, so calls below read like driver API code.
-#define SSM_CUDA_DRIVER_FUNCTIONS(X)                                           \
-  X(cuGetErrorString, "cuGetErrorString", (CUresult, const char **))           \
-  X(cuGetErrorName, "cuGetErrorName", (CUresult, const char **))               \
-  X(cuInit, "cuInit", (unsigned))                                              \
-  X(cuDeviceGetCount, "cuDeviceGetCount", (int *))                             \
-  X(cuDeviceGet, "cuDeviceGet", (CUdevice *, int))                             \
-  X(cuDeviceGetAttribute, "cuDeviceGetAttribute", (int *, int, CUdevice))      \
-  X(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain",                      \
-    (CUcontext *, CUdevice))                                                   \
-  X(cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2", (CUdevice))     \
-  X(cuCtxSetCurrent, "cuCtxSetCurrent", (CUcontext))                           \
-  X(cuCtxSynchronize, "cuCtxSynchronize", (void))                              \
-  X(cuMemAlloc, "cuMemAlloc_v2", (CUdeviceptr *, size_t))                      \
-  X(cuMemFree, "cuMemFree_v2", (CUdeviceptr))                                  \
-  X(cuMemcpyHtoD, "cuMemcpyHtoD_v2", (CUdeviceptr, const void *, size_t))      \
-  X(cuMemcpyDtoH, "cuMemcpyDtoH_v2", (void *, CUdeviceptr, size_t))            \
-  X(cuStreamCreate, "cuStreamCreate", (CUstream *, unsigned))                  \
-  X(cuStreamSynchronize, "cuStreamSynchronize", (CUstream))                    \
-  X(cuStreamDestroy, "cuStreamDestroy_v2", (CUstream))                         \
-  X(cuModuleLoadDataEx, "cuModuleLoadDataEx",                                  \
-    (CUmodule *, const void *, unsigned, int *, void **))                      \
-  X(cuModuleUnload, "cuModuleUnload", (CUmodule))                              \
-  X(cuModuleGetFunction, "cuModuleGetFunction",                                \
-    (CUfunction *, CUmodule, const char *))                                    \
-  X(cuLaunchKernel, "cuLaunchKernel",                                          \
-    (CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,   \
-     unsigned, CUstream, void **, void **))
+#define SSM_CUDA_CONSTANT(name, cuda_name, value) name = value,
+enum { SSM_CUDA_CONSTANTS(SSM_CUDA_CONSTANT) };
+#undef SSM_CUDA_CONSTANT
 
 #define SSM_CUDA_MEMBER(member, symbol, params) CUresult(*member) params;
 typedef struct {
@@ -150,34 +118,11 @@ static struct {
 // The runtime status for a driver error code (see runtime_cuda.h).
 static ssm_status_t map_result(CUresult result) {
   switch (result) {
-  case 2: // CUDA_ERROR_OUT_OF_MEMORY
-    return SSM_ERROR_OUT_OF_MEMORY;
-  case 1:   // CUDA_ERROR_INVALID_VALUE
-  case 101: // CUDA_ERROR_INVALID_DEVICE
-  case 200: // CUDA_ERROR_INVALID_IMAGE
-  case 201: // CUDA_ERROR_INVALID_CONTEXT
-  case 218: // CUDA_ERROR_INVALID_PTX
-  case 300: // CUDA_ERROR_INVALID_SOURCE
-  case 400: // CUDA_ERROR_INVALID_HANDLE
-  case 500: // CUDA_ERROR_NOT_FOUND
-    return SSM_ERROR_INVALID_ARGUMENT;
-  case 3:   // CUDA_ERROR_NOT_INITIALIZED
-  case 4:   // CUDA_ERROR_DEINITIALIZED
-  case 34:  // CUDA_ERROR_STUB_LIBRARY
-  case 35:  // CUDA_ERROR_INSUFFICIENT_DRIVER
-  case 46:  // CUDA_ERROR_DEVICE_UNAVAILABLE
-  case 100: // CUDA_ERROR_NO_DEVICE
-  case 102: // CUDA_ERROR_DEVICE_NOT_LICENSED
-  case 209: // CUDA_ERROR_NO_BINARY_FOR_GPU
-  case 221: // CUDA_ERROR_JIT_COMPILER_NOT_FOUND
-  case 222: // CUDA_ERROR_UNSUPPORTED_PTX_VERSION
-  case 223: // CUDA_ERROR_JIT_COMPILATION_DISABLED
-  case 801: // CUDA_ERROR_NOT_SUPPORTED
-  case 803: // CUDA_ERROR_SYSTEM_DRIVER_MISMATCH
-  case 804: // CUDA_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE
-    return SSM_ERROR_UNAVAILABLE;
-  case 701: // CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES
-    return SSM_ERROR_OUT_OF_RANGE;
+#define SSM_CUDA_ERROR_CASE(cuda_name, value, status)                          \
+  case value:                                                                  \
+    return status;
+    SSM_CUDA_ERROR_STATUSES(SSM_CUDA_ERROR_CASE)
+#undef SSM_CUDA_ERROR_CASE
   default:
     return SSM_ERROR_INTERNAL;
   }
