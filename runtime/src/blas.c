@@ -38,6 +38,9 @@ typedef void (*cblas_sgemm_fn)(int order, int trans_a, int trans_b, int m,
                                int n, int k, float alpha, const float *a,
                                int lda, const float *b, int ldb, float beta,
                                float *c, int ldc);
+typedef void (*cblas_sgemv_fn)(int order, int trans, int m, int n, float alpha,
+                               const float *a, int lda, const float *x,
+                               int incx, float beta, float *y, int incy);
 typedef void (*openblas_set_num_threads_fn)(int n);
 
 // The libraries tried, in order, when SSM_BLAS is not set.
@@ -54,6 +57,7 @@ static struct {
   char message[kLoadMessageCapacity]; // Why loading failed.
   char library[kLibraryNameCapacity]; // What was loaded.
   cblas_sgemm_fn sgemm;
+  cblas_sgemv_fn sgemv;                        // Null if the library lacks it.
   openblas_set_num_threads_fn set_num_threads; // Null if not OpenBLAS.
   // Set (release) once a library with set_num_threads is loaded, so that
   // threads which did not go through pthread_once may read the fields.
@@ -104,6 +108,9 @@ static bool try_library(const char *name, size_t *length) {
   }
   memcpy(&sgemm, &symbol, sizeof sgemm);
   g_blas.sgemm = sgemm;
+  symbol = dlsym(handle, "cblas_sgemv");
+  if (symbol)
+    memcpy(&g_blas.sgemv, &symbol, sizeof g_blas.sgemv);
   symbol = dlsym(handle, "openblas_set_num_threads");
   if (symbol)
     memcpy(&g_blas.set_num_threads, &symbol, sizeof g_blas.set_num_threads);
@@ -216,6 +223,33 @@ static void scale_c(int64_t m, int64_t n, float beta, float *c, int64_t ldc) {
   }
 }
 
+// A product with one row or one column is a matrix-vector product; sgemm
+// implementations (OpenBLAS 0.3.21 among them) run it several times slower
+// than sgemv, and decoding one token is exactly that case. Requires m == 1
+// or n == 1, sizes that fit an int, and k > 0.
+static void gemv(int trans_b, int64_t m, int64_t n, int64_t k, const float *a,
+                 int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                 int64_t ldc) {
+  // With beta == 0, C may hold NaNs, and not every BLAS's sgemv overwrites
+  // y without reading it: clear it first.
+  if (beta == 0.0f)
+    scale_c(m, n, 0.0f, c, ldc);
+  if (m == 1) {
+    // c[0, :] = op(B) a[0, :]: B [n, k] as is, or B [k, n] transposed.
+    if (trans_b)
+      g_blas.sgemv(kCblasRowMajor, kCblasNoTrans, (int)n, (int)k, 1.0f, b,
+                   (int)ldb, a, 1, beta, c, 1);
+    else
+      g_blas.sgemv(kCblasRowMajor, kCblasTrans, (int)k, (int)n, 1.0f, b,
+                   (int)ldb, a, 1, beta, c, 1);
+    return;
+  }
+  // c[:, 0] = A op(B)[:, 0]: that column is B's row 0 ([1, k]) or B's column
+  // 0 ([k, 1], stride ldb).
+  g_blas.sgemv(kCblasRowMajor, kCblasNoTrans, (int)m, (int)k, 1.0f, a, (int)lda,
+               b, trans_b ? 1 : (int)ldb, beta, c, (int)ldc);
+}
+
 static ssm_status_t sgemm(const char *fn, int trans_b, int64_t m, int64_t n,
                           int64_t k, const float *a, int64_t lda,
                           const float *b, int64_t ldb, float beta, float *c,
@@ -292,10 +326,15 @@ static ssm_status_t sgemm(const char *fn, int trans_b, int64_t m, int64_t n,
   // run blocks of at most INT_MAX rows of A and C.
   for (int64_t row = 0; row < m; row += INT_MAX) {
     int64_t rows = m - row < INT_MAX ? m - row : INT_MAX;
-    g_blas.sgemm(kCblasRowMajor, kCblasNoTrans,
-                 trans_b ? kCblasTrans : kCblasNoTrans, (int)rows, (int)n,
-                 (int)k, 1.0f, a + row * lda, (int)lda, b, (int)ldb, beta,
-                 c + row * ldc, (int)ldc);
+    const float *a_block = a + row * lda;
+    float *c_block = c + row * ldc;
+    if (g_blas.sgemv && (rows == 1 || n == 1))
+      gemv(trans_b, rows, n, k, a_block, lda, b, ldb, beta, c_block, ldc);
+    else
+      g_blas.sgemm(kCblasRowMajor, kCblasNoTrans,
+                   trans_b ? kCblasTrans : kCblasNoTrans, (int)rows, (int)n,
+                   (int)k, 1.0f, a_block, (int)lda, b, (int)ldb, beta, c_block,
+                   (int)ldc);
   }
   return SSM_OK;
 }

@@ -24,6 +24,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -130,12 +131,15 @@ TEST(Blas, MatchesDoublePrecisionReference) {
       {0, 9, 11, 13, 4, 3, 2, 1.0f},
       {1, 9, 11, 13, 4, 3, 2, 0.0f},
       {1, 16, 24, 40, 1, 7, 5, 1.0f},
-      // GEMV shapes: one row of A (decoding one token) or one column of C.
+      // GEMV shapes (sent to cblas_sgemv): one row of A (decoding one
+      // token) or one column of C, both layouts of B, beta 0, 1 and other.
       {1, 1, 300, 96, 0, 0, 0, 0.0f},
       {0, 1, 300, 96, 2, 1, 0, 1.0f},
       {1, 300, 1, 96, 0, 0, 3, 1.0f},
       {0, 300, 1, 96, 0, 4, 0, 0.0f},
       {0, 1, 1, 1000, 0, 0, 0, 1.0f},
+      {1, 1, 50, 20, 0, 0, 0, -0.5f},
+      {0, 40, 1, 20, 1, 2, 3, 2.0f},
       // k = 0: C = beta * C, with beta 0, 1 and other.
       {0, 4, 6, 0, 0, 0, 0, 0.0f},
       {1, 4, 6, 0, 0, 0, 1, 1.0f},
@@ -150,6 +154,36 @@ TEST(Blas, MatchesDoublePrecisionReference) {
 TEST(Blas, KernelEntryPointComputesTheSame) {
   checkProduct({1, 5, 7, 9, 1, 2, 3, 1.0f}, /*kernel=*/true);
   checkProduct({0, 5, 7, 9, 0, 0, 0, 0.0f}, /*kernel=*/true);
+}
+
+// Application threads may call products at the same time.
+TEST(Blas, ConcurrentCallersGetTheirOwnResults) {
+  constexpr int kThreads = 4, kM = 16, kN = 24, kK = 32;
+  std::vector<std::vector<float>> results(kThreads);
+  std::vector<std::thread> threads;
+  std::vector<float> b(kN * kK);
+  for (int i = 0; i < kN * kK; ++i)
+    b[i] = static_cast<float>(i % 7) - 3.0f;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      std::vector<float> a(kM * kK, static_cast<float>(t + 1));
+      std::vector<float> &c = results[t];
+      c.assign(kM * kN, 0.0f);
+      for (int repeat = 0; repeat < 50; ++repeat)
+        if (ssm_sgemm(1, kM, kN, kK, a.data(), kK, b.data(), kK, 0.0f, c.data(),
+                      kN) != SSM_OK)
+          c.assign(kM * kN, -1.0f);
+    });
+  for (std::thread &t : threads)
+    t.join();
+  for (int t = 0; t < kThreads; ++t)
+    for (int i = 0; i < kM; ++i)
+      for (int j = 0; j < kN; ++j) {
+        float want = 0;
+        for (int p = 0; p < kK; ++p)
+          want += static_cast<float>(t + 1) * b[j * kK + p];
+        ASSERT_EQ(results[t][i * kN + j], want) << t << " " << i << " " << j;
+      }
 }
 
 TEST(Blas, EmptyProductsTouchNothing) {

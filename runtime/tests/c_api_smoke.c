@@ -9,6 +9,7 @@
 #define _GNU_SOURCE // RTLD_DEFAULT
 
 #include "ssm/runtime.h"
+#include "ssm/runtime_cuda.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
@@ -52,7 +53,14 @@ int main(void) {
       "ssm_get_num_threads",      "ssm_parallel_for",
       "ssm_runtime_shutdown",     "ssm_blas_status",
       "ssm_blas_library",         "ssm_sgemm",
-      "ssm_kernel_sgemm"};
+      "ssm_kernel_sgemm",         "ssm_cuda_status",
+      "ssm_cuda_device_count",    "ssm_cuda_compute_capability",
+      "ssm_cuda_alloc",           "ssm_cuda_free",
+      "ssm_cuda_copy_to_device",  "ssm_cuda_copy_to_host",
+      "ssm_cuda_synchronize",     "ssm_cuda_stream_create",
+      "ssm_cuda_stream_synchronize", "ssm_cuda_stream_destroy",
+      "ssm_cuda_module_load",     "ssm_cuda_module_get_function",
+      "ssm_cuda_launch",          "ssm_cuda_shutdown"};
   size_t k;
 
   CHECK(strcmp(ssm_runtime_version(), "0.1.0") == 0);
@@ -92,6 +100,18 @@ int main(void) {
           SSM_ERROR_INVALID_ARGUMENT);
   }
   ssm_buffer_free(buffer);
+
+  // CUDA: works, or fails cleanly with a reason (this machine: no driver).
+  {
+    int32_t devices = -1;
+    ssm_status_t cuda = ssm_cuda_status();
+    CHECK(cuda == SSM_OK || cuda == SSM_ERROR_UNAVAILABLE);
+    CHECK(ssm_cuda_device_count(&devices) == cuda);
+    CHECK(cuda == SSM_OK ? devices > 0 : devices == 0);
+    if (cuda != SSM_OK)
+      CHECK(strstr(ssm_last_error(), "CUDA unavailable: ") != NULL);
+    CHECK(ssm_cuda_shutdown() == SSM_OK);
+  }
 
   for (k = 0; k < sizeof exported / sizeof exported[0]; ++k) {
     if (!dlsym(RTLD_DEFAULT, exported[k])) {

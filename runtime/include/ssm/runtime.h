@@ -14,7 +14,8 @@
 // never lets an exception or a longjmp cross it, and is kept small so that
 // its ABI can stay stable. The library depends only on libc, pthreads and
 // libdl; it does not need LLVM or MLIR, and it opens a BLAS with dlopen
-// only when a product needs one.
+// only when a product needs one. The CUDA driver loader, in the same
+// library, is declared in ssm/runtime_cuda.h.
 //
 // Conventions used by every function below:
 //  - Functions that can fail return an ssm_status_t. On failure they also
