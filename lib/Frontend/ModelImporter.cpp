@@ -421,7 +421,8 @@ public:
   }
 
   /// RMS normalisation of x[M, K] over K (weight [K]), as
-  /// transformers' MambaRMSNorm: x * rsqrt(mean(x^2) + eps) * w.
+  /// transformers' MambaRMSNorm: x * rsqrt(mean(x^2) + eps) * w, written
+  /// x / sqrt(...) (libm has no rsqrtf for convert-math-to-libm).
   Val rmsNorm(const Val &x, StringRef weightName, double eps) {
     Val w = weight(weightName);
     int64_t k = x.shape[1];
@@ -435,8 +436,8 @@ public:
                      std::string n = constant(static_cast<double>(k));
                      std::string mean = op("arith.divf", {args[1], n});
                      std::string e = constant(eps);
-                     std::string r = op("math.rsqrt", {op("arith.addf", {mean, e})});
-                     return op("arith.mulf", {op("arith.mulf", {args[0], r}), args[2]});
+                     std::string r = op("math.sqrt", {op("arith.addf", {mean, e})});
+                     return op("arith.mulf", {op("arith.divf", {args[0], r}), args[2]});
                    });
   }
 
@@ -463,8 +464,8 @@ public:
           std::string n = constant(static_cast<double>(part));
           std::string mean = op("arith.divf", {args[1], n});
           std::string e = constant(eps);
-          std::string r = op("math.rsqrt", {op("arith.addf", {mean, e})});
-          return op("arith.mulf", {op("arith.mulf", {args[0], r}), args[2]});
+          std::string r = op("math.sqrt", {op("arith.addf", {mean, e})});
+          return op("arith.mulf", {op("arith.divf", {args[0], r}), args[2]});
         });
     return collapse(normed, {{0}, {1, 2}});
   }

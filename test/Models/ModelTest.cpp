@@ -1,0 +1,206 @@
+//===- ModelTest.cpp - Compiled models against transformers' logits -------===//
+//
+// Part of ssmc. Each model of Inputs/ was compiled by ssmc at build time;
+// its reference.safetensors holds transformers' float32 logits for every
+// prefix of a prompt and for teacher-forced decode steps after it
+// (test/Models/README.md). ssmc computes in float32 too, with other
+// summation orders (BLAS, fused loops), so the two differ by rounding: the
+// tolerance is 1e-5 of max(1, max |logit|) (1.6e-6 seen), while transformers and an
+// independent float64 implementation agree to 1e-6 and any wrong reading of
+// the semantics (groups, norms, D, biases) moves logits by more than 1e-2.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Frontend/SafeTensors.h"
+#include "ssm/Runner/CompiledModel.h"
+
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+using namespace ssmrun;
+
+namespace {
+
+struct Reference {
+  std::vector<int64_t> prompt, decodeIds;
+  std::vector<float> prefill, decode; ///< [L, V] and [S, V]
+};
+
+std::vector<int64_t> readIds(const llvm::json::Object &object, llvm::StringRef key) {
+  std::vector<int64_t> ids;
+  if (const llvm::json::Array *array = object.getArray(key))
+    for (const llvm::json::Value &v : *array)
+      ids.push_back(v.getAsInteger().value_or(-1));
+  return ids;
+}
+
+class ModelTest : public ::testing::TestWithParam<std::string> {
+protected:
+  void SetUp() override {
+    std::string folder = std::string(SSM_TEST_MODELS_SOURCE) + "/" + GetParam();
+    auto json = llvm::MemoryBuffer::getFile(folder + "/reference.json");
+    ASSERT_TRUE(bool(json)) << folder;
+    llvm::Expected<llvm::json::Value> parsed = llvm::json::parse((*json)->getBuffer());
+    ASSERT_TRUE(bool(parsed)) << llvm::toString(parsed.takeError());
+    ref.prompt = readIds(*parsed->getAsObject(), "prompt_ids");
+    ref.decodeIds = readIds(*parsed->getAsObject(), "decode_ids");
+    auto file = mlir::ssm::SafeTensorsFile::open(folder + "/reference.safetensors");
+    ASSERT_TRUE(bool(file)) << llvm::toString(file.takeError());
+    auto prefill = file->readF32("prefill_logits");
+    auto decode = file->readF32("decode_logits");
+    ASSERT_TRUE(prefill && decode);
+    ref.prefill = std::move(*prefill);
+    ref.decode = std::move(*decode);
+
+    std::string error;
+    model = CompiledModel::open(std::string(SSM_TEST_MODELS_BINARY) + "/lib" +
+                                    GetParam() + ".so",
+                                "", "model", error);
+    ASSERT_TRUE(model) << error;
+    vocab = model->vocab();
+    ASSERT_EQ(ref.prefill.size(), ref.prompt.size() * vocab);
+    ASSERT_EQ(ref.decode.size(), ref.decodeIds.size() * vocab);
+  }
+
+  /// Row `row` of a [*, V] reference.
+  std::vector<float> row(const std::vector<float> &logits, size_t r) const {
+    return {logits.begin() + r * vocab, logits.begin() + (r + 1) * vocab};
+  }
+
+  /// Checks `actual` against `expected` at the stated tolerance.
+  void expectClose(const std::vector<float> &actual, const std::vector<float> &expected,
+                   const std::string &what) const {
+    ASSERT_EQ(actual.size(), expected.size()) << what;
+    double scale = 1.0, worst = 0.0;
+    for (float v : expected)
+      scale = std::max(scale, std::fabs(double(v)));
+    for (size_t i = 0; i < actual.size(); ++i)
+      worst = std::max(worst, std::fabs(double(actual[i]) - expected[i]));
+    EXPECT_LE(worst, 1e-5 * scale) << what << ": max |diff| " << worst
+                                   << ", max |logit| " << scale;
+    // The greedy choice must agree too (no ties in these logits).
+    EXPECT_EQ(std::max_element(actual.begin(), actual.end()) - actual.begin(),
+              std::max_element(expected.begin(), expected.end()) - expected.begin())
+        << what;
+  }
+
+  Reference ref;
+  std::unique_ptr<CompiledModel> model;
+  int64_t vocab = 0;
+};
+
+TEST_P(ModelTest, PrefillOfEveryPrefix) {
+  for (size_t length = 1; length <= ref.prompt.size(); ++length) {
+    ModelCaches caches = model->makeCaches(1);
+    std::vector<float> logits;
+    std::string error;
+    ASSERT_TRUE(model->prefill(ref.prompt.data(), length, caches, logits, error))
+        << error;
+    expectClose(logits, row(ref.prefill, length - 1),
+                "prefill of " + std::to_string(length) + " tokens");
+  }
+}
+
+TEST_P(ModelTest, DecodeAfterPrefill) {
+  ModelCaches caches = model->makeCaches(1);
+  std::vector<float> logits;
+  std::string error;
+  ASSERT_TRUE(model->prefill(ref.prompt.data(), ref.prompt.size(), caches, logits,
+                             error))
+      << error;
+  for (size_t s = 0; s < ref.decodeIds.size(); ++s) {
+    ASSERT_TRUE(model->decode(&ref.decodeIds[s], caches, logits, error)) << error;
+    expectClose(logits, row(ref.decode, s), "decode step " + std::to_string(s));
+  }
+}
+
+// The decode entry point alone, from empty caches, reproduces the prompt's
+// logits position by position.
+TEST_P(ModelTest, DecodeFromEmptyCaches) {
+  ModelCaches caches = model->makeCaches(1);
+  std::vector<float> logits;
+  std::string error;
+  for (size_t t = 0; t < ref.prompt.size(); ++t) {
+    ASSERT_TRUE(model->decode(&ref.prompt[t], caches, logits, error)) << error;
+    expectClose(logits, row(ref.prefill, t), "decode of token " + std::to_string(t));
+  }
+}
+
+// A batch of two sequences in different states decodes as each would
+// alone: sequence 0 is the reference prompt, sequence 1 its reverse.
+TEST_P(ModelTest, BatchedDecode) {
+  std::vector<int64_t> reversed(ref.prompt.rbegin(), ref.prompt.rend());
+  ModelCaches a = model->makeCaches(1), b = model->makeCaches(1);
+  std::vector<float> logitsA, logitsB;
+  std::string error;
+  ASSERT_TRUE(model->prefill(ref.prompt.data(), ref.prompt.size(), a, logitsA, error));
+  ASSERT_TRUE(model->prefill(reversed.data(), reversed.size(), b, logitsB, error));
+  ModelCaches both = model->makeCaches(2);
+  std::copy(a.conv.begin(), a.conv.end(), both.conv.begin());
+  std::copy(b.conv.begin(), b.conv.end(), both.conv.begin() + a.conv.size());
+  std::copy(a.ssm.begin(), a.ssm.end(), both.ssm.begin());
+  std::copy(b.ssm.begin(), b.ssm.end(), both.ssm.begin() + a.ssm.size());
+  for (size_t s = 0; s < ref.decodeIds.size(); ++s) {
+    int64_t ids[2] = {ref.decodeIds[s], ref.decodeIds[ref.decodeIds.size() - 1 - s]};
+    std::vector<float> batched;
+    ASSERT_TRUE(model->decode(ids, both, batched, error)) << error;
+    ASSERT_TRUE(model->decode(&ids[0], a, logitsA, error));
+    ASSERT_TRUE(model->decode(&ids[1], b, logitsB, error));
+    std::vector<float> first(batched.begin(), batched.begin() + vocab);
+    std::vector<float> second(batched.begin() + vocab, batched.end());
+    expectClose(first, row(ref.decode, s), "batched sequence 0, step " + std::to_string(s));
+    expectClose(first, logitsA, "batched vs alone, sequence 0");
+    expectClose(second, logitsB, "batched vs alone, sequence 1");
+  }
+}
+
+TEST_P(ModelTest, BadCallsAreRefused) {
+  ModelCaches caches = model->makeCaches(1);
+  std::vector<float> logits;
+  std::string error;
+  int64_t outside = vocab;
+  EXPECT_FALSE(model->prefill(&outside, 1, caches, logits, error));
+  EXPECT_NE(error.find("outside the vocabulary"), std::string::npos) << error;
+  int64_t negative = -1;
+  EXPECT_FALSE(model->decode(&negative, caches, logits, error));
+  EXPECT_NE(error.find("outside the vocabulary"), std::string::npos) << error;
+  EXPECT_FALSE(model->prefill(ref.prompt.data(), 0, caches, logits, error));
+  EXPECT_NE(error.find("at least one token"), std::string::npos) << error;
+  ModelCaches two = model->makeCaches(2);
+  EXPECT_FALSE(model->prefill(ref.prompt.data(), 3, two, logits, error));
+  EXPECT_NE(error.find("one prompt at a time"), std::string::npos) << error;
+}
+
+INSTANTIATE_TEST_SUITE_P(Transformers, ModelTest,
+                         ::testing::Values("mamba1-n16", "mamba1-n64-bf16",
+                                           "mamba2-n64", "mamba2-n128"),
+                         [](const ::testing::TestParamInfo<std::string> &info) {
+                           std::string name = info.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
+
+// A weights file of another model is refused with both values named.
+TEST(CompiledModelErrors, MismatchedWeights) {
+  std::string error, dir = SSM_TEST_MODELS_BINARY;
+  auto model = CompiledModel::open(dir + "/libmamba1-n16.so",
+                                   dir + "/libmamba2-n64.weights", "model", error);
+  EXPECT_FALSE(model);
+  EXPECT_NE(error.find("libmamba2-n64.weights"), std::string::npos) << error;
+  EXPECT_NE(error.find("model expects"), std::string::npos) << error;
+}
+
+TEST(CompiledModelErrors, MissingLibraryAndSymbols) {
+  std::string error, dir = SSM_TEST_MODELS_BINARY;
+  EXPECT_FALSE(CompiledModel::open(dir + "/libnothing.so", "", "model", error));
+  EXPECT_NE(error.find("cannot load"), std::string::npos) << error;
+  EXPECT_FALSE(CompiledModel::open(dir + "/libmamba1-n16.so", "", "other", error));
+  EXPECT_NE(error.find("no symbol 'other_info'"), std::string::npos) << error;
+}
+
+} // namespace
