@@ -633,6 +633,28 @@ TEST(HFConfigTest, Mamba2) {
   EXPECT_FALSE(config->tieWordEmbeddings);
 }
 
+// transformers 5 saves non-finite floats as {"__float__": "Infinity"}.
+TEST(HFConfigTest, TaggedNonFiniteFloats) {
+  const char *base = R"({"model_type":"mamba2","hidden_size":64,"state_size":16,
+      "num_hidden_layers":2,"vocab_size":100,"num_heads":16,"head_dim":8,
+      "time_step_limit": )";
+  llvm::Expected<HFConfig> config = parseHFConfig(
+      std::string(base) + R"([0.0, {"__float__": "Infinity"}]})", "config.json");
+  ASSERT_TRUE(bool(config)) << llvm::toString(config.takeError());
+  EXPECT_EQ(config->timeStepLimitHigh, std::numeric_limits<double>::infinity());
+  for (const char *bad : {R"([0.0, {"__float__": "NaN"}])",
+                          R"([{"__float__": "-Infinity"}, 1.0])",
+                          R"([0.0, {"__float__": "Huge"}])",
+                          R"([0.0, {"__float__": "Infinity", "x": 1}])"}) {
+    llvm::Expected<HFConfig> refused =
+        parseHFConfig(std::string(base) + bad + "}", "config.json");
+    ASSERT_FALSE(bool(refused)) << bad;
+    EXPECT_NE(llvm::toString(refused.takeError()).find("time_step_limit"),
+              std::string::npos)
+        << bad;
+  }
+}
+
 TEST(HFConfigTest, Mamba2Defaults) {
   llvm::Expected<HFConfig> config = parseHFConfig(
       R"({"model_type":"mamba2","hidden_size":64,"state_size":16,
