@@ -577,38 +577,35 @@ private:
     return w.expand(flat, {{0}, rest}, shape);
   }
 
-  /// cache[:, layer] as [B, shape...].
-  Val cacheSlice(Writer &w, const Val &cache, int64_t layer) {
-    std::vector<int64_t> shape{batch};
-    shape.insert(shape.end(), cache.shape.begin() + 2, cache.shape.end());
-    std::vector<std::string> offsets{"0", std::to_string(layer)}, sizes{dimName(batch), "1"},
-        strides{"1", "1"};
+  /// The offsets, sizes and strides of cache[:, layer] ([B, layers, ...]).
+  std::string layerSlice(const Val &cache, int64_t layer) const {
+    std::vector<std::string> offsets{"0", std::to_string(layer)},
+        sizes{dimName(batch), "1"}, strides{"1", "1"};
     for (size_t i = 2; i < cache.shape.size(); ++i) {
       offsets.push_back("0");
       sizes.push_back(std::to_string(cache.shape[i]));
       strides.push_back("1");
     }
+    return "[" + joined(offsets) + "] [" + joined(sizes) + "] [" + joined(strides) + "]";
+  }
+
+  /// cache[:, layer] as [B, shape...].
+  Val cacheSlice(Writer &w, const Val &cache, int64_t layer) {
+    std::vector<int64_t> shape{batch};
+    shape.insert(shape.end(), cache.shape.begin() + 2, cache.shape.end());
     Val v{w.fresh(), shape};
-    w.os << "  " << v.name << " = tensor.extract_slice " << cache.name << "["
-         << joined(offsets) << "] [" << joined(sizes) << "] [" << joined(strides)
-         << "] : " << typeOf(cache) << " to " << typeOf(v) << "\n";
+    w.os << "  " << v.name << " = tensor.extract_slice " << cache.name
+         << layerSlice(cache, layer) << " : " << typeOf(cache) << " to "
+         << typeOf(v) << "\n";
     return v;
   }
 
   /// cache with [:, layer] replaced by `value` [B, shape...].
   Val cacheInsert(Writer &w, const Val &value, const Val &cache, int64_t layer) {
-    std::vector<std::string> offsets{"0", std::to_string(layer)}, sizes{dimName(batch), "1"},
-        strides{"1", "1"};
-    for (size_t i = 2; i < cache.shape.size(); ++i) {
-      offsets.push_back("0");
-      sizes.push_back(std::to_string(cache.shape[i]));
-      strides.push_back("1");
-    }
     Val v{w.fresh(), cache.shape};
     w.os << "  " << v.name << " = tensor.insert_slice " << value.name << " into "
-         << cache.name << "[" << joined(offsets) << "] [" << joined(sizes) << "] ["
-         << joined(strides) << "] : " << typeOf(value) << " into " << typeOf(cache)
-         << "\n";
+         << cache.name << layerSlice(cache, layer) << " : " << typeOf(value)
+         << " into " << typeOf(cache) << "\n";
     return v;
   }
 

@@ -128,6 +128,18 @@ bool CompiledModel::checkIds(const int64_t *ids, int64_t count,
   return true;
 }
 
+template <typename Fn, typename Ids>
+void CompiledModel::call(Fn entry, Ids &ids, ModelCaches &caches,
+                         std::vector<float> &logits) const {
+  Weights w = view1(const_cast<float *>(ssm_weights_data(weights)),
+                    info[abi::kInfoWeightsFloats]);
+  Cache conv = view2(caches.conv.data(), caches.batch, info[abi::kInfoConvCacheFloats]);
+  Cache ssm = view2(caches.ssm.data(), caches.batch, info[abi::kInfoSSMCacheFloats]);
+  Logits result{};
+  entry(&result, &w, &ids, &conv, &ssm);
+  takeLogits(result, caches.batch, vocab(), logits);
+}
+
 bool CompiledModel::prefill(const int64_t *ids, int64_t length,
                             ModelCaches &caches, std::vector<float> &logits,
                             std::string &error) const {
@@ -142,14 +154,8 @@ bool CompiledModel::prefill(const int64_t *ids, int64_t length,
   }
   if (!checkIds(ids, caches.batch * length, error))
     return false;
-  Weights w = view1(const_cast<float *>(ssm_weights_data(weights)),
-                    info[abi::kInfoWeightsFloats]);
   auto idsView = view2(const_cast<int64_t *>(ids), caches.batch, length);
-  Cache conv = view2(caches.conv.data(), caches.batch, info[abi::kInfoConvCacheFloats]);
-  Cache ssm = view2(caches.ssm.data(), caches.batch, info[abi::kInfoSSMCacheFloats]);
-  Logits result{};
-  reinterpret_cast<PrefillFn>(prefillFn)(&result, &w, &idsView, &conv, &ssm);
-  takeLogits(result, caches.batch, vocab(), logits);
+  call(reinterpret_cast<PrefillFn>(prefillFn), idsView, caches, logits);
   return true;
 }
 
@@ -157,13 +163,7 @@ bool CompiledModel::decode(const int64_t *ids, ModelCaches &caches,
                            std::vector<float> &logits, std::string &error) const {
   if (!checkIds(ids, caches.batch, error))
     return false;
-  Weights w = view1(const_cast<float *>(ssm_weights_data(weights)),
-                    info[abi::kInfoWeightsFloats]);
   auto idsView = view1(const_cast<int64_t *>(ids), caches.batch);
-  Cache conv = view2(caches.conv.data(), caches.batch, info[abi::kInfoConvCacheFloats]);
-  Cache ssm = view2(caches.ssm.data(), caches.batch, info[abi::kInfoSSMCacheFloats]);
-  Logits result{};
-  reinterpret_cast<DecodeFn>(decodeFn)(&result, &w, &idsView, &conv, &ssm);
-  takeLogits(result, caches.batch, vocab(), logits);
+  call(reinterpret_cast<DecodeFn>(decodeFn), idsView, caches, logits);
   return true;
 }

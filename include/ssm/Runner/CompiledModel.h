@@ -66,6 +66,10 @@ public:
 private:
   CompiledModel() = default;
   bool checkIds(const int64_t *ids, int64_t count, std::string &error) const;
+  /// Calls an entry point with the weights and `caches` and copies out the
+  /// logits it allocated.
+  template <typename Fn, typename Ids>
+  void call(Fn entry, Ids &ids, ModelCaches &caches, std::vector<float> &logits) const;
 
   void *handle = nullptr;
   ssm_weights *weights = nullptr;
