@@ -432,6 +432,72 @@ TEST_F(CudaFake, LaunchRunsTheKernelOnDeviceBuffers) {
     EXPECT_EQ(ssm_cuda_free(0, p), SSM_OK);
 }
 
+// The mgpu* functions that MLIR's gpu-to-llvm host code calls (what
+// `ssmc --target=cuda` links against): the same vector addition through
+// them, from PTX text, with the sizes as 64-bit index values.
+extern "C" {
+void *mgpuModuleLoadJIT(void *data, int optLevel);
+void mgpuModuleUnload(void *module);
+void *mgpuModuleGetFunction(void *module, const char *name);
+void mgpuLaunchKernel(void *function, intptr_t gx, intptr_t gy, intptr_t gz,
+                      intptr_t bx, intptr_t by, intptr_t bz, int32_t smem,
+                      void *stream, void **params, void **extra, size_t count);
+void *mgpuStreamCreate(void);
+void mgpuStreamSynchronize(void *stream);
+void mgpuStreamDestroy(void *stream);
+void *mgpuMemAlloc(uint64_t bytes, void *stream, bool hostShared);
+void mgpuMemFree(void *ptr, void *stream);
+}
+
+TEST_F(CudaFake, MlirLaunchABI) {
+  hooks.setKernel(hostVectorAdd);
+  const int n = 300;
+  std::vector<float> a(n), b(n), c(n, 0.0f);
+  for (int i = 0; i < n; ++i) {
+    a[i] = static_cast<float>(i);
+    b[i] = 0.5f * static_cast<float>(i);
+  }
+  size_t bytes = n * sizeof(float);
+  void *stream = mgpuStreamCreate();
+  void *da = mgpuMemAlloc(bytes, stream, false);
+  void *db = mgpuMemAlloc(bytes, stream, false);
+  void *dc = mgpuMemAlloc(bytes, stream, false);
+  ASSERT_EQ(ssm_cuda_copy_to_device(0, (ssm_cuda_ptr_t)(uintptr_t)da, a.data(), bytes), SSM_OK);
+  ASSERT_EQ(ssm_cuda_copy_to_device(0, (ssm_cuda_ptr_t)(uintptr_t)db, b.data(), bytes), SSM_OK);
+  // Generated code passes NUL-terminated PTX.
+  std::string ptx(kPtx, kPtxSize);
+  void *module = mgpuModuleLoadJIT(ptx.data(), 2);
+  ASSERT_NE(module, nullptr) << ssm_last_error();
+  void *add = mgpuModuleGetFunction(module, "vector_add");
+  int launches = count("launches");
+  int nArg = n;
+  void *args[] = {&da, &db, &dc, &nArg};
+  mgpuLaunchKernel(add, (n + 127) / 128, 1, 1, 128, 1, 1, 0, stream, args, nullptr, 4);
+  mgpuStreamSynchronize(stream);
+  EXPECT_EQ(count("launches"), launches + 1);
+  ASSERT_EQ(ssm_cuda_copy_to_host(0, c.data(), (ssm_cuda_ptr_t)(uintptr_t)dc, bytes), SSM_OK);
+  for (int i = 0; i < n; ++i)
+    ASSERT_EQ(c[i], 1.5f * static_cast<float>(i)) << i;
+  // A second load of the same image is the cached module.
+  EXPECT_EQ(mgpuModuleLoadJIT(ptx.data(), 2), module);
+  mgpuModuleUnload(module);
+  mgpuStreamDestroy(stream);
+  for (void *p : {da, db, dc})
+    mgpuMemFree(p, nullptr);
+
+  // Generated code has no error channel: failures stop the program, named.
+  EXPECT_DEATH(mgpuLaunchKernel(add, 0, 1, 1, 128, 1, 1, 0, nullptr, args, nullptr, 4),
+               "ssm runtime: mgpuLaunchKernel: launch size 0 \\(grid x\\) is outside");
+  EXPECT_DEATH(mgpuLaunchKernel(add, int64_t(1) << 32, 1, 1, 128, 1, 1, 0, nullptr,
+                                args, nullptr, 4),
+               "launch size 4294967296 \\(grid x\\)");
+  EXPECT_DEATH(mgpuModuleGetFunction(module, "missing"), "ssm runtime: .*missing");
+  EXPECT_DEATH(mgpuModuleGetFunction(nullptr, "vector_add"),
+               "ssm runtime: mgpuModuleGetFunction: kernel 'vector_add': its "
+               "module was not loaded");
+  EXPECT_DEATH(mgpuMemAlloc(16, nullptr, true), "host-shared");
+}
+
 TEST_F(CudaFake, StreamErrors) {
   EXPECT_EQ(ssm_cuda_stream_create(0, nullptr), SSM_ERROR_INVALID_ARGUMENT);
   ssm_cuda_stream_t stream = reinterpret_cast<ssm_cuda_stream_t>(1);
