@@ -34,8 +34,26 @@ int main(int argc, char **argv) {
           clEnumValN(EmitKind::LLVMIR, "llvm", "optimized LLVM IR"),
           clEnumValN(EmitKind::Assembly, "asm", "assembly"),
           clEnumValN(EmitKind::Object, "obj", "an object file (default)"),
-          clEnumValN(EmitKind::Shared, "shared", "a shared library")),
+          clEnumValN(EmitKind::Shared, "shared", "a shared library"),
+          clEnumValN(EmitKind::PTX, "ptx",
+                     "the kernels' PTX, one file for one --cuda-arch "
+                     "(--target=cuda)")),
       cl::cat(category));
+  cl::opt<mlir::ssm::TargetKind> targetKind(
+      "target", cl::desc("Where the code runs"),
+      cl::init(mlir::ssm::TargetKind::CPU),
+      cl::values(clEnumValN(mlir::ssm::TargetKind::CPU, "cpu",
+                            "the CPU (default; see --mcpu, --mtriple)"),
+                 clEnumValN(mlir::ssm::TargetKind::CUDA, "cuda",
+                            "NVIDIA GPUs: kernels as PTX (--emit=ptx) for "
+                            "--cuda-arch; ops without a GPU lowering are "
+                            "errors")),
+      cl::cat(category));
+  cl::opt<std::string> cudaArch(
+      "cuda-arch",
+      cl::desc("GPU architecture of --target=cuda: sm_80 (A100, default) or "
+               "sm_90 (H100); one PTX per architecture"),
+      cl::init("sm_80"), cl::cat(category));
   cl::opt<std::string> header(
       "header", cl::desc("Also write a C header declaring the entry points"),
       cl::value_desc("file"), cl::cat(category));
@@ -86,12 +104,21 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
-      "ssmc: compile state-space-model IR (the ssm dialect) to CPU code\n\n"
+      "ssmc: compile state-space-model IR (the ssm dialect) to CPU code or "
+      "GPU kernels\n\n"
       "  ssmc model.mlir -o model.o --header model.h\n"
       "  ssmc model.mlir --emit=shared -o libmodel.so --header model.h\n"
-      "  ssmc model.mlir --emit=llvm --mcpu=x86-64-v3\n");
+      "  ssmc model.mlir --emit=llvm --mcpu=x86-64-v3\n"
+      "  ssmc model.mlir --target=cuda --cuda-arch=sm_90 --emit=ptx -o "
+      "model.ptx\n");
   if (opt > 3) {
     errs() << "ssmc: error: -O" << opt << " is not a level (0 to 3)\n";
+    return 1;
+  }
+
+  if (cudaArch != "sm_80" && cudaArch != "sm_90") {
+    errs() << "ssmc: error: --cuda-arch=" << cudaArch
+           << " is not supported (sm_80 or sm_90)\n";
     return 1;
   }
 
@@ -100,6 +127,9 @@ int main(int argc, char **argv) {
   options.output = output;
   options.header = header;
   options.emit = emit;
+  options.targetKind = targetKind;
+  options.gpu.chip = cudaArch;
+  options.gpu.optLevel = opt;
   options.target.cpu = mcpu;
   options.target.triple = mtriple;
   options.target.features = mattr;

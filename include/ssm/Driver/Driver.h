@@ -16,7 +16,19 @@
 namespace mlir::ssm {
 
 /// What ssmc produces.
-enum class EmitKind { Bufferized, LLVMDialect, LLVMIR, Assembly, Object, Shared };
+enum class EmitKind {
+  Bufferized,
+  LLVMDialect,
+  LLVMIR,
+  Assembly,
+  Object,
+  Shared,
+  /// The kernels' PTX (--target=cuda).
+  PTX
+};
+
+/// Where the compiled code runs.
+enum class TargetKind { CPU, CUDA };
 
 /// Everything one compilation needs.
 struct DriverOptions {
@@ -25,7 +37,10 @@ struct DriverOptions {
   /// Where to write the C header; empty for none.
   std::string header;
   EmitKind emit = EmitKind::Object;
+  TargetKind targetKind = TargetKind::CPU;
   CPUTargetOptions target;
+  /// The architecture and code generation of CUDA kernels.
+  GPUPipelineOptions gpu;
   /// Run loops marked ssm.parallel on libssm_runtime's thread pool (the
   /// code then needs the runtime); serial code without it otherwise.
   bool threads = true;

@@ -1,0 +1,31 @@
+//===- GPU.h - Kernels out of a module lowered for the GPU ------*- C++ -*-===//
+//
+// Part of ssmc. After ssm-gpu-to-nvvm, the kernels are gpu.binary ops whose
+// objects hold PTX text; this is where they leave the compiler.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_TARGET_GPU_H
+#define SSM_TARGET_GPU_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace mlir::ssm {
+
+/// Fails, with an error at each, if a host function of the bufferized
+/// module allocates a buffer: it would be host memory, which kernels cannot
+/// use. The GPU target needs every buffer from the caller (destinations,
+/// like the `outs` of ssm.state_update, the new state written in place).
+LogicalResult checkDeviceBuffers(ModuleOp module);
+
+/// Writes the PTX of the module's kernels to `os`: the assembly object of
+/// its one gpu.binary (ssm-gpu-to-nvvm puts every kernel into one
+/// gpu.module for one target). Fails, with a diagnostic on the module, when
+/// there is no such binary (no op was lowered to a kernel), when there are
+/// several, or when it holds other than one assembly object.
+LogicalResult writePTX(ModuleOp module, llvm::raw_ostream &os);
+
+} // namespace mlir::ssm
+
+#endif // SSM_TARGET_GPU_H

@@ -1,0 +1,146 @@
+//===- KernelBuilder.cpp - What the GPU kernel lowerings share ------------===//
+//
+// Part of ssmc. See KernelBuilder.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelBuilder.h"
+
+#include "ssm/Support/Arith.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
+
+using namespace mlir;
+using namespace mlir::ssm;
+using namespace mlir::ssm::gpu_lowering;
+
+/// All kernels of a module go into one gpu.module, so that a target gets
+/// one PTX module (one file, one load) whatever the number of ops.
+static constexpr StringLiteral kKernelModuleName = "ssm_kernels";
+
+static gpu::GPUModuleOp getOrCreateKernelModule(RewriterBase &rewriter,
+                                                ModuleOp module) {
+  if (auto existing = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModuleName))
+    return existing;
+  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                  rewriter.getUnitAttr());
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPointToEnd(module.getBody());
+  return gpu::GPUModuleOp::create(rewriter, module.getLoc(), kKernelModuleName);
+}
+
+static MemRefType bufferTypeOf(Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  return MemRefType::get(type.getShape(), type.getElementType());
+}
+
+void gpu_lowering::replaceWithKernel(RewriterBase &rewriter, Operation *op,
+                                     const KernelSpec &spec) {
+  Location loc = op->getLoc();
+  // Destinations are bridged first: an input that aliases one is then read
+  // after the write as one-shot bufferization sees it, and gets a copy.
+  SmallVector<Value> buffers;
+  for (Value d : spec.destinations)
+    buffers.push_back(bufferization::ToBufferOp::create(
+        rewriter, loc, bufferTypeOf(d), d, /*read_only=*/false));
+  for (Value in : spec.inputs)
+    if (in)
+      buffers.push_back(bufferization::ToBufferOp::create(
+          rewriter, loc, bufferTypeOf(in), in, /*read_only=*/true));
+
+  // The kernel: one argument per buffer, its name from the enclosing
+  // function so that profiles and PTX read back to the source.
+  auto module = op->getParentOfType<ModuleOp>();
+  gpu::GPUModuleOp kernels = getOrCreateKernelModule(rewriter, module);
+  std::string name = spec.name.str();
+  if (auto func = op->getParentOfType<FunctionOpInterface>())
+    name = (func.getName() + "_" + spec.name).str();
+  SmallVector<Type> argTypes;
+  for (Value buffer : buffers)
+    argTypes.push_back(buffer.getType());
+  gpu::GPUFuncOp kernel;
+  {
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToEnd(kernels.getBody());
+    kernel = gpu::GPUFuncOp::create(rewriter, loc, name,
+                                    rewriter.getFunctionType(argTypes, {}));
+    kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                    rewriter.getUnitAttr());
+    // A known block size lets the NVVM lowering bound thread ids (range
+    // metadata, .reqntid) and ptxas budget registers for exactly that.
+    kernel.setKnownBlockSizeAttr(rewriter.getDenseI32ArrayAttr(
+        {static_cast<int32_t>(spec.blockSize), 1, 1}));
+    SymbolTable(kernels).insert(kernel);
+    Block &entry = kernel.getBody().front();
+    rewriter.setInsertionPointToEnd(&entry);
+    auto ret = gpu::ReturnOp::create(rewriter, loc);
+    rewriter.setInsertionPoint(ret);
+    SmallVector<Value> args;
+    unsigned next = 0;
+    for (size_t i = 0; i < spec.destinations.size(); ++i)
+      args.push_back(entry.getArgument(next++));
+    for (Value in : spec.inputs)
+      args.push_back(in ? entry.getArgument(next++) : Value());
+    spec.body(rewriter, loc, args);
+  }
+
+  Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  Value threads = arith::ConstantIndexOp::create(rewriter, loc, spec.blockSize);
+  gpu::LaunchFuncOp::create(rewriter, loc, kernel,
+                            {spec.gridSize(rewriter, loc, buffers), one, one},
+                            {threads, one, one},
+                            /*dynamicSharedMemorySize=*/Value(), buffers);
+  SmallVector<Value> results;
+  for (auto [tensor, buffer] : llvm::zip(spec.destinations, buffers))
+    results.push_back(bufferization::ToTensorOp::create(
+        rewriter, loc, tensor.getType(), buffer, /*restrict=*/rewriter.getUnitAttr(),
+        /*writable=*/rewriter.getUnitAttr()));
+  rewriter.replaceOp(op, results);
+}
+
+Value gpu_lowering::loadAs(OpBuilder &b, Location loc, Value buffer,
+                           ValueRange indices, Type type) {
+  return convertFloat(b, loc, memref::LoadOp::create(b, loc, buffer, indices),
+                      type);
+}
+
+void gpu_lowering::storeAs(OpBuilder &b, Location loc, Value value,
+                           Value buffer, ValueRange indices) {
+  Type element = cast<MemRefType>(buffer.getType()).getElementType();
+  memref::StoreOp::create(b, loc, convertFloat(b, loc, value, element), buffer,
+                          indices);
+}
+
+Value gpu_lowering::warpSum(OpBuilder &b, Location loc, Value value) {
+  // Any summation order is acceptable (docs/semantics.md fixes none for
+  // sums over the state); the butterfly leaves the total in every lane.
+  auto flags = arith::FastMathFlagsAttr::get(
+      b.getContext(), arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
+  for (int32_t offset = kWarpSize / 2; offset > 0; offset /= 2) {
+    auto shuffle = gpu::ShuffleOp::create(b, loc, value, offset, kWarpSize,
+                                          gpu::ShuffleMode::XOR);
+    value = arith::AddFOp::create(b, loc, value, shuffle.getShuffleResult(),
+                                  flags);
+  }
+  return value;
+}
+
+Value gpu_lowering::dimOf(OpBuilder &b, Location loc, Value buffer,
+                          int64_t dim) {
+  if (std::optional<int64_t> size = staticDimOf(buffer, dim))
+    return arith::ConstantIndexOp::create(b, loc, *size);
+  return memref::DimOp::create(b, loc, buffer, dim);
+}
+
+std::optional<int64_t> gpu_lowering::staticDimOf(Value buffer, int64_t dim) {
+  int64_t size = cast<ShapedType>(buffer.getType()).getDimSize(dim);
+  if (ShapedType::isDynamic(size))
+    return std::nullopt;
+  return size;
+}

@@ -1,0 +1,70 @@
+//===- KernelBuilder.h - What the GPU kernel lowerings share ----*- C++ -*-===//
+//
+// Part of ssmc. Private to passes/Conversion/SSMToGPU: turning an ssm op on
+// tensors into a gpu.func of the module's kernel module plus its
+// gpu.launch_func, and the device-side pieces several kernels use.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_PASSES_CONVERSION_SSMTOGPU_KERNELBUILDER_H
+#define SSM_PASSES_CONVERSION_SSMTOGPU_KERNELBUILDER_H
+
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::ssm::gpu_lowering {
+
+/// Threads of a warp on every NVIDIA GPU; the kernels' shuffles assume it.
+constexpr int64_t kWarpSize = 32;
+
+/// One kernel that replaces one op.
+struct KernelSpec {
+  /// Appended to the enclosing function's name to name the kernel.
+  StringRef name;
+  /// Tensors the kernel writes, in the order of the op's results they become.
+  SmallVector<Value> destinations;
+  /// Tensors the kernel only reads; null entries (absent optional operands)
+  /// pass no argument and reach the body as null.
+  SmallVector<Value> inputs;
+  /// Threads per block (one dimension).
+  int64_t blockSize;
+  /// Blocks of the grid (one dimension), computed on the host from the
+  /// buffers (destinations first, then the non-null inputs).
+  function_ref<Value(OpBuilder &, Location, ValueRange)> gridSize;
+  /// Emits the kernel's body; it receives the buffers in the order of
+  /// `destinations` then `inputs` (null where an input is absent). The
+  /// builder's insertion point is before the kernel's gpu.return.
+  function_ref<void(OpBuilder &, Location, ArrayRef<Value>)> body;
+};
+
+/// Replaces `op` by a launch of the kernel `spec` describes. On the host,
+/// the tensors are bridged to buffers (bufferization.to_buffer; writable
+/// for destinations, so one-shot bufferization writes them in place or
+/// copies first when it must) and the op's results become
+/// bufferization.to_tensor of the destination buffers.
+void replaceWithKernel(RewriterBase &rewriter, Operation *op,
+                       const KernelSpec &spec);
+
+/// memref.load of `buffer[indices]` converted to `type`.
+Value loadAs(OpBuilder &b, Location loc, Value buffer, ValueRange indices,
+             Type type);
+
+/// memref.store of `value` converted to `buffer`'s element type.
+void storeAs(OpBuilder &b, Location loc, Value value, Value buffer,
+             ValueRange indices);
+
+/// The sum of `value` over the 32 lanes of a warp, in every lane
+/// (butterfly of gpu.shuffle xor). All lanes of the warp must take part.
+Value warpSum(OpBuilder &b, Location loc, Value value);
+
+/// Size `dim` of `buffer` as an index.
+Value dimOf(OpBuilder &b, Location loc, Value buffer, int64_t dim);
+
+/// The compile-time size `dim` of `buffer`, if it is static.
+std::optional<int64_t> staticDimOf(Value buffer, int64_t dim);
+
+/// Adds the lowering of `ssm.state_update` (LowerStateUpdate.cpp).
+void populateStateUpdatePatterns(RewritePatternSet &patterns);
+
+} // namespace mlir::ssm::gpu_lowering
+
+#endif // SSM_PASSES_CONVERSION_SSMTOGPU_KERNELBUILDER_H

@@ -1,0 +1,57 @@
+//===- SSMToGPU.cpp - ssm ops to GPU kernels ------------------------------===//
+//
+// Part of ssmc. The pass: each op with a GPU lowering becomes a gpu.func of
+// the module's `ssm_kernels` gpu.module and a gpu.launch_func; an op
+// without one is an error naming it, since the GPU pipeline has no other
+// way to run it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelBuilder.h"
+#include "ssm/Conversion/Passes.h"
+#include "ssm/Dialect/SSM/IR/SSMDialect.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::ssm {
+#define GEN_PASS_DEF_CONVERTSSMTOGPUPASS
+#include "ssm/Conversion/Passes.h.inc"
+} // namespace mlir::ssm
+
+using namespace mlir;
+using namespace mlir::ssm;
+
+namespace {
+
+struct ConvertSSMToGPUPass
+    : ssm::impl::ConvertSSMToGPUPassBase<ConvertSSMToGPUPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateSSMToGPUConversionPatterns(patterns);
+    // Only the ssm ops are rewritten; folding the rest is canonicalize's job.
+    GreedyRewriteConfig config;
+    config.setStrictness(GreedyRewriteStrictness::ExistingOps)
+        .enableFolding(false)
+        .setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns),
+                                     config)))
+      return signalPassFailure();
+    bool unsupported = false;
+    getOperation()->walk([&](Operation *op) {
+      if (!isa<SSMDialect>(op->getDialect()))
+        return;
+      op->emitOpError("has no GPU lowering yet (convert-ssm-to-gpu lowers "
+                      "ssm.state_update); compile it for the CPU instead");
+      unsupported = true;
+    });
+    if (unsupported)
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+void mlir::ssm::populateSSMToGPUConversionPatterns(RewritePatternSet &patterns) {
+  gpu_lowering::populateStateUpdatePatterns(patterns);
+}
