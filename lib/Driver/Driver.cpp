@@ -117,6 +117,12 @@ int ssm::compile(const DriverOptions &options) {
   };
 
   if (options.targetKind == TargetKind::CUDA) {
+    // Without libdevice, exp and log1p would stay unresolved calls.
+    SmallString<256> libdevice(options.gpu.cudaPath);
+    llvm::sys::path::append(libdevice, "nvvm", "libdevice", "libdevice.10.bc");
+    if (!llvm::sys::fs::exists(libdevice))
+      return fail("no libdevice at '" + libdevice +
+                  "': --target=cuda needs the CUDA toolkit (--cuda-path)");
     if (!runPipeline(*module, options,
                      [&](OpPassManager &pm) { buildGPUBufferizePipeline(pm); }) ||
         failed(checkDeviceBuffers(*module)) ||

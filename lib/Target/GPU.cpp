@@ -40,6 +40,12 @@ LogicalResult ssm::writePTX(ModuleOp module, llvm::raw_ostream &os) {
   if (!object || object.getFormat() != gpu::CompilationTarget::Assembly)
     return binaries.front().emitError(
         "expected one object in assembly (PTX) format");
-  os << object.getObject().getValue();
+  // An external function is one that libdevice should have provided; the
+  // PTX would not load.
+  StringRef ptx = object.getObject().getValue();
+  if (ptx.contains(".extern .func"))
+    return binaries.front().emitError(
+        "the PTX calls functions it does not define (is libdevice missing?)");
+  os << ptx;
   return success();
 }

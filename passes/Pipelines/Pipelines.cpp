@@ -85,7 +85,10 @@ void ssm::buildGPUToNVVMPipeline(OpPassManager &pm,
              "func.func(llvm-request-c-wrappers), ssm-lower-asserts,"
              "convert-scf-to-cf, gpu-to-llvm, convert-to-llvm,"
              "reconcile-unrealized-casts,"
-             "gpu-module-to-binary{format=isa}");
+             "gpu-module-to-binary{format=isa" +
+                 (options.cudaPath.empty() ? std::string()
+                                           : " toolkit=" + options.cudaPath) +
+                 "}");
 }
 
 namespace {
@@ -121,6 +124,10 @@ struct GPUToNVVMOptions : PassPipelineOptions<GPUToNVVMOptions> {
   Option<unsigned> optLevel{*this, "opt-level",
                             llvm::cl::desc("LLVM optimization level (0-3)"),
                             llvm::cl::init(3)};
+  Option<std::string> cudaPath{
+      *this, "cuda-path",
+      llvm::cl::desc("CUDA toolkit root, for libdevice (default: "
+                     "$CUDA_ROOT, $CUDA_HOME or $CUDA_PATH)")};
 };
 } // namespace
 
@@ -143,6 +150,7 @@ void ssm::registerPipelines() {
       [](OpPassManager &pm, const GPUToNVVMOptions &options) {
         buildGPUBufferizePipeline(pm);
         buildGPUToNVVMPipeline(
-            pm, {options.chip, options.features, options.optLevel});
+            pm, {options.chip, options.features, options.optLevel,
+                 options.cudaPath});
       });
 }

@@ -12,6 +12,8 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 
+#include <cstdlib>
+
 using namespace llvm;
 using mlir::ssm::EmitKind;
 
@@ -54,6 +56,11 @@ int main(int argc, char **argv) {
       cl::desc("GPU architecture of --target=cuda: sm_80 (A100, default) or "
                "sm_90 (H100); one PTX per architecture"),
       cl::init("sm_80"), cl::cat(category));
+  cl::opt<std::string> cudaPath(
+      "cuda-path",
+      cl::desc("CUDA toolkit root, whose libdevice the kernels link (default: "
+               "$CUDA_HOME, $CUDA_PATH, $CUDA_ROOT, else /usr/local/cuda)"),
+      cl::value_desc("dir"), cl::cat(category));
   cl::opt<std::string> header(
       "header", cl::desc("Also write a C header declaring the entry points"),
       cl::value_desc("file"), cl::cat(category));
@@ -130,6 +137,13 @@ int main(int argc, char **argv) {
   options.targetKind = targetKind;
   options.gpu.chip = cudaArch;
   options.gpu.optLevel = opt;
+  options.gpu.cudaPath = cudaPath;
+  for (const char *variable : {"CUDA_HOME", "CUDA_PATH", "CUDA_ROOT"})
+    if (const char *value = std::getenv(variable);
+        options.gpu.cudaPath.empty() && value && *value)
+      options.gpu.cudaPath = value;
+  if (options.gpu.cudaPath.empty())
+    options.gpu.cudaPath = "/usr/local/cuda";
   options.target.cpu = mcpu;
   options.target.triple = mtriple;
   options.target.features = mattr;

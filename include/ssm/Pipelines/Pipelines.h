@@ -49,6 +49,10 @@ struct GPUPipelineOptions {
   std::string features = "+ptx80";
   /// LLVM optimization level of the kernels (0 to 3).
   unsigned optLevel = 3;
+  /// Root of the CUDA toolkit, whose libdevice provides exp and log1p to
+  /// the kernels. Empty: MLIR's own lookup (CUDA_ROOT, CUDA_HOME,
+  /// CUDA_PATH), which links nothing, silently, when they are unset.
+  std::string cudaPath;
 };
 
 /// ssm ops on tensors -> bufferized host functions that launch kernels:

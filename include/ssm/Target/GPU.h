@@ -23,7 +23,8 @@ LogicalResult checkDeviceBuffers(ModuleOp module);
 /// its one gpu.binary (ssm-gpu-to-nvvm puts every kernel into one
 /// gpu.module for one target). Fails, with a diagnostic on the module, when
 /// there is no such binary (no op was lowered to a kernel), when there are
-/// several, or when it holds other than one assembly object.
+/// several, when it holds other than one assembly object, or when the PTX
+/// calls a function it does not define.
 LogicalResult writePTX(ModuleOp module, llvm::raw_ostream &os);
 
 } // namespace mlir::ssm

@@ -12,7 +12,7 @@
 #include "ssm/Dialect/SSM/IR/SSMDialect.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/WalkPatternRewriteDriver.h"
 
 namespace mlir::ssm {
 #define GEN_PASS_DEF_CONVERTSSMTOGPUPASS
@@ -29,14 +29,9 @@ struct ConvertSSMToGPUPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateSSMToGPUConversionPatterns(patterns);
-    // Only the ssm ops are rewritten; folding the rest is canonicalize's job.
-    GreedyRewriteConfig config;
-    config.setStrictness(GreedyRewriteStrictness::ExistingOps)
-        .enableFolding(false)
-        .setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns),
-                                     config)))
-      return signalPassFailure();
+    // One walk in program order: the kernels appear in the PTX in the order
+    // of the ops they come from, and nothing else is rewritten.
+    walkAndApplyPatterns(getOperation(), std::move(patterns));
     bool unsupported = false;
     getOperation()->walk([&](Operation *op) {
       if (!isa<SSMDialect>(op->getDialect()))
