@@ -1,0 +1,64 @@
+// Decode steps of every form convert-ssm-to-gpu lowers; shared by the PTX
+// and ptxas tests of test/Target/GPU.
+
+// Mamba-2, f32, static N = 128: the register path (4 entries per lane),
+// every optional operand and a dt_limit.
+func.func @mamba2_f32(%x: tensor<?x24x64xf32>, %dt: tensor<?x24xf32>,
+                      %A: tensor<24xf32>, %B: tensor<?x2x128xf32>,
+                      %C: tensor<?x2x128xf32>, %D: tensor<24xf32>,
+                      %z: tensor<?x24x64xf32>, %bias: tensor<24xf32>,
+                      %h: tensor<?x24x64x128xf32>, %y: tensor<?x24x64xf32>)
+    -> (tensor<?x24x64x128xf32>, tensor<?x24x64xf32>) {
+  %h1, %y1 = ssm.state_update ins(%x, %dt, %A, %B, %C
+      : tensor<?x24x64xf32>, tensor<?x24xf32>, tensor<24xf32>,
+        tensor<?x2x128xf32>, tensor<?x2x128xf32>)
+      skip(%D : tensor<24xf32>) gate(%z : tensor<?x24x64xf32>)
+      dt_bias(%bias : tensor<24xf32>) dt_softplus dt_limit [0.001, 0.1]
+      outs(%h, %y : tensor<?x24x64x128xf32>, tensor<?x24x64xf32>)
+  return %h1, %y1 : tensor<?x24x64x128xf32>, tensor<?x24x64xf32>
+}
+
+// Mamba-2 with bf16 inputs and state, D per channel, every size dynamic:
+// the loop path.
+func.func @mamba2_bf16_dynamic(%x: tensor<?x?x?xbf16>, %dt: tensor<?x?xbf16>,
+                               %A: tensor<?xf32>, %B: tensor<?x?x?xbf16>,
+                               %C: tensor<?x?x?xbf16>, %D: tensor<?x?xf32>,
+                               %h: tensor<?x?x?x?xbf16>, %y: tensor<?x?x?xbf16>)
+    -> (tensor<?x?x?x?xbf16>, tensor<?x?x?xbf16>) {
+  %h1, %y1 = ssm.state_update ins(%x, %dt, %A, %B, %C
+      : tensor<?x?x?xbf16>, tensor<?x?xbf16>, tensor<?xf32>,
+        tensor<?x?x?xbf16>, tensor<?x?x?xbf16>)
+      skip(%D : tensor<?x?xf32>) dt_softplus
+      outs(%h, %y : tensor<?x?x?x?xbf16>, tensor<?x?x?xbf16>)
+  return %h1, %y1 : tensor<?x?x?x?xbf16>, tensor<?x?x?xbf16>
+}
+
+// Mamba-1, f16 activations and an f32 state, N = 16: fewer entries than
+// lanes, so the loop path with half the lanes idle.
+func.func @mamba1_f16(%x: tensor<?x1536xf16>, %dt: tensor<?x1536xf16>,
+                      %A: tensor<1536x16xf32>, %B: tensor<?x1x16xf16>,
+                      %C: tensor<?x1x16xf16>, %D: tensor<1536xf32>,
+                      %z: tensor<?x1536xf16>, %bias: tensor<1536xf32>,
+                      %h: tensor<?x1536x16xf32>, %y: tensor<?x1536xf16>)
+    -> (tensor<?x1536x16xf32>, tensor<?x1536xf16>) {
+  %h1, %y1 = ssm.state_update ins(%x, %dt, %A, %B, %C
+      : tensor<?x1536xf16>, tensor<?x1536xf16>, tensor<1536x16xf32>,
+        tensor<?x1x16xf16>, tensor<?x1x16xf16>)
+      skip(%D : tensor<1536xf32>) gate(%z : tensor<?x1536xf16>)
+      dt_bias(%bias : tensor<1536xf32>) dt_softplus
+      outs(%h, %y : tensor<?x1536x16xf32>, tensor<?x1536xf16>)
+  return %h1, %y1 : tensor<?x1536x16xf32>, tensor<?x1536xf16>
+}
+
+// Mamba-1, f32, N = 64: the register path with the per-entry exp.
+func.func @mamba1_f32(%x: tensor<?x?xf32>, %dt: tensor<?x?xf32>,
+                      %A: tensor<?x64xf32>, %B: tensor<?x?x64xf32>,
+                      %C: tensor<?x?x64xf32>, %h: tensor<?x?x64xf32>,
+                      %y: tensor<?x?xf32>)
+    -> (tensor<?x?x64xf32>, tensor<?x?xf32>) {
+  %h1, %y1 = ssm.state_update ins(%x, %dt, %A, %B, %C
+      : tensor<?x?xf32>, tensor<?x?xf32>, tensor<?x64xf32>,
+        tensor<?x?x64xf32>, tensor<?x?x64xf32>)
+      outs(%h, %y : tensor<?x?x64xf32>, tensor<?x?xf32>)
+  return %h1, %y1 : tensor<?x?x64xf32>, tensor<?x?xf32>
+}
