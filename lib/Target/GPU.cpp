@@ -13,16 +13,32 @@
 using namespace mlir;
 
 LogicalResult ssm::checkDeviceBuffers(ModuleOp module) {
-  bool hostBuffers = false;
-  for (auto func : module.getOps<func::FuncOp>())
+  bool bad = false;
+  for (auto func : module.getOps<func::FuncOp>()) {
     func.walk([&](memref::AllocOp alloc) {
       alloc.emitError("this buffer would be allocated in host memory, where "
                       "GPU kernels cannot use it: --target=cuda needs every "
                       "buffer from the caller (pass results as destinations, "
                       "and do not read a state after updating it)");
-      hostBuffers = true;
+      bad = true;
     });
-  return failure(hostBuffers);
+    // Device buffers of results go to the caller, who frees them; there is
+    // no device deallocation of temporaries yet.
+    llvm::SmallPtrSet<Value, 4> returned;
+    func.walk([&](func::ReturnOp ret) {
+      returned.insert(ret.getOperands().begin(), ret.getOperands().end());
+    });
+    func.walk([&](gpu::AllocOp alloc) {
+      if (returned.contains(alloc.getMemref()))
+        return;
+      alloc.emitError("this device buffer holds an intermediate result that "
+                      "would never be freed: --target=cuda does not free "
+                      "device temporaries yet; return the result and pass it "
+                      "to the next call instead");
+      bad = true;
+    });
+  }
+  return failure(bad);
 }
 
 LogicalResult ssm::writePTX(ModuleOp module, llvm::raw_ostream &os) {

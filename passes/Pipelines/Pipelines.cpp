@@ -82,7 +82,7 @@ void ssm::buildGPUToNVVMPipeline(OpPassManager &pm,
              "cse),"
              // Host: the same lowering as the CPU's, plus the launches.
              "fold-memref-alias-ops, expand-strided-metadata, lower-affine,"
-             "func.func(llvm-request-c-wrappers), ssm-lower-asserts,"
+             "func.func(gpu-async-region, llvm-request-c-wrappers), ssm-lower-asserts,"
              "convert-scf-to-cf, gpu-to-llvm, convert-to-llvm,"
              "reconcile-unrealized-casts,"
              "gpu-module-to-binary{format=isa" +

@@ -109,6 +109,14 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
       registers; C·h is summed across the warp with `gpu.shuffle xor`, and
       lane 0 adds D·x, applies the silu(z) gate and writes y.
 
+    - `ssm.causal_conv1d`: one thread per (batch, channel, step), steps
+      fastest (coalesced), 256 threads per block, over max(L, W − 1) steps
+      per channel: each thread sums its W taps over x preceded by the
+      carried state, adds the bias and applies SiLU; the threads of the
+      first W − 1 steps also write the final state. Its results have no
+      destination operand: they are allocated in device memory
+      (`gpu.alloc`) and belong to the caller.
+
     Any other ssm op left in the module is an error naming the op and its
     location: the GPU pipeline has no other way to run it.
 

@@ -14,9 +14,10 @@
 namespace mlir::ssm {
 
 /// Fails, with an error at each, if a host function of the bufferized
-/// module allocates a buffer: it would be host memory, which kernels cannot
-/// use. The GPU target needs every buffer from the caller (destinations,
-/// like the `outs` of ssm.state_update, the new state written in place).
+/// module allocates a host buffer (kernels cannot use host memory: every
+/// buffer comes from the caller, like the `outs` of ssm.state_update, or is
+/// a device allocation), or allocates a device buffer it does not return
+/// (nothing would free it).
 LogicalResult checkDeviceBuffers(ModuleOp module);
 
 /// Writes the PTX of the module's kernels to `os`: the assembly object of

@@ -49,6 +49,17 @@ void gpu_lowering::replaceWithKernel(RewriterBase &rewriter, Operation *op,
   for (Value d : spec.destinations)
     buffers.push_back(bufferization::ToBufferOp::create(
         rewriter, loc, bufferTypeOf(d), d, /*read_only=*/false));
+  SmallVector<Type> resultTypes = llvm::to_vector(
+      llvm::map_range(spec.destinations, [](Value d) { return d.getType(); }));
+  for (const auto &[type, sizes] : spec.outputs) {
+    buffers.push_back(
+        gpu::AllocOp::create(rewriter, loc,
+                             MemRefType::get(type.getShape(), type.getElementType()),
+                             /*asyncToken=*/Type(), /*asyncDependencies=*/{},
+                             sizes, /*symbolOperands=*/{}, /*hostShared=*/nullptr)
+            .getMemref());
+    resultTypes.push_back(type);
+  }
   for (Value in : spec.inputs)
     if (in)
       buffers.push_back(bufferization::ToBufferOp::create(
@@ -83,7 +94,7 @@ void gpu_lowering::replaceWithKernel(RewriterBase &rewriter, Operation *op,
     rewriter.setInsertionPoint(ret);
     SmallVector<Value> args;
     unsigned next = 0;
-    for (size_t i = 0; i < spec.destinations.size(); ++i)
+    for (size_t i = 0; i < resultTypes.size(); ++i)
       args.push_back(entry.getArgument(next++));
     for (Value in : spec.inputs)
       args.push_back(in ? entry.getArgument(next++) : Value());
@@ -97,9 +108,9 @@ void gpu_lowering::replaceWithKernel(RewriterBase &rewriter, Operation *op,
                             {threads, one, one},
                             /*dynamicSharedMemorySize=*/Value(), buffers);
   SmallVector<Value> results;
-  for (auto [tensor, buffer] : llvm::zip(spec.destinations, buffers))
+  for (auto [type, buffer] : llvm::zip(resultTypes, buffers))
     results.push_back(bufferization::ToTensorOp::create(
-        rewriter, loc, tensor.getType(), buffer, /*restrict=*/rewriter.getUnitAttr(),
+        rewriter, loc, type, buffer, /*restrict=*/rewriter.getUnitAttr(),
         /*writable=*/rewriter.getUnitAttr()));
   rewriter.replaceOp(op, results);
 }

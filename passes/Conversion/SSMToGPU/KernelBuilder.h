@@ -20,18 +20,23 @@ constexpr int64_t kWarpSize = 32;
 struct KernelSpec {
   /// Appended to the enclosing function's name to name the kernel.
   StringRef name;
-  /// Tensors the kernel writes, in the order of the op's results they become.
+  /// Tensors the kernel writes in place, in the order of the op's results
+  /// they become.
   SmallVector<Value> destinations;
+  /// Results without a destination operand, allocated in device memory
+  /// (gpu.alloc) with these types and dynamic sizes; they become the op's
+  /// results after those of `destinations`. The caller owns them.
+  SmallVector<std::pair<RankedTensorType, SmallVector<Value>>> outputs;
   /// Tensors the kernel only reads; null entries (absent optional operands)
   /// pass no argument and reach the body as null.
   SmallVector<Value> inputs;
   /// Threads per block (one dimension).
   int64_t blockSize;
   /// Blocks of the grid (one dimension), computed on the host from the
-  /// buffers (destinations first, then the non-null inputs).
+  /// buffers (destinations, outputs, then the non-null inputs).
   function_ref<Value(OpBuilder &, Location, ValueRange)> gridSize;
   /// Emits the kernel's body; it receives the buffers in the order of
-  /// `destinations` then `inputs` (null where an input is absent). The
+  /// `destinations`, `outputs`, `inputs` (null where an input is absent). The
   /// builder's insertion point is before the kernel's gpu.return.
   function_ref<void(OpBuilder &, Location, ArrayRef<Value>)> body;
 };
@@ -39,8 +44,8 @@ struct KernelSpec {
 /// Replaces `op` by a launch of the kernel `spec` describes. On the host,
 /// the tensors are bridged to buffers (bufferization.to_buffer; writable
 /// for destinations, so one-shot bufferization writes them in place or
-/// copies first when it must) and the op's results become
-/// bufferization.to_tensor of the destination buffers.
+/// copies first when it must), the outputs are allocated with gpu.alloc,
+/// and the op's results become bufferization.to_tensor of those buffers.
 void replaceWithKernel(RewriterBase &rewriter, Operation *op,
                        const KernelSpec &spec);
 
@@ -61,6 +66,9 @@ Value dimOf(OpBuilder &b, Location loc, Value buffer, int64_t dim);
 
 /// The compile-time size `dim` of `buffer`, if it is static.
 std::optional<int64_t> staticDimOf(Value buffer, int64_t dim);
+
+/// Adds the lowering of `ssm.causal_conv1d` (LowerCausalConv1d.cpp).
+void populateCausalConv1dPatterns(RewritePatternSet &patterns);
 
 /// Adds the lowering of `ssm.state_update` (LowerStateUpdate.cpp).
 void populateStateUpdatePatterns(RewritePatternSet &patterns);

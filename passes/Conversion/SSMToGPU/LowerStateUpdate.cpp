@@ -69,12 +69,11 @@ struct LowerStateUpdate : OpRewritePattern<StateUpdateOp> {
       Value warpSize = index(kWarpSize);
       Value tid = gpu::ThreadIdOp::create(b, l, gpu::Dimension::x);
       Value lane = arith::RemUIOp::create(b, l, tid, warpSize);
-      Value item = arith::AddIOp::create(
-          b, l,
-          arith::MulIOp::create(b, l,
-                                gpu::BlockIdOp::create(b, l, gpu::Dimension::x),
-                                index(kWarpsPerBlock)),
-          arith::DivUIOp::create(b, l, tid, warpSize));
+      Value warp = arith::DivUIOp::create(b, l, tid, warpSize);
+      Value firstItem = arith::MulIOp::create(
+          b, l, gpu::BlockIdOp::create(b, l, gpu::Dimension::x),
+          index(kWarpsPerBlock));
+      Value item = arith::AddIOp::create(b, l, firstItem, warp);
       Value x = args[X], state = args[State];
       Value rows = rowsPerBatch(b, l, x);
       Value items = arith::MulIOp::create(b, l, dimOf(b, l, x, 0), rows);
@@ -182,6 +181,7 @@ struct LowerStateUpdate : OpRewritePattern<StateUpdateOp> {
 
     KernelSpec spec{"state_update",
                     {op.getState(), op.getYInit()},
+                    /*outputs=*/{},
                     {op.getX(), op.getDt(), op.getA(), op.getB(), op.getC(),
                      op.getD(), op.getZ(), op.getDtBias()},
                     kWarpsPerBlock * kWarpSize,

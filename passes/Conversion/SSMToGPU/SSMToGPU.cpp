@@ -37,7 +37,8 @@ struct ConvertSSMToGPUPass
       if (!isa<SSMDialect>(op->getDialect()))
         return;
       op->emitOpError("has no GPU lowering yet (convert-ssm-to-gpu lowers "
-                      "ssm.state_update); compile it for the CPU instead");
+                      "ssm.state_update and ssm.causal_conv1d); compile it "
+                      "for the CPU instead");
       unsupported = true;
     });
     if (unsupported)
@@ -48,5 +49,6 @@ struct ConvertSSMToGPUPass
 } // namespace
 
 void mlir::ssm::populateSSMToGPUConversionPatterns(RewritePatternSet &patterns) {
+  gpu_lowering::populateCausalConv1dPatterns(patterns);
   gpu_lowering::populateStateUpdatePatterns(patterns);
 }

@@ -1,4 +1,4 @@
-// Decode steps of every form convert-ssm-to-gpu lowers; shared by the PTX
+// Every kernel form convert-ssm-to-gpu lowers; shared by the PTX
 // and ptxas tests of test/Target/GPU.
 
 // Mamba-2, f32, static N = 128: the register path (4 entries per lane),
@@ -61,4 +61,21 @@ func.func @mamba1_f32(%x: tensor<?x?xf32>, %dt: tensor<?x?xf32>,
         tensor<?x?x64xf32>, tensor<?x?x64xf32>)
       outs(%h, %y : tensor<?x?x64xf32>, tensor<?x?xf32>)
   return %h1, %y1 : tensor<?x?x64xf32>, tensor<?x?xf32>
+}
+
+// Causal conv1d as in Mamba-1 (W = 4, bias, carried state, SiLU) with bf16
+// activations: results in device memory, the final state included.
+func.func @conv_bf16(%x: tensor<?x1536x?xbf16>, %w: tensor<1536x4xf32>,
+                     %b: tensor<1536xf32>, %s0: tensor<?x1536x3xbf16>)
+    -> (tensor<?x1536x?xbf16>, tensor<?x1536x3xbf16>) {
+  %out, %s = ssm.causal_conv1d %x, %w bias(%b) init_state(%s0) silu
+      : (tensor<?x1536x?xbf16>, tensor<1536x4xf32>, tensor<1536xf32>,
+         tensor<?x1536x3xbf16>) -> (tensor<?x1536x?xbf16>, tensor<?x1536x3xbf16>)
+  return %out, %s : tensor<?x1536x?xbf16>, tensor<?x1536x3xbf16>
+}
+
+// Causal conv1d with every size dynamic and nothing optional.
+func.func @conv_f32(%x: tensor<?x?x?xf32>, %w: tensor<?x?xf32>) -> tensor<?x?x?xf32> {
+  %out = ssm.causal_conv1d %x, %w : (tensor<?x?x?xf32>, tensor<?x?xf32>) -> tensor<?x?x?xf32>
+  return %out : tensor<?x?x?xf32>
 }
