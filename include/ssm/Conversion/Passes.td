@@ -117,8 +117,18 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
       destination operand: they are allocated in device memory
       (`gpu.alloc`) and belong to the caller.
 
+    - `ssm.selective_scan` (Mamba-1; a first version): one thread per
+      (batch, channel), 128 per block, runs the recurrence over time with
+      its N states in registers (the loop-carried values of the time loop,
+      so N must be static and at most 32); A, and B and C when fixed, are
+      loaded once; softplus, exp(δ·A), D and the silu(z) gate are fused and
+      y is written step by step, the final state after the last step. Only
+      the `mamba` discretization. The time loop is sequential, unlike the
+      block-wide parallel scan of mamba_ssm.
+
     Any other ssm op left in the module is an error naming the op and its
-    location: the GPU pipeline has no other way to run it.
+    location (and, for a selective scan outside those limits, why): the
+    GPU pipeline has no other way to run it.
 
     Before:
 

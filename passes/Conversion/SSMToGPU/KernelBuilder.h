@@ -9,7 +9,12 @@
 #ifndef SSM_PASSES_CONVERSION_SSMTOGPU_KERNELBUILDER_H
 #define SSM_PASSES_CONVERSION_SSMTOGPU_KERNELBUILDER_H
 
+#include "ssm/Dialect/SSM/IR/SSMOps.h"
+
 #include "mlir/IR/PatternMatch.h"
+
+#include <optional>
+#include <string>
 
 namespace mlir::ssm::gpu_lowering {
 
@@ -69,6 +74,13 @@ std::optional<int64_t> staticDimOf(Value buffer, int64_t dim);
 
 /// Adds the lowering of `ssm.causal_conv1d` (LowerCausalConv1d.cpp).
 void populateCausalConv1dPatterns(RewritePatternSet &patterns);
+
+/// Adds the lowering of `ssm.selective_scan` (LowerSelectiveScan.cpp).
+void populateSelectiveScanPatterns(RewritePatternSet &patterns);
+
+/// Why `op` cannot be lowered to a GPU kernel (the text follows "'op' "),
+/// or nothing when it can.
+std::optional<std::string> whyNoGPULowering(SelectiveScanOp op);
 
 /// Adds the lowering of `ssm.state_update` (LowerStateUpdate.cpp).
 void populateStateUpdatePatterns(RewritePatternSet &patterns);

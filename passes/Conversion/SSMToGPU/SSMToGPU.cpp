@@ -36,9 +36,16 @@ struct ConvertSSMToGPUPass
     getOperation()->walk([&](Operation *op) {
       if (!isa<SSMDialect>(op->getDialect()))
         return;
+      if (auto scan = dyn_cast<SelectiveScanOp>(op))
+        if (std::optional<std::string> reason =
+                gpu_lowering::whyNoGPULowering(scan)) {
+          op->emitOpError(*reason);
+          unsupported = true;
+          return;
+        }
       op->emitOpError("has no GPU lowering yet (convert-ssm-to-gpu lowers "
-                      "ssm.state_update and ssm.causal_conv1d); compile it "
-                      "for the CPU instead");
+                      "ssm.state_update, ssm.causal_conv1d and "
+                      "ssm.selective_scan); compile it for the CPU instead");
       unsupported = true;
     });
     if (unsupported)
@@ -50,5 +57,6 @@ struct ConvertSSMToGPUPass
 
 void mlir::ssm::populateSSMToGPUConversionPatterns(RewritePatternSet &patterns) {
   gpu_lowering::populateCausalConv1dPatterns(patterns);
+  gpu_lowering::populateSelectiveScanPatterns(patterns);
   gpu_lowering::populateStateUpdatePatterns(patterns);
 }

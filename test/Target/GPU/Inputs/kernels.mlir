@@ -79,3 +79,31 @@ func.func @conv_f32(%x: tensor<?x?x?xf32>, %w: tensor<?x?xf32>) -> tensor<?x?x?x
   %out = ssm.causal_conv1d %x, %w : (tensor<?x?x?xf32>, tensor<?x?xf32>) -> tensor<?x?x?xf32>
   return %out : tensor<?x?x?xf32>
 }
+
+// Mamba-1 scan as in mamba-130m (N = 16, one group, bf16 activations, every
+// optional operand, the final state in f32).
+func.func @scan_bf16(%u: tensor<?x1536x?xbf16>, %delta: tensor<?x1536x?xbf16>,
+                     %A: tensor<1536x16xf32>, %B: tensor<?x1x16x?xbf16>,
+                     %C: tensor<?x1x16x?xbf16>, %D: tensor<1536xf32>,
+                     %z: tensor<?x1536x?xbf16>, %db: tensor<1536xf32>)
+    -> (tensor<?x1536x?xbf16>, tensor<?x1536x16xf32>) {
+  %y, %h = ssm.selective_scan %u, %delta, %A, %B, %C skip(%D) gate(%z)
+      delta_bias(%db) delta_softplus
+      : (tensor<?x1536x?xbf16>, tensor<?x1536x?xbf16>, tensor<1536x16xf32>,
+         tensor<?x1x16x?xbf16>, tensor<?x1x16x?xbf16>, tensor<1536xf32>,
+         tensor<?x1536x?xbf16>, tensor<1536xf32>)
+      -> (tensor<?x1536x?xbf16>, tensor<?x1536x16xf32>)
+  return %y, %h : tensor<?x1536x?xbf16>, tensor<?x1536x16xf32>
+}
+
+// The register-heaviest scan accepted: N = 32 with B and C fixed (A, B, C
+// and h all held, 4N values), an initial state.
+func.func @scan_f32_fixed(%u: tensor<?x?x?xf32>, %delta: tensor<?x?x?xf32>,
+                          %A: tensor<?x32xf32>, %B: tensor<?x32xf32>,
+                          %C: tensor<?x32xf32>, %h0: tensor<?x?x32xf32>)
+    -> tensor<?x?x?xf32> {
+  %y = ssm.selective_scan %u, %delta, %A, %B, %C init(%h0)
+      : (tensor<?x?x?xf32>, tensor<?x?x?xf32>, tensor<?x32xf32>,
+         tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x?x32xf32>) -> tensor<?x?x?xf32>
+  return %y : tensor<?x?x?xf32>
+}
