@@ -50,9 +50,8 @@ LogicalResult ssm::writePTX(ModuleOp module, llvm::raw_ostream &os) {
     return module.emitError("expected the kernels in one gpu.binary, found ")
            << binaries.size();
   ArrayAttr objects = binaries.front().getObjectsAttr();
-  auto object = objects.size() == 1
-                    ? dyn_cast<gpu::ObjectAttr>(objects[0])
-                    : gpu::ObjectAttr();
+  auto object = objects.size() == 1 ? dyn_cast<gpu::ObjectAttr>(objects[0])
+                                    : gpu::ObjectAttr();
   if (!object || object.getFormat() != gpu::CompilationTarget::Assembly)
     return binaries.front().emitError(
         "expected one object in assembly (PTX) format");

@@ -53,10 +53,11 @@ void gpu_lowering::replaceWithKernel(RewriterBase &rewriter, Operation *op,
       llvm::map_range(spec.destinations, [](Value d) { return d.getType(); }));
   for (const auto &[type, sizes] : spec.outputs) {
     buffers.push_back(
-        gpu::AllocOp::create(rewriter, loc,
-                             MemRefType::get(type.getShape(), type.getElementType()),
-                             /*asyncToken=*/Type(), /*asyncDependencies=*/{},
-                             sizes, /*symbolOperands=*/{}, /*hostShared=*/nullptr)
+        gpu::AllocOp::create(
+            rewriter, loc,
+            MemRefType::get(type.getShape(), type.getElementType()),
+            /*asyncToken=*/Type(), /*asyncDependencies=*/{}, sizes,
+            /*symbolOperands=*/{}, /*hostShared=*/nullptr)
             .getMemref());
     resultTypes.push_back(type);
   }
@@ -115,6 +116,24 @@ void gpu_lowering::replaceWithKernel(RewriterBase &rewriter, Operation *op,
   rewriter.replaceOp(op, results);
 }
 
+std::pair<RankedTensorType, SmallVector<Value>>
+gpu_lowering::deviceOutput(RankedTensorType type, ArrayRef<Value> sizes) {
+  SmallVector<Value> dynamic;
+  for (auto [size, value] : llvm::zip(type.getShape(), sizes))
+    if (ShapedType::isDynamic(size))
+      dynamic.push_back(value);
+  return {type, dynamic};
+}
+
+Value gpu_lowering::globalThreadIndex(OpBuilder &b, Location loc,
+                                      int64_t blockSize) {
+  Value first = arith::MulIOp::create(
+      b, loc, gpu::BlockIdOp::create(b, loc, gpu::Dimension::x),
+      arith::ConstantIndexOp::create(b, loc, blockSize));
+  return arith::AddIOp::create(
+      b, loc, first, gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
+}
+
 Value gpu_lowering::loadAs(OpBuilder &b, Location loc, Value buffer,
                            ValueRange indices, Type type) {
   return convertFloat(b, loc, memref::LoadOp::create(b, loc, buffer, indices),
@@ -132,12 +151,13 @@ Value gpu_lowering::warpSum(OpBuilder &b, Location loc, Value value) {
   // Any summation order is acceptable (docs/semantics.md fixes none for
   // sums over the state); the butterfly leaves the total in every lane.
   auto flags = arith::FastMathFlagsAttr::get(
-      b.getContext(), arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
+      b.getContext(),
+      arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
   for (int32_t offset = kWarpSize / 2; offset > 0; offset /= 2) {
     auto shuffle = gpu::ShuffleOp::create(b, loc, value, offset, kWarpSize,
                                           gpu::ShuffleMode::XOR);
-    value = arith::AddFOp::create(b, loc, value, shuffle.getShuffleResult(),
-                                  flags);
+    value =
+        arith::AddFOp::create(b, loc, value, shuffle.getShuffleResult(), flags);
   }
   return value;
 }

@@ -54,6 +54,14 @@ struct KernelSpec {
 void replaceWithKernel(RewriterBase &rewriter, Operation *op,
                        const KernelSpec &spec);
 
+/// An entry of KernelSpec::outputs: `type`, with those of `sizes` (one per
+/// dimension) that are dynamic in it.
+std::pair<RankedTensorType, SmallVector<Value>>
+deviceOutput(RankedTensorType type, ArrayRef<Value> sizes);
+
+/// blockIdx.x * blockSize + threadIdx.x, as an index (64-bit in the PTX).
+Value globalThreadIndex(OpBuilder &b, Location loc, int64_t blockSize);
+
 /// memref.load of `buffer[indices]` converted to `type`.
 Value loadAs(OpBuilder &b, Location loc, Value buffer, ValueRange indices,
              Type type);

@@ -1,4 +1,4 @@
-//===- LowerCausalConv1d.cpp - ssm.causal_conv1d to a thread-per-output kernel ===//
+//===- LowerCausalConv1d.cpp - causal_conv1d, a thread per output ---------===//
 //
 // Part of ssmc. One thread per (batch, channel, time) output, time fastest,
 // so that a warp reads 32 consecutive inputs of one channel (coalesced) and
@@ -46,13 +46,6 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
     auto argIndex = [&](Arg a) { return !hasFinal && a > Out ? a - 1 : a; };
 
     // Results: out [B, C, L] and final_state [B, C, W - 1], in device memory.
-    auto dynamicSizes = [&](RankedTensorType type, ArrayRef<Value> of) {
-      SmallVector<Value> sizes;
-      for (auto [i, size] : llvm::enumerate(type.getShape()))
-        if (ShapedType::isDynamic(size))
-          sizes.push_back(of[i]);
-      return sizes;
-    };
     auto dim = [&](Value t, int64_t i) -> Value {
       return tensor::DimOp::create(rewriter, loc, t, i);
     };
@@ -60,20 +53,20 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
     SmallVector<std::pair<RankedTensorType, SmallVector<Value>>> outputs;
     auto outType = op.getOut().getType();
     outputs.push_back(
-        {outType, dynamicSizes(outType, {batch, channels, dim(op.getX(), 2)})});
+        deviceOutput(outType, {batch, channels, dim(op.getX(), 2)}));
     if (hasFinal) {
       auto finalType = cast<RankedTensorType>(op.getFinalState().getType());
       Value history = arith::SubIOp::create(
           rewriter, loc, dim(op.getWeight(), 1),
           arith::ConstantIndexOp::create(rewriter, loc, 1));
-      outputs.push_back(
-          {finalType, dynamicSizes(finalType, {batch, channels, history})});
+      outputs.push_back(deviceOutput(finalType, {batch, channels, history}));
     }
 
     // Steps per channel in the grid: max(L, W - 1).
     auto stepsOf = [&](OpBuilder &b, Location l, Value x, Value weight) {
-      Value history = arith::SubIOp::create(
-          b, l, dimOf(b, l, weight, 1), arith::ConstantIndexOp::create(b, l, 1));
+      Value history =
+          arith::SubIOp::create(b, l, dimOf(b, l, weight, 1),
+                                arith::ConstantIndexOp::create(b, l, 1));
       return arith::MaxUIOp::create(b, l, dimOf(b, l, x, 2), history);
     };
     auto gridSize = [&](OpBuilder &b, Location l, ValueRange buffers) -> Value {
@@ -92,15 +85,12 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
         return arith::ConstantIndexOp::create(b, l, v);
       };
       Value x = arg(X), weight = arg(Weight), init = arg(InitState);
-      Value firstItem = arith::MulIOp::create(
-          b, l, gpu::BlockIdOp::create(b, l, gpu::Dimension::x),
-          index(kBlockSize));
-      Value item = arith::AddIOp::create(
-          b, l, firstItem, gpu::ThreadIdOp::create(b, l, gpu::Dimension::x));
+      Value item = globalThreadIndex(b, l, kBlockSize);
       Value steps = stepsOf(b, l, x, weight);
       Value channels = dimOf(b, l, x, 1), length = dimOf(b, l, x, 2);
       Value items = arith::MulIOp::create(
-          b, l, arith::MulIOp::create(b, l, dimOf(b, l, x, 0), channels), steps);
+          b, l, arith::MulIOp::create(b, l, dimOf(b, l, x, 0), channels),
+          steps);
       auto guard = scf::IfOp::create(
           b, l,
           arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, item, items),
@@ -125,7 +115,8 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
             },
             [&](OpBuilder &b, Location l) {
               Value v = init ? loadAs(b, l, init,
-                                      {bi, ci, arith::AddIOp::create(b, l, history, s)},
+                                      {bi, ci,
+                                       arith::AddIOp::create(b, l, history, s)},
                                       ct)
                              : buildFloat(b, l, ct, 0.0);
               scf::YieldOp::create(b, l, v);
@@ -135,7 +126,8 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
 
       // out[b, c, t] = bias[c] + Σ_k weight[c, k] · x̃(t − (W − 1) + k).
       auto computes = scf::IfOp::create(
-          b, l, arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, t, length),
+          b, l,
+          arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, t, length),
           /*withElseRegion=*/false);
       {
         OpBuilder::InsertionGuard g(b);
@@ -166,7 +158,8 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
       // final_state[b, c, t] = x̃(L − (W − 1) + t) for t < W − 1.
       if (hasFinal) {
         auto carries = scf::IfOp::create(
-            b, l, arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, t, history),
+            b, l,
+            arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, t, history),
             /*withElseRegion=*/false);
         b.setInsertionPoint(carries.thenBlock()->getTerminator());
         Value s = arith::AddIOp::create(
@@ -175,13 +168,14 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
       }
     };
 
-    KernelSpec spec{"causal_conv1d",
-                    /*destinations=*/{},
-                    outputs,
-                    {op.getX(), op.getWeight(), op.getBias(), op.getInitState()},
-                    kBlockSize,
-                    gridSize,
-                    body};
+    KernelSpec spec{
+        "causal_conv1d",
+        /*destinations=*/{},
+        outputs,
+        {op.getX(), op.getWeight(), op.getBias(), op.getInitState()},
+        kBlockSize,
+        gridSize,
+        body};
     replaceWithKernel(rewriter, op, spec);
     return success();
   }

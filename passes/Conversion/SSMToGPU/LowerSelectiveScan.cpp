@@ -1,4 +1,4 @@
-//===- LowerSelectiveScan.cpp - ssm.selective_scan to a thread-per-channel kernel ===//
+//===- LowerSelectiveScan.cpp - selective_scan, a thread per channel -----===//
 //
 // Part of ssmc. A first GPU form of the Mamba-1 scan: one thread per
 // (batch, channel) runs the recurrence over time with its N states in
@@ -56,27 +56,21 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
     auto dim = [&](Value t, int64_t i) -> Value {
       return tensor::DimOp::create(rewriter, loc, t, i);
     };
-    auto dynamicSizes = [&](RankedTensorType type, ArrayRef<Value> of) {
-      SmallVector<Value> sizes;
-      for (auto [i, size] : llvm::enumerate(type.getShape()))
-        if (ShapedType::isDynamic(size))
-          sizes.push_back(of[i]);
-      return sizes;
-    };
     Value batch = dim(op.getU(), 0), channels = dim(op.getU(), 1);
     SmallVector<std::pair<RankedTensorType, SmallVector<Value>>> outputs;
     auto yType = op.getY().getType();
     outputs.push_back(
-        {yType, dynamicSizes(yType, {batch, channels, dim(op.getU(), 2)})});
+        deviceOutput(yType, {batch, channels, dim(op.getU(), 2)}));
     if (hasFinal) {
       auto finalType = cast<RankedTensorType>(op.getFinalState().getType());
       outputs.push_back(
-          {finalType, dynamicSizes(finalType, {batch, channels, dim(op.getA(), 1)})});
+          deviceOutput(finalType, {batch, channels, dim(op.getA(), 1)}));
     }
 
     auto gridSize = [&](OpBuilder &b, Location l, ValueRange buffers) -> Value {
       Value u = buffers[argIndex(U)];
-      Value items = arith::MulIOp::create(b, l, dimOf(b, l, u, 0), dimOf(b, l, u, 1));
+      Value items =
+          arith::MulIOp::create(b, l, dimOf(b, l, u, 0), dimOf(b, l, u, 1));
       return arith::CeilDivUIOp::create(
           b, l, items, arith::ConstantIndexOp::create(b, l, kBlockSize));
     };
@@ -87,20 +81,17 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
         return arith::ConstantIndexOp::create(b, l, v);
       };
       Value u = arg(U);
-      Value firstItem = arith::MulIOp::create(
-          b, l, gpu::BlockIdOp::create(b, l, gpu::Dimension::x),
-          index(kBlockSize));
-      Value item = arith::AddIOp::create(
-          b, l, firstItem, gpu::ThreadIdOp::create(b, l, gpu::Dimension::x));
+      Value item = globalThreadIndex(b, l, kBlockSize);
       Value channels = dimOf(b, l, u, 1), length = dimOf(b, l, u, 2);
       Value items = arith::MulIOp::create(b, l, dimOf(b, l, u, 0), channels);
       auto guard = scf::IfOp::create(
-          b, l, arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, item, items),
+          b, l,
+          arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, item, items),
           /*withElseRegion=*/false);
       b.setInsertionPoint(guard.thenBlock()->getTerminator());
       Value bi = arith::DivUIOp::create(b, l, item, channels);
       Value di = arith::RemUIOp::create(b, l, item, channels);
-      Value groups = selectiveB ? dimOf(b, l, arg(Bm), 1)
+      Value groups = selectiveB   ? dimOf(b, l, arg(Bm), 1)
                      : selectiveC ? dimOf(b, l, arg(Cm), 1)
                                   : index(1);
       Value gi = arith::DivUIOp::create(
@@ -118,7 +109,8 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
         h.push_back(arg(Init) ? loadAs(b, l, arg(Init), {bi, di, nk}, ct)
                               : buildFloat(b, l, ct, 0.0));
       }
-      Value bias = arg(DeltaBias) ? loadAs(b, l, arg(DeltaBias), {di}, ct) : Value();
+      Value bias =
+          arg(DeltaBias) ? loadAs(b, l, arg(DeltaBias), {di}, ct) : Value();
       Value skip = arg(Skip) ? loadAs(b, l, arg(Skip), {di}, ct) : Value();
 
       auto timeLoop = scf::ForOp::create(
@@ -151,7 +143,8 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
                                         arith::MulFOp::create(b, l, skip, uv));
             if (Value gate = arg(Gate))
               y = arith::MulFOp::create(
-                  b, l, y, buildSilu(b, l, loadAs(b, l, gate, {bi, di, t}, ct)));
+                  b, l, y,
+                  buildSilu(b, l, loadAs(b, l, gate, {bi, di, t}, ct)));
             storeAs(b, l, y, arg(Y), {bi, di, t});
             scf::YieldOp::create(b, l, next);
           });
@@ -176,8 +169,7 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
 
 } // namespace
 
-std::optional<std::string>
-gpu_lowering::whyNoGPULowering(SelectiveScanOp op) {
+std::optional<std::string> gpu_lowering::whyNoGPULowering(SelectiveScanOp op) {
   if (op.getDiscretization() != Discretization::mamba)
     return std::string("has no GPU lowering for method ") +
            stringifyDiscretization(op.getDiscretization()).str() +

@@ -56,8 +56,8 @@ struct LowerStateUpdate : OpRewritePattern<StateUpdateOp> {
 
     auto gridSize = [&](OpBuilder &b, Location l, ValueRange buffers) -> Value {
       Value x = buffers[X];
-      Value rows = arith::MulIOp::create(b, l, dimOf(b, l, x, 0),
-                                         rowsPerBatch(b, l, x));
+      Value rows =
+          arith::MulIOp::create(b, l, dimOf(b, l, x, 0), rowsPerBatch(b, l, x));
       return arith::CeilDivUIOp::create(
           b, l, rows, arith::ConstantIndexOp::create(b, l, kWarpsPerBlock));
     };
@@ -100,7 +100,8 @@ struct LowerStateUpdate : OpRewritePattern<StateUpdateOp> {
       if (mamba2)
         at.push_back(pi);
 
-      Value bias = args[DtBias] ? loadAs(b, l, args[DtBias], {hi}, ct) : Value();
+      Value bias =
+          args[DtBias] ? loadAs(b, l, args[DtBias], {hi}, ct) : Value();
       Value delta = buildStepSize(b, l, loadAs(b, l, args[Dt], {bi, hi}, ct),
                                   bias, softplus, limit);
       Value xv = loadAs(b, l, x, at, ct);
@@ -128,12 +129,13 @@ struct LowerStateUpdate : OpRewritePattern<StateUpdateOp> {
         return e;
       };
       auto updateEntry = [&](OpBuilder &b, const Entry &e, Value acc) {
-        Value decay = mamba2 ? headDecay
-                             : math::ExpOp::create(
-                                   b, l, arith::MulFOp::create(b, l, delta, e.a));
-        Value h = arith::AddFOp::create(
-            b, l, arith::MulFOp::create(b, l, decay, e.h),
-            arith::MulFOp::create(b, l, dx, e.bv));
+        Value decay = mamba2
+                          ? headDecay
+                          : math::ExpOp::create(
+                                b, l, arith::MulFOp::create(b, l, delta, e.a));
+        Value h =
+            arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, decay, e.h),
+                                  arith::MulFOp::create(b, l, dx, e.bv));
         SmallVector<Value> sAt(at);
         sAt.push_back(e.n);
         storeAs(b, l, h, state, sAt);
@@ -161,8 +163,8 @@ struct LowerStateUpdate : OpRewritePattern<StateUpdateOp> {
       }
       Value y = warpSum(b, l, acc);
 
-      Value first = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, lane,
-                                          index(0));
+      Value first =
+          arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, lane, index(0));
       auto writer = scf::IfOp::create(b, l, first, /*withElseRegion=*/false);
       b.setInsertionPoint(writer.thenBlock()->getTerminator());
       if (Value skip = args[Skip]) {

@@ -55,7 +55,8 @@ struct ConvertSSMToGPUPass
 
 } // namespace
 
-void mlir::ssm::populateSSMToGPUConversionPatterns(RewritePatternSet &patterns) {
+void mlir::ssm::populateSSMToGPUConversionPatterns(
+    RewritePatternSet &patterns) {
   gpu_lowering::populateCausalConv1dPatterns(patterns);
   gpu_lowering::populateSelectiveScanPatterns(patterns);
   gpu_lowering::populateStateUpdatePatterns(patterns);

@@ -17,8 +17,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "JitHarness.h"
 #include "../../Support/RandomTensor.h"
+#include "JitHarness.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -107,7 +107,8 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
   };
   declare("ssm_emu_thread_id", rewriter.getFunctionType({}, {index}));
   declare("ssm_emu_block_id", rewriter.getFunctionType({}, {index}));
-  declare("ssm_emu_shuffle_xor_f32", rewriter.getFunctionType({f32, i32, i32}, {f32}));
+  declare("ssm_emu_shuffle_xor_f32",
+          rewriter.getFunctionType({f32, i32, i32}, {f32}));
   for (auto kernel : llvm::to_vector(kernels[0].getOps<gpu::GPUFuncOp>())) {
     rewriter.setInsertionPointToEnd(module.getBody());
     auto host = func::FuncOp::create(rewriter, loc, kernel.getName(),
@@ -133,9 +134,9 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
       } else if (auto shuffle = dyn_cast<gpu::ShuffleOp>(op)) {
         unsupported |= shuffle.getMode() != gpu::ShuffleMode::XOR ||
                        !shuffle.getValue().getType().isF32();
-        Value value = call("ssm_emu_shuffle_xor_f32", f32,
-                           {shuffle.getValue(), shuffle.getOffset(),
-                            shuffle.getWidth()});
+        Value value =
+            call("ssm_emu_shuffle_xor_f32", f32,
+                 {shuffle.getValue(), shuffle.getOffset(), shuffle.getWidth()});
         Value valid = arith::ConstantOp::create(rewriter, op->getLoc(),
                                                 rewriter.getBoolAttr(true));
         rewriter.replaceOp(op, ValueRange{value, valid});
@@ -296,13 +297,13 @@ TEST_P(EmulatedStateUpdate, MatchesReference) {
               C = add(a.C), D = add(*a.D), z = add(*a.z), bias = add(*a.dtBias);
   auto ty = [&](const ref::Tensor &t) { return type(t.shape, e); };
   std::string source =
-      "func.func @f(" + params + ") -> (" + ty(a.state) + ", " + ty(a.x) + ") {\n" +
-      "  %n, %o = ssm.state_update ins(" + x + ", " + dt + ", " + A + ", " + B +
-      ", " + C + " : " + ty(a.x) + ", " + ty(a.dt) + ", " + ty(a.A) + ", " +
-      ty(a.B) + ", " + ty(a.C) + ") skip(" + D + " : " + ty(*a.D) + ") gate(" +
-      z + " : " + ty(*a.z) + ") dt_bias(" + bias + " : " + ty(*a.dtBias) +
-      ") dt_softplus dt_limit [0.01, 0.5] outs(" + state + ", " + y + " : " +
-      ty(a.state) + ", " + ty(a.x) + ")\n" +
+      "func.func @f(" + params + ") -> (" + ty(a.state) + ", " + ty(a.x) +
+      ") {\n" + "  %n, %o = ssm.state_update ins(" + x + ", " + dt + ", " + A +
+      ", " + B + ", " + C + " : " + ty(a.x) + ", " + ty(a.dt) + ", " + ty(a.A) +
+      ", " + ty(a.B) + ", " + ty(a.C) + ") skip(" + D + " : " + ty(*a.D) +
+      ") gate(" + z + " : " + ty(*a.z) + ") dt_bias(" + bias + " : " +
+      ty(*a.dtBias) + ") dt_softplus dt_limit [0.01, 0.5] outs(" + state +
+      ", " + y + " : " + ty(a.state) + ", " + ty(a.x) + ")\n" +
       "  return %n, %o : " + ty(a.state) + ", " + ty(a.x) + "\n}\n";
   std::vector<Buffer *> args;
   for (Buffer &b : buffers)
@@ -319,11 +320,13 @@ TEST_P(EmulatedStateUpdate, MatchesReference) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, EmulatedStateUpdate,
     ::testing::Values(
-        UpdateCase{"mamba2_registers", true, true, 3, 6, 3, 64, 3, Storage::F32},
+        UpdateCase{"mamba2_registers", true, true, 3, 6, 3, 64, 3,
+                   Storage::F32},
         UpdateCase{"mamba2_n128", true, false, 2, 2, 5, 128, 1, Storage::F32},
         UpdateCase{"mamba2_loop", true, false, 2, 4, 3, 40, 2, Storage::F32},
         UpdateCase{"mamba1_loop", false, false, 2, 17, 1, 5, 1, Storage::F32},
-        UpdateCase{"mamba1_registers", false, false, 3, 6, 1, 32, 3, Storage::F32},
+        UpdateCase{"mamba1_registers", false, false, 3, 6, 1, 32, 3,
+                   Storage::F32},
         UpdateCase{"mamba2_bf16", true, true, 3, 6, 3, 64, 3, Storage::BF16},
         UpdateCase{"mamba1_f16", false, false, 2, 17, 1, 5, 1, Storage::F16}),
     [](const ::testing::TestParamInfo<UpdateCase> &info) {
@@ -398,9 +401,9 @@ TEST_P(EmulatedCausalConv1d, MatchesReference) {
   if (c.silu)
     op += " silu";
   std::string results = p.ty(expected.out) + ", " + p.ty(expected.finalState);
-  std::string source = "func.func @f(" + p.text + ") -> (" + results + ") {\n  " +
-                       op + " : (" + types + ") -> (" + results + ")\n" +
-                       "  return %out, %fs : " + results + "\n}\n";
+  std::string source = "func.func @f(" + p.text + ") -> (" + results +
+                       ") {\n  " + op + " : (" + types + ") -> (" + results +
+                       ")\n" + "  return %out, %fs : " + results + "\n}\n";
   Buffer out = fromTensor(ref::Tensor(expected.out.shape), s);
   Buffer finalState = fromTensor(ref::Tensor(expected.finalState.shape), s);
   int64_t items = c.B * c.C * std::max(c.L, c.W - 1);
@@ -471,7 +474,8 @@ TEST_P(EmulatedSelectiveScan, MatchesReference) {
                    A + ", " + B + ", " + C;
   std::string types = p.ty(a.u) + ", " + p.ty(a.delta) + ", " + p.ty(a.A) +
                       ", " + p.ty(a.B) + ", " + p.ty(a.C);
-  auto optional = [&](const char *keyword, const std::optional<ref::Tensor> &t) {
+  auto optional = [&](const char *keyword,
+                      const std::optional<ref::Tensor> &t) {
     if (!t)
       return;
     op += std::string(" ") + keyword + "(" + p.add(*t) + ")";
@@ -484,9 +488,9 @@ TEST_P(EmulatedSelectiveScan, MatchesReference) {
   if (a.deltaSoftplus)
     op += " delta_softplus";
   std::string results = p.ty(expected.y) + ", " + p.ty(expected.finalState);
-  std::string source = "func.func @f(" + p.text + ") -> (" + results + ") {\n  " +
-                       op + " : (" + types + ") -> (" + results + ")\n" +
-                       "  return %y, %h : " + results + "\n}\n";
+  std::string source = "func.func @f(" + p.text + ") -> (" + results +
+                       ") {\n  " + op + " : (" + types + ") -> (" + results +
+                       ")\n" + "  return %y, %h : " + results + "\n}\n";
   Buffer y = fromTensor(ref::Tensor(expected.y.shape), s);
   Buffer finalState = fromTensor(ref::Tensor(expected.finalState.shape), s);
   ASSERT_EQ(emulate(source, "f_selective_scan", ceilDiv(c.B * c.D, 128), 128,
