@@ -1,4 +1,4 @@
-//===- LowerSelectiveScan.cpp - selective_scan, a thread per channel -----===//
+//===- LowerSelectiveScan.cpp - selective_scan, a thread per channel ------===//
 //
 // Part of ssmc. A first GPU form of the Mamba-1 scan: one thread per
 // (batch, channel) runs the recurrence over time with its N states in
