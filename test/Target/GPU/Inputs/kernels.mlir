@@ -107,3 +107,17 @@ func.func @scan_f32_fixed(%u: tensor<?x?x?xf32>, %delta: tensor<?x?x?xf32>,
          tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x?x32xf32>) -> tensor<?x?x?xf32>
   return %y : tensor<?x?x?xf32>
 }
+
+// Mamba-2 with f64 storage: f64 arithmetic, each shuffle split in two
+// 32-bit halves.
+func.func @mamba2_f64(%x: tensor<?x8x64xf64>, %dt: tensor<?x8xf64>,
+                      %A: tensor<8xf64>, %B: tensor<?x1x64xf64>,
+                      %C: tensor<?x1x64xf64>, %h: tensor<?x8x64x64xf64>,
+                      %y: tensor<?x8x64xf64>)
+    -> (tensor<?x8x64x64xf64>, tensor<?x8x64xf64>) {
+  %h1, %y1 = ssm.state_update ins(%x, %dt, %A, %B, %C
+      : tensor<?x8x64xf64>, tensor<?x8xf64>, tensor<8xf64>,
+        tensor<?x1x64xf64>, tensor<?x1x64xf64>)
+      dt_softplus outs(%h, %y : tensor<?x8x64x64xf64>, tensor<?x8x64xf64>)
+  return %h1, %y1 : tensor<?x8x64x64xf64>, tensor<?x8x64xf64>
+}
