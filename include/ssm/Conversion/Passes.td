@@ -96,7 +96,9 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
     destinations, so that the state of `ssm.state_update` is updated in its
     own buffer, or in a copy where bufferization finds the old state still
     used), and its results become `bufferization.to_tensor` of the
-    destination buffers. Kernels index with `index` values (64-bit after
+    destination buffers. Results without a destination, and destinations
+    made by `tensor.empty` (whose values are undefined), are allocated in
+    device memory (`gpu.alloc`) and belong to the caller. Kernels index with `index` values (64-bit after
     `convert-gpu-to-nvvm`) and compute in f32 (f64 for f64 operands),
     whatever the storage type (f16, bf16, f32).
 

@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
 
@@ -35,9 +36,23 @@ static gpu::GPUModuleOp getOrCreateKernelModule(RewriterBase &rewriter,
   return gpu::GPUModuleOp::create(rewriter, module.getLoc(), kKernelModuleName);
 }
 
-static MemRefType bufferTypeOf(Value tensor) {
-  auto type = cast<RankedTensorType>(tensor.getType());
+static MemRefType bufferTypeOf(RankedTensorType type) {
   return MemRefType::get(type.getShape(), type.getElementType());
+}
+
+static MemRefType bufferTypeOf(Value tensor) {
+  return bufferTypeOf(cast<RankedTensorType>(tensor.getType()));
+}
+
+/// A buffer of `type` in device memory (gpu.alloc; the host lowering turns
+/// it into the runtime's device allocation on the function's stream).
+static Value allocateOnDevice(RewriterBase &rewriter, Location loc,
+                              RankedTensorType type, ValueRange dynamicSizes) {
+  return gpu::AllocOp::create(rewriter, loc, bufferTypeOf(type),
+                              /*asyncToken=*/Type(), /*asyncDependencies=*/{},
+                              dynamicSizes, /*symbolOperands=*/{},
+                              /*hostShared=*/nullptr)
+      .getMemref();
 }
 
 void gpu_lowering::replaceWithKernel(RewriterBase &rewriter, Operation *op,
@@ -46,19 +61,22 @@ void gpu_lowering::replaceWithKernel(RewriterBase &rewriter, Operation *op,
   // Destinations are bridged first: an input that aliases one is then read
   // after the write as one-shot bufferization sees it, and gets a copy.
   SmallVector<Value> buffers;
-  for (Value d : spec.destinations)
+  for (Value d : spec.destinations) {
+    // A tensor.empty destination (a `y_init` written the usual way) has no
+    // values to keep: a fresh device buffer serves, where bufferization
+    // would allocate host memory.
+    if (auto empty = d.getDefiningOp<tensor::EmptyOp>()) {
+      buffers.push_back(allocateOnDevice(rewriter, loc, empty.getType(),
+                                         empty.getDynamicSizes()));
+      continue;
+    }
     buffers.push_back(bufferization::ToBufferOp::create(
         rewriter, loc, bufferTypeOf(d), d, /*read_only=*/false));
+  }
   SmallVector<Type> resultTypes = llvm::to_vector(
       llvm::map_range(spec.destinations, [](Value d) { return d.getType(); }));
   for (const auto &[type, sizes] : spec.outputs) {
-    buffers.push_back(
-        gpu::AllocOp::create(
-            rewriter, loc,
-            MemRefType::get(type.getShape(), type.getElementType()),
-            /*asyncToken=*/Type(), /*asyncDependencies=*/{}, sizes,
-            /*symbolOperands=*/{}, /*hostShared=*/nullptr)
-            .getMemref());
+    buffers.push_back(allocateOnDevice(rewriter, loc, type, sizes));
     resultTypes.push_back(type);
   }
   for (Value in : spec.inputs)

@@ -49,8 +49,9 @@ struct KernelSpec {
 /// Replaces `op` by a launch of the kernel `spec` describes. On the host,
 /// the tensors are bridged to buffers (bufferization.to_buffer; writable
 /// for destinations, so one-shot bufferization writes them in place or
-/// copies first when it must), the outputs are allocated with gpu.alloc,
-/// and the op's results become bufferization.to_tensor of those buffers.
+/// copies first when it must), the outputs and the destinations made by
+/// tensor.empty are allocated with gpu.alloc, and the op's results become
+/// bufferization.to_tensor of those buffers.
 void replaceWithKernel(RewriterBase &rewriter, Operation *op,
                        const KernelSpec &spec);
 

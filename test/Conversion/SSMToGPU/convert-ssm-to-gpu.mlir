@@ -96,3 +96,26 @@ func.func @mamba1(%x: tensor<?x?xf16>, %dt: tensor<?x?xf16>, %A: tensor<?x?xf32>
       outs(%s, %y : tensor<?x?x?xf16>, tensor<?x?xf16>)
   return %n, %o : tensor<?x?x?xf16>, tensor<?x?xf16>
 }
+
+// -----
+
+// A y_init made by tensor.empty has no values to keep: it becomes a device
+// allocation instead of a bridged tensor.
+// CHECK-LABEL: func.func @fresh_y
+// CHECK-SAME: %[[S:arg5]]: tensor<?x4x32xf32>
+// CHECK: %[[B:.*]] = tensor.dim %[[S]]
+// CHECK: %[[SB:.*]] = bufferization.to_buffer %[[S]] : tensor<?x4x32xf32> to memref<?x4x32xf32>
+// CHECK: %[[YB:.*]] = gpu.alloc (%[[B]]) : memref<?x4xf32>
+// CHECK: gpu.launch_func @ssm_kernels::@fresh_y_state_update
+// CHECK-SAME: args(%[[SB]] : memref<?x4x32xf32>, %[[YB]] : memref<?x4xf32>,
+func.func @fresh_y(%x: tensor<?x4xf32>, %dt: tensor<?x4xf32>, %A: tensor<4x32xf32>,
+                   %B: tensor<?x1x32xf32>, %C: tensor<?x1x32xf32>, %s: tensor<?x4x32xf32>)
+    -> (tensor<?x4x32xf32>, tensor<?x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %b = tensor.dim %s, %c0 : tensor<?x4x32xf32>
+  %y = tensor.empty(%b) : tensor<?x4xf32>
+  %n, %o = ssm.state_update ins(%x, %dt, %A, %B, %C : tensor<?x4xf32>, tensor<?x4xf32>,
+                                tensor<4x32xf32>, tensor<?x1x32xf32>, tensor<?x1x32xf32>)
+      outs(%s, %y : tensor<?x4x32xf32>, tensor<?x4xf32>)
+  return %n, %o : tensor<?x4x32xf32>, tensor<?x4xf32>
+}
