@@ -128,9 +128,18 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
       the `mamba` discretization. The time loop is sequential, unlike the
       block-wide parallel scan of mamba_ssm.
 
+    - `ssm.ssd` (Mamba-2; a first version, the recurrent form whatever the
+      `algorithm`): one warp per (row, head, head channel), a row being a
+      batch row or a packed sequence of `cu_seqlens`, 4 per block; lane `l`
+      carries the state entries `l, l + 32, ...` in registers through the
+      time loop (N static, at most 256), each step discretizes, updates
+      them, sums C·h with `gpu.shuffle xor`, and lane 0 writes y (D, gate);
+      `seq_idx` restarts the state, `init` and the final state are read and
+      written once.
+
     Any other ssm op left in the module is an error naming the op and its
-    location (and, for a selective scan outside those limits, why): the
-    GPU pipeline has no other way to run it.
+    location (and, for a scan or SSD outside those limits, why): the GPU
+    pipeline has no other way to run it.
 
     Before:
 

@@ -103,7 +103,7 @@ void gpu_lowering::replaceWithKernel(RewriterBase &rewriter, Operation *op,
     kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
                     rewriter.getUnitAttr());
     // A known block size lets the NVVM lowering bound thread ids (range
-    // metadata, .reqntid) and ptxas budget registers for exactly that.
+    // metadata, .maxntid) and ptxas budget registers for exactly that.
     kernel.setKnownBlockSizeAttr(rewriter.getDenseI32ArrayAttr(
         {static_cast<int32_t>(spec.blockSize), 1, 1}));
     SymbolTable(kernels).insert(kernel);

@@ -91,6 +91,12 @@ void populateSelectiveScanPatterns(RewritePatternSet &patterns);
 /// or nothing when it can.
 std::optional<std::string> whyNoGPULowering(SelectiveScanOp op);
 
+/// Adds the lowering of `ssm.ssd` (LowerSSD.cpp).
+void populateSSDPatterns(RewritePatternSet &patterns);
+
+/// Why `op` cannot be lowered to a GPU kernel, or nothing when it can.
+std::optional<std::string> whyNoGPULowering(SSDOp op);
+
 /// Adds the lowering of `ssm.state_update` (LowerStateUpdate.cpp).
 void populateStateUpdatePatterns(RewritePatternSet &patterns);
 

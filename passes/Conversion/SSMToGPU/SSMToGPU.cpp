@@ -12,6 +12,7 @@
 #include "ssm/Dialect/SSM/IR/SSMDialect.h"
 
 #include "mlir/Transforms/WalkPatternRewriteDriver.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 namespace mlir::ssm {
 #define GEN_PASS_DEF_CONVERTSSMTOGPUPASS
@@ -35,16 +36,20 @@ struct ConvertSSMToGPUPass
     getOperation()->walk([&](Operation *op) {
       if (!isa<SSMDialect>(op->getDialect()))
         return;
-      if (auto scan = dyn_cast<SelectiveScanOp>(op))
-        if (std::optional<std::string> reason =
-                gpu_lowering::whyNoGPULowering(scan)) {
-          op->emitOpError(*reason);
-          unsupported = true;
-          return;
-        }
+      std::optional<std::string> reason =
+          TypeSwitch<Operation *, std::optional<std::string>>(op)
+              .Case<SelectiveScanOp, SSDOp>(
+                  [](auto op) { return gpu_lowering::whyNoGPULowering(op); })
+              .Default([](Operation *) { return std::nullopt; });
+      if (reason) {
+        op->emitOpError(*reason);
+        unsupported = true;
+        return;
+      }
       op->emitOpError("has no GPU lowering yet (convert-ssm-to-gpu lowers "
-                      "ssm.state_update, ssm.causal_conv1d and "
-                      "ssm.selective_scan); compile it for the CPU instead");
+                      "ssm.state_update, ssm.causal_conv1d, "
+                      "ssm.selective_scan and ssm.ssd); compile it for the CPU "
+                      "instead");
       unsupported = true;
     });
     if (unsupported)
@@ -58,5 +63,6 @@ void mlir::ssm::populateSSMToGPUConversionPatterns(
     RewritePatternSet &patterns) {
   gpu_lowering::populateCausalConv1dPatterns(patterns);
   gpu_lowering::populateSelectiveScanPatterns(patterns);
+  gpu_lowering::populateSSDPatterns(patterns);
   gpu_lowering::populateStateUpdatePatterns(patterns);
 }

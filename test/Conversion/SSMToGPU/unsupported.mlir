@@ -2,7 +2,7 @@
 
 // An op without a GPU lowering is an error at the op, naming it.
 func.func @scan(%x: tensor<2x8x4xf32>, %a: tensor<4x16xf32>) -> tensor<2x8x4xf32> {
-  // expected-error @below {{'ssm.scan' op has no GPU lowering yet (convert-ssm-to-gpu lowers ssm.state_update, ssm.causal_conv1d and ssm.selective_scan); compile it for the CPU instead}}
+  // expected-error @below {{'ssm.scan' op has no GPU lowering yet (convert-ssm-to-gpu lowers ssm.state_update, ssm.causal_conv1d, ssm.selective_scan and ssm.ssd); compile it for the CPU instead}}
   %y = ssm.scan forward %x, %a, %a, %a
       : (tensor<2x8x4xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>)
       -> tensor<2x8x4xf32>
@@ -38,4 +38,16 @@ func.func @zoh(%u: tensor<1x4x8xf32>, %A: tensor<4x16xf32>) -> tensor<1x4x8xf32>
       : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x16xf32>, tensor<4x16xf32>,
          tensor<4x16xf32>) -> tensor<1x4x8xf32>
   return %y : tensor<1x4x8xf32>
+}
+
+// -----
+
+// The SSD's states also live in registers, up to 8 per lane.
+func.func @ssd_dynamic_n(%x: tensor<1x8x2x4xf32>, %dt: tensor<1x8x2xf32>, %A: tensor<2xf32>,
+                         %B: tensor<1x8x1x?xf32>) -> tensor<1x8x2x4xf32> {
+  // expected-error @below {{'ssm.ssd' op needs a static state size N of at most 256 on the GPU (its states live in registers)}}
+  %y = ssm.ssd %x, %dt, %A, %B, %B
+      : (tensor<1x8x2x4xf32>, tensor<1x8x2xf32>, tensor<2xf32>, tensor<1x8x1x?xf32>,
+         tensor<1x8x1x?xf32>) -> tensor<1x8x2x4xf32>
+  return %y : tensor<1x8x2x4xf32>
 }

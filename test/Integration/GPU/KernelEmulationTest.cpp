@@ -351,6 +351,14 @@ struct Params {
     text += (text.empty() ? "" : ", ") + name + ": " + ty(t);
     return name;
   }
+  /// Adds an i64 parameter of `shape` holding `values`.
+  std::string addIndices(std::vector<int64_t> shape,
+                         const std::vector<int64_t> &values) {
+    buffers.push_back(fromInts<int64_t>(shape, values));
+    std::string name = "%a" + std::to_string(buffers.size() - 1);
+    text += (text.empty() ? "" : ", ") + name + ": " + type(shape, "i64");
+    return name;
+  }
   std::string ty(const ref::Tensor &t) const {
     return type(t.shape, elementName(storage));
   }
@@ -510,6 +518,101 @@ INSTANTIATE_TEST_SUITE_P(
         ScanCase{"many_channels", 2, 130, 7, 4, 1, true, true, Storage::F32},
         ScanCase{"bf16", 2, 6, 23, 16, 3, true, true, Storage::BF16}),
     [](const ::testing::TestParamInfo<ScanCase> &info) {
+      return std::string(info.param.name);
+    });
+
+//===----------------------------------------------------------------------===//
+// ssm.ssd (recurrent): one warp per (row, head, head channel), 4 per block
+//===----------------------------------------------------------------------===//
+
+enum class Packing { None, SeqIdx, CuSeqlens };
+
+struct SSDCase {
+  const char *name;
+  int64_t B, L, H, P, G, N;
+  Packing packing;
+  Storage storage;
+};
+
+void PrintTo(const SSDCase &c, std::ostream *os) { *os << c.name; }
+
+class EmulatedSSD : public ::testing::TestWithParam<SSDCase> {};
+
+TEST_P(EmulatedSSD, MatchesReference) {
+  const SSDCase &c = GetParam();
+  Storage s = c.storage;
+  std::mt19937_64 rng(c.H * 13 + c.L + c.N);
+  ref::SSDArgs a =
+      randomSSDOperands(c.B, c.L, c.H, c.P, c.G, c.N, /*perChannelD=*/c.P > 4, rng);
+  for (ref::Tensor *t : {&a.x, &a.dt, &a.A, &a.B, &a.C, &*a.D})
+    *t = roundTo(*t, s);
+  a.z = stored({c.B, c.L, c.H, c.P}, rng, s);
+  a.dtBias = stored({c.H}, rng, s, -0.5, 0.5);
+  a.dtSoftplus = true;
+  a.dtLimit = std::make_pair(0.0, 0.8);
+  int64_t rows = c.B;
+  std::vector<int64_t> offsets;
+  if (c.packing == Packing::SeqIdx) {
+    // Sequences change at t = 3 and t = 7 of every row.
+    std::vector<int64_t> seq;
+    for (int64_t b = 0; b < c.B; ++b)
+      for (int64_t t = 0; t < c.L; ++t)
+        seq.push_back(t < 3 ? 0 : t < 7 ? 1 : 2);
+    a.seqIdx = seq;
+  } else if (c.packing == Packing::CuSeqlens) {
+    // Three sequences, the middle one empty.
+    offsets = {0, 4, 4, c.L};
+    a.cuSeqlens = offsets;
+    rows = 3;
+  }
+  a.init = stored({rows, c.H, c.P, c.N}, rng, s);
+  ref::SSDResult expected = ref::ssd(a);
+
+  Params p(s);
+  // Buffers are the kernel's arguments in operand order: add them in order.
+  std::string x = p.add(a.x), dt = p.add(a.dt), A = p.add(a.A), B = p.add(a.B),
+              C = p.add(a.C), D = p.add(*a.D), z = p.add(*a.z),
+              bias = p.add(*a.dtBias), init = p.add(*a.init);
+  std::string types = p.ty(a.x) + ", " + p.ty(a.dt) + ", " + p.ty(a.A) + ", " +
+                      p.ty(a.B) + ", " + p.ty(a.C) + ", " + p.ty(*a.D) + ", " +
+                      p.ty(*a.z) + ", " + p.ty(*a.dtBias) + ", " + p.ty(*a.init);
+  std::string op = "%y, %h = ssm.ssd " + x + ", " + dt + ", " + A + ", " + B +
+                   ", " + C + " skip(" + D + ") gate(" + z + ") dt_bias(" +
+                   bias + ") init(" + init + ")";
+  if (a.seqIdx) {
+    op += " seq_idx(" + p.addIndices({c.B, c.L}, *a.seqIdx) + ")";
+    types += ", " + type({c.B, c.L}, "i64");
+  }
+  if (a.cuSeqlens) {
+    op += " cu_seqlens(" + p.addIndices({4}, offsets) + ")";
+    types += ", " + type({4}, "i64");
+  }
+  op += " dt_softplus dt_limit [0.0, 0.8]";
+  std::string results = p.ty(expected.y) + ", " + p.ty(expected.finalState);
+  std::string source = "func.func @f(" + p.text + ") -> (" + results +
+                       ") {\n  " + op + " : (" + types + ") -> (" + results +
+                       ")\n" + "  return %y, %h : " + results + "\n}\n";
+  Buffer y = fromTensor(ref::Tensor(expected.y.shape), s);
+  Buffer finalState = fromTensor(ref::Tensor(expected.finalState.shape), s);
+  ASSERT_EQ(emulate(source, "f_ssd", ceilDiv(rows * c.H * c.P, 4), 128,
+                    p.pointers({&y, &finalState})),
+            "");
+  EXPECT_LT(relativeError(y, expected.y), tolerance(s));
+  EXPECT_LT(relativeError(finalState, expected.finalState), tolerance(s));
+}
+
+// N a multiple of 32 (every lane entry valid) or not (40: the second entry
+// of lanes 8 and up is past N), groups, both packings, bf16.
+INSTANTIATE_TEST_SUITE_P(
+    Cases, EmulatedSSD,
+    ::testing::Values(
+        SSDCase{"plain", 2, 13, 3, 5, 3, 64, Packing::None, Storage::F32},
+        SSDCase{"odd_n", 2, 9, 2, 3, 1, 40, Packing::None, Storage::F32},
+        SSDCase{"seq_idx", 2, 11, 2, 4, 2, 32, Packing::SeqIdx, Storage::F32},
+        SSDCase{"cu_seqlens", 1, 10, 2, 3, 1, 16, Packing::CuSeqlens,
+                Storage::F32},
+        SSDCase{"bf16", 2, 13, 3, 5, 3, 64, Packing::None, Storage::BF16}),
+    [](const ::testing::TestParamInfo<SSDCase> &info) {
       return std::string(info.param.name);
     });
 

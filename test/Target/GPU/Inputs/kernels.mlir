@@ -121,3 +121,33 @@ func.func @mamba2_f64(%x: tensor<?x8x64xf64>, %dt: tensor<?x8xf64>,
       dt_softplus outs(%h, %y : tensor<?x8x64x64xf64>, tensor<?x8x64xf64>)
   return %h1, %y1 : tensor<?x8x64x64xf64>, tensor<?x8x64xf64>
 }
+
+// Mamba-2 SSD as in mamba2-130m (H = 24, P = 64, N = 128), every optional
+// operand, recurrent.
+func.func @ssd_f32(%x: tensor<?x?x24x64xf32>, %dt: tensor<?x?x24xf32>,
+                   %A: tensor<24xf32>, %B: tensor<?x?x1x128xf32>,
+                   %C: tensor<?x?x1x128xf32>, %D: tensor<24xf32>,
+                   %z: tensor<?x?x24x64xf32>, %bias: tensor<24xf32>,
+                   %h0: tensor<?x24x64x128xf32>)
+    -> (tensor<?x?x24x64xf32>, tensor<?x24x64x128xf32>) {
+  %y, %h = ssm.ssd %x, %dt, %A, %B, %C skip(%D) gate(%z) dt_bias(%bias)
+      init(%h0) dt_softplus dt_limit [0.0, inf]
+      : (tensor<?x?x24x64xf32>, tensor<?x?x24xf32>, tensor<24xf32>,
+         tensor<?x?x1x128xf32>, tensor<?x?x1x128xf32>, tensor<24xf32>,
+         tensor<?x?x24x64xf32>, tensor<24xf32>, tensor<?x24x64x128xf32>)
+      -> (tensor<?x?x24x64xf32>, tensor<?x24x64x128xf32>)
+  return %y, %h : tensor<?x?x24x64xf32>, tensor<?x24x64x128xf32>
+}
+
+// SSD with bf16 storage, N = 48 (lanes past N idle on their second entry)
+// and packed sequences (cu_seqlens).
+func.func @ssd_bf16_packed(%x: tensor<1x?x8x32xbf16>, %dt: tensor<1x?x8xbf16>,
+                           %A: tensor<8xf32>, %B: tensor<1x?x2x48xbf16>,
+                           %C: tensor<1x?x2x48xbf16>, %cu: tensor<?xi32>)
+    -> (tensor<1x?x8x32xbf16>, tensor<?x8x32x48xf32>) {
+  %y, %h = ssm.ssd %x, %dt, %A, %B, %C cu_seqlens(%cu) dt_softplus
+      : (tensor<1x?x8x32xbf16>, tensor<1x?x8xbf16>, tensor<8xf32>,
+         tensor<1x?x2x48xbf16>, tensor<1x?x2x48xbf16>, tensor<?xi32>)
+      -> (tensor<1x?x8x32xbf16>, tensor<?x8x32x48xf32>)
+  return %y, %h : tensor<1x?x8x32xbf16>, tensor<?x8x32x48xf32>
+}
