@@ -17,6 +17,17 @@ config.test_exec_root = os.path.join(config.ssm_obj_root, "test")
 config.substitutions.append(("%ssm_src_root", config.ssm_src_root))
 config.substitutions.append(("%ssm_obj_root", config.ssm_obj_root))
 
+# ptxas (CUDA toolkit) assembles the emitted PTX in test/Target/GPU. When
+# configuring did not find it, %ptxas fails with the reason, so those tests
+# fail instead of silently checking nothing.
+if config.ptxas and not config.ptxas.endswith("-NOTFOUND"):
+    config.substitutions.append(("%ptxas", config.ptxas))
+else:
+    lit_config.warning("ptxas was not found when configuring: the GPU tests will fail")
+    config.substitutions.append(
+        ("%ptxas", "sh -c 'echo \"error: ptxas was not found when configuring "
+                   "(install the CUDA toolkit or set -DSSM_PTXAS)\" >&2; exit 1' --"))
+
 llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)

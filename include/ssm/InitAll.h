@@ -13,7 +13,9 @@ namespace mlir {
 class DialectRegistry;
 namespace ssm {
 
-/// Inserts the ssm dialect and every dialect ssm passes create or consume.
+/// Inserts the ssm dialect and every dialect ssm passes create or consume,
+/// with the translations to LLVM IR of those that reach it (host code and
+/// the GPU kernels that gpu-module-to-binary compiles).
 void registerAllDialects(DialectRegistry &registry);
 
 /// Registers the ssm passes (and the upstream ones ssm-opt exposes).

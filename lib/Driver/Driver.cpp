@@ -1,9 +1,9 @@
 //===- Driver.cpp - The ssmc compilation flow -----------------------------===//
 //
-// Part of ssmc. parse -> ssm-cpu-bufferize (C header from these signatures)
-// -> ssm-cpu-to-llvm -> LLVM IR for the chosen CPU -> optimized LLVM ->
-// assembly / object -> shared library (through the system C compiler as
-// linker).
+// Part of ssmc. CPU: parse -> ssm-cpu-bufferize (C header from these
+// signatures) -> ssm-cpu-to-llvm -> LLVM IR for the chosen CPU -> optimized
+// LLVM -> assembly / object -> shared library (through the system C
+// compiler as linker). CUDA: parse -> ssm-gpu-to-nvvm -> the kernels' PTX.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,14 +13,13 @@
 #include "ssm/InitAll.h"
 #include "ssm/Pipelines/Pipelines.h"
 #include "ssm/Target/CHeader.h"
+#include "ssm/Target/GPU.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
-#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/Path.h"
@@ -119,9 +118,27 @@ std::string weightsPath(const ssm::DriverOptions &options) {
   return std::string(path);
 }
 
+/// Checks the flags that only make sense for one target.
+std::optional<int> checkTargetFlags(const ssm::DriverOptions &options) {
+  using ssm::EmitKind;
+  bool cuda = options.targetKind == ssm::TargetKind::CUDA;
+  if (!cuda && options.emit == EmitKind::PTX)
+    return fail("--emit=ptx needs --target=cuda");
+  if (cuda && options.emit != EmitKind::PTX &&
+      options.emit != EmitKind::LLVMDialect)
+    return fail("--target=cuda emits ptx (the kernels) or mlir (kernels and "
+                "host code after ssm-gpu-to-nvvm)");
+  if (cuda && !options.header.empty())
+    return fail("--header describes CPU entry points; --target=cuda has no "
+                "host ABI yet (docs/gpu.md)");
+  return std::nullopt;
+}
+
 } // namespace
 
 int ssm::compile(const DriverOptions &options) {
+  if (std::optional<int> status = checkTargetFlags(options))
+    return *status;
   if (options.emit == EmitKind::Shared && options.output == "-")
     return fail("a shared library needs an output file (-o)");
   if (options.emit == EmitKind::Shared && options.threads &&
@@ -131,8 +148,6 @@ int ssm::compile(const DriverOptions &options) {
                 "--parallel=false for code without the runtime)");
   DialectRegistry registry;
   registerAllDialects(registry);
-  registerBuiltinDialectTranslation(registry);
-  registerLLVMDialectTranslation(registry);
   MLIRContext context(registry);
 
   std::string error;
@@ -157,6 +172,38 @@ int ssm::compile(const DriverOptions &options) {
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sources, &context);
   if (!module)
     return 1;
+
+  auto writeOutput = [&](function_ref<bool(llvm::raw_pwrite_stream &)> write) {
+    std::unique_ptr<llvm::ToolOutputFile> out = openOutputFile(options.output, &error);
+    if (!out)
+      return fail(error);
+    if (!write(out->os()))
+      return 1;
+    out->keep();
+    return 0;
+  };
+
+  if (options.targetKind == TargetKind::CUDA) {
+    // Without libdevice, exp and log1p would stay unresolved calls.
+    SmallString<256> libdevice(options.gpu.cudaPath);
+    llvm::sys::path::append(libdevice, "nvvm", "libdevice", "libdevice.10.bc");
+    if (!llvm::sys::fs::exists(libdevice))
+      return fail("no libdevice at '" + libdevice +
+                  "': --target=cuda needs the CUDA toolkit (--cuda-path)");
+    if (!runPipeline(*module, options,
+                     [&](OpPassManager &pm) { buildGPUBufferizePipeline(pm); }) ||
+        failed(checkDeviceBuffers(*module)) ||
+        !runPipeline(*module, options, [&](OpPassManager &pm) {
+          buildGPUToNVVMPipeline(pm, options.gpu);
+        }))
+      return 1;
+    return writeOutput([&](llvm::raw_pwrite_stream &os) {
+      if (options.emit == EmitKind::PTX)
+        return succeeded(writePTX(*module, os));
+      module->print(os);
+      return true;
+    });
+  }
 
   // Target first: a bad --mcpu is reported before any work is done.
   std::unique_ptr<llvm::TargetMachine> machine;
@@ -207,15 +254,6 @@ int ssm::compile(const DriverOptions &options) {
     header->keep();
   }
 
-  auto writeOutput = [&](function_ref<bool(llvm::raw_pwrite_stream &)> write) {
-    std::unique_ptr<llvm::ToolOutputFile> out = openOutputFile(options.output, &error);
-    if (!out)
-      return fail(error);
-    if (!write(out->os()))
-      return 1;
-    out->keep();
-    return 0;
-  };
   if (options.emit == EmitKind::Bufferized)
     return writeOutput([&](llvm::raw_pwrite_stream &os) {
       module->print(os);

@@ -68,6 +68,34 @@ void ssm::buildCPULowerToLLVMPipeline(OpPassManager &pm, bool threads) {
              "reconcile-unrealized-casts");
 }
 
+void ssm::buildGPUBufferizePipeline(OpPassManager &pm) {
+  // No deallocation pipeline: a buffer allocated here would live in host
+  // memory, where no kernel can use it (see checkDeviceBuffers).
+  append(pm, "func.func(ssm-insert-shape-checks), ssm-mark-in-place-arguments,"
+             "convert-ssm-to-gpu, canonicalize, cse,"
+             "one-shot-bufferize{bufferize-function-boundaries "
+             "function-boundary-type-conversion=identity-layout-map},"
+             "canonicalize, ssm-drop-argument-results, canonicalize");
+}
+
+void ssm::buildGPUToNVVMPipeline(OpPassManager &pm,
+                                 const GPUPipelineOptions &options) {
+  append(pm, "nvvm-attach-target{chip=" + options.chip + " features=" +
+                 options.features + " O=" + Twine(options.optLevel) + "},"
+             // Kernels: 64-bit indices, so no offset wraps at 2^31 elements.
+             "gpu.module(convert-gpu-to-nvvm{index-bitwidth=64}, canonicalize,"
+             "cse),"
+             // Host: the same lowering as the CPU's, plus the launches.
+             "fold-memref-alias-ops, expand-strided-metadata, lower-affine,"
+             "func.func(gpu-async-region, llvm-request-c-wrappers), ssm-lower-asserts,"
+             "convert-scf-to-cf, gpu-to-llvm, convert-to-llvm,"
+             "reconcile-unrealized-casts,"
+             "gpu-module-to-binary{format=isa" +
+                 (options.cudaPath.empty() ? std::string()
+                                           : " toolkit=" + options.cudaPath) +
+                 "}");
+}
+
 namespace {
 struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {
   Option<bool> threads{*this, "threads",
@@ -90,6 +118,22 @@ struct CPUBufferizeOptions : PassPipelineOptions<CPUBufferizeOptions> {
           clEnumValN(ssm::SSDAlgorithmChoice::chunked, "chunked",
                      "the chunked (state-space duality) form"))};
 };
+/// ssm-opt's spelling of GPUPipelineOptions.
+struct GPUToNVVMOptions : PassPipelineOptions<GPUToNVVMOptions> {
+  Option<std::string> chip{*this, "chip",
+                           llvm::cl::desc("NVIDIA architecture (sm_80, sm_90)"),
+                           llvm::cl::init("sm_80")};
+  Option<std::string> features{*this, "features",
+                               llvm::cl::desc("PTX features"),
+                               llvm::cl::init("+ptx80")};
+  Option<unsigned> optLevel{*this, "opt-level",
+                            llvm::cl::desc("LLVM optimization level (0-3)"),
+                            llvm::cl::init(3)};
+  Option<std::string> cudaPath{
+      *this, "cuda-path",
+      llvm::cl::desc("CUDA toolkit root, for libdevice (default: "
+                     "$CUDA_ROOT, $CUDA_HOME or $CUDA_PATH)")};
+};
 } // namespace
 
 void ssm::registerPipelines() {
@@ -103,5 +147,15 @@ void ssm::registerPipelines() {
       "ssm-cpu-to-llvm", "bufferized loops to the LLVM dialect",
       [](OpPassManager &pm, const LowerToLLVMOptions &options) {
         buildCPULowerToLLVMPipeline(pm, options.threads);
+      });
+  PassPipelineRegistration<GPUToNVVMOptions>(
+      "ssm-gpu-to-nvvm",
+      "ssm ops on tensors to PTX kernels (gpu.binary) and LLVM host code "
+      "(ssmc runs it in two parts, checking the buffers in between)",
+      [](OpPassManager &pm, const GPUToNVVMOptions &options) {
+        buildGPUBufferizePipeline(pm);
+        buildGPUToNVVMPipeline(
+            pm, {options.chip, options.features, options.optLevel,
+                 options.cudaPath});
       });
 }

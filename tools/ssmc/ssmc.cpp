@@ -13,6 +13,8 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 
+#include <cstdlib>
+
 using namespace llvm;
 using mlir::ssm::EmitKind;
 
@@ -39,8 +41,31 @@ int main(int argc, char **argv) {
           clEnumValN(EmitKind::LLVMIR, "llvm", "optimized LLVM IR"),
           clEnumValN(EmitKind::Assembly, "asm", "assembly"),
           clEnumValN(EmitKind::Object, "obj", "an object file (default)"),
-          clEnumValN(EmitKind::Shared, "shared", "a shared library")),
+          clEnumValN(EmitKind::Shared, "shared", "a shared library"),
+          clEnumValN(EmitKind::PTX, "ptx",
+                     "the kernels' PTX, one file for one --cuda-arch "
+                     "(--target=cuda)")),
       cl::cat(category));
+  cl::opt<mlir::ssm::TargetKind> targetKind(
+      "target", cl::desc("Where the code runs"),
+      cl::init(mlir::ssm::TargetKind::CPU),
+      cl::values(clEnumValN(mlir::ssm::TargetKind::CPU, "cpu",
+                            "the CPU (default; see --mcpu, --mtriple)"),
+                 clEnumValN(mlir::ssm::TargetKind::CUDA, "cuda",
+                            "NVIDIA GPUs: kernels as PTX (--emit=ptx) for "
+                            "--cuda-arch; ops without a GPU lowering are "
+                            "errors")),
+      cl::cat(category));
+  cl::opt<std::string> cudaArch(
+      "cuda-arch",
+      cl::desc("GPU architecture of --target=cuda: sm_80 (A100, default) or "
+               "sm_90 (H100); one PTX per architecture"),
+      cl::init("sm_80"), cl::cat(category));
+  cl::opt<std::string> cudaPath(
+      "cuda-path",
+      cl::desc("CUDA toolkit root, whose libdevice the kernels link (default: "
+               "$CUDA_HOME, $CUDA_PATH, $CUDA_ROOT, else /usr/local/cuda)"),
+      cl::value_desc("dir"), cl::cat(category));
   cl::opt<std::string> header(
       "header", cl::desc("Also write a C header declaring the entry points"),
       cl::value_desc("file"), cl::cat(category));
@@ -102,12 +127,14 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "ssmc: compile state-space-model IR (the ssm dialect), or a Hugging "
-      "Face\nMamba / Mamba-2 model folder, to CPU code\n\n"
+      "Face\nMamba / Mamba-2 model folder, to CPU code or GPU kernels\n\n"
       "  ssmc model.mlir -o model.o --header model.h\n"
       "  ssmc mamba-130m-hf/ --emit=shared -o libmamba.so --header mamba.h\n"
       "      (also writes libmamba.weights; run it with ssm-run libmamba.so)\n"
       "  ssmc model.mlir --emit=shared -o libmodel.so --header model.h\n"
-      "  ssmc model.mlir --emit=llvm --mcpu=x86-64-v3\n");
+      "  ssmc model.mlir --emit=llvm --mcpu=x86-64-v3\n"
+      "  ssmc model.mlir --target=cuda --cuda-arch=sm_90 --emit=ptx -o "
+      "model.ptx\n");
   if (opt > 3) {
     errs() << "ssmc: error: -O" << opt << " is not a level (0 to 3)\n";
     return 1;
@@ -121,6 +148,12 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  if (cudaArch != "sm_80" && cudaArch != "sm_90") {
+    errs() << "ssmc: error: --cuda-arch=" << cudaArch
+           << " is not supported (sm_80 or sm_90)\n";
+    return 1;
+  }
+
   mlir::ssm::DriverOptions options;
   options.input = input;
   options.output = output;
@@ -128,6 +161,16 @@ int main(int argc, char **argv) {
   options.weights = weights;
   options.modelName = modelName;
   options.emit = emit;
+  options.targetKind = targetKind;
+  options.gpu.chip = cudaArch;
+  options.gpu.optLevel = opt;
+  options.gpu.cudaPath = cudaPath;
+  for (const char *variable : {"CUDA_HOME", "CUDA_PATH", "CUDA_ROOT"})
+    if (const char *value = std::getenv(variable);
+        options.gpu.cudaPath.empty() && value && *value)
+      options.gpu.cudaPath = value;
+  if (options.gpu.cudaPath.empty())
+    options.gpu.cudaPath = "/usr/local/cuda";
   options.target.cpu = mcpu;
   options.target.triple = mtriple;
   options.target.features = mattr;

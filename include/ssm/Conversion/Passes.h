@@ -10,6 +10,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -30,6 +31,10 @@ namespace ssm {
 /// Adds the patterns that lower `ssm.discretize` to `linalg.generic` and
 /// `ssm.scan` to `scf.for` loops on tensors.
 void populateSSMToSCFConversionPatterns(RewritePatternSet &patterns);
+
+/// Adds the patterns that replace ssm ops by GPU kernel launches (every op
+/// convert-ssm-to-gpu lowers).
+void populateSSMToGPUConversionPatterns(RewritePatternSet &patterns);
 
 #define GEN_PASS_REGISTRATION
 #include "ssm/Conversion/Passes.h.inc"

@@ -124,6 +124,97 @@ def MatmulToBLASPass : Pass<"ssm-matmul-to-blas", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "lower ssm ops to GPU kernels (gpu.func + gpu.launch_func)";
+  let description = [{
+    Replaces each ssm op that has a GPU lowering by a launch of a kernel of
+    its own, a `gpu.func` in the module's `gpu.module @ssm_kernels` (one
+    module, so a target gets one PTX file). It runs on tensors, before
+    one-shot bufferization: the op's operands are bridged to buffers with
+    `bufferization.to_buffer` (read-only for inputs; writable for the
+    destinations, so that the state of `ssm.state_update` is updated in its
+    own buffer, or in a copy where bufferization finds the old state still
+    used), and its results become `bufferization.to_tensor` of the
+    destination buffers. Results without a destination, and destinations
+    made by `tensor.empty` (whose values are undefined), are allocated in
+    device memory (`gpu.alloc`) and belong to the caller. Kernels index with `index` values (64-bit after
+    `convert-gpu-to-nvvm`) and compute in f32 (f64 for f64 operands),
+    whatever the storage type (f16, bf16, f32).
+
+    - `ssm.state_update` (Mamba-1 and Mamba-2): one warp per state row, a
+      (batch, channel) or a (batch, head, head channel), 4 warps per block.
+      Lane `l` owns entries `l, l + 32, ...` of the row's N states: when N is
+      static, a multiple of 32 and at most 256, the lane loads all of them
+      into registers before updating any; otherwise it loops over them. The
+      step size (dt bias, softplus, dt_limit) and exp(δ·A) are computed in
+      registers; C·h is summed across the warp with `gpu.shuffle xor`, and
+      lane 0 adds D·x, applies the silu(z) gate and writes y.
+
+    - `ssm.causal_conv1d`: one thread per (batch, channel, step), steps
+      fastest (coalesced), 256 threads per block, over max(L, W − 1) steps
+      per channel: each thread sums its W taps over x preceded by the
+      carried state, adds the bias and applies SiLU; the threads of the
+      first W − 1 steps also write the final state. Its results have no
+      destination operand: they are allocated in device memory
+      (`gpu.alloc`) and belong to the caller.
+
+    - `ssm.selective_scan` (Mamba-1; a first version): one thread per
+      (batch, channel), 128 per block, runs the recurrence over time with
+      its N states in registers (the loop-carried values of the time loop,
+      so N must be static and at most 32); A, and B and C when fixed, are
+      loaded once; softplus, exp(δ·A), D and the silu(z) gate are fused and
+      y is written step by step, the final state after the last step. Only
+      the `mamba` discretization. The time loop is sequential, unlike the
+      block-wide parallel scan of mamba_ssm.
+
+    - `ssm.ssd` (Mamba-2; a first version, the recurrent form whatever the
+      `algorithm`): one warp per (row, head, head channel), a row being a
+      batch row or a packed sequence of `cu_seqlens`, 4 per block; lane `l`
+      carries the state entries `l, l + 32, ...` in registers through the
+      time loop (N static, at most 256), each step discretizes, updates
+      them, sums C·h with `gpu.shuffle xor`, and lane 0 writes y (D, gate);
+      `seq_idx` restarts the state, `init` and the final state are read and
+      written once.
+
+    Any other ssm op left in the module is an error naming the op and its
+    location (and, for a scan or SSD outside those limits, why): the GPU
+    pipeline has no other way to run it.
+
+    Before:
+
+    ```mlir
+    %h1, %y = ssm.state_update ins(%x, %dt, %A, %B, %C : ...)
+        outs(%h0, %y0 : tensor<?x24x64x128xf32>, tensor<?x24x64xf32>)
+    ```
+
+    After (abridged):
+
+    ```mlir
+    %h = bufferization.to_buffer %h0 : tensor<?x24x64x128xf32> to memref<?x24x64x128xf32>
+    %xb = bufferization.to_buffer %x read_only : ...
+    gpu.launch_func @ssm_kernels::@decode_state_update
+        blocks in (%grid, %c1, %c1) threads in (%c128, %c1, %c1)
+        args(%h : memref<?x24x64x128xf32>, %yb : ..., %xb : ..., ...)
+    %h1 = bufferization.to_tensor %h restrict writable : ...
+    ...
+    gpu.module @ssm_kernels {
+      gpu.func @decode_state_update(%h: memref<?x24x64x128xf32>, ...) kernel
+          attributes {known_block_size = array<i32: 128, 1, 1>} {
+        // item = block_id * 4 + thread_id / 32, lane = thread_id % 32
+        // h'[n] = exp(δ·A)·h[n] + δ·x·B[n] for the lane's n; acc += C[n]·h'[n]
+        // five gpu.shuffle xor steps; lane 0: y = acc + D·x, y *= silu(z)
+      }
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::bufferization::BufferizationDialect"];
+}
+
 def ParallelToRuntimePass : Pass<"ssm-parallel-to-runtime", "::mlir::ModuleOp"> {
   let summary = "run loops marked ssm.parallel on the runtime's thread pool";
   let description = [{

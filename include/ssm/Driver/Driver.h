@@ -23,8 +23,13 @@ enum class EmitKind {
   LLVMIR,
   Assembly,
   Object,
-  Shared
+  Shared,
+  /// The kernels' PTX (--target=cuda).
+  PTX
 };
+
+/// Where the compiled code runs.
+enum class TargetKind { CPU, CUDA };
 
 /// Everything one compilation needs.
 struct DriverOptions {
@@ -40,7 +45,10 @@ struct DriverOptions {
   /// Model folders: prefix of the entry points (`<name>_prefill`, ...).
   std::string modelName = "model";
   EmitKind emit = EmitKind::Object;
+  TargetKind targetKind = TargetKind::CPU;
   CPUTargetOptions target;
+  /// The architecture and code generation of CUDA kernels.
+  GPUPipelineOptions gpu;
   /// Run loops marked ssm.parallel on libssm_runtime's thread pool (the
   /// code then needs the runtime); serial code without it otherwise.
   bool threads = true;

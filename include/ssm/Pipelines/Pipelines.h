@@ -12,6 +12,8 @@
 
 #include "ssm/Transforms/Passes.h"
 
+#include <string>
+
 namespace mlir {
 class OpPassManager;
 namespace ssm {
@@ -39,8 +41,36 @@ void buildCPUBufferizePipeline(OpPassManager &pm,
 /// generated code is serial loops and needs no runtime.
 void buildCPULowerToLLVMPipeline(OpPassManager &pm, bool threads = true);
 
+/// Choices of the GPU pipeline.
+struct GPUPipelineOptions {
+  /// The NVIDIA architecture the kernels are compiled for (sm_80, sm_90).
+  std::string chip = "sm_80";
+  /// PTX features. PTX ISA 8.0 (CUDA 12) is the first to cover sm_90, and
+  /// LLVM aborts on sm_90 without it; ptxas of CUDA 12+ reads it for sm_80.
+  std::string features = "+ptx80";
+  /// LLVM optimization level of the kernels (0 to 3).
+  unsigned optLevel = 3;
+  /// Root of the CUDA toolkit, whose libdevice provides exp and log1p to
+  /// the kernels. Empty: MLIR's own lookup (CUDA_ROOT, CUDA_HOME,
+  /// CUDA_PATH), which links nothing, silently, when they are unset.
+  std::string cudaPath;
+};
+
+/// ssm ops on tensors -> bufferized host functions that launch kernels:
+/// the CPU pipeline's checks and argument marking, convert-ssm-to-gpu
+/// (kernels in the `ssm_kernels` gpu.module), one-shot bufferization with
+/// identity-layout function boundaries, in-place results dropped.
+void buildGPUBufferizePipeline(OpPassManager &pm);
+
+/// Bufferized host functions and kernels -> the kernels in PTX
+/// (gpu-module-to-binary, format=isa, one object for `options.chip`) and
+/// the host functions, with their gpu.launch_func ops, in the LLVM dialect.
+void buildGPUToNVVMPipeline(OpPassManager &pm,
+                            const GPUPipelineOptions &options = {});
+
 /// Registers `ssm-cpu-bufferize` (option `ssd-algorithm`) and
-/// `ssm-cpu-to-llvm` for ssm-opt.
+/// `ssm-cpu-to-llvm` and `ssm-gpu-to-nvvm` (both GPU parts in one; options
+/// `chip`, `features`, `opt-level`) for ssm-opt.
 void registerPipelines();
 
 } // namespace ssm

@@ -1,0 +1,195 @@
+//===- KernelBuilder.cpp - What the GPU kernel lowerings share ------------===//
+//
+// Part of ssmc. See KernelBuilder.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelBuilder.h"
+
+#include "ssm/Support/Arith.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
+
+using namespace mlir;
+using namespace mlir::ssm;
+using namespace mlir::ssm::gpu_lowering;
+
+/// All kernels of a module go into one gpu.module, so that a target gets
+/// one PTX module (one file, one load) whatever the number of ops.
+static constexpr StringLiteral kKernelModuleName = "ssm_kernels";
+
+static gpu::GPUModuleOp getOrCreateKernelModule(RewriterBase &rewriter,
+                                                ModuleOp module) {
+  if (auto existing = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModuleName))
+    return existing;
+  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                  rewriter.getUnitAttr());
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPointToEnd(module.getBody());
+  return gpu::GPUModuleOp::create(rewriter, module.getLoc(), kKernelModuleName);
+}
+
+static MemRefType bufferTypeOf(RankedTensorType type) {
+  return MemRefType::get(type.getShape(), type.getElementType());
+}
+
+static MemRefType bufferTypeOf(Value tensor) {
+  return bufferTypeOf(cast<RankedTensorType>(tensor.getType()));
+}
+
+/// A buffer of `type` in device memory (gpu.alloc; the host lowering turns
+/// it into the runtime's device allocation on the function's stream).
+static Value allocateOnDevice(RewriterBase &rewriter, Location loc,
+                              RankedTensorType type, ValueRange dynamicSizes) {
+  return gpu::AllocOp::create(rewriter, loc, bufferTypeOf(type),
+                              /*asyncToken=*/Type(), /*asyncDependencies=*/{},
+                              dynamicSizes, /*symbolOperands=*/{},
+                              /*hostShared=*/nullptr)
+      .getMemref();
+}
+
+void gpu_lowering::replaceWithKernel(RewriterBase &rewriter, Operation *op,
+                                     const KernelSpec &spec) {
+  Location loc = op->getLoc();
+  // Destinations are bridged first: an input that aliases one is then read
+  // after the write as one-shot bufferization sees it, and gets a copy.
+  SmallVector<Value> buffers;
+  for (Value d : spec.destinations) {
+    // A tensor.empty destination (a `y_init` written the usual way) has no
+    // values to keep: a fresh device buffer serves, where bufferization
+    // would allocate host memory.
+    if (auto empty = d.getDefiningOp<tensor::EmptyOp>()) {
+      buffers.push_back(allocateOnDevice(rewriter, loc, empty.getType(),
+                                         empty.getDynamicSizes()));
+      continue;
+    }
+    buffers.push_back(bufferization::ToBufferOp::create(
+        rewriter, loc, bufferTypeOf(d), d, /*read_only=*/false));
+  }
+  SmallVector<Type> resultTypes = llvm::to_vector(
+      llvm::map_range(spec.destinations, [](Value d) { return d.getType(); }));
+  for (const auto &[type, sizes] : spec.outputs) {
+    buffers.push_back(allocateOnDevice(rewriter, loc, type, sizes));
+    resultTypes.push_back(type);
+  }
+  for (Value in : spec.inputs)
+    if (in)
+      buffers.push_back(bufferization::ToBufferOp::create(
+          rewriter, loc, bufferTypeOf(in), in, /*read_only=*/true));
+
+  // The kernel: one argument per buffer, its name from the enclosing
+  // function so that profiles and PTX read back to the source.
+  auto module = op->getParentOfType<ModuleOp>();
+  gpu::GPUModuleOp kernels = getOrCreateKernelModule(rewriter, module);
+  std::string name = spec.name.str();
+  if (auto func = op->getParentOfType<FunctionOpInterface>())
+    name = (func.getName() + "_" + spec.name).str();
+  SmallVector<Type> argTypes;
+  for (Value buffer : buffers)
+    argTypes.push_back(buffer.getType());
+  gpu::GPUFuncOp kernel;
+  {
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToEnd(kernels.getBody());
+    kernel = gpu::GPUFuncOp::create(rewriter, loc, name,
+                                    rewriter.getFunctionType(argTypes, {}));
+    kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                    rewriter.getUnitAttr());
+    // A known block size lets the NVVM lowering bound thread ids (range
+    // metadata, .maxntid) and ptxas budget registers for exactly that.
+    kernel.setKnownBlockSizeAttr(rewriter.getDenseI32ArrayAttr(
+        {static_cast<int32_t>(spec.blockSize), 1, 1}));
+    SymbolTable(kernels).insert(kernel);
+    Block &entry = kernel.getBody().front();
+    rewriter.setInsertionPointToEnd(&entry);
+    auto ret = gpu::ReturnOp::create(rewriter, loc);
+    rewriter.setInsertionPoint(ret);
+    SmallVector<Value> args;
+    unsigned next = 0;
+    for (size_t i = 0; i < resultTypes.size(); ++i)
+      args.push_back(entry.getArgument(next++));
+    for (Value in : spec.inputs)
+      args.push_back(in ? entry.getArgument(next++) : Value());
+    spec.body(rewriter, loc, args);
+  }
+
+  Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  Value threads = arith::ConstantIndexOp::create(rewriter, loc, spec.blockSize);
+  gpu::LaunchFuncOp::create(rewriter, loc, kernel,
+                            {spec.gridSize(rewriter, loc, buffers), one, one},
+                            {threads, one, one},
+                            /*dynamicSharedMemorySize=*/Value(), buffers);
+  SmallVector<Value> results;
+  for (auto [type, buffer] : llvm::zip(resultTypes, buffers))
+    results.push_back(bufferization::ToTensorOp::create(
+        rewriter, loc, type, buffer, /*restrict=*/rewriter.getUnitAttr(),
+        /*writable=*/rewriter.getUnitAttr()));
+  rewriter.replaceOp(op, results);
+}
+
+std::pair<RankedTensorType, SmallVector<Value>>
+gpu_lowering::deviceOutput(RankedTensorType type, ArrayRef<Value> sizes) {
+  SmallVector<Value> dynamic;
+  for (auto [size, value] : llvm::zip(type.getShape(), sizes))
+    if (ShapedType::isDynamic(size))
+      dynamic.push_back(value);
+  return {type, dynamic};
+}
+
+Value gpu_lowering::globalThreadIndex(OpBuilder &b, Location loc,
+                                      int64_t blockSize) {
+  Value first = arith::MulIOp::create(
+      b, loc, gpu::BlockIdOp::create(b, loc, gpu::Dimension::x),
+      arith::ConstantIndexOp::create(b, loc, blockSize));
+  return arith::AddIOp::create(
+      b, loc, first, gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
+}
+
+Value gpu_lowering::loadAs(OpBuilder &b, Location loc, Value buffer,
+                           ValueRange indices, Type type) {
+  return convertFloat(b, loc, memref::LoadOp::create(b, loc, buffer, indices),
+                      type);
+}
+
+void gpu_lowering::storeAs(OpBuilder &b, Location loc, Value value,
+                           Value buffer, ValueRange indices) {
+  Type element = cast<MemRefType>(buffer.getType()).getElementType();
+  memref::StoreOp::create(b, loc, convertFloat(b, loc, value, element), buffer,
+                          indices);
+}
+
+Value gpu_lowering::warpSum(OpBuilder &b, Location loc, Value value) {
+  // Any summation order is acceptable (docs/semantics.md fixes none for
+  // sums over the state); the butterfly leaves the total in every lane.
+  auto flags = arith::FastMathFlagsAttr::get(
+      b.getContext(),
+      arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
+  for (int32_t offset = kWarpSize / 2; offset > 0; offset /= 2) {
+    auto shuffle = gpu::ShuffleOp::create(b, loc, value, offset, kWarpSize,
+                                          gpu::ShuffleMode::XOR);
+    value =
+        arith::AddFOp::create(b, loc, value, shuffle.getShuffleResult(), flags);
+  }
+  return value;
+}
+
+Value gpu_lowering::dimOf(OpBuilder &b, Location loc, Value buffer,
+                          int64_t dim) {
+  if (std::optional<int64_t> size = staticDimOf(buffer, dim))
+    return arith::ConstantIndexOp::create(b, loc, *size);
+  return memref::DimOp::create(b, loc, buffer, dim);
+}
+
+std::optional<int64_t> gpu_lowering::staticDimOf(Value buffer, int64_t dim) {
+  int64_t size = cast<ShapedType>(buffer.getType()).getDimSize(dim);
+  if (ShapedType::isDynamic(size))
+    return std::nullopt;
+  return size;
+}

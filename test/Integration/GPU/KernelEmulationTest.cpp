@@ -1,0 +1,619 @@
+//===- KernelEmulationTest.cpp - GPU kernels run on the CPU ---------------===//
+//
+// Part of ssmc. No GPU is needed: convert-ssm-to-gpu's kernels (the
+// gpu.func bodies, exactly as the PTX path receives them) are moved into
+// host functions whose thread and block ids and warp shuffles are calls
+// into a small SIMT emulator below, compiled with the CPU pipeline and run
+// with one host thread per GPU thread of a block (blocks one after
+// another). The results are compared with the reference evaluator at the
+// tolerances of the CPU numerics tests.
+//
+// What this checks: the work-item and lane mapping, the guards, the
+// register and loop paths over the state, the warp sum, the fused
+// discretization, skip and gate, f16/bf16 conversions. What it does not:
+// the host side's grid size (computed here by the same formula; the lit
+// tests check the IR of it), PTX code generation, and the GPU's own exp
+// and log1p (libdevice), which the CPU replaces with libm.
+//
+//===----------------------------------------------------------------------===//
+
+#include "../../Support/RandomTensor.h"
+#include "JitHarness.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/PatternMatch.h"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <random>
+#include <thread>
+
+using namespace ssm;
+using namespace ssm::test;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// The SIMT emulator
+//===----------------------------------------------------------------------===//
+
+constexpr int kWarpSize = 32;
+
+/// A reusable barrier for the lanes of one warp.
+class Barrier {
+public:
+  explicit Barrier(int count) : count(count) {}
+  void wait() {
+    std::unique_lock<std::mutex> lock(mutex);
+    int generation = this->generation;
+    if (++arrived == count) {
+      arrived = 0;
+      ++this->generation;
+      released.notify_all();
+      return;
+    }
+    released.wait(lock, [&] { return this->generation != generation; });
+  }
+
+private:
+  std::mutex mutex;
+  std::condition_variable released;
+  int count, arrived = 0, generation = 0;
+};
+
+/// Where the lanes of a warp exchange values for a shuffle.
+struct Warp {
+  Barrier barrier{kWarpSize};
+  float slots[kWarpSize];
+};
+
+thread_local int64_t threadId, blockId;
+thread_local Warp *warp;
+
+extern "C" int64_t ssm_emu_thread_id() { return threadId; }
+extern "C" int64_t ssm_emu_block_id() { return blockId; }
+
+/// gpu.shuffle xor over the whole warp: every lane publishes its value,
+/// all wait, each reads its partner's, all wait again before slots reuse.
+extern "C" float ssm_emu_shuffle_xor_f32(float value, int32_t offset,
+                                         int32_t width) {
+  EXPECT_EQ(width, kWarpSize);
+  int lane = static_cast<int>(threadId % kWarpSize);
+  warp->slots[lane] = value;
+  warp->barrier.wait();
+  float partner = warp->slots[lane ^ offset];
+  warp->barrier.wait();
+  return partner;
+}
+
+/// Replaces the gpu.func kernels of `module`'s gpu.module by host functions
+/// of the same names and signatures that call the emulator.
+mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
+  using namespace mlir;
+  MLIRContext *context = module.getContext();
+  auto kernels = llvm::to_vector(module.getOps<gpu::GPUModuleOp>());
+  if (kernels.size() != 1)
+    return failure();
+  IRRewriter rewriter(context);
+  rewriter.setInsertionPointToEnd(module.getBody());
+  Location loc = module.getLoc();
+  auto index = rewriter.getIndexType();
+  Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
+  auto declare = [&](StringRef name, FunctionType type) {
+    func::FuncOp::create(rewriter, loc, name, type).setPrivate();
+  };
+  declare("ssm_emu_thread_id", rewriter.getFunctionType({}, {index}));
+  declare("ssm_emu_block_id", rewriter.getFunctionType({}, {index}));
+  declare("ssm_emu_shuffle_xor_f32",
+          rewriter.getFunctionType({f32, i32, i32}, {f32}));
+  for (auto kernel : llvm::to_vector(kernels[0].getOps<gpu::GPUFuncOp>())) {
+    rewriter.setInsertionPointToEnd(module.getBody());
+    auto host = func::FuncOp::create(rewriter, loc, kernel.getName(),
+                                     kernel.getFunctionType());
+    host->setAttr("llvm.emit_c_interface", rewriter.getUnitAttr());
+    host.getBody().takeBody(kernel.getBody());
+    bool unsupported = false;
+    host.walk([&](Operation *op) {
+      rewriter.setInsertionPoint(op);
+      auto call = [&](StringRef callee, Type result, ValueRange args) {
+        return func::CallOp::create(rewriter, op->getLoc(), callee,
+                                    TypeRange{result}, args)
+            .getResult(0);
+      };
+      if (isa<gpu::ReturnOp>(op)) {
+        rewriter.replaceOpWithNewOp<func::ReturnOp>(op);
+      } else if (auto id = dyn_cast<gpu::ThreadIdOp>(op)) {
+        unsupported |= id.getDimension() != gpu::Dimension::x;
+        rewriter.replaceOp(op, call("ssm_emu_thread_id", index, {}));
+      } else if (auto id = dyn_cast<gpu::BlockIdOp>(op)) {
+        unsupported |= id.getDimension() != gpu::Dimension::x;
+        rewriter.replaceOp(op, call("ssm_emu_block_id", index, {}));
+      } else if (auto shuffle = dyn_cast<gpu::ShuffleOp>(op)) {
+        unsupported |= shuffle.getMode() != gpu::ShuffleMode::XOR ||
+                       !shuffle.getValue().getType().isF32();
+        Value value =
+            call("ssm_emu_shuffle_xor_f32", f32,
+                 {shuffle.getValue(), shuffle.getOffset(), shuffle.getWidth()});
+        Value valid = arith::ConstantOp::create(rewriter, op->getLoc(),
+                                                rewriter.getBoolAttr(true));
+        rewriter.replaceOp(op, ValueRange{value, valid});
+      } else if (isa<gpu::GPUDialect>(op->getDialect())) {
+        unsupported = true;
+      }
+    });
+    if (unsupported)
+      return failure();
+  }
+  rewriter.eraseOp(kernels[0]);
+  return success();
+}
+
+/// Compiles the kernels that convert-ssm-to-gpu makes of `source` and runs
+/// the one named `kernel` on `args` (in the kernel's argument order) with
+/// `blocks` blocks of `blockSize` threads. Returns "" or what went wrong.
+std::string emulate(const std::string &source, const std::string &kernel,
+                    int64_t blocks, int64_t blockSize,
+                    const std::vector<Buffer *> &args) {
+  using namespace mlir;
+  mlir::ssm::registerAllPasses();
+  DialectRegistry registry;
+  mlir::ssm::registerAllDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  std::string diagnostics;
+  llvm::raw_string_ostream os(diagnostics);
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
+    os << d << "\n";
+    return success();
+  });
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(source, &context);
+  if (!module)
+    return "parse failed: " + diagnostics;
+  PassManager toGPU(&context, ModuleOp::getOperationName());
+  if (failed(parsePassPipeline("convert-ssm-to-gpu", toGPU)) ||
+      failed(toGPU.run(*module)))
+    return "convert-ssm-to-gpu failed: " + diagnostics;
+  // Only the kernels run here: the host functions go.
+  for (auto func : llvm::to_vector(module->getOps<func::FuncOp>()))
+    func.erase();
+  if (failed(moveKernelsToHost(*module)))
+    return "unexpected GPU ops in the kernels";
+  PassManager toLLVM(&context, ModuleOp::getOperationName());
+  mlir::ssm::buildCPULowerToLLVMPipeline(toLLVM, /*threads=*/false);
+  if (failed(toLLVM.run(*module)))
+    return "lowering failed: " + diagnostics;
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  ExecutionEngineOptions options;
+  options.transformer = makeOptimizingTransformer(2, 0, nullptr);
+  options.enablePerfNotificationListener = false;
+  auto engine = ExecutionEngine::create(*module, options);
+  if (!engine)
+    return "JIT failed: " + llvm::toString(engine.takeError());
+  (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap symbols;
+    // The CPU pipeline calls declared functions through their C-interface
+    // names; with scalar arguments those have the plain C signature.
+    auto add = [&](const std::string &name, auto *function) {
+      for (const std::string &symbol : {name, "_mlir_ciface_" + name})
+        symbols[interner(symbol)] = {llvm::orc::ExecutorAddr::fromPtr(function),
+                                     llvm::JITSymbolFlags::Exported};
+    };
+    add("ssm_emu_thread_id", &ssm_emu_thread_id);
+    add("ssm_emu_block_id", &ssm_emu_block_id);
+    add("ssm_emu_shuffle_xor_f32", &ssm_emu_shuffle_xor_f32);
+    return symbols;
+  });
+  auto function = (*engine)->lookupPacked("_mlir_ciface_" + kernel);
+  if (!function)
+    return "no kernel " + kernel + ": " + llvm::toString(function.takeError());
+  std::vector<void *> packed;
+  for (Buffer *b : args)
+    packed.push_back(&b->descriptorPtr);
+  for (int64_t block = 0; block < blocks; ++block) {
+    std::vector<Warp> warps(static_cast<size_t>(blockSize / kWarpSize));
+    std::vector<std::thread> threads;
+    for (int64_t t = 0; t < blockSize; ++t)
+      threads.emplace_back([&, t] {
+        threadId = t;
+        blockId = block;
+        warp = &warps[static_cast<size_t>(t / kWarpSize)];
+        (*function)(packed.data());
+      });
+    for (std::thread &thread : threads)
+      thread.join();
+  }
+  return "";
+}
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+ref::Tensor stored(std::vector<int64_t> shape, std::mt19937_64 &rng, Storage s,
+                   double lo = -1.0, double hi = 1.0) {
+  return roundTo(randomTensor(std::move(shape), rng, lo, hi), s);
+}
+
+/// f32 storage: the bound of the CPU numerics tests. f16/bf16: one rounding
+/// of the result to the storage type on top of it.
+double tolerance(Storage s) {
+  constexpr double kTolerance = 2e-5;
+  return s == Storage::F32 ? kTolerance
+                           : unitRoundoff(s) * (1.0 + kTolerance) + kTolerance;
+}
+
+//===----------------------------------------------------------------------===//
+// ssm.state_update: one warp per row, 4 warps per block
+//===----------------------------------------------------------------------===//
+
+struct UpdateCase {
+  const char *name;
+  bool mamba2, perChannelD;
+  int64_t B, H, P, N, G;
+  Storage storage;
+};
+
+void PrintTo(const UpdateCase &c, std::ostream *os) { *os << c.name; }
+
+class EmulatedStateUpdate : public ::testing::TestWithParam<UpdateCase> {};
+
+TEST_P(EmulatedStateUpdate, MatchesReference) {
+  const UpdateCase &c = GetParam();
+  Storage s = c.storage;
+  std::mt19937_64 rng(c.H * 7 + c.N + c.B);
+  ref::StateUpdateArgs a;
+  std::vector<int64_t> xShape = c.mamba2 ? std::vector<int64_t>{c.B, c.H, c.P}
+                                         : std::vector<int64_t>{c.B, c.H};
+  std::vector<int64_t> stateShape = xShape;
+  stateShape.push_back(c.N);
+  a.state = stored(stateShape, rng, s);
+  a.x = stored(xShape, rng, s);
+  a.dt = stored({c.B, c.H}, rng, s, -2.0, 0.5);
+  a.A = c.mamba2 ? stored({c.H}, rng, s, -1.5, -0.1)
+                 : stored({c.H, c.N}, rng, s, -1.5, -0.1);
+  a.B = stored({c.B, c.G, c.N}, rng, s);
+  a.C = stored({c.B, c.G, c.N}, rng, s);
+  a.D = c.perChannelD ? stored({c.H, c.P}, rng, s) : stored({c.H}, rng, s);
+  a.z = stored(xShape, rng, s);
+  a.dtBias = stored({c.H}, rng, s, -0.5, 0.5);
+  a.dtSoftplus = true;
+  a.dtLimit = std::make_pair(0.01, 0.5);
+  ref::StateUpdateResult expected = ref::stateUpdate(a);
+
+  const char *e = elementName(s);
+  std::vector<Buffer> buffers;
+  buffers.reserve(10);
+  std::string params, types;
+  auto add = [&](const ref::Tensor &t) {
+    buffers.push_back(fromTensor(t, s));
+    std::string name = "%a" + std::to_string(buffers.size() - 1);
+    params += (params.empty() ? "" : ", ") + name + ": " + type(t.shape, e);
+    return name;
+  };
+  std::string state = add(a.state), y = add(ref::Tensor(a.x.shape));
+  std::string x = add(a.x), dt = add(a.dt), A = add(a.A), B = add(a.B),
+              C = add(a.C), D = add(*a.D), z = add(*a.z), bias = add(*a.dtBias);
+  auto ty = [&](const ref::Tensor &t) { return type(t.shape, e); };
+  std::string source =
+      "func.func @f(" + params + ") -> (" + ty(a.state) + ", " + ty(a.x) +
+      ") {\n" + "  %n, %o = ssm.state_update ins(" + x + ", " + dt + ", " + A +
+      ", " + B + ", " + C + " : " + ty(a.x) + ", " + ty(a.dt) + ", " + ty(a.A) +
+      ", " + ty(a.B) + ", " + ty(a.C) + ") skip(" + D + " : " + ty(*a.D) +
+      ") gate(" + z + " : " + ty(*a.z) + ") dt_bias(" + bias + " : " +
+      ty(*a.dtBias) + ") dt_softplus dt_limit [0.01, 0.5] outs(" + state +
+      ", " + y + " : " + ty(a.state) + ", " + ty(a.x) + ")\n" +
+      "  return %n, %o : " + ty(a.state) + ", " + ty(a.x) + "\n}\n";
+  std::vector<Buffer *> args;
+  for (Buffer &b : buffers)
+    args.push_back(&b);
+  int64_t rows = c.B * c.H * (c.mamba2 ? c.P : 1);
+  ASSERT_EQ(emulate(source, "f_state_update", ceilDiv(rows, 4), 128, args), "");
+  EXPECT_LT(relativeError(buffers[0], expected.newState), tolerance(s));
+  EXPECT_LT(relativeError(buffers[1], expected.y), tolerance(s));
+}
+
+// N = 64 and 128 take the register path (2 and 4 entries per lane), N = 5
+// and 40 the loop (fewer entries than lanes; not a multiple of 32). Row
+// counts that leave the last block partly idle.
+INSTANTIATE_TEST_SUITE_P(
+    Cases, EmulatedStateUpdate,
+    ::testing::Values(
+        UpdateCase{"mamba2_registers", true, true, 3, 6, 3, 64, 3,
+                   Storage::F32},
+        UpdateCase{"mamba2_n128", true, false, 2, 2, 5, 128, 1, Storage::F32},
+        UpdateCase{"mamba2_loop", true, false, 2, 4, 3, 40, 2, Storage::F32},
+        UpdateCase{"mamba1_loop", false, false, 2, 17, 1, 5, 1, Storage::F32},
+        UpdateCase{"mamba1_registers", false, false, 3, 6, 1, 32, 3,
+                   Storage::F32},
+        UpdateCase{"mamba2_bf16", true, true, 3, 6, 3, 64, 3, Storage::BF16},
+        UpdateCase{"mamba1_f16", false, false, 2, 17, 1, 5, 1, Storage::F16}),
+    [](const ::testing::TestParamInfo<UpdateCase> &info) {
+      return std::string(info.param.name);
+    });
+
+//===----------------------------------------------------------------------===//
+// ssm.causal_conv1d: one thread per output, 256 per block
+//===----------------------------------------------------------------------===//
+
+/// The function parameters and buffers of one test kernel.
+struct Params {
+  Storage storage;
+  std::vector<Buffer> buffers;
+  std::string text;
+
+  explicit Params(Storage s) : storage(s) { buffers.reserve(16); }
+  /// Adds a parameter holding `t`; returns its SSA name.
+  std::string add(const ref::Tensor &t) {
+    buffers.push_back(fromTensor(t, storage));
+    std::string name = "%a" + std::to_string(buffers.size() - 1);
+    text += (text.empty() ? "" : ", ") + name + ": " + ty(t);
+    return name;
+  }
+  /// Adds an i64 parameter of `shape` holding `values`.
+  std::string addIndices(std::vector<int64_t> shape,
+                         const std::vector<int64_t> &values) {
+    buffers.push_back(fromInts<int64_t>(shape, values));
+    std::string name = "%a" + std::to_string(buffers.size() - 1);
+    text += (text.empty() ? "" : ", ") + name + ": " + type(shape, "i64");
+    return name;
+  }
+  std::string ty(const ref::Tensor &t) const {
+    return type(t.shape, elementName(storage));
+  }
+  std::vector<Buffer *> pointers(std::vector<Buffer *> outputs) {
+    for (Buffer &b : buffers)
+      outputs.push_back(&b);
+    return outputs;
+  }
+};
+
+struct ConvCase {
+  const char *name;
+  int64_t B, C, L, W;
+  bool bias, init, silu;
+  Storage storage;
+};
+
+void PrintTo(const ConvCase &c, std::ostream *os) { *os << c.name; }
+
+class EmulatedCausalConv1d : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(EmulatedCausalConv1d, MatchesReference) {
+  const ConvCase &c = GetParam();
+  Storage s = c.storage;
+  std::mt19937_64 rng(c.C * 3 + c.L + c.W);
+  ref::CausalConv1dArgs a;
+  a.x = stored({c.B, c.C, c.L}, rng, s);
+  a.weight = stored({c.C, c.W}, rng, s);
+  if (c.bias)
+    a.bias = stored({c.C}, rng, s);
+  if (c.init)
+    a.initState = stored({c.B, c.C, c.W - 1}, rng, s);
+  a.silu = c.silu;
+  ref::CausalConv1dResult expected = ref::causalConv1d(a);
+
+  Params p(s);
+  std::string x = p.add(a.x), w = p.add(a.weight);
+  std::string op = "%out, %fs = ssm.causal_conv1d " + x + ", " + w;
+  std::string types = p.ty(a.x) + ", " + p.ty(a.weight);
+  if (a.bias) {
+    op += " bias(" + p.add(*a.bias) + ")";
+    types += ", " + p.ty(*a.bias);
+  }
+  if (a.initState) {
+    op += " init_state(" + p.add(*a.initState) + ")";
+    types += ", " + p.ty(*a.initState);
+  }
+  if (c.silu)
+    op += " silu";
+  std::string results = p.ty(expected.out) + ", " + p.ty(expected.finalState);
+  std::string source = "func.func @f(" + p.text + ") -> (" + results +
+                       ") {\n  " + op + " : (" + types + ") -> (" + results +
+                       ")\n" + "  return %out, %fs : " + results + "\n}\n";
+  Buffer out = fromTensor(ref::Tensor(expected.out.shape), s);
+  Buffer finalState = fromTensor(ref::Tensor(expected.finalState.shape), s);
+  int64_t items = c.B * c.C * std::max(c.L, c.W - 1);
+  ASSERT_EQ(emulate(source, "f_causal_conv1d", ceilDiv(items, 256), 256,
+                    p.pointers({&out, &finalState})),
+            "");
+  EXPECT_LT(relativeError(out, expected.out), tolerance(s));
+  EXPECT_LT(relativeError(finalState, expected.finalState), tolerance(s));
+}
+
+// Sequences shorter than the carried history (the final state then comes
+// partly from init_state), a width of 1 (no history), channel counts that
+// leave the last block partly idle.
+INSTANTIATE_TEST_SUITE_P(
+    Cases, EmulatedCausalConv1d,
+    ::testing::Values(
+        ConvCase{"mamba_w4", 2, 37, 19, 4, true, true, true, Storage::F32},
+        ConvCase{"short", 3, 5, 2, 4, true, true, false, Storage::F32},
+        ConvCase{"no_state", 2, 9, 11, 3, false, false, true, Storage::F32},
+        ConvCase{"width1", 1, 7, 5, 1, true, false, false, Storage::F32},
+        ConvCase{"bf16", 2, 37, 19, 4, true, true, true, Storage::BF16}),
+    [](const ::testing::TestParamInfo<ConvCase> &info) {
+      return std::string(info.param.name);
+    });
+
+//===----------------------------------------------------------------------===//
+// ssm.selective_scan: one thread per (batch, channel), 128 per block
+//===----------------------------------------------------------------------===//
+
+struct ScanCase {
+  const char *name;
+  int64_t B, D, L, N, G;
+  bool selective, optional;
+  Storage storage;
+};
+
+void PrintTo(const ScanCase &c, std::ostream *os) { *os << c.name; }
+
+class EmulatedSelectiveScan : public ::testing::TestWithParam<ScanCase> {};
+
+TEST_P(EmulatedSelectiveScan, MatchesReference) {
+  const ScanCase &c = GetParam();
+  Storage s = c.storage;
+  std::mt19937_64 rng(c.D * 11 + c.L + c.N);
+  ref::SelectiveScanArgs a;
+  a.u = stored({c.B, c.D, c.L}, rng, s);
+  a.delta = stored({c.B, c.D, c.L}, rng, s, -2.0, 0.5);
+  a.A = stored({c.D, c.N}, rng, s, -1.5, -0.1);
+  std::vector<int64_t> bcShape = c.selective
+                                     ? std::vector<int64_t>{c.B, c.G, c.N, c.L}
+                                     : std::vector<int64_t>{c.D, c.N};
+  a.B = stored(bcShape, rng, s);
+  a.C = stored(bcShape, rng, s);
+  if (c.optional) {
+    a.D = stored({c.D}, rng, s);
+    a.z = stored({c.B, c.D, c.L}, rng, s);
+    a.deltaBias = stored({c.D}, rng, s, -0.5, 0.5);
+    a.deltaSoftplus = true;
+  }
+  a.init = stored({c.B, c.D, c.N}, rng, s);
+  ref::SelectiveScanResult expected = ref::selectiveScan(a);
+
+  Params p(s);
+  // Buffers are the kernel's arguments in operand order: add them in order.
+  std::string u = p.add(a.u), delta = p.add(a.delta), A = p.add(a.A),
+              B = p.add(a.B), C = p.add(a.C);
+  std::string op = "%y, %h = ssm.selective_scan " + u + ", " + delta + ", " +
+                   A + ", " + B + ", " + C;
+  std::string types = p.ty(a.u) + ", " + p.ty(a.delta) + ", " + p.ty(a.A) +
+                      ", " + p.ty(a.B) + ", " + p.ty(a.C);
+  auto optional = [&](const char *keyword,
+                      const std::optional<ref::Tensor> &t) {
+    if (!t)
+      return;
+    op += std::string(" ") + keyword + "(" + p.add(*t) + ")";
+    types += ", " + p.ty(*t);
+  };
+  optional("skip", a.D);
+  optional("gate", a.z);
+  optional("delta_bias", a.deltaBias);
+  optional("init", a.init);
+  if (a.deltaSoftplus)
+    op += " delta_softplus";
+  std::string results = p.ty(expected.y) + ", " + p.ty(expected.finalState);
+  std::string source = "func.func @f(" + p.text + ") -> (" + results +
+                       ") {\n  " + op + " : (" + types + ") -> (" + results +
+                       ")\n" + "  return %y, %h : " + results + "\n}\n";
+  Buffer y = fromTensor(ref::Tensor(expected.y.shape), s);
+  Buffer finalState = fromTensor(ref::Tensor(expected.finalState.shape), s);
+  ASSERT_EQ(emulate(source, "f_selective_scan", ceilDiv(c.B * c.D, 128), 128,
+                    p.pointers({&y, &finalState})),
+            "");
+  EXPECT_LT(relativeError(y, expected.y), tolerance(s));
+  EXPECT_LT(relativeError(finalState, expected.finalState), tolerance(s));
+}
+
+// Groups (channel d reads group d / (D / G)), fixed B and C, more channels
+// than one block holds.
+INSTANTIATE_TEST_SUITE_P(
+    Cases, EmulatedSelectiveScan,
+    ::testing::Values(
+        ScanCase{"selective_groups", 2, 6, 23, 16, 3, true, true, Storage::F32},
+        ScanCase{"fixed_n32", 1, 5, 9, 32, 1, false, false, Storage::F32},
+        ScanCase{"many_channels", 2, 130, 7, 4, 1, true, true, Storage::F32},
+        ScanCase{"bf16", 2, 6, 23, 16, 3, true, true, Storage::BF16}),
+    [](const ::testing::TestParamInfo<ScanCase> &info) {
+      return std::string(info.param.name);
+    });
+
+//===----------------------------------------------------------------------===//
+// ssm.ssd (recurrent): one warp per (row, head, head channel), 4 per block
+//===----------------------------------------------------------------------===//
+
+enum class Packing { None, SeqIdx, CuSeqlens };
+
+struct SSDCase {
+  const char *name;
+  int64_t B, L, H, P, G, N;
+  Packing packing;
+  Storage storage;
+};
+
+void PrintTo(const SSDCase &c, std::ostream *os) { *os << c.name; }
+
+class EmulatedSSD : public ::testing::TestWithParam<SSDCase> {};
+
+TEST_P(EmulatedSSD, MatchesReference) {
+  const SSDCase &c = GetParam();
+  Storage s = c.storage;
+  std::mt19937_64 rng(c.H * 13 + c.L + c.N);
+  ref::SSDArgs a =
+      randomSSDOperands(c.B, c.L, c.H, c.P, c.G, c.N, /*perChannelD=*/c.P > 4, rng);
+  for (ref::Tensor *t : {&a.x, &a.dt, &a.A, &a.B, &a.C, &*a.D})
+    *t = roundTo(*t, s);
+  a.z = stored({c.B, c.L, c.H, c.P}, rng, s);
+  a.dtBias = stored({c.H}, rng, s, -0.5, 0.5);
+  a.dtSoftplus = true;
+  a.dtLimit = std::make_pair(0.0, 0.8);
+  int64_t rows = c.B;
+  std::vector<int64_t> offsets;
+  if (c.packing == Packing::SeqIdx) {
+    // Sequences change at t = 3 and t = 7 of every row.
+    std::vector<int64_t> seq;
+    for (int64_t b = 0; b < c.B; ++b)
+      for (int64_t t = 0; t < c.L; ++t)
+        seq.push_back(t < 3 ? 0 : t < 7 ? 1 : 2);
+    a.seqIdx = seq;
+  } else if (c.packing == Packing::CuSeqlens) {
+    // Three sequences, the middle one empty.
+    offsets = {0, 4, 4, c.L};
+    a.cuSeqlens = offsets;
+    rows = 3;
+  }
+  a.init = stored({rows, c.H, c.P, c.N}, rng, s);
+  ref::SSDResult expected = ref::ssd(a);
+
+  Params p(s);
+  // Buffers are the kernel's arguments in operand order: add them in order.
+  std::string x = p.add(a.x), dt = p.add(a.dt), A = p.add(a.A), B = p.add(a.B),
+              C = p.add(a.C), D = p.add(*a.D), z = p.add(*a.z),
+              bias = p.add(*a.dtBias), init = p.add(*a.init);
+  std::string types = p.ty(a.x) + ", " + p.ty(a.dt) + ", " + p.ty(a.A) + ", " +
+                      p.ty(a.B) + ", " + p.ty(a.C) + ", " + p.ty(*a.D) + ", " +
+                      p.ty(*a.z) + ", " + p.ty(*a.dtBias) + ", " + p.ty(*a.init);
+  std::string op = "%y, %h = ssm.ssd " + x + ", " + dt + ", " + A + ", " + B +
+                   ", " + C + " skip(" + D + ") gate(" + z + ") dt_bias(" +
+                   bias + ") init(" + init + ")";
+  if (a.seqIdx) {
+    op += " seq_idx(" + p.addIndices({c.B, c.L}, *a.seqIdx) + ")";
+    types += ", " + type({c.B, c.L}, "i64");
+  }
+  if (a.cuSeqlens) {
+    op += " cu_seqlens(" + p.addIndices({4}, offsets) + ")";
+    types += ", " + type({4}, "i64");
+  }
+  op += " dt_softplus dt_limit [0.0, 0.8]";
+  std::string results = p.ty(expected.y) + ", " + p.ty(expected.finalState);
+  std::string source = "func.func @f(" + p.text + ") -> (" + results +
+                       ") {\n  " + op + " : (" + types + ") -> (" + results +
+                       ")\n" + "  return %y, %h : " + results + "\n}\n";
+  Buffer y = fromTensor(ref::Tensor(expected.y.shape), s);
+  Buffer finalState = fromTensor(ref::Tensor(expected.finalState.shape), s);
+  ASSERT_EQ(emulate(source, "f_ssd", ceilDiv(rows * c.H * c.P, 4), 128,
+                    p.pointers({&y, &finalState})),
+            "");
+  EXPECT_LT(relativeError(y, expected.y), tolerance(s));
+  EXPECT_LT(relativeError(finalState, expected.finalState), tolerance(s));
+}
+
+// N a multiple of 32 (every lane entry valid) or not (40: the second entry
+// of lanes 8 and up is past N), groups, both packings, bf16.
+INSTANTIATE_TEST_SUITE_P(
+    Cases, EmulatedSSD,
+    ::testing::Values(
+        SSDCase{"plain", 2, 13, 3, 5, 3, 64, Packing::None, Storage::F32},
+        SSDCase{"odd_n", 2, 9, 2, 3, 1, 40, Packing::None, Storage::F32},
+        SSDCase{"seq_idx", 2, 11, 2, 4, 2, 32, Packing::SeqIdx, Storage::F32},
+        SSDCase{"cu_seqlens", 1, 10, 2, 3, 1, 16, Packing::CuSeqlens,
+                Storage::F32},
+        SSDCase{"bf16", 2, 13, 3, 5, 3, 64, Packing::None, Storage::BF16}),
+    [](const ::testing::TestParamInfo<SSDCase> &info) {
+      return std::string(info.param.name);
+    });
+
+} // namespace
