@@ -124,13 +124,9 @@ std::optional<int> checkTargetFlags(const ssm::DriverOptions &options) {
   bool cuda = options.targetKind == ssm::TargetKind::CUDA;
   if (!cuda && options.emit == EmitKind::PTX)
     return fail("--emit=ptx needs --target=cuda");
-  if (cuda && options.emit != EmitKind::PTX &&
-      options.emit != EmitKind::LLVMDialect)
-    return fail("--target=cuda emits ptx (the kernels) or mlir (kernels and "
-                "host code after ssm-gpu-to-nvvm)");
-  if (cuda && !options.header.empty())
-    return fail("--header describes CPU entry points; --target=cuda has no "
-                "host ABI yet (docs/gpu.md)");
+  if (cuda && !options.threads)
+    return fail("--target=cuda code launches through libssm_runtime: "
+                "--parallel=false does not apply");
   return std::nullopt;
 }
 
@@ -183,48 +179,37 @@ int ssm::compile(const DriverOptions &options) {
     return 0;
   };
 
-  if (options.targetKind == TargetKind::CUDA) {
+  if (options.emit == EmitKind::Imported)
+    return writeOutput([&](llvm::raw_pwrite_stream &os) {
+      module->print(os);
+      return true;
+    });
+
+  const bool cuda = options.targetKind == TargetKind::CUDA;
+  // Target first: a bad --mcpu is reported before any work is done. With
+  // --target=cuda it compiles the host code.
+  std::unique_ptr<llvm::TargetMachine> machine;
+  if (options.emit >= EmitKind::LLVMIR && options.emit != EmitKind::PTX) {
+    machine = createCPUTargetMachine(options.target, error);
+    if (!machine)
+      return fail(error);
+  }
+  if (cuda) {
     // Without libdevice, exp and log1p would stay unresolved calls.
     SmallString<256> libdevice(options.gpu.cudaPath);
     llvm::sys::path::append(libdevice, "nvvm", "libdevice", "libdevice.10.bc");
     if (!llvm::sys::fs::exists(libdevice))
       return fail("no libdevice at '" + libdevice +
                   "': --target=cuda needs the CUDA toolkit (--cuda-path)");
-    if (!runPipeline(*module, options,
-                     [&](OpPassManager &pm) { buildGPUBufferizePipeline(pm); }) ||
-        failed(checkDeviceBuffers(*module)) ||
-        !runPipeline(*module, options, [&](OpPassManager &pm) {
-          buildGPUToNVVMPipeline(pm, options.gpu);
-        }))
-      return 1;
-    return writeOutput([&](llvm::raw_pwrite_stream &os) {
-      if (options.emit == EmitKind::PTX)
-        return succeeded(writePTX(*module, os));
-      module->print(os);
-      return true;
-    });
-  }
-
-  // Target first: a bad --mcpu is reported before any work is done.
-  std::unique_ptr<llvm::TargetMachine> machine;
-  if (options.emit >= EmitKind::LLVMIR) {
-    machine = createCPUTargetMachine(options.target, error);
-    if (!machine)
-      return fail(error);
-  }
-
-  if (options.emit == EmitKind::Imported) {
-    std::unique_ptr<llvm::ToolOutputFile> out = openOutputFile(options.output, &error);
-    if (!out)
-      return fail(error);
-    module->print(out->os());
-    out->keep();
-    return 0;
   }
 
   if (!runPipeline(*module, options, [&](OpPassManager &pm) {
-        buildCPUBufferizePipeline(pm, options.pipeline);
-      }))
+        if (cuda)
+          buildGPUBufferizePipeline(pm);
+        else
+          buildCPUBufferizePipeline(pm, options.pipeline);
+      }) ||
+      (cuda && failed(checkDeviceBuffers(*module))))
     return 1;
   if (model) {
     // The ABI promises callers that the caches are updated in place: a
@@ -248,7 +233,10 @@ int ssm::compile(const DriverOptions &options) {
         openOutputFile(options.header, &error);
     if (!header)
       return fail(error);
-    if (failed(emitCHeader(*module, guardFor(options.header), options.threads,
+    HeaderRuntime runtime = cuda              ? HeaderRuntime::CUDA
+                            : options.threads ? HeaderRuntime::ThreadPool
+                                              : HeaderRuntime::None;
+    if (failed(emitCHeader(*module, guardFor(options.header), runtime,
                            header->os())))
       return 1;
     header->keep();
@@ -267,9 +255,16 @@ int ssm::compile(const DriverOptions &options) {
       func.removeArgAttr(i, "ssm.in_place");
 
   if (!runPipeline(*module, options, [&](OpPassManager &pm) {
-        buildCPULowerToLLVMPipeline(pm, options.threads);
+        if (cuda)
+          buildGPUToNVVMPipeline(pm, options.gpu);
+        else
+          buildCPULowerToLLVMPipeline(pm, options.threads);
       }))
     return 1;
+  if (options.emit == EmitKind::PTX)
+    return writeOutput([&](llvm::raw_pwrite_stream &os) {
+      return succeeded(writePTX(*module, os));
+    });
   if (options.emit == EmitKind::LLVMDialect)
     return writeOutput([&](llvm::raw_pwrite_stream &os) {
       module->print(os);

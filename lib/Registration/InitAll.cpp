@@ -32,6 +32,9 @@ void mlir::ssm::registerAllDialects(DialectRegistry &registry) {
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   registerGPUDialectTranslation(registry);
+  // gpu.binary -> a global with the PTX, loaded by a constructor through
+  // mgpuModuleLoadJIT (#gpu.select_object).
+  gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
   registerNVVMDialectTranslation(registry);
 }
 

@@ -50,8 +50,8 @@ std::string shapeOf(MemRefType t) {
 
 } // namespace
 
-LogicalResult ssm::emitCHeader(ModuleOp module, StringRef guard, bool threads,
-                               llvm::raw_ostream &os) {
+LogicalResult ssm::emitCHeader(ModuleOp module, StringRef guard,
+                               HeaderRuntime runtime, llvm::raw_ostream &os) {
   SmallVector<func::FuncOp> funcs;
   llvm::SetVector<MemRefType> descriptors;
   for (auto func : module.getOps<func::FuncOp>()) {
@@ -77,15 +77,25 @@ LogicalResult ssm::emitCHeader(ModuleOp module, StringRef guard, bool threads,
      << "/* A buffer descriptor (MLIR's memref descriptor). Buffers are dense\n"
      << " * and row-major: set `allocated` and `aligned` to the first element,\n"
      << " * `offset` to 0, `sizes` to the shape and `strides` to the row-major\n"
-     << " * strides (in elements). Results are allocated by the kernels: release\n"
-     << " * them with free(result.allocated) and read them at aligned + offset.\n"
-     << " * f16 and bf16 are raw 16-bit"
-     << " patterns. */\n";
-  if (threads)
+     << " * strides (in elements). Results are allocated by the kernels; read\n"
+     << " * them at aligned + offset"
+     << (runtime == HeaderRuntime::CUDA ? " (release: see below)"
+                                        : " and release them with\n * free(result.allocated)")
+     << ". f16 and bf16 are raw 16-bit patterns. */\n";
+  if (runtime == HeaderRuntime::ThreadPool)
     os << "\n/* The kernels run their work on libssm_runtime's thread pool: link\n"
        << " * with -lssm_runtime. The thread count comes from SSM_NUM_THREADS or\n"
        << " * ssm_set_num_threads (ssm/runtime.h); calls from several threads are\n"
        << " * safe. */\n";
+  if (runtime == HeaderRuntime::CUDA)
+    os << "\n/* GPU code: every buffer, arguments and results alike, is in the\n"
+       << " * memory of CUDA device 0 (ssm_cuda_alloc, ssm_cuda_copy_to_device in\n"
+       << " * ssm/runtime_cuda.h); `allocated` and `aligned` hold device addresses.\n"
+       << " * Results are allocated on the device: release them with\n"
+       << " * ssm_cuda_free(0, (ssm_cuda_ptr_t)result.allocated). A call returns\n"
+       << " * when its kernels have finished. Link with -lssm_runtime, which opens\n"
+       << " * the CUDA driver at run time; without one, a call stops the program\n"
+       << " * with a message. */\n";
   // Descriptor structs, deduplicated by rank and element type.
   llvm::StringSet<> emitted;
   for (MemRefType t : descriptors) {

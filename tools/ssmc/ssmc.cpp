@@ -53,7 +53,9 @@ int main(int argc, char **argv) {
                             "the CPU (default; see --mcpu, --mtriple)"),
                  clEnumValN(mlir::ssm::TargetKind::CUDA, "cuda",
                             "NVIDIA GPUs: kernels as PTX (--emit=ptx) for "
-                            "--cuda-arch; ops without a GPU lowering are "
+                            "--cuda-arch, or host code with the PTX embedded "
+                            "(--emit=obj|shared) that launches them through "
+                            "libssm_runtime; ops without a GPU lowering are "
                             "errors")),
       cl::cat(category));
   cl::opt<std::string> cudaArch(

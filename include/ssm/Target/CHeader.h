@@ -17,12 +17,18 @@
 
 namespace mlir::ssm {
 
+/// What the compiled code needs from libssm_runtime, for the header's notes.
+enum class HeaderRuntime {
+  None,       ///< plain serial CPU code
+  ThreadPool, ///< CPU code on the runtime's thread pool (and BLAS)
+  CUDA,       ///< host code launching GPU kernels; buffers in device memory
+};
+
 /// Writes the C header for the public functions of `module` (bufferized:
-/// memref arguments and results). `guard` names the include guard;
-/// `threads` says the code runs on libssm_runtime's pool. Fails, with a
-/// diagnostic, on an argument type C cannot express.
-LogicalResult emitCHeader(ModuleOp module, StringRef guard, bool threads,
-                          llvm::raw_ostream &os);
+/// memref arguments and results). `guard` names the include guard. Fails,
+/// with a diagnostic, on an argument type C cannot express.
+LogicalResult emitCHeader(ModuleOp module, StringRef guard,
+                          HeaderRuntime runtime, llvm::raw_ostream &os);
 
 } // namespace mlir::ssm
 
