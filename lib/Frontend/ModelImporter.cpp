@@ -221,14 +221,24 @@ public:
     return v;
   }
 
-  /// The weight `name` (a slot of the layout) at its IR shape.
+  /// The weight `name` (a slot of the layout) at its IR shape. Names of
+  /// layer 0 are read at `layerBase` floats further: the layer loop's body
+  /// is written once, for every layer.
   Val weight(StringRef name) {
     const WeightsLayout::Slot *slot = layout.find(name);
     if (!slot)
       llvm::report_fatal_error("ssmc: model importer: no weight " + name);
+    std::string offset = std::to_string(slot->offset);
+    if (!layerBase.empty() && name.starts_with(kLayer0)) {
+      std::string constant = fresh();
+      offset = fresh();
+      os << "  " << constant << " = arith.constant " << slot->offset
+         << " : index\n  " << offset << " = arith.addi " << layerBase << ", "
+         << constant << " : index\n";
+    }
     Val flat{fresh(), {static_cast<int64_t>(slot->numElements)}};
     os << "  " << flat.name << " = tensor.extract_slice %weights["
-       << slot->offset << "] [" << slot->numElements << "] [1] : "
+       << offset << "] [" << slot->numElements << "] [1] : "
        << typeOf({static_cast<int64_t>(layout.totalFloats)}, "f32") << " to "
        << typeOf(flat) << "\n";
     if (slot->shape.size() == 1)
@@ -412,9 +422,11 @@ public:
     return op("arith.divf", {x, d});
   }
 
+  /// a + b, written over a's buffer (the residual stream is updated in
+  /// place, which also keeps the layer loop's carried value in one buffer).
   Val add(const Val &a, const Val &b) {
     return generic(a.shape, {{a, identity(a.shape.size())}, {b, identity(b.shape.size())}},
-                   empty(a.shape), identity(a.shape.size()),
+                   a, identity(a.shape.size()),
                    [&](const std::vector<std::string> &args) {
                      return op("arith.addf", {args[0], args[1]});
                    });
@@ -506,6 +518,11 @@ public:
        << "be in [0, " << vocab << ")\"\n";
   }
 
+  /// The prefix of layer 0's tensors, and the SSA value (in floats) that
+  /// moves them to the layer being written; empty outside the layer loop.
+  static constexpr const char *kLayer0 = "backbone.layers.0.";
+  std::string layerBase;
+
 private:
   unsigned &counter;
   const WeightsLayout &layout;
@@ -578,8 +595,8 @@ private:
   }
 
   /// The offsets, sizes and strides of cache[:, layer] ([B, layers, ...]).
-  std::string layerSlice(const Val &cache, int64_t layer) const {
-    std::vector<std::string> offsets{"0", std::to_string(layer)},
+  std::string layerSlice(const Val &cache, const std::string &layer) const {
+    std::vector<std::string> offsets{"0", layer},
         sizes{dimName(batch), "1"}, strides{"1", "1"};
     for (size_t i = 2; i < cache.shape.size(); ++i) {
       offsets.push_back("0");
@@ -590,7 +607,7 @@ private:
   }
 
   /// cache[:, layer] as [B, shape...].
-  Val cacheSlice(Writer &w, const Val &cache, int64_t layer) {
+  Val cacheSlice(Writer &w, const Val &cache, const std::string &layer) {
     std::vector<int64_t> shape{batch};
     shape.insert(shape.end(), cache.shape.begin() + 2, cache.shape.end());
     Val v{w.fresh(), shape};
@@ -601,7 +618,8 @@ private:
   }
 
   /// cache with [:, layer] replaced by `value` [B, shape...].
-  Val cacheInsert(Writer &w, const Val &value, const Val &cache, int64_t layer) {
+  Val cacheInsert(Writer &w, const Val &value, const Val &cache,
+                  const std::string &layer) {
     Val v{w.fresh(), cache.shape};
     w.os << "  " << v.name << " = tensor.insert_slice " << value.name << " into "
          << cache.name << layerSlice(cache, layer) << " : " << typeOf(value)
@@ -609,17 +627,38 @@ private:
     return v;
   }
 
-  std::string layerName(int64_t layer, StringRef what) const {
-    return "backbone.layers." + std::to_string(layer) + "." + what.str();
+  /// Layer tensors are named as layer 0's; Writer::weight moves them to
+  /// the layer of the loop iteration.
+  static std::string layerName(StringRef what) {
+    return (Writer::kLayer0 + what).str();
   }
-  std::string mixer(int64_t layer, StringRef what) const {
-    return layerName(layer, ("mixer." + what).str());
-  }
-  StringRef optionalBias(int64_t layer, StringRef proj, std::string &storage) const {
+  static std::string mixer(StringRef what) { return layerName(("mixer." + what).str()); }
+  StringRef optionalBias(StringRef proj, std::string &storage) const {
     if (!config.useBias)
       return "";
-    storage = mixer(layer, (proj + ".bias").str());
+    storage = mixer((proj + ".bias").str());
     return storage;
+  }
+
+  /// Floats between the tensors of consecutive layers: every layer has the
+  /// same table, so layer l's copy of a layer-0 tensor is l strides on.
+  uint64_t layerStride() const {
+    if (config.numHiddenLayers < 2)
+      return 0;
+    const WeightsLayout::Slot *first = layout.find(layerName("norm.weight"));
+    const WeightsLayout::Slot *second = layout.find("backbone.layers.1.norm.weight");
+    uint64_t stride = second->offset - first->offset;
+    for (const WeightsLayout::Slot &slot : layout.slots) {
+      StringRef name = slot.name;
+      if (!name.consume_front("backbone.layers."))
+        continue;
+      auto [index, rest] = name.split('.');
+      const WeightsLayout::Slot *zero = layout.find(layerName(rest));
+      if (!zero || slot.offset != zero->offset + std::stoull(index.str()) * stride)
+        llvm::report_fatal_error("ssmc: model importer: layers are not laid out "
+                                 "at a constant stride");
+    }
+    return stride;
   }
 
   std::string function(bool decode) {
@@ -657,13 +696,32 @@ private:
     Val ssmFlat{"%ssm_cache", {batch, ssmFloats()}};
     Val conv = layerView(w, convFlat, convLayerShape());
     Val ssm = layerView(w, ssmFlat, ssmLayerShape());
-    for (int64_t layer = 0; layer < config.numHiddenLayers; ++layer) {
-      Val normed = w.rmsNorm(hidden, layerName(layer, "norm.weight"),
-                             config.layerNormEpsilon);
-      Val mixed = mamba2() ? mamba2Mixer(w, normed, layer, decode, conv, ssm)
-                           : mambaMixer(w, normed, layer, decode, conv, ssm);
-      hidden = w.add(hidden, mixed);
-    }
+    // One loop over the layers, whose body is written once: LLVM compiles
+    // one copy of the kernels, whatever the depth of the model.
+    std::string results = w.fresh();
+    Val hIn{w.fresh(), hidden.shape}, convIn{w.fresh(), conv.shape},
+        ssmIn{w.fresh(), ssm.shape};
+    w.os << "  %layers = arith.constant " << config.numHiddenLayers
+         << " : index\n  %layer_stride = arith.constant " << layerStride()
+         << " : index\n  " << results << ":3 = scf.for %layer = %c0 to %layers "
+         << "step %c1 iter_args(" << hIn.name << " = " << hidden.name << ", "
+         << convIn.name << " = " << conv.name << ", " << ssmIn.name << " = "
+         << ssm.name << ") -> (" << typeOf(hidden) << ", " << typeOf(conv) << ", "
+         << typeOf(ssm) << ") {\n  %layer_base = arith.muli %layer, %layer_stride"
+         << " : index\n";
+    w.layerBase = "%layer_base";
+    Val layerConv = convIn, layerSSM = ssmIn;
+    Val normed = w.rmsNorm(hIn, layerName("norm.weight"), config.layerNormEpsilon);
+    Val mixed = mamba2() ? mamba2Mixer(w, normed, decode, layerConv, layerSSM)
+                         : mambaMixer(w, normed, decode, layerConv, layerSSM);
+    Val hOut = w.add(hIn, mixed);
+    w.os << "  scf.yield " << hOut.name << ", " << layerConv.name << ", "
+         << layerSSM.name << " : " << typeOf(hidden) << ", " << typeOf(conv)
+         << ", " << typeOf(ssm) << "\n  }\n";
+    w.layerBase.clear();
+    hidden = {results + "#0", hidden.shape};
+    conv = {results + "#1", conv.shape};
+    ssm = {results + "#2", ssm.shape};
     if (!decode) {
       // Only the last position's logits: generation needs no more, and the
       // vocabulary projection of a whole prompt would dominate memory.
@@ -695,21 +753,21 @@ private:
 
   /// The causal convolution with SiLU of x[M, C] (tokens as rows), reading
   /// and updating the layer's conv cache. Returns [M, C].
-  Val convolution(Writer &w, const Val &x, int64_t layer, bool decode, Val &conv) {
+  Val convolution(Writer &w, const Val &x, bool decode, Val &conv) {
     int64_t channels = x.shape[1];
     Val seq = decode ? w.expand(x, {{0, 1}, {2}}, {batch, 1, channels})
                      : w.expand(x, {{0, 1}, {2}}, {batch, kL, channels});
     Val channelsMajor = w.transpose(seq, {0, 2, 1});
-    Val weight = w.weight(mixer(layer, "conv1d.weight"));
+    Val weight = w.weight(mixer("conv1d.weight"));
     std::string biasText, biasType;
     if (config.useConvBias) {
-      Val bias = w.weight(mixer(layer, "conv1d.bias"));
+      Val bias = w.weight(mixer("conv1d.bias"));
       biasText = " bias(" + bias.name + ")";
       biasType = ", " + typeOf(bias);
     }
     std::string initText, initType;
     if (decode) {
-      Val state = cacheSlice(w, conv, layer);
+      Val state = cacheSlice(w, conv, "%layer");
       initText = " init_state(" + state.name + ")";
       initType = ", " + typeOf(state);
     }
@@ -719,37 +777,36 @@ private:
          << channelsMajor.name << ", " << weight.name << biasText << initText
          << " silu : (" << typeOf(channelsMajor) << ", " << typeOf(weight) << biasType
          << initType << ") -> (" << typeOf(out) << ", " << typeOf(last) << ")\n";
-    conv = cacheInsert(w, last, conv, layer);
+    conv = cacheInsert(w, last, conv, "%layer");
     Val tokensMajor = w.transpose(out, {0, 2, 1});
     return w.collapse(tokensMajor, {{0, 1}, {2}});
   }
 
   /// MambaMixer: in_proj, conv + SiLU, x_proj, dt_proj, selective scan with
   /// D and the SiLU gate, out_proj. x: [M, hidden].
-  Val mambaMixer(Writer &w, const Val &x, int64_t layer, bool decode, Val &conv,
-                 Val &ssm) {
+  Val mambaMixer(Writer &w, const Val &x, bool decode, Val &conv, Val &ssm) {
     int64_t inner = config.intermediateSize, state = config.stateSize;
     int64_t rank = config.timeStepRank;
     std::string bias;
-    Val projected = w.linear(x, mixer(layer, "in_proj.weight"),
-                             optionalBias(layer, "in_proj", bias));
+    Val projected = w.linear(x, mixer("in_proj.weight"),
+                             optionalBias("in_proj", bias));
     Val xs = w.slice(projected, 1, 0, inner);
     Val gate = w.slice(projected, 1, inner, inner);
-    Val u = convolution(w, xs, layer, decode, conv);
-    Val params = w.linear(u, mixer(layer, "x_proj.weight"));
+    Val u = convolution(w, xs, decode, conv);
+    Val params = w.linear(u, mixer("x_proj.weight"));
     Val dtLow = w.slice(params, 1, 0, rank);
     Val Bm = w.slice(params, 1, rank, state);
     Val Cm = w.slice(params, 1, rank + state, state);
     // dt_proj without its bias: the scan adds it before the softplus.
-    Val dt = w.linear(dtLow, mixer(layer, "dt_proj.weight"));
-    Val A = w.weight(mixer(layer, "A_log"));
-    Val D = w.weight(mixer(layer, "D"));
-    Val dtBias = w.weight(mixer(layer, "dt_proj.bias"));
+    Val dt = w.linear(dtLow, mixer("dt_proj.weight"));
+    Val A = w.weight(mixer("A_log"));
+    Val D = w.weight(mixer("D"));
+    Val dtBias = w.weight(mixer("dt_proj.bias"));
     Val y;
     if (decode) {
       Val B3 = w.expand(Bm, {{0, 1}, {2}}, {batch, 1, state});
       Val C3 = w.expand(Cm, {{0, 1}, {2}}, {batch, 1, state});
-      Val h = cacheSlice(w, ssm, layer);
+      Val h = cacheSlice(w, ssm, "%layer");
       Val yInit = w.empty({batch, inner});
       Val newState{w.fresh(), h.shape};
       y = {w.fresh(), {batch, inner}};
@@ -761,7 +818,7 @@ private:
            << typeOf(gate) << ") dt_bias(" << dtBias.name << " : " << typeOf(dtBias)
            << ") dt_softplus outs(" << h.name << ", " << yInit.name << " : "
            << typeOf(h) << ", " << typeOf(yInit) << ")\n";
-      ssm = cacheInsert(w, newState, ssm, layer);
+      ssm = cacheInsert(w, newState, ssm, "%layer");
     } else {
       auto channelsMajor = [&](const Val &v) {
         return w.transpose(w.expand(v, {{0, 1}, {2}}, {batch, kL, v.shape[1]}), {0, 2, 1});
@@ -778,33 +835,32 @@ private:
            << joined({typeOf(uT), typeOf(dtT), typeOf(A), typeOf(BT), typeOf(CT),
                       typeOf(D), typeOf(zT), typeOf(dtBias)})
            << ") -> (" << typeOf(yT) << ", " << typeOf(last) << ")\n";
-      ssm = cacheInsert(w, last, ssm, layer);
+      ssm = cacheInsert(w, last, ssm, "%layer");
       y = w.collapse(w.transpose(yT, {0, 2, 1}), {{0, 1}, {2}});
     }
-    return w.linear(y, mixer(layer, "out_proj.weight"),
-                    optionalBias(layer, "out_proj", bias));
+    return w.linear(y, mixer("out_proj.weight"),
+                    optionalBias("out_proj", bias));
   }
 
   /// Mamba2Mixer: in_proj into (z, xBC, dt), conv + SiLU over xBC, SSD with
   /// dt_bias, softplus, dt limits and D, gated RMS norm, out_proj.
-  Val mamba2Mixer(Writer &w, const Val &x, int64_t layer, bool decode, Val &conv,
-                  Val &ssm) {
+  Val mamba2Mixer(Writer &w, const Val &x, bool decode, Val &conv, Val &ssm) {
     int64_t inner = config.intermediateSize, state = config.stateSize;
     int64_t heads = config.numHeads, headDim = config.headDim;
     int64_t groups = config.nGroups, convDim = config.convDim();
     std::string bias;
-    Val projected = w.linear(x, mixer(layer, "in_proj.weight"),
-                             optionalBias(layer, "in_proj", bias));
+    Val projected = w.linear(x, mixer("in_proj.weight"),
+                             optionalBias("in_proj", bias));
     Val z = w.slice(projected, 1, 0, inner);
     Val xBC = w.slice(projected, 1, inner, convDim);
     Val dt = w.slice(projected, 1, inner + convDim, heads);
-    Val mixed = convolution(w, xBC, layer, decode, conv);
+    Val mixed = convolution(w, xBC, decode, conv);
     Val xs = w.slice(mixed, 1, 0, inner);
     Val Bm = w.slice(mixed, 1, inner, groups * state);
     Val Cm = w.slice(mixed, 1, inner + groups * state, groups * state);
-    Val A = w.weight(mixer(layer, "A_log"));
-    Val D = w.weight(mixer(layer, "D"));
-    Val dtBias = w.weight(mixer(layer, "dt_bias"));
+    Val A = w.weight(mixer("A_log"));
+    Val D = w.weight(mixer("D"));
+    Val dtBias = w.weight(mixer("dt_bias"));
     std::string limit;
     if (config.timeStepLimitLow > 0.0 || std::isfinite(config.timeStepLimitHigh)) {
       auto bound = [](double v) {
@@ -818,7 +874,7 @@ private:
       Val x3 = w.expand(xs, {{0}, {1, 2}}, {batch, heads, headDim});
       Val B3 = w.expand(Bm, {{0}, {1, 2}}, {batch, groups, state});
       Val C3 = w.expand(Cm, {{0}, {1, 2}}, {batch, groups, state});
-      Val h = cacheSlice(w, ssm, layer);
+      Val h = cacheSlice(w, ssm, "%layer");
       Val yInit = w.empty({batch, heads, headDim});
       Val newState{w.fresh(), h.shape};
       Val y3{w.fresh(), {batch, heads, headDim}};
@@ -830,7 +886,7 @@ private:
            << typeOf(dtBias) << ") dt_softplus" << limit << " outs(" << h.name
            << ", " << yInit.name << " : " << typeOf(h) << ", " << typeOf(yInit)
            << ")\n";
-      ssm = cacheInsert(w, newState, ssm, layer);
+      ssm = cacheInsert(w, newState, ssm, "%layer");
       y = w.collapse(y3, {{0}, {1, 2}});
     } else {
       Val x4 = w.expand(xs, {{0, 1}, {2, 3}}, {batch, kL, heads, headDim});
@@ -846,15 +902,15 @@ private:
            << joined({typeOf(x4), typeOf(dt3), typeOf(A), typeOf(B4), typeOf(C4),
                       typeOf(D), typeOf(dtBias)})
            << ") -> (" << typeOf(y4) << ", " << typeOf(last) << ")\n";
-      ssm = cacheInsert(w, last, ssm, layer);
+      ssm = cacheInsert(w, last, ssm, "%layer");
       y = w.collapse(y4, {{0, 1}, {2, 3}});
     }
     // Per group of intermediate / n_groups channels, as mamba_ssm's
     // RMSNormGated (group_size = d_ssm // ngroups) and transformers do.
-    Val normed = w.gatedRMSNorm(y, z, mixer(layer, "norm.weight"),
+    Val normed = w.gatedRMSNorm(y, z, mixer("norm.weight"),
                                 config.layerNormEpsilon, groups);
-    return w.linear(normed, mixer(layer, "out_proj.weight"),
-                    optionalBias(layer, "out_proj", bias));
+    return w.linear(normed, mixer("out_proj.weight"),
+                    optionalBias("out_proj", bias));
   }
 
   const HFConfig &config;
