@@ -328,6 +328,28 @@ public:
     for (int64_t d : shape)
       sizes.push_back(dimName(d));
     Val v{fresh(), shape, x.elt};
+    // Splitting M into B and L: MLIR 22's expand-strided-metadata crashes
+    // on an expand_shape that makes two dynamic sizes of one, so that one
+    // becomes a tensor.reshape (a memref.reshape after bufferization, of a
+    // contiguous buffer: a copy when the source is a strided slice).
+    bool twoDynamic = llvm::any_of(groups, [&](const std::vector<unsigned> &group) {
+      return llvm::count_if(group, [&](unsigned d) { return shape[d] < 0; }) > 1;
+    });
+    if (twoDynamic) {
+      std::string extents = fresh();
+      for (std::string &size : sizes)
+        if (size[0] != '%') {
+          std::string constant = fresh();
+          os << "  " << constant << " = arith.constant " << size << " : index\n";
+          size = constant;
+        }
+      os << "  " << extents << " = tensor.from_elements " << joined(sizes)
+         << " : tensor<" << shape.size() << "xindex>\n  " << v.name
+         << " = tensor.reshape " << x.name << "(" << extents << ") : ("
+         << typeOf(x) << ", tensor<" << shape.size() << "xindex>) -> " << typeOf(v)
+         << "\n";
+      return v;
+    }
     os << "  " << v.name << " = tensor.expand_shape " << x.name << " "
        << reassociation(groups) << " output_shape [" << joined(sizes)
        << "] : " << typeOf(x) << " into " << typeOf(v) << "\n";
@@ -556,7 +578,7 @@ private:
   int64_t ssmFloats() const {
     return config.numHiddenLayers * config.intermediateSize * config.stateSize;
   }
-  /// Per-layer cache shapes after the batch dimension.
+  /// Per-layer cache shapes after the kB dimension.
   std::vector<int64_t> convLayerShape() const {
     return {config.convDim(), width() - 1};
   }
@@ -586,7 +608,7 @@ private:
 
   /// Per-layer view of a flat cache [B, floats]: [B, layers, shape...].
   Val layerView(Writer &w, const Val &flat, std::vector<int64_t> layerShape) {
-    std::vector<int64_t> shape{batch, config.numHiddenLayers};
+    std::vector<int64_t> shape{kB, config.numHiddenLayers};
     shape.insert(shape.end(), layerShape.begin(), layerShape.end());
     std::vector<unsigned> rest;
     for (unsigned i = 1; i < shape.size(); ++i)
@@ -597,7 +619,7 @@ private:
   /// The offsets, sizes and strides of cache[:, layer] ([B, layers, ...]).
   std::string layerSlice(const Val &cache, const std::string &layer) const {
     std::vector<std::string> offsets{"0", layer},
-        sizes{dimName(batch), "1"}, strides{"1", "1"};
+        sizes{dimName(kB), "1"}, strides{"1", "1"};
     for (size_t i = 2; i < cache.shape.size(); ++i) {
       offsets.push_back("0");
       sizes.push_back(std::to_string(cache.shape[i]));
@@ -608,7 +630,7 @@ private:
 
   /// cache[:, layer] as [B, shape...].
   Val cacheSlice(Writer &w, const Val &cache, const std::string &layer) {
-    std::vector<int64_t> shape{batch};
+    std::vector<int64_t> shape{kB};
     shape.insert(shape.end(), cache.shape.begin() + 2, cache.shape.end());
     Val v{w.fresh(), shape};
     w.os << "  " << v.name << " = tensor.extract_slice " << cache.name
@@ -663,16 +685,15 @@ private:
 
   std::string function(bool decode) {
     std::string text;
-    batch = decode ? kB : 1;
     Writer w(text, counter, layout);
     std::string weightsType = typeOf({static_cast<int64_t>(layout.totalFloats)}, "f32");
-    std::string idsType = decode ? typeOf({batch}, "i64") : typeOf({batch, kL}, "i64");
-    std::string convType = typeOf({batch, convFloats()}, "f32");
-    std::string ssmType = typeOf({batch, ssmFloats()}, "f32");
+    std::string idsType = decode ? typeOf({kB}, "i64") : typeOf({kB, kL}, "i64");
+    std::string convType = typeOf({kB, convFloats()}, "f32");
+    std::string ssmType = typeOf({kB, ssmFloats()}, "f32");
     w.os << "  func.func @" << options.name << (decode ? "_decode" : "_prefill")
          << "(%weights: " << weightsType << ", %ids: " << idsType
          << ", %conv_cache: " << convType << " {ssm.in_place}, %ssm_cache: "
-         << ssmType << " {ssm.in_place}) -> (" << typeOf({batch, config.vocabSize}, "f32")
+         << ssmType << " {ssm.in_place}) -> (" << typeOf({kB, config.vocabSize}, "f32")
          << ", " << convType << ", " << ssmType << ") {\n";
     w.os << "  %c0 = arith.constant 0 : index\n  %c1 = arith.constant 1 : index\n"
          << "  %zero = arith.constant 0.0 : f32\n  %true = arith.constant true\n"
@@ -683,17 +704,18 @@ private:
       w.os << "  %L = arith.constant 1 : index\n";
     } else {
       w.os << "  %L = tensor.dim %ids, %c1 : " << idsType << "\n"
+           << "  %M = arith.muli %B, %L : index\n"
            << "  %nonempty = arith.cmpi sge, %L, %c1 : index\n"
            << "  cf.assert %nonempty, \"the prompt must hold at least one token\"\n";
     }
-    Val ids{"%ids", decode ? std::vector<int64_t>{batch} : std::vector<int64_t>{batch, kL}, "i64"};
+    Val ids{"%ids", decode ? std::vector<int64_t>{kB} : std::vector<int64_t>{kB, kL}, "i64"};
     Val flatIds = decode ? ids : w.collapse(ids, {{0, 1}});
     w.checkIds(flatIds, config.vocabSize);
     Val hidden = w.embed(flatIds, "backbone.embeddings.weight");
     // Rows are tokens: [M, hidden] (M = B in decode).
 
-    Val convFlat{"%conv_cache", {batch, convFloats()}};
-    Val ssmFlat{"%ssm_cache", {batch, ssmFloats()}};
+    Val convFlat{"%conv_cache", {kB, convFloats()}};
+    Val ssmFlat{"%ssm_cache", {kB, ssmFloats()}};
     Val conv = layerView(w, convFlat, convLayerShape());
     Val ssm = layerView(w, ssmFlat, ssmLayerShape());
     // One loop over the layers, whose body is written once: LLVM compiles
@@ -725,12 +747,12 @@ private:
     if (!decode) {
       // Only the last position's logits: generation needs no more, and the
       // vocabulary projection of a whole prompt would dominate memory.
-      Val rows = w.expand(hidden, {{0, 1}, {2}}, {batch, kL, config.hiddenSize});
+      Val rows = w.expand(hidden, {{0, 1}, {2}}, {kB, kL, config.hiddenSize});
       std::string last = w.fresh();
       w.os << "  " << last << " = arith.subi %L, %c1 : index\n";
-      Val lastRow{w.fresh(), {batch, 1, config.hiddenSize}};
+      Val lastRow{w.fresh(), {kB, 1, config.hiddenSize}};
       w.os << "  " << lastRow.name << " = tensor.extract_slice " << rows.name
-           << "[0, " << last << ", 0] [" << dimName(batch) << ", 1, " << config.hiddenSize
+           << "[0, " << last << ", 0] [" << dimName(kB) << ", 1, " << config.hiddenSize
            << "] [1, 1, 1] : " << typeOf(rows) << " to " << typeOf(lastRow) << "\n";
       hidden = w.collapse(lastRow, {{0, 1}, {2}});
     }
@@ -755,8 +777,8 @@ private:
   /// and updating the layer's conv cache. Returns [M, C].
   Val convolution(Writer &w, const Val &x, bool decode, Val &conv) {
     int64_t channels = x.shape[1];
-    Val seq = decode ? w.expand(x, {{0, 1}, {2}}, {batch, 1, channels})
-                     : w.expand(x, {{0, 1}, {2}}, {batch, kL, channels});
+    Val seq = decode ? w.expand(x, {{0, 1}, {2}}, {kB, 1, channels})
+                     : w.expand(x, {{0, 1}, {2}}, {kB, kL, channels});
     Val channelsMajor = w.transpose(seq, {0, 2, 1});
     Val weight = w.weight(mixer("conv1d.weight"));
     std::string biasText, biasType;
@@ -772,7 +794,7 @@ private:
       initType = ", " + typeOf(state);
     }
     Val out{w.fresh(), channelsMajor.shape};
-    Val last{w.fresh(), {batch, channels, width() - 1}};
+    Val last{w.fresh(), {kB, channels, width() - 1}};
     w.os << "  " << out.name << ", " << last.name << " = ssm.causal_conv1d "
          << channelsMajor.name << ", " << weight.name << biasText << initText
          << " silu : (" << typeOf(channelsMajor) << ", " << typeOf(weight) << biasType
@@ -804,12 +826,12 @@ private:
     Val dtBias = w.weight(mixer("dt_proj.bias"));
     Val y;
     if (decode) {
-      Val B3 = w.expand(Bm, {{0, 1}, {2}}, {batch, 1, state});
-      Val C3 = w.expand(Cm, {{0, 1}, {2}}, {batch, 1, state});
+      Val B3 = w.expand(Bm, {{0, 1}, {2}}, {kB, 1, state});
+      Val C3 = w.expand(Cm, {{0, 1}, {2}}, {kB, 1, state});
       Val h = cacheSlice(w, ssm, "%layer");
-      Val yInit = w.empty({batch, inner});
+      Val yInit = w.empty({kB, inner});
       Val newState{w.fresh(), h.shape};
-      y = {w.fresh(), {batch, inner}};
+      y = {w.fresh(), {kB, inner}};
       w.os << "  " << newState.name << ", " << y.name << " = ssm.state_update ins("
            << u.name << ", " << dt.name << ", " << A.name << ", " << B3.name << ", "
            << C3.name << " : " << typeOf(u) << ", " << typeOf(dt) << ", "
@@ -821,13 +843,13 @@ private:
       ssm = cacheInsert(w, newState, ssm, "%layer");
     } else {
       auto channelsMajor = [&](const Val &v) {
-        return w.transpose(w.expand(v, {{0, 1}, {2}}, {batch, kL, v.shape[1]}), {0, 2, 1});
+        return w.transpose(w.expand(v, {{0, 1}, {2}}, {kB, kL, v.shape[1]}), {0, 2, 1});
       };
       Val uT = channelsMajor(u), dtT = channelsMajor(dt), zT = channelsMajor(gate);
-      Val BT = w.expand(channelsMajor(Bm), {{0, 1}, {2}, {3}}, {batch, 1, state, kL});
-      Val CT = w.expand(channelsMajor(Cm), {{0, 1}, {2}, {3}}, {batch, 1, state, kL});
+      Val BT = w.expand(channelsMajor(Bm), {{0, 1}, {2}, {3}}, {kB, 1, state, kL});
+      Val CT = w.expand(channelsMajor(Cm), {{0, 1}, {2}, {3}}, {kB, 1, state, kL});
       Val yT{w.fresh(), uT.shape};
-      Val last{w.fresh(), {batch, inner, state}};
+      Val last{w.fresh(), {kB, inner, state}};
       w.os << "  " << yT.name << ", " << last.name << " = ssm.selective_scan "
            << uT.name << ", " << dtT.name << ", " << A.name << ", " << BT.name << ", "
            << CT.name << " skip(" << D.name << ") gate(" << zT.name
@@ -871,13 +893,13 @@ private:
     }
     Val y;
     if (decode) {
-      Val x3 = w.expand(xs, {{0}, {1, 2}}, {batch, heads, headDim});
-      Val B3 = w.expand(Bm, {{0}, {1, 2}}, {batch, groups, state});
-      Val C3 = w.expand(Cm, {{0}, {1, 2}}, {batch, groups, state});
+      Val x3 = w.expand(xs, {{0}, {1, 2}}, {kB, heads, headDim});
+      Val B3 = w.expand(Bm, {{0}, {1, 2}}, {kB, groups, state});
+      Val C3 = w.expand(Cm, {{0}, {1, 2}}, {kB, groups, state});
       Val h = cacheSlice(w, ssm, "%layer");
-      Val yInit = w.empty({batch, heads, headDim});
+      Val yInit = w.empty({kB, heads, headDim});
       Val newState{w.fresh(), h.shape};
-      Val y3{w.fresh(), {batch, heads, headDim}};
+      Val y3{w.fresh(), {kB, heads, headDim}};
       w.os << "  " << newState.name << ", " << y3.name << " = ssm.state_update ins("
            << x3.name << ", " << dt.name << ", " << A.name << ", " << B3.name << ", "
            << C3.name << " : " << typeOf(x3) << ", " << typeOf(dt) << ", "
@@ -889,12 +911,12 @@ private:
       ssm = cacheInsert(w, newState, ssm, "%layer");
       y = w.collapse(y3, {{0}, {1, 2}});
     } else {
-      Val x4 = w.expand(xs, {{0, 1}, {2, 3}}, {batch, kL, heads, headDim});
-      Val dt3 = w.expand(dt, {{0, 1}, {2}}, {batch, kL, heads});
-      Val B4 = w.expand(Bm, {{0, 1}, {2, 3}}, {batch, kL, groups, state});
-      Val C4 = w.expand(Cm, {{0, 1}, {2, 3}}, {batch, kL, groups, state});
+      Val x4 = w.expand(xs, {{0, 1}, {2, 3}}, {kB, kL, heads, headDim});
+      Val dt3 = w.expand(dt, {{0, 1}, {2}}, {kB, kL, heads});
+      Val B4 = w.expand(Bm, {{0, 1}, {2, 3}}, {kB, kL, groups, state});
+      Val C4 = w.expand(Cm, {{0, 1}, {2, 3}}, {kB, kL, groups, state});
       Val y4{w.fresh(), x4.shape};
-      Val last{w.fresh(), {batch, heads, headDim, state}};
+      Val last{w.fresh(), {kB, heads, headDim, state}};
       w.os << "  " << y4.name << ", " << last.name << " = ssm.ssd " << x4.name << ", "
            << dt3.name << ", " << A.name << ", " << B4.name << ", " << C4.name
            << " skip(" << D.name << ") dt_bias(" << dtBias.name << ") dt_softplus"
@@ -914,11 +936,6 @@ private:
   }
 
   const HFConfig &config;
-  /// The batch dimension: dynamic for decode; 1 for prefill, which runs
-  /// one prompt (prompts of several lengths need padding or packing, and
-  /// MLIR 22's expand-strided-metadata crashes on reshapes that split a
-  /// dimension into two dynamic ones, B and L).
-  int64_t batch = kB;
   const WeightsLayout &layout;
   const ModelImportOptions &options;
   unsigned counter = 0;

@@ -147,11 +147,6 @@ bool CompiledModel::prefill(const int64_t *ids, int64_t length,
     error = "the prompt must hold at least one token";
     return false;
   }
-  if (caches.batch != 1) {
-    error = "prefill takes one prompt at a time (caches for " +
-            std::to_string(caches.batch) + " sequences given)";
-    return false;
-  }
   if (!checkIds(ids, caches.batch * length, error))
     return false;
   auto idsView = view2(const_cast<int64_t *>(ids), caches.batch, length);

@@ -64,7 +64,10 @@ void ssm::buildCPULowerToLLVMPipeline(OpPassManager &pm, bool threads) {
   if (threads)
     append(pm, "ssm-parallel-to-runtime");
   append(pm, "ssm-lower-asserts, convert-math-to-libm, convert-scf-to-cf,"
-             "convert-to-llvm,"
+             // memref.reshape (a model's batch and length split) has a
+             // lowering in finalize-memref-to-llvm but not in the
+             // interface-driven convert-to-llvm of MLIR 22.
+             "finalize-memref-to-llvm, convert-to-llvm,"
              "reconcile-unrealized-casts");
 }
 

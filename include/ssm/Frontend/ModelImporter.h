@@ -5,9 +5,9 @@
 // the weights file those entry points read. docs/models.md describes the
 // ABI and the weights file format.
 //
-//   <name>_prefill(weights, ids[1, L], conv_cache[1, *], ssm_cache[1, *])
-//       -> logits[1, V] of the last position; the caches are overwritten
-//          with the state after the prompt (one prompt per call).
+//   <name>_prefill(weights, ids[B, L], conv_cache[B, *], ssm_cache[B, *])
+//       -> logits[B, V] of the last position; the caches are overwritten
+//          with the state after the prompts (B prompts of L tokens).
 //   <name>_decode(weights, ids[B], conv_cache, ssm_cache) -> logits[B, V];
 //          the caches are updated in place.
 //

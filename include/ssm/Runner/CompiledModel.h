@@ -53,10 +53,10 @@ public:
   /// Zeroed caches for `batch` sequences.
   ModelCaches makeCaches(int64_t batch) const;
 
-  /// Runs one prompt of `length` tokens from empty caches (for one
-  /// sequence), which it overwrites; returns the logits of the last
-  /// position, [vocab]. Fails (false, `error`) on ids out of range, a
-  /// length below 1 or caches of another batch size.
+  /// Runs caches.batch prompts of `length` tokens each (`ids` row-major
+  /// [batch, length]) from empty caches, which it overwrites; returns the
+  /// logits of each prompt's last position, [batch, vocab]. Fails (false,
+  /// `error`) on ids out of range or a length below 1.
   bool prefill(const int64_t *ids, int64_t length, ModelCaches &caches,
                std::vector<float> &logits, std::string &error) const;
   /// One token per sequence (`ids` [batch]); updates the caches in place.
