@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <malloc.h>
 #include <string>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -138,6 +139,13 @@ int main(int argc, char **argv) {
     die("--device cuda: whole models run on the CPU only in this version "
         "(docs/models.md)");
   std::vector<int64_t> prompt = parseIds(promptText);
+
+  // The compiled model allocates its per-layer temporaries (up to tens of
+  // MB for long prompts) on every call; glibc would map and unmap each one,
+  // and every call would fault its pages in again. Served from the heap
+  // and kept there, they are reused.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
 
   if (threads > 0 && ssm_set_num_threads(static_cast<int32_t>(threads)) != SSM_OK)
     die(ssm_last_error());
