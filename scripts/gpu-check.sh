@@ -74,7 +74,7 @@ else
 fi
 tests=("$bundle/ssm-gpu-device-tests" --gtest_color=no)
 step tests 90 "${tests[@]}" --gtest_output="xml:$out/tests.xml"
-grep -E '^(device 0|SKIPPED|\[  (PASSED|FAILED|SKIPPED) +\])' "$out/tests.log" | sed 's/^/    /'
+grep -E '^(device 0|SKIPPED|\[  (PASSED|FAILED|SKIPPED) +\] [0-9]+ tests)' "$out/tests.log" | sed 's/^/    /'
 step bench 120 "$bundle/ssm-gpu-bench" 10
 sed 's/^/    /' "$out/bench.log"
 step torch 120 python3 "$bundle/torch_reference.py" 10

@@ -826,6 +826,12 @@ template <typename Case> std::string caseName(const ::testing::TestParamInfo<Cas
   return i.param.name;
 }
 
+// gtest prints a failing case's parameter: by name, not as bytes.
+void PrintTo(const UpdateCase &c, std::ostream *os) { *os << c.name; }
+void PrintTo(const ConvCase &c, std::ostream *os) { *os << c.name; }
+void PrintTo(const ScanCase &c, std::ostream *os) { *os << c.name; }
+void PrintTo(const SSDCase &c, std::ostream *os) { *os << c.name; }
+
 class StateUpdate : public ::testing::TestWithParam<UpdateCase> {};
 TEST_P(StateUpdate, MatchesReference) { run(stateUpdateKernel(GetParam())); }
 INSTANTIATE_TEST_SUITE_P(Cases, StateUpdate, ::testing::ValuesIn(kUpdateCases),
