@@ -322,8 +322,12 @@ int ssm::compile(const DriverOptions &options) {
     // find it by name (rpath, LD_LIBRARY_PATH), not by the build path.
     std::string soname =
         "-Wl,-soname," + llvm::sys::path::filename(options.output).str();
-    SmallVector<StringRef> args{*cc, "-shared", soname, "-o", options.output,
-                                object};
+    // -Bsymbolic: the library's calls to its own functions (a C-interface
+    // wrapper to `step`, say) bind inside it. Otherwise, in a dlopen'ed
+    // library, a name that an earlier library exports wins: glibc's legacy
+    // regexp `step` took the call of examples/mamba1_scan.mlir's @step.
+    SmallVector<StringRef> args{*cc, "-shared", soname, "-Wl,-Bsymbolic",
+                                "-o", options.output, object};
     std::string runtimeDir = "-L" + options.runtimeDir;
     if (options.threads) {
       args.push_back(runtimeDir);

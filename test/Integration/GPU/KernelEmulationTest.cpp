@@ -328,7 +328,8 @@ INSTANTIATE_TEST_SUITE_P(
         UpdateCase{"mamba1_registers", false, false, 3, 6, 1, 32, 3,
                    Storage::F32},
         UpdateCase{"mamba2_bf16", true, true, 3, 6, 3, 64, 3, Storage::BF16},
-        UpdateCase{"mamba1_f16", false, false, 2, 17, 1, 5, 1, Storage::F16}),
+        UpdateCase{"mamba1_f16", false, false, 2, 17, 1, 5, 1, Storage::F16},
+        UpdateCase{"mamba2_f16", true, false, 2, 4, 3, 128, 1, Storage::F16}),
     [](const ::testing::TestParamInfo<UpdateCase> &info) {
       return std::string(info.param.name);
     });
@@ -432,7 +433,8 @@ INSTANTIATE_TEST_SUITE_P(
         ConvCase{"short", 3, 5, 2, 4, true, true, false, Storage::F32},
         ConvCase{"no_state", 2, 9, 11, 3, false, false, true, Storage::F32},
         ConvCase{"width1", 1, 7, 5, 1, true, false, false, Storage::F32},
-        ConvCase{"bf16", 2, 37, 19, 4, true, true, true, Storage::BF16}),
+        ConvCase{"bf16", 2, 37, 19, 4, true, true, true, Storage::BF16},
+        ConvCase{"f16", 2, 300, 7, 3, true, false, true, Storage::F16}),
     [](const ::testing::TestParamInfo<ConvCase> &info) {
       return std::string(info.param.name);
     });
@@ -516,7 +518,8 @@ INSTANTIATE_TEST_SUITE_P(
         ScanCase{"selective_groups", 2, 6, 23, 16, 3, true, true, Storage::F32},
         ScanCase{"fixed_n32", 1, 5, 9, 32, 1, false, false, Storage::F32},
         ScanCase{"many_channels", 2, 130, 7, 4, 1, true, true, Storage::F32},
-        ScanCase{"bf16", 2, 6, 23, 16, 3, true, true, Storage::BF16}),
+        ScanCase{"bf16", 2, 6, 23, 16, 3, true, true, Storage::BF16},
+        ScanCase{"f16", 1, 40, 17, 16, 1, true, true, Storage::F16}),
     [](const ::testing::TestParamInfo<ScanCase> &info) {
       return std::string(info.param.name);
     });
@@ -611,7 +614,8 @@ INSTANTIATE_TEST_SUITE_P(
         SSDCase{"seq_idx", 2, 11, 2, 4, 2, 32, Packing::SeqIdx, Storage::F32},
         SSDCase{"cu_seqlens", 1, 10, 2, 3, 1, 16, Packing::CuSeqlens,
                 Storage::F32},
-        SSDCase{"bf16", 2, 13, 3, 5, 3, 64, Packing::None, Storage::BF16}),
+        SSDCase{"bf16", 2, 13, 3, 5, 3, 64, Packing::None, Storage::BF16},
+        SSDCase{"f16", 1, 12, 2, 4, 1, 32, Packing::None, Storage::F16}),
     [](const ::testing::TestParamInfo<SSDCase> &info) {
       return std::string(info.param.name);
     });
