@@ -167,8 +167,9 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
       the `mamba` discretization. The time loop is sequential, unlike the
       block-wide parallel scan of mamba_ssm.
 
-    - `ssm.ssd` (Mamba-2), recurrent form (ops without `algorithm
-      chunked`, and chunked ones outside the chunked kernel's limits): one
+    - `ssm.ssd` (Mamba-2), recurrent form (`algorithm recurrent`; without
+      an `algorithm`, a static length below 128; and any op outside the
+      chunked kernel's limits): one
       warp per (row, head, head channel), a row being a batch row or a
       packed sequence of `cu_seqlens`, 4 per block; lane `l` carries the
       state entries `l, l + 32, ...` in registers through the time loop (N
@@ -177,8 +178,9 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
       restarts the state, `init` and the final state are read and written
       once.
 
-    - `ssm.ssd` with `algorithm chunked` (state-space duality on tensor
-      cores) when P is static and a multiple of 16, N static, a multiple
+    - `ssm.ssd` with `algorithm chunked`, or without an `algorithm` and
+      of dynamic length or at least 128 steps (state-space duality on
+      tensor cores), when P is static and a multiple of 16, N static, a multiple
       of 32 and at most 256, the arithmetic f32, and neither `seq_idx` nor
       `cu_seqlens` is given: one block of 4 warps per (batch row, head, 16
       head channels) walks the sequence in chunks of Q = 64 or 32 steps

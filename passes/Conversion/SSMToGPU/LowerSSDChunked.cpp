@@ -74,10 +74,21 @@ std::optional<int64_t> chunkLength(SSDOp op) {
   return std::nullopt;
 }
 
-/// Whether `op` takes the chunked kernel: asked for, and within its limits.
+/// Ops without an `algorithm` take the chunked kernel from this many steps
+/// on, or when L is dynamic (a prefill); shorter static sequences keep the
+/// recurrence, whose 4x more blocks have no chunk to fill first. A guess:
+/// neither kernel has been timed on a GPU.
+constexpr int64_t kChunkedFromLength = 128;
+
+/// Whether `op` takes the chunked kernel: asked for (or, without an
+/// `algorithm`, long or of dynamic length), and within its limits.
 bool takesChunkedKernel(SSDOp op) {
-  if (op.getAlgorithm() != SSDAlgorithm::chunked || op.getSeqIdx() ||
-      op.getCuSeqlens())
+  int64_t length = op.getX().getType().getDimSize(1);
+  bool wanted = op.getAlgorithm()
+                    ? *op.getAlgorithm() == SSDAlgorithm::chunked
+                    : ShapedType::isDynamic(length) ||
+                          length >= kChunkedFromLength;
+  if (!wanted || op.getSeqIdx() || op.getCuSeqlens())
     return false;
   int64_t p = op.getX().getType().getDimSize(3);
   int64_t n = op.getB().getType().getDimSize(3);

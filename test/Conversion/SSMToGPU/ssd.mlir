@@ -90,3 +90,47 @@ func.func @chunked_seq_idx(%x: tensor<1x?x2x16xf32>, %dt: tensor<1x?x2xf32>, %A:
          tensor<1x?x1x32xf32>, tensor<1x?xi64>) -> tensor<1x?x2x16xf32>
   return %y : tensor<1x?x2x16xf32>
 }
+
+// -----
+
+// Without an `algorithm`: a dynamic or long sequence takes the chunked
+// kernel, a short static one the recurrence; `algorithm recurrent` keeps
+// the recurrence whatever the length.
+// CHECK-LABEL: gpu.func @dynamic_length_ssd
+// CHECK: nvgpu.mma.sync
+// CHECK-LABEL: gpu.func @long_ssd
+// CHECK: nvgpu.mma.sync
+// CHECK-LABEL: gpu.func @short_ssd
+// CHECK-NOT: nvgpu.mma.sync
+// CHECK: gpu.shuffle xor
+// CHECK-LABEL: gpu.func @recurrent_ssd
+// CHECK-NOT: nvgpu.mma.sync
+// CHECK: gpu.shuffle xor
+func.func @dynamic_length(%x: tensor<1x?x2x16xf32>, %dt: tensor<1x?x2xf32>, %A: tensor<2xf32>,
+                          %B: tensor<1x?x1x32xf32>) -> tensor<1x?x2x16xf32> {
+  %y = ssm.ssd %x, %dt, %A, %B, %B
+      : (tensor<1x?x2x16xf32>, tensor<1x?x2xf32>, tensor<2xf32>, tensor<1x?x1x32xf32>,
+         tensor<1x?x1x32xf32>) -> tensor<1x?x2x16xf32>
+  return %y : tensor<1x?x2x16xf32>
+}
+func.func @long(%x: tensor<1x128x2x16xf32>, %dt: tensor<1x128x2xf32>, %A: tensor<2xf32>,
+                %B: tensor<1x128x1x32xf32>) -> tensor<1x128x2x16xf32> {
+  %y = ssm.ssd %x, %dt, %A, %B, %B
+      : (tensor<1x128x2x16xf32>, tensor<1x128x2xf32>, tensor<2xf32>, tensor<1x128x1x32xf32>,
+         tensor<1x128x1x32xf32>) -> tensor<1x128x2x16xf32>
+  return %y : tensor<1x128x2x16xf32>
+}
+func.func @short(%x: tensor<1x127x2x16xf32>, %dt: tensor<1x127x2xf32>, %A: tensor<2xf32>,
+                 %B: tensor<1x127x1x32xf32>) -> tensor<1x127x2x16xf32> {
+  %y = ssm.ssd %x, %dt, %A, %B, %B
+      : (tensor<1x127x2x16xf32>, tensor<1x127x2xf32>, tensor<2xf32>, tensor<1x127x1x32xf32>,
+         tensor<1x127x1x32xf32>) -> tensor<1x127x2x16xf32>
+  return %y : tensor<1x127x2x16xf32>
+}
+func.func @recurrent(%x: tensor<1x?x2x16xf32>, %dt: tensor<1x?x2xf32>, %A: tensor<2xf32>,
+                     %B: tensor<1x?x1x32xf32>) -> tensor<1x?x2x16xf32> {
+  %y = ssm.ssd %x, %dt, %A, %B, %B algorithm recurrent
+      : (tensor<1x?x2x16xf32>, tensor<1x?x2xf32>, tensor<2xf32>, tensor<1x?x1x32xf32>,
+         tensor<1x?x1x32xf32>) -> tensor<1x?x2x16xf32>
+  return %y : tensor<1x?x2x16xf32>
+}

@@ -123,7 +123,7 @@ func.func @mamba2_f64(%x: tensor<?x8x64xf64>, %dt: tensor<?x8xf64>,
 }
 
 // Mamba-2 SSD as in mamba2-130m (H = 24, P = 64, N = 128), every optional
-// operand, recurrent.
+// operand, recurrent (asked for: with its dynamic L it would be chunked).
 func.func @ssd_f32(%x: tensor<?x?x24x64xf32>, %dt: tensor<?x?x24xf32>,
                    %A: tensor<24xf32>, %B: tensor<?x?x1x128xf32>,
                    %C: tensor<?x?x1x128xf32>, %D: tensor<24xf32>,
@@ -131,7 +131,7 @@ func.func @ssd_f32(%x: tensor<?x?x24x64xf32>, %dt: tensor<?x?x24xf32>,
                    %h0: tensor<?x24x64x128xf32>)
     -> (tensor<?x?x24x64xf32>, tensor<?x24x64x128xf32>) {
   %y, %h = ssm.ssd %x, %dt, %A, %B, %C skip(%D) gate(%z) dt_bias(%bias)
-      init(%h0) dt_softplus dt_limit [0.0, inf]
+      init(%h0) dt_softplus dt_limit [0.0, inf] algorithm recurrent
       : (tensor<?x?x24x64xf32>, tensor<?x?x24xf32>, tensor<24xf32>,
          tensor<?x?x1x128xf32>, tensor<?x?x1x128xf32>, tensor<24xf32>,
          tensor<?x?x24x64xf32>, tensor<24xf32>, tensor<?x24x64x128xf32>)
