@@ -86,7 +86,10 @@ void ssm::buildGPUToNVVMPipeline(OpPassManager &pm,
   append(pm, "nvvm-attach-target{chip=" + options.chip + " features=" +
                  options.features + " O=" + Twine(options.optLevel) + "},"
              // Kernels: 64-bit indices, so no offset wraps at 2^31 elements.
-             "gpu.module(convert-gpu-to-nvvm{index-bitwidth=64}, canonicalize,"
+             // nvgpu first: the chunked SSD's mma.sync fragments are
+             // vectors that convert-gpu-to-nvvm's patterns leave alone.
+             "gpu.module(convert-nvgpu-to-nvvm,"
+             "convert-gpu-to-nvvm{index-bitwidth=64}, canonicalize,"
              "cse),"
              // Host: the same lowering as the CPU's, plus the launches.
              "fold-memref-alias-ops, expand-strided-metadata, lower-affine,"

@@ -167,14 +167,31 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
       the `mamba` discretization. The time loop is sequential, unlike the
       block-wide parallel scan of mamba_ssm.
 
-    - `ssm.ssd` (Mamba-2; a first version, the recurrent form whatever the
-      `algorithm`): one warp per (row, head, head channel), a row being a
-      batch row or a packed sequence of `cu_seqlens`, 4 per block; lane `l`
-      carries the state entries `l, l + 32, ...` in registers through the
-      time loop (N static, at most 256), each step discretizes, updates
-      them, sums C·h with `gpu.shuffle xor`, and lane 0 writes y (D, gate);
-      `seq_idx` restarts the state, `init` and the final state are read and
-      written once.
+    - `ssm.ssd` (Mamba-2), recurrent form (`algorithm recurrent`; without
+      an `algorithm`, a static length below 128; and any op outside the
+      chunked kernel's limits): one
+      warp per (row, head, head channel), a row being a batch row or a
+      packed sequence of `cu_seqlens`, 4 per block; lane `l` carries the
+      state entries `l, l + 32, ...` in registers through the time loop (N
+      static, at most 256), each step discretizes, updates them, sums C·h
+      with `gpu.shuffle xor`, and lane 0 writes y (D, gate); `seq_idx`
+      restarts the state, `init` and the final state are read and written
+      once.
+
+    - `ssm.ssd` with `algorithm chunked`, or without an `algorithm` and
+      of dynamic length or at least 128 steps (state-space duality on
+      tensor cores), when P is static and a multiple of 16, N static, a multiple
+      of 32 and at most 256, the arithmetic f32, and neither `seq_idx` nor
+      `cu_seqlens` is given: one block of 4 warps per (batch row, head, 16
+      head channels) walks the sequence in chunks of Q = 64 or 32 steps
+      (the larger at most `chunk_size` whose tiles fit 48 KB of workgroup
+      memory); per chunk it computes δ and the cumulative log-decay, the
+      masked scores M = C Bᵀ ∘ exp(cum_i − cum_j), the outputs
+      y = exp(cum_i)·C hᵀ + M·(δx) (then D, gate) and the next state
+      exp(cum_last)·h + (w ∘ δx)ᵀ B, every product with `nvgpu.mma.sync`
+      m16n8k16 (f16 operands in workgroup memory, f32 accumulation); the
+      16 x N state tile stays in the warps' accumulators from one chunk to
+      the next.
 
     Any other ssm op left in the module is an error naming the op and its
     location (and, for a scan or SSD outside those limits, why): the GPU
@@ -211,7 +228,9 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
+                           "::mlir::nvgpu::NVGPUDialect",
                            "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
                            "::mlir::bufferization::BufferizationDialect"];
 }
 

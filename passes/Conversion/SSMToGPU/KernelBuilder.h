@@ -97,6 +97,12 @@ void populateSSDPatterns(RewritePatternSet &patterns);
 /// Why `op` cannot be lowered to a GPU kernel, or nothing when it can.
 std::optional<std::string> whyNoGPULowering(SSDOp op);
 
+/// Adds the chunked (tensor-core) lowering of the `ssm.ssd` ops that ask
+/// for `algorithm chunked`, or have no `algorithm` and a dynamic or long
+/// sequence, and fit its limits (LowerSSDChunked.cpp); it takes precedence
+/// over the recurrent kernel, which serves the others.
+void populateChunkedSSDPatterns(RewritePatternSet &patterns);
+
 /// Adds the lowering of `ssm.state_update` (LowerStateUpdate.cpp).
 void populateStateUpdatePatterns(RewritePatternSet &patterns);
 

@@ -6,10 +6,10 @@
 // state entries l, l + 32, ... of the channel's N states, here held in
 // registers across the time loop (N static, at most 256); each step
 // discretizes in registers, updates the lane's entries and sums C·h over
-// the warp with shuffles, and lane 0 writes y. The chunked (state-space
-// duality) form on tensor cores, which the `algorithm` attribute can ask
-// for, is not written yet: both forms compute the same result, so this
-// kernel serves either.
+// the warp with shuffles, and lane 0 writes y. Chunked and long ops take
+// the tensor-core kernel of LowerSSDChunked.cpp when they fit its limits;
+// both forms compute the same map, so this kernel serves the others
+// (recurrent or short, seq_idx, cu_seqlens, odd sizes).
 //
 //===----------------------------------------------------------------------===//
 

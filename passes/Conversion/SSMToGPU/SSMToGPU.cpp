@@ -63,6 +63,7 @@ void mlir::ssm::populateSSMToGPUConversionPatterns(
     RewritePatternSet &patterns) {
   gpu_lowering::populateCausalConv1dPatterns(patterns);
   gpu_lowering::populateSelectiveScanPatterns(patterns);
+  gpu_lowering::populateChunkedSSDPatterns(patterns);
   gpu_lowering::populateSSDPatterns(patterns);
   gpu_lowering::populateStateUpdatePatterns(patterns);
 }

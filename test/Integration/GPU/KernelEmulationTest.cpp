@@ -2,15 +2,19 @@
 //
 // Part of ssmc. No GPU is needed: convert-ssm-to-gpu's kernels (the
 // gpu.func bodies, exactly as the PTX path receives them) are moved into
-// host functions whose thread and block ids and warp shuffles are calls
-// into a small SIMT emulator below, compiled with the CPU pipeline and run
-// with one host thread per GPU thread of a block (blocks one after
-// another). The results are compared with the reference evaluator at the
-// tolerances of the CPU numerics tests.
+// host functions whose thread and block ids, warp shuffles, block
+// barriers and tensor-core products (nvgpu.mma.sync, computed from the
+// lanes' fragments in the layout of the PTX ISA) are calls into a small
+// SIMT emulator below, and whose workgroup memory is a global, compiled
+// with the CPU pipeline and run with one host thread per GPU thread of a
+// block (blocks one after another). The results are compared with the
+// reference evaluator at the tolerances of the CPU numerics tests (the
+// chunked SSD: of its f16 products).
 //
 // What this checks: the work-item and lane mapping, the guards, the
 // register and loop paths over the state, the warp sum, the fused
-// discretization, skip and gate, f16/bf16 conversions. What it does not:
+// discretization, skip and gate, f16/bf16 conversions, the mma fragments
+// and the barriers between phases of the chunked SSD. What it does not:
 // the host side's grid size (computed here by the same formula; the lit
 // tests check the IR of it), PTX code generation, and the GPU's own exp
 // and log1p (libdevice), which the CPU replaces with libm.
@@ -22,7 +26,11 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/Passes.h"
 
 #include <gtest/gtest.h>
 
@@ -64,14 +72,21 @@ private:
   int count, arrived = 0, generation = 0;
 };
 
-/// Where the lanes of a warp exchange values for a shuffle.
+/// Where the lanes of a warp exchange values for a shuffle or an mma.
 struct Warp {
   Barrier barrier{kWarpSize};
   float slots[kWarpSize];
+  /// Each lane's fragments of nvgpu.mma.sync m16n8k16: A (8), B (4), C (4).
+  float mma[kWarpSize][16];
 };
 
 thread_local int64_t threadId, blockId;
 thread_local Warp *warp;
+thread_local Barrier *blockBarrier;
+/// The lane's part of the last mma's result.
+thread_local float mmaResult[4];
+
+extern "C" void ssm_emu_barrier() { blockBarrier->wait(); }
 
 extern "C" int64_t ssm_emu_thread_id() { return threadId; }
 extern "C" int64_t ssm_emu_block_id() { return blockId; }
@@ -88,6 +103,45 @@ extern "C" float ssm_emu_shuffle_xor_f32(float value, int32_t offset,
   warp->barrier.wait();
   return partner;
 }
+
+/// Slot `slot` of the lane's operands of the coming mma (A 0..7, B 8..11,
+/// C 12..15, in the order of the vectors' elements).
+extern "C" void ssm_emu_mma_put(int32_t slot, float value) {
+  warp->mma[threadId % kWarpSize][slot] = value;
+}
+
+/// mma.sync.aligned.m16n8k16.row.col.f32: D = A B + C over the warp, with
+/// the fragments placed as the PTX ISA's "Matrix Fragments for
+/// mma.m16n8k16" says: for lane l, g = l / 4 and c = 2 (l % 4), element i
+/// of A is at row g + 8 ((i / 2) % 2), column c + i % 2 + 8 (i / 4); of B
+/// at row c + i % 2 + 8 (i / 2), column g; of C and D at row
+/// g + 8 (i / 2), column c + i % 2.
+extern "C" void ssm_emu_mma() {
+  warp->barrier.wait();
+  float a[16][16], b[16][8], c[16][8];
+  for (int l = 0; l < kWarpSize; ++l) {
+    int g = l / 4, col = 2 * (l % 4);
+    const float *f = warp->mma[l];
+    for (int i = 0; i < 8; ++i)
+      a[g + 8 * ((i / 2) % 2)][col + i % 2 + 8 * (i / 4)] = f[i];
+    for (int i = 0; i < 4; ++i) {
+      b[col + i % 2 + 8 * (i / 2)][g] = f[8 + i];
+      c[g + 8 * (i / 2)][col + i % 2] = f[12 + i];
+    }
+  }
+  int lane = static_cast<int>(threadId % kWarpSize);
+  int g = lane / 4, col = 2 * (lane % 4);
+  for (int i = 0; i < 4; ++i) {
+    int row = g + 8 * (i / 2), n = col + i % 2;
+    float sum = c[row][n];
+    for (int k = 0; k < 16; ++k)
+      sum += a[row][k] * b[k][n];
+    mmaResult[i] = sum;
+  }
+  warp->barrier.wait();
+}
+
+extern "C" float ssm_emu_mma_get(int32_t slot) { return mmaResult[slot]; }
 
 /// Replaces the gpu.func kernels of `module`'s gpu.module by host functions
 /// of the same names and signatures that call the emulator.
@@ -109,12 +163,34 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
   declare("ssm_emu_block_id", rewriter.getFunctionType({}, {index}));
   declare("ssm_emu_shuffle_xor_f32",
           rewriter.getFunctionType({f32, i32, i32}, {f32}));
+  declare("ssm_emu_barrier", rewriter.getFunctionType({}, {}));
+  declare("ssm_emu_mma_put", rewriter.getFunctionType({i32, f32}, {}));
+  declare("ssm_emu_mma", rewriter.getFunctionType({}, {}));
+  declare("ssm_emu_mma_get", rewriter.getFunctionType({i32}, {f32}));
   for (auto kernel : llvm::to_vector(kernels[0].getOps<gpu::GPUFuncOp>())) {
     rewriter.setInsertionPointToEnd(module.getBody());
     auto host = func::FuncOp::create(rewriter, loc, kernel.getName(),
                                      kernel.getFunctionType());
     host->setAttr("llvm.emit_c_interface", rewriter.getUnitAttr());
     host.getBody().takeBody(kernel.getBody());
+    // Workgroup attributions (block arguments after the kernel's own)
+    // become globals: blocks run one after another, so one copy serves.
+    Block &entry = host.getBody().front();
+    for (unsigned i = entry.getNumArguments(); i-- > host.getNumArguments();) {
+      BlockArgument shared = entry.getArgument(i);
+      auto type = cast<MemRefType>(shared.getType());
+      auto plain = MemRefType::get(type.getShape(), type.getElementType());
+      std::string name = (kernel.getName() + "_shared" + Twine(i)).str();
+      rewriter.setInsertionPointToEnd(module.getBody());
+      memref::GlobalOp::create(rewriter, loc, name,
+                               rewriter.getStringAttr("private"), plain,
+                               rewriter.getUnitAttr(), /*constant=*/false,
+                               /*alignment=*/nullptr);
+      rewriter.setInsertionPointToStart(&entry);
+      shared.replaceAllUsesWith(
+          memref::GetGlobalOp::create(rewriter, loc, plain, name));
+      entry.eraseArgument(i);
+    }
     bool unsupported = false;
     host.walk([&](Operation *op) {
       rewriter.setInsertionPoint(op);
@@ -125,6 +201,39 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
       };
       if (isa<gpu::ReturnOp>(op)) {
         rewriter.replaceOpWithNewOp<func::ReturnOp>(op);
+      } else if (isa<gpu::BarrierOp>(op)) {
+        func::CallOp::create(rewriter, op->getLoc(), "ssm_emu_barrier",
+                             TypeRange{}, ValueRange{});
+        rewriter.eraseOp(op);
+      } else if (auto mma = dyn_cast<nvgpu::MmaSyncOp>(op)) {
+        unsupported |=
+            mma.getMmaShapeAsArray() != std::array<int64_t, 3>{16, 8, 16};
+        Location l = op->getLoc();
+        int32_t slot = 0;
+        for (Value operand :
+             {mma.getMatrixA(), mma.getMatrixB(), mma.getMatrixC()}) {
+          auto type = cast<VectorType>(operand.getType());
+          for (int64_t i = 0; i < type.getNumElements(); ++i) {
+            Value e = vector::ExtractOp::create(
+                rewriter, l, operand,
+                ArrayRef<int64_t>{i / type.getDimSize(1),
+                                  i % type.getDimSize(1)});
+            if (!e.getType().isF32())
+              e = arith::ExtFOp::create(rewriter, l, f32, e);
+            func::CallOp::create(
+                rewriter, l, "ssm_emu_mma_put", TypeRange{},
+                ValueRange{
+                    arith::ConstantIntOp::create(rewriter, l, slot++, 32), e});
+          }
+        }
+        func::CallOp::create(rewriter, l, "ssm_emu_mma", TypeRange{},
+                             ValueRange{});
+        SmallVector<Value> d;
+        for (int32_t i = 0; i < 4; ++i)
+          d.push_back(call("ssm_emu_mma_get", f32,
+                           {arith::ConstantIntOp::create(rewriter, l, i, 32)}));
+        rewriter.replaceOp(
+            op, vector::FromElementsOp::create(rewriter, l, mma.getType(), d));
       } else if (auto id = dyn_cast<gpu::ThreadIdOp>(op)) {
         unsupported |= id.getDimension() != gpu::Dimension::x;
         rewriter.replaceOp(op, call("ssm_emu_thread_id", index, {}));
@@ -182,6 +291,9 @@ std::string emulate(const std::string &source, const std::string &kernel,
   if (failed(moveKernelsToHost(*module)))
     return "unexpected GPU ops in the kernels";
   PassManager toLLVM(&context, ModuleOp::getOperationName());
+  // Folds the mma fragments' vector.from_elements / vector.extract pairs,
+  // leaving scalars for the CPU pipeline.
+  toLLVM.addPass(createCanonicalizerPass());
   mlir::ssm::buildCPULowerToLLVMPipeline(toLLVM, /*threads=*/false);
   if (failed(toLLVM.run(*module)))
     return "lowering failed: " + diagnostics;
@@ -205,6 +317,10 @@ std::string emulate(const std::string &source, const std::string &kernel,
     add("ssm_emu_thread_id", &ssm_emu_thread_id);
     add("ssm_emu_block_id", &ssm_emu_block_id);
     add("ssm_emu_shuffle_xor_f32", &ssm_emu_shuffle_xor_f32);
+    add("ssm_emu_barrier", &ssm_emu_barrier);
+    add("ssm_emu_mma_put", &ssm_emu_mma_put);
+    add("ssm_emu_mma", &ssm_emu_mma);
+    add("ssm_emu_mma_get", &ssm_emu_mma_get);
     return symbols;
   });
   auto function = (*engine)->lookupPacked("_mlir_ciface_" + kernel);
@@ -215,12 +331,14 @@ std::string emulate(const std::string &source, const std::string &kernel,
     packed.push_back(&b->descriptorPtr);
   for (int64_t block = 0; block < blocks; ++block) {
     std::vector<Warp> warps(static_cast<size_t>(blockSize / kWarpSize));
+    Barrier wholeBlock(static_cast<int>(blockSize));
     std::vector<std::thread> threads;
     for (int64_t t = 0; t < blockSize; ++t)
       threads.emplace_back([&, t] {
         threadId = t;
         blockId = block;
         warp = &warps[static_cast<size_t>(t / kWarpSize)];
+        blockBarrier = &wholeBlock;
         (*function)(packed.data());
       });
     for (std::thread &thread : threads)
@@ -242,6 +360,18 @@ double tolerance(Storage s) {
   constexpr double kTolerance = 2e-5;
   return s == Storage::F32 ? kTolerance
                            : unitRoundoff(s) * (1.0 + kTolerance) + kTolerance;
+}
+
+/// The chunked SSD's products take f16 operands (unit roundoff u = 2^-11)
+/// with f32 accumulation: C, B, δ·x, the masked scores and the state copy
+/// are each rounded once, so an output carries a few u of error relative
+/// to the largest value (random rounding errors of a sum of K products
+/// grow like sqrt(K) u, not K u). The cases below reach 0.7u to 1.1u; 4u
+/// bounds that with a margin, and a wrong fragment layout gives errors of
+/// order 1. f16/bf16 storage adds the final rounding.
+double chunkedTolerance(Storage s) {
+  double mma = 4 * unitRoundoff(Storage::F16);
+  return s == Storage::F32 ? mma : tolerance(s) + mma;
 }
 
 //===----------------------------------------------------------------------===//
@@ -535,6 +665,9 @@ struct SSDCase {
   int64_t B, L, H, P, G, N;
   Packing packing;
   Storage storage;
+  /// chunk_size of an `algorithm chunked` op (the tensor-core kernel), or 0
+  /// for the recurrent kernel.
+  int64_t chunk = 0;
 };
 
 void PrintTo(const SSDCase &c, std::ostream *os) { *os << c.name; }
@@ -591,17 +724,23 @@ TEST_P(EmulatedSSD, MatchesReference) {
     types += ", " + type({4}, "i64");
   }
   op += " dt_softplus dt_limit [0.0, 0.8]";
+  if (c.chunk)
+    op += " algorithm chunked {chunk_size = " + std::to_string(c.chunk) +
+          " : i64}";
   std::string results = p.ty(expected.y) + ", " + p.ty(expected.finalState);
   std::string source = "func.func @f(" + p.text + ") -> (" + results +
                        ") {\n  " + op + " : (" + types + ") -> (" + results +
                        ")\n" + "  return %y, %h : " + results + "\n}\n";
   Buffer y = fromTensor(ref::Tensor(expected.y.shape), s);
   Buffer finalState = fromTensor(ref::Tensor(expected.finalState.shape), s);
-  ASSERT_EQ(emulate(source, "f_ssd", ceilDiv(rows * c.H * c.P, 4), 128,
-                    p.pointers({&y, &finalState})),
-            "");
-  EXPECT_LT(relativeError(y, expected.y), tolerance(s));
-  EXPECT_LT(relativeError(finalState, expected.finalState), tolerance(s));
+  // The chunked kernel runs a block per (row, head, 16 head channels).
+  int64_t blocks =
+      c.chunk ? rows * c.H * (c.P / 16) : ceilDiv(rows * c.H * c.P, 4);
+  ASSERT_EQ(
+      emulate(source, "f_ssd", blocks, 128, p.pointers({&y, &finalState})), "");
+  double bound = c.chunk ? chunkedTolerance(s) : tolerance(s);
+  EXPECT_LT(relativeError(y, expected.y), bound);
+  EXPECT_LT(relativeError(finalState, expected.finalState), bound);
 }
 
 // N a multiple of 32 (every lane entry valid) or not (40: the second entry
@@ -615,7 +754,17 @@ INSTANTIATE_TEST_SUITE_P(
         SSDCase{"cu_seqlens", 1, 10, 2, 3, 1, 16, Packing::CuSeqlens,
                 Storage::F32},
         SSDCase{"bf16", 2, 13, 3, 5, 3, 64, Packing::None, Storage::BF16},
-        SSDCase{"f16", 1, 12, 2, 4, 1, 32, Packing::None, Storage::F16}),
+        SSDCase{"f16", 1, 12, 2, 4, 1, 32, Packing::None, Storage::F16},
+        // The chunked kernel: several chunks with a partial last one, two
+        // channel tiles, groups, each chunk length, bf16 storage.
+        SSDCase{"chunked", 2, 70, 2, 32, 1, 64, Packing::None, Storage::F32,
+                32},
+        SSDCase{"chunked_q64_groups", 1, 150, 4, 16, 2, 32, Packing::None,
+                Storage::F32, 64},
+        SSDCase{"chunked_n128", 1, 100, 1, 16, 1, 128, Packing::None,
+                Storage::F32, 256},
+        SSDCase{"chunked_bf16", 2, 45, 2, 16, 2, 64, Packing::None,
+                Storage::BF16, 32}),
     [](const ::testing::TestParamInfo<SSDCase> &info) {
       return std::string(info.param.name);
     });

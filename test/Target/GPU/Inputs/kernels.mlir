@@ -123,7 +123,7 @@ func.func @mamba2_f64(%x: tensor<?x8x64xf64>, %dt: tensor<?x8xf64>,
 }
 
 // Mamba-2 SSD as in mamba2-130m (H = 24, P = 64, N = 128), every optional
-// operand, recurrent.
+// operand, recurrent (asked for: with its dynamic L it would be chunked).
 func.func @ssd_f32(%x: tensor<?x?x24x64xf32>, %dt: tensor<?x?x24xf32>,
                    %A: tensor<24xf32>, %B: tensor<?x?x1x128xf32>,
                    %C: tensor<?x?x1x128xf32>, %D: tensor<24xf32>,
@@ -131,7 +131,7 @@ func.func @ssd_f32(%x: tensor<?x?x24x64xf32>, %dt: tensor<?x?x24xf32>,
                    %h0: tensor<?x24x64x128xf32>)
     -> (tensor<?x?x24x64xf32>, tensor<?x24x64x128xf32>) {
   %y, %h = ssm.ssd %x, %dt, %A, %B, %C skip(%D) gate(%z) dt_bias(%bias)
-      init(%h0) dt_softplus dt_limit [0.0, inf]
+      init(%h0) dt_softplus dt_limit [0.0, inf] algorithm recurrent
       : (tensor<?x?x24x64xf32>, tensor<?x?x24xf32>, tensor<24xf32>,
          tensor<?x?x1x128xf32>, tensor<?x?x1x128xf32>, tensor<24xf32>,
          tensor<?x?x24x64xf32>, tensor<24xf32>, tensor<?x24x64x128xf32>)
@@ -150,4 +150,34 @@ func.func @ssd_bf16_packed(%x: tensor<1x?x8x32xbf16>, %dt: tensor<1x?x8xbf16>,
          tensor<1x?x2x48xbf16>, tensor<1x?x2x48xbf16>, tensor<?xi32>)
       -> (tensor<1x?x8x32xbf16>, tensor<?x8x32x48xf32>)
   return %y, %h : tensor<1x?x8x32xbf16>, tensor<?x8x32x48xf32>
+}
+
+// Chunked SSD on tensor cores, mamba2-130m's shapes (H = 24, P = 64,
+// N = 128; chunk_size 256, so the kernel's 32-step chunks), every optional
+// operand but the packings.
+func.func @ssd_chunked_f32(%x: tensor<?x?x24x64xf32>, %dt: tensor<?x?x24xf32>,
+                           %A: tensor<24xf32>, %B: tensor<?x?x1x128xf32>,
+                           %C: tensor<?x?x1x128xf32>, %D: tensor<24xf32>,
+                           %z: tensor<?x?x24x64xf32>, %bias: tensor<24xf32>,
+                           %h0: tensor<?x24x64x128xf32>)
+    -> (tensor<?x?x24x64xf32>, tensor<?x24x64x128xf32>) {
+  %y, %h = ssm.ssd %x, %dt, %A, %B, %C skip(%D) gate(%z) dt_bias(%bias)
+      init(%h0) dt_softplus dt_limit [0.0, inf] algorithm chunked
+      : (tensor<?x?x24x64xf32>, tensor<?x?x24xf32>, tensor<24xf32>,
+         tensor<?x?x1x128xf32>, tensor<?x?x1x128xf32>, tensor<24xf32>,
+         tensor<?x?x24x64xf32>, tensor<24xf32>, tensor<?x24x64x128xf32>)
+      -> (tensor<?x?x24x64xf32>, tensor<?x24x64x128xf32>)
+  return %y, %h : tensor<?x?x24x64xf32>, tensor<?x24x64x128xf32>
+}
+
+// Chunked SSD with bf16 storage, N = 64 and 64-step chunks, no options.
+func.func @ssd_chunked_bf16(%x: tensor<?x?x8x64xbf16>, %dt: tensor<?x?x8xbf16>,
+                            %A: tensor<8xf32>, %B: tensor<?x?x2x64xbf16>,
+                            %C: tensor<?x?x2x64xbf16>)
+    -> tensor<?x?x8x64xbf16> {
+  %y = ssm.ssd %x, %dt, %A, %B, %C dt_softplus algorithm chunked
+      {chunk_size = 64 : i64}
+      : (tensor<?x?x8x64xbf16>, tensor<?x?x8xbf16>, tensor<8xf32>,
+         tensor<?x?x2x64xbf16>, tensor<?x?x2x64xbf16>) -> tensor<?x?x8x64xbf16>
+  return %y : tensor<?x?x8x64xbf16>
 }
