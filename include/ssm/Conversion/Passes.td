@@ -170,7 +170,8 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
       and the silu(z) gate are applied before y is stored; the final state
       is stored after the last round. The carried state is spread over the
       lanes (lane `l` holds n = l, l + 32, ...): N must be static and at
-      most 256. Only the `mamba` discretization.
+      most 256. Any of the four discretization rules (`mamba`, `zoh`,
+      `bilinear`, `euler`).
 
     - `ssm.ssd` (Mamba-2; a first version, the recurrent form whatever the
       `algorithm`): one warp per (row, head, head channel), a row being a

@@ -17,12 +17,12 @@
 
 #include "KernelBuilder.h"
 
+#include "ssm/Conversion/Discretization.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Support/Arith.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -36,7 +36,7 @@ namespace {
 constexpr int64_t kBlockSize = 128;
 constexpr int64_t kWarpsPerBlock = kBlockSize / kWarpSize;
 
-/// Steps a lane owns per round. The lane keeps δ, δ·u, y and, per n, ā and
+/// Steps a lane owns per round. The lane keeps δ, u, y and, per n, ā and
 /// b̄ of each of them in registers; 8 makes a round 256 steps and puts 14
 /// shuffles per n against 256 exponentials.
 constexpr int64_t kChunk = 8;
@@ -70,6 +70,7 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
     bool selectiveC = op.getC().getType().getRank() == 4;
     bool hasFinal = static_cast<bool>(op.getFinalState());
     bool softplus = op.getDeltaSoftplus();
+    Discretization method = op.getDiscretization();
     auto argIndex = [&](Arg a) { return !hasFinal && a > Y ? a - 1 : a; };
 
     auto dim = [&](Value t, int64_t i) -> Value {
@@ -168,11 +169,11 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
           b, l, index(0), length, index(kWarpSize * kChunk), carried,
           [&](OpBuilder &, Location, Value start, ValueRange carriedIn) {
             // The lane's steps; those past L are the identity (δ = 0 gives
-            // ā = 1, b̄ = 0) and read the last step instead.
+            // ā = 1, b̄ = 0 with every rule) and read the last step instead.
             Value first = arith::AddIOp::create(
                 b, l, start, arith::MulIOp::create(b, l, lane, index(kChunk)));
             Value lastStep = arith::SubIOp::create(b, l, length, index(1));
-            SmallVector<Value> steps, inRange, delta, deltaU, y;
+            SmallVector<Value> steps, inRange, delta, inputs, y;
             for (int64_t j = 0; j < kChunk; ++j) {
               Value t = arith::AddIOp::create(b, l, first, index(j));
               inRange.push_back(cmp(arith::CmpIPredicate::ult, t, length));
@@ -181,9 +182,8 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
                   b, l, loadAs(b, l, arg(Delta), {bi, di, steps[j]}, ct), bias,
                   softplus, /*limit=*/std::nullopt);
               delta.push_back(select(inRange[j], dj, zero));
-              Value uj = loadAs(b, l, u, {bi, di, steps[j]}, ct);
-              deltaU.push_back(mul(delta[j], uj));
-              y.push_back(skip ? mul(skip, uj) : zero);
+              inputs.push_back(loadAs(b, l, u, {bi, di, steps[j]}, ct));
+              y.push_back(skip ? mul(skip, inputs[j]) : zero);
             }
 
             SmallVector<Value> carriedOut;
@@ -212,9 +212,10 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
                       Value bs = selectiveB ? loadAs(b, l, arg(Bm),
                                                      {bi, gi, ni, steps[s]}, ct)
                                             : fixedB;
-                      decay.push_back(
-                          math::ExpOp::create(b, l, mul(delta[s], an)));
-                      input.push_back(mul(deltaU[s], bs));
+                      auto [abar, bbar] =
+                          buildDiscretization(b, l, method, an, bs, delta[s]);
+                      decay.push_back(abar);
+                      input.push_back(mul(bbar, inputs[s]));
                       prod = s ? mul(prod, decay[s]) : decay[s];
                       reach = s ? fma(decay[s], reach, input[s]) : input[s];
                     }
@@ -310,10 +311,6 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
 } // namespace
 
 std::optional<std::string> gpu_lowering::whyNoGPULowering(SelectiveScanOp op) {
-  if (op.getDiscretization() != Discretization::mamba)
-    return std::string("has no GPU lowering for method ") +
-           stringifyDiscretization(op.getDiscretization()).str() +
-           " yet (only mamba)";
   int64_t n = op.getA().getType().getDimSize(1);
   if (ShapedType::isDynamic(n) || n > kMaxStates)
     return "needs a static state size N of at most " +

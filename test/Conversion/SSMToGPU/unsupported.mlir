@@ -33,16 +33,6 @@ func.func @wide(%u: tensor<1x4x8xf32>, %A: tensor<4x288xf32>) -> tensor<1x4x8xf3
 
 // -----
 
-func.func @zoh(%u: tensor<1x4x8xf32>, %A: tensor<4x16xf32>) -> tensor<1x4x8xf32> {
-  // expected-error @below {{'ssm.selective_scan' op has no GPU lowering for method zoh yet (only mamba)}}
-  %y = ssm.selective_scan %u, %u, %A, %A, %A method zoh
-      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x16xf32>, tensor<4x16xf32>,
-         tensor<4x16xf32>) -> tensor<1x4x8xf32>
-  return %y : tensor<1x4x8xf32>
-}
-
-// -----
-
 // The SSD's states also live in registers, up to 8 per lane.
 func.func @ssd_dynamic_n(%x: tensor<1x8x2x4xf32>, %dt: tensor<1x8x2xf32>, %A: tensor<2xf32>,
                          %B: tensor<1x8x1x?xf32>) -> tensor<1x8x2x4xf32> {

@@ -485,6 +485,7 @@ struct ScanCase {
   int64_t B, D, L, N, G;
   bool selective, optional, init;
   Storage storage;
+  ref::Discretization method = ref::Discretization::Mamba;
 };
 
 void PrintTo(const ScanCase &c, std::ostream *os) { *os << c.name; }
@@ -512,6 +513,7 @@ TEST_P(EmulatedSelectiveScan, MatchesReference) {
   }
   if (c.init)
     a.init = stored({c.B, c.D, c.N}, rng, s);
+  a.method = c.method;
   ref::SelectiveScanResult expected = ref::selectiveScan(a);
 
   Params p(s);
@@ -535,6 +537,19 @@ TEST_P(EmulatedSelectiveScan, MatchesReference) {
   optional("init", a.init);
   if (a.deltaSoftplus)
     op += " delta_softplus";
+  switch (c.method) {
+  case ref::Discretization::ZOH:
+    op += " method zoh";
+    break;
+  case ref::Discretization::Bilinear:
+    op += " method bilinear";
+    break;
+  case ref::Discretization::Euler:
+    op += " method euler";
+    break;
+  case ref::Discretization::Mamba:
+    break;
+  }
   std::string results = p.ty(expected.y) + ", " + p.ty(expected.finalState);
   std::string source = "func.func @f(" + p.text + ") -> (" + results +
                        ") {\n  " + op + " : (" + types + ") -> (" + results +
@@ -553,8 +568,9 @@ TEST_P(EmulatedSelectiveScan, MatchesReference) {
 // lane 0 with identity steps. Groups (channel d reads group d / (D / G)),
 // fixed B and C, N = 64 (two carried states per lane) and 40 (lanes past N
 // in the second register), channel counts that leave warps of the last
-// block idle, with and without an initial state. Without softplus δ may be
-// negative and the state grow: only the one-step case goes without.
+// block idle, with and without an initial state; the four discretization
+// rules. Without softplus δ may be negative and the state grow: only the
+// one-step case goes without.
 INSTANTIATE_TEST_SUITE_P(
     Cases, EmulatedSelectiveScan,
     ::testing::Values(
@@ -570,7 +586,13 @@ INSTANTIATE_TEST_SUITE_P(
         ScanCase{"many_channels", 2, 130, 7, 4, 1, true, true, true,
                  Storage::F32},
         ScanCase{"f16", 2, 5, 270, 16, 1, true, true, true, Storage::F16},
-        ScanCase{"bf16", 2, 6, 23, 16, 3, true, true, true, Storage::BF16}),
+        ScanCase{"bf16", 2, 6, 23, 16, 3, true, true, true, Storage::BF16},
+        ScanCase{"zoh", 2, 3, 300, 16, 1, true, true, true, Storage::F32,
+                 ref::Discretization::ZOH},
+        ScanCase{"bilinear", 2, 3, 40, 16, 3, true, true, true, Storage::F32,
+                 ref::Discretization::Bilinear},
+        ScanCase{"euler", 1, 5, 40, 32, 1, false, true, true, Storage::F32,
+                 ref::Discretization::Euler}),
     [](const ::testing::TestParamInfo<ScanCase> &info) {
       return std::string(info.param.name);
     });

@@ -96,12 +96,12 @@ func.func @scan_bf16(%u: tensor<?x1536x?xbf16>, %delta: tensor<?x1536x?xbf16>,
   return %y, %h : tensor<?x1536x?xbf16>, tensor<?x1536x16xf32>
 }
 
-// Fixed B and C, dynamic sizes, an initial state.
+// Fixed B and C, dynamic sizes, an initial state, zero-order hold.
 func.func @scan_f32_fixed(%u: tensor<?x?x?xf32>, %delta: tensor<?x?x?xf32>,
                           %A: tensor<?x32xf32>, %B: tensor<?x32xf32>,
                           %C: tensor<?x32xf32>, %h0: tensor<?x?x32xf32>)
     -> tensor<?x?x?xf32> {
-  %y = ssm.selective_scan %u, %delta, %A, %B, %C init(%h0)
+  %y = ssm.selective_scan %u, %delta, %A, %B, %C init(%h0) method zoh
       : (tensor<?x?x?xf32>, tensor<?x?x?xf32>, tensor<?x32xf32>,
          tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x?x32xf32>) -> tensor<?x?x?xf32>
   return %y : tensor<?x?x?xf32>
