@@ -160,7 +160,11 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
 
     - `ssm.selective_scan` (Mamba-1): a parallel scan across time, one warp
       per (batch, channel), 4 per block. Time goes in rounds of 256 steps,
-      lane `l` owning the 8 consecutive steps from `8 l`; per state index n
+      lane `l` owning the 8 consecutive steps from `8 l`. Loads and stores
+      along time are coalesced (lane `l` at step `32 j + l`) and reach the
+      lanes' chunks through the warp's row of workgroup memory (between
+      `gpu.barrier`s; warps past the last channel recompute it and store
+      nothing, so that every thread reaches them). Per state index n
       each lane discretizes its steps in registers (softplus, exp(δ·A)),
       composes them into one pair (Π Ā, h from zero), and an inclusive warp
       scan over the pairs with `gpu.shuffle up` gives it the state entering

@@ -9,7 +9,9 @@
 // b2)) gives every lane the state entering its chunk from the state
 // carried into the round; the lane then re-runs its steps from there,
 // adding C · h into its kChunk outputs. The state leaving the round is
-// lane 31's last h. Rounds repeat until L is covered. Ā, B̄ and h never
+// lane 31's last h. Rounds repeat until L is covered. Global memory is
+// read and written along time in coalesced order (lane l at step 32 j + l)
+// and staged through workgroup memory into the chunks. Ā, B̄ and h never
 // reach memory; the carried state is spread over the lanes (lane l holds
 // n = l, l + 32, …), so N costs N / 32 registers.
 //
@@ -23,6 +25,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -40,6 +43,19 @@ constexpr int64_t kWarpsPerBlock = kBlockSize / kWarpSize;
 /// b̄ of each of them in registers; 8 makes a round 256 steps and puts 14
 /// shuffles per n against 256 exponentials.
 constexpr int64_t kChunk = 8;
+
+/// Steps of a round.
+constexpr int64_t kRoundSteps = kWarpSize * kChunk;
+
+/// A warp's staging row in workgroup memory: a round's steps plus a pad
+/// word after every 32, so that both the coalesced accesses (lane l at step
+/// 32 j + l) and the chunked ones (lane l at step 8 l + s) fall on 32
+/// distinct banks.
+constexpr int64_t kStagingRow = kRoundSteps + kRoundSteps / kWarpSize;
+
+/// Series exchanged at once (δ and u; B and C), so one pair of barriers
+/// serves both.
+constexpr int64_t kStagingSlots = 2;
 
 /// Largest state size: a lane carries ⌈N / 32⌉ states between rounds.
 constexpr int64_t kMaxStates = 256;
@@ -118,20 +134,65 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
       Value u = arg(U);
       Value tid = gpu::ThreadIdOp::create(b, l, gpu::Dimension::x);
       Value lane = arith::RemUIOp::create(b, l, tid, index(kWarpSize));
+      Value warp = arith::DivUIOp::create(b, l, tid, index(kWarpSize));
       Value item = arith::AddIOp::create(
           b, l,
           arith::MulIOp::create(b, l,
                                 gpu::BlockIdOp::create(b, l, gpu::Dimension::x),
                                 index(kWarpsPerBlock)),
-          arith::DivUIOp::create(b, l, tid, index(kWarpSize)));
+          warp);
       Value channels = dimOf(b, l, u, 1), length = dimOf(b, l, u, 2);
       Value items = arith::MulIOp::create(b, l, dimOf(b, l, u, 0), channels);
-      // The guard is uniform over a warp (one item per warp): the shuffles
-      // below always have all 32 lanes.
-      auto guard =
-          scf::IfOp::create(b, l, cmp(arith::CmpIPredicate::ult, item, items),
-                            /*withElseRegion=*/false);
-      b.setInsertionPoint(guard.thenBlock()->getTerminator());
+      // Warps past the last item recompute it and store nothing: every
+      // thread of the block must reach the staging barriers.
+      Value active = cmp(arith::CmpIPredicate::ult, item, items);
+      item = arith::MinUIOp::create(
+          b, l, item, arith::SubIOp::create(b, l, items, index(1)));
+      auto storeIf = [&](Value condition, function_ref<void()> emit) {
+        auto guard =
+            scf::IfOp::create(b, l, condition, /*withElseRegion=*/false);
+        OpBuilder::InsertionGuard inGuard(b);
+        b.setInsertionPoint(guard.thenBlock()->getTerminator());
+        emit();
+      };
+
+      // Loads and stores along time are coalesced (lane l at step 32 j + l
+      // of the round); the recurrence needs each lane's 8 consecutive steps.
+      // The warp's row of workgroup memory turns one layout into the other.
+      auto func = cast<gpu::GPUFuncOp>(b.getInsertionBlock()->getParentOp());
+      Value staging = func.addWorkgroupAttribution(
+          MemRefType::get({kWarpsPerBlock, kStagingSlots, kStagingRow}, ct,
+                          MemRefLayoutAttrInterface(),
+                          gpu::AddressSpaceAttr::get(
+                              getContext(), gpu::AddressSpace::Workgroup)),
+          l);
+      Value chunkBase = arith::AddIOp::create(
+          b, l, arith::MulIOp::create(b, l, lane, index(kChunk)),
+          arith::DivUIOp::create(b, l, lane, index(kWarpSize / kChunk)));
+      auto coalescedSlot = [&](int64_t j) -> Value {
+        return arith::AddIOp::create(b, l, lane, index(j * (kWarpSize + 1)));
+      };
+      auto chunkSlot = [&](int64_t s) -> Value {
+        return arith::AddIOp::create(b, l, chunkBase, index(s));
+      };
+      // Each series: kChunk values in one layout, returned in the other.
+      auto exchange = [&](ArrayRef<SmallVector<Value>> series, bool toChunks) {
+        for (auto [k, values] : llvm::enumerate(series))
+          for (int64_t j = 0; j < kChunk; ++j)
+            memref::StoreOp::create(
+                b, l, values[j], staging,
+                {warp, index(k), toChunks ? coalescedSlot(j) : chunkSlot(j)});
+        gpu::BarrierOp::create(b, l);
+        SmallVector<SmallVector<Value>> result(series.size());
+        for (auto [k, values] : llvm::enumerate(result))
+          for (int64_t j = 0; j < kChunk; ++j)
+            values.push_back(memref::LoadOp::create(
+                b, l, staging,
+                {warp, index(k), toChunks ? chunkSlot(j) : coalescedSlot(j)}));
+        // The row is written again by the next exchange.
+        gpu::BarrierOp::create(b, l);
+        return result;
+      };
       Value bi = arith::DivUIOp::create(b, l, item, channels);
       Value di = arith::RemUIOp::create(b, l, item, channels);
       Value groups = selectiveB   ? dimOf(b, l, arg(Bm), 1)
@@ -168,22 +229,43 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
       auto rounds = scf::ForOp::create(
           b, l, index(0), length, index(kWarpSize * kChunk), carried,
           [&](OpBuilder &, Location, Value start, ValueRange carriedIn) {
-            // The lane's steps; those past L are the identity (δ = 0 gives
-            // ā = 1, b̄ = 0 with every rule) and read the last step instead.
+            // Coalesced steps (32 j + lane); those past L read the last
+            // step instead and store nothing.
+            Value lastStep = arith::SubIOp::create(b, l, length, index(1));
+            SmallVector<Value> steps, stored;
+            for (int64_t j = 0; j < kChunk; ++j) {
+              Value t = arith::AddIOp::create(
+                  b, l, start,
+                  arith::AddIOp::create(b, l, lane, index(j * kWarpSize)));
+              stored.push_back(arith::AndIOp::create(
+                  b, l, active, cmp(arith::CmpIPredicate::ult, t, length)));
+              steps.push_back(arith::MinUIOp::create(b, l, t, lastStep));
+            }
+            auto loadSteps = [&](Value buffer, SmallVector<Value> at) {
+              SmallVector<Value> values;
+              at.push_back(Value());
+              for (Value t : steps) {
+                at.back() = t;
+                values.push_back(loadAs(b, l, buffer, at, ct));
+              }
+              return values;
+            };
+            SmallVector<Value> deltaSteps;
+            for (Value dt : loadSteps(arg(Delta), {bi, di}))
+              deltaSteps.push_back(buildStepSize(b, l, dt, bias, softplus,
+                                                 /*limit=*/std::nullopt));
+            SmallVector<SmallVector<Value>> chunk = exchange(
+                {deltaSteps, loadSteps(u, {bi, di})}, /*toChunks=*/true);
+            // The lane's chunk; steps past L are the identity (δ = 0 gives
+            // ā = 1, b̄ = 0 with every rule).
             Value first = arith::AddIOp::create(
                 b, l, start, arith::MulIOp::create(b, l, lane, index(kChunk)));
-            Value lastStep = arith::SubIOp::create(b, l, length, index(1));
-            SmallVector<Value> steps, inRange, delta, inputs, y;
-            for (int64_t j = 0; j < kChunk; ++j) {
-              Value t = arith::AddIOp::create(b, l, first, index(j));
-              inRange.push_back(cmp(arith::CmpIPredicate::ult, t, length));
-              steps.push_back(arith::MinUIOp::create(b, l, t, lastStep));
-              Value dj = buildStepSize(
-                  b, l, loadAs(b, l, arg(Delta), {bi, di, steps[j]}, ct), bias,
-                  softplus, /*limit=*/std::nullopt);
-              delta.push_back(select(inRange[j], dj, zero));
-              inputs.push_back(loadAs(b, l, u, {bi, di, steps[j]}, ct));
-              y.push_back(skip ? mul(skip, inputs[j]) : zero);
+            SmallVector<Value> delta, inputs = chunk[1], y;
+            for (int64_t s = 0; s < kChunk; ++s) {
+              Value t = arith::AddIOp::create(b, l, first, index(s));
+              delta.push_back(select(cmp(arith::CmpIPredicate::ult, t, length),
+                                     chunk[0][s], zero));
+              y.push_back(skip ? mul(skip, inputs[s]) : zero);
             }
 
             SmallVector<Value> carriedOut;
@@ -205,15 +287,25 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
                     Value fixedC = selectiveC
                                        ? Value()
                                        : loadAs(b, l, arg(Cm), {di, ni}, ct);
+                    SmallVector<SmallVector<Value>> selective;
+                    if (selectiveB)
+                      selective.push_back(loadSteps(arg(Bm), {bi, gi, ni}));
+                    if (selectiveC)
+                      selective.push_back(loadSteps(arg(Cm), {bi, gi, ni}));
+                    if (!selective.empty())
+                      selective = exchange(selective, /*toChunks=*/true);
+                    auto chunkB = [&](int64_t s) {
+                      return selectiveB ? selective[0][s] : fixedB;
+                    };
+                    auto chunkC = [&](int64_t s) {
+                      return selectiveC ? selective.back()[s] : fixedC;
+                    };
                     // The chunk as one pair: (Π ā, h reached from zero).
                     SmallVector<Value> decay, input;
                     Value prod, reach;
                     for (int64_t s = 0; s < kChunk; ++s) {
-                      Value bs = selectiveB ? loadAs(b, l, arg(Bm),
-                                                     {bi, gi, ni, steps[s]}, ct)
-                                            : fixedB;
-                      auto [abar, bbar] =
-                          buildDiscretization(b, l, method, an, bs, delta[s]);
+                      auto [abar, bbar] = buildDiscretization(
+                          b, l, method, an, chunkB(s), delta[s]);
                       decay.push_back(abar);
                       input.push_back(mul(bbar, inputs[s]));
                       prod = s ? mul(prod, decay[s]) : decay[s];
@@ -253,10 +345,8 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
                     SmallVector<Value> next;
                     for (int64_t s = 0; s < kChunk; ++s) {
                       h = fma(decay[s], h, input[s]);
-                      Value cs = selectiveC ? loadAs(b, l, arg(Cm),
-                                                     {bi, gi, ni, steps[s]}, ct)
-                                            : fixedC;
-                      next.push_back(buildReductionFMA(b, l, acc[s], h, cs));
+                      next.push_back(
+                          buildReductionFMA(b, l, acc[s], h, chunkC(s)));
                     }
                     // The state leaving the round goes to lane j.
                     Value out =
@@ -271,27 +361,25 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
               carriedOut.push_back(states.getResults().back());
             }
 
-            for (int64_t s = 0; s < kChunk; ++s) {
-              auto store =
-                  scf::IfOp::create(b, l, inRange[s], /*withElseRegion=*/false);
-              OpBuilder::InsertionGuard inStore(b);
-              b.setInsertionPoint(store.thenBlock()->getTerminator());
-              Value ys = y[s];
-              if (Value gate = arg(Gate))
-                ys = mul(ys,
-                         buildSilu(b, l,
-                                   loadAs(b, l, gate, {bi, di, steps[s]}, ct)));
-              storeAs(b, l, ys, arg(Y), {bi, di, steps[s]});
-            }
+            // y back to coalesced steps, gated and stored there.
+            SmallVector<Value> ySteps = exchange({y}, /*toChunks=*/false)[0];
+            for (int64_t j = 0; j < kChunk; ++j)
+              storeIf(stored[j], [&] {
+                Value yj = ySteps[j];
+                if (Value gate = arg(Gate))
+                  yj = mul(yj, buildSilu(
+                                   b, l,
+                                   loadAs(b, l, gate, {bi, di, steps[j]}, ct)));
+                storeAs(b, l, yj, arg(Y), {bi, di, steps[j]});
+              });
             scf::YieldOp::create(b, l, carriedOut);
           });
       if (hasFinal)
         for (int64_t k = 0; k < carriedPerLane; ++k) {
           auto [valid, ni] = stateIndex(k);
-          auto store = scf::IfOp::create(b, l, valid, /*withElseRegion=*/false);
-          OpBuilder::InsertionGuard inStore(b);
-          b.setInsertionPoint(store.thenBlock()->getTerminator());
-          storeAs(b, l, rounds.getResult(k), arg(FinalState), {bi, di, ni});
+          storeIf(arith::AndIOp::create(b, l, active, valid), [&] {
+            storeAs(b, l, rounds.getResult(k), arg(FinalState), {bi, di, ni});
+          });
         }
     };
 

@@ -27,6 +27,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -72,6 +73,7 @@ struct Warp {
 
 thread_local int64_t threadId, blockId;
 thread_local Warp *warp;
+thread_local Barrier *block;
 
 extern "C" int64_t ssm_emu_thread_id() { return threadId; }
 extern "C" int64_t ssm_emu_block_id() { return blockId; }
@@ -110,9 +112,19 @@ extern "C" float ssm_emu_shuffle_idx_f32(float value, int32_t offset,
   return exchange(value, width, [&](int) { return offset; });
 }
 
+/// gpu.barrier: all threads of the block.
+extern "C" void ssm_emu_barrier() { block->wait(); }
+
+/// The shapes of each kernel's workgroup buffers (f32), by kernel name.
+using WorkgroupShapes =
+    std::map<std::string, std::vector<std::vector<int64_t>>>;
+
 /// Replaces the gpu.func kernels of `module`'s gpu.module by host functions
-/// of the same names and signatures that call the emulator.
-mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
+/// of the same names that call the emulator. A kernel's workgroup buffers
+/// become trailing arguments (plain memrefs), recorded in `workgroup`: the
+/// emulator passes the same buffers to all threads of a block.
+mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module,
+                                      WorkgroupShapes &workgroup) {
   using namespace mlir;
   MLIRContext *context = module.getContext();
   auto kernels = llvm::to_vector(module.getOps<gpu::GPUModuleOp>());
@@ -132,10 +144,24 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
   declare("ssm_emu_shuffle_xor_f32", shuffleType);
   declare("ssm_emu_shuffle_up_f32", shuffleType);
   declare("ssm_emu_shuffle_idx_f32", shuffleType);
+  declare("ssm_emu_barrier", rewriter.getFunctionType({}, {}));
   for (auto kernel : llvm::to_vector(kernels[0].getOps<gpu::GPUFuncOp>())) {
     rewriter.setInsertionPointToEnd(module.getBody());
+    if (kernel.getNumPrivateAttributions())
+      return failure();
+    SmallVector<Type> argTypes(kernel.getArgumentTypes());
+    for (BlockArgument buffer : kernel.getWorkgroupAttributions()) {
+      auto type = cast<MemRefType>(buffer.getType());
+      if (!type.getElementType().isF32() || !type.hasStaticShape())
+        return failure();
+      auto plain = MemRefType::get(type.getShape(), type.getElementType());
+      buffer.setType(plain);
+      argTypes.push_back(plain);
+      workgroup[kernel.getName().str()].push_back(
+          std::vector<int64_t>(type.getShape()));
+    }
     auto host = func::FuncOp::create(rewriter, loc, kernel.getName(),
-                                     kernel.getFunctionType());
+                                     rewriter.getFunctionType(argTypes, {}));
     host->setAttr("llvm.emit_c_interface", rewriter.getUnitAttr());
     host.getBody().takeBody(kernel.getBody());
     bool unsupported = false;
@@ -148,6 +174,9 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
       };
       if (isa<gpu::ReturnOp>(op)) {
         rewriter.replaceOpWithNewOp<func::ReturnOp>(op);
+      } else if (isa<gpu::BarrierOp>(op)) {
+        rewriter.replaceOpWithNewOp<func::CallOp>(op, "ssm_emu_barrier",
+                                                  TypeRange{}, ValueRange{});
       } else if (auto id = dyn_cast<gpu::ThreadIdOp>(op)) {
         unsupported |= id.getDimension() != gpu::Dimension::x;
         rewriter.replaceOp(op, call("ssm_emu_thread_id", index, {}));
@@ -215,7 +244,8 @@ std::string emulate(const std::string &source, const std::string &kernel,
   // Only the kernels run here: the host functions go.
   for (auto func : llvm::to_vector(module->getOps<func::FuncOp>()))
     func.erase();
-  if (failed(moveKernelsToHost(*module)))
+  WorkgroupShapes workgroup;
+  if (failed(moveKernelsToHost(*module, workgroup)))
     return "unexpected GPU ops in the kernels";
   PassManager toLLVM(&context, ModuleOp::getOperationName());
   mlir::ssm::buildCPULowerToLLVMPipeline(toLLVM, /*threads=*/false);
@@ -243,22 +273,30 @@ std::string emulate(const std::string &source, const std::string &kernel,
     add("ssm_emu_shuffle_xor_f32", &ssm_emu_shuffle_xor_f32);
     add("ssm_emu_shuffle_up_f32", &ssm_emu_shuffle_up_f32);
     add("ssm_emu_shuffle_idx_f32", &ssm_emu_shuffle_idx_f32);
+    add("ssm_emu_barrier", &ssm_emu_barrier);
     return symbols;
   });
   auto function = (*engine)->lookupPacked("_mlir_ciface_" + kernel);
   if (!function)
     return "no kernel " + kernel + ": " + llvm::toString(function.takeError());
-  std::vector<void *> packed;
-  for (Buffer *b : args)
-    packed.push_back(&b->descriptorPtr);
-  for (int64_t block = 0; block < blocks; ++block) {
+  for (int64_t b = 0; b < blocks; ++b) {
+    std::vector<Buffer> shared;
+    for (const std::vector<int64_t> &shape : workgroup[kernel])
+      shared.emplace_back(shape, sizeof(float));
+    std::vector<void *> packed;
+    for (Buffer *arg : args)
+      packed.push_back(&arg->descriptorPtr);
+    for (Buffer &buffer : shared)
+      packed.push_back(&buffer.descriptorPtr);
     std::vector<Warp> warps(static_cast<size_t>(blockSize / kWarpSize));
+    Barrier blockBarrier(static_cast<int>(blockSize));
     std::vector<std::thread> threads;
     for (int64_t t = 0; t < blockSize; ++t)
       threads.emplace_back([&, t] {
         threadId = t;
-        blockId = block;
+        blockId = b;
         warp = &warps[static_cast<size_t>(t / kWarpSize)];
+        block = &blockBarrier;
         (*function)(packed.data());
       });
     for (std::thread &thread : threads)
