@@ -603,7 +603,7 @@ TEST_P(EmulatedSelectiveScan, MatchesReference) {
 
 // A round is 256 steps (32 lanes of 8): L = 23 and 37 end inside the first
 // round, 600 takes three with the last partial, 1 leaves all lanes but
-// lane 0 with identity steps. Groups (channel d reads group d / (D / G)),
+// lane 0 with identity steps, 0 passes the initial state on. Groups (channel d reads group d / (D / G)),
 // fixed B and C, N = 64 (two carried states per lane) and 40 (lanes past N
 // in the second register), channel counts that leave warps of the last
 // block idle, with and without an initial state; the four discretization
@@ -615,6 +615,7 @@ INSTANTIATE_TEST_SUITE_P(
         ScanCase{"selective_groups", 2, 6, 23, 16, 3, true, true, true,
                  Storage::F32},
         ScanCase{"one_step", 1, 5, 1, 16, 1, true, false, true, Storage::F32},
+        ScanCase{"empty", 1, 5, 0, 16, 1, true, true, true, Storage::F32},
         ScanCase{"three_rounds", 2, 3, 600, 16, 3, true, true, true,
                  Storage::F32},
         ScanCase{"fixed_n64", 1, 5, 300, 64, 1, false, true, true,
