@@ -158,14 +158,24 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
       destination operand: they are allocated in device memory
       (`gpu.alloc`) and belong to the caller.
 
-    - `ssm.selective_scan` (Mamba-1; a first version): one thread per
-      (batch, channel), 128 per block, runs the recurrence over time with
-      its N states in registers (the loop-carried values of the time loop,
-      so N must be static and at most 32); A, and B and C when fixed, are
-      loaded once; softplus, exp(δ·A), D and the silu(z) gate are fused and
-      y is written step by step, the final state after the last step. Only
-      the `mamba` discretization. The time loop is sequential, unlike the
-      block-wide parallel scan of mamba_ssm.
+    - `ssm.selective_scan` (Mamba-1): a parallel scan across time, one warp
+      per (batch, channel), 4 per block. Time goes in rounds of 256 steps,
+      lane `l` owning the 8 consecutive steps from `8 l`. Loads and stores
+      along time are coalesced (lane `l` at step `32 j + l`) and reach the
+      lanes' chunks through the warp's row of workgroup memory (between
+      `gpu.barrier`s; warps past the last channel recompute it and store
+      nothing, so that every thread reaches them). Per state index n
+      each lane discretizes its steps in registers (softplus, exp(δ·A)),
+      composes them into one pair (Π Ā, h from zero), and an inclusive warp
+      scan over the pairs with `gpu.shuffle up` gives it the state entering
+      its steps from the state carried into the round (`init` or zero at
+      first); it re-runs its steps from there, accumulating C·h into its 8
+      outputs, and lane 31's last state is carried to the next round. D·u
+      and the silu(z) gate are applied before y is stored; the final state
+      is stored after the last round. The carried state is spread over the
+      lanes (lane `l` holds n = l, l + 32, ...): N must be static and at
+      most 256. Any of the four discretization rules (`mamba`, `zoh`,
+      `bilinear`, `euler`).
 
     - `ssm.ssd` (Mamba-2), recurrent form (`algorithm recurrent`; without
       an `algorithm`, a static length below 128; and any op outside the

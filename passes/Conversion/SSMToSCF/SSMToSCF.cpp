@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "LoopHelpers.h"
+#include "ssm/Conversion/Discretization.h"
 #include "ssm/Conversion/Passes.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Support/Arith.h"
@@ -29,12 +30,11 @@ namespace mlir::ssm {
 using namespace mlir;
 using namespace mlir::ssm;
 
-namespace {
-
-/// Computes (Abar, Bbar) of one element by `method` in the float type of `a`.
-std::pair<Value, Value> discretizeScalar(OpBuilder &b, Location loc,
-                                         Discretization method, Value A,
-                                         Value B, Value delta) {
+std::pair<Value, Value> mlir::ssm::buildDiscretization(OpBuilder &b,
+                                                       Location loc,
+                                                       Discretization method,
+                                                       Value A, Value B,
+                                                       Value delta) {
   Type t = A.getType();
   Value x = arith::MulFOp::create(b, loc, delta, A);
   Value deltaB = arith::MulFOp::create(b, loc, delta, B);
@@ -64,6 +64,8 @@ std::pair<Value, Value> discretizeScalar(OpBuilder &b, Location loc,
   llvm_unreachable("unknown discretization");
 }
 
+namespace {
+
 struct LowerDiscretize : OpRewritePattern<DiscretizeOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -85,7 +87,7 @@ struct LowerDiscretize : OpRewritePattern<DiscretizeOp> {
         ValueRange{op.getA(), op.getB(), op.getDelta()}, ValueRange{empty, empty},
         SmallVector<AffineMap>(5, id), iterators,
         [&](OpBuilder &b, Location nl, ValueRange args) {
-          auto [abar, bbar] = discretizeScalar(
+          auto [abar, bbar] = buildDiscretization(
               b, nl, method, convertFloat(b, nl, args[0], ct),
               convertFloat(b, nl, args[1], ct), convertFloat(b, nl, args[2], ct));
           linalg::YieldOp::create(b, nl,
@@ -501,7 +503,7 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
                         };
                         Value bv = bT ? get(bT, {ni, c}) : bShared;
                         Value cv = cT ? get(cT, {ni, c}) : cShared;
-                        auto [abar, bbar] = discretizeScalar(
+                        auto [abar, bbar] = buildDiscretization(
                             b, l, method, get(aT, {ni, c}), bv, get(deltas, c));
                         Value next = arith::AddFOp::create(
                             b, l, arith::MulFOp::create(b, l, abar, get(h, {ni, c})),

@@ -11,9 +11,10 @@ func.func @scan(%x: tensor<2x8x4xf32>, %a: tensor<4x16xf32>) -> tensor<2x8x4xf32
 
 // -----
 
-// The selective scan keeps its states in registers: N must be static and small.
+// The selective scan carries its states in registers: N must be static and
+// at most 256 (8 per lane).
 func.func @dynamic_n(%u: tensor<1x4x8xf32>, %A: tensor<4x?xf32>) -> tensor<1x4x8xf32> {
-  // expected-error @below {{'ssm.selective_scan' op needs a static state size N of at most 32 on the GPU (its states live in registers)}}
+  // expected-error @below {{'ssm.selective_scan' op needs a static state size N of at most 256 on the GPU (its states are carried in registers)}}
   %y = ssm.selective_scan %u, %u, %A, %A, %A
       : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x?xf32>, tensor<4x?xf32>,
          tensor<4x?xf32>) -> tensor<1x4x8xf32>
@@ -22,21 +23,11 @@ func.func @dynamic_n(%u: tensor<1x4x8xf32>, %A: tensor<4x?xf32>) -> tensor<1x4x8
 
 // -----
 
-func.func @wide(%u: tensor<1x4x8xf32>, %A: tensor<4x64xf32>) -> tensor<1x4x8xf32> {
-  // expected-error @below {{'ssm.selective_scan' op needs a static state size N of at most 32}}
+func.func @wide(%u: tensor<1x4x8xf32>, %A: tensor<4x288xf32>) -> tensor<1x4x8xf32> {
+  // expected-error @below {{'ssm.selective_scan' op needs a static state size N of at most 256}}
   %y = ssm.selective_scan %u, %u, %A, %A, %A
-      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x64xf32>, tensor<4x64xf32>,
-         tensor<4x64xf32>) -> tensor<1x4x8xf32>
-  return %y : tensor<1x4x8xf32>
-}
-
-// -----
-
-func.func @zoh(%u: tensor<1x4x8xf32>, %A: tensor<4x16xf32>) -> tensor<1x4x8xf32> {
-  // expected-error @below {{'ssm.selective_scan' op has no GPU lowering for method zoh yet (only mamba)}}
-  %y = ssm.selective_scan %u, %u, %A, %A, %A method zoh
-      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x16xf32>, tensor<4x16xf32>,
-         tensor<4x16xf32>) -> tensor<1x4x8xf32>
+      : (tensor<1x4x8xf32>, tensor<1x4x8xf32>, tensor<4x288xf32>, tensor<4x288xf32>,
+         tensor<4x288xf32>) -> tensor<1x4x8xf32>
   return %y : tensor<1x4x8xf32>
 }
 

@@ -35,6 +35,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -91,17 +92,38 @@ extern "C" void ssm_emu_barrier() { blockBarrier->wait(); }
 extern "C" int64_t ssm_emu_thread_id() { return threadId; }
 extern "C" int64_t ssm_emu_block_id() { return blockId; }
 
-/// gpu.shuffle xor over the whole warp: every lane publishes its value,
-/// all wait, each reads its partner's, all wait again before slots reuse.
-extern "C" float ssm_emu_shuffle_xor_f32(float value, int32_t offset,
-                                         int32_t width) {
+/// A shuffle over the whole warp: every lane publishes its value, all
+/// wait, each reads that of lane `source(lane)`, all wait again before the
+/// slots are reused.
+template <typename Source>
+float exchange(float value, int32_t width, Source source) {
   EXPECT_EQ(width, kWarpSize);
   int lane = static_cast<int>(threadId % kWarpSize);
   warp->slots[lane] = value;
   warp->barrier.wait();
-  float partner = warp->slots[lane ^ offset];
+  float partner = warp->slots[source(lane)];
   warp->barrier.wait();
   return partner;
+}
+
+extern "C" float ssm_emu_shuffle_xor_f32(float value, int32_t offset,
+                                         int32_t width) {
+  return exchange(value, width, [&](int lane) { return lane ^ offset; });
+}
+
+/// gpu.shuffle up: lanes below `offset` get their own value back (as
+/// shfl.sync.up does).
+extern "C" float ssm_emu_shuffle_up_f32(float value, int32_t offset,
+                                        int32_t width) {
+  return exchange(value, width, [&](int lane) {
+    return lane >= offset ? lane - offset : lane;
+  });
+}
+
+extern "C" float ssm_emu_shuffle_idx_f32(float value, int32_t offset,
+                                         int32_t width) {
+  EXPECT_TRUE(offset >= 0 && offset < kWarpSize);
+  return exchange(value, width, [&](int) { return offset; });
 }
 
 /// Slot `slot` of the lane's operands of the coming mma (A 0..7, B 8..11,
@@ -161,14 +183,18 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
   };
   declare("ssm_emu_thread_id", rewriter.getFunctionType({}, {index}));
   declare("ssm_emu_block_id", rewriter.getFunctionType({}, {index}));
-  declare("ssm_emu_shuffle_xor_f32",
-          rewriter.getFunctionType({f32, i32, i32}, {f32}));
+  auto shuffleType = rewriter.getFunctionType({f32, i32, i32}, {f32});
+  declare("ssm_emu_shuffle_xor_f32", shuffleType);
+  declare("ssm_emu_shuffle_up_f32", shuffleType);
+  declare("ssm_emu_shuffle_idx_f32", shuffleType);
   declare("ssm_emu_barrier", rewriter.getFunctionType({}, {}));
   declare("ssm_emu_mma_put", rewriter.getFunctionType({i32, f32}, {}));
   declare("ssm_emu_mma", rewriter.getFunctionType({}, {}));
   declare("ssm_emu_mma_get", rewriter.getFunctionType({i32}, {f32}));
   for (auto kernel : llvm::to_vector(kernels[0].getOps<gpu::GPUFuncOp>())) {
     rewriter.setInsertionPointToEnd(module.getBody());
+    if (kernel.getNumPrivateAttributions())
+      return failure();
     auto host = func::FuncOp::create(rewriter, loc, kernel.getName(),
                                      kernel.getFunctionType());
     host->setAttr("llvm.emit_c_interface", rewriter.getUnitAttr());
@@ -241,10 +267,23 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
         unsupported |= id.getDimension() != gpu::Dimension::x;
         rewriter.replaceOp(op, call("ssm_emu_block_id", index, {}));
       } else if (auto shuffle = dyn_cast<gpu::ShuffleOp>(op)) {
-        unsupported |= shuffle.getMode() != gpu::ShuffleMode::XOR ||
-                       !shuffle.getValue().getType().isF32();
+        StringRef callee = shuffle.getMode() == gpu::ShuffleMode::XOR
+                               ? "ssm_emu_shuffle_xor_f32"
+                           : shuffle.getMode() == gpu::ShuffleMode::UP
+                               ? "ssm_emu_shuffle_up_f32"
+                           : shuffle.getMode() == gpu::ShuffleMode::IDX
+                               ? "ssm_emu_shuffle_idx_f32"
+                               : "";
+        // `valid` is emulated as true: only a xor shuffle over the whole
+        // warp may have it read.
+        unsupported |= callee.empty() ||
+                       !shuffle.getValue().getType().isF32() ||
+                       (shuffle.getMode() != gpu::ShuffleMode::XOR &&
+                        !shuffle.getValid().use_empty());
+        if (unsupported)
+          return;
         Value value =
-            call("ssm_emu_shuffle_xor_f32", f32,
+            call(callee, f32,
                  {shuffle.getValue(), shuffle.getOffset(), shuffle.getWidth()});
         Value valid = arith::ConstantOp::create(rewriter, op->getLoc(),
                                                 rewriter.getBoolAttr(true));
@@ -317,6 +356,8 @@ std::string emulate(const std::string &source, const std::string &kernel,
     add("ssm_emu_thread_id", &ssm_emu_thread_id);
     add("ssm_emu_block_id", &ssm_emu_block_id);
     add("ssm_emu_shuffle_xor_f32", &ssm_emu_shuffle_xor_f32);
+    add("ssm_emu_shuffle_up_f32", &ssm_emu_shuffle_up_f32);
+    add("ssm_emu_shuffle_idx_f32", &ssm_emu_shuffle_idx_f32);
     add("ssm_emu_barrier", &ssm_emu_barrier);
     add("ssm_emu_mma_put", &ssm_emu_mma_put);
     add("ssm_emu_mma", &ssm_emu_mma);
@@ -327,16 +368,16 @@ std::string emulate(const std::string &source, const std::string &kernel,
   if (!function)
     return "no kernel " + kernel + ": " + llvm::toString(function.takeError());
   std::vector<void *> packed;
-  for (Buffer *b : args)
-    packed.push_back(&b->descriptorPtr);
-  for (int64_t block = 0; block < blocks; ++block) {
+  for (Buffer *arg : args)
+    packed.push_back(&arg->descriptorPtr);
+  for (int64_t b = 0; b < blocks; ++b) {
     std::vector<Warp> warps(static_cast<size_t>(blockSize / kWarpSize));
     Barrier wholeBlock(static_cast<int>(blockSize));
     std::vector<std::thread> threads;
     for (int64_t t = 0; t < blockSize; ++t)
       threads.emplace_back([&, t] {
         threadId = t;
-        blockId = block;
+        blockId = b;
         warp = &warps[static_cast<size_t>(t / kWarpSize)];
         blockBarrier = &wholeBlock;
         (*function)(packed.data());
@@ -570,14 +611,16 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 //===----------------------------------------------------------------------===//
-// ssm.selective_scan: one thread per (batch, channel), 128 per block
+// ssm.selective_scan: a warp per (batch, channel), 4 per block, a warp
+// scan over chunks of time
 //===----------------------------------------------------------------------===//
 
 struct ScanCase {
   const char *name;
   int64_t B, D, L, N, G;
-  bool selective, optional;
+  bool selective, optional, init;
   Storage storage;
+  ref::Discretization method = ref::Discretization::Mamba;
 };
 
 void PrintTo(const ScanCase &c, std::ostream *os) { *os << c.name; }
@@ -603,7 +646,9 @@ TEST_P(EmulatedSelectiveScan, MatchesReference) {
     a.deltaBias = stored({c.D}, rng, s, -0.5, 0.5);
     a.deltaSoftplus = true;
   }
-  a.init = stored({c.B, c.D, c.N}, rng, s);
+  if (c.init)
+    a.init = stored({c.B, c.D, c.N}, rng, s);
+  a.method = c.method;
   ref::SelectiveScanResult expected = ref::selectiveScan(a);
 
   Params p(s);
@@ -627,29 +672,63 @@ TEST_P(EmulatedSelectiveScan, MatchesReference) {
   optional("init", a.init);
   if (a.deltaSoftplus)
     op += " delta_softplus";
+  switch (c.method) {
+  case ref::Discretization::ZOH:
+    op += " method zoh";
+    break;
+  case ref::Discretization::Bilinear:
+    op += " method bilinear";
+    break;
+  case ref::Discretization::Euler:
+    op += " method euler";
+    break;
+  case ref::Discretization::Mamba:
+    break;
+  }
   std::string results = p.ty(expected.y) + ", " + p.ty(expected.finalState);
   std::string source = "func.func @f(" + p.text + ") -> (" + results +
                        ") {\n  " + op + " : (" + types + ") -> (" + results +
                        ")\n" + "  return %y, %h : " + results + "\n}\n";
   Buffer y = fromTensor(ref::Tensor(expected.y.shape), s);
   Buffer finalState = fromTensor(ref::Tensor(expected.finalState.shape), s);
-  ASSERT_EQ(emulate(source, "f_selective_scan", ceilDiv(c.B * c.D, 128), 128,
+  ASSERT_EQ(emulate(source, "f_selective_scan", ceilDiv(c.B * c.D, 4), 128,
                     p.pointers({&y, &finalState})),
             "");
   EXPECT_LT(relativeError(y, expected.y), tolerance(s));
   EXPECT_LT(relativeError(finalState, expected.finalState), tolerance(s));
 }
 
-// Groups (channel d reads group d / (D / G)), fixed B and C, more channels
-// than one block holds.
+// A round is 256 steps (32 lanes of 8): L = 23 and 37 end inside the first
+// round, 600 takes three with the last partial, 1 leaves all lanes but
+// lane 0 with identity steps, 0 passes the initial state on. Groups (channel d reads group d / (D / G)),
+// fixed B and C, N = 64 (two carried states per lane) and 40 (lanes past N
+// in the second register), channel counts that leave warps of the last
+// block idle, with and without an initial state; the four discretization
+// rules. Without softplus δ may be negative and the state grow: only the
+// one-step case goes without.
 INSTANTIATE_TEST_SUITE_P(
     Cases, EmulatedSelectiveScan,
     ::testing::Values(
-        ScanCase{"selective_groups", 2, 6, 23, 16, 3, true, true, Storage::F32},
-        ScanCase{"fixed_n32", 1, 5, 9, 32, 1, false, false, Storage::F32},
-        ScanCase{"many_channels", 2, 130, 7, 4, 1, true, true, Storage::F32},
-        ScanCase{"bf16", 2, 6, 23, 16, 3, true, true, Storage::BF16},
-        ScanCase{"f16", 1, 40, 17, 16, 1, true, true, Storage::F16}),
+        ScanCase{"selective_groups", 2, 6, 23, 16, 3, true, true, true,
+                 Storage::F32},
+        ScanCase{"one_step", 1, 5, 1, 16, 1, true, false, true, Storage::F32},
+        ScanCase{"empty", 1, 5, 0, 16, 1, true, true, true, Storage::F32},
+        ScanCase{"three_rounds", 2, 3, 600, 16, 3, true, true, true,
+                 Storage::F32},
+        ScanCase{"fixed_n64", 1, 5, 300, 64, 1, false, true, true,
+                 Storage::F32},
+        ScanCase{"n40_no_init", 2, 2, 37, 40, 2, true, true, false,
+                 Storage::F32},
+        ScanCase{"many_channels", 2, 130, 7, 4, 1, true, true, true,
+                 Storage::F32},
+        ScanCase{"f16", 2, 5, 270, 16, 1, true, true, true, Storage::F16},
+        ScanCase{"bf16", 2, 6, 23, 16, 3, true, true, true, Storage::BF16},
+        ScanCase{"zoh", 2, 3, 300, 16, 1, true, true, true, Storage::F32,
+                 ref::Discretization::ZOH},
+        ScanCase{"bilinear", 2, 3, 40, 16, 3, true, true, true, Storage::F32,
+                 ref::Discretization::Bilinear},
+        ScanCase{"euler", 1, 5, 40, 32, 1, false, true, true, Storage::F32,
+                 ref::Discretization::Euler}),
     [](const ::testing::TestParamInfo<ScanCase> &info) {
       return std::string(info.param.name);
     });

@@ -96,16 +96,32 @@ func.func @scan_bf16(%u: tensor<?x1536x?xbf16>, %delta: tensor<?x1536x?xbf16>,
   return %y, %h : tensor<?x1536x?xbf16>, tensor<?x1536x16xf32>
 }
 
-// The register-heaviest scan accepted: N = 32 with B and C fixed (A, B, C
-// and h all held, 4N values), an initial state.
+// Fixed B and C, dynamic sizes, an initial state, zero-order hold.
 func.func @scan_f32_fixed(%u: tensor<?x?x?xf32>, %delta: tensor<?x?x?xf32>,
                           %A: tensor<?x32xf32>, %B: tensor<?x32xf32>,
                           %C: tensor<?x32xf32>, %h0: tensor<?x?x32xf32>)
     -> tensor<?x?x?xf32> {
-  %y = ssm.selective_scan %u, %delta, %A, %B, %C init(%h0)
+  %y = ssm.selective_scan %u, %delta, %A, %B, %C init(%h0) method zoh
       : (tensor<?x?x?xf32>, tensor<?x?x?xf32>, tensor<?x32xf32>,
          tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x?x32xf32>) -> tensor<?x?x?xf32>
   return %y : tensor<?x?x?xf32>
+}
+
+// The largest state accepted: N = 256 (8 carried states per lane), f16
+// storage, groups, every optional operand, both states.
+func.func @scan_f16_n256(%u: tensor<?x?x?xf16>, %delta: tensor<?x?x?xf16>,
+                         %A: tensor<?x256xf32>, %B: tensor<?x2x256x?xf16>,
+                         %C: tensor<?x2x256x?xf16>, %D: tensor<?xf32>,
+                         %z: tensor<?x?x?xf16>, %db: tensor<?xf32>,
+                         %h0: tensor<?x?x256xf32>)
+    -> (tensor<?x?x?xf16>, tensor<?x?x256xf32>) {
+  %y, %h = ssm.selective_scan %u, %delta, %A, %B, %C skip(%D) gate(%z)
+      delta_bias(%db) init(%h0) delta_softplus
+      : (tensor<?x?x?xf16>, tensor<?x?x?xf16>, tensor<?x256xf32>,
+         tensor<?x2x256x?xf16>, tensor<?x2x256x?xf16>, tensor<?xf32>,
+         tensor<?x?x?xf16>, tensor<?xf32>, tensor<?x?x256xf32>)
+      -> (tensor<?x?x?xf16>, tensor<?x?x256xf32>)
+  return %y, %h : tensor<?x?x?xf16>, tensor<?x?x256xf32>
 }
 
 // Mamba-2 with f64 storage: f64 arithmetic, each shuffle split in two
