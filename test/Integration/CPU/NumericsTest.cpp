@@ -23,7 +23,7 @@
 //   one rounding of each result to the storage type. That rounding moves an
 //   element by at most u·|y| <= u·max|y| (u = 2^-8 for bf16, 2^-11 for f16,
 //   the unit roundoff of 8 and 11 significant bits), to which the f32 error
-//   above adds: lowPrecisionTolerance = u·(1 + kTolerance) + kTolerance. A
+//   above adds: kernelTolerance = u·(1 + kTolerance) + kTolerance (test/Support/Storage.h). A
 //   kernel that rounds the running state to the storage type at every step
 //   accumulates many such roundings and fails this bound.
 //
@@ -57,16 +57,11 @@ constexpr double kTolerance = 2e-5;
 constexpr double kLongTolerance = 1e-4;
 
 /// See the file comment: one rounding to `s` on top of the f32 error.
-double lowPrecisionTolerance(Storage s) {
-  if (s == Storage::F32)
-    return kTolerance;
-  return unitRoundoff(s) * (1.0 + kTolerance) + kTolerance;
-}
 
 /// The tolerance of a case of length `L` stored as `s`.
 double toleranceFor(Storage s, int64_t L) {
-  return L >= 8192 ? std::max(kLongTolerance, lowPrecisionTolerance(s))
-                   : lowPrecisionTolerance(s);
+  return L >= 8192 ? std::max(kLongTolerance, kernelTolerance(s))
+                   : kernelTolerance(s);
 }
 
 /// A random tensor already rounded to the storage type, so the reference
@@ -135,7 +130,7 @@ TEST_P(NumericsDiscretize, MatchesReference) {
   ASSERT_EQ(k.run(k.results() + "ssm.discretize " + c.name + " " + a + ", " + b +
                   ", " + d + " : " + k.floatType(shape)),
             "");
-  double tol = lowPrecisionTolerance(c.storage);
+  double tol = kernelTolerance(c.storage);
   EXPECT_LT(relativeError(k.result(0), abar), tol);
   EXPECT_LT(relativeError(k.result(1), bbar), tol);
 }
@@ -499,7 +494,7 @@ TEST_P(NumericsCausalConv1d, MatchesReference) {
   k.output(expected.out.shape, c.dynamic);
   k.output(expected.finalState.shape, c.dynamic);
   ASSERT_EQ(k.run(k.results() + op + " : " + k.signature()), "");
-  double tol = lowPrecisionTolerance(s);
+  double tol = kernelTolerance(s);
   EXPECT_LT(relativeError(k.result(0), expected.out), tol);
   // The final state is a copy of inputs: exact in any storage.
   EXPECT_EQ(relativeError(k.result(1), expected.finalState), 0.0);
@@ -569,7 +564,7 @@ TEST_P(NumericsStateUpdate, MatchesReference) {
 
   KernelCall k(s);
   ASSERT_EQ(k.run(stateUpdateOp(k, a)), "");
-  double tol = lowPrecisionTolerance(s);
+  double tol = kernelTolerance(s);
   EXPECT_LT(relativeError(k.result(0), expected.newState), tol);
   EXPECT_LT(relativeError(k.result(1), expected.y), tol);
 }

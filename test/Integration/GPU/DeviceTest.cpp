@@ -76,6 +76,8 @@ struct Operand {
 struct Result {
   ref::Tensor expected;
   Storage storage;
+  /// Computed by the chunked SSD on tensor cores (f16 operands).
+  bool tensorCores = false;
 };
 
 /// An entry point of a kernel library and what calling it must produce.
@@ -371,8 +373,8 @@ Kernel scanKernel(const ScanCase &c) {
   return k;
 }
 
-/// ssm.ssd: x [B, L, H, P]; B, C [B, L, G, N]. The GPU kernel is the
-/// recurrence (N <= 256, docs/gpu.md).
+/// ssm.ssd: x [B, L, H, P]; B, C [B, L, G, N], in the recurrent or the
+/// chunked (tensor-core) kernel (docs/gpu.md).
 enum class Packing { None, SeqIdx, CuSeqlens };
 
 struct SSDCase {
@@ -381,6 +383,9 @@ struct SSDCase {
   Packing packing;
   bool options; // D, z, dt bias, softplus, dt_limit, init
   Storage storage;
+  /// chunk_size of an `algorithm chunked` op (the tensor-core kernel), or 0
+  /// for `algorithm recurrent`.
+  int64_t chunk = 0;
 };
 
 const SSDCase kSSDCases[] = {
@@ -391,6 +396,15 @@ const SSDCase kSSDCases[] = {
     {"cu_seqlens", 1, 10, 2, 3, 1, 16, Packing::CuSeqlens, true, Storage::F32},
     {"bf16", 2, 13, 3, 5, 3, 64, Packing::None, true, Storage::BF16},
     {"f16", 1, 12, 2, 4, 1, 32, Packing::None, true, Storage::F16},
+    // The chunked kernel on tensor cores: partial last chunks, two channel
+    // tiles, groups, both chunk lengths, bf16 storage.
+    {"chunked", 2, 70, 2, 32, 1, 64, Packing::None, true, Storage::F32, 32},
+    {"chunked_q64_groups", 1, 150, 4, 16, 2, 32, Packing::None, true,
+     Storage::F32, 64},
+    {"chunked_n128", 1, 300, 2, 64, 1, 128, Packing::None, true, Storage::F32,
+     256},
+    {"chunked_bf16", 2, 45, 2, 16, 2, 64, Packing::None, true, Storage::BF16,
+     32},
 };
 
 Kernel ssdKernel(const SSDCase &c) {
@@ -461,7 +475,11 @@ Kernel ssdKernel(const SSDCase &c) {
     op += " dt_softplus";
   if (a.dtLimit)
     op += " dt_limit [0.0, 0.8]";
-  k.results = {{expected.y, s}, {expected.finalState, s}};
+  op += c.chunk ? " algorithm chunked {chunk_size = " + std::to_string(c.chunk) +
+                      " : i64}"
+                : std::string(" algorithm recurrent");
+  bool tensorCores = c.chunk != 0;
+  k.results = {{expected.y, s, tensorCores}, {expected.finalState, s, tensorCores}};
   k.mlir = twoResultFunction(k.function, b, op, types, b.ty(expected.y.shape),
                              b.ty(expected.finalState.shape));
   return k;
@@ -574,10 +592,11 @@ Kernel mamba2Prefill() {
        {&conv.x, &conv.weight, &*conv.bias, &a.x, &a.dt, &a.A, &a.B, &a.C,
         &*a.D, &*a.dtBias, &*a.z})
     b.in(*t);
+  // The example's SSD has a dynamic length: it takes the chunked kernel.
   k.results = {{convExpected.out, s},
                {convExpected.finalState, s},
-               {expected.y, s},
-               {expected.finalState, s}};
+               {expected.y, s, true},
+               {expected.finalState, s, true}};
   return k;
 }
 
@@ -690,12 +709,6 @@ double relativeError(const std::vector<double> &got, const ref::Tensor &want) {
   return err / std::max(scale, 1e-30);
 }
 
-double tolerance(Storage s) {
-  constexpr double kTolerance = 2e-5;
-  return s == Storage::F32 ? kTolerance
-                           : unitRoundoff(s) * (1.0 + kTolerance) + kTolerance;
-}
-
 /// A device allocation freed on scope exit.
 struct DeviceBuffer {
   ssm_cuda_ptr_t ptr = 0;
@@ -730,9 +743,9 @@ size_t byteSize(const std::vector<int64_t> &shape, Storage s) {
 
 void checkValues(const char *what, size_t index,
                  const std::vector<unsigned char> &bytes,
-                 const ref::Tensor &expected, Storage s) {
+                 const ref::Tensor &expected, Storage s, bool tensorCores = false) {
   double error = relativeError(decode(bytes, s), expected);
-  EXPECT_LT(error, tolerance(s))
+  EXPECT_LT(error, tensorCores ? tensorCoreTolerance(s) : kernelTolerance(s))
       << what << " " << index << " (" << elementName(s)
       << "): relative error " << error;
 }
@@ -815,7 +828,7 @@ void run(const Kernel &k) {
     }
   for (size_t i = 0; i < k.results.size(); ++i)
     checkValues("result", i, returned[i], k.results[i].expected,
-                k.results[i].storage);
+                k.results[i].storage, k.results[i].tensorCores);
 }
 
 //===----------------------------------------------------------------------===//

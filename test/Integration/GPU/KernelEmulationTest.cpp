@@ -395,26 +395,6 @@ ref::Tensor stored(std::vector<int64_t> shape, std::mt19937_64 &rng, Storage s,
   return roundTo(randomTensor(std::move(shape), rng, lo, hi), s);
 }
 
-/// f32 storage: the bound of the CPU numerics tests. f16/bf16: one rounding
-/// of the result to the storage type on top of it.
-double tolerance(Storage s) {
-  constexpr double kTolerance = 2e-5;
-  return s == Storage::F32 ? kTolerance
-                           : unitRoundoff(s) * (1.0 + kTolerance) + kTolerance;
-}
-
-/// The chunked SSD's products take f16 operands (unit roundoff u = 2^-11)
-/// with f32 accumulation: C, B, δ·x, the masked scores and the state copy
-/// are each rounded once, so an output carries a few u of error relative
-/// to the largest value (random rounding errors of a sum of K products
-/// grow like sqrt(K) u, not K u). The cases below reach 0.7u to 1.1u; 4u
-/// bounds that with a margin, and a wrong fragment layout gives errors of
-/// order 1. f16/bf16 storage adds the final rounding.
-double chunkedTolerance(Storage s) {
-  double mma = 4 * unitRoundoff(Storage::F16);
-  return s == Storage::F32 ? mma : tolerance(s) + mma;
-}
-
 //===----------------------------------------------------------------------===//
 // ssm.state_update: one warp per row, 4 warps per block
 //===----------------------------------------------------------------------===//
@@ -481,8 +461,8 @@ TEST_P(EmulatedStateUpdate, MatchesReference) {
     args.push_back(&b);
   int64_t rows = c.B * c.H * (c.mamba2 ? c.P : 1);
   ASSERT_EQ(emulate(source, "f_state_update", ceilDiv(rows, 4), 128, args), "");
-  EXPECT_LT(relativeError(buffers[0], expected.newState), tolerance(s));
-  EXPECT_LT(relativeError(buffers[1], expected.y), tolerance(s));
+  EXPECT_LT(relativeError(buffers[0], expected.newState), kernelTolerance(s));
+  EXPECT_LT(relativeError(buffers[1], expected.y), kernelTolerance(s));
 }
 
 // N = 64 and 128 take the register path (2 and 4 entries per lane), N = 5
@@ -590,8 +570,8 @@ TEST_P(EmulatedCausalConv1d, MatchesReference) {
   ASSERT_EQ(emulate(source, "f_causal_conv1d", ceilDiv(items, 256), 256,
                     p.pointers({&out, &finalState})),
             "");
-  EXPECT_LT(relativeError(out, expected.out), tolerance(s));
-  EXPECT_LT(relativeError(finalState, expected.finalState), tolerance(s));
+  EXPECT_LT(relativeError(out, expected.out), kernelTolerance(s));
+  EXPECT_LT(relativeError(finalState, expected.finalState), kernelTolerance(s));
 }
 
 // Sequences shorter than the carried history (the final state then comes
@@ -694,8 +674,8 @@ TEST_P(EmulatedSelectiveScan, MatchesReference) {
   ASSERT_EQ(emulate(source, "f_selective_scan", ceilDiv(c.B * c.D, 4), 128,
                     p.pointers({&y, &finalState})),
             "");
-  EXPECT_LT(relativeError(y, expected.y), tolerance(s));
-  EXPECT_LT(relativeError(finalState, expected.finalState), tolerance(s));
+  EXPECT_LT(relativeError(y, expected.y), kernelTolerance(s));
+  EXPECT_LT(relativeError(finalState, expected.finalState), kernelTolerance(s));
 }
 
 // A round is 256 steps (32 lanes of 8): L = 23 and 37 end inside the first
@@ -817,7 +797,7 @@ TEST_P(EmulatedSSD, MatchesReference) {
       c.chunk ? rows * c.H * (c.P / 16) : ceilDiv(rows * c.H * c.P, 4);
   ASSERT_EQ(
       emulate(source, "f_ssd", blocks, 128, p.pointers({&y, &finalState})), "");
-  double bound = c.chunk ? chunkedTolerance(s) : tolerance(s);
+  double bound = c.chunk ? tensorCoreTolerance(s) : kernelTolerance(s);
   EXPECT_LT(relativeError(y, expected.y), bound);
   EXPECT_LT(relativeError(finalState, expected.finalState), bound);
 }
