@@ -8,6 +8,7 @@
 #ifndef SSM_TEST_SUPPORT_RANDOMTENSOR_H
 #define SSM_TEST_SUPPORT_RANDOMTENSOR_H
 
+#include "Storage.h"
 #include "ssm/Reference/Reference.h"
 
 #include <random>
@@ -22,6 +23,41 @@ inline ref::Tensor randomTensor(std::vector<int64_t> shape, std::mt19937_64 &rng
   for (double &v : t.data)
     v = dist(rng);
   return t;
+}
+
+/// A random tensor already rounded to the storage type `s`, so the
+/// reference sees exactly what the kernel reads.
+inline ref::Tensor stored(std::vector<int64_t> shape, std::mt19937_64 &rng,
+                          Storage s, double lo = -1.0, double hi = 1.0) {
+  return roundTo(randomTensor(std::move(shape), rng, lo, hi), s);
+}
+
+/// The operands of a state_update as the kernel tests draw them, with every
+/// option: Mamba-2 (`P` > 0 used as the head channels) or Mamba-1 (`H`
+/// channels) states, dt in [-2, 0.5), A decaying, D per head or per
+/// channel, z, dt bias, softplus and dt_limit [0.01, 0.5]. Callers drop
+/// what a case leaves out.
+inline ref::StateUpdateArgs
+randomStateUpdateOperands(bool mamba2, bool perChannelD, int64_t B, int64_t H,
+                          int64_t P, int64_t N, int64_t G, std::mt19937_64 &rng,
+                          Storage s) {
+  ref::StateUpdateArgs a;
+  std::vector<int64_t> xShape =
+      mamba2 ? std::vector<int64_t>{B, H, P} : std::vector<int64_t>{B, H};
+  std::vector<int64_t> stateShape = xShape;
+  stateShape.push_back(N);
+  a.state = stored(stateShape, rng, s);
+  a.x = stored(xShape, rng, s);
+  a.dt = stored({B, H}, rng, s, -2.0, 0.5);
+  a.A = mamba2 ? stored({H}, rng, s, -1.5, -0.1) : stored({H, N}, rng, s, -1.5, -0.1);
+  a.B = stored({B, G, N}, rng, s);
+  a.C = stored({B, G, N}, rng, s);
+  a.D = perChannelD ? stored({H, P}, rng, s) : stored({H}, rng, s);
+  a.z = stored(xShape, rng, s);
+  a.dtBias = stored({H}, rng, s, -0.5, 0.5);
+  a.dtSoftplus = true;
+  a.dtLimit = std::make_pair(0.01, 0.5);
+  return a;
 }
 
 /// The core operands of an ssd of shape (B, L, H, P, G, N), as every test

@@ -64,13 +64,6 @@ double toleranceFor(Storage s, int64_t L) {
                    : kernelTolerance(s);
 }
 
-/// A random tensor already rounded to the storage type, so the reference
-/// sees exactly what the kernel reads.
-ref::Tensor stored(std::vector<int64_t> shape, std::mt19937_64 &rng, Storage s,
-                   double lo = -1.0, double hi = 1.0) {
-  return roundTo(randomTensor(std::move(shape), rng, lo, hi), s);
-}
-
 const char *suffix(Storage s) {
   return s == Storage::F32 ? "" : s == Storage::F16 ? "_f16" : "_bf16";
 }
@@ -543,23 +536,8 @@ TEST_P(NumericsStateUpdate, MatchesReference) {
   const UpdateCase &c = GetParam();
   Storage s = c.storage;
   std::mt19937_64 rng(c.H * 5 + c.N + c.B);
-  ref::StateUpdateArgs a;
-  std::vector<int64_t> xShape = c.mamba2 ? std::vector<int64_t>{c.B, c.H, c.P}
-                                         : std::vector<int64_t>{c.B, c.H};
-  std::vector<int64_t> stateShape = xShape;
-  stateShape.push_back(c.N);
-  a.state = stored(stateShape, rng, s);
-  a.x = stored(xShape, rng, s);
-  a.dt = stored({c.B, c.H}, rng, s, -2.0, 0.5);
-  a.A = c.mamba2 ? stored({c.H}, rng, s, -1.5, -0.1)
-                 : stored({c.H, c.N}, rng, s, -1.5, -0.1);
-  a.B = stored({c.B, c.G, c.N}, rng, s);
-  a.C = stored({c.B, c.G, c.N}, rng, s);
-  a.D = c.perChannelD ? stored({c.H, c.P}, rng, s) : stored({c.H}, rng, s);
-  a.z = stored(xShape, rng, s);
-  a.dtBias = stored({c.H}, rng, s, -0.5, 0.5);
-  a.dtSoftplus = true;
-  a.dtLimit = std::make_pair(0.01, 0.5);
+  ref::StateUpdateArgs a = randomStateUpdateOperands(
+      c.mamba2, c.perChannelD, c.B, c.H, c.P, c.N, c.G, rng, s);
   ref::StateUpdateResult expected = ref::stateUpdate(a);
 
   KernelCall k(s);

@@ -138,11 +138,6 @@ private:
   std::string text;
 };
 
-ref::Tensor stored(std::vector<int64_t> shape, std::mt19937_64 &rng, Storage s,
-                   double lo = -1.0, double hi = 1.0) {
-  return roundTo(randomTensor(std::move(shape), rng, lo, hi), s);
-}
-
 /// `function` returning `results` (two tensors) from the op text `op`.
 std::string twoResultFunction(const std::string &function, const Builder &b,
                               const std::string &op, const std::string &types,
@@ -185,29 +180,17 @@ Kernel stateUpdateKernel(const UpdateCase &c) {
   Storage s = c.storage;
   bool mamba2 = c.P > 0;
   std::mt19937_64 rng(c.H * 7 + c.N + c.B);
-  ref::StateUpdateArgs a;
-  std::vector<int64_t> xShape = mamba2 ? std::vector<int64_t>{c.B, c.H, c.P}
-                                       : std::vector<int64_t>{c.B, c.H};
-  std::vector<int64_t> stateShape = xShape;
-  stateShape.push_back(c.N);
-  a.state = stored(stateShape, rng, s);
-  a.x = stored(xShape, rng, s);
-  a.dt = stored({c.B, c.H}, rng, s, -2.0, 0.5);
-  a.A = mamba2 ? stored({c.H}, rng, s, -1.5, -0.1)
-               : stored({c.H, c.N}, rng, s, -1.5, -0.1);
-  a.B = stored({c.B, c.G, c.N}, rng, s);
-  a.C = stored({c.B, c.G, c.N}, rng, s);
-  if (c.d == UpdateCase::DPerChannel)
-    a.D = stored({c.H, c.P}, rng, s);
-  else if (c.d == UpdateCase::DPerHead)
-    a.D = stored({c.H}, rng, s);
-  if (c.z)
-    a.z = stored(xShape, rng, s);
-  if (c.bias)
-    a.dtBias = stored({c.H}, rng, s, -0.5, 0.5);
+  ref::StateUpdateArgs a = randomStateUpdateOperands(
+      mamba2, c.d == UpdateCase::DPerChannel, c.B, c.H, c.P, c.N, c.G, rng, s);
+  if (c.d == UpdateCase::NoD)
+    a.D.reset();
+  if (!c.z)
+    a.z.reset();
+  if (!c.bias)
+    a.dtBias.reset();
   a.dtSoftplus = c.softplus;
-  if (c.limit)
-    a.dtLimit = std::make_pair(0.01, 0.5);
+  if (!c.limit)
+    a.dtLimit.reset();
   ref::StateUpdateResult expected = ref::stateUpdate(a);
 
   Kernel k;
@@ -235,8 +218,8 @@ Kernel stateUpdateKernel(const UpdateCase &c) {
   if (c.limit)
     op += " dt_limit [0.01, 0.5]";
   std::string state = b.inout(a.state, expected.newState, false);
-  std::string y = b.inout(ref::Tensor(xShape), expected.y, true);
-  std::string outTypes = b.ty(stateShape) + ", " + b.ty(xShape);
+  std::string y = b.inout(ref::Tensor(a.x.shape), expected.y, true);
+  std::string outTypes = b.ty(a.state.shape) + ", " + b.ty(a.x.shape);
   op += " outs(" + state + ", " + y + " : " + outTypes + ")";
   k.mlir = "func.func @" + k.function + "(" + b.params() + ") -> (" +
            outTypes + ") {\n  %n, %o = " + op + "\n  return %n, %o : " +
