@@ -60,6 +60,23 @@ randomStateUpdateOperands(bool mamba2, bool perChannelD, int64_t B, int64_t H,
   return a;
 }
 
+/// The operands of a causal_conv1d of shape (B, C, L) and width W as the
+/// kernel tests draw them; `bias` and `state` add those operands.
+inline ref::CausalConv1dArgs randomConvOperands(int64_t B, int64_t C, int64_t L,
+                                                int64_t W, bool bias, bool state,
+                                                bool silu, std::mt19937_64 &rng,
+                                                Storage s) {
+  ref::CausalConv1dArgs a;
+  a.x = stored({B, C, L}, rng, s);
+  a.weight = stored({C, W}, rng, s);
+  if (bias)
+    a.bias = stored({C}, rng, s);
+  if (state)
+    a.initState = stored({B, C, W - 1}, rng, s);
+  a.silu = silu;
+  return a;
+}
+
 /// The core operands of an ssd of shape (B, L, H, P, G, N), as every test
 /// draws them: x, B, C in [-1, 1), dt in [-2, 0.5) (a softplus range from
 /// small to ~1), A in [-1.5, -0.1) (decaying), D per head or per channel.

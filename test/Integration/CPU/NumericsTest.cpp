@@ -465,14 +465,8 @@ TEST_P(NumericsCausalConv1d, MatchesReference) {
   const ConvCase &c = GetParam();
   Storage s = c.storage;
   std::mt19937_64 rng(c.L * 3 + c.W + c.C);
-  ref::CausalConv1dArgs a;
-  a.x = stored({c.B, c.C, c.L}, rng, s);
-  a.weight = stored({c.C, c.W}, rng, s);
-  if (c.bias)
-    a.bias = stored({c.C}, rng, s);
-  if (c.state)
-    a.initState = stored({c.B, c.C, c.W - 1}, rng, s);
-  a.silu = c.silu;
+  ref::CausalConv1dArgs a = randomConvOperands(c.B, c.C, c.L, c.W, c.bias, c.state,
+                                                 c.silu, rng, s);
   ref::CausalConv1dResult expected = ref::causalConv1d(a);
 
   KernelCall k(s);
