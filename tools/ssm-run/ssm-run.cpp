@@ -14,22 +14,29 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cerrno>
+#include <climits>
 #include <cstring>
+#include <dirent.h>
 #include <malloc.h>
 #include <string>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
 namespace {
 
 const char kUsage[] =
-    "usage: ssm-run LIBRARY --prompt-ids 1,2,3 [options]\n"
+    "usage: ssm-run MODEL --prompt-ids 1,2,3 [options]\n"
     "\n"
-    "Runs a Mamba / Mamba-2 language model compiled by\n"
+    "Runs a Mamba / Mamba-2 language model with greedy decoding: the prompt\n"
+    "in one prefill call, then one decode step per new token. MODEL is a\n"
+    "library compiled by\n"
     "  ssmc MODEL_FOLDER --emit=shared -o LIBRARY\n"
-    "with greedy decoding: the prompt in one prefill call, then one decode\n"
-    "step per new token. The generated ids go to stdout (comma-separated);\n"
+    "or a Hugging Face model folder, which ssm-run compiles with the ssmc next\n"
+    "to it (or $SSMC) once and keeps in $SSM_CACHE_DIR (default\n"
+    "~/.cache/ssmc). The generated ids go to stdout (comma-separated);\n"
     "prefill and decode throughput and peak memory go to stderr.\n"
     "\n"
     "options:\n"
@@ -71,6 +78,103 @@ std::vector<int64_t> parseIds(const std::string &text) {
     start = comma + 1;
   }
   return ids;
+}
+
+/// FNV-1a, for cache keys.
+uint64_t fnv1a(uint64_t hash, const std::string &text) {
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+/// A file's identity for the cache key: path, size and modification time.
+std::string fileStamp(const std::string &path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0)
+    return path + ":missing";
+  return path + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtime);
+}
+
+/// The directory of this program (to find the ssmc built beside it).
+std::string selfDirectory() {
+  std::vector<char> buffer(4096);
+  ssize_t n = readlink("/proc/self/exe", buffer.data(), buffer.size() - 1);
+  if (n <= 0)
+    return ".";
+  std::string path(buffer.data(), static_cast<size_t>(n));
+  return path.substr(0, path.rfind('/'));
+}
+
+/// Compiles the model folder `folder` with ssmc into the cache, unless an
+/// up-to-date library is there; returns the library's path.
+std::string compileFolder(const std::string &folder, bool quiet) {
+  char resolved[PATH_MAX];
+  if (!realpath(folder.c_str(), resolved))
+    die("cannot resolve '" + folder + "': " + std::strerror(errno));
+  std::string root(resolved);
+  const char *env = std::getenv("SSMC");
+  std::string ssmc = env && *env ? env : selfDirectory() + "/ssmc";
+  if (access(ssmc.c_str(), X_OK) != 0)
+    die("no ssmc at '" + ssmc + "' to compile the model folder '" + folder +
+        "' (set SSMC, or compile it yourself: ssmc FOLDER --emit=shared -o "
+        "LIBRARY)");
+  // The key covers what the library depends on: the folder's files and the
+  // compiler.
+  uint64_t key = fnv1a(0xcbf29ce484222325ULL, fileStamp(ssmc));
+  DIR *dir = opendir(root.c_str());
+  if (!dir)
+    die("cannot read the model folder '" + folder + "': " + std::strerror(errno));
+  std::vector<std::string> names;
+  while (dirent *entry = readdir(dir)) {
+    std::string name = entry->d_name;
+    if (name == "config.json" || name.find(".safetensors") != std::string::npos)
+      names.push_back(name);
+  }
+  closedir(dir);
+  std::sort(names.begin(), names.end());
+  for (const std::string &name : names)
+    key = fnv1a(key, fileStamp(root + "/" + name));
+  const char *cacheEnv = std::getenv("SSM_CACHE_DIR");
+  const char *home = std::getenv("HOME");
+  std::string cache = cacheEnv && *cacheEnv ? cacheEnv
+                      : home                ? std::string(home) + "/.cache/ssmc"
+                                            : "/tmp/ssmc-cache";
+  std::string base = root.substr(root.rfind('/') + 1);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(key));
+  std::string entry = cache + "/" + base + "-" + hex;
+  std::string library = entry + "/libmodel.so";
+  if (access(library.c_str(), R_OK) == 0) {
+    if (!quiet)
+      std::fprintf(stderr, "ssm-run: using %s (compiled earlier)\n", library.c_str());
+    return library;
+  }
+  // Compile into a private directory, then move it into place: concurrent
+  // runs never see half a library.
+  std::string mkdirs = "mkdir -p '" + cache + "'";
+  if (std::system(mkdirs.c_str()) != 0)
+    die("cannot create the cache directory '" + cache + "'");
+  std::string scratch = entry + ".tmp." + std::to_string(getpid());
+  if (mkdir(scratch.c_str(), 0755) != 0)
+    die("cannot create '" + scratch + "': " + std::strerror(errno));
+  if (!quiet)
+    std::fprintf(stderr, "ssm-run: compiling %s with %s into %s\n", folder.c_str(),
+                 ssmc.c_str(), entry.c_str());
+  std::string command = "'" + ssmc + "' '" + root + "' --emit=shared -o '" +
+                        scratch + "/libmodel.so'";
+  if (std::system(command.c_str()) != 0)
+    die("ssmc could not compile the model folder '" + folder + "' (see above)");
+  if (rename(scratch.c_str(), entry.c_str()) != 0) {
+    int error = errno;
+    std::system(("rm -rf '" + scratch + "'").c_str());
+    // Another run compiled the same model meanwhile: use its library.
+    if (error != ENOTEMPTY && error != EEXIST)
+      die("cannot move the compiled model into '" + entry + "': " +
+          std::strerror(error));
+  }
+  return library;
 }
 
 double seconds(std::chrono::steady_clock::duration d) {
@@ -130,7 +234,7 @@ int main(int argc, char **argv) {
     }
   }
   if (library.empty())
-    die("no model library given (see --help)");
+    die("no model given: a library compiled by ssmc or a model folder (see --help)");
   if (promptText.empty())
     die("--prompt-ids is required (see --help)");
   if (device != "cpu" && device != "cuda")
@@ -151,6 +255,13 @@ int main(int argc, char **argv) {
     die(ssm_last_error());
   if (ssm_blas_status() != SSM_OK)
     die(ssm_last_error());
+
+  struct stat st;
+  if (stat(library.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (!weights.empty())
+      die("--weights applies to a compiled library, not to a model folder");
+    library = compileFolder(library, quiet);
+  }
 
   std::string error;
   std::unique_ptr<ssmrun::CompiledModel> model =
