@@ -150,6 +150,10 @@ int ssm::compile(const DriverOptions &options) {
   std::unique_ptr<llvm::MemoryBuffer> input;
   std::optional<ImportedModel> model;
   if (options.input != "-" && llvm::sys::fs::is_directory(options.input)) {
+    if (options.targetKind == TargetKind::CUDA && options.emit != EmitKind::Imported)
+      return fail("'" + options.input + "' is a model folder: whole models "
+                  "compile for the CPU only so far (--target=cuda takes ssm IR "
+                  "files; docs/models.md)");
     if (!importModel(options.input, options, model.emplace()))
       return 1;
     input = llvm::MemoryBuffer::getMemBufferCopy(
