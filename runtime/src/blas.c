@@ -59,16 +59,8 @@ static struct {
   cblas_sgemm_fn sgemm;
   cblas_sgemv_fn sgemv;                        // Null if the library lacks it.
   openblas_set_num_threads_fn set_num_threads; // Null if not OpenBLAS.
-  // Set (release) once a library with set_num_threads is loaded, so that
-  // threads which did not go through pthread_once may read the fields.
-  _Atomic bool has_thread_control;
-  // Guards calls of set_num_threads and `threads`, the count last given to
-  // it (read without the lock by ssm_sgemm's quick check).
-  pthread_mutex_t threads_mu;
-  _Atomic int32_t threads;
 } g_blas = {
     .once = PTHREAD_ONCE_INIT,
-    .threads_mu = PTHREAD_MUTEX_INITIALIZER,
 };
 
 // Appends printf-style text to the load message, truncating silently.
@@ -125,13 +117,6 @@ static bool try_library(const char *name, size_t *length) {
   return true;
 }
 
-static void sync_threads_locked(int32_t n) {
-  if (g_blas.set_num_threads &&
-      atomic_load_explicit(&g_blas.threads, memory_order_relaxed) != n)
-    g_blas.set_num_threads((int)n);
-  atomic_store_explicit(&g_blas.threads, n, memory_order_release);
-}
-
 static void load_blas(void) {
   size_t length = 0;
   const char *chosen = getenv("SSM_BLAS");
@@ -162,12 +147,10 @@ static void load_blas(void) {
   }
   g_blas.message[0] = '\0';
   g_blas.status = SSM_OK;
-  pthread_mutex_lock(&g_blas.threads_mu);
-  sync_threads_locked(ssm_get_num_threads());
-  pthread_mutex_unlock(&g_blas.threads_mu);
+  // The runtime's pool splits large products (see sgemm); OpenBLAS's own
+  // threads would only compete with it, spinning between calls.
   if (g_blas.set_num_threads)
-    atomic_store_explicit(&g_blas.has_thread_control, true,
-                          memory_order_release);
+    g_blas.set_num_threads(1);
 }
 
 // Loads the library if needed; on failure records "<fn>: <why>".
@@ -176,15 +159,6 @@ static ssm_status_t ensure_loaded(const char *fn) {
   if (g_blas.status != SSM_OK)
     return ssm_set_error(g_blas.status, "%s: %s", fn, g_blas.message);
   return SSM_OK;
-}
-
-void ssm_internal_blas_threads_changed(int32_t n) {
-  // Only a loaded library is told; loading reads the count itself.
-  if (!atomic_load_explicit(&g_blas.has_thread_control, memory_order_acquire))
-    return;
-  pthread_mutex_lock(&g_blas.threads_mu);
-  sync_threads_locked(n);
-  pthread_mutex_unlock(&g_blas.threads_mu);
 }
 
 ssm_status_t ssm_blas_status(void) { return ensure_loaded("ssm_blas_status"); }
@@ -248,6 +222,41 @@ static void gemv(int trans_b, int64_t m, int64_t n, int64_t k, const float *a,
   // 0 ([k, 1], stride ldb).
   g_blas.sgemv(kCblasRowMajor, kCblasNoTrans, (int)m, (int)k, 1.0f, a, (int)lda,
                b, trans_b ? 1 : (int)ldb, beta, c, (int)ldc);
+}
+
+// Columns of C per work item when the pool splits a product: wide enough
+// for the BLAS's kernels, narrow enough to balance projections of a few
+// hundred columns over the threads.
+enum { kColumnBlock = 64 };
+
+// One product, split by columns of C over the pool.
+struct columns {
+  int trans_b;
+  int64_t m, n, k;
+  const float *a;
+  int64_t lda;
+  const float *b;
+  int64_t ldb;
+  float beta;
+  float *c;
+  int64_t ldc;
+};
+
+// Blocks [lo, hi) of kColumnBlock columns: the same product on the
+// columns n0..n1 of op(B) and C.
+static void column_block(void *ctx, int64_t lo, int64_t hi) {
+  const struct columns *j = ctx;
+  int64_t n0 = lo * kColumnBlock;
+  int64_t n1 = hi * kColumnBlock < j->n ? hi * kColumnBlock : j->n;
+  const float *b = j->trans_b ? j->b + n0 * j->ldb : j->b + n0;
+  float *c = j->c + n0;
+  if (g_blas.sgemv && j->m == 1)
+    gemv(j->trans_b, j->m, n1 - n0, j->k, j->a, j->lda, b, j->ldb, j->beta, c, j->ldc);
+  else
+    g_blas.sgemm(kCblasRowMajor, kCblasNoTrans,
+                 j->trans_b ? kCblasTrans : kCblasNoTrans, (int)j->m, (int)(n1 - n0),
+                 (int)j->k, 1.0f, j->a, (int)j->lda, b, (int)j->ldb, j->beta, c,
+                 (int)j->ldc);
 }
 
 static ssm_status_t sgemm(const char *fn, int trans_b, int64_t m, int64_t n,
@@ -315,13 +324,14 @@ static ssm_status_t sgemm(const char *fn, int trans_b, int64_t m, int64_t n,
   ssm_status_t status = ensure_loaded(fn);
   if (status != SSM_OK)
     return status;
-  // Keep the BLAS's thread count in step with the runtime's, also after
-  // ssm_runtime_shutdown forgot it (see ssm_internal_blas_threads_changed).
-  int32_t threads = ssm_get_num_threads();
-  if (atomic_load_explicit(&g_blas.has_thread_control, memory_order_acquire) &&
-      atomic_load_explicit(&g_blas.threads, memory_order_acquire) != threads)
-    ssm_internal_blas_threads_changed(threads);
-
+  // Wide products run on the runtime's pool, a block of columns of C (rows
+  // of a transposed B, a layer's weights) per work item. m stays whole:
+  // prompt-sized m fits an int (the loop below splits only beyond).
+  if (ssm_get_num_threads() > 1 && n >= 2 * kColumnBlock && m <= INT_MAX) {
+    struct columns job = {trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc};
+    return ssm_parallel_for(0, (n + kColumnBlock - 1) / kColumnBlock, 1,
+                            column_block, &job);
+  }
   // n and k fit in an int (they are bounded by ldc and lda); m may not:
   // run blocks of at most INT_MAX rows of A and C.
   for (int64_t row = 0; row < m; row += INT_MAX) {

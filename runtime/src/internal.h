@@ -39,11 +39,6 @@ void ssm_internal_chunk(int64_t n, int64_t num_chunks, int64_t i,
 /// first parallel loop and after ssm_runtime_shutdown).
 int32_t ssm_internal_live_workers(void);
 
-/// Tells the loaded BLAS, if it has openblas_set_num_threads, to use `n`
-/// threads. Called by ssm_set_num_threads; does nothing before the BLAS is
-/// loaded (loading reads the count itself) or for other BLAS libraries.
-void ssm_internal_blas_threads_changed(int32_t n);
-
 #ifdef __cplusplus
 } // extern "C"
 #endif

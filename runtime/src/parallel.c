@@ -452,7 +452,6 @@ ssm_status_t ssm_set_num_threads(int32_t n) {
   if (g_pool.num_workers != 0 && g_pool.num_workers != n - 1)
     stop_pool();
   pthread_mutex_unlock(&g_pool.region_mu);
-  ssm_internal_blas_threads_changed(n);
   return SSM_OK;
 }
 

@@ -121,7 +121,6 @@ int main(void) {
   }
   CHECK(dlsym(RTLD_DEFAULT, "ssm_internal_parse_num_threads") == NULL);
   CHECK(dlsym(RTLD_DEFAULT, "ssm_internal_chunk") == NULL);
-  CHECK(dlsym(RTLD_DEFAULT, "ssm_internal_blas_threads_changed") == NULL);
 
   // Returning from main with a running pool: the library's destructor
   // joins the workers; a hang here fails the test by timeout.

@@ -432,15 +432,15 @@ SSM_RUNTIME_API ssm_status_t ssm_runtime_shutdown(void);
 // (...); install libopenblas0 (Debian, Ubuntu) or set SSM_BLAS to a CBLAS
 // library". Everything else in the runtime works without a BLAS.
 //
-// Threads: if the library exports openblas_set_num_threads (OpenBLAS), the
-// runtime sets it to ssm_get_num_threads() when it loads the library, again
-// whenever ssm_set_num_threads changes the count, and on the next product
-// after ssm_runtime_shutdown has reset it. Other libraries keep their own
-// setting (BLIS_NUM_THREADS, MKL_NUM_THREADS...). Change the count while no
-// other thread is inside ssm_sgemm: OpenBLAS does not support changing it
-// under a running product. A product called from inside a parallel loop body
-// runs with the BLAS's own threads on top of the pool's; prefer calling it
-// from outside loops.
+// Threads: products with at least 128 columns of C run on the runtime's
+// thread pool (ssm_get_num_threads() threads), a block of 64 columns per
+// work item, each a single-threaded call of the BLAS; smaller ones run on
+// the calling thread. With OpenBLAS (openblas_set_num_threads exported) the
+// runtime sets the library's own thread count to 1 when it loads it, so
+// that its threads do not compete with the pool; other libraries keep their
+// own setting: give them one thread (BLIS_NUM_THREADS=1, MKL_NUM_THREADS=1).
+// A product called from inside a parallel loop body runs on that body's
+// thread, like any nested parallel loop.
 
 /// Loads the BLAS if that has not been tried yet (see above) and returns
 /// SSM_OK if one is loaded, else SSM_ERROR_UNAVAILABLE with the message of

@@ -164,9 +164,10 @@ TEST_P(ChunkedLoweringTest, MatchesReferenceAndRecurrentLowering) {
 
   ASSERT_EQ(k.run(withAlgorithm("chunked")), "");
   EXPECT_LT(relativeError(k.result(0), expected.y), tolerance);
-  if (c.finalState)
+  if (c.finalState) {
     EXPECT_LT(relativeError(k.result(1), expected.finalState),
               toleranceFor(wide));
+  }
   ref::Tensor chunkedY = toTensor(k.result(0), expected.y.shape);
   ref::Tensor chunkedState;
   if (c.finalState)
@@ -176,8 +177,9 @@ TEST_P(ChunkedLoweringTest, MatchesReferenceAndRecurrentLowering) {
   // distances to the reference.
   ASSERT_EQ(k.run(withAlgorithm("recurrent")), "");
   EXPECT_LT(relativeError(k.result(0), chunkedY), 2 * tolerance);
-  if (c.finalState)
+  if (c.finalState) {
     EXPECT_LT(relativeError(k.result(1), chunkedState), 2 * toleranceFor(wide));
+  }
 }
 
 ChunkedCase with(ChunkedCase c, void (*edit)(ChunkedCase &)) {
