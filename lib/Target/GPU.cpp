@@ -22,19 +22,20 @@ LogicalResult ssm::checkDeviceBuffers(ModuleOp module) {
                       "and do not read a state after updating it)");
       bad = true;
     });
-    // Device buffers of results go to the caller, who frees them; there is
-    // no device deallocation of temporaries yet.
-    llvm::SmallPtrSet<Value, 4> returned;
+    // Device buffers of results go to the caller, who frees them; those of
+    // intermediate results were given a gpu.dealloc
+    // (ssm-free-device-temporaries) unless they escape otherwise.
+    llvm::SmallPtrSet<Value, 4> released;
     func.walk([&](func::ReturnOp ret) {
-      returned.insert(ret.getOperands().begin(), ret.getOperands().end());
+      released.insert(ret.getOperands().begin(), ret.getOperands().end());
     });
+    func.walk([&](gpu::DeallocOp dealloc) { released.insert(dealloc.getMemref()); });
     func.walk([&](gpu::AllocOp alloc) {
-      if (returned.contains(alloc.getMemref()))
+      if (released.contains(alloc.getMemref()))
         return;
       alloc.emitError("this device buffer holds an intermediate result that "
-                      "would never be freed: --target=cuda does not free "
-                      "device temporaries yet; return the result and pass it "
-                      "to the next call instead");
+                      "would never be freed (it is used in another block or "
+                      "passed to a call); return it instead");
       bad = true;
     });
   }

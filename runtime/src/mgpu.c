@@ -152,8 +152,11 @@ MGPU_API void *mgpuMemAlloc(uint64_t bytes, void *stream, bool host_shared) {
   return (void *)(uintptr_t)address;
 }
 
+/// Frees after the work queued on `stream` is done: generated code frees a
+/// temporary right after launching its last reader on that stream.
 MGPU_API void mgpuMemFree(void *ptr, void *stream) {
-  (void)stream;
+  if (stream && ssm_cuda_stream_synchronize((ssm_cuda_stream_t)stream) != SSM_OK)
+    die();
   if (ssm_cuda_free(0, (ssm_cuda_ptr_t)(uintptr_t)ptr) != SSM_OK)
     die();
 }

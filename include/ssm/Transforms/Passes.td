@@ -237,4 +237,29 @@ def SSMStridedCopiesToLinalgPass
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def SSMFreeDeviceTemporariesPass
+    : Pass<"ssm-free-device-temporaries", "func::FuncOp"> {
+  let summary = "free device buffers that hold intermediate results";
+  let description = [{
+    `convert-ssm-to-gpu` allocates the results of ops without destinations
+    in device memory (`gpu.alloc`). A result returned by the function goes
+    to the caller, who frees it; one consumed inside the function (the
+    convolution's output feeding a scan, say) is freed here, by a
+    `gpu.dealloc` after its last use. Launches are ordered on the
+    function's stream (`gpu-async-region`) and the runtime's
+    `mgpuMemFree` waits for that stream before freeing, so no kernel still
+    reads the buffer. Buffers used in other blocks or passed to calls are
+    left alone (and then refused by ssmc's buffer check).
+
+    ```mlir
+    %a = gpu.alloc (%n) : memref<?x64x8xf32>
+    gpu.launch_func @ssm_kernels::@f_conv ... args(..., %a : memref<?x64x8xf32>)
+    gpu.launch_func @ssm_kernels::@f_conv_0 ... args(%a : memref<?x64x8xf32>, ...)
+    // added:
+    gpu.dealloc %a : memref<?x64x8xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // SSM_TRANSFORMS_PASSES_TD
