@@ -462,6 +462,36 @@ Kernel ssdKernel(const SSDCase &c) {
   return k;
 }
 
+/// Two chained convolutions: the first one's output is a device temporary
+/// that the call frees (ssm-free-device-temporaries); the second is checked.
+Kernel chainKernel() {
+  const int64_t B = 2, C = 96, L = 40, W = 4;
+  Storage s = Storage::F32;
+  std::mt19937_64 rng(5);
+  ref::CausalConv1dArgs first = randomConvOperands(B, C, L, W, true, false,
+                                                   true, rng, s);
+  ref::CausalConv1dArgs second = first;
+  second.x = ref::causalConv1d(first).out;
+  second.bias.reset();
+  second.silu = false;
+  ref::CausalConv1dResult expected = ref::causalConv1d(second);
+
+  Kernel k;
+  k.library = "ssm_gpu_test_kernels";
+  k.function = "chain_conv";
+  k.kernels = {"chain_conv_causal_conv1d", "chain_conv_causal_conv1d_0"};
+  Builder b(k, s);
+  std::string x = b.in(first.x), w = b.in(first.weight), bias = b.in(*first.bias);
+  std::string t3 = b.ty({B, C, L}), tw = b.ty({C, W}), tb = b.ty({C});
+  k.results = {{expected.out, s}};
+  k.mlir = "func.func @chain_conv(" + b.params() + ") -> " + t3 + " {\n" +
+           "  %a = ssm.causal_conv1d " + x + ", " + w + " bias(" + bias +
+           ") silu : (" + t3 + ", " + tw + ", " + tb + ") -> " + t3 + "\n" +
+           "  %r = ssm.causal_conv1d %a, " + w + " : (" + t3 + ", " + tw +
+           ") -> " + t3 + "\n  return %r : " + t3 + "\n}\n";
+  return k;
+}
+
 /// All generated kernels, as one module (--print-mlir).
 std::string testModule() {
   std::string module =
@@ -475,6 +505,7 @@ std::string testModule() {
     module += scanKernel(c).mlir;
   for (const SSDCase &c : kSSDCases)
     module += ssdKernel(c).mlir;
+  module += chainKernel().mlir;
   return module;
 }
 
@@ -841,6 +872,8 @@ class SSD : public ::testing::TestWithParam<SSDCase> {};
 TEST_P(SSD, MatchesReference) { run(ssdKernel(GetParam())); }
 INSTANTIATE_TEST_SUITE_P(Cases, SSD, ::testing::ValuesIn(kSSDCases),
                          caseName<SSDCase>);
+
+TEST(Chains, ConvolutionThroughADeviceTemporary) { run(chainKernel()); }
 
 TEST(Examples, Mamba1Scan) { run(mamba1Scan()); }
 TEST(Examples, Mamba1Step) { run(mamba1Step()); }
