@@ -15,8 +15,9 @@
 // State: the driver's entry points and device count (written once, under
 // pthread_once), one primary context per device (retained on first use), and
 // the module cache, a list of modules keyed by (device, context, image
-// contents), each with the list of the functions looked up in it. The
-// lists and contexts are guarded by one mutex.
+// contents), each with the list of the functions looked up in it and the
+// dynamic shared memory granted to each. The lists, contexts and grants are
+// guarded by one mutex.
 //
 //===----------------------------------------------------------------------===//
 
@@ -50,9 +51,11 @@ typedef struct CUstream_st *CUstream;
 enum { SSM_CUDA_CONSTANTS(SSM_CUDA_CONSTANT) };
 #undef SSM_CUDA_CONSTANT
 
+// Optional entry points are null where the driver lacks them.
 #define SSM_CUDA_MEMBER(member, symbol, params) CUresult(*member) params;
 typedef struct {
   SSM_CUDA_DRIVER_FUNCTIONS(SSM_CUDA_MEMBER)
+  SSM_CUDA_OPTIONAL_DRIVER_FUNCTIONS(SSM_CUDA_MEMBER)
 } driver_api_t;
 #undef SSM_CUDA_MEMBER
 
@@ -60,7 +63,12 @@ typedef struct {
 #define SSM_CUDA_SYMBOL(member, symbol, params)                                \
   __attribute__((unused)) static const char kSymbol_##member[] = symbol;
 SSM_CUDA_DRIVER_FUNCTIONS(SSM_CUDA_SYMBOL)
+SSM_CUDA_OPTIONAL_DRIVER_FUNCTIONS(SSM_CUDA_SYMBOL)
 #undef SSM_CUDA_SYMBOL
+
+// The dynamic shared memory a launch gets without raising the function's
+// CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES (48 KiB on every GPU).
+enum { kDefaultDynamicSharedBytes = 48 * 1024 };
 
 //===----------------------------------------------------------------------===//
 // State
@@ -75,6 +83,7 @@ struct ssm_cuda_function {
   CUfunction function;
   int32_t device;
   char *name;
+  uint32_t shared_granted; // The attribute's value set by us, or 0.
   struct ssm_cuda_function *next;
 };
 
@@ -197,6 +206,13 @@ static void load_driver(void) {
   }
   SSM_CUDA_DRIVER_FUNCTIONS(SSM_CUDA_RESOLVE)
 #undef SSM_CUDA_RESOLVE
+#define SSM_CUDA_RESOLVE_OPTIONAL(member, symbol, params)                      \
+  {                                                                            \
+    void *address = dlsym(library, symbol);                                    \
+    memcpy(&g_cuda.api.member, &address, sizeof address);                      \
+  }
+  SSM_CUDA_OPTIONAL_DRIVER_FUNCTIONS(SSM_CUDA_RESOLVE_OPTIONAL)
+#undef SSM_CUDA_RESOLVE_OPTIONAL
   // The library stays loaded from here on, even if initialization fails:
   // the driver may have started threads.
   g_cuda.library = library;
@@ -596,6 +612,41 @@ ssm_status_t ssm_cuda_module_get_function(ssm_cuda_module_t module,
   return SSM_OK;
 }
 
+// Raises the function's dynamic shared memory limit to `bytes` unless an
+// earlier launch did (the driver refuses launches above 48 KiB otherwise).
+// The check and the raise are one step under the mutex, so that threads
+// launching the same function never lower each other's grant.
+static ssm_status_t grant_dynamic_shared(const char *fn,
+                                         struct ssm_cuda_function *function,
+                                         uint32_t bytes) {
+  if (!g_cuda.api.cuFuncSetAttribute)
+    return ssm_set_error(SSM_ERROR_UNIMPLEMENTED,
+                         "%s: kernel '%s': %u bytes of dynamic shared memory "
+                         "(over %d) need %s, which the driver lacks",
+                         fn, function->name, bytes, kDefaultDynamicSharedBytes,
+                         kSymbol_cuFuncSetAttribute);
+  ssm_status_t status = SSM_OK;
+  pthread_mutex_lock(&g_cuda.mu);
+  if (function->shared_granted < bytes) {
+    // A size beyond INT_MAX turns negative, which the driver refuses as it
+    // would refuse the size itself.
+    CUresult result = g_cuda.api.cuFuncSetAttribute(
+        function->function, kFuncAttributeMaxDynamicSharedSizeBytes,
+        (int)bytes);
+    if (result == kCudaSuccess) {
+      function->shared_granted = bytes;
+    } else {
+      char detail[192];
+      snprintf(detail, sizeof detail,
+               "kernel '%s': %u bytes of dynamic shared memory", function->name,
+               bytes);
+      status = driver_error(fn, kSymbol_cuFuncSetAttribute, result, detail);
+    }
+  }
+  pthread_mutex_unlock(&g_cuda.mu);
+  return status;
+}
+
 ssm_status_t ssm_cuda_launch(ssm_cuda_function_t function, uint32_t grid_x,
                              uint32_t grid_y, uint32_t grid_z, uint32_t block_x,
                              uint32_t block_y, uint32_t block_z,
@@ -622,6 +673,9 @@ ssm_status_t ssm_cuda_launch(ssm_cuda_function_t function, uint32_t grid_x,
                          kFn, function->name, (int)function->device,
                          (int)stream->device);
   if ((status = enter_device(kFn, function->device)) != SSM_OK)
+    return status;
+  if (shared_bytes > kDefaultDynamicSharedBytes &&
+      (status = grant_dynamic_shared(kFn, function, shared_bytes)) != SSM_OK)
     return status;
   CUresult result = g_cuda.api.cuLaunchKernel(
       function->function, grid_x, grid_y, grid_z, block_x, block_y, block_z,

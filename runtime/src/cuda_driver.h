@@ -13,11 +13,12 @@
 #ifndef SSM_RUNTIME_SRC_CUDA_DRIVER_H
 #define SSM_RUNTIME_SRC_CUDA_DRIVER_H
 
-/// X(member, symbol, parameter list): the driver functions. `member` is
-/// cuda.h's plain name, `symbol` the one resolved with dlsym: the versioned
-/// name where cuda.h #defines the plain one to it (without per-thread
-/// default streams). Parameters are written with cuda.h's types, except
-/// that its enums (CUdevice_attribute, CUjit_option) are int.
+/// X(member, symbol, parameter list): the driver functions, each required
+/// (a driver without one is unusable). `member` is cuda.h's plain name,
+/// `symbol` the one resolved with dlsym: the versioned name where cuda.h
+/// #defines the plain one to it (without per-thread default streams).
+/// Parameters are written with cuda.h's types, except that its enums
+/// (CUdevice_attribute, CUfunction_attribute, CUjit_option) are int.
 #define SSM_CUDA_DRIVER_FUNCTIONS(X)                                           \
   X(cuGetErrorString, "cuGetErrorString", (CUresult, const char **))           \
   X(cuGetErrorName, "cuGetErrorName", (CUresult, const char **))               \
@@ -46,6 +47,13 @@
     (CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,   \
      unsigned, CUstream, void **, void **))
 
+/// The same for functions the runtime works without, needed only by some
+/// calls: a driver lacking one stays usable, and those calls say so.
+/// cuFuncSetAttribute (CUDA 9) raises a kernel's dynamic shared memory
+/// limit above the default 48 KiB.
+#define SSM_CUDA_OPTIONAL_DRIVER_FUNCTIONS(X)                                  \
+  X(cuFuncSetAttribute, "cuFuncSetAttribute", (CUfunction, int, int))
+
 /// X(our name, cuda.h's name, value): the enumerators cuda.c passes or
 /// compares with.
 #define SSM_CUDA_CONSTANTS(X)                                                  \
@@ -55,7 +63,9 @@
   X(kAttributeComputeCapabilityMinor,                                          \
     CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, 76)                          \
   X(kJitErrorLogBuffer, CU_JIT_ERROR_LOG_BUFFER, 5)                            \
-  X(kJitErrorLogBufferSizeBytes, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES, 6)
+  X(kJitErrorLogBufferSizeBytes, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES, 6)        \
+  X(kFuncAttributeMaxDynamicSharedSizeBytes,                                   \
+    CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, 8)
 
 /// X(cuda.h's name, value, runtime status): how driver errors map to runtime
 /// statuses; codes not listed are SSM_ERROR_INTERNAL (see runtime_cuda.h).

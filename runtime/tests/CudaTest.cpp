@@ -13,6 +13,8 @@
 //    devices) runs in a fresh process (gtest's "threadsafe" death tests
 //    re-execute this program) with its own SSM_CUDA_DRIVER, and exits 0 only
 //    if every check passed (failures are printed on stderr).
+//    CudaOldDriverDeathTest does the same with a driver that lacks an
+//    optional entry point (cuFuncSetAttribute).
 //
 //===----------------------------------------------------------------------===//
 
@@ -432,6 +434,88 @@ TEST_F(CudaFake, LaunchRunsTheKernelOnDeviceBuffers) {
     EXPECT_EQ(ssm_cuda_free(0, p), SSM_OK);
 }
 
+// Above 48 KiB of dynamic shared memory the driver refuses a launch unless
+// the function's limit was raised (cuFuncSetAttribute, which the fake
+// counts); the runtime raises it once per function, and again only for a
+// larger size.
+TEST_F(CudaFake, LargeDynamicSharedMemoryRaisesTheLimitOnce) {
+  ssm_cuda_module_t module = nullptr;
+  ssm_cuda_function_t add = nullptr, scale = nullptr;
+  ASSERT_EQ(ssm_cuda_module_load(0, kPtx, kPtxSize, &module), SSM_OK);
+  ASSERT_EQ(ssm_cuda_module_get_function(module, "vector_add", &add), SSM_OK);
+  ASSERT_EQ(ssm_cuda_module_get_function(module, "scale", &scale), SSM_OK);
+  int launches = count("launches"), sets = count("attribute_sets");
+  auto launch = [](ssm_cuda_function_t f, uint32_t shared) {
+    return ssm_cuda_launch(f, 1, 1, 1, 128, 1, 1, shared, nullptr, nullptr);
+  };
+  ASSERT_EQ(launch(add, 48 * 1024), SSM_OK) << ssm_last_error();
+  EXPECT_EQ(count("attribute_sets"), sets);
+  ASSERT_EQ(launch(add, 100 * 1024), SSM_OK) << ssm_last_error();
+  EXPECT_EQ(count("attribute_sets"), sets + 1);
+  ASSERT_EQ(launch(add, 100 * 1024), SSM_OK) << ssm_last_error();
+  ASSERT_EQ(launch(add, 64 * 1024), SSM_OK) << ssm_last_error();
+  EXPECT_EQ(count("attribute_sets"), sets + 1);
+  // The grant belongs to the function.
+  ASSERT_EQ(launch(scale, 100 * 1024), SSM_OK) << ssm_last_error();
+  EXPECT_EQ(count("attribute_sets"), sets + 2);
+  // Up to the hardware's maximum, 227 KiB on an H100.
+  ASSERT_EQ(launch(add, 227 * 1024), SSM_OK) << ssm_last_error();
+  EXPECT_EQ(count("attribute_sets"), sets + 3);
+  EXPECT_EQ(count("launches"), launches + 6);
+
+  // Beyond it the driver refuses the attribute; the message names the
+  // kernel and the size.
+  EXPECT_EQ(launch(add, 227 * 1024 + 1), SSM_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(ssm_last_error(),
+               "ssm_cuda_launch: cuFuncSetAttribute failed: invalid argument "
+               "(CUDA_ERROR_INVALID_VALUE): kernel 'vector_add': 232449 bytes "
+               "of dynamic shared memory");
+  // A size the driver's int cannot hold is refused the same way.
+  EXPECT_EQ(launch(add, 0x80000000u), SSM_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(ssm_last_error(),
+               "ssm_cuda_launch: cuFuncSetAttribute failed: invalid argument "
+               "(CUDA_ERROR_INVALID_VALUE): kernel 'vector_add': 2147483648 "
+               "bytes of dynamic shared memory");
+  // A driver error surfaces under its name, and nothing is remembered.
+  setenv("FAKE_CUDA_FAIL", "cuFuncSetAttribute=801", 1);
+  EXPECT_EQ(launch(scale, 150 * 1024), SSM_ERROR_UNAVAILABLE);
+  EXPECT_STREQ(ssm_last_error(),
+               "ssm_cuda_launch: cuFuncSetAttribute failed: operation not "
+               "supported (CUDA_ERROR_NOT_SUPPORTED): kernel 'scale': 153600 "
+               "bytes of dynamic shared memory");
+  // Launches within the grants need no call, so the failure does not reach
+  // them.
+  EXPECT_EQ(launch(scale, 100 * 1024), SSM_OK) << ssm_last_error();
+  EXPECT_EQ(launch(add, 227 * 1024), SSM_OK) << ssm_last_error();
+  unsetenv("FAKE_CUDA_FAIL");
+  EXPECT_EQ(count("launches"), launches + 8);
+  ASSERT_EQ(launch(scale, 150 * 1024), SSM_OK) << ssm_last_error();
+  EXPECT_EQ(count("attribute_sets"), sets + 4);
+}
+
+// Threads launching the same function share its grant: one raise in all.
+TEST_F(CudaFake, DynamicSharedMemoryGrantIsSharedBetweenThreads) {
+  ssm_cuda_module_t module = nullptr;
+  ssm_cuda_function_t add = nullptr;
+  ASSERT_EQ(ssm_cuda_module_load(1, kPtx, kPtxSize, &module), SSM_OK);
+  ASSERT_EQ(ssm_cuda_module_get_function(module, "vector_add", &add), SSM_OK);
+  int launches = count("launches"), sets = count("attribute_sets");
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20; ++i)
+        if (ssm_cuda_launch(add, 1, 1, 1, 32, 1, 1, 160 * 1024, nullptr,
+                            nullptr) != SSM_OK)
+          ++failures;
+    });
+  for (std::thread &thread : threads)
+    thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(count("launches"), launches + 160);
+  EXPECT_EQ(count("attribute_sets"), sets + 1);
+}
+
 // The mgpu* functions that MLIR's gpu-to-llvm host code calls (what
 // `ssmc --target=cuda` links against): the same vector addition through
 // them, from PTX text, with the sizes as 64-bit index values.
@@ -475,6 +559,13 @@ TEST_F(CudaFake, MlirLaunchABI) {
   mgpuLaunchKernel(add, (n + 127) / 128, 1, 1, 128, 1, 1, 0, stream, args, nullptr, 4);
   mgpuStreamSynchronize(stream);
   EXPECT_EQ(count("launches"), launches + 1);
+  // The shared memory size reaches the launch, limit raised included.
+  int sets = count("attribute_sets");
+  mgpuLaunchKernel(add, (n + 127) / 128, 1, 1, 128, 1, 1, 96 * 1024, stream,
+                   args, nullptr, 4);
+  mgpuStreamSynchronize(stream);
+  EXPECT_EQ(count("launches"), launches + 2);
+  EXPECT_EQ(count("attribute_sets"), sets + 1);
   ASSERT_EQ(ssm_cuda_copy_to_host(0, c.data(), (ssm_cuda_ptr_t)(uintptr_t)dc, bytes), SSM_OK);
   for (int i = 0; i < n; ++i)
     ASSERT_EQ(c[i], 1.5f * static_cast<float>(i)) << i;
@@ -687,6 +778,35 @@ TEST_F(CudaUnavailableDeathTest, DriverWhoseInitFails) {
         setenv("FAKE_CUDA_FAIL", "cuDeviceGetCount=3", 1);
         finish(checkUnavailable("cuDeviceGetCount failed: initialization "
                                 "error (CUDA_ERROR_NOT_INITIALIZED)"));
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+// A driver without cuFuncSetAttribute (older than CUDA 9) stays usable;
+// only launches above 48 KiB of dynamic shared memory fail, saying why.
+using CudaOldDriverDeathTest = CudaUnavailableDeathTest;
+
+TEST_F(CudaOldDriverDeathTest, DriverWithoutFuncSetAttribute) {
+  EXPECT_EXIT(
+      {
+        setenv("SSM_CUDA_DRIVER",
+               SSM_FAKE_CUDA_DRIVER_WITHOUT_FUNC_SET_ATTRIBUTE, 1);
+        CHILD_CHECK(ssm_cuda_status() == SSM_OK);
+        ssm_cuda_module_t module = nullptr;
+        ssm_cuda_function_t add = nullptr;
+        CHILD_CHECK(ssm_cuda_module_load(0, kPtx, kPtxSize, &module) == SSM_OK);
+        CHILD_CHECK(ssm_cuda_module_get_function(module, "vector_add", &add) ==
+                    SSM_OK);
+        CHILD_CHECK(ssm_cuda_launch(add, 1, 1, 1, 128, 1, 1, 48 * 1024, nullptr,
+                                    nullptr) == SSM_OK);
+        CHILD_CHECK(ssm_cuda_launch(add, 1, 1, 1, 128, 1, 1, 64 * 1024, nullptr,
+                                    nullptr) == SSM_ERROR_UNIMPLEMENTED);
+        CHILD_CHECK(std::string(ssm_last_error()) ==
+                    "ssm_cuda_launch: kernel 'vector_add': 65536 bytes of "
+                    "dynamic shared memory (over 49152) need "
+                    "cuFuncSetAttribute, which the driver lacks");
+        CHILD_CHECK(ssm_cuda_shutdown() == SSM_OK);
+        finish(g_failures);
       },
       ::testing::ExitedWithCode(0), "");
 }

@@ -85,6 +85,7 @@ constexpr bool sameString(const char *a, const char *b) {
   static_assert(SameAbi<CUresult(*) params, decltype(&member)>::value,         \
                 "the runtime declares " symbol " unlike cuda.h");
 SSM_CUDA_DRIVER_FUNCTIONS(SSM_CHECK_FUNCTION)
+SSM_CUDA_OPTIONAL_DRIVER_FUNCTIONS(SSM_CHECK_FUNCTION)
 
 #define SSM_CHECK_CONSTANT(name, cuda_name, value)                             \
   static_assert(cuda_name == value, #cuda_name " is not " #value);
@@ -95,7 +96,8 @@ SSM_CUDA_CONSTANTS(SSM_CHECK_CONSTANT)
 SSM_CUDA_ERROR_STATUSES(SSM_CHECK_ERROR)
 
 #define SSM_COUNT(...) +1
-constexpr int kFunctions = 0 SSM_CUDA_DRIVER_FUNCTIONS(SSM_COUNT);
+constexpr int kFunctions = 0 SSM_CUDA_DRIVER_FUNCTIONS(SSM_COUNT)
+    SSM_CUDA_OPTIONAL_DRIVER_FUNCTIONS(SSM_COUNT);
 constexpr int kConstants = 0 SSM_CUDA_CONSTANTS(SSM_COUNT);
 constexpr int kErrors = 0 SSM_CUDA_ERROR_STATUSES(SSM_COUNT);
 

@@ -7,7 +7,8 @@
 //  - symbols: the versioned entry points (cuMemAlloc_v2...) work; the plain
 //    old-ABI ones are exported too but only count their calls and fail, so a
 //    loader resolving the wrong name is caught. Built with
-//    -DFAKE_CUDA_WITHOUT_MEM_ALLOC_V2 it lacks cuMemAlloc_v2 altogether.
+//    -DFAKE_CUDA_WITHOUT_MEM_ALLOC_V2 it lacks cuMemAlloc_v2 altogether, and
+//    with -DFAKE_CUDA_WITHOUT_FUNC_SET_ATTRIBUTE cuFuncSetAttribute.
 //  - cuInit reports FAKE_CUDA_DEVICES devices (default 2; 0 gives
 //    CUDA_ERROR_NO_DEVICE); device i has compute capability 9.i.
 //  - contexts: primary contexts are reference counted; memory, copies,
@@ -21,6 +22,10 @@
 //    CUDA_ERROR_NOT_FOUND.
 //  - launches are counted and call the host function registered with
 //    fake_cuda_set_kernel, if any, with the kernel's name and arguments.
+//  - dynamic shared memory, as on an H100: a launch may use 48 KiB, or up
+//    to the limit cuFuncSetAttribute granted the function (at most 227 KiB)
+//    (else CUDA_ERROR_INVALID_VALUE); more than 227 KiB, or more than 1024
+//    threads a block, is CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES.
 //  - FAKE_CUDA_FAIL="symbol=code[,symbol=code...]" makes those entry points
 //    return that error code (read at every call).
 // fake_cuda_counter exposes what happened, for the tests' checks.
@@ -58,7 +63,13 @@ enum {
   kNotSupported = 801,
 };
 
-enum { kMaxDevices = 8 };
+enum {
+  kMaxDevices = 8,
+  kDefaultDynamicShared = 48 * 1024,
+  kMaxDynamicShared = 227 * 1024, // An H100's per-block opt-in maximum.
+  // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES.
+  kAttributeMaxDynamicShared = 8,
+};
 
 typedef struct CUctx_st {
   int device;
@@ -68,6 +79,7 @@ typedef struct CUctx_st {
 typedef struct CUfunc_st {
   struct CUmod_st *module;
   char *name;
+  int max_dynamic_shared; // Set by cuFuncSetAttribute; guarded by g_mu.
   struct CUfunc_st *next;
 } fake_function_t;
 
@@ -101,7 +113,7 @@ static allocation_t *g_allocations;
 static fake_module_t *g_modules;
 static fake_cuda_kernel_fn g_kernel;
 static struct {
-  int loads, unloads, launches, old_abi_calls, streams, lookups;
+  int loads, unloads, launches, old_abi_calls, streams, lookups, attribute_sets;
 } g_counts;
 
 // The error code FAKE_CUDA_FAIL assigns to `symbol`, or 0.
@@ -530,6 +542,7 @@ EXPORT CUresult cuModuleGetFunction(fake_function_t **function,
   }
   f->module = module;
   f->name = copy;
+  f->max_dynamic_shared = kDefaultDynamicShared;
   pthread_mutex_lock(&g_mu);
   f->next = module->functions;
   module->functions = f;
@@ -538,6 +551,28 @@ EXPORT CUresult cuModuleGetFunction(fake_function_t **function,
   *function = f;
   return kSuccess;
 }
+
+#ifndef FAKE_CUDA_WITHOUT_FUNC_SET_ATTRIBUTE
+EXPORT CUresult cuFuncSetAttribute(fake_function_t *function, int attribute,
+                                   int value) {
+  FAIL_IF_INJECTED("cuFuncSetAttribute");
+  if (!function)
+    return kInvalidHandle;
+  pthread_mutex_lock(&g_mu);
+  CUresult result = kSuccess;
+  if (!module_alive(function->module))
+    result = kInvalidHandle;
+  else if (attribute != kAttributeMaxDynamicShared || value < 0 ||
+           value > kMaxDynamicShared)
+    result = kInvalidValue;
+  else {
+    function->max_dynamic_shared = value;
+    ++g_counts.attribute_sets;
+  }
+  pthread_mutex_unlock(&g_mu);
+  return result;
+}
+#endif
 
 EXPORT CUresult cuLaunchKernel(fake_function_t *function, unsigned grid_x,
                                unsigned grid_y, unsigned grid_z,
@@ -550,6 +585,7 @@ EXPORT CUresult cuLaunchKernel(fake_function_t *function, unsigned grid_x,
     return kInvalidValue;
   pthread_mutex_lock(&g_mu);
   int alive = module_alive(function->module);
+  int shared_limit = alive ? function->max_dynamic_shared : 0;
   pthread_mutex_unlock(&g_mu);
   if (!alive)
     return kInvalidHandle;
@@ -558,8 +594,10 @@ EXPORT CUresult cuLaunchKernel(fake_function_t *function, unsigned grid_x,
   fake_context_t *context = function->module->context;
   if (stream ? stream->context != context : tls_current != context)
     return kInvalidContext;
-  if (block_x * block_y * block_z > 1024 || shared_bytes > 228 * 1024)
+  if (block_x * block_y * block_z > 1024 || shared_bytes > kMaxDynamicShared)
     return kLaunchOutOfResources;
+  if (shared_bytes > (unsigned)shared_limit)
+    return kInvalidValue;
   pthread_mutex_lock(&g_mu);
   ++g_counts.launches;
   fake_cuda_kernel_fn kernel = g_kernel;
@@ -621,7 +659,8 @@ EXPORT void fake_cuda_set_kernel(fake_cuda_kernel_fn kernel) {
 
 /// Returns a counter by name: "loads", "unloads", "live_modules",
 /// "launches", "old_abi_calls", "live_streams", "lookups",
-/// "live_allocations", "retained" (primary-context references held), or -1.
+/// "live_allocations", "retained" (primary-context references held),
+/// "attribute_sets" (successful cuFuncSetAttribute calls), or -1.
 EXPORT int fake_cuda_counter(const char *name) {
   pthread_mutex_lock(&g_mu);
   int value = -1;
@@ -637,6 +676,8 @@ EXPORT int fake_cuda_counter(const char *name) {
     value = g_counts.streams;
   else if (strcmp(name, "lookups") == 0)
     value = g_counts.lookups;
+  else if (strcmp(name, "attribute_sets") == 0)
+    value = g_counts.attribute_sets;
   else if (strcmp(name, "live_modules") == 0) {
     value = 0;
     for (fake_module_t *m = g_modules; m; m = m->next)

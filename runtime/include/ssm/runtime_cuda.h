@@ -162,7 +162,10 @@ ssm_cuda_module_get_function(ssm_cuda_module_t module, const char *name,
 /// parameter, pointing at the parameter's value (cuLaunchKernel's
 /// kernelParams); it may be null for a kernel without parameters. Every
 /// dimension must be at least 1, and the stream must belong to the
-/// function's device (both SSM_ERROR_INVALID_ARGUMENT).
+/// function's device (both SSM_ERROR_INVALID_ARGUMENT). Above 48 KiB of
+/// shared memory, the function's limit is first raised to `shared_bytes`
+/// (once per function and larger size); a driver without cuFuncSetAttribute
+/// makes such launches SSM_ERROR_UNIMPLEMENTED.
 SSM_RUNTIME_API ssm_status_t ssm_cuda_launch(
     ssm_cuda_function_t function, uint32_t grid_x, uint32_t grid_y,
     uint32_t grid_z, uint32_t block_x, uint32_t block_y, uint32_t block_z,
