@@ -209,7 +209,7 @@ int ssm::compile(const DriverOptions &options) {
 
   if (!runPipeline(*module, options, [&](OpPassManager &pm) {
         if (cuda)
-          buildGPUBufferizePipeline(pm);
+          buildGPUBufferizePipeline(pm, options.gpu);
         else
           buildCPUBufferizePipeline(pm, options.pipeline);
       }) ||

@@ -71,12 +71,13 @@ void ssm::buildCPULowerToLLVMPipeline(OpPassManager &pm, bool threads) {
              "reconcile-unrealized-casts");
 }
 
-void ssm::buildGPUBufferizePipeline(OpPassManager &pm) {
+void ssm::buildGPUBufferizePipeline(OpPassManager &pm,
+                                     const GPUPipelineOptions &options) {
   // No deallocation pipeline: a buffer allocated here would live in host
   // memory, where no kernel can use it (see checkDeviceBuffers). Device
   // buffers of intermediate results are freed after their last use.
   append(pm, "func.func(ssm-insert-shape-checks), ssm-mark-in-place-arguments,"
-             "convert-ssm-to-gpu, canonicalize, cse,"
+             "convert-ssm-to-gpu{chip=" + options.chip + "}, canonicalize, cse,"
              "one-shot-bufferize{bufferize-function-boundaries "
              "function-boundary-type-conversion=identity-layout-map},"
              "canonicalize, ssm-drop-argument-results, canonicalize,"
@@ -91,8 +92,9 @@ void ssm::buildGPUToNVVMPipeline(OpPassManager &pm,
              // nvgpu first: the chunked SSD's mma.sync fragments are
              // vectors that convert-gpu-to-nvvm's patterns leave alone.
              "gpu.module(convert-nvgpu-to-nvvm,"
-             "convert-gpu-to-nvvm{index-bitwidth=64}, canonicalize,"
-             "cse),"
+             "convert-gpu-to-nvvm{index-bitwidth=64},"
+             // The wgmma kernel's NVVM ops that become inline PTX.
+             "convert-nvvm-to-llvm, canonicalize, cse),"
              // Host: the same lowering as the CPU's, plus the launches.
              "fold-memref-alias-ops, expand-strided-metadata, lower-affine,"
              "func.func(gpu-async-region, llvm-request-c-wrappers), ssm-lower-asserts,"
@@ -129,7 +131,7 @@ struct CPUBufferizeOptions : PassPipelineOptions<CPUBufferizeOptions> {
 /// ssm-opt's spelling of GPUPipelineOptions.
 struct GPUToNVVMOptions : PassPipelineOptions<GPUToNVVMOptions> {
   Option<std::string> chip{*this, "chip",
-                           llvm::cl::desc("NVIDIA architecture (sm_80, sm_90)"),
+                           llvm::cl::desc("NVIDIA architecture (sm_80, sm_90, sm_90a)"),
                            llvm::cl::init("sm_80")};
   Option<std::string> features{*this, "features",
                                llvm::cl::desc("PTX features"),
@@ -161,9 +163,9 @@ void ssm::registerPipelines() {
       "ssm ops on tensors to PTX kernels (gpu.binary) and LLVM host code "
       "(ssmc runs it in two parts, checking the buffers in between)",
       [](OpPassManager &pm, const GPUToNVVMOptions &options) {
-        buildGPUBufferizePipeline(pm);
-        buildGPUToNVVMPipeline(
-            pm, {options.chip, options.features, options.optLevel,
-                 options.cudaPath});
+        GPUPipelineOptions gpu{options.chip, options.features,
+                               options.optLevel, options.cudaPath};
+        buildGPUBufferizePipeline(pm, gpu);
+        buildGPUToNVVMPipeline(pm, gpu);
       });
 }

@@ -60,8 +60,10 @@ int main(int argc, char **argv) {
       cl::cat(category));
   cl::opt<std::string> cudaArch(
       "cuda-arch",
-      cl::desc("GPU architecture of --target=cuda: sm_80 (A100, default) or "
-               "sm_90 (H100); one PTX per architecture"),
+      cl::desc("GPU architecture of --target=cuda: sm_80 (A100, default), "
+               "sm_90 (H100, H200) or sm_90a (the same with Hopper's "
+               "wgmma for the chunked SSD; runs on sm_90 devices only); one "
+               "PTX per architecture"),
       cl::init("sm_80"), cl::cat(category));
   cl::opt<std::string> cudaPath(
       "cuda-path",
@@ -150,9 +152,9 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  if (cudaArch != "sm_80" && cudaArch != "sm_90") {
+  if (cudaArch != "sm_80" && cudaArch != "sm_90" && cudaArch != "sm_90a") {
     errs() << "ssmc: error: --cuda-arch=" << cudaArch
-           << " is not supported (sm_80 or sm_90)\n";
+           << " is not supported (sm_80, sm_90 or sm_90a)\n";
     return 1;
   }
 

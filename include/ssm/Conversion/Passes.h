@@ -33,9 +33,22 @@ namespace ssm {
 /// `ssm.scan` to `scf.for` loops on tensors.
 void populateSSMToSCFConversionPatterns(RewritePatternSet &patterns);
 
+/// What the GPU kernels may use beyond sm_80.
+struct GPULoweringOptions {
+  /// The chunked SSD on wgmma (sm_90a: Hopper's architecture-specific
+  /// features) where the op fits that kernel.
+  bool warpgroupMma = false;
+
+  /// The options for NVIDIA architecture `chip` (sm_80, sm_90, sm_90a).
+  static GPULoweringOptions forChip(StringRef chip) {
+    return {/*warpgroupMma=*/chip == "sm_90a"};
+  }
+};
+
 /// Adds the patterns that replace ssm ops by GPU kernel launches (every op
 /// convert-ssm-to-gpu lowers).
-void populateSSMToGPUConversionPatterns(RewritePatternSet &patterns);
+void populateSSMToGPUConversionPatterns(RewritePatternSet &patterns,
+                                        const GPULoweringOptions &options = {});
 
 #define GEN_PASS_REGISTRATION
 #include "ssm/Conversion/Passes.h.inc"

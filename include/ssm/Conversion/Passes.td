@@ -203,6 +203,19 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
       16 x N state tile stays in the warps' accumulators from one chunk to
       the next.
 
+    - The same chunked `ssm.ssd` for `chip=sm_90a` (Hopper's
+      architecture-specific features), when moreover P is a multiple of
+      64, N a multiple of 16 and `chunk_size` at least 64: one warpgroup
+      per (batch row, head, 64 head channels), chunks of Q = 64, every
+      product a run of warpgroup-wide `nvvm.wgmma.mma_async` m64nNk16 (one
+      per 16 of K, f16 operands, f32 accumulation) whose operands the
+      tensor cores read from dynamic shared memory through matrix
+      descriptors (no swizzle: 8 x 16-byte core matrices, K-major; 88.5 KB
+      for N = 128); the 64 x N state tile is wgmma's accumulator of
+      h' = exp(cum_last)·h + (w ∘ δx)ᵀ B. Threads write the operands and
+      fence them to the async proxy (`fence.proxy.async.shared::cta`)
+      before the barrier that publishes them.
+
     Any other ssm op left in the module is an error naming the op and its
     location (and, for a scan or SSD outside those limits, why): the GPU
     pipeline has no other way to run it.
@@ -234,10 +247,17 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
     }
     ```
   }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
+           "NVIDIA architecture the kernels are for (sm_80, sm_90, sm_90a; "
+           "sm_90a enables the wgmma kernel)">
+  ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::arith::ArithDialect",
+                           "::mlir::LLVM::LLVMDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
+                           "::mlir::NVVM::NVVMDialect",
                            "::mlir::nvgpu::NVGPUDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",

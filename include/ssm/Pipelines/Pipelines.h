@@ -43,7 +43,8 @@ void buildCPULowerToLLVMPipeline(OpPassManager &pm, bool threads = true);
 
 /// Choices of the GPU pipeline.
 struct GPUPipelineOptions {
-  /// The NVIDIA architecture the kernels are compiled for (sm_80, sm_90).
+  /// The NVIDIA architecture the kernels are compiled for (sm_80, sm_90,
+  /// sm_90a: Hopper with its architecture-specific wgmma).
   std::string chip = "sm_80";
   /// PTX features. PTX ISA 8.0 (CUDA 12) is the first to cover sm_90, and
   /// LLVM aborts on sm_90 without it; ptxas of CUDA 12+ reads it for sm_80.
@@ -59,8 +60,10 @@ struct GPUPipelineOptions {
 /// ssm ops on tensors -> bufferized host functions that launch kernels:
 /// the CPU pipeline's checks and argument marking, convert-ssm-to-gpu
 /// (kernels in the `ssm_kernels` gpu.module), one-shot bufferization with
-/// identity-layout function boundaries, in-place results dropped.
-void buildGPUBufferizePipeline(OpPassManager &pm);
+/// identity-layout function boundaries, in-place results dropped. The
+/// kernels are chosen for `options.chip` (sm_90a: wgmma where it fits).
+void buildGPUBufferizePipeline(OpPassManager &pm,
+                               const GPUPipelineOptions &options = {});
 
 /// Bufferized host functions and kernels -> the kernels in PTX
 /// (gpu-module-to-binary, format=isa, one object for `options.chip`) and

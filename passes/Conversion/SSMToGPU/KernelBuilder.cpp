@@ -122,10 +122,13 @@ void gpu_lowering::replaceWithKernel(RewriterBase &rewriter, Operation *op,
 
   Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
   Value threads = arith::ConstantIndexOp::create(rewriter, loc, spec.blockSize);
+  Value sharedBytes;
+  if (spec.dynamicSharedBytes)
+    sharedBytes = arith::ConstantIntOp::create(rewriter, loc,
+                                               spec.dynamicSharedBytes, 32);
   gpu::LaunchFuncOp::create(rewriter, loc, kernel,
                             {spec.gridSize(rewriter, loc, buffers), one, one},
-                            {threads, one, one},
-                            /*dynamicSharedMemorySize=*/Value(), buffers);
+                            {threads, one, one}, sharedBytes, buffers);
   SmallVector<Value> results;
   for (auto [type, buffer] : llvm::zip(resultTypes, buffers))
     results.push_back(bufferization::ToTensorOp::create(

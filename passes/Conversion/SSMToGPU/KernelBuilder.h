@@ -16,6 +16,10 @@
 #include <optional>
 #include <string>
 
+namespace mlir::ssm {
+struct GPULoweringOptions;
+} // namespace mlir::ssm
+
 namespace mlir::ssm::gpu_lowering {
 
 /// Threads of a warp on every NVIDIA GPU; the kernels' shuffles assume it.
@@ -44,6 +48,9 @@ struct KernelSpec {
   /// `destinations`, `outputs`, `inputs` (null where an input is absent). The
   /// builder's insertion point is before the kernel's gpu.return.
   function_ref<void(OpBuilder &, Location, ArrayRef<Value>)> body;
+  /// Bytes of dynamic shared memory per block (gpu.dynamic_shared_memory
+  /// in the body); above 48 KB the runtime raises the kernel's limit.
+  int64_t dynamicSharedBytes = 0;
 };
 
 /// Replaces `op` by a launch of the kernel `spec` describes. On the host,
@@ -100,8 +107,10 @@ std::optional<std::string> whyNoGPULowering(SSDOp op);
 /// Adds the chunked (tensor-core) lowering of the `ssm.ssd` ops that ask
 /// for `algorithm chunked`, or have no `algorithm` and a dynamic or long
 /// sequence, and fit its limits (LowerSSDChunked.cpp); it takes precedence
-/// over the recurrent kernel, which serves the others.
-void populateChunkedSSDPatterns(RewritePatternSet &patterns);
+/// over the recurrent kernel, which serves the others. With
+/// `options.warpgroupMma`, the ops that fit it take the wgmma kernel.
+void populateChunkedSSDPatterns(RewritePatternSet &patterns,
+                                const GPULoweringOptions &options);
 
 /// Adds the lowering of `ssm.state_update` (LowerStateUpdate.cpp).
 void populateStateUpdatePatterns(RewritePatternSet &patterns);

@@ -2,33 +2,45 @@
 //
 // Part of ssmc. The state-space-duality form of the Mamba-2 SSD
 // (docs/semantics.md; the CPU's LowerSSDChunked.cpp computes the same
-// terms with loops). One block of 4 warps per (batch row, head, tile of 16
-// head channels) walks the sequence chunk by chunk, Q steps at a time; the
-// inter-chunk recurrence is that walk, the 16 x N state tile living in the
-// warps' mma accumulators (registers) from one chunk to the next. Per
-// chunk, with cum the cumulative log-decay (Σ δ·A) inside the chunk:
+// terms with loops). One block of 4 warps (one warpgroup) per (batch row,
+// head, tile of head channels) walks the sequence chunk by chunk, Q steps
+// at a time; the inter-chunk recurrence is that walk, the channels x N
+// state tile living in the warps' accumulators (registers) from one chunk
+// to the next. Per chunk, with cum the cumulative log-decay (Σ δ·A) inside
+// the chunk:
 //
-//   S  = C Bᵀ                        [Q x Q]   (mma)
+//   S  = C Bᵀ                        [Q x Q]   (tensor cores)
 //   M  = S ∘ exp(cum_i − cum_j), i ≥ j, else 0
-//   Y  = exp(cum_i) · (C hᵀ)[i, p] + (M · δx)[i, p]         (mma, mma)
-//   h' = exp(cum_last) · h + (w ∘ δx)ᵀ B,  w_j = exp(cum_last − cum_j)  (mma)
+//   Y  = exp(cum_i) · (C hᵀ)[i, p] + (M · δx)[i, p]         (tensor cores)
+//   h' = exp(cum_last) · h + (w ∘ δx)ᵀ B,  w_j = exp(cum_last − cum_j)
 //
-// The products run on nvgpu.mma.sync m16n8k16 (f16 operands, f32
-// accumulation): C, B, δx, M and a copy of the state are rounded to f16 in
-// workgroup memory; everything else (δ, decays, the state itself, the
-// epilogue) stays in f32. Lanes build their fragments with plain loads in
-// the layout of PTX's mma.m16n8k16 (see loadA/loadB and the accumulator
-// comment below).
+// Two kernels share that walk and differ in how they multiply:
+//
+// - mma.sync (sm_80 and up): 16 head channels per block, nvgpu.mma.sync
+//   m16n8k16 on fragments that the lanes load themselves from workgroup
+//   memory in the layout of PTX's mma.m16n8k16 (loadA/loadB below); Q = 64
+//   or 32 within 48 KB of static workgroup memory.
+// - wgmma (sm_90a): 64 head channels per block, Q = 64, every product one
+//   warpgroup-wide nvvm.wgmma.mma_async per 16 of K whose operands the
+//   tensor cores read from dynamic shared memory through matrix
+//   descriptors (the layout is under WarpgroupLayout).
+//
+// Products take f16 operands (C, B, δx, M and a copy of the state are
+// rounded to f16 in shared memory) and accumulate in f32; δ, decays, the
+// state itself and the epilogue stay in f32.
 //
 //===----------------------------------------------------------------------===//
 
 #include "KernelBuilder.h"
+#include "ssm/Conversion/Passes.h"
 
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Support/Arith.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -42,18 +54,25 @@ using namespace mlir::ssm::gpu_lowering;
 
 namespace {
 
-/// Warps per block: each takes 16 x 8 output tiles of the products in turn.
+/// Warps per block: one warpgroup, as wgmma needs; the mma.sync kernel's
+/// warps take 16 x 8 output tiles of the products in turn.
 constexpr int64_t kWarps = 4;
-/// Head channels per block: the M dimension of one mma tile of the state.
+constexpr int64_t kBlockSize = kWarps * gpu_lowering::kWarpSize;
+/// Head channels per block of the mma.sync kernel: the M dimension of one
+/// mma tile of the state.
 constexpr int64_t kChannelTile = 16;
 /// Static workgroup memory a block may use without the opt-in of dynamic
 /// shared memory.
 constexpr int64_t kSharedBytes = 48 * 1024;
+/// The wgmma kernel's chunk length and head channels per block: M = 64 of
+/// wgmma, for the score tile (Q rows) and the state tile (channel rows).
+constexpr int64_t kWarpgroupChunk = 64;
+constexpr int64_t kWarpgroupChannels = 64;
 
 /// Operand positions in the kernel's argument list (y, [final], inputs).
 enum Arg { Y, FinalState, X, Dt, A, Bm, Cm, Skip, Gate, DtBias, Init };
 
-/// Workgroup bytes of the chunked kernel for chunk length `q` and state
+/// Workgroup bytes of the mma.sync kernel for chunk length `q` and state
 /// size `n`: C, B (q x n), δx and its weighted transpose (q x 16), M
 /// (q x q) and the state copy (16 x n) in f16; δ and cum (q) in f32.
 int64_t sharedBytes(int64_t q, int64_t n) {
@@ -61,10 +80,10 @@ int64_t sharedBytes(int64_t q, int64_t n) {
          4 * 2 * q;
 }
 
-/// The chunk length of the kernel: 64 or 32, the larger that is at most the
-/// op's chunk_size and fits the workgroup memory (64 up to N = 96). Any
-/// length gives the same map, so the kernel's own choice is free; 128 would
-/// need more than 48 KB for any N (M alone takes 32 KB).
+/// The chunk length of the mma.sync kernel: 64 or 32, the larger that is
+/// at most the op's chunk_size and fits the workgroup memory (64 up to
+/// N = 96). Any length gives the same map, so the kernel's own choice is
+/// free; 128 would need more than 48 KB for any N (M alone takes 32 KB).
 std::optional<int64_t> chunkLength(SSDOp op) {
   int64_t n = op.getB().getType().getDimSize(3);
   for (int64_t q : {64, 32})
@@ -80,8 +99,9 @@ std::optional<int64_t> chunkLength(SSDOp op) {
 /// neither kernel has been timed on a GPU.
 constexpr int64_t kChunkedFromLength = 128;
 
-/// Whether `op` takes the chunked kernel: asked for (or, without an
-/// `algorithm`, long or of dynamic length), and within its limits.
+/// Whether `op` takes a chunked kernel: asked for (or, without an
+/// `algorithm`, long or of dynamic length), and within the mma.sync
+/// kernel's limits (the wgmma kernel's are narrower).
 bool takesChunkedKernel(SSDOp op) {
   int64_t length = op.getX().getType().getDimSize(1);
   bool wanted = op.getAlgorithm()
@@ -98,24 +118,629 @@ bool takesChunkedKernel(SSDOp op) {
          chunkLength(op).has_value();
 }
 
+/// Whether a chunked `op` fits the wgmma kernel: 64-channel tiles, N a
+/// multiple of 16 (the K step of the products over N) and at most 256 (the
+/// largest wgmma N, for the state update), chunks of 64 allowed.
+bool fitsWarpgroupKernel(SSDOp op) {
+  int64_t p = op.getX().getType().getDimSize(3);
+  int64_t n = op.getB().getType().getDimSize(3);
+  return p % kWarpgroupChannels == 0 && n % 16 == 0 && n <= 256 &&
+         static_cast<int64_t>(op.getChunkSize()) >= kWarpgroupChunk;
+}
+
+/// Dynamic shared memory of the wgmma kernel for state size `n`: C, B and
+/// Bᵀ (64 x n), the state copy (64 x n), M, δx and w ∘ δx (64 x 64) in f16;
+/// δ and cum (64) in f32. 88.5 KB for N = 128, 152.5 KB for N = 256.
+int64_t warpgroupSharedBytes(int64_t n) {
+  return 2 * (4 * 64 * n + 3 * 64 * 64) + 4 * 2 * 64;
+}
+
+/// What both chunked kernels emit alike: index arithmetic, the block's
+/// coordinates, the per-chunk δ and cumulative decay, the staging of C, B
+/// and δx, the initial and final state and the epilogue of y.
+class ChunkEmitter {
+public:
+  ChunkEmitter(OpBuilder &b, Location l, SSDOp op, ArrayRef<Value> args,
+               bool hasFinal, int64_t q, int64_t channels)
+      : b(b), l(l), op(op), args(args), hasFinal(hasFinal), q(q),
+        f32(b.getF32Type()), f16(b.getF16Type()) {
+    Value xb = arg(X);
+    heads = dimOf(b, l, xb, 2);
+    length = dimOf(b, l, xb, 1);
+    n = *staticDimOf(arg(Bm), 3);
+    Value tiles = index(*staticDimOf(xb, 3) / channels);
+    Value block = gpu::BlockIdOp::create(b, l, gpu::Dimension::x);
+    tid = gpu::ThreadIdOp::create(b, l, gpu::Dimension::x);
+    Value lane = arith::RemUIOp::create(b, l, tid, index(gpu_lowering::kWarpSize));
+    warp = arith::DivUIOp::create(b, l, tid, index(gpu_lowering::kWarpSize));
+    // Accumulator fragments index lanes as (group, thread in group).
+    group = arith::DivUIOp::create(b, l, lane, index(4));
+    pair = mul(arith::RemUIOp::create(b, l, lane, index(4)), index(2));
+    ri = arith::DivUIOp::create(b, l, block, mul(heads, tiles));
+    Value rest = arith::RemUIOp::create(b, l, block, mul(heads, tiles));
+    hi = arith::DivUIOp::create(b, l, rest, tiles);
+    p0 = mul(arith::RemUIOp::create(b, l, rest, tiles), index(channels));
+    gi = arith::DivUIOp::create(
+        b, l, hi, arith::DivUIOp::create(b, l, heads, dimOf(b, l, arg(Bm), 2)));
+    aHead = loadAs(b, l, arg(A), {hi}, f32);
+    bias = arg(DtBias) ? loadAs(b, l, arg(DtBias), {hi}, f32) : Value();
+  }
+
+  OpBuilder &b;
+  Location l;
+  SSDOp op;
+  ArrayRef<Value> args;
+  bool hasFinal;
+  /// Chunk length and state size.
+  int64_t q, n;
+  Type f32, f16;
+  Value heads, length, tid, warp, group, pair;
+  /// Row, head, group and first head channel of the block.
+  Value ri, hi, gi, p0;
+  Value aHead, bias;
+
+  Value arg(Arg a) const {
+    return args[!hasFinal && a > Y ? a - 1 : a];
+  }
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, l, v); }
+  Value f32c(double v) { return buildFloat(b, l, f32, v); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, l, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, l, x, y); }
+  Value div(Value x, int64_t y) {
+    return arith::DivUIOp::create(b, l, x, index(y));
+  }
+  Value rem(Value x, int64_t y) {
+    return arith::RemUIOp::create(b, l, x, index(y));
+  }
+  Value addf(Value x, Value y) { return arith::AddFOp::create(b, l, x, y); }
+  Value mulf(Value x, Value y) { return arith::MulFOp::create(b, l, x, y); }
+  Value exp(Value x) { return math::ExpOp::create(b, l, x); }
+  Value load(Value buffer, ValueRange at) {
+    return memref::LoadOp::create(b, l, buffer, at);
+  }
+  void store(Value v, Value buffer, ValueRange at) {
+    memref::StoreOp::create(b, l, v, buffer, at);
+  }
+  void barrier() { gpu::BarrierOp::create(b, l); }
+  // Through f32: bf16 and f16 have the same width, which truncf refuses.
+  Value toF16(Value v) { return convertFloat(b, l, v, f16); }
+  Value ult(Value x, Value y) {
+    return arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, x, y);
+  }
+  Value select(Value c, Value t, Value f) {
+    return arith::SelectOp::create(b, l, c, t, f);
+  }
+  /// for (i = from; i < to; i += step) with `fn(i)` as its body.
+  void forEach(Value from, Value to, Value step, function_ref<void(Value)> fn) {
+    scf::ForOp::create(b, l, from, to, step, ValueRange{},
+                       [&](OpBuilder &, Location, Value i, ValueRange) {
+                         fn(i);
+                         scf::YieldOp::create(b, l);
+                       });
+  }
+  /// `fn` over this thread's share of [0, count), the block's threads
+  /// taking consecutive indices.
+  void forEachOfBlock(int64_t count, function_ref<void(Value)> fn) {
+    forEach(tid, index(count), index(kBlockSize), fn);
+  }
+  void when(Value cond, function_ref<void()> fn) {
+    auto guard = scf::IfOp::create(b, l, cond, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(guard.thenBlock()->getTerminator());
+    fn();
+  }
+  /// `inside()` at steps before L, `outside` (of the same types) past it.
+  SmallVector<Value> ifInside(Value t, function_ref<SmallVector<Value>()> inside,
+                              ValueRange outside) {
+    auto branch = scf::IfOp::create(
+        b, l, ult(t, length),
+        [&](OpBuilder &, Location) { scf::YieldOp::create(b, l, inside()); },
+        [&](OpBuilder &, Location) { scf::YieldOp::create(b, l, outside); });
+    return SmallVector<Value>(branch.getResults());
+  }
+
+  /// Element k (0..3) of a 16 x 8 accumulator tile is at (row, col) of the
+  /// tile (PTX ISA, "Matrix Fragments for mma.m16n8k16"; wgmma's D repeats
+  /// it per 8 columns, the warps taking 16 rows each).
+  Value accRow(int64_t k) { return add(group, index(k < 2 ? 0 : 8)); }
+  Value accCol(int64_t k) { return add(pair, index(k % 2)); }
+
+  /// δ of each step of the chunk from `t0` into `deltas` (threads < q).
+  /// Steps past L read as zero input with δ = 0: they add nothing and
+  /// decay nothing.
+  void stageDeltas(Value t0, Value deltas) {
+    when(ult(tid, index(q)), [&] {
+      Value t = add(t0, tid);
+      Value delta = ifInside(
+          t,
+          [&]() -> SmallVector<Value> {
+            return {buildStepSize(b, l, loadAs(b, l, arg(Dt), {ri, t, hi}, f32),
+                                  bias, op.getDtSoftplus(), op.getDtLimit())};
+          },
+          {f32c(0.0)})[0];
+      store(delta, deltas, {tid});
+    });
+  }
+
+  /// cum: a running sum over the chunk's δ·A, in one thread (at most 64
+  /// steps); the caller orders it between barriers.
+  void cumulate(Value deltas, Value cum) {
+    when(arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, tid, index(0)),
+         [&] {
+           scf::ForOp::create(
+               b, l, index(0), index(q), index(1), ValueRange{f32c(0.0)},
+               [&](OpBuilder &, Location, Value j, ValueRange sum) {
+                 Value next = addf(sum[0], mulf(load(deltas, {j}), aHead));
+                 store(next, cum, {j});
+                 scf::YieldOp::create(b, l, next);
+               });
+         });
+  }
+
+  /// `fn(j, n, C, B)` for every step j of the chunk and state index n,
+  /// C and B in f16 (zero past L), spread over the block.
+  void forEachCB(Value t0, function_ref<void(Value, Value, Value, Value)> fn) {
+    forEachOfBlock(q * n, [&](Value i) {
+      Value j = div(i, n), nn = rem(i, n);
+      Value t = add(t0, j);
+      Value zero = buildFloat(b, l, f16, 0.0);
+      SmallVector<Value> cb = ifInside(
+          t,
+          [&]() -> SmallVector<Value> {
+            return {toF16(loadAs(b, l, arg(Cm), {ri, t, gi, nn}, f32)),
+                    toF16(loadAs(b, l, arg(Bm), {ri, t, gi, nn}, f32))};
+          },
+          {zero, zero});
+      fn(j, nn, cb[0], cb[1]);
+    });
+  }
+
+  /// `fn(j, p, δx, w ∘ δx)` for every step j and channel p of the block's
+  /// `channels` (f16; zero past L), with w_j = exp(cum_last − cum_j).
+  void forEachDx(Value t0, int64_t channels, Value deltas, Value cum,
+                 Value cumLast,
+                 function_ref<void(Value, Value, Value, Value)> fn) {
+    forEachOfBlock(q * channels, [&](Value i) {
+      Value j = div(i, channels), pp = rem(i, channels);
+      Value t = add(t0, j);
+      Value x = ifInside(
+          t,
+          [&]() -> SmallVector<Value> {
+            return {loadAs(b, l, arg(X), {ri, t, hi, add(p0, pp)}, f32)};
+          },
+          {f32c(0.0)})[0];
+      Value dx = mulf(load(deltas, {j}), x);
+      Value w = exp(arith::SubFOp::create(b, l, cumLast, load(cum, {j})));
+      fn(j, pp, toF16(dx), toF16(mulf(w, dx)));
+    });
+  }
+
+  /// The masked, decayed score of the accumulator value `s` at (i, j).
+  Value maskedScore(Value s, Value cum, Value i, Value j) {
+    Value decay =
+        exp(arith::SubFOp::create(b, l, load(cum, {i}), load(cum, {j})));
+    return toF16(select(
+        arith::CmpIOp::create(b, l, arith::CmpIPredicate::uge, i, j),
+        mulf(s, decay), f32c(0.0)));
+  }
+
+  /// y at step t0 + i of channel p (of the block's tile) from its
+  /// accumulated value: D·x and the gate added, stored when inside L.
+  void storeOutput(Value t0, Value i, Value p, Value acc) {
+    Value t = add(t0, i), pp = add(p0, p);
+    when(ult(t, length), [&] {
+      Value y = acc;
+      if (Value d = arg(Skip)) {
+        SmallVector<Value> at{hi};
+        if (cast<ShapedType>(d.getType()).getRank() == 2)
+          at.push_back(pp);
+        y = addf(y, mulf(loadAs(b, l, d, at, f32),
+                         loadAs(b, l, arg(X), {ri, t, hi, pp}, f32)));
+      }
+      if (Value gate = arg(Gate))
+        y = mulf(y, buildSilu(b, l, loadAs(b, l, gate, {ri, t, hi, pp}, f32)));
+      storeAs(b, l, y, arg(Y), {ri, t, hi, pp});
+    });
+  }
+
+  /// The initial state at (channel p of the tile, n), zero without `init`.
+  Value initialState(Value p, Value nn) {
+    return arg(Init) ? loadAs(b, l, arg(Init), {ri, hi, add(p0, p), nn}, f32)
+                     : f32c(0.0);
+  }
+  void storeFinalState(Value v, Value p, Value nn) {
+    if (hasFinal)
+      storeAs(b, l, v, arg(FinalState), {ri, hi, add(p0, p), nn});
+  }
+
+  /// The chunk loop: `chunk(t0, state)` emits one chunk's work and returns
+  /// the next state; returns the state after the last chunk.
+  SmallVector<Value>
+  walkChunks(ValueRange state,
+             function_ref<SmallVector<Value>(Value, ValueRange)> chunk) {
+    Value chunks = arith::CeilDivUIOp::create(b, l, length, index(q));
+    auto loop = scf::ForOp::create(
+        b, l, index(0), chunks, index(1), state,
+        [&](OpBuilder &, Location, Value c, ValueRange h) {
+          scf::YieldOp::create(b, l, chunk(mul(c, index(q)), h));
+        });
+    return SmallVector<Value>(loop.getResults());
+  }
+};
+
+/// A buffer of the kernel's static workgroup memory.
+Value workgroupBuffer(OpBuilder &b, Location l, ArrayRef<int64_t> shape,
+                      Type element) {
+  auto func = cast<gpu::GPUFuncOp>(b.getBlock()->getParentOp());
+  return func.addWorkgroupAttribution(
+      MemRefType::get(shape, element, AffineMap(),
+                      gpu::AddressSpaceAttr::get(b.getContext(),
+                                                 gpu::AddressSpace::Workgroup)),
+      l);
+}
+
+/// The mma.sync kernel: 16 head channels per block.
+void buildMmaSyncKernel(ChunkEmitter &e) {
+  OpBuilder &b = e.b;
+  Location l = e.l;
+  int64_t q = e.q, n = e.n;
+  Type f16 = e.f16, f32 = e.f32;
+  // Each warp keeps N / 32 accumulator tiles (16 x 8) of the state.
+  int64_t stateTiles = n / (8 * kWarps);
+  Value cs = workgroupBuffer(b, l, {q, n}, f16),
+        bs = workgroupBuffer(b, l, {q, n}, f16);
+  Value xs = workgroupBuffer(b, l, {q, kChannelTile}, f16);
+  Value xw = workgroupBuffer(b, l, {kChannelTile, q}, f16);
+  Value ms = workgroupBuffer(b, l, {q, q}, f16),
+        hs = workgroupBuffer(b, l, {kChannelTile, n}, f16);
+  Value deltas = workgroupBuffer(b, l, {q}, f32),
+        cum = workgroupBuffer(b, l, {q}, f32);
+
+  // Fragments of mma.m16n8k16 (PTX ISA, "Matrix Fragments for
+  // mma.m16n8k16"): with g = lane / 4 and c = 2 (lane % 4), A (16 x 16)
+  // holds (g, c..c+1), (g+8, c..c+1), (g, c+8..c+9), (g+8, c+8..c+9);
+  // B (16 x 8, K x N) holds (c..c+1, g), (c+8..c+9, g); the accumulator
+  // is accRow/accCol.
+  using Element = function_ref<Value(Value, Value)>;
+  auto loadA = [&](Element at) -> Value {
+    SmallVector<Value> v;
+    for (int64_t half : {0, 8})
+      for (int64_t row : {0, 8})
+        for (int64_t k : {0, 1})
+          v.push_back(at(e.add(e.group, e.index(row)),
+                         e.add(e.pair, e.index(half + k))));
+    return vector::FromElementsOp::create(b, l, VectorType::get({4, 2}, f16),
+                                          v);
+  };
+  auto loadB = [&](Element at) -> Value {
+    SmallVector<Value> v;
+    for (int64_t half : {0, 8})
+      for (int64_t k : {0, 1})
+        v.push_back(at(e.add(e.pair, e.index(half + k)), e.group));
+    return vector::FromElementsOp::create(b, l, VectorType::get({2, 2}, f16),
+                                          v);
+  };
+  auto mma = [&](Value a, Value bv, ValueRange acc) -> SmallVector<Value> {
+    Value c =
+        vector::FromElementsOp::create(b, l, VectorType::get({2, 2}, f32), acc);
+    Value d =
+        nvgpu::MmaSyncOp::create(b, l, a, bv, c, ArrayRef<int64_t>{16, 8, 16});
+    SmallVector<Value> out;
+    for (int64_t k = 0; k < 4; ++k)
+      out.push_back(
+          vector::ExtractOp::create(b, l, d, ArrayRef<int64_t>{k / 2, k % 2}));
+    return out;
+  };
+  // The product of 16 rows of `a` by a 16 x 8 block of `bm` (both given as
+  // element functions of the tile), over K = `kEnd` (a multiple of 16),
+  // added to `acc`.
+  auto product = [&](Element aAt, Element bAt, Value kEnd,
+                     SmallVector<Value> acc) -> SmallVector<Value> {
+    auto loop = scf::ForOp::create(
+        b, l, e.index(0), kEnd, e.index(16), acc,
+        [&](OpBuilder &, Location, Value k0, ValueRange acc) {
+          Value a = loadA([&](Value r, Value c) { return aAt(r, e.add(c, k0)); });
+          Value bv =
+              loadB([&](Value r, Value c) { return bAt(e.add(r, k0), c); });
+          scf::YieldOp::create(b, l, mma(a, bv, acc));
+        });
+    return SmallVector<Value>(loop.getResults());
+  };
+  auto zeros = [&] { return SmallVector<Value>(4, e.f32c(0.0)); };
+
+  // The state tile of warp w: columns 8 (w + 4 t) of the 16 x N state.
+  auto stateCol = [&](int64_t t, int64_t k) {
+    return e.add(e.mul(e.add(e.warp, e.index(kWarps * t)), e.index(8)),
+                 e.accCol(k));
+  };
+  SmallVector<Value> h0;
+  for (int64_t t = 0; t < stateTiles; ++t)
+    for (int64_t k = 0; k < 4; ++k)
+      h0.push_back(e.initialState(e.accRow(k), stateCol(t, k)));
+
+  SmallVector<Value> last = e.walkChunks(h0, [&](Value t0, ValueRange state) {
+    // The previous chunk's products are done with workgroup memory.
+    e.barrier();
+    e.stageDeltas(t0, deltas);
+    e.forEachCB(t0, [&](Value j, Value nn, Value c, Value bv) {
+      e.store(c, cs, {j, nn});
+      e.store(bv, bs, {j, nn});
+    });
+    // The state as the B operand of C hᵀ.
+    for (int64_t t = 0; t < stateTiles; ++t)
+      for (int64_t k = 0; k < 4; ++k)
+        e.store(e.toF16(state[4 * t + k]), hs, {e.accRow(k), stateCol(t, k)});
+    e.barrier();
+    e.cumulate(deltas, cum);
+    e.barrier();
+    Value cumLast = e.load(cum, {e.index(q - 1)});
+    e.forEachDx(t0, kChannelTile, deltas, cum, cumLast,
+                [&](Value j, Value pp, Value dx, Value wdx) {
+                  e.store(dx, xs, {j, pp});
+                  e.store(wdx, xw, {pp, j});
+                });
+    // M = C Bᵀ ∘ L, one 16 x 8 tile per warp at a time.
+    e.forEach(e.warp, e.index((q / 16) * (q / 8)), e.index(kWarps),
+              [&](Value tile) {
+                Value r0 = e.mul(e.div(tile, q / 8), e.index(16));
+                Value c0 = e.mul(e.rem(tile, q / 8), e.index(8));
+                SmallVector<Value> s = product(
+                    [&](Value r, Value c) {
+                      return e.load(cs, {e.add(r0, r), c});
+                    },
+                    [&](Value r, Value c) {
+                      return e.load(bs, {e.add(c0, c), r});
+                    },
+                    e.index(n), zeros());
+                for (int64_t k = 0; k < 4; ++k) {
+                  Value i = e.add(r0, e.accRow(k)), j = e.add(c0, e.accCol(k));
+                  e.store(e.maskedScore(s[k], cum, i, j), ms, {i, j});
+                }
+              });
+    e.barrier();
+    // Y = exp(cum_i) · C hᵀ + M δx: Q/16 x 2 tiles.
+    e.forEach(e.warp, e.index(q / 8), e.index(kWarps), [&](Value tile) {
+      Value r0 = e.mul(e.div(tile, 2), e.index(16));
+      Value c0 = e.mul(e.rem(tile, 2), e.index(8));
+      SmallVector<Value> acc = product(
+          [&](Value r, Value c) { return e.load(cs, {e.add(r0, r), c}); },
+          [&](Value r, Value c) { return e.load(hs, {e.add(c0, c), r}); },
+          e.index(n), zeros());
+      for (int64_t k = 0; k < 4; ++k)
+        acc[k] = e.mulf(acc[k], e.exp(e.load(cum, {e.add(r0, e.accRow(k))})));
+      // M is lower triangular: its columns past the tile's last row are
+      // zero.
+      acc = product(
+          [&](Value r, Value c) { return e.load(ms, {e.add(r0, r), c}); },
+          [&](Value r, Value c) { return e.load(xs, {r, e.add(c0, c)}); },
+          e.add(r0, e.index(16)), acc);
+      for (int64_t k = 0; k < 4; ++k)
+        e.storeOutput(t0, e.add(r0, e.accRow(k)), e.add(c0, e.accCol(k)),
+                      acc[k]);
+    });
+    // h' = exp(cum_last) h + (w ∘ δx)ᵀ B, in the warp's registers.
+    Value total = e.exp(cumLast);
+    SmallVector<Value> next;
+    for (int64_t t = 0; t < stateTiles; ++t) {
+      SmallVector<Value> acc;
+      for (int64_t k = 0; k < 4; ++k)
+        acc.push_back(e.mulf(total, state[4 * t + k]));
+      Value c0 = e.mul(e.add(e.warp, e.index(kWarps * t)), e.index(8));
+      llvm::append_range(
+          next, product([&](Value r, Value c) { return e.load(xw, {r, c}); },
+                        [&](Value r, Value c) {
+                          return e.load(bs, {r, e.add(c0, c)});
+                        },
+                        e.index(q), acc));
+    }
+    return next;
+  });
+
+  for (int64_t t = 0; t < stateTiles; ++t)
+    for (int64_t k = 0; k < 4; ++k)
+      e.storeFinalState(last[4 * t + k], e.accRow(k), stateCol(t, k));
+}
+
+/// An operand of the wgmma kernel in dynamic shared memory. wgmma reads it
+/// through a matrix descriptor; without swizzling (PTX ISA, "Shared Memory
+/// Matrix Layout") a matrix whose K elements are contiguous (K-major, the
+/// layout wgmma takes for A and B without transposing) is made of core
+/// matrices of 8 rows x 16 bytes stored as 128 contiguous bytes. Here the
+/// core matrices of a group of 8 rows follow each other along K (the
+/// descriptor's leading byte offset, LBO = 128) and the row groups follow
+/// each other (the stride byte offset, SBO = 16 K).
+struct WarpgroupOperand {
+  /// A 1-D f16 view of the dynamic shared memory.
+  Value buffer;
+  /// Where the view starts in the dynamic shared memory.
+  int64_t byteOffset;
+  /// The extent of the contiguous (K) dimension.
+  int64_t k;
+
+  int64_t strideBytes() const { return 16 * k; }
+  static constexpr int64_t kLeadingBytes = 128;
+
+  /// The element index of (row, col), col along K.
+  Value at(ChunkEmitter &e, Value row, Value col) const {
+    Value core = e.add(e.mul(e.div(row, 8), e.index(k / 8)), e.div(col, 8));
+    return e.add(e.mul(core, e.index(64)),
+                 e.add(e.mul(e.rem(row, 8), e.index(8)), e.rem(col, 8)));
+  }
+  void store(ChunkEmitter &e, Value v, Value row, Value col) const {
+    e.store(v, buffer, {at(e, row, col)});
+  }
+
+  /// The descriptor of the 16 columns from `col` of the rows from 0, with
+  /// `base` the shared-memory address of the dynamic shared memory (i64).
+  /// Bits 0-13: address, 16-29: LBO, 32-45: SBO, each in 16-byte units;
+  /// base offset and swizzle mode (bits 49-51, 62-63) zero.
+  Value descriptor(ChunkEmitter &e, Value base, int64_t col) const {
+    OpBuilder &b = e.b;
+    Location l = e.l;
+    auto i64 = [&](int64_t v) {
+      return arith::ConstantIntOp::create(b, l, v, 64).getResult();
+    };
+    Value address =
+        arith::AddIOp::create(b, l, base, i64(byteOffset + col / 8 * 128));
+    Value field = arith::ShRUIOp::create(
+        b, l, arith::AndIOp::create(b, l, address, i64(0x3FFFF)), i64(4));
+    int64_t offsets =
+        (kLeadingBytes >> 4) << 16 | (strideBytes() >> 4) << 32;
+    return arith::OrIOp::create(b, l, field, i64(offsets));
+  }
+};
+
+/// The wgmma kernel: 64 head channels per block, Q = 64.
+void buildWarpgroupKernel(ChunkEmitter &e) {
+  OpBuilder &b = e.b;
+  Location l = e.l;
+  MLIRContext *context = b.getContext();
+  constexpr int64_t q = kWarpgroupChunk, channels = kWarpgroupChannels;
+  int64_t n = e.n;
+  Type f16 = e.f16, f32 = e.f32;
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(context, gpu::AddressSpace::Workgroup);
+  Value smem = gpu::DynamicSharedMemoryOp::create(
+      b, l,
+      MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(),
+                      workgroup));
+  int64_t offset = 0;
+  auto view = [&](int64_t elements, Type type) {
+    Value v = memref::ViewOp::create(
+        b, l, MemRefType::get({elements}, type, AffineMap(), workgroup), smem,
+        e.index(offset), ValueRange{});
+    offset += elements * type.getIntOrFloatBitWidth() / 8;
+    return v;
+  };
+  auto operand = [&](int64_t rows, int64_t k) {
+    int64_t start = offset;
+    return WarpgroupOperand{view(rows * k, f16), start, k};
+  };
+  // C, B (steps x N), Bᵀ (N x steps), the state (channels x N), M (steps x
+  // steps), δx and w ∘ δx (channels x steps): each stored K-major for the
+  // product that reads it.
+  WarpgroupOperand cs = operand(q, n), bs = operand(q, n), bt = operand(n, q),
+                   hs = operand(channels, n), ms = operand(q, q),
+                   xt = operand(channels, q), xw = operand(channels, q);
+  Value deltas = view(q, f32), cum = view(q, f32);
+  assert(offset == warpgroupSharedBytes(n) && "shared memory size mismatch");
+  Value base = arith::IndexCastOp::create(
+      b, l, b.getI64Type(),
+      memref::ExtractAlignedPointerAsIndexOp::create(b, l, smem));
+
+  // Element i of a 64 x cols accumulator (wgmma's D): warp w holds rows
+  // 16 w..16 w + 15, in the mma.m16n8 fragment of each 8 columns.
+  auto row = [&](int64_t i) {
+    return e.add(e.mul(e.warp, e.index(16)), e.accRow(i % 4));
+  };
+  auto col = [&](int64_t i) {
+    return e.add(e.index(8 * (i / 4)), e.accCol(i % 4));
+  };
+  // acc + A Bᵀ over the K of both operands (rows 0..63 of A, 0..cols-1 of
+  // B): one wgmma.mma_async per 16 of K in one group, waited for.
+  auto product = [&](const WarpgroupOperand &a, const WarpgroupOperand &bm,
+                     int64_t cols, ArrayRef<Value> acc) -> SmallVector<Value> {
+    assert(a.k == bm.k && static_cast<int64_t>(acc.size()) == cols / 2);
+    auto type = LLVM::LLVMStructType::getLiteral(
+        context, SmallVector<Type>(cols / 2, f32));
+    Value d = LLVM::UndefOp::create(b, l, type);
+    for (auto [i, v] : llvm::enumerate(acc))
+      d = LLVM::InsertValueOp::create(b, l, d, v, i);
+    // Orders the accumulator registers' last writes before the wgmma.
+    NVVM::WgmmaFenceAlignedOp::create(b, l);
+    for (int64_t k0 = 0; k0 < a.k; k0 += 16)
+      d = NVVM::WgmmaMmaAsyncOp::create(
+          b, l, type, d, a.descriptor(e, base, k0), bm.descriptor(e, base, k0),
+          NVVM::MMAShapeAttr::get(context, 64, cols, 16),
+          NVVM::WGMMATypes::f16, NVVM::WGMMATypes::f16, NVVM::WGMMATypes::f32,
+          NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
+          NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row, NVVM::MMALayout::col,
+          /*satfinite=*/nullptr);
+    NVVM::WgmmaGroupSyncAlignedOp::create(b, l);
+    NVVM::WgmmaWaitGroupSyncOp::create(b, l, 0);
+    SmallVector<Value> out;
+    for (int64_t i = 0; i < cols / 2; ++i)
+      out.push_back(LLVM::ExtractValueOp::create(b, l, d, i));
+    return out;
+  };
+  auto zeros = [&](int64_t count) {
+    return SmallVector<Value>(count, e.f32c(0.0));
+  };
+  // Shared memory written by the threads (the generic proxy) is read by
+  // wgmma (the async proxy): each thread fences its writes before the
+  // barrier that publishes them.
+  auto publish = [&] {
+    NVVM::FenceProxyOp::create(
+        b, l, NVVM::ProxyKindAttr::get(context, NVVM::ProxyKind::async_shared),
+        NVVM::SharedSpaceAttr::get(context, NVVM::SharedSpace::shared_cta));
+    e.barrier();
+  };
+
+  // The 64 x N state tile, as the accumulator of h' (rows: channels).
+  SmallVector<Value> h0;
+  for (int64_t i = 0; i < n / 2; ++i)
+    h0.push_back(e.initialState(row(i), col(i)));
+
+  SmallVector<Value> last = e.walkChunks(h0, [&](Value t0, ValueRange state) {
+    // The previous chunk's products are done with shared memory.
+    e.barrier();
+    e.stageDeltas(t0, deltas);
+    e.forEachCB(t0, [&](Value j, Value nn, Value c, Value bv) {
+      cs.store(e, c, j, nn);
+      bs.store(e, bv, j, nn);
+      bt.store(e, bv, nn, j);
+    });
+    for (int64_t i = 0; i < n / 2; ++i)
+      hs.store(e, e.toF16(state[i]), row(i), col(i));
+    e.barrier();
+    e.cumulate(deltas, cum);
+    e.barrier();
+    Value cumLast = e.load(cum, {e.index(q - 1)});
+    e.forEachDx(t0, channels, deltas, cum, cumLast,
+                [&](Value j, Value pp, Value dx, Value wdx) {
+                  xt.store(e, dx, pp, j);
+                  xw.store(e, wdx, pp, j);
+                });
+    publish();
+    // M = C Bᵀ ∘ L.
+    SmallVector<Value> s = product(cs, bs, q, zeros(q / 2));
+    for (int64_t i = 0; i < q / 2; ++i)
+      ms.store(e, e.maskedScore(s[i], cum, row(i), col(i)), row(i), col(i));
+    publish();
+    // Y = exp(cum_i) · C hᵀ + M δx.
+    SmallVector<Value> y = product(cs, hs, channels, zeros(channels / 2));
+    for (int64_t i = 0; i < channels / 2; ++i)
+      y[i] = e.mulf(y[i], e.exp(e.load(cum, {row(i)})));
+    y = product(ms, xt, channels, y);
+    for (int64_t i = 0; i < channels / 2; ++i)
+      e.storeOutput(t0, row(i), col(i), y[i]);
+    // h' = exp(cum_last) h + (w ∘ δx)ᵀ B.
+    Value total = e.exp(cumLast);
+    SmallVector<Value> acc;
+    for (Value h : state)
+      acc.push_back(e.mulf(total, h));
+    return product(xw, bt, n, acc);
+  });
+
+  for (int64_t i = 0; i < n / 2; ++i)
+    e.storeFinalState(last[i], row(i), col(i));
+}
+
 struct LowerChunkedSSD : OpRewritePattern<SSDOp> {
   // Before the recurrent kernel, which serves every other ssd.
-  LowerChunkedSSD(MLIRContext *context)
-      : OpRewritePattern<SSDOp>(context, /*benefit=*/2) {}
+  LowerChunkedSSD(MLIRContext *context, bool warpgroupMma)
+      : OpRewritePattern<SSDOp>(context, /*benefit=*/2),
+        warpgroupMma(warpgroupMma) {}
 
   LogicalResult matchAndRewrite(SSDOp op,
                                 PatternRewriter &rewriter) const override {
     if (!takesChunkedKernel(op))
       return rewriter.notifyMatchFailure(op, "not a chunked ssd in limits");
     Location loc = op.getLoc();
-    Type f32 = rewriter.getF32Type(), f16 = rewriter.getF16Type();
-    int64_t q = *chunkLength(op);
-    int64_t n = op.getB().getType().getDimSize(3);
-    // Each warp keeps N / 32 accumulator tiles (16 x 8) of the state.
-    int64_t stateTiles = n / (8 * kWarps);
+    bool wgmma = warpgroupMma && fitsWarpgroupKernel(op);
+    int64_t channels = wgmma ? kWarpgroupChannels : kChannelTile;
+    int64_t q = wgmma ? kWarpgroupChunk : *chunkLength(op);
     bool hasFinal = static_cast<bool>(op.getFinalState());
-    auto argIndex = [&](Arg a) { return !hasFinal && a > Y ? a - 1 : a; };
-
     auto dim = [&](Value t, int64_t i) -> Value {
       return tensor::DimOp::create(rewriter, loc, t, i);
     };
@@ -130,386 +755,41 @@ struct LowerChunkedSSD : OpRewritePattern<SSDOp> {
 
     // One block per (row, head, channel tile).
     auto gridSize = [&](OpBuilder &b, Location l, ValueRange buffers) -> Value {
-      Value xb = buffers[argIndex(X)];
+      Value xb = buffers[hasFinal ? X : X - 1];
       return arith::MulIOp::create(
           b, l, dimOf(b, l, xb, 0),
-          arith::MulIOp::create(b, l, dimOf(b, l, xb, 2),
-                                arith::ConstantIndexOp::create(
-                                    b, l, *staticDimOf(xb, 3) / kChannelTile)));
+          arith::MulIOp::create(
+              b, l, dimOf(b, l, xb, 2),
+              arith::ConstantIndexOp::create(b, l,
+                                             *staticDimOf(xb, 3) / channels)));
     };
-
-    auto body = [&](OpBuilder &b, Location l, ArrayRef<Value> kernelArgs) {
-      auto arg = [&](Arg a) { return kernelArgs[argIndex(a)]; };
-      auto index = [&](int64_t v) -> Value {
-        return arith::ConstantIndexOp::create(b, l, v);
-      };
-      auto f32c = [&](double v) { return buildFloat(b, l, f32, v); };
-      auto add = [&](Value a, Value c) -> Value {
-        return arith::AddIOp::create(b, l, a, c);
-      };
-      auto mul = [&](Value a, Value c) -> Value {
-        return arith::MulIOp::create(b, l, a, c);
-      };
-      auto addf = [&](Value a, Value c) -> Value {
-        return arith::AddFOp::create(b, l, a, c);
-      };
-      auto mulf = [&](Value a, Value c) -> Value {
-        return arith::MulFOp::create(b, l, a, c);
-      };
-      auto load = [&](Value buffer, ValueRange at) -> Value {
-        return memref::LoadOp::create(b, l, buffer, at);
-      };
-      auto store = [&](Value v, Value buffer, ValueRange at) {
-        memref::StoreOp::create(b, l, v, buffer, at);
-      };
-      auto barrier = [&] { gpu::BarrierOp::create(b, l); };
-      // Through f32: bf16 and f16 have the same width, which truncf refuses.
-      auto toF16 = [&](Value v) { return convertFloat(b, l, v, f16); };
-      // for (i = from; i < to; i += step) with `fn(i)` as its body.
-      auto forEach = [&](Value from, Value to, Value step,
-                         function_ref<void(Value)> fn) {
-        scf::ForOp::create(b, l, from, to, step, ValueRange{},
-                           [&](OpBuilder &, Location, Value i, ValueRange) {
-                             fn(i);
-                             scf::YieldOp::create(b, l);
-                           });
-      };
-      auto when = [&](Value cond, function_ref<void()> fn) {
-        auto guard = scf::IfOp::create(b, l, cond, /*withElseRegion=*/false);
-        OpBuilder::InsertionGuard g(b);
-        b.setInsertionPoint(guard.thenBlock()->getTerminator());
-        fn();
-      };
-      auto select = [&](Value cond, Value t, Value f) -> Value {
-        return arith::SelectOp::create(b, l, cond, t, f);
-      };
-      auto ult = [&](Value a, Value c) -> Value {
-        return arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, a, c);
-      };
-
-      Value xb = arg(X);
-      Value heads = dimOf(b, l, xb, 2), length = dimOf(b, l, xb, 1);
-      Value tiles = index(*staticDimOf(xb, 3) / kChannelTile);
-      Value block = gpu::BlockIdOp::create(b, l, gpu::Dimension::x);
-      Value tid = gpu::ThreadIdOp::create(b, l, gpu::Dimension::x);
-      Value lane =
-          arith::RemUIOp::create(b, l, tid, index(gpu_lowering::kWarpSize));
-      Value warp =
-          arith::DivUIOp::create(b, l, tid, index(gpu_lowering::kWarpSize));
-      // The mma fragment layout indexes lanes as (group, thread in group).
-      Value group = arith::DivUIOp::create(b, l, lane, index(4));
-      Value pair = mul(arith::RemUIOp::create(b, l, lane, index(4)), index(2));
-      Value ri = arith::DivUIOp::create(b, l, block, mul(heads, tiles));
-      Value rest = arith::RemUIOp::create(b, l, block, mul(heads, tiles));
-      Value hi = arith::DivUIOp::create(b, l, rest, tiles);
-      Value p0 =
-          mul(arith::RemUIOp::create(b, l, rest, tiles), index(kChannelTile));
-      Value gi = arith::DivUIOp::create(
-          b, l, hi,
-          arith::DivUIOp::create(b, l, heads, dimOf(b, l, arg(Bm), 2)));
-
-      auto shared = [&](ArrayRef<int64_t> shape, Type element) -> Value {
-        auto func = cast<gpu::GPUFuncOp>(b.getBlock()->getParentOp());
-        return func.addWorkgroupAttribution(
-            MemRefType::get(shape, element, AffineMap(),
-                            gpu::AddressSpaceAttr::get(
-                                b.getContext(), gpu::AddressSpace::Workgroup)),
-            l);
-      };
-      Value cs = shared({q, n}, f16), bs = shared({q, n}, f16);
-      Value xs = shared({q, kChannelTile}, f16);
-      Value xw = shared({kChannelTile, q}, f16);
-      Value ms = shared({q, q}, f16), hs = shared({kChannelTile, n}, f16);
-      Value deltas = shared({q}, f32), cum = shared({q}, f32);
-
-      // Fragments of mma.m16n8k16 (PTX ISA, "Matrix Fragments for
-      // mma.m16n8k16"): with g = lane / 4 and c = 2 (lane % 4), A (16 x 16)
-      // holds (g, c..c+1), (g+8, c..c+1), (g, c+8..c+9), (g+8, c+8..c+9);
-      // B (16 x 8, K x N) holds (c..c+1, g), (c+8..c+9, g); the accumulator
-      // (16 x 8) holds (g, c..c+1), (g+8, c..c+1).
-      auto loadA = [&](function_ref<Value(Value, Value)> at) -> Value {
-        SmallVector<Value> e;
-        for (int64_t half : {0, 8})
-          for (int64_t row : {0, 8})
-            for (int64_t k : {0, 1})
-              e.push_back(
-                  at(add(group, index(row)), add(pair, index(half + k))));
-        return vector::FromElementsOp::create(b, l,
-                                              VectorType::get({4, 2}, f16), e);
-      };
-      auto loadB = [&](function_ref<Value(Value, Value)> at) -> Value {
-        SmallVector<Value> e;
-        for (int64_t half : {0, 8})
-          for (int64_t k : {0, 1})
-            e.push_back(at(add(pair, index(half + k)), group));
-        return vector::FromElementsOp::create(b, l,
-                                              VectorType::get({2, 2}, f16), e);
-      };
-      // Accumulator element k (0..3) is at (row(k), col(k)) of its tile.
-      auto accRow = [&](int64_t k) { return add(group, index(k < 2 ? 0 : 8)); };
-      auto accCol = [&](int64_t k) { return add(pair, index(k % 2)); };
-      auto mma = [&](Value a, Value bv, ValueRange acc) -> SmallVector<Value> {
-        Value c = vector::FromElementsOp::create(
-            b, l, VectorType::get({2, 2}, f32), acc);
-        Value d = nvgpu::MmaSyncOp::create(b, l, a, bv, c,
-                                           ArrayRef<int64_t>{16, 8, 16});
-        SmallVector<Value> out;
-        for (int64_t k = 0; k < 4; ++k)
-          out.push_back(vector::ExtractOp::create(
-              b, l, d, ArrayRef<int64_t>{k / 2, k % 2}));
-        return out;
-      };
-      // The product of 16 rows of `a` (from row `row`) by the 16 x 8 block
-      // of `bm` at column `col`, over K = `k` (a multiple of 16, or the
-      // dynamic `kEnd`), added to `acc`.
-      using Element = function_ref<Value(Value, Value)>;
-      auto product = [&](Element aAt, Element bAt, Value kEnd,
-                         SmallVector<Value> acc) -> SmallVector<Value> {
-        auto loop = scf::ForOp::create(
-            b, l, index(0), kEnd, index(16), acc,
-            [&](OpBuilder &, Location, Value k0, ValueRange acc) {
-              Value a =
-                  loadA([&](Value r, Value c) { return aAt(r, add(c, k0)); });
-              Value bv =
-                  loadB([&](Value r, Value c) { return bAt(add(r, k0), c); });
-              scf::YieldOp::create(b, l, mma(a, bv, acc));
-            });
-        return SmallVector<Value>(loop.getResults());
-      };
-      auto zeros = [&] { return SmallVector<Value>(4, f32c(0.0)); };
-
-      Value aHead = loadAs(b, l, arg(A), {hi}, f32);
-      Value bias = arg(DtBias) ? loadAs(b, l, arg(DtBias), {hi}, f32) : Value();
-
-      // The state tile of warp w: columns 8 (w + 4 t) of the 16 x N state.
-      auto stateCol = [&](int64_t t, int64_t k) {
-        return add(mul(add(warp, index(kWarps * t)), index(8)), accCol(k));
-      };
-      SmallVector<Value> h0;
-      for (int64_t t = 0; t < stateTiles; ++t)
-        for (int64_t k = 0; k < 4; ++k)
-          h0.push_back(
-              arg(Init)
-                  ? loadAs(b, l, arg(Init),
-                           {ri, hi, add(p0, accRow(k)), stateCol(t, k)}, f32)
-                  : f32c(0.0));
-
-      Value chunks = arith::CeilDivUIOp::create(b, l, length, index(q));
-      auto chunkLoop = scf::ForOp::create(
-          b, l, index(0), chunks, index(1), h0,
-          [&](OpBuilder &, Location, Value chunk, ValueRange state) {
-            Value t0 = mul(chunk, index(q));
-            // Steps past L read as zero input with δ = 0: they add nothing
-            // and decay nothing.
-            auto stepOf = [&](Value j) { return add(t0, j); };
-            // The previous chunk's products are done with workgroup memory.
-            barrier();
-            when(ult(tid, index(q)), [&] {
-              Value t = stepOf(tid);
-              auto delta = scf::IfOp::create(
-                  b, l, ult(t, length),
-                  [&](OpBuilder &, Location) {
-                    scf::YieldOp::create(
-                        b, l,
-                        buildStepSize(
-                            b, l, loadAs(b, l, arg(Dt), {ri, t, hi}, f32), bias,
-                            op.getDtSoftplus(), op.getDtLimit()));
-                  },
-                  [&](OpBuilder &, Location) {
-                    scf::YieldOp::create(b, l, f32c(0.0));
-                  });
-              store(delta.getResult(0), deltas, {tid});
-            });
-            forEach(
-                tid, index(q * n), index(kWarps * gpu_lowering::kWarpSize),
-                [&](Value i) {
-                  Value j = arith::DivUIOp::create(b, l, i, index(n));
-                  Value nn = arith::RemUIOp::create(b, l, i, index(n));
-                  Value t = stepOf(j);
-                  auto values = scf::IfOp::create(
-                      b, l, ult(t, length),
-                      [&](OpBuilder &, Location) {
-                        scf::YieldOp::create(
-                            b, l,
-                            ValueRange{toF16(loadAs(b, l, arg(Cm),
-                                                    {ri, t, gi, nn}, f32)),
-                                       toF16(loadAs(b, l, arg(Bm),
-                                                    {ri, t, gi, nn}, f32))});
-                      },
-                      [&](OpBuilder &, Location) {
-                        Value zero = buildFloat(b, l, f16, 0.0);
-                        scf::YieldOp::create(b, l, ValueRange{zero, zero});
-                      });
-                  store(values.getResult(0), cs, {j, nn});
-                  store(values.getResult(1), bs, {j, nn});
-                });
-            // The state as the B operand of C hᵀ.
-            for (int64_t t = 0; t < stateTiles; ++t)
-              for (int64_t k = 0; k < 4; ++k)
-                store(toF16(state[4 * t + k]), hs, {accRow(k), stateCol(t, k)});
-            barrier();
-            // cum: a running sum over at most 64 steps, in one thread.
-            when(arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, tid,
-                                       index(0)),
-                 [&] {
-                   scf::ForOp::create(
-                       b, l, index(0), index(q), index(1),
-                       ValueRange{f32c(0.0)},
-                       [&](OpBuilder &, Location, Value j, ValueRange sum) {
-                         Value next =
-                             addf(sum[0], mulf(load(deltas, {j}), aHead));
-                         store(next, cum, {j});
-                         scf::YieldOp::create(b, l, next);
-                       });
-                 });
-            barrier();
-            Value cumLast = load(cum, {index(q - 1)});
-            forEach(
-                tid, index(q * kChannelTile),
-                index(kWarps * gpu_lowering::kWarpSize), [&](Value i) {
-                  Value j =
-                      arith::DivUIOp::create(b, l, i, index(kChannelTile));
-                  Value pp =
-                      arith::RemUIOp::create(b, l, i, index(kChannelTile));
-                  Value t = stepOf(j);
-                  auto xv = scf::IfOp::create(
-                      b, l, ult(t, length),
-                      [&](OpBuilder &, Location) {
-                        scf::YieldOp::create(
-                            b, l,
-                            loadAs(b, l, xb, {ri, t, hi, add(p0, pp)}, f32));
-                      },
-                      [&](OpBuilder &, Location) {
-                        scf::YieldOp::create(b, l, f32c(0.0));
-                      });
-                  Value dx = mulf(load(deltas, {j}), xv.getResult(0));
-                  Value w = math::ExpOp::create(
-                      b, l,
-                      arith::SubFOp::create(b, l, cumLast, load(cum, {j})));
-                  store(toF16(dx), xs, {j, pp});
-                  store(toF16(mulf(w, dx)), xw, {pp, j});
-                });
-            // M = C Bᵀ ∘ L, one 16 x 8 tile per warp at a time.
-            forEach(warp, index((q / 16) * (q / 8)), index(kWarps),
-                    [&](Value tile) {
-                      Value r0 =
-                          mul(arith::DivUIOp::create(b, l, tile, index(q / 8)),
-                              index(16));
-                      Value c0 =
-                          mul(arith::RemUIOp::create(b, l, tile, index(q / 8)),
-                              index(8));
-                      SmallVector<Value> s = product(
-                          [&](Value r, Value c) {
-                            return load(cs, {add(r0, r), c});
-                          },
-                          [&](Value r, Value c) {
-                            return load(bs, {add(c0, c), r});
-                          },
-                          index(n), zeros());
-                      for (int64_t k = 0; k < 4; ++k) {
-                        Value i = add(r0, accRow(k)), j = add(c0, accCol(k));
-                        Value decay = math::ExpOp::create(
-                            b, l,
-                            arith::SubFOp::create(b, l, load(cum, {i}),
-                                                  load(cum, {j})));
-                        Value masked =
-                            select(arith::CmpIOp::create(
-                                       b, l, arith::CmpIPredicate::uge, i, j),
-                                   mulf(s[k], decay), f32c(0.0));
-                        store(toF16(masked), ms, {i, j});
-                      }
-                    });
-            barrier();
-            // Y = exp(cum_i) · C hᵀ + M δx: Q/16 x 2 tiles.
-            forEach(warp, index(q / 8), index(kWarps), [&](Value tile) {
-              Value rowTile = arith::DivUIOp::create(b, l, tile, index(2));
-              Value r0 = mul(rowTile, index(16));
-              Value c0 =
-                  mul(arith::RemUIOp::create(b, l, tile, index(2)), index(8));
-              SmallVector<Value> acc = product(
-                  [&](Value r, Value c) {
-                    return load(cs, {add(r0, r), c});
-                  },
-                  [&](Value r, Value c) {
-                    return load(hs, {add(c0, c), r});
-                  },
-                  index(n), zeros());
-              for (int64_t k = 0; k < 4; ++k)
-                acc[k] = mulf(
-                    acc[k],
-                    math::ExpOp::create(b, l, load(cum, {add(r0, accRow(k))})));
-              // M is lower triangular: its columns past the tile's last row
-              // are zero.
-              acc = product(
-                  [&](Value r, Value c) {
-                    return load(ms, {add(r0, r), c});
-                  },
-                  [&](Value r, Value c) {
-                    return load(xs, {r, add(c0, c)});
-                  },
-                  add(r0, index(16)), acc);
-              for (int64_t k = 0; k < 4; ++k) {
-                Value t = stepOf(add(r0, accRow(k)));
-                Value pp = add(p0, add(c0, accCol(k)));
-                when(ult(t, length), [&] {
-                  Value y = acc[k];
-                  if (Value d = arg(Skip)) {
-                    SmallVector<Value> at{hi};
-                    if (cast<ShapedType>(d.getType()).getRank() == 2)
-                      at.push_back(pp);
-                    y = addf(y, mulf(loadAs(b, l, d, at, f32),
-                                     loadAs(b, l, xb, {ri, t, hi, pp}, f32)));
-                  }
-                  if (Value gate = arg(Gate))
-                    y = mulf(
-                        y, buildSilu(b, l,
-                                     loadAs(b, l, gate, {ri, t, hi, pp}, f32)));
-                  storeAs(b, l, y, arg(Y), {ri, t, hi, pp});
-                });
-              }
-            });
-            // h' = exp(cum_last) h + (w ∘ δx)ᵀ B, in the warp's registers.
-            Value total = math::ExpOp::create(b, l, cumLast);
-            SmallVector<Value> next;
-            for (int64_t t = 0; t < stateTiles; ++t) {
-              SmallVector<Value> acc;
-              for (int64_t k = 0; k < 4; ++k)
-                acc.push_back(mulf(total, state[4 * t + k]));
-              Value c0 = mul(add(warp, index(kWarps * t)), index(8));
-              llvm::append_range(next, product(
-                                           [&](Value r, Value c) {
-                                             return load(xw, {r, c});
-                                           },
-                                           [&](Value r, Value c) {
-                                             return load(bs, {r, add(c0, c)});
-                                           },
-                                           index(q), acc));
-            }
-            scf::YieldOp::create(b, l, next);
-          });
-
-      if (hasFinal)
-        for (int64_t t = 0; t < stateTiles; ++t)
-          for (int64_t k = 0; k < 4; ++k)
-            storeAs(b, l, chunkLoop.getResult(4 * t + k), arg(FinalState),
-                    {ri, hi, add(p0, accRow(k)), stateCol(t, k)});
+    auto body = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
+      ChunkEmitter emitter(b, l, op, args, hasFinal, q, channels);
+      if (wgmma)
+        buildWarpgroupKernel(emitter);
+      else
+        buildMmaSyncKernel(emitter);
     };
-
-    KernelSpec spec{"ssd",
+    KernelSpec spec{wgmma ? "ssd_wgmma" : "ssd",
                     /*destinations=*/{},
                     outputs,
                     {op.getX(), op.getDt(), op.getA(), op.getB(), op.getC(),
                      op.getD(), op.getZ(), op.getDtBias(), op.getInit()},
-                    kWarps * gpu_lowering::kWarpSize,
+                    kBlockSize,
                     gridSize,
-                    body};
+                    body,
+                    wgmma ? warpgroupSharedBytes(op.getB().getType().getDimSize(3))
+                          : 0};
     replaceWithKernel(rewriter, op, spec);
     return success();
   }
+
+  bool warpgroupMma;
 };
 
 } // namespace
 
-void gpu_lowering::populateChunkedSSDPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerChunkedSSD>(patterns.getContext());
+void gpu_lowering::populateChunkedSSDPatterns(RewritePatternSet &patterns,
+                                              const GPULoweringOptions &options) {
+  patterns.add<LowerChunkedSSD>(patterns.getContext(), options.warpgroupMma);
 }

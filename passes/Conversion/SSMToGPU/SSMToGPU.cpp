@@ -11,6 +11,8 @@
 #include "ssm/Conversion/Passes.h"
 #include "ssm/Dialect/SSM/IR/SSMDialect.h"
 
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+
 #include "mlir/Transforms/WalkPatternRewriteDriver.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -26,9 +28,12 @@ namespace {
 
 struct ConvertSSMToGPUPass
     : ssm::impl::ConvertSSMToGPUPassBase<ConvertSSMToGPUPass> {
+  using ConvertSSMToGPUPassBase::ConvertSSMToGPUPassBase;
+
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    populateSSMToGPUConversionPatterns(patterns);
+    populateSSMToGPUConversionPatterns(patterns,
+                                       GPULoweringOptions::forChip(chip));
     // One walk in program order: the kernels appear in the PTX in the order
     // of the ops they come from, and nothing else is rewritten.
     walkAndApplyPatterns(getOperation(), std::move(patterns));
@@ -60,10 +65,10 @@ struct ConvertSSMToGPUPass
 } // namespace
 
 void mlir::ssm::populateSSMToGPUConversionPatterns(
-    RewritePatternSet &patterns) {
+    RewritePatternSet &patterns, const GPULoweringOptions &options) {
   gpu_lowering::populateCausalConv1dPatterns(patterns);
   gpu_lowering::populateSelectiveScanPatterns(patterns);
-  gpu_lowering::populateChunkedSSDPatterns(patterns);
+  gpu_lowering::populateChunkedSSDPatterns(patterns, options);
   gpu_lowering::populateSSDPatterns(patterns);
   gpu_lowering::populateStateUpdatePatterns(patterns);
 }

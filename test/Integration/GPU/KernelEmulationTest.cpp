@@ -26,6 +26,8 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -35,6 +37,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <random>
@@ -165,6 +168,61 @@ extern "C" void ssm_emu_mma() {
 
 extern "C" float ssm_emu_mma_get(int32_t slot) { return mmaResult[slot]; }
 
+/// The dynamic shared memory of the kernels: one global aligned to 2^18
+/// bytes, so that the 18 address bits a wgmma matrix descriptor keeps
+/// (PTX ISA, "Matrix Descriptor Format") locate an operand inside it.
+constexpr int64_t kArenaBytes = int64_t(1) << 18;
+/// The thread's accumulator fragment of the coming wgmma.
+thread_local float wgmmaAccumulator[128];
+
+extern "C" void ssm_emu_wgmma_put(int32_t slot, float value) {
+  wgmmaAccumulator[slot] = value;
+}
+extern "C" float ssm_emu_wgmma_get(int32_t slot) {
+  return wgmmaAccumulator[slot];
+}
+
+/// Element (row, k) of a K-major operand without swizzling, as the PTX ISA
+/// describes its descriptor: bits 0-13 the start address, 16-29 the
+/// leading byte offset (between core matrices adjacent along K), 32-45 the
+/// stride byte offset (between core matrices adjacent along M or N), each
+/// in 16-byte units; a core matrix is 8 rows of 16 contiguous bytes.
+float wgmmaOperand(int64_t arena, uint64_t descriptor, int row, int k) {
+  auto field = [&](int shift) {
+    return static_cast<int64_t>((descriptor >> shift) & 0x3FFF) << 4;
+  };
+  EXPECT_EQ(descriptor >> 62, 0u) << "a swizzled layout";
+  EXPECT_EQ((descriptor >> 49) & 7, 0u) << "a base offset";
+  int64_t address = arena + field(0) + row / 8 * field(32) +
+                    k / 8 * field(16) + row % 8 * 16 + k % 8 * 2;
+  EXPECT_TRUE(address >= arena && address + 2 <= arena + kArenaBytes);
+  uint16_t bits;
+  std::memcpy(&bits, reinterpret_cast<const void *>(address), 2);
+  return static_cast<float>(f16ToDouble(bits));
+}
+
+/// wgmma.mma_async.sync.aligned.m64nNk16.f32.f16.f16 with both operands
+/// K-major in shared memory (no transposes), D += A Bᵀ: the thread's part
+/// of D, which warp w of the warpgroup holds for rows 16 w..16 w + 15 in
+/// the layout of an mma.m16n8 accumulator per 8 columns (element i at row
+/// 16 w + g + 8 ((i / 2) % 2), column 8 (i / 4) + c + i % 2). Each thread
+/// computes its own elements from shared memory: no exchange needed.
+extern "C" void ssm_emu_wgmma(int64_t arena, int64_t descriptorA,
+                              int64_t descriptorB, int32_t n) {
+  ASSERT_EQ(arena % kArenaBytes, 0) << "the arena is not aligned";
+  int thread = static_cast<int>(threadId % 128);
+  int w = thread / kWarpSize, lane = thread % kWarpSize;
+  int g = lane / 4, c = 2 * (lane % 4);
+  for (int i = 0; i < n / 2; ++i) {
+    int row = 16 * w + g + 8 * ((i / 2) % 2), col = 8 * (i / 4) + c + i % 2;
+    float sum = wgmmaAccumulator[i];
+    for (int k = 0; k < 16; ++k)
+      sum += wgmmaOperand(arena, static_cast<uint64_t>(descriptorA), row, k) *
+             wgmmaOperand(arena, static_cast<uint64_t>(descriptorB), col, k);
+    wgmmaAccumulator[i] = sum;
+  }
+}
+
 /// Replaces the gpu.func kernels of `module`'s gpu.module by host functions
 /// of the same names and signatures that call the emulator.
 mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
@@ -191,6 +249,15 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
   declare("ssm_emu_mma_put", rewriter.getFunctionType({i32, f32}, {}));
   declare("ssm_emu_mma", rewriter.getFunctionType({}, {}));
   declare("ssm_emu_mma_get", rewriter.getFunctionType({i32}, {f32}));
+  Type i64 = rewriter.getI64Type();
+  declare("ssm_emu_wgmma_put", rewriter.getFunctionType({i32, f32}, {}));
+  declare("ssm_emu_wgmma", rewriter.getFunctionType({i64, i64, i64, i32}, {}));
+  declare("ssm_emu_wgmma_get", rewriter.getFunctionType({i32}, {f32}));
+  auto arenaType = MemRefType::get({kArenaBytes}, rewriter.getI8Type());
+  memref::GlobalOp::create(rewriter, loc, "ssm_emu_arena",
+                           rewriter.getStringAttr("private"), arenaType,
+                           rewriter.getUnitAttr(), /*constant=*/false,
+                           rewriter.getI64IntegerAttr(kArenaBytes));
   for (auto kernel : llvm::to_vector(kernels[0].getOps<gpu::GPUFuncOp>())) {
     rewriter.setInsertionPointToEnd(module.getBody());
     if (kernel.getNumPrivateAttributions())
@@ -217,6 +284,15 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
           memref::GetGlobalOp::create(rewriter, loc, plain, name));
       entry.eraseArgument(i);
     }
+    // Views of the dynamic shared memory lose the address space with it.
+    host.walk([&](Operation *op) {
+      for (Value result : op->getResults())
+        if (auto type = dyn_cast<MemRefType>(result.getType());
+            type && type.getMemorySpace())
+          result.setType(MemRefType::get(type.getShape(),
+                                         type.getElementType(),
+                                         type.getLayout()));
+    });
     bool unsupported = false;
     host.walk([&](Operation *op) {
       rewriter.setInsertionPoint(op);
@@ -260,6 +336,55 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
                            {arith::ConstantIntOp::create(rewriter, l, i, 32)}));
         rewriter.replaceOp(
             op, vector::FromElementsOp::create(rewriter, l, mma.getType(), d));
+      } else if (isa<gpu::DynamicSharedMemoryOp>(op)) {
+        rewriter.replaceOp(op, memref::GetGlobalOp::create(
+                                   rewriter, op->getLoc(), arenaType,
+                                   "ssm_emu_arena"));
+      } else if (isa<NVVM::FenceProxyOp, NVVM::WgmmaFenceAlignedOp,
+                     NVVM::WgmmaGroupSyncAlignedOp,
+                     NVVM::WgmmaWaitGroupSyncOp>(op)) {
+        // The emulated wgmma is synchronous and reads memory directly.
+        rewriter.eraseOp(op);
+      } else if (auto wgmma = dyn_cast<NVVM::WgmmaMmaAsyncOp>(op)) {
+        Location l = op->getLoc();
+        NVVM::MMAShapeAttr shape = wgmma.getShape();
+        unsupported |= shape.getM() != 64 || shape.getK() != 16 ||
+                       wgmma.getTypeA() != NVVM::WGMMATypes::f16 ||
+                       wgmma.getTypeB() != NVVM::WGMMATypes::f16 ||
+                       wgmma.getTypeD() != NVVM::WGMMATypes::f32 ||
+                       wgmma.getScaleD() != NVVM::WGMMAScaleOut::one ||
+                       wgmma.getScaleA() != NVVM::WGMMAScaleIn::one ||
+                       wgmma.getScaleB() != NVVM::WGMMAScaleIn::one ||
+                       wgmma.getLayoutA() != NVVM::MMALayout::row ||
+                       wgmma.getLayoutB() != NVVM::MMALayout::col;
+        auto type = cast<LLVM::LLVMStructType>(wgmma.getType());
+        int64_t count = type.getBody().size();
+        unsupported |= count != shape.getN() / 2;
+        for (int64_t i = 0; i < count; ++i)
+          func::CallOp::create(
+              rewriter, l, "ssm_emu_wgmma_put", TypeRange{},
+              ValueRange{arith::ConstantIntOp::create(rewriter, l, i, 32),
+                         LLVM::ExtractValueOp::create(
+                             rewriter, l, wgmma.getInouts(), i)});
+        Value arena = arith::IndexCastOp::create(
+            rewriter, l, i64,
+            memref::ExtractAlignedPointerAsIndexOp::create(
+                rewriter, l,
+                memref::GetGlobalOp::create(rewriter, l, arenaType,
+                                            "ssm_emu_arena")));
+        func::CallOp::create(
+            rewriter, l, "ssm_emu_wgmma", TypeRange{},
+            ValueRange{arena, wgmma.getDescriptorA(), wgmma.getDescriptorB(),
+                       arith::ConstantIntOp::create(rewriter, l,
+                                                    shape.getN(), 32)});
+        Value d = LLVM::UndefOp::create(rewriter, l, type);
+        for (int64_t i = 0; i < count; ++i)
+          d = LLVM::InsertValueOp::create(
+              rewriter, l, d,
+              call("ssm_emu_wgmma_get", f32,
+                   {arith::ConstantIntOp::create(rewriter, l, i, 32)}),
+              i);
+        rewriter.replaceOp(op, d);
       } else if (auto id = dyn_cast<gpu::ThreadIdOp>(op)) {
         unsupported |= id.getDimension() != gpu::Dimension::x;
         rewriter.replaceOp(op, call("ssm_emu_thread_id", index, {}));
@@ -288,7 +413,7 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
         Value valid = arith::ConstantOp::create(rewriter, op->getLoc(),
                                                 rewriter.getBoolAttr(true));
         rewriter.replaceOp(op, ValueRange{value, valid});
-      } else if (isa<gpu::GPUDialect>(op->getDialect())) {
+      } else if (isa<gpu::GPUDialect, NVVM::NVVMDialect>(op->getDialect())) {
         unsupported = true;
       }
     });
@@ -304,7 +429,8 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
 /// `blocks` blocks of `blockSize` threads. Returns "" or what went wrong.
 std::string emulate(const std::string &source, const std::string &kernel,
                     int64_t blocks, int64_t blockSize,
-                    const std::vector<Buffer *> &args) {
+                    const std::vector<Buffer *> &args,
+                    const std::string &chip = "sm_80") {
   using namespace mlir;
   mlir::ssm::registerAllPasses();
   DialectRegistry registry;
@@ -321,7 +447,8 @@ std::string emulate(const std::string &source, const std::string &kernel,
   if (!module)
     return "parse failed: " + diagnostics;
   PassManager toGPU(&context, ModuleOp::getOperationName());
-  if (failed(parsePassPipeline("convert-ssm-to-gpu", toGPU)) ||
+  if (failed(parsePassPipeline("convert-ssm-to-gpu{chip=" + chip + "}",
+                               toGPU)) ||
       failed(toGPU.run(*module)))
     return "convert-ssm-to-gpu failed: " + diagnostics;
   // Only the kernels run here: the host functions go.
@@ -362,6 +489,9 @@ std::string emulate(const std::string &source, const std::string &kernel,
     add("ssm_emu_mma_put", &ssm_emu_mma_put);
     add("ssm_emu_mma", &ssm_emu_mma);
     add("ssm_emu_mma_get", &ssm_emu_mma_get);
+    add("ssm_emu_wgmma_put", &ssm_emu_wgmma_put);
+    add("ssm_emu_wgmma", &ssm_emu_wgmma);
+    add("ssm_emu_wgmma_get", &ssm_emu_wgmma_get);
     return symbols;
   });
   auto function = (*engine)->lookupPacked("_mlir_ciface_" + kernel);
@@ -701,6 +831,8 @@ struct SSDCase {
   /// chunk_size of an `algorithm chunked` op (the tensor-core kernel), or 0
   /// for the recurrent kernel.
   int64_t chunk = 0;
+  /// Compiled for sm_90a: the chunked op takes the wgmma kernel.
+  bool wgmma = false;
 };
 
 void PrintTo(const SSDCase &c, std::ostream *os) { *os << c.name; }
@@ -766,11 +898,15 @@ TEST_P(EmulatedSSD, MatchesReference) {
                        ")\n" + "  return %y, %h : " + results + "\n}\n";
   Buffer y = fromTensor(ref::Tensor(expected.y.shape), s);
   Buffer finalState = fromTensor(ref::Tensor(expected.finalState.shape), s);
-  // The chunked kernel runs a block per (row, head, 16 head channels).
-  int64_t blocks =
-      c.chunk ? rows * c.H * (c.P / 16) : ceilDiv(rows * c.H * c.P, 4);
-  ASSERT_EQ(
-      emulate(source, "f_ssd", blocks, 128, p.pointers({&y, &finalState})), "");
+  // The chunked kernels run a block per (row, head, 16 head channels), or
+  // 64 for wgmma.
+  int64_t blocks = c.wgmma  ? rows * c.H * (c.P / 64)
+                   : c.chunk ? rows * c.H * (c.P / 16)
+                             : ceilDiv(rows * c.H * c.P, 4);
+  ASSERT_EQ(emulate(source, c.wgmma ? "f_ssd_wgmma" : "f_ssd", blocks, 128,
+                    p.pointers({&y, &finalState}),
+                    c.wgmma ? "sm_90a" : "sm_80"),
+            "");
   double bound = c.chunk ? tensorCoreTolerance(s) : kernelTolerance(s);
   EXPECT_LT(relativeError(y, expected.y), bound);
   EXPECT_LT(relativeError(finalState, expected.finalState), bound);
@@ -797,7 +933,15 @@ INSTANTIATE_TEST_SUITE_P(
         SSDCase{"chunked_n128", 1, 100, 1, 16, 1, 128, Packing::None,
                 Storage::F32, 256},
         SSDCase{"chunked_bf16", 2, 45, 2, 16, 2, 64, Packing::None,
-                Storage::BF16, 32}),
+                Storage::BF16, 32},
+        // The wgmma kernel (sm_90a): partial last chunk, groups, N from 32
+        // to 128, two channel tiles, bf16.
+        SSDCase{"wgmma", 2, 70, 2, 64, 1, 64, Packing::None, Storage::F32,
+                256, true},
+        SSDCase{"wgmma_n128_groups", 1, 150, 4, 64, 2, 128, Packing::None,
+                Storage::F32, 64, true},
+        SSDCase{"wgmma_bf16_two_tiles", 1, 45, 2, 128, 2, 32, Packing::None,
+                Storage::BF16, 128, true}),
     [](const ::testing::TestParamInfo<SSDCase> &info) {
       return std::string(info.param.name);
     });
