@@ -186,7 +186,11 @@ int main(int argc, char **argv) {
   int32_t major = 0, minor = 0;
   if (ssm_cuda_compute_capability(0, &major, &minor) != SSM_OK)
     die("ssm_cuda_compute_capability");
-  std::string arch = kernelArch(major), error;
+  std::string error, arch = kernelArch(major, error);
+  if (arch.empty()) {
+    std::printf("GPU benchmarks skipped: %s\n", error.c_str());
+    return 0;
+  }
   void *library = openKernelLibrary("ssm_gpu_bench_kernels", arch, error);
   if (!library) {
     std::fprintf(stderr, "%s\n", error.c_str());

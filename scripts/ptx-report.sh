@@ -16,7 +16,7 @@ trap 'rm -rf "$work"' EXIT
 
 printf '%-40s %-6s %5s %6s %7s %7s\n' kernel arch regs stack spill-st spill-ld
 for input in "$@"; do
-  for arch in sm_80 sm_90; do
+  for arch in sm_80 sm_90 sm_90a; do
     "$ssmc" --target=cuda --cuda-arch=$arch --emit=ptx "$input" -o "$work/k.ptx"
     "$ptxas" -arch=$arch -v "$work/k.ptx" -o "$work/k.cubin" 2>&1 | awk -v arch=$arch '
       /Function properties for/ { kernel = $NF }

@@ -16,6 +16,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <dlfcn.h>
 #include <string>
 #include <unistd.h>
@@ -26,9 +27,24 @@ namespace ssm::test {
 
 /// The library variant for a device of compute capability `major`: sm_90
 /// PTX needs a 9.x device; others from 8.0 on run the sm_80 PTX, which the
-/// driver JIT-compiles for newer GPUs too.
-inline std::string kernelArch(int32_t major) {
-  return major == 9 ? "sm_90" : "sm_80";
+/// driver JIT-compiles for newer GPUs too. $SSM_GPU_ARCH chooses another
+/// variant: sm_90a (Hopper's wgmma kernels, 9.x only), sm_90 or sm_80.
+/// Returns "" and sets `error` when that variant cannot run on the device.
+inline std::string kernelArch(int32_t major, std::string &error) {
+  std::string chosen = major == 9 ? "sm_90" : "sm_80";
+  if (const char *env = std::getenv("SSM_GPU_ARCH"); env && *env)
+    chosen = env;
+  if (chosen != "sm_80" && chosen != "sm_90" && chosen != "sm_90a") {
+    error = "SSM_GPU_ARCH=" + chosen + " is not a variant (sm_80, sm_90, "
+            "sm_90a)";
+    return "";
+  }
+  if (chosen != "sm_80" && major != 9) {
+    error = chosen + " kernels need a device of compute capability 9.x, "
+            "this one is " + std::to_string(major) + ".x";
+    return "";
+  }
+  return chosen;
 }
 
 /// The folder of the running program, where the build puts its kernel

@@ -70,7 +70,9 @@ constexpr int64_t kWarpgroupChunk = 64;
 constexpr int64_t kWarpgroupChannels = 64;
 
 /// Operand positions in the kernel's argument list (y, [final], inputs).
-enum Arg { Y, FinalState, X, Dt, A, Bm, Cm, Skip, Gate, DtBias, Init };
+enum Arg {
+  Y, FinalState, X, Dt, A, Bm, Cm, Skip, Gate, DtBias, Init, CuSeqlens
+};
 
 /// Workgroup bytes of the mma.sync kernel for chunk length `q` and state
 /// size `n`: C, B (q x n), δx and its weighted transpose (q x 16), M
@@ -108,7 +110,7 @@ bool takesChunkedKernel(SSDOp op) {
                     ? *op.getAlgorithm() == SSDAlgorithm::chunked
                     : ShapedType::isDynamic(length) ||
                           length >= kChunkedFromLength;
-  if (!wanted || op.getSeqIdx() || op.getCuSeqlens())
+  if (!wanted || op.getSeqIdx())
     return false;
   int64_t p = op.getX().getType().getDimSize(3);
   int64_t n = op.getB().getType().getDimSize(3);
@@ -137,7 +139,9 @@ int64_t warpgroupSharedBytes(int64_t n) {
 
 /// What both chunked kernels emit alike: index arithmetic, the block's
 /// coordinates, the per-chunk δ and cumulative decay, the staging of C, B
-/// and δx, the initial and final state and the epilogue of y.
+/// and δx, the initial and final state and the epilogue of y. A block's
+/// row is a batch row, or with `cu_seqlens` a packed sequence: its steps
+/// t are then begin + t of batch row 0.
 class ChunkEmitter {
 public:
   ChunkEmitter(OpBuilder &b, Location l, SSDOp op, ArrayRef<Value> args,
@@ -146,7 +150,6 @@ public:
         f32(b.getF32Type()), f16(b.getF16Type()) {
     Value xb = arg(X);
     heads = dimOf(b, l, xb, 2);
-    length = dimOf(b, l, xb, 1);
     n = *staticDimOf(arg(Bm), 3);
     Value tiles = index(*staticDimOf(xb, 3) / channels);
     Value block = gpu::BlockIdOp::create(b, l, gpu::Dimension::x);
@@ -162,6 +165,24 @@ public:
     p0 = mul(arith::RemUIOp::create(b, l, rest, tiles), index(channels));
     gi = arith::DivUIOp::create(
         b, l, hi, arith::DivUIOp::create(b, l, heads, dimOf(b, l, arg(Bm), 2)));
+    length = dimOf(b, l, xb, 1);
+    batchRow = ri;
+    if (Value cu = arg(CuSeqlens)) {
+      // Offsets past L (a malformed cu_seqlens) are clamped to it, and a
+      // decreasing pair gives an empty sequence: no access out of bounds,
+      // no endless chunk loop.
+      auto offset = [&](Value i) -> Value {
+        Value v = arith::IndexCastOp::create(b, l, b.getIndexType(),
+                                             memref::LoadOp::create(b, l, cu, i));
+        return arith::MinSIOp::create(
+            b, l, arith::MaxSIOp::create(b, l, v, index(0)), length);
+      };
+      begin = offset(ri);
+      Value end = offset(add(ri, index(1)));
+      length = arith::MaxSIOp::create(
+          b, l, arith::SubIOp::create(b, l, end, begin), index(0));
+      batchRow = index(0);
+    }
     aHead = loadAs(b, l, arg(A), {hi}, f32);
     bias = arg(DtBias) ? loadAs(b, l, arg(DtBias), {hi}, f32) : Value();
   }
@@ -174,10 +195,16 @@ public:
   /// Chunk length and state size.
   int64_t q, n;
   Type f32, f16;
-  Value heads, length, tid, warp, group, pair;
-  /// Row, head, group and first head channel of the block.
-  Value ri, hi, gi, p0;
+  /// Heads, and the steps of the block's row.
+  Value heads, length;
+  Value tid, warp, group, pair;
+  /// Row, head, group and first head channel of the block; the batch row
+  /// and first step its steps are read at.
+  Value ri, hi, gi, p0, batchRow, begin;
   Value aHead, bias;
+
+  /// The position in x, dt, B, C, z and y of the row's step `t`.
+  Value step(Value t) { return begin ? add(begin, t) : t; }
 
   Value arg(Arg a) const {
     return args[!hasFinal && a > Y ? a - 1 : a];
@@ -254,7 +281,7 @@ public:
       Value delta = ifInside(
           t,
           [&]() -> SmallVector<Value> {
-            return {buildStepSize(b, l, loadAs(b, l, arg(Dt), {ri, t, hi}, f32),
+            return {buildStepSize(b, l, loadAs(b, l, arg(Dt), {batchRow, step(t), hi}, f32),
                                   bias, op.getDtSoftplus(), op.getDtLimit())};
           },
           {f32c(0.0)})[0];
@@ -287,8 +314,9 @@ public:
       SmallVector<Value> cb = ifInside(
           t,
           [&]() -> SmallVector<Value> {
-            return {toF16(loadAs(b, l, arg(Cm), {ri, t, gi, nn}, f32)),
-                    toF16(loadAs(b, l, arg(Bm), {ri, t, gi, nn}, f32))};
+            return {
+                toF16(loadAs(b, l, arg(Cm), {batchRow, step(t), gi, nn}, f32)),
+                toF16(loadAs(b, l, arg(Bm), {batchRow, step(t), gi, nn}, f32))};
           },
           {zero, zero});
       fn(j, nn, cb[0], cb[1]);
@@ -306,7 +334,8 @@ public:
       Value x = ifInside(
           t,
           [&]() -> SmallVector<Value> {
-            return {loadAs(b, l, arg(X), {ri, t, hi, add(p0, pp)}, f32)};
+            return {loadAs(b, l, arg(X), {batchRow, step(t), hi, add(p0, pp)},
+                           f32)};
           },
           {f32c(0.0)})[0];
       Value dx = mulf(load(deltas, {j}), x);
@@ -329,17 +358,18 @@ public:
   void storeOutput(Value t0, Value i, Value p, Value acc) {
     Value t = add(t0, i), pp = add(p0, p);
     when(ult(t, length), [&] {
+      SmallVector<Value> at{batchRow, step(t), hi, pp};
       Value y = acc;
       if (Value d = arg(Skip)) {
-        SmallVector<Value> at{hi};
+        SmallVector<Value> skipAt{hi};
         if (cast<ShapedType>(d.getType()).getRank() == 2)
-          at.push_back(pp);
-        y = addf(y, mulf(loadAs(b, l, d, at, f32),
-                         loadAs(b, l, arg(X), {ri, t, hi, pp}, f32)));
+          skipAt.push_back(pp);
+        y = addf(y, mulf(loadAs(b, l, d, skipAt, f32),
+                         loadAs(b, l, arg(X), at, f32)));
       }
       if (Value gate = arg(Gate))
-        y = mulf(y, buildSilu(b, l, loadAs(b, l, gate, {ri, t, hi, pp}, f32)));
-      storeAs(b, l, y, arg(Y), {ri, t, hi, pp});
+        y = mulf(y, buildSilu(b, l, loadAs(b, l, gate, at, f32)));
+      storeAs(b, l, y, arg(Y), at);
     });
   }
 
@@ -741,6 +771,7 @@ struct LowerChunkedSSD : OpRewritePattern<SSDOp> {
     int64_t channels = wgmma ? kWarpgroupChannels : kChannelTile;
     int64_t q = wgmma ? kWarpgroupChunk : *chunkLength(op);
     bool hasFinal = static_cast<bool>(op.getFinalState());
+    bool packed = static_cast<bool>(op.getCuSeqlens());
     auto dim = [&](Value t, int64_t i) -> Value {
       return tensor::DimOp::create(rewriter, loc, t, i);
     };
@@ -748,16 +779,28 @@ struct LowerChunkedSSD : OpRewritePattern<SSDOp> {
     SmallVector<std::pair<RankedTensorType, SmallVector<Value>>> outputs;
     outputs.push_back(deviceOutput(
         op.getY().getType(), {dim(x, 0), dim(x, 1), dim(x, 2), dim(x, 3)}));
-    if (hasFinal)
+    if (hasFinal) {
+      Value rows = packed ? arith::SubIOp::create(
+                                rewriter, loc, dim(op.getCuSeqlens(), 0),
+                                arith::ConstantIndexOp::create(rewriter, loc, 1))
+                                .getResult()
+                          : dim(x, 0);
       outputs.push_back(
           deviceOutput(cast<RankedTensorType>(op.getFinalState().getType()),
-                       {dim(x, 0), dim(x, 2), dim(x, 3), dim(op.getB(), 3)}));
+                       {rows, dim(x, 2), dim(x, 3), dim(op.getB(), 3)}));
+    }
 
-    // One block per (row, head, channel tile).
+    // One block per (row, head, channel tile), a row being a batch row or
+    // a packed sequence (cu_seqlens, the last buffer when present).
     auto gridSize = [&](OpBuilder &b, Location l, ValueRange buffers) -> Value {
       Value xb = buffers[hasFinal ? X : X - 1];
+      Value rows = packed ? arith::SubIOp::create(
+                                b, l, dimOf(b, l, buffers.back(), 0),
+                                arith::ConstantIndexOp::create(b, l, 1))
+                                .getResult()
+                          : dimOf(b, l, xb, 0);
       return arith::MulIOp::create(
-          b, l, dimOf(b, l, xb, 0),
+          b, l, rows,
           arith::MulIOp::create(
               b, l, dimOf(b, l, xb, 2),
               arith::ConstantIndexOp::create(b, l,
@@ -774,7 +817,8 @@ struct LowerChunkedSSD : OpRewritePattern<SSDOp> {
                     /*destinations=*/{},
                     outputs,
                     {op.getX(), op.getDt(), op.getA(), op.getB(), op.getC(),
-                     op.getD(), op.getZ(), op.getDtBias(), op.getInit()},
+                     op.getD(), op.getZ(), op.getDtBias(), op.getInit(),
+                     op.getCuSeqlens()},
                     kBlockSize,
                     gridSize,
                     body,

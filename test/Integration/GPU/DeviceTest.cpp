@@ -51,7 +51,8 @@ namespace {
 constexpr int kSkipCode = 77;
 
 bool gDryRun = false;
-/// "sm_80" or "sm_90": the library variant for the device found.
+/// "sm_80", "sm_90" or "sm_90a": the library variant for the device found
+/// (or chosen with $SSM_GPU_ARCH).
 std::string gArch;
 /// Kernels launched since the last clear (only recorded under the fake).
 std::vector<std::string> gLaunched;
@@ -382,7 +383,24 @@ const SSDCase kSSDCases[] = {
      256},
     {"chunked_bf16", 2, 45, 2, 16, 2, 64, Packing::None, true, Storage::BF16,
      32},
+    // Shapes of the wgmma kernel (P a multiple of 64) for sm_90a; the
+    // mma.sync kernel elsewhere. Two channel tiles, groups, bf16, N = 256.
+    {"wgmma_n64", 2, 200, 2, 64, 1, 64, Packing::None, true, Storage::F32, 256},
+    {"wgmma_bf16_p128", 1, 150, 2, 128, 2, 128, Packing::None, true,
+     Storage::BF16, 64},
+    {"wgmma_n256", 1, 100, 1, 64, 1, 256, Packing::None, false, Storage::F32,
+     256},
 };
+
+/// The kernel a chunked ssd of `function` launches: for sm_90a the wgmma
+/// kernel where the op fits it (LowerSSDChunked.cpp: P a multiple of 64, N
+/// of 16 and at most 256, chunks of 64 allowed), else the mma.sync one.
+std::string chunkedSSDKernel(const std::string &function, int64_t p,
+                             int64_t n, int64_t chunk) {
+  bool wgmma = gArch == "sm_90a" && p % 64 == 0 && n % 16 == 0 && n <= 256 &&
+               chunk >= 64;
+  return function + (wgmma ? "_ssd_wgmma" : "_ssd");
+}
 
 Kernel ssdKernel(const SSDCase &c) {
   Storage s = c.storage;
@@ -422,7 +440,8 @@ Kernel ssdKernel(const SSDCase &c) {
   Kernel k;
   k.library = "ssm_gpu_test_kernels";
   k.function = std::string("ssd_") + c.name;
-  k.kernels = {k.function + "_ssd"};
+  k.kernels = {c.chunk ? chunkedSSDKernel(k.function, c.P, c.N, c.chunk)
+                      : k.function + "_ssd"};
   Builder b(k, s);
   std::string op = "ssm.ssd " + b.in(a.x) + ", " + b.in(a.dt) + ", " +
                    b.in(a.A) + ", " + b.in(a.B) + ", " + b.in(a.C);
@@ -591,7 +610,8 @@ Kernel mamba2Prefill() {
   ref::SSDResult expected = ref::ssd(a);
   Kernel k{"mamba2_block",
            "prefill",
-           {"prefill_causal_conv1d", "prefill_ssd"},
+           // The SSD's default chunk_size is 256.
+           {"prefill_causal_conv1d", chunkedSSDKernel("prefill", P, N, 256)},
            {},
            {},
            ""};
@@ -933,7 +953,12 @@ int main(int argc, char **argv) {
     std::cerr << ssm_last_error() << "\n";
     return 1;
   }
-  gArch = kernelArch(major);
+  std::string error;
+  gArch = kernelArch(major, error);
+  if (gArch.empty()) {
+    std::cout << "SKIPPED: " << error << std::endl;
+    return kSkipCode;
+  }
   std::cout << "device 0: compute capability " << major << "." << minor
             << ", kernels for " << gArch << (gDryRun ? " (dry run)" : "")
             << std::endl;

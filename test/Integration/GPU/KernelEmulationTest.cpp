@@ -941,7 +941,13 @@ INSTANTIATE_TEST_SUITE_P(
         SSDCase{"wgmma_n128_groups", 1, 150, 4, 64, 2, 128, Packing::None,
                 Storage::F32, 64, true},
         SSDCase{"wgmma_bf16_two_tiles", 1, 45, 2, 128, 2, 32, Packing::None,
-                Storage::BF16, 128, true}),
+                Storage::BF16, 128, true},
+        // Packed sequences (4 steps, none, the rest) in both chunked
+        // kernels: each sequence walks its own chunks from its own state.
+        SSDCase{"chunked_cu_seqlens", 1, 150, 2, 16, 1, 32,
+                Packing::CuSeqlens, Storage::F32, 64},
+        SSDCase{"wgmma_cu_seqlens", 1, 150, 2, 64, 2, 64, Packing::CuSeqlens,
+                Storage::F32, 64, true}),
     [](const ::testing::TestParamInfo<SSDCase> &info) {
       return std::string(info.param.name);
     });

@@ -1,0 +1,72 @@
+/* Calls @ssd (Inputs/ssd.mlir) compiled by `ssmc --target=cuda
+ * --emit=shared` with the runtime's fake CUDA driver, which checks dynamic
+ * shared memory as an H100 does (48 KiB unless cuFuncSetAttribute raised
+ * the kernel's limit): prints each launch and how often the limit was
+ * raised. The fake runs no PTX. */
+#include "ssd.h"
+#include "ssm/runtime_cuda.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static void *device(size_t floats) {
+  ssm_cuda_ptr_t p = 0;
+  if (ssm_cuda_alloc(0, floats * sizeof(float), &p) != SSM_OK) {
+    fprintf(stderr, "alloc: %s\n", ssm_last_error());
+    exit(1);
+  }
+  return (void *)(uintptr_t)p;
+}
+
+static void record(const char *name, const unsigned grid[3],
+                   const unsigned block[3], void **args) {
+  (void)args;
+  printf("launch: kernel %s grid %u %u %u block %u %u %u\n", name, grid[0],
+         grid[1], grid[2], block[0], block[1], block[2]);
+}
+
+int main(void) {
+  if (ssm_cuda_status() != SSM_OK) {
+    fprintf(stderr, "%s\n", ssm_last_error());
+    return 1;
+  }
+  void *fake = dlopen(getenv("SSM_CUDA_DRIVER"), RTLD_NOW | RTLD_NOLOAD);
+  int (*counter)(const char *) =
+      fake ? (int (*)(const char *))dlsym(fake, "fake_cuda_counter") : NULL;
+  void (*set_kernel)(void (*)(const char *, const unsigned[3],
+                              const unsigned[3], void **)) =
+      fake ? (void (*)(void (*)(const char *, const unsigned[3],
+                                const unsigned[3], void **)))
+                 dlsym(fake, "fake_cuda_set_kernel")
+           : NULL;
+  if (!counter || !set_kernel) {
+    fprintf(stderr, "not the fake driver\n");
+    return 1;
+  }
+  set_kernel(record);
+  float *x = device(128 * 2 * 64), *dt = device(128 * 2), *a = device(2),
+        *b = device(128 * 128), *c = device(128 * 128);
+  ssmc_memref_4d_f32 xs = {x, x, 0, {1, 128, 2, 64}, {16384, 128, 64, 1}};
+  ssmc_memref_3d_f32 dts = {dt, dt, 0, {1, 128, 2}, {256, 2, 1}};
+  ssmc_memref_1d_f32 as = {a, a, 0, {2}, {1}};
+  ssmc_memref_4d_f32 bs = {b, b, 0, {1, 128, 1, 128}, {16384, 128, 128, 1}};
+  ssmc_memref_4d_f32 cs = {c, c, 0, {1, 128, 1, 128}, {16384, 128, 128, 1}};
+  for (int call = 0; call < 2; ++call) {
+    ssmc_memref_4d_f32 y;
+    _mlir_ciface_ssd(&y, &xs, &dts, &as, &bs, &cs);
+    if (ssm_cuda_free(0, (ssm_cuda_ptr_t)(uintptr_t)y.allocated) != SSM_OK) {
+      fprintf(stderr, "free: %s\n", ssm_last_error());
+      return 1;
+    }
+  }
+  printf("launches %d, shared memory limit raised %d\n", counter("launches"),
+         counter("attribute_sets"));
+  void *buffers[] = {x, dt, a, b, c};
+  for (int i = 0; i < 5; ++i)
+    if (ssm_cuda_free(0, (ssm_cuda_ptr_t)(uintptr_t)buffers[i]) != SSM_OK) {
+      fprintf(stderr, "free: %s\n", ssm_last_error());
+      return 1;
+    }
+  return ssm_cuda_shutdown() == SSM_OK ? 0 : 1;
+}
