@@ -17,7 +17,8 @@
 // the module cache, a list of modules keyed by (device, context, image
 // contents), each with the list of the functions looked up in it and the
 // dynamic shared memory granted to each. The lists, contexts and grants are
-// guarded by one mutex.
+// guarded by one mutex. The call stream of ssm_cuda_set_call_stream is
+// per thread and needs no lock.
 //
 //===----------------------------------------------------------------------===//
 
@@ -75,8 +76,9 @@ enum { kDefaultDynamicSharedBytes = 48 * 1024 };
 //===----------------------------------------------------------------------===//
 
 struct ssm_cuda_stream {
-  CUstream stream;
+  CUstream stream; // Null: the device's default (legacy) stream.
   int32_t device;
+  bool owned; // Created here (destroyed with the handle), not wrapped.
 };
 
 struct ssm_cuda_function {
@@ -434,6 +436,7 @@ ssm_status_t ssm_cuda_stream_create(int32_t device,
     return ssm_set_error(SSM_ERROR_OUT_OF_MEMORY,
                          "%s: cannot allocate a stream handle", kFn);
   stream->device = device;
+  stream->owned = true;
   // Flags 0: the stream synchronizes with the legacy default stream, so
   // the synchronous copies order with its work.
   if ((status = CU(kFn, cuStreamCreate, &stream->stream, 0)) != SSM_OK) {
@@ -459,18 +462,62 @@ ssm_status_t ssm_cuda_stream_synchronize(ssm_cuda_stream_t stream) {
   return CU(kFn, cuStreamSynchronize, stream->stream);
 }
 
+ssm_status_t ssm_cuda_stream_wrap(int32_t device, void *cu_stream,
+                                  ssm_cuda_stream_t *out_stream) {
+  static const char kFn[] = "ssm_cuda_stream_wrap";
+  if (out_stream)
+    *out_stream = NULL;
+  ssm_status_t status = ensure_driver(kFn);
+  if (status != SSM_OK)
+    return status;
+  if (!out_stream)
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT, "%s: out_stream is null",
+                         kFn);
+  // Retaining the primary context here keeps it alive for as long as the
+  // wrapper may be used, as for a stream the runtime creates.
+  if ((status = enter_device(kFn, device)) != SSM_OK)
+    return status;
+  struct ssm_cuda_stream *stream = malloc(sizeof *stream);
+  if (!stream)
+    return ssm_set_error(SSM_ERROR_OUT_OF_MEMORY,
+                         "%s: cannot allocate a stream handle", kFn);
+  stream->stream = (CUstream)cu_stream;
+  stream->device = device;
+  stream->owned = false;
+  *out_stream = stream;
+  return SSM_OK;
+}
+
 ssm_status_t ssm_cuda_stream_destroy(ssm_cuda_stream_t stream) {
   static const char kFn[] = "ssm_cuda_stream_destroy";
   if (!stream)
     return SSM_OK;
-  ssm_status_t status = ensure_driver(kFn);
-  if (status == SSM_OK)
-    status = enter_device(kFn, stream->device);
-  if (status == SSM_OK)
-    status = CU(kFn, cuStreamDestroy, stream->stream);
+  ssm_status_t status = SSM_OK;
+  if (stream->owned) {
+    status = ensure_driver(kFn);
+    if (status == SSM_OK)
+      status = enter_device(kFn, stream->device);
+    if (status == SSM_OK)
+      status = CU(kFn, cuStreamDestroy, stream->stream);
+  }
   free(stream);
   return status;
 }
+
+// Read by mgpu.c through ssm_cuda_call_stream on every generated call.
+static _Thread_local ssm_cuda_stream_t tls_call_stream;
+
+ssm_status_t ssm_cuda_set_call_stream(ssm_cuda_stream_t stream) {
+  if (stream && stream->device != SSM_MGPU_DEVICE)
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                         "ssm_cuda_set_call_stream: the stream is on device "
+                         "%d, but generated code runs on device %d",
+                         (int)stream->device, SSM_MGPU_DEVICE);
+  tls_call_stream = stream;
+  return SSM_OK;
+}
+
+ssm_cuda_stream_t ssm_cuda_call_stream(void) { return tls_call_stream; }
 
 //===----------------------------------------------------------------------===//
 // Modules, functions, launches

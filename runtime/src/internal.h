@@ -15,6 +15,10 @@
 
 #include <stdint.h>
 
+/// The device that generated code (the mgpu* functions of mgpu.c) runs on;
+/// ssm_cuda_set_call_stream accepts only streams of it.
+#define SSM_MGPU_DEVICE 0
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -15,7 +15,16 @@
 // a global constructor when the library is loaded: a machine without a
 // driver must still load the library (its CPU functions work), so the
 // failure is kept and reported by the first kernel lookup instead.
-// Everything runs on device 0.
+// Everything runs on device 0 (SSM_MGPU_DEVICE).
+//
+// Streams: generated code creates a stream per call, launches on it,
+// synchronizes and destroys it before returning. When the calling thread
+// has set a call stream (ssm_cuda_set_call_stream), the call runs on that
+// stream instead and leaves it to the caller: neither destroyed nor waited
+// for, so the caller's later work on it is ordered after the call's kernels
+// without blocking the host. Only freeing a device temporary still waits
+// (mgpuMemFree): the driver entry points the runtime uses have no
+// stream-ordered free.
 //
 //===----------------------------------------------------------------------===//
 
@@ -41,7 +50,7 @@ static void die(void) {
 
 static void *load(const char *image, size_t size) {
   ssm_cuda_module_t module = NULL;
-  if (ssm_cuda_module_load(0, image, size, &module) != SSM_OK) {
+  if (ssm_cuda_module_load(SSM_MGPU_DEVICE, image, size, &module) != SSM_OK) {
     if (!g_load_error[0])
       snprintf(g_load_error, sizeof g_load_error, "%s", ssm_last_error());
     return NULL;
@@ -120,19 +129,27 @@ MGPU_API void mgpuLaunchKernel(void *function, intptr_t grid_x, intptr_t grid_y,
     die();
 }
 
+/// The calling thread's call stream if set, else a new stream.
 MGPU_API void *mgpuStreamCreate(void) {
-  ssm_cuda_stream_t stream = NULL;
-  if (ssm_cuda_stream_create(0, &stream) != SSM_OK)
+  ssm_cuda_stream_t stream = ssm_cuda_call_stream();
+  if (!stream && ssm_cuda_stream_create(SSM_MGPU_DEVICE, &stream) != SSM_OK)
     die();
   return stream;
 }
 
+/// Generated code calls this only before returning; on the call stream the
+/// caller orders (or waits for) what follows, so it returns at once.
 MGPU_API void mgpuStreamSynchronize(void *stream) {
+  if (stream && stream == ssm_cuda_call_stream())
+    return;
   if (ssm_cuda_stream_synchronize((ssm_cuda_stream_t)stream) != SSM_OK)
     die();
 }
 
+/// The call stream belongs to the caller and is left alone.
 MGPU_API void mgpuStreamDestroy(void *stream) {
+  if (stream && stream == ssm_cuda_call_stream())
+    return;
   if (ssm_cuda_stream_destroy((ssm_cuda_stream_t)stream) != SSM_OK)
     die();
 }
@@ -147,16 +164,18 @@ MGPU_API void *mgpuMemAlloc(uint64_t bytes, void *stream, bool host_shared) {
     die();
   }
   ssm_cuda_ptr_t address = 0;
-  if (ssm_cuda_alloc(0, (size_t)bytes, &address) != SSM_OK)
+  if (ssm_cuda_alloc(SSM_MGPU_DEVICE, (size_t)bytes, &address) != SSM_OK)
     die();
   return (void *)(uintptr_t)address;
 }
 
 /// Frees after the work queued on `stream` is done: generated code frees a
-/// temporary right after launching its last reader on that stream.
+/// temporary right after launching its last reader on that stream. On a
+/// call stream too, which makes the host wait for the caller's earlier work
+/// there as well.
 MGPU_API void mgpuMemFree(void *ptr, void *stream) {
   if (stream && ssm_cuda_stream_synchronize((ssm_cuda_stream_t)stream) != SSM_OK)
     die();
-  if (ssm_cuda_free(0, (ssm_cuda_ptr_t)(uintptr_t)ptr) != SSM_OK)
+  if (ssm_cuda_free(SSM_MGPU_DEVICE, (ssm_cuda_ptr_t)(uintptr_t)ptr) != SSM_OK)
     die();
 }

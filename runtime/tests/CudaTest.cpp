@@ -39,6 +39,8 @@ using KernelFn = void (*)(const char *, const unsigned *, const unsigned *,
 struct Fake {
   int (*counter)(const char *) = nullptr;
   void (*setKernel)(KernelFn) = nullptr;
+  void *(*lastLaunchStream)() = nullptr;
+  int (*streamAlive)(void *) = nullptr;
 };
 
 Fake fake() {
@@ -50,6 +52,10 @@ Fake fake() {
       dlsym(handle, "fake_cuda_counter"));
   hooks.setKernel = reinterpret_cast<void (*)(KernelFn)>(
       dlsym(handle, "fake_cuda_set_kernel"));
+  hooks.lastLaunchStream = reinterpret_cast<void *(*)()>(
+      dlsym(handle, "fake_cuda_last_launch_stream"));
+  hooks.streamAlive = reinterpret_cast<int (*)(void *)>(
+      dlsym(handle, "fake_cuda_stream_alive"));
   dlclose(handle); // Drops only the reference NOLOAD added.
   return hooks;
 }
@@ -65,6 +71,8 @@ protected:
     hooks = fake();
     ASSERT_NE(hooks.counter, nullptr);
     ASSERT_NE(hooks.setKernel, nullptr);
+    ASSERT_NE(hooks.lastLaunchStream, nullptr);
+    ASSERT_NE(hooks.streamAlive, nullptr);
   }
   void TearDown() override {
     unsetenv("FAKE_CUDA_FAIL");
@@ -589,6 +597,212 @@ TEST_F(CudaFake, MlirLaunchABI) {
   EXPECT_DEATH(mgpuMemAlloc(16, nullptr, true), "host-shared");
 }
 
+// A CUstream of device 0's primary context, created and destroyed through
+// the driver API directly, as an application (PyTorch) owns its streams.
+class AppStream {
+public:
+  AppStream() {
+    void *handle = dlopen(SSM_FAKE_CUDA_DRIVER, RTLD_NOW | RTLD_NOLOAD);
+    if (!handle)
+      return;
+    auto deviceGet =
+        reinterpret_cast<int (*)(int *, int)>(dlsym(handle, "cuDeviceGet"));
+    auto retain = reinterpret_cast<int (*)(void **, int)>(
+        dlsym(handle, "cuDevicePrimaryCtxRetain"));
+    auto setCurrent =
+        reinterpret_cast<int (*)(void *)>(dlsym(handle, "cuCtxSetCurrent"));
+    auto create = reinterpret_cast<int (*)(void **, unsigned)>(
+        dlsym(handle, "cuStreamCreate"));
+    destroy_ =
+        reinterpret_cast<int (*)(void *)>(dlsym(handle, "cuStreamDestroy_v2"));
+    release_ = reinterpret_cast<int (*)(int)>(
+        dlsym(handle, "cuDevicePrimaryCtxRelease_v2"));
+    dlclose(handle); // Drops only the reference NOLOAD added.
+    void *context = nullptr;
+    if (deviceGet(&device_, 0) == 0 && retain(&context, device_) == 0) {
+      retained_ = true;
+      if (setCurrent(context) == 0)
+        create(&stream_, 0);
+    }
+  }
+  ~AppStream() {
+    if (stream_)
+      destroy_(stream_);
+    if (retained_)
+      release_(device_);
+  }
+  void *get() const { return stream_; }
+
+private:
+  int (*destroy_)(void *) = nullptr;
+  int (*release_)(int) = nullptr;
+  int device_ = -1;
+  bool retained_ = false;
+  void *stream_ = nullptr;
+};
+
+// With a call stream set, generated code (the mgpu* sequence below is what
+// it calls) launches on that stream, neither waits for it nor destroys it;
+// other threads, and this one once it is unset, get streams of their own.
+TEST_F(CudaFake, CallStreamRunsGeneratedCodeOnTheCallersStream) {
+  hooks.setKernel(hostVectorAdd);
+  AppStream app;
+  ASSERT_NE(app.get(), nullptr);
+  int appStreams = count("live_streams");
+  ssm_cuda_stream_t wrapped = nullptr;
+  ASSERT_EQ(ssm_cuda_stream_wrap(0, app.get(), &wrapped), SSM_OK)
+      << ssm_last_error();
+  ASSERT_NE(wrapped, nullptr);
+  EXPECT_EQ(ssm_cuda_call_stream(), nullptr);
+  ASSERT_EQ(ssm_cuda_set_call_stream(wrapped), SSM_OK) << ssm_last_error();
+  EXPECT_EQ(ssm_cuda_call_stream(), wrapped);
+
+  const int n = 200;
+  std::vector<float> a(n), c(n, 0.0f);
+  for (int i = 0; i < n; ++i)
+    a[i] = static_cast<float>(i);
+  size_t bytes = n * sizeof(float);
+  std::string ptx(kPtx, kPtxSize);
+  void *add =
+      mgpuModuleGetFunction(mgpuModuleLoadJIT(ptx.data(), 2), "vector_add");
+  int nArg = n;
+  int syncs = count("stream_synchronizations");
+  // A call without temporaries: nothing waits.
+  void *stream = mgpuStreamCreate();
+  EXPECT_EQ(stream, wrapped);
+  EXPECT_EQ(count("live_streams"), appStreams);
+  void *da = mgpuMemAlloc(bytes, stream, false);
+  void *dc = mgpuMemAlloc(bytes, stream, false);
+  ASSERT_EQ(ssm_cuda_copy_to_device(0, (ssm_cuda_ptr_t)(uintptr_t)da, a.data(),
+                                    bytes),
+            SSM_OK);
+  void *args[] = {&da, &da, &dc, &nArg};
+  mgpuLaunchKernel(add, (n + 127) / 128, 1, 1, 128, 1, 1, 0, stream, args,
+                   nullptr, 4);
+  EXPECT_EQ(hooks.lastLaunchStream(), app.get());
+  mgpuStreamSynchronize(stream);
+  mgpuStreamDestroy(stream);
+  EXPECT_EQ(count("stream_synchronizations"), syncs);
+  EXPECT_TRUE(hooks.streamAlive(app.get()));
+  EXPECT_EQ(count("live_streams"), appStreams);
+  // The caller orders its reads after the call on its own stream.
+  ASSERT_EQ(ssm_cuda_stream_synchronize(wrapped), SSM_OK) << ssm_last_error();
+  ASSERT_EQ(
+      ssm_cuda_copy_to_host(0, c.data(), (ssm_cuda_ptr_t)(uintptr_t)dc, bytes),
+      SSM_OK);
+  for (int i = 0; i < n; ++i)
+    ASSERT_EQ(c[i], 2.0f * static_cast<float>(i)) << i;
+
+  // Another thread has no call stream: its call gets a stream of its own.
+  void *otherLaunchStream = nullptr;
+  ssm_cuda_stream_t otherCallStream = wrapped;
+  std::thread([&] {
+    otherCallStream = ssm_cuda_call_stream();
+    void *own = mgpuStreamCreate();
+    mgpuLaunchKernel(add, 1, 1, 1, 128, 1, 1, 0, own, args, nullptr, 4);
+    otherLaunchStream = hooks.lastLaunchStream();
+    mgpuStreamSynchronize(own);
+    mgpuStreamDestroy(own);
+  }).join();
+  EXPECT_EQ(otherCallStream, nullptr);
+  EXPECT_NE(otherLaunchStream, nullptr);
+  EXPECT_NE(otherLaunchStream, app.get());
+  EXPECT_FALSE(hooks.streamAlive(otherLaunchStream));
+  EXPECT_EQ(ssm_cuda_call_stream(), wrapped);
+
+  // Unset, this thread's calls have streams of their own again.
+  ASSERT_EQ(ssm_cuda_set_call_stream(nullptr), SSM_OK);
+  EXPECT_EQ(ssm_cuda_call_stream(), nullptr);
+  stream = mgpuStreamCreate();
+  EXPECT_NE(stream, wrapped);
+  EXPECT_EQ(count("live_streams"), appStreams + 1);
+  mgpuLaunchKernel(add, 1, 1, 1, 128, 1, 1, 0, stream, args, nullptr, 4);
+  EXPECT_NE(hooks.lastLaunchStream(), app.get());
+  syncs = count("stream_synchronizations");
+  mgpuStreamSynchronize(stream);
+  EXPECT_EQ(count("stream_synchronizations"), syncs + 1);
+  mgpuStreamDestroy(stream);
+  EXPECT_EQ(count("live_streams"), appStreams);
+
+  // Freeing a temporary on the call stream waits for it, so that it follows its
+  // readers.
+  syncs = count("stream_synchronizations");
+  mgpuMemFree(da, wrapped);
+  EXPECT_EQ(count("stream_synchronizations"), syncs + 1);
+  EXPECT_TRUE(hooks.streamAlive(app.get()));
+
+  // Destroying the wrapper leaves the application's stream working.
+  EXPECT_EQ(ssm_cuda_stream_destroy(wrapped), SSM_OK) << ssm_last_error();
+  EXPECT_TRUE(hooks.streamAlive(app.get()));
+  EXPECT_EQ(count("live_streams"), appStreams);
+  mgpuMemFree(dc, nullptr);
+}
+
+// Null wraps the default stream, which a call stream may be too.
+TEST_F(CudaFake, CallStreamMayBeTheDefaultStream) {
+  ssm_cuda_stream_t wrapped = nullptr;
+  ASSERT_EQ(ssm_cuda_stream_wrap(0, nullptr, &wrapped), SSM_OK)
+      << ssm_last_error();
+  ASSERT_NE(wrapped, nullptr);
+  ASSERT_EQ(ssm_cuda_set_call_stream(wrapped), SSM_OK);
+  std::string ptx(kPtx, kPtxSize);
+  void *add = mgpuModuleGetFunction(mgpuModuleLoadJIT(ptx.data(), 2), "scale");
+  int streams = count("live_streams");
+  void *stream = mgpuStreamCreate();
+  EXPECT_EQ(stream, wrapped);
+  ssm_cuda_ptr_t buffer = 0;
+  void *args[] = {&buffer};
+  int launches = count("launches");
+  mgpuLaunchKernel(add, 1, 1, 1, 32, 1, 1, 0, stream, args, nullptr, 1);
+  EXPECT_EQ(count("launches"), launches + 1);
+  EXPECT_EQ(hooks.lastLaunchStream(), nullptr);
+  mgpuStreamSynchronize(stream);
+  mgpuStreamDestroy(stream);
+  EXPECT_EQ(count("live_streams"), streams);
+  EXPECT_EQ(ssm_cuda_stream_synchronize(wrapped), SSM_OK) << ssm_last_error();
+  EXPECT_EQ(ssm_cuda_set_call_stream(nullptr), SSM_OK);
+  EXPECT_EQ(ssm_cuda_stream_destroy(wrapped), SSM_OK);
+}
+
+TEST_F(CudaFake, CallStreamErrors) {
+  AppStream app;
+  ASSERT_NE(app.get(), nullptr);
+  ssm_cuda_stream_t wrapped = reinterpret_cast<ssm_cuda_stream_t>(1);
+  EXPECT_EQ(ssm_cuda_stream_wrap(2, app.get(), &wrapped),
+            SSM_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(ssm_last_error(),
+               "ssm_cuda_stream_wrap: device 2 is not in 0..1");
+  EXPECT_EQ(wrapped, nullptr);
+  EXPECT_EQ(ssm_cuda_stream_wrap(-1, app.get(), &wrapped),
+            SSM_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(ssm_cuda_stream_wrap(0, app.get(), nullptr),
+            SSM_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(ssm_last_error(), "ssm_cuda_stream_wrap: out_stream is null");
+
+  // Generated code runs on device 0: streams of other devices are refused,
+  // and the setting stays as it was.
+  ssm_cuda_stream_t mine = nullptr, other = nullptr;
+  ASSERT_EQ(ssm_cuda_stream_wrap(0, app.get(), &mine), SSM_OK);
+  ASSERT_EQ(ssm_cuda_stream_create(1, &other), SSM_OK);
+  ASSERT_EQ(ssm_cuda_set_call_stream(mine), SSM_OK);
+  EXPECT_EQ(ssm_cuda_set_call_stream(other), SSM_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(ssm_last_error(),
+               "ssm_cuda_set_call_stream: the stream is on device 1, but "
+               "generated code runs on device 0");
+  EXPECT_EQ(ssm_cuda_call_stream(), mine);
+  // A stream the runtime created is accepted as well.
+  ssm_cuda_stream_t created = nullptr;
+  ASSERT_EQ(ssm_cuda_stream_create(0, &created), SSM_OK);
+  EXPECT_EQ(ssm_cuda_set_call_stream(created), SSM_OK);
+  EXPECT_EQ(mgpuStreamCreate(), created);
+  EXPECT_EQ(ssm_cuda_set_call_stream(nullptr), SSM_OK);
+  EXPECT_EQ(ssm_cuda_call_stream(), nullptr);
+  EXPECT_EQ(ssm_cuda_stream_destroy(created), SSM_OK);
+  EXPECT_EQ(ssm_cuda_stream_destroy(other), SSM_OK);
+  EXPECT_EQ(ssm_cuda_stream_destroy(mine), SSM_OK);
+  EXPECT_TRUE(hooks.streamAlive(app.get()));
+}
+
 TEST_F(CudaFake, StreamErrors) {
   EXPECT_EQ(ssm_cuda_stream_create(0, nullptr), SSM_ERROR_INVALID_ARGUMENT);
   ssm_cuda_stream_t stream = reinterpret_cast<ssm_cuda_stream_t>(1);
@@ -683,6 +897,12 @@ int checkUnavailable(const std::string &reason) {
               "ssm_cuda_launch");
   unavailable(ssm_cuda_stream_synchronize(stream),
               "ssm_cuda_stream_synchronize");
+  ssm_cuda_stream_t wrapped = reinterpret_cast<ssm_cuda_stream_t>(1);
+  unavailable(ssm_cuda_stream_wrap(0, nullptr, &wrapped),
+              "ssm_cuda_stream_wrap");
+  CHILD_CHECK(wrapped == nullptr);
+  CHILD_CHECK(ssm_cuda_set_call_stream(nullptr) == SSM_OK);
+  CHILD_CHECK(ssm_cuda_call_stream() == nullptr);
   CHILD_CHECK(ssm_cuda_free(0, 0) == SSM_OK);
   CHILD_CHECK(ssm_cuda_stream_destroy(nullptr) == SSM_OK);
   CHILD_CHECK(ssm_cuda_shutdown() == SSM_OK);

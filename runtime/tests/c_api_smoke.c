@@ -60,7 +60,9 @@ int main(void) {
       "ssm_cuda_synchronize",     "ssm_cuda_stream_create",
       "ssm_cuda_stream_synchronize", "ssm_cuda_stream_destroy",
       "ssm_cuda_module_load",     "ssm_cuda_module_get_function",
-      "ssm_cuda_launch",          "ssm_cuda_shutdown"};
+      "ssm_cuda_launch",          "ssm_cuda_shutdown",
+      "ssm_cuda_stream_wrap",     "ssm_cuda_set_call_stream",
+      "ssm_cuda_call_stream"};
   size_t k;
 
   CHECK(strcmp(ssm_runtime_version(), "0.1.0") == 0);

@@ -20,8 +20,12 @@
 //    with "BAD" fails with CUDA_ERROR_INVALID_PTX and writes a JIT error log;
 //    cuModuleGetFunction finds ".entry <name>" in the text or fails with
 //    CUDA_ERROR_NOT_FOUND.
+//  - streams are kept in a list while alive: synchronizing, destroying or
+//    launching on one not in it is CUDA_ERROR_INVALID_HANDLE (as a use
+//    after destruction would be in the driver, where it is undefined).
 //  - launches are counted and call the host function registered with
-//    fake_cuda_set_kernel, if any, with the kernel's name and arguments.
+//    fake_cuda_set_kernel, if any, with the kernel's name and arguments;
+//    fake_cuda_last_launch_stream tells which stream the last one used.
 //  - dynamic shared memory, as on an H100: a launch may use 48 KiB, or up
 //    to the limit cuFuncSetAttribute granted the function (at most 227 KiB)
 //    (else CUDA_ERROR_INVALID_VALUE); more than 227 KiB, or more than 1024
@@ -92,6 +96,7 @@ typedef struct CUmod_st {
 
 typedef struct CUstream_st {
   fake_context_t *context;
+  struct CUstream_st *next;
 } fake_stream_t;
 
 typedef struct allocation {
@@ -111,9 +116,12 @@ static fake_context_t g_contexts[kMaxDevices];
 static _Thread_local fake_context_t *tls_current;
 static allocation_t *g_allocations;
 static fake_module_t *g_modules;
+static fake_stream_t *g_streams;
+static fake_stream_t *g_last_launch_stream;
 static fake_cuda_kernel_fn g_kernel;
 static struct {
-  int loads, unloads, launches, old_abi_calls, streams, lookups, attribute_sets;
+  int loads, unloads, launches, old_abi_calls, streams, lookups, attribute_sets,
+      stream_synchronizations;
 } g_counts;
 
 // The error code FAKE_CUDA_FAIL assigns to `symbol`, or 0.
@@ -416,25 +424,48 @@ EXPORT CUresult cuStreamCreate(fake_stream_t **stream, unsigned flags) {
     return kOutOfMemory;
   s->context = tls_current;
   pthread_mutex_lock(&g_mu);
+  s->next = g_streams;
+  g_streams = s;
   ++g_counts.streams;
   pthread_mutex_unlock(&g_mu);
   *stream = s;
   return kSuccess;
 }
 
+// Whether `stream` was created and not destroyed yet. Requires g_mu.
+static int stream_alive(const fake_stream_t *stream) {
+  for (fake_stream_t *s = g_streams; s; s = s->next)
+    if (s == stream)
+      return 1;
+  return 0;
+}
+
 EXPORT CUresult cuStreamSynchronize(fake_stream_t *stream) {
   FAIL_IF_INJECTED("cuStreamSynchronize");
+  pthread_mutex_lock(&g_mu);
+  int alive = !stream || stream_alive(stream);
+  if (alive)
+    ++g_counts.stream_synchronizations;
+  pthread_mutex_unlock(&g_mu);
   if (!stream)
     return current_ok() ? kSuccess : kInvalidContext;
+  if (!alive)
+    return kInvalidHandle;
   return stream->context->refcount > 0 ? kSuccess : kInvalidHandle;
 }
 
 // An injected error is returned after the stream is destroyed: the driver
 // reports errors of earlier work here, and the handle is gone either way.
 EXPORT CUresult cuStreamDestroy_v2(fake_stream_t *stream) {
-  if (!stream)
-    return kInvalidHandle;
   pthread_mutex_lock(&g_mu);
+  fake_stream_t **link = &g_streams;
+  while (*link && *link != stream)
+    link = &(*link)->next;
+  if (!stream || !*link) {
+    pthread_mutex_unlock(&g_mu);
+    return kInvalidHandle;
+  }
+  *link = stream->next;
   --g_counts.streams;
   pthread_mutex_unlock(&g_mu);
   free(stream);
@@ -584,7 +615,8 @@ EXPORT CUresult cuLaunchKernel(fake_function_t *function, unsigned grid_x,
   if (!function || extra)
     return kInvalidValue;
   pthread_mutex_lock(&g_mu);
-  int alive = module_alive(function->module);
+  int alive =
+      module_alive(function->module) && (!stream || stream_alive(stream));
   int shared_limit = alive ? function->max_dynamic_shared : 0;
   pthread_mutex_unlock(&g_mu);
   if (!alive)
@@ -600,6 +632,7 @@ EXPORT CUresult cuLaunchKernel(fake_function_t *function, unsigned grid_x,
     return kInvalidValue;
   pthread_mutex_lock(&g_mu);
   ++g_counts.launches;
+  g_last_launch_stream = stream;
   fake_cuda_kernel_fn kernel = g_kernel;
   pthread_mutex_unlock(&g_mu);
   if (kernel) {
@@ -657,10 +690,28 @@ EXPORT void fake_cuda_set_kernel(fake_cuda_kernel_fn kernel) {
   pthread_mutex_unlock(&g_mu);
 }
 
+/// The stream of the last successful launch (null: the default stream).
+EXPORT void *fake_cuda_last_launch_stream(void) {
+  pthread_mutex_lock(&g_mu);
+  void *stream = g_last_launch_stream;
+  pthread_mutex_unlock(&g_mu);
+  return stream;
+}
+
+/// Whether `stream` is a stream created and not yet destroyed.
+EXPORT int fake_cuda_stream_alive(void *stream) {
+  pthread_mutex_lock(&g_mu);
+  int alive = stream_alive(stream);
+  pthread_mutex_unlock(&g_mu);
+  return alive;
+}
+
 /// Returns a counter by name: "loads", "unloads", "live_modules",
 /// "launches", "old_abi_calls", "live_streams", "lookups",
 /// "live_allocations", "retained" (primary-context references held),
-/// "attribute_sets" (successful cuFuncSetAttribute calls), or -1.
+/// "attribute_sets" (successful cuFuncSetAttribute calls),
+/// "stream_synchronizations" (cuStreamSynchronize calls on a live or the
+/// default stream), or -1.
 EXPORT int fake_cuda_counter(const char *name) {
   pthread_mutex_lock(&g_mu);
   int value = -1;
@@ -678,6 +729,8 @@ EXPORT int fake_cuda_counter(const char *name) {
     value = g_counts.lookups;
   else if (strcmp(name, "attribute_sets") == 0)
     value = g_counts.attribute_sets;
+  else if (strcmp(name, "stream_synchronizations") == 0)
+    value = g_counts.stream_synchronizations;
   else if (strcmp(name, "live_modules") == 0) {
     value = 0;
     for (fake_module_t *m = g_modules; m; m = m->next)

@@ -26,8 +26,9 @@
 // directory)", "...: libcuda.so.1 has no cuMemAlloc_v2 (driver older than
 // the runtime needs)" or "...: cuInit failed: no CUDA-capable device is
 // detected (CUDA_ERROR_NO_DEVICE)". The exceptions, which succeed anyway,
-// are freeing nothing (ssm_cuda_free of 0, ssm_cuda_stream_destroy of null)
-// and ssm_cuda_shutdown.
+// are freeing nothing (ssm_cuda_free of 0, ssm_cuda_stream_destroy of null),
+// ssm_cuda_set_call_stream of null, ssm_cuda_call_stream and
+// ssm_cuda_shutdown.
 //
 // Contexts: each device is used through its primary context (the one the
 // CUDA runtime API and PyTorch use too), retained on the device's first use
@@ -47,7 +48,8 @@
 // faulting kernel) surface in whichever later call the driver reports them.
 //
 // Ownership: device buffers belong to the caller (ssm_cuda_free); streams
-// belong to the caller (ssm_cuda_stream_destroy); modules and functions
+// belong to the caller (ssm_cuda_stream_destroy), and a wrapped CUstream
+// (ssm_cuda_stream_wrap) stays its creator's; modules and functions
 // belong to the runtime, are shared by everyone who loads the same image on
 // the same device, and stay valid until ssm_cuda_shutdown.
 //
@@ -65,8 +67,9 @@ extern "C" {
 /// A device address (the driver's CUdeviceptr). 0 is never a valid buffer.
 typedef uint64_t ssm_cuda_ptr_t;
 
-/// A stream of one device, created by ssm_cuda_stream_create. Null means the
-/// device's default (legacy) stream wherever a stream is accepted.
+/// A stream of one device, created by ssm_cuda_stream_create or wrapped by
+/// ssm_cuda_stream_wrap. Null means the device's default (legacy) stream
+/// wherever a stream is accepted.
 typedef struct ssm_cuda_stream *ssm_cuda_stream_t;
 
 /// A module loaded on one device; owned by the runtime.
@@ -132,9 +135,53 @@ SSM_RUNTIME_API ssm_status_t
 ssm_cuda_stream_synchronize(ssm_cuda_stream_t stream);
 
 /// Destroys a stream of ssm_cuda_stream_create (work already submitted still
-/// completes) and frees its handle, even if the driver reports an error.
-/// Null is ignored (SSM_OK, even without a driver).
+/// completes) and frees its handle, even if the driver reports an error. For
+/// a stream of ssm_cuda_stream_wrap it frees only the handle: the CUstream
+/// is left to its owner. Null is ignored (SSM_OK, even without a driver).
+/// The stream must not be any thread's call stream any more.
 SSM_RUNTIME_API ssm_status_t ssm_cuda_stream_destroy(ssm_cuda_stream_t stream);
+
+/// Wraps `cu_stream`, a CUstream of `device`'s primary context that the
+/// caller created and keeps owning (e.g. PyTorch's
+/// torch.cuda.current_stream().cuda_stream), in a handle stored in
+/// `*out_stream` (null on failure), so that the runtime and generated code
+/// can run work on it. Null `cu_stream` is the device's default (legacy)
+/// stream, what PyTorch's default stream reports as 0. Nothing is checked
+/// about the CUstream itself (the driver API cannot tell a CUstream's
+/// device cheaply): one of another context makes later launches fail with
+/// the driver's error. The CUstream must outlive the handle;
+/// ssm_cuda_stream_destroy frees the handle without destroying it. A device
+/// outside 0..count-1 or a null `out_stream` is SSM_ERROR_INVALID_ARGUMENT.
+SSM_RUNTIME_API ssm_status_t ssm_cuda_stream_wrap(
+    int32_t device, void *cu_stream, ssm_cuda_stream_t *out_stream);
+
+/// Sets the calling thread's call stream, the stream the code that
+/// `ssmc --target=cuda` generates (the mgpu* launch ABI) runs on when called
+/// from this thread; null unsets it. The setting is per thread: other
+/// threads keep theirs (none, initially). While one is set, every call of a
+/// generated function on this thread:
+///  - enqueues its kernels on that stream, after the work already there,
+///    instead of on a stream of its own;
+///  - returns without waiting for them and leaves the stream alive: the
+///    caller orders later work after the call by queueing it on the same
+///    stream, and must synchronize the stream (or something after it) before
+///    reading results on the host. Kernel errors surface in a later call;
+///  - still makes the host wait for the stream (its earlier work included)
+///    where it frees a device temporary, which keeps the free after the
+///    kernels that read it; functions without temporaries never wait.
+/// Unset, each call creates, synchronizes and destroys a stream of its own,
+/// as before. The stream must belong to device 0, where generated code runs,
+/// else SSM_ERROR_INVALID_ARGUMENT ("the stream is on device 1, but
+/// generated code runs on device 0") leaves the setting unchanged. The
+/// runtime does not own the stream: unset it (on every thread that set it)
+/// before destroying it. A stream may be the call stream of several threads
+/// at once; their calls then interleave on it in whatever order they come.
+/// Calls no driver function.
+SSM_RUNTIME_API ssm_status_t ssm_cuda_set_call_stream(ssm_cuda_stream_t stream);
+
+/// The calling thread's call stream (see ssm_cuda_set_call_stream), or null
+/// if none is set.
+SSM_RUNTIME_API ssm_cuda_stream_t ssm_cuda_call_stream(void);
 
 /// Loads a module image on `device` and stores it in `*out_module` (null on
 /// failure): `image` points at `size` bytes of PTX text (a terminating NUL
