@@ -390,6 +390,11 @@ const SSDCase kSSDCases[] = {
      Storage::BF16, 64},
     {"wgmma_n256", 1, 100, 1, 64, 1, 256, Packing::None, false, Storage::F32,
      256},
+    // Packed sequences (4 steps, none, 146) in both chunked kernels.
+    {"chunked_cu_seqlens", 1, 150, 2, 16, 1, 32, Packing::CuSeqlens, true,
+     Storage::F32, 64},
+    {"wgmma_cu_seqlens", 1, 150, 2, 64, 2, 64, Packing::CuSeqlens, true,
+     Storage::F32, 64},
 };
 
 /// The kernel a chunked ssd of `function` launches: for sm_90a the wgmma
