@@ -2,7 +2,9 @@
  * --emit=shared` with the runtime's fake CUDA driver, which checks dynamic
  * shared memory as an H100 does (48 KiB unless cuFuncSetAttribute raised
  * the kernel's limit): prints each launch and how often the limit was
- * raised. The fake runs no PTX. */
+ * raised; then calls it on a stream of the caller's (ssm_cuda_set_call_stream)
+ * and prints how many streams the call created and synchronized. The fake
+ * runs no PTX. */
 #include "ssd.h"
 #include "ssm/runtime_cuda.h"
 
@@ -19,9 +21,15 @@ static void *device(size_t floats) {
   return (void *)(uintptr_t)p;
 }
 
+/* Set for the last call: where the launch hook stores the live streams. */
+static int *streams_seen, streams_in_launch;
+static int (*live)(const char *);
+
 static void record(const char *name, const unsigned grid[3],
                    const unsigned block[3], void **args) {
   (void)args;
+  if (streams_seen)
+    *streams_seen = live("live_streams");
   printf("launch: kernel %s grid %u %u %u block %u %u %u\n", name, grid[0],
          grid[1], grid[2], block[0], block[1], block[2]);
 }
@@ -60,8 +68,34 @@ int main(void) {
       return 1;
     }
   }
-  printf("launches %d, shared memory limit raised %d\n", counter("launches"),
-         counter("attribute_sets"));
+  printf("launches %d, shared memory limit raised %d, stream waits %d\n",
+         counter("launches"), counter("attribute_sets"),
+         counter("stream_synchronizations"));
+
+  ssm_cuda_stream_t mine = NULL;
+  if (ssm_cuda_stream_create(0, &mine) != SSM_OK ||
+      ssm_cuda_set_call_stream(mine) != SSM_OK) {
+    fprintf(stderr, "call stream: %s\n", ssm_last_error());
+    return 1;
+  }
+  int streams = counter("live_streams"),
+      syncs = counter("stream_synchronizations");
+  /* A stream the call created would be destroyed by its end: count the
+     live streams inside the launch hook instead. */
+  streams_seen = &streams_in_launch;
+  live = counter;
+  ssmc_memref_4d_f32 y;
+  _mlir_ciface_ssd(&y, &xs, &dts, &as, &bs, &cs);
+  printf("on the caller's stream: %d more live streams during the launch, "
+         "stream waits %d\n",
+         streams_in_launch - streams, counter("stream_synchronizations") - syncs);
+  if (ssm_cuda_stream_synchronize(mine) != SSM_OK ||
+      ssm_cuda_set_call_stream(NULL) != SSM_OK ||
+      ssm_cuda_stream_destroy(mine) != SSM_OK ||
+      ssm_cuda_free(0, (ssm_cuda_ptr_t)(uintptr_t)y.allocated) != SSM_OK) {
+    fprintf(stderr, "call stream: %s\n", ssm_last_error());
+    return 1;
+  }
   void *buffers[] = {x, dt, a, b, c};
   for (int i = 0; i < 5; ++i)
     if (ssm_cuda_free(0, (ssm_cuda_ptr_t)(uintptr_t)buffers[i]) != SSM_OK) {
