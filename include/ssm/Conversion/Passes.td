@@ -191,9 +191,9 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
     - `ssm.ssd` with `algorithm chunked`, or without an `algorithm` and
       of dynamic length or at least 128 steps (state-space duality on
       tensor cores), when P is static and a multiple of 16, N static, a multiple
-      of 32 and at most 256, the arithmetic f32, and neither `seq_idx` nor
-      `cu_seqlens` is given: one block of 4 warps per (batch row, head, 16
-      head channels) walks the sequence in chunks of Q = 64 or 32 steps
+      of 32 and at most 256, and the arithmetic f32: one block of 4 warps
+      per (row, head, 16 head channels), a row being a batch row or a
+      `cu_seqlens` sequence, walks the sequence in chunks of Q = 64 or 32 steps
       (the larger at most `chunk_size` whose tiles fit 48 KB of workgroup
       memory); per chunk it computes δ and the cumulative log-decay, the
       masked scores M = C Bᵀ ∘ exp(cum_i − cum_j), the outputs
@@ -201,7 +201,10 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
       exp(cum_last)·h + (w ∘ δx)ᵀ B, every product with `nvgpu.mma.sync`
       m16n8k16 (f16 operands in workgroup memory, f32 accumulation); the
       16 x N state tile stays in the warps' accumulators from one chunk to
-      the next.
+      the next. With `seq_idx`, the thread that sums the decay also marks
+      each step's segment (where its sequence began in the chunk, or -1
+      while the carried state's goes on), and terms across segments are
+      dropped.
 
     - The same chunked `ssm.ssd` for `chip=sm_90a` (Hopper's
       architecture-specific features), when moreover P is a multiple of

@@ -71,7 +71,7 @@ constexpr int64_t kWarpgroupChannels = 64;
 
 /// Operand positions in the kernel's argument list (y, [final], inputs).
 enum Arg {
-  Y, FinalState, X, Dt, A, Bm, Cm, Skip, Gate, DtBias, Init, CuSeqlens
+  Y, FinalState, X, Dt, A, Bm, Cm, Skip, Gate, DtBias, Init, CuSeqlens, SeqIdx
 };
 
 /// Workgroup bytes of the mma.sync kernel for chunk length `q` and state
@@ -110,7 +110,7 @@ bool takesChunkedKernel(SSDOp op) {
                     ? *op.getAlgorithm() == SSDAlgorithm::chunked
                     : ShapedType::isDynamic(length) ||
                           length >= kChunkedFromLength;
-  if (!wanted || op.getSeqIdx())
+  if (!wanted)
     return false;
   int64_t p = op.getX().getType().getDimSize(3);
   int64_t n = op.getB().getType().getDimSize(3);
@@ -132,9 +132,10 @@ bool fitsWarpgroupKernel(SSDOp op) {
 
 /// Dynamic shared memory of the wgmma kernel for state size `n`: C, B and
 /// Bᵀ (64 x n), the state copy (64 x n), M, δx and w ∘ δx (64 x 64) in f16;
-/// δ and cum (64) in f32. 88.5 KB for N = 128, 152.5 KB for N = 256.
-int64_t warpgroupSharedBytes(int64_t n) {
-  return 2 * (4 * 64 * n + 3 * 64 * 64) + 4 * 2 * 64;
+/// δ and cum (64) in f32; with `seq_idx`, the steps' segments (64, i32).
+/// 88.5 KB for N = 128, 152.5 KB for N = 256.
+int64_t warpgroupSharedBytes(int64_t n, bool segments) {
+  return 2 * (4 * 64 * n + 3 * 64 * 64) + 4 * 2 * 64 + (segments ? 4 * 64 : 0);
 }
 
 /// What both chunked kernels emit alike: index arithmetic, the block's
@@ -142,6 +143,14 @@ int64_t warpgroupSharedBytes(int64_t n) {
 /// and δx, the initial and final state and the epilogue of y. A block's
 /// row is a batch row, or with `cu_seqlens` a packed sequence: its steps
 /// t are then begin + t of batch row 0.
+///
+/// With `seq_idx`, sequences change inside a row. Each step of a chunk
+/// gets a segment: -1 while the sequence of the state carried into the
+/// chunk goes on, else the chunk step where its sequence began. Terms
+/// between steps of different segments are dropped: M_ij needs
+/// seg_i = seg_j, the carried state reaches only steps of segment -1 and
+/// survives the chunk only if its last step is one of them, and w_j counts
+/// only the steps of the last step's segment.
 class ChunkEmitter {
 public:
   ChunkEmitter(OpBuilder &b, Location l, SSDOp op, ArrayRef<Value> args,
@@ -201,6 +210,9 @@ public:
   /// Row, head, group and first head channel of the block; the batch row
   /// and first step its steps are read at.
   Value ri, hi, gi, p0, batchRow, begin;
+  /// With `seq_idx`: the chunk's segments (q, i32 in shared memory), set
+  /// by the kernel.
+  Value segments;
   Value aHead, bias;
 
   /// The position in x, dt, B, C, z and y of the row's step `t`.
@@ -289,19 +301,90 @@ public:
     });
   }
 
-  /// cum: a running sum over the chunk's δ·A, in one thread (at most 64
-  /// steps); the caller orders it between barriers.
-  void cumulate(Value deltas, Value cum) {
+  /// cum: a running sum over the chunk's δ·A, and with `seq_idx` the
+  /// segments, in one thread (at most 64 steps); the caller orders it
+  /// between barriers.
+  void cumulate(Value t0, Value deltas, Value cum) {
+    Value seq = arg(SeqIdx);
+    Type i32 = b.getI32Type();
+    auto sequenceAt = [&](Value t) -> Value {
+      Value v = memref::LoadOp::create(b, l, seq, ValueRange{batchRow, t});
+      return v.getType().isInteger(64) ? v
+                                       : arith::ExtSIOp::create(
+                                             b, l, b.getI64Type(), v);
+    };
     when(arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, tid, index(0)),
          [&] {
+           SmallVector<Value> init{f32c(0.0)};
+           if (seq)
+             init.push_back(arith::ConstantIntOp::create(b, l, -1, 32));
            scf::ForOp::create(
-               b, l, index(0), index(q), index(1), ValueRange{f32c(0.0)},
-               [&](OpBuilder &, Location, Value j, ValueRange sum) {
-                 Value next = addf(sum[0], mulf(load(deltas, {j}), aHead));
+               b, l, index(0), index(q), index(1), init,
+               [&](OpBuilder &, Location, Value j, ValueRange carried) {
+                 Value next = addf(carried[0], mulf(load(deltas, {j}), aHead));
                  store(next, cum, {j});
-                 scf::YieldOp::create(b, l, next);
+                 SmallVector<Value> yielded{next};
+                 if (seq) {
+                   // A sequence starts at t when seq_idx changes there;
+                   // steps past L (no input) continue the last one.
+                   Value t = add(t0, j);
+                   Value starts = ifInside(
+                       t,
+                       [&]() -> SmallVector<Value> {
+                         Value first = arith::CmpIOp::create(
+                             b, l, arith::CmpIPredicate::eq, t, index(0));
+                         auto change = scf::IfOp::create(
+                             b, l, first,
+                             [&](OpBuilder &, Location) {
+                               scf::YieldOp::create(
+                                   b, l,
+                                   ValueRange{arith::ConstantIntOp::create(
+                                       b, l, 0, 1)});
+                             },
+                             [&](OpBuilder &, Location) {
+                               Value before = arith::SubIOp::create(
+                                   b, l, t, index(1));
+                               scf::YieldOp::create(
+                                   b, l,
+                                   ValueRange{arith::CmpIOp::create(
+                                       b, l, arith::CmpIPredicate::ne,
+                                       sequenceAt(t), sequenceAt(before))});
+                             });
+                         return {change.getResult(0)};
+                       },
+                       {arith::ConstantIntOp::create(b, l, 0, 1)})[0];
+                   Value segment = select(
+                       starts, arith::IndexCastOp::create(b, l, i32, j),
+                       carried[1]);
+                   store(segment, segments, {j});
+                   yielded.push_back(segment);
+                 }
+                 scf::YieldOp::create(b, l, yielded);
                });
          });
+  }
+
+  /// Whether steps i and j of the chunk are of one sequence (always
+  /// without `seq_idx`).
+  Value sameSequence(Value i, Value j) {
+    if (!segments)
+      return arith::ConstantIntOp::create(b, l, 1, 1);
+    return arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq,
+                                 load(segments, {i}), load(segments, {j}));
+  }
+  /// Whether step i continues the sequence of the state carried into the
+  /// chunk.
+  Value continuesState(Value i) {
+    if (!segments)
+      return arith::ConstantIntOp::create(b, l, 1, 1);
+    return arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq,
+                                 load(segments, {i}),
+                                 arith::ConstantIntOp::create(b, l, -1, 32));
+  }
+  /// The decay of the carried state at step i: exp(cum_i), or 0 when a
+  /// sequence started since.
+  Value stateDecay(Value cum, Value i) {
+    return select(continuesState(i), exp(load(cum, {i})), f32c(0.0));
   }
 
   /// `fn(j, n, C, B)` for every step j of the chunk and state index n,
@@ -324,7 +407,8 @@ public:
   }
 
   /// `fn(j, p, δx, w ∘ δx)` for every step j and channel p of the block's
-  /// `channels` (f16; zero past L), with w_j = exp(cum_last − cum_j).
+  /// `channels` (f16; zero past L), with w_j = exp(cum_last − cum_j) (0
+  /// for steps of an earlier sequence than the last step's).
   void forEachDx(Value t0, int64_t channels, Value deltas, Value cum,
                  Value cumLast,
                  function_ref<void(Value, Value, Value, Value)> fn) {
@@ -339,7 +423,9 @@ public:
           },
           {f32c(0.0)})[0];
       Value dx = mulf(load(deltas, {j}), x);
-      Value w = exp(arith::SubFOp::create(b, l, cumLast, load(cum, {j})));
+      Value w = select(
+          sameSequence(j, index(q - 1)),
+          exp(arith::SubFOp::create(b, l, cumLast, load(cum, {j}))), f32c(0.0));
       fn(j, pp, toF16(dx), toF16(mulf(w, dx)));
     });
   }
@@ -348,9 +434,10 @@ public:
   Value maskedScore(Value s, Value cum, Value i, Value j) {
     Value decay =
         exp(arith::SubFOp::create(b, l, load(cum, {i}), load(cum, {j})));
-    return toF16(select(
-        arith::CmpIOp::create(b, l, arith::CmpIPredicate::uge, i, j),
-        mulf(s, decay), f32c(0.0)));
+    Value causal = arith::AndIOp::create(
+        b, l, arith::CmpIOp::create(b, l, arith::CmpIPredicate::uge, i, j),
+        sameSequence(i, j));
+    return toF16(select(causal, mulf(s, decay), f32c(0.0)));
   }
 
   /// y at step t0 + i of channel p (of the block's tile) from its
@@ -425,6 +512,8 @@ void buildMmaSyncKernel(ChunkEmitter &e) {
         hs = workgroupBuffer(b, l, {kChannelTile, n}, f16);
   Value deltas = workgroupBuffer(b, l, {q}, f32),
         cum = workgroupBuffer(b, l, {q}, f32);
+  if (e.arg(SeqIdx))
+    e.segments = workgroupBuffer(b, l, {q}, b.getI32Type());
 
   // Fragments of mma.m16n8k16 (PTX ISA, "Matrix Fragments for
   // mma.m16n8k16"): with g = lane / 4 and c = 2 (lane % 4), A (16 x 16)
@@ -501,7 +590,7 @@ void buildMmaSyncKernel(ChunkEmitter &e) {
       for (int64_t k = 0; k < 4; ++k)
         e.store(e.toF16(state[4 * t + k]), hs, {e.accRow(k), stateCol(t, k)});
     e.barrier();
-    e.cumulate(deltas, cum);
+    e.cumulate(t0, deltas, cum);
     e.barrier();
     Value cumLast = e.load(cum, {e.index(q - 1)});
     e.forEachDx(t0, kChannelTile, deltas, cum, cumLast,
@@ -537,7 +626,7 @@ void buildMmaSyncKernel(ChunkEmitter &e) {
           [&](Value r, Value c) { return e.load(hs, {e.add(c0, c), r}); },
           e.index(n), zeros());
       for (int64_t k = 0; k < 4; ++k)
-        acc[k] = e.mulf(acc[k], e.exp(e.load(cum, {e.add(r0, e.accRow(k))})));
+        acc[k] = e.mulf(acc[k], e.stateDecay(cum, e.add(r0, e.accRow(k))));
       // M is lower triangular: its columns past the tile's last row are
       // zero.
       acc = product(
@@ -549,7 +638,7 @@ void buildMmaSyncKernel(ChunkEmitter &e) {
                       acc[k]);
     });
     // h' = exp(cum_last) h + (w ∘ δx)ᵀ B, in the warp's registers.
-    Value total = e.exp(cumLast);
+    Value total = e.stateDecay(cum, e.index(q - 1));
     SmallVector<Value> next;
     for (int64_t t = 0; t < stateTiles; ++t) {
       SmallVector<Value> acc;
@@ -653,7 +742,10 @@ void buildWarpgroupKernel(ChunkEmitter &e) {
                    hs = operand(channels, n), ms = operand(q, q),
                    xt = operand(channels, q), xw = operand(channels, q);
   Value deltas = view(q, f32), cum = view(q, f32);
-  assert(offset == warpgroupSharedBytes(n) && "shared memory size mismatch");
+  if (e.arg(SeqIdx))
+    e.segments = view(q, b.getI32Type());
+  assert(offset == warpgroupSharedBytes(n, e.segments != nullptr) &&
+         "shared memory size mismatch");
   Value base = arith::IndexCastOp::create(
       b, l, b.getI64Type(),
       memref::ExtractAlignedPointerAsIndexOp::create(b, l, smem));
@@ -723,7 +815,7 @@ void buildWarpgroupKernel(ChunkEmitter &e) {
     for (int64_t i = 0; i < n / 2; ++i)
       hs.store(e, e.toF16(state[i]), row(i), col(i));
     e.barrier();
-    e.cumulate(deltas, cum);
+    e.cumulate(t0, deltas, cum);
     e.barrier();
     Value cumLast = e.load(cum, {e.index(q - 1)});
     e.forEachDx(t0, channels, deltas, cum, cumLast,
@@ -740,12 +832,12 @@ void buildWarpgroupKernel(ChunkEmitter &e) {
     // Y = exp(cum_i) · C hᵀ + M δx.
     SmallVector<Value> y = product(cs, hs, channels, zeros(channels / 2));
     for (int64_t i = 0; i < channels / 2; ++i)
-      y[i] = e.mulf(y[i], e.exp(e.load(cum, {row(i)})));
+      y[i] = e.mulf(y[i], e.stateDecay(cum, row(i)));
     y = product(ms, xt, channels, y);
     for (int64_t i = 0; i < channels / 2; ++i)
       e.storeOutput(t0, row(i), col(i), y[i]);
     // h' = exp(cum_last) h + (w ∘ δx)ᵀ B.
-    Value total = e.exp(cumLast);
+    Value total = e.stateDecay(cum, e.index(q - 1));
     SmallVector<Value> acc;
     for (Value h : state)
       acc.push_back(e.mulf(total, h));
@@ -818,11 +910,13 @@ struct LowerChunkedSSD : OpRewritePattern<SSDOp> {
                     outputs,
                     {op.getX(), op.getDt(), op.getA(), op.getB(), op.getC(),
                      op.getD(), op.getZ(), op.getDtBias(), op.getInit(),
-                     op.getCuSeqlens()},
+                     op.getCuSeqlens(), op.getSeqIdx()},
                     kBlockSize,
                     gridSize,
                     body,
-                    wgmma ? warpgroupSharedBytes(op.getB().getType().getDimSize(3))
+                    wgmma ? warpgroupSharedBytes(
+                                op.getB().getType().getDimSize(3),
+                                static_cast<bool>(op.getSeqIdx()))
                           : 0};
     replaceWithKernel(rewriter, op, spec);
     return success();

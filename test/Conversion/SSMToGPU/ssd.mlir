@@ -77,11 +77,35 @@ func.func @chunked(%x: tensor<?x?x2x32xf32>, %dt: tensor<?x?x2xf32>, %A: tensor<
 
 // -----
 
-// A chunked SSD outside the tensor-core kernel's limits (seq_idx) takes the
-// recurrent kernel: same map, no mma.
-// CHECK-LABEL: gpu.func @chunked_seq_idx_ssd
+// A chunked SSD outside the tensor-core kernel's limits (N = 48, not a
+// multiple of 32) takes the recurrent kernel: same map, no mma.
+// CHECK-LABEL: gpu.func @chunked_odd_n_ssd
 // CHECK-NOT: nvgpu.mma.sync
 // CHECK: gpu.shuffle xor
+func.func @chunked_odd_n(%x: tensor<1x?x2x16xf32>, %dt: tensor<1x?x2xf32>, %A: tensor<2xf32>,
+                         %B: tensor<1x?x1x48xf32>, %C: tensor<1x?x1x48xf32>)
+    -> tensor<1x?x2x16xf32> {
+  %y = ssm.ssd %x, %dt, %A, %B, %C algorithm chunked
+      : (tensor<1x?x2x16xf32>, tensor<1x?x2xf32>, tensor<2xf32>, tensor<1x?x1x48xf32>,
+         tensor<1x?x1x48xf32>) -> tensor<1x?x2x16xf32>
+  return %y : tensor<1x?x2x16xf32>
+}
+
+// -----
+
+// seq_idx in the chunked kernel: the thread that sums cum also marks each
+// step's segment (the step its sequence began at, or -1 while the carried
+// state's sequence goes on) in an i32 tile, from seq_idx[t] ≠ seq_idx[t-1];
+// scores need equal segments, as does the weight of a step in the state
+// update.
+// CHECK-LABEL: gpu.func @chunked_seq_idx_ssd
+// CHECK-SAME: memref<1x?xi64>
+// CHECK-SAME: workgroup({{.*}}%[[SEG:arg[0-9]+]] : memref<64xi32, #gpu.address_space<workgroup>>)
+// CHECK: memref.load %{{.*}} : memref<1x?xi64>
+// CHECK: arith.cmpi ne
+// CHECK: memref.store %{{.*}}, %[[SEG]]
+// CHECK: nvgpu.mma.sync
+// CHECK: memref.load %[[SEG]]
 func.func @chunked_seq_idx(%x: tensor<1x?x2x16xf32>, %dt: tensor<1x?x2xf32>, %A: tensor<2xf32>,
                            %B: tensor<1x?x1x32xf32>, %C: tensor<1x?x1x32xf32>, %s: tensor<1x?xi64>)
     -> tensor<1x?x2x16xf32> {

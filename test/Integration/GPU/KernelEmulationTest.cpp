@@ -36,6 +36,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <map>
@@ -854,11 +855,17 @@ TEST_P(EmulatedSSD, MatchesReference) {
   int64_t rows = c.B;
   std::vector<int64_t> offsets;
   if (c.packing == Packing::SeqIdx) {
-    // Sequences change at t = 3 and t = 7 of every row.
+    // Sequences change at t = 3 and t = 7 of every row, and for the
+    // chunked kernels at a chunk's first step (64) and inside a later
+    // chunk, near its end (122), where the earlier steps still weigh.
+    std::vector<int64_t> changes = {3, 7};
+    if (c.chunk)
+      changes.insert(changes.end(), {64, 122});
     std::vector<int64_t> seq;
     for (int64_t b = 0; b < c.B; ++b)
       for (int64_t t = 0; t < c.L; ++t)
-        seq.push_back(t < 3 ? 0 : t < 7 ? 1 : 2);
+        seq.push_back(std::count_if(changes.begin(), changes.end(),
+                                    [&](int64_t at) { return at <= t; }));
     a.seqIdx = seq;
   } else if (c.packing == Packing::CuSeqlens) {
     // Three sequences, the middle one empty.
@@ -947,6 +954,12 @@ INSTANTIATE_TEST_SUITE_P(
         SSDCase{"chunked_cu_seqlens", 1, 150, 2, 16, 1, 32,
                 Packing::CuSeqlens, Storage::F32, 64},
         SSDCase{"wgmma_cu_seqlens", 1, 150, 2, 64, 2, 64, Packing::CuSeqlens,
+                Storage::F32, 64, true},
+        // seq_idx in both chunked kernels: sequences change inside the
+        // first chunk, at the second's first step and inside the second.
+        SSDCase{"chunked_seq_idx", 2, 150, 2, 16, 1, 32, Packing::SeqIdx,
+                Storage::F32, 64},
+        SSDCase{"wgmma_seq_idx", 2, 130, 1, 64, 1, 64, Packing::SeqIdx,
                 Storage::F32, 64, true}),
     [](const ::testing::TestParamInfo<SSDCase> &info) {
       return std::string(info.param.name);
