@@ -77,7 +77,8 @@ void ssm::buildGPUBufferizePipeline(OpPassManager &pm,
   // memory, where no kernel can use it (see checkDeviceBuffers). Device
   // buffers of intermediate results are freed after their last use.
   append(pm, "func.func(ssm-insert-shape-checks), ssm-mark-in-place-arguments,"
-             "convert-ssm-to-gpu{chip=" + options.chip + "}, canonicalize, cse,"
+             "convert-ssm-to-gpu{chip=" + options.chip +
+                 " ssd-chunks=" + options.ssdChunks + "}, canonicalize, cse,"
              "one-shot-bufferize{bufferize-function-boundaries "
              "function-boundary-type-conversion=identity-layout-map},"
              "canonicalize, ssm-drop-argument-results, canonicalize,"
@@ -139,6 +140,10 @@ struct GPUToNVVMOptions : PassPipelineOptions<GPUToNVVMOptions> {
   Option<unsigned> optLevel{*this, "opt-level",
                             llvm::cl::desc("LLVM optimization level (0-3)"),
                             llvm::cl::init(3)};
+  Option<std::string> ssdChunks{
+      *this, "ssd-chunks",
+      llvm::cl::desc("chunked SSD: auto, sequential or parallel chunks"),
+      llvm::cl::init("auto")};
   Option<std::string> cudaPath{
       *this, "cuda-path",
       llvm::cl::desc("CUDA toolkit root, for libdevice (default: "
@@ -164,7 +169,8 @@ void ssm::registerPipelines() {
       "(ssmc runs it in two parts, checking the buffers in between)",
       [](OpPassManager &pm, const GPUToNVVMOptions &options) {
         GPUPipelineOptions gpu{options.chip, options.features,
-                               options.optLevel, options.cudaPath};
+                               options.optLevel, options.cudaPath,
+                               options.ssdChunks};
         buildGPUBufferizePipeline(pm, gpu);
         buildGPUToNVVMPipeline(pm, gpu);
       });

@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ssm/Conversion/Passes.h"
 #include "ssm/Driver/Driver.h"
 #include "ssm/InitAll.h"
 
@@ -119,6 +120,14 @@ int main(int argc, char **argv) {
                  clEnumValN(mlir::ssm::SSDAlgorithmChoice::chunked, "chunked",
                             "Chunks of matmuls (state-space duality)")),
       cl::cat(category));
+  cl::opt<std::string> gpuSSDChunks(
+      "gpu-ssd-chunks",
+      cl::desc("--target=cuda: how the chunked ssm.ssd covers a sequence's "
+               "chunks: auto (default: in parallel when the batch rows and "
+               "heads are too few to fill the GPU), sequential (one kernel "
+               "walks them, carrying the state) or parallel (chunk states, "
+               "state passing and chunk outputs: three kernels)"),
+      cl::init("auto"), cl::cat(category));
   cl::opt<unsigned> opt("O", cl::desc("Optimization level 0-3 (default 3)"),
                         cl::Prefix, cl::init(3), cl::cat(category));
   cl::opt<bool> printPipeline("print-pipeline",
@@ -158,6 +167,12 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  if (!mlir::ssm::parseSSDChunkOrder(gpuSSDChunks)) {
+    errs() << "ssmc: error: --gpu-ssd-chunks=" << gpuSSDChunks
+           << " is not auto, sequential or parallel\n";
+    return 1;
+  }
+
   mlir::ssm::DriverOptions options;
   options.input = input;
   options.output = output;
@@ -169,6 +184,7 @@ int main(int argc, char **argv) {
   options.gpu.chip = cudaArch;
   options.gpu.optLevel = opt;
   options.gpu.cudaPath = cudaPath;
+  options.gpu.ssdChunks = gpuSSDChunks;
   for (const char *variable : {"CUDA_HOME", "CUDA_PATH", "CUDA_ROOT"})
     if (const char *value = std::getenv(variable);
         options.gpu.cudaPath.empty() && value && *value)

@@ -33,17 +33,34 @@ namespace ssm {
 /// `ssm.scan` to `scf.for` loops on tensors.
 void populateSSMToSCFConversionPatterns(RewritePatternSet &patterns);
 
-/// What the GPU kernels may use beyond sm_80.
+/// How the GPU's chunked SSD covers a row's chunks.
+enum class SSDChunkOrder {
+  /// In parallel when the one-kernel grid is small (few rows and heads),
+  /// else in order.
+  Automatic,
+  /// One kernel: a block per (row, head, channel tile) walks the chunks.
+  Sequential,
+  /// Three kernels: chunk states, state passing, chunk outputs.
+  Parallel,
+};
+
+/// Choices of the GPU kernels.
 struct GPULoweringOptions {
   /// The chunked SSD on wgmma (sm_90a: Hopper's architecture-specific
   /// features) where the op fits that kernel.
   bool warpgroupMma = false;
+  SSDChunkOrder ssdChunks = SSDChunkOrder::Automatic;
 
   /// The options for NVIDIA architecture `chip` (sm_80, sm_90, sm_90a).
   static GPULoweringOptions forChip(StringRef chip) {
-    return {/*warpgroupMma=*/chip == "sm_90a"};
+    GPULoweringOptions options;
+    options.warpgroupMma = chip == "sm_90a";
+    return options;
   }
 };
+
+/// The SSDChunkOrder named `name` (auto, sequential, parallel).
+std::optional<SSDChunkOrder> parseSSDChunkOrder(StringRef name);
 
 /// Adds the patterns that replace ssm ops by GPU kernel launches (every op
 /// convert-ssm-to-gpu lowers).

@@ -253,7 +253,11 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
            "NVIDIA architecture the kernels are for (sm_80, sm_90, sm_90a; "
-           "sm_90a enables the wgmma kernel)">
+           "sm_90a enables the wgmma kernel)">,
+    Option<"ssdChunks", "ssd-chunks", "std::string", /*default=*/"\"auto\"",
+           "how the chunked SSD covers a row's chunks: auto, sequential "
+           "(one kernel walks them) or parallel (chunk states, state "
+           "passing, chunk outputs)">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::arith::ArithDialect",

@@ -55,6 +55,9 @@ struct GPUPipelineOptions {
   /// the kernels. Empty: MLIR's own lookup (CUDA_ROOT, CUDA_HOME,
   /// CUDA_PATH), which links nothing, silently, when they are unset.
   std::string cudaPath;
+  /// How the chunked SSD covers a row's chunks: auto, sequential, parallel
+  /// (convert-ssm-to-gpu's `ssd-chunks`).
+  std::string ssdChunks = "auto";
 };
 
 /// ssm ops on tensors -> bufferized host functions that launch kernels:

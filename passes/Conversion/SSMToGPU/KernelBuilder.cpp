@@ -55,8 +55,9 @@ static Value allocateOnDevice(RewriterBase &rewriter, Location loc,
       .getMemref();
 }
 
-void gpu_lowering::replaceWithKernel(RewriterBase &rewriter, Operation *op,
-                                     const KernelSpec &spec) {
+SmallVector<Value> gpu_lowering::launchKernel(RewriterBase &rewriter,
+                                              Operation *op,
+                                              const KernelSpec &spec) {
   Location loc = op->getLoc();
   // Destinations are bridged first: an input that aliases one is then read
   // after the write as one-shot bufferization sees it, and gets a copy.
@@ -134,7 +135,12 @@ void gpu_lowering::replaceWithKernel(RewriterBase &rewriter, Operation *op,
     results.push_back(bufferization::ToTensorOp::create(
         rewriter, loc, type, buffer, /*restrict=*/rewriter.getUnitAttr(),
         /*writable=*/rewriter.getUnitAttr()));
-  rewriter.replaceOp(op, results);
+  return results;
+}
+
+void gpu_lowering::replaceWithKernel(RewriterBase &rewriter, Operation *op,
+                                     const KernelSpec &spec) {
+  rewriter.replaceOp(op, launchKernel(rewriter, op, spec));
 }
 
 std::pair<RankedTensorType, SmallVector<Value>>

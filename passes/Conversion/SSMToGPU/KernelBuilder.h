@@ -62,6 +62,13 @@ struct KernelSpec {
 void replaceWithKernel(RewriterBase &rewriter, Operation *op,
                        const KernelSpec &spec);
 
+/// The launch of replaceWithKernel, before `op` (whose location and
+/// enclosing function name the kernel), without replacing it: returns the
+/// tensors of the destinations and outputs, for ops lowered to several
+/// kernels.
+SmallVector<Value> launchKernel(RewriterBase &rewriter, Operation *op,
+                                const KernelSpec &spec);
+
 /// An entry of KernelSpec::outputs: `type`, with those of `sizes` (one per
 /// dimension) that are dynamic in it.
 std::pair<RankedTensorType, SmallVector<Value>>

@@ -69,9 +69,28 @@ constexpr int64_t kSharedBytes = 48 * 1024;
 constexpr int64_t kWarpgroupChunk = 64;
 constexpr int64_t kWarpgroupChannels = 64;
 
-/// Operand positions in the kernel's argument list (y, [final], inputs).
+/// The buffers a chunked kernel may take. `States` holds one state per
+/// chunk [rows, chunks, H, P, N] (f32): what each chunk adds from a zero
+/// state, then the state entering it; `Decays` [rows, chunks, H] how much
+/// of the entering state each chunk lets through.
 enum Arg {
-  Y, FinalState, X, Dt, A, Bm, Cm, Skip, Gate, DtBias, Init, CuSeqlens, SeqIdx
+  Y, FinalState, X, Dt, A, Bm, Cm, Skip, Gate, DtBias, Init, CuSeqlens,
+  SeqIdx, States, Decays, kArgCount
+};
+/// A kernel's buffers by role; null where it takes none.
+using Operands = std::array<Value, kArgCount>;
+
+/// How the chunks of a row are processed.
+enum class Phase {
+  /// One kernel: a block walks its row's chunks in order, carrying the
+  /// state from one to the next.
+  Walk,
+  /// Three kernels, the chunks in parallel: each chunk's state from zero
+  /// and its decay (ChunkStates), the states entering the chunks in
+  /// order (the state-passing kernel), then each chunk's outputs from its
+  /// entering state (ChunkOutputs).
+  ChunkStates,
+  ChunkOutputs,
 };
 
 /// Workgroup bytes of the mma.sync kernel for chunk length `q` and state
@@ -153,10 +172,12 @@ int64_t warpgroupSharedBytes(int64_t n, bool segments) {
 /// only the steps of the last step's segment.
 class ChunkEmitter {
 public:
-  ChunkEmitter(OpBuilder &b, Location l, SSDOp op, ArrayRef<Value> args,
-               bool hasFinal, int64_t q, int64_t channels)
-      : b(b), l(l), op(op), args(args), hasFinal(hasFinal), q(q),
-        f32(b.getF32Type()), f16(b.getF16Type()) {
+  /// A block per (row, head, channel tile) for Phase::Walk, per (row,
+  /// chunk, head, channel tile) for the others.
+  ChunkEmitter(OpBuilder &b, Location l, SSDOp op, const Operands &operands,
+               int64_t q, int64_t channels, Phase phase)
+      : b(b), l(l), op(op), operands(operands), q(q), f32(b.getF32Type()),
+        f16(b.getF16Type()) {
     Value xb = arg(X);
     heads = dimOf(b, l, xb, 2);
     n = *staticDimOf(arg(Bm), 3);
@@ -168,7 +189,14 @@ public:
     // Accumulator fragments index lanes as (group, thread in group).
     group = arith::DivUIOp::create(b, l, lane, index(4));
     pair = mul(arith::RemUIOp::create(b, l, lane, index(4)), index(2));
-    ri = arith::DivUIOp::create(b, l, block, mul(heads, tiles));
+    Value perRow = mul(heads, tiles);
+    if (phase != Phase::Walk) {
+      Value chunks = dimOf(b, l, arg(States), 1);
+      chunk = arith::RemUIOp::create(
+          b, l, arith::DivUIOp::create(b, l, block, perRow), chunks);
+      perRow = mul(perRow, chunks);
+    }
+    ri = arith::DivUIOp::create(b, l, block, perRow);
     Value rest = arith::RemUIOp::create(b, l, block, mul(heads, tiles));
     hi = arith::DivUIOp::create(b, l, rest, tiles);
     p0 = mul(arith::RemUIOp::create(b, l, rest, tiles), index(channels));
@@ -199,8 +227,7 @@ public:
   OpBuilder &b;
   Location l;
   SSDOp op;
-  ArrayRef<Value> args;
-  bool hasFinal;
+  Operands operands;
   /// Chunk length and state size.
   int64_t q, n;
   Type f32, f16;
@@ -210,6 +237,8 @@ public:
   /// Row, head, group and first head channel of the block; the batch row
   /// and first step its steps are read at.
   Value ri, hi, gi, p0, batchRow, begin;
+  /// The block's chunk, except in Phase::Walk.
+  Value chunk;
   /// With `seq_idx`: the chunk's segments (q, i32 in shared memory), set
   /// by the kernel.
   Value segments;
@@ -218,9 +247,7 @@ public:
   /// The position in x, dt, B, C, z and y of the row's step `t`.
   Value step(Value t) { return begin ? add(begin, t) : t; }
 
-  Value arg(Arg a) const {
-    return args[!hasFinal && a > Y ? a - 1 : a];
-  }
+  Value arg(Arg a) const { return operands[a]; }
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, l, v); }
   Value f32c(double v) { return buildFloat(b, l, f32, v); }
   Value add(Value x, Value y) { return arith::AddIOp::create(b, l, x, y); }
@@ -388,21 +415,29 @@ public:
   }
 
   /// `fn(j, n, C, B)` for every step j of the chunk and state index n,
-  /// C and B in f16 (zero past L), spread over the block.
-  void forEachCB(Value t0, function_ref<void(Value, Value, Value, Value)> fn) {
+  /// C and B in f16 (zero past L), spread over the block; without
+  /// `withC`, C is not read and null.
+  void forEachCB(Value t0, bool withC,
+                 function_ref<void(Value, Value, Value, Value)> fn) {
     forEachOfBlock(q * n, [&](Value i) {
       Value j = div(i, n), nn = rem(i, n);
       Value t = add(t0, j);
       Value zero = buildFloat(b, l, f16, 0.0);
-      SmallVector<Value> cb = ifInside(
+      SmallVector<Value> zeros{zero};
+      if (withC)
+        zeros.push_back(zero);
+      SmallVector<Value> loaded = ifInside(
           t,
           [&]() -> SmallVector<Value> {
-            return {
-                toF16(loadAs(b, l, arg(Cm), {batchRow, step(t), gi, nn}, f32)),
-                toF16(loadAs(b, l, arg(Bm), {batchRow, step(t), gi, nn}, f32))};
+            SmallVector<Value> v{toF16(
+                loadAs(b, l, arg(Bm), {batchRow, step(t), gi, nn}, f32))};
+            if (withC)
+              v.push_back(toF16(
+                  loadAs(b, l, arg(Cm), {batchRow, step(t), gi, nn}, f32)));
+            return v;
           },
-          {zero, zero});
-      fn(j, nn, cb[0], cb[1]);
+          zeros);
+      fn(j, nn, withC ? loaded[1] : Value(), loaded[0]);
     });
   }
 
@@ -466,22 +501,51 @@ public:
                      : f32c(0.0);
   }
   void storeFinalState(Value v, Value p, Value nn) {
-    if (hasFinal)
+    if (arg(FinalState))
       storeAs(b, l, v, arg(FinalState), {ri, hi, add(p0, p), nn});
   }
 
-  /// The chunk loop: `chunk(t0, state)` emits one chunk's work and returns
-  /// the next state; returns the state after the last chunk.
-  SmallVector<Value>
-  walkChunks(ValueRange state,
-             function_ref<SmallVector<Value>(Value, ValueRange)> chunk) {
+  /// Runs `body(t0, state)`, one chunk's work from step t0 that returns
+  /// the state after the chunk (nothing in Phase::ChunkOutputs), as
+  /// `phase` asks. The block holds its part of the state in registers:
+  /// entry i at (channel of the tile, state index) `at[i]`. Walk: the
+  /// chunks in order from the initial state, the last state stored as the
+  /// final one; ChunkStates: the block's chunk from zero, the state stored
+  /// in `States`; ChunkOutputs: the block's chunk from its entering state,
+  /// read from `States`.
+  void run(Phase phase, ArrayRef<std::pair<Value, Value>> at,
+           function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    auto stateAt = [&](std::pair<Value, Value> pn) -> SmallVector<Value> {
+      return {ri, chunk, hi, add(p0, pn.first), pn.second};
+    };
+    SmallVector<Value> state;
+    for (auto pn : at)
+      state.push_back(phase == Phase::Walk ? initialState(pn.first, pn.second)
+                      : phase == Phase::ChunkStates
+                          ? f32c(0.0)
+                          : load(arg(States), stateAt(pn)));
+    if (phase != Phase::Walk) {
+      SmallVector<Value> next = body(mul(chunk, index(q)), state);
+      if (phase == Phase::ChunkStates)
+        for (auto [v, pn] : llvm::zip_equal(next, at))
+          store(v, arg(States), stateAt(pn));
+      return;
+    }
     Value chunks = arith::CeilDivUIOp::create(b, l, length, index(q));
     auto loop = scf::ForOp::create(
         b, l, index(0), chunks, index(1), state,
         [&](OpBuilder &, Location, Value c, ValueRange h) {
-          scf::YieldOp::create(b, l, chunk(mul(c, index(q)), h));
+          scf::YieldOp::create(b, l, body(mul(c, index(q)), h));
         });
-    return SmallVector<Value>(loop.getResults());
+    for (auto [v, pn] : llvm::zip_equal(loop.getResults(), at))
+      storeFinalState(v, pn.first, pn.second);
+  }
+
+  /// In Phase::ChunkStates, how much of its entering state the block's
+  /// chunk lets through (`stateDecay` of its last step), by thread 0.
+  void storeDecay(Value decay) {
+    when(arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, tid, index(0)),
+         [&] { store(decay, arg(Decays), {ri, chunk, hi}); });
   }
 };
 
@@ -497,7 +561,7 @@ Value workgroupBuffer(OpBuilder &b, Location l, ArrayRef<int64_t> shape,
 }
 
 /// The mma.sync kernel: 16 head channels per block.
-void buildMmaSyncKernel(ChunkEmitter &e) {
+void buildMmaSyncKernel(ChunkEmitter &e, Phase phase) {
   OpBuilder &b = e.b;
   Location l = e.l;
   int64_t q = e.q, n = e.n;
@@ -572,23 +636,25 @@ void buildMmaSyncKernel(ChunkEmitter &e) {
     return e.add(e.mul(e.add(e.warp, e.index(kWarps * t)), e.index(8)),
                  e.accCol(k));
   };
-  SmallVector<Value> h0;
+  SmallVector<std::pair<Value, Value>> at;
   for (int64_t t = 0; t < stateTiles; ++t)
     for (int64_t k = 0; k < 4; ++k)
-      h0.push_back(e.initialState(e.accRow(k), stateCol(t, k)));
+      at.push_back({e.accRow(k), stateCol(t, k)});
+  bool outputs = phase != Phase::ChunkStates;
 
-  SmallVector<Value> last = e.walkChunks(h0, [&](Value t0, ValueRange state) {
+  e.run(phase, at, [&](Value t0, ValueRange state) -> SmallVector<Value> {
     // The previous chunk's products are done with workgroup memory.
     e.barrier();
     e.stageDeltas(t0, deltas);
-    e.forEachCB(t0, [&](Value j, Value nn, Value c, Value bv) {
-      e.store(c, cs, {j, nn});
+    e.forEachCB(t0, outputs, [&](Value j, Value nn, Value c, Value bv) {
+      if (c)
+        e.store(c, cs, {j, nn});
       e.store(bv, bs, {j, nn});
     });
     // The state as the B operand of C hᵀ.
-    for (int64_t t = 0; t < stateTiles; ++t)
-      for (int64_t k = 0; k < 4; ++k)
-        e.store(e.toF16(state[4 * t + k]), hs, {e.accRow(k), stateCol(t, k)});
+    if (outputs)
+      for (auto [h, pn] : llvm::zip_equal(state, at))
+        e.store(e.toF16(h), hs, {pn.first, pn.second});
     e.barrier();
     e.cumulate(t0, deltas, cum);
     e.barrier();
@@ -598,6 +664,8 @@ void buildMmaSyncKernel(ChunkEmitter &e) {
                   e.store(dx, xs, {j, pp});
                   e.store(wdx, xw, {pp, j});
                 });
+    Value total = e.stateDecay(cum, e.index(q - 1));
+    if (outputs) {
     // M = C Bᵀ ∘ L, one 16 x 8 tile per warp at a time.
     e.forEach(e.warp, e.index((q / 16) * (q / 8)), e.index(kWarps),
               [&](Value tile) {
@@ -637,13 +705,23 @@ void buildMmaSyncKernel(ChunkEmitter &e) {
         e.storeOutput(t0, e.add(r0, e.accRow(k)), e.add(c0, e.accCol(k)),
                       acc[k]);
     });
+    }
+    if (phase == Phase::ChunkOutputs)
+      return {};
+    if (phase == Phase::ChunkStates) {
+      e.storeDecay(total);
+      // w ∘ δx comes from all threads: without the products above, their
+      // barrier is still needed.
+      e.barrier();
+    }
     // h' = exp(cum_last) h + (w ∘ δx)ᵀ B, in the warp's registers.
-    Value total = e.stateDecay(cum, e.index(q - 1));
     SmallVector<Value> next;
     for (int64_t t = 0; t < stateTiles; ++t) {
       SmallVector<Value> acc;
       for (int64_t k = 0; k < 4; ++k)
-        acc.push_back(e.mulf(total, state[4 * t + k]));
+        acc.push_back(phase == Phase::ChunkStates
+                          ? state[4 * t + k]
+                          : e.mulf(total, state[4 * t + k]));
       Value c0 = e.mul(e.add(e.warp, e.index(kWarps * t)), e.index(8));
       llvm::append_range(
           next, product([&](Value r, Value c) { return e.load(xw, {r, c}); },
@@ -654,10 +732,6 @@ void buildMmaSyncKernel(ChunkEmitter &e) {
     }
     return next;
   });
-
-  for (int64_t t = 0; t < stateTiles; ++t)
-    for (int64_t k = 0; k < 4; ++k)
-      e.storeFinalState(last[4 * t + k], e.accRow(k), stateCol(t, k));
 }
 
 /// An operand of the wgmma kernel in dynamic shared memory. wgmma reads it
@@ -710,7 +784,7 @@ struct WarpgroupOperand {
 };
 
 /// The wgmma kernel: 64 head channels per block, Q = 64.
-void buildWarpgroupKernel(ChunkEmitter &e) {
+void buildWarpgroupKernel(ChunkEmitter &e, Phase phase) {
   OpBuilder &b = e.b;
   Location l = e.l;
   MLIRContext *context = b.getContext();
@@ -799,21 +873,24 @@ void buildWarpgroupKernel(ChunkEmitter &e) {
   };
 
   // The 64 x N state tile, as the accumulator of h' (rows: channels).
-  SmallVector<Value> h0;
+  SmallVector<std::pair<Value, Value>> at;
   for (int64_t i = 0; i < n / 2; ++i)
-    h0.push_back(e.initialState(row(i), col(i)));
+    at.push_back({row(i), col(i)});
+  bool outputs = phase != Phase::ChunkStates;
 
-  SmallVector<Value> last = e.walkChunks(h0, [&](Value t0, ValueRange state) {
+  e.run(phase, at, [&](Value t0, ValueRange state) -> SmallVector<Value> {
     // The previous chunk's products are done with shared memory.
     e.barrier();
     e.stageDeltas(t0, deltas);
-    e.forEachCB(t0, [&](Value j, Value nn, Value c, Value bv) {
-      cs.store(e, c, j, nn);
+    e.forEachCB(t0, outputs, [&](Value j, Value nn, Value c, Value bv) {
+      if (c)
+        cs.store(e, c, j, nn);
       bs.store(e, bv, j, nn);
       bt.store(e, bv, nn, j);
     });
-    for (int64_t i = 0; i < n / 2; ++i)
-      hs.store(e, e.toF16(state[i]), row(i), col(i));
+    if (outputs)
+      for (auto [h, pn] : llvm::zip_equal(state, at))
+        hs.store(e, e.toF16(h), pn.first, pn.second);
     e.barrier();
     e.cumulate(t0, deltas, cum);
     e.barrier();
@@ -824,6 +901,8 @@ void buildWarpgroupKernel(ChunkEmitter &e) {
                   xw.store(e, wdx, pp, j);
                 });
     publish();
+    Value total = e.stateDecay(cum, e.index(q - 1));
+    if (outputs) {
     // M = C Bᵀ ∘ L.
     SmallVector<Value> s = product(cs, bs, q, zeros(q / 2));
     for (int64_t i = 0; i < q / 2; ++i)
@@ -836,98 +915,301 @@ void buildWarpgroupKernel(ChunkEmitter &e) {
     y = product(ms, xt, channels, y);
     for (int64_t i = 0; i < channels / 2; ++i)
       e.storeOutput(t0, row(i), col(i), y[i]);
+    }
+    if (phase == Phase::ChunkOutputs)
+      return {};
+    if (phase == Phase::ChunkStates)
+      e.storeDecay(total);
     // h' = exp(cum_last) h + (w ∘ δx)ᵀ B.
-    Value total = e.stateDecay(cum, e.index(q - 1));
     SmallVector<Value> acc;
     for (Value h : state)
-      acc.push_back(e.mulf(total, h));
+      acc.push_back(phase == Phase::ChunkStates ? h : e.mulf(total, h));
     return product(xw, bt, n, acc);
   });
+}
 
-  for (int64_t i = 0; i < n / 2; ++i)
-    e.storeFinalState(last[i], row(i), col(i));
+/// The state-passing kernel of Phase::ChunkStates/ChunkOutputs: a thread
+/// per (row, head, channel, state index), n fastest, runs the recurrence
+/// over the chunks, h ← decay_c · h + states[c], replacing each chunk's
+/// state by the one entering it and storing the last as the final state.
+void buildStatePassingKernel(OpBuilder &b, Location l, const Operands &ops,
+                             int64_t blockSize) {
+  Type f32 = b.getF32Type();
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, l, v);
+  };
+  Value states = ops[States];
+  Value rows = dimOf(b, l, states, 0), chunks = dimOf(b, l, states, 1),
+        heads = dimOf(b, l, states, 2), channels = dimOf(b, l, states, 3),
+        n = dimOf(b, l, states, 4);
+  Value item = globalThreadIndex(b, l, blockSize);
+  Value perRow = arith::MulIOp::create(
+      b, l, heads, arith::MulIOp::create(b, l, channels, n));
+  Value inside = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, item,
+                                       arith::MulIOp::create(b, l, rows, perRow));
+  auto guard = scf::IfOp::create(b, l, inside, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPoint(guard.thenBlock()->getTerminator());
+  Value ri = arith::DivUIOp::create(b, l, item, perRow);
+  Value rest = arith::RemUIOp::create(b, l, item, perRow);
+  Value hi = arith::DivUIOp::create(b, l, rest,
+                                    arith::MulIOp::create(b, l, channels, n));
+  rest = arith::RemUIOp::create(b, l, rest,
+                                arith::MulIOp::create(b, l, channels, n));
+  Value pi = arith::DivUIOp::create(b, l, rest, n);
+  Value ni = arith::RemUIOp::create(b, l, rest, n);
+  Value h0 = ops[Init] ? loadAs(b, l, ops[Init], {ri, hi, pi, ni}, f32)
+                       : buildFloat(b, l, f32, 0.0);
+  auto loop = scf::ForOp::create(
+      b, l, index(0), chunks, index(1), ValueRange{h0},
+      [&](OpBuilder &, Location, Value c, ValueRange h) {
+        SmallVector<Value> at{ri, c, hi, pi, ni};
+        Value added = memref::LoadOp::create(b, l, states, at);
+        memref::StoreOp::create(b, l, h[0], states, at);
+        Value decay =
+            memref::LoadOp::create(b, l, ops[Decays], ValueRange{ri, c, hi});
+        scf::YieldOp::create(
+            b, l,
+            ValueRange{arith::AddFOp::create(
+                b, l, arith::MulFOp::create(b, l, decay, h[0]), added)});
+      });
+  if (Value final = ops[FinalState])
+    storeAs(b, l, loop.getResult(0), final, {ri, hi, pi, ni});
+}
+
+/// Blocks of the GPU the chunks of a row run in parallel below: with
+/// fewer (row, head, channel tile) blocks than this, a block per chunk
+/// (two H100s' worth of 132 SMs: a guess, nothing was timed).
+constexpr int64_t kParallelChunksBelowBlocks = 2 * 132;
+
+/// Whether the chunks of `op` run in parallel (three kernels) or in order
+/// (one): `order` when given, else in parallel unless the sequence has a
+/// single chunk or the static grid of the one kernel fills the GPU.
+/// Packed sequences (`cu_seqlens`) walk their chunks in order.
+bool chunksInParallel(SSDOp op, SSDChunkOrder order, int64_t q,
+                      int64_t channels) {
+  if (op.getCuSeqlens() || order == SSDChunkOrder::Sequential)
+    return false;
+  if (order == SSDChunkOrder::Parallel)
+    return true;
+  ArrayRef<int64_t> shape = op.getX().getType().getShape();
+  if (!ShapedType::isDynamic(shape[1]) && shape[1] <= q)
+    return false;
+  if (ShapedType::isDynamic(shape[0]) || ShapedType::isDynamic(shape[2]))
+    return true;
+  return shape[0] * shape[2] * (shape[3] / channels) <
+         kParallelChunksBelowBlocks;
 }
 
 struct LowerChunkedSSD : OpRewritePattern<SSDOp> {
   // Before the recurrent kernel, which serves every other ssd.
-  LowerChunkedSSD(MLIRContext *context, bool warpgroupMma)
-      : OpRewritePattern<SSDOp>(context, /*benefit=*/2),
-        warpgroupMma(warpgroupMma) {}
+  LowerChunkedSSD(MLIRContext *context, const GPULoweringOptions &options)
+      : OpRewritePattern<SSDOp>(context, /*benefit=*/2), options(options) {}
 
   LogicalResult matchAndRewrite(SSDOp op,
                                 PatternRewriter &rewriter) const override {
     if (!takesChunkedKernel(op))
       return rewriter.notifyMatchFailure(op, "not a chunked ssd in limits");
     Location loc = op.getLoc();
-    bool wgmma = warpgroupMma && fitsWarpgroupKernel(op);
+    bool wgmma = options.warpgroupMma && fitsWarpgroupKernel(op);
     int64_t channels = wgmma ? kWarpgroupChannels : kChannelTile;
     int64_t q = wgmma ? kWarpgroupChunk : *chunkLength(op);
-    bool hasFinal = static_cast<bool>(op.getFinalState());
+    int64_t n = op.getB().getType().getDimSize(3);
     bool packed = static_cast<bool>(op.getCuSeqlens());
+    bool parallel = chunksInParallel(op, options.ssdChunks, q, channels);
+    int64_t sharedBytes =
+        wgmma ? warpgroupSharedBytes(n, static_cast<bool>(op.getSeqIdx())) : 0;
+    StringRef name = wgmma ? "ssd_wgmma" : "ssd";
     auto dim = [&](Value t, int64_t i) -> Value {
       return tensor::DimOp::create(rewriter, loc, t, i);
     };
+    auto indexConst = [](OpBuilder &b, Location l, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, l, v);
+    };
     Value x = op.getX();
-    SmallVector<std::pair<RankedTensorType, SmallVector<Value>>> outputs;
-    outputs.push_back(deviceOutput(
-        op.getY().getType(), {dim(x, 0), dim(x, 1), dim(x, 2), dim(x, 3)}));
-    if (hasFinal) {
-      Value rows = packed ? arith::SubIOp::create(
-                                rewriter, loc, dim(op.getCuSeqlens(), 0),
-                                arith::ConstantIndexOp::create(rewriter, loc, 1))
+    ArrayRef<int64_t> xShape = op.getX().getType().getShape();
+    Type f32 = rewriter.getF32Type();
+    auto yOutput = deviceOutput(op.getY().getType(),
+                                {dim(x, 0), dim(x, 1), dim(x, 2), dim(x, 3)});
+    std::optional<std::pair<RankedTensorType, SmallVector<Value>>> finalOutput;
+    if (op.getFinalState()) {
+      Value rows = packed ? arith::SubIOp::create(rewriter, loc,
+                                                  dim(op.getCuSeqlens(), 0),
+                                                  indexConst(rewriter, loc, 1))
                                 .getResult()
                           : dim(x, 0);
-      outputs.push_back(
+      finalOutput =
           deviceOutput(cast<RankedTensorType>(op.getFinalState().getType()),
-                       {rows, dim(x, 2), dim(x, 3), dim(op.getB(), 3)}));
+                       {rows, dim(x, 2), dim(x, 3), dim(op.getB(), 3)});
+    }
+    // Blocks: `rows` (x 'chunks') x heads x channel tiles.
+    auto blocks = [&](OpBuilder &b, Location l, Value rows, Value heads,
+                      Value chunks) -> Value {
+      Value perRow = arith::MulIOp::create(
+          b, l, heads, indexConst(b, l, xShape[3] / channels));
+      if (chunks)
+        perRow = arith::MulIOp::create(b, l, perRow, chunks);
+      return arith::MulIOp::create(b, l, rows, perRow);
+    };
+    // A kernel's operands from its buffers, given their roles in order
+    // (KernelSpec's order: destinations, outputs, inputs).
+    auto roles = [](ArrayRef<Value> args, ArrayRef<Arg> order) {
+      Operands ops{};
+      for (auto [value, role] : llvm::zip_equal(args, order))
+        ops[role] = value;
+      return ops;
+    };
+    auto emit = [&](OpBuilder &b, Location l, const Operands &ops,
+                    Phase phase) {
+      ChunkEmitter emitter(b, l, op, ops, q, channels, phase);
+      if (wgmma)
+        buildWarpgroupKernel(emitter, phase);
+      else
+        buildMmaSyncKernel(emitter, phase);
+    };
+
+    if (!parallel) {
+      // One block per (row, head, channel tile), a row being a batch row
+      // or a packed sequence (cu_seqlens, the last buffer when present).
+      SmallVector<std::pair<RankedTensorType, SmallVector<Value>>> outputs{
+          yOutput};
+      if (finalOutput)
+        outputs.push_back(*finalOutput);
+      bool hasFinal = finalOutput.has_value();
+      auto gridSize = [&](OpBuilder &b, Location l,
+                          ValueRange buffers) -> Value {
+        Value xb = buffers[hasFinal ? 2 : 1];
+        Value rows = packed ? arith::SubIOp::create(
+                                  b, l, dimOf(b, l, buffers.back(), 0),
+                                  indexConst(b, l, 1))
+                                  .getResult()
+                            : dimOf(b, l, xb, 0);
+        return blocks(b, l, rows, dimOf(b, l, xb, 2), Value());
+      };
+      auto body = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
+        SmallVector<Arg> order{Y};
+        if (hasFinal)
+          order.push_back(FinalState);
+        llvm::append_range(order, ArrayRef<Arg>{X, Dt, A, Bm, Cm, Skip, Gate,
+                                                 DtBias, Init, CuSeqlens,
+                                                 SeqIdx});
+        emit(b, l, roles(args, order), Phase::Walk);
+      };
+      KernelSpec spec{name,
+                      /*destinations=*/{},
+                      outputs,
+                      {op.getX(), op.getDt(), op.getA(), op.getB(), op.getC(),
+                       op.getD(), op.getZ(), op.getDtBias(), op.getInit(),
+                       op.getCuSeqlens(), op.getSeqIdx()},
+                      kBlockSize,
+                      gridSize,
+                      body,
+                      sharedBytes};
+      replaceWithKernel(rewriter, op, spec);
+      return success();
     }
 
-    // One block per (row, head, channel tile), a row being a batch row or
-    // a packed sequence (cu_seqlens, the last buffer when present).
-    auto gridSize = [&](OpBuilder &b, Location l, ValueRange buffers) -> Value {
-      Value xb = buffers[hasFinal ? X : X - 1];
-      Value rows = packed ? arith::SubIOp::create(
-                                b, l, dimOf(b, l, buffers.back(), 0),
-                                arith::ConstantIndexOp::create(b, l, 1))
-                                .getResult()
-                          : dimOf(b, l, xb, 0);
-      return arith::MulIOp::create(
-          b, l, rows,
-          arith::MulIOp::create(
-              b, l, dimOf(b, l, xb, 2),
-              arith::ConstantIndexOp::create(b, l,
-                                             *staticDimOf(xb, 3) / channels)));
+    // The chunks in parallel: per-chunk states [rows, chunks, H, P, N] and
+    // decays [rows, chunks, H] in device memory between the kernels.
+    Value chunks = arith::CeilDivUIOp::create(rewriter, loc, dim(x, 1),
+                                              indexConst(rewriter, loc, q));
+    auto statesType = RankedTensorType::get(
+        {xShape[0], ShapedType::kDynamic, xShape[2], xShape[3], n}, f32);
+    auto decaysType = RankedTensorType::get(
+        {xShape[0], ShapedType::kDynamic, xShape[2]}, f32);
+    // Blocks of a per-chunk kernel, from its states buffer.
+    auto chunkGrid = [&](OpBuilder &b, Location l, Value states) -> Value {
+      return blocks(b, l, dimOf(b, l, states, 0), dimOf(b, l, states, 2),
+                    dimOf(b, l, states, 1));
     };
-    auto body = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
-      ChunkEmitter emitter(b, l, op, args, hasFinal, q, channels);
-      if (wgmma)
-        buildWarpgroupKernel(emitter);
-      else
-        buildMmaSyncKernel(emitter);
+    auto statesGrid = [&](OpBuilder &b, Location l, ValueRange buffers) {
+      return chunkGrid(b, l, buffers[0]);
     };
-    KernelSpec spec{wgmma ? "ssd_wgmma" : "ssd",
-                    /*destinations=*/{},
-                    outputs,
-                    {op.getX(), op.getDt(), op.getA(), op.getB(), op.getC(),
-                     op.getD(), op.getZ(), op.getDtBias(), op.getInit(),
-                     op.getCuSeqlens(), op.getSeqIdx()},
-                    kBlockSize,
-                    gridSize,
-                    body,
-                    wgmma ? warpgroupSharedBytes(
-                                op.getB().getType().getDimSize(3),
-                                static_cast<bool>(op.getSeqIdx()))
-                          : 0};
-    replaceWithKernel(rewriter, op, spec);
+    auto outputsGrid = [&](OpBuilder &b, Location l, ValueRange buffers) {
+      return chunkGrid(b, l, buffers[1]);
+    };
+    std::string statesName = (name + "_states").str(),
+                outputsName = (name + "_outputs").str();
+
+    auto statesBody = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
+      emit(b, l,
+           roles(args, {States, Decays, X, Dt, A, Bm, Cm, DtBias, SeqIdx}),
+           Phase::ChunkStates);
+    };
+    KernelSpec statesSpec{
+        statesName,
+        /*destinations=*/{},
+        {deviceOutput(statesType,
+                      {dim(x, 0), chunks, dim(x, 2), dim(x, 3),
+                       dim(op.getB(), 3)}),
+         deviceOutput(decaysType, {dim(x, 0), chunks, dim(x, 2)})},
+        {op.getX(), op.getDt(), op.getA(), op.getB(), op.getC(),
+         op.getDtBias(), op.getSeqIdx()},
+        kBlockSize,
+        statesGrid,
+        statesBody,
+        sharedBytes};
+    SmallVector<Value> perChunk = launchKernel(rewriter, op, statesSpec);
+
+    constexpr int64_t kPassingBlock = 256;
+    bool hasFinal = finalOutput.has_value();
+    auto passingGrid = [&](OpBuilder &b, Location l,
+                           ValueRange buffers) -> Value {
+      Value states = buffers[0];
+      Value items = dimOf(b, l, states, 0);
+      for (int64_t d : {2, 3, 4})
+        items = arith::MulIOp::create(b, l, items, dimOf(b, l, states, d));
+      return arith::CeilDivUIOp::create(b, l, items,
+                                        indexConst(b, l, kPassingBlock));
+    };
+    auto passingBody = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
+      SmallVector<Arg> order{States};
+      if (hasFinal)
+        order.push_back(FinalState);
+      order.append({Decays, Init});
+      buildStatePassingKernel(b, l, roles(args, order), kPassingBlock);
+    };
+    SmallVector<std::pair<RankedTensorType, SmallVector<Value>>> passingOut;
+    if (finalOutput)
+      passingOut.push_back(*finalOutput);
+    KernelSpec passingSpec{"ssd_passing",
+                           /*destinations=*/{perChunk[0]},
+                           passingOut,
+                           {perChunk[1], op.getInit()},
+                           kPassingBlock,
+                           passingGrid,
+                           passingBody};
+    SmallVector<Value> passed = launchKernel(rewriter, op, passingSpec);
+
+    auto outputsBody = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
+      emit(b, l,
+           roles(args, {Y, States, X, Dt, A, Bm, Cm, Skip, Gate, DtBias,
+                        SeqIdx}),
+           Phase::ChunkOutputs);
+    };
+    KernelSpec outputsSpec{outputsName,
+                           /*destinations=*/{},
+                           {yOutput},
+                           {passed[0], op.getX(), op.getDt(), op.getA(),
+                            op.getB(), op.getC(), op.getD(), op.getZ(),
+                            op.getDtBias(), op.getSeqIdx()},
+                           kBlockSize,
+                           outputsGrid,
+                           outputsBody,
+                           sharedBytes};
+    SmallVector<Value> results = launchKernel(rewriter, op, outputsSpec);
+    if (hasFinal)
+      results.push_back(passed[1]);
+    rewriter.replaceOp(op, results);
     return success();
   }
 
-  bool warpgroupMma;
+  GPULoweringOptions options;
 };
 
 } // namespace
 
 void gpu_lowering::populateChunkedSSDPatterns(RewritePatternSet &patterns,
                                               const GPULoweringOptions &options) {
-  patterns.add<LowerChunkedSSD>(patterns.getContext(), options.warpgroupMma);
+  patterns.add<LowerChunkedSSD>(patterns.getContext(), options);
 }

@@ -31,9 +31,16 @@ struct ConvertSSMToGPUPass
   using ConvertSSMToGPUPassBase::ConvertSSMToGPUPassBase;
 
   void runOnOperation() override {
+    GPULoweringOptions options = GPULoweringOptions::forChip(chip);
+    std::optional<SSDChunkOrder> order = parseSSDChunkOrder(ssdChunks);
+    if (!order) {
+      getOperation()->emitError("convert-ssm-to-gpu: ssd-chunks='")
+          << ssdChunks << "' is not auto, sequential or parallel";
+      return signalPassFailure();
+    }
+    options.ssdChunks = *order;
     RewritePatternSet patterns(&getContext());
-    populateSSMToGPUConversionPatterns(patterns,
-                                       GPULoweringOptions::forChip(chip));
+    populateSSMToGPUConversionPatterns(patterns, options);
     // One walk in program order: the kernels appear in the PTX in the order
     // of the ops they come from, and nothing else is rewritten.
     walkAndApplyPatterns(getOperation(), std::move(patterns));
@@ -63,6 +70,16 @@ struct ConvertSSMToGPUPass
 };
 
 } // namespace
+
+std::optional<SSDChunkOrder> mlir::ssm::parseSSDChunkOrder(StringRef name) {
+  if (name == "auto")
+    return SSDChunkOrder::Automatic;
+  if (name == "sequential")
+    return SSDChunkOrder::Sequential;
+  if (name == "parallel")
+    return SSDChunkOrder::Parallel;
+  return std::nullopt;
+}
 
 void mlir::ssm::populateSSMToGPUConversionPatterns(
     RewritePatternSet &patterns, const GPULoweringOptions &options) {

@@ -1,5 +1,6 @@
-// RUN: ssm-opt %s -split-input-file -convert-ssm-to-gpu="chip=sm_90a" | FileCheck %s
-// RUN: ssm-opt %s -split-input-file -convert-ssm-to-gpu="chip=sm_90" | FileCheck %s --check-prefix=SM90
+// RUN: ssm-opt %s -split-input-file -convert-ssm-to-gpu="chip=sm_90a ssd-chunks=sequential" | FileCheck %s
+// RUN: ssm-opt %s -split-input-file -convert-ssm-to-gpu="chip=sm_90 ssd-chunks=sequential" | FileCheck %s --check-prefix=SM90
+// RUN: ssm-opt %s -split-input-file -convert-ssm-to-gpu="chip=sm_90a" | FileCheck %s --check-prefix=PARALLEL
 
 // Chunked SSD for sm_90a (N = 128, P = 64): one warpgroup per (row, head,
 // 64 head channels), launched with the dynamic shared memory of its
@@ -37,6 +38,25 @@
 // CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 16>
 // CHECK-NEXT: nvvm.wgmma.commit.group.sync.aligned
 // CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
+// With the chunks in parallel (the default for this dynamic batch), the
+// chunk-states and chunk-outputs kernels take wgmma, each with the same
+// dynamic shared memory; the state-passing kernel between them is plain.
+// The states kernel runs the state update's wgmma only (m64n128k16, 4),
+// the outputs kernel the products of y only (C Bᵀ, C hᵀ: 8 each, M δx: 4).
+// PARALLEL-LABEL: func.func @chunked
+// PARALLEL: %[[SMEM:.*]] = arith.constant 90624 : i32
+// PARALLEL: gpu.launch_func @ssm_kernels::@chunked_ssd_wgmma_states {{.*}} dynamic_shared_memory_size %[[SMEM]]
+// PARALLEL: gpu.launch_func @ssm_kernels::@chunked_ssd_passing
+// PARALLEL: gpu.launch_func @ssm_kernels::@chunked_ssd_wgmma_outputs {{.*}} dynamic_shared_memory_size %[[SMEM]]
+// PARALLEL: gpu.func @chunked_ssd_wgmma_states(
+// PARALLEL-NOT: gpu.func
+// PARALLEL-COUNT-4: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 16>
+// PARALLEL-NOT: nvvm.wgmma.mma_async
+// PARALLEL: gpu.func @chunked_ssd_passing(
+// PARALLEL-NOT: nvvm.wgmma
+// PARALLEL: gpu.func @chunked_ssd_wgmma_outputs(
+// PARALLEL-COUNT-20: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>
+// PARALLEL-NOT: nvvm.wgmma.mma_async
 // SM90-LABEL: func.func @chunked
 // SM90: gpu.launch_func @ssm_kernels::@chunked_ssd blocks
 // SM90-NOT: nvvm.wgmma

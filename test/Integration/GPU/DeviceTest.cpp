@@ -402,16 +402,42 @@ const SSDCase kSSDCases[] = {
      Storage::F32, 64},
     {"wgmma_seq_idx", 2, 130, 1, 64, 1, 64, Packing::SeqIdx, true,
      Storage::F32, 64},
+    // Grids of 264 blocks or more walk their chunks in one kernel (every
+    // other chunked case runs them in parallel): mma.sync, and wgmma on
+    // sm_90a.
+    {"chunked_walk", 2, 80, 136, 16, 1, 32, Packing::None, true, Storage::F32,
+     64},
+    {"wgmma_walk", 2, 80, 132, 64, 1, 64, Packing::None, true, Storage::F32,
+     64},
 };
 
-/// The kernel a chunked ssd of `function` launches: for sm_90a the wgmma
-/// kernel where the op fits it (LowerSSDChunked.cpp: P a multiple of 64, N
-/// of 16 and at most 256, chunks of 64 allowed), else the mma.sync one.
-std::string chunkedSSDKernel(const std::string &function, int64_t p,
-                             int64_t n, int64_t chunk) {
+/// The kernels a chunked ssd of `function` launches, by the rules of
+/// LowerSSDChunked.cpp: for sm_90a the wgmma kernel where the op fits it
+/// (P a multiple of 64, N of 16 and at most 256, chunks of 64 allowed),
+/// else the mma.sync one, whose chunk is 64 steps when `chunk` allows it
+/// and its tiles fit 48 KB, else 32; the chunks in parallel (states,
+/// passing, outputs) unless the sequences are packed, the static length
+/// is one chunk, or the static batch x heads x channel tiles make 264
+/// blocks or more. `batch` and `length` are 0 when dynamic.
+std::vector<std::string> chunkedSSDKernels(const std::string &function,
+                                           int64_t batch, int64_t length,
+                                           int64_t h, int64_t p, int64_t n,
+                                           int64_t chunk, bool packed) {
   bool wgmma = gArch == "sm_90a" && p % 64 == 0 && n % 16 == 0 && n <= 256 &&
                chunk >= 64;
-  return function + (wgmma ? "_ssd_wgmma" : "_ssd");
+  int64_t channels = wgmma ? 64 : 16;
+  int64_t q = wgmma || (chunk >= 64 && 2 * (2 * 64 * n + 2 * 64 * 16 +
+                                            64 * 64 + 16 * n) +
+                                               512 <=
+                                           48 * 1024)
+                  ? 64
+                  : 32;
+  bool parallel = !packed && (length == 0 || length > q) &&
+                  (batch == 0 || batch * h * (p / channels) < 264);
+  std::string walk = function + (wgmma ? "_ssd_wgmma" : "_ssd");
+  if (!parallel)
+    return {walk};
+  return {walk + "_states", function + "_ssd_passing", walk + "_outputs"};
 }
 
 Kernel ssdKernel(const SSDCase &c) {
@@ -458,8 +484,10 @@ Kernel ssdKernel(const SSDCase &c) {
   Kernel k;
   k.library = "ssm_gpu_test_kernels";
   k.function = std::string("ssd_") + c.name;
-  k.kernels = {c.chunk ? chunkedSSDKernel(k.function, c.P, c.N, c.chunk)
-                      : k.function + "_ssd"};
+  k.kernels = c.chunk ? chunkedSSDKernels(k.function, c.B, c.L, c.H, c.P,
+                                           c.N, c.chunk,
+                                           c.packing == Packing::CuSeqlens)
+                      : std::vector<std::string>{k.function + "_ssd"};
   Builder b(k, s);
   std::string op = "ssm.ssd " + b.in(a.x) + ", " + b.in(a.dt) + ", " +
                    b.in(a.A) + ", " + b.in(a.B) + ", " + b.in(a.C);
@@ -628,11 +656,14 @@ Kernel mamba2Prefill() {
   ref::SSDResult expected = ref::ssd(a);
   Kernel k{"mamba2_block",
            "prefill",
-           // The SSD's default chunk_size is 256.
-           {"prefill_causal_conv1d", chunkedSSDKernel("prefill", P, N, 256)},
+           {"prefill_causal_conv1d"},
            {},
            {},
            ""};
+  // The SSD's batch and length are dynamic, its chunk_size the default.
+  for (std::string &name :
+       chunkedSSDKernels("prefill", 0, 0, H, P, N, 256, false))
+    k.kernels.push_back(name);
   Builder b(k, s);
   for (const ref::Tensor *t :
        {&conv.x, &conv.weight, &*conv.bias, &a.x, &a.dt, &a.A, &a.B, &a.C,

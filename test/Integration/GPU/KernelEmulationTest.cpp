@@ -425,13 +425,20 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
   return success();
 }
 
-/// Compiles the kernels that convert-ssm-to-gpu makes of `source` and runs
-/// the one named `kernel` on `args` (in the kernel's argument order) with
-/// `blocks` blocks of `blockSize` threads. Returns "" or what went wrong.
-std::string emulate(const std::string &source, const std::string &kernel,
-                    int64_t blocks, int64_t blockSize,
-                    const std::vector<Buffer *> &args,
-                    const std::string &chip = "sm_80") {
+/// One kernel launch: the kernel named `kernel` on `args` (in the kernel's
+/// argument order) with `blocks` blocks of `blockSize` threads.
+struct Launch {
+  std::string kernel;
+  int64_t blocks, blockSize;
+  std::vector<Buffer *> args;
+};
+
+/// Compiles the kernels that convert-ssm-to-gpu (with `passOptions`, e.g.
+/// "chip=sm_90a") makes of `source` and runs `launches` in order, as the
+/// host code would. Returns "" or what went wrong.
+std::string emulate(const std::string &source,
+                    const std::vector<Launch> &launches,
+                    const std::string &passOptions = "") {
   using namespace mlir;
   mlir::ssm::registerAllPasses();
   DialectRegistry registry;
@@ -448,7 +455,7 @@ std::string emulate(const std::string &source, const std::string &kernel,
   if (!module)
     return "parse failed: " + diagnostics;
   PassManager toGPU(&context, ModuleOp::getOperationName());
-  if (failed(parsePassPipeline("convert-ssm-to-gpu{chip=" + chip + "}",
+  if (failed(parsePassPipeline("convert-ssm-to-gpu{" + passOptions + "}",
                                toGPU)) ||
       failed(toGPU.run(*module)))
     return "convert-ssm-to-gpu failed: " + diagnostics;
@@ -495,13 +502,16 @@ std::string emulate(const std::string &source, const std::string &kernel,
     add("ssm_emu_wgmma_get", &ssm_emu_wgmma_get);
     return symbols;
   });
-  auto function = (*engine)->lookupPacked("_mlir_ciface_" + kernel);
+  for (const Launch &launch : launches) {
+  auto function = (*engine)->lookupPacked("_mlir_ciface_" + launch.kernel);
   if (!function)
-    return "no kernel " + kernel + ": " + llvm::toString(function.takeError());
+    return "no kernel " + launch.kernel + ": " +
+           llvm::toString(function.takeError());
   std::vector<void *> packed;
-  for (Buffer *arg : args)
+  for (Buffer *arg : launch.args)
     packed.push_back(&arg->descriptorPtr);
-  for (int64_t b = 0; b < blocks; ++b) {
+  int64_t blockSize = launch.blockSize;
+  for (int64_t b = 0; b < launch.blocks; ++b) {
     std::vector<Warp> warps(static_cast<size_t>(blockSize / kWarpSize));
     Barrier wholeBlock(static_cast<int>(blockSize));
     std::vector<std::thread> threads;
@@ -516,7 +526,15 @@ std::string emulate(const std::string &source, const std::string &kernel,
     for (std::thread &thread : threads)
       thread.join();
   }
+  }
   return "";
+}
+
+/// emulate() of one launch.
+std::string emulate(const std::string &source, const std::string &kernel,
+                    int64_t blocks, int64_t blockSize,
+                    const std::vector<Buffer *> &args) {
+  return emulate(source, {{kernel, blocks, blockSize, args}});
 }
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -905,18 +923,68 @@ TEST_P(EmulatedSSD, MatchesReference) {
                        ")\n" + "  return %y, %h : " + results + "\n}\n";
   Buffer y = fromTensor(ref::Tensor(expected.y.shape), s);
   Buffer finalState = fromTensor(ref::Tensor(expected.finalState.shape), s);
-  // The chunked kernels run a block per (row, head, 16 head channels), or
-  // 64 for wgmma.
-  int64_t blocks = c.wgmma  ? rows * c.H * (c.P / 64)
-                   : c.chunk ? rows * c.H * (c.P / 16)
-                             : ceilDiv(rows * c.H * c.P, 4);
-  ASSERT_EQ(emulate(source, c.wgmma ? "f_ssd_wgmma" : "f_ssd", blocks, 128,
-                    p.pointers({&y, &finalState}),
-                    c.wgmma ? "sm_90a" : "sm_80"),
-            "");
   double bound = c.chunk ? tensorCoreTolerance(s) : kernelTolerance(s);
+  if (!c.chunk) {
+    ASSERT_EQ(emulate(source, "f_ssd", ceilDiv(rows * c.H * c.P, 4), 128,
+                      p.pointers({&y, &finalState})),
+              "");
+    EXPECT_LT(relativeError(y, expected.y), bound);
+    EXPECT_LT(relativeError(finalState, expected.finalState), bound);
+    return;
+  }
+  // The chunked kernels run a block per (row, head, 16 head channels), or
+  // 64 for wgmma; first walking each row's chunks in one kernel.
+  std::string options = c.wgmma ? "chip=sm_90a" : "chip=sm_80";
+  std::string kernel = c.wgmma ? "f_ssd_wgmma" : "f_ssd";
+  int64_t tiles = c.P / (c.wgmma ? 64 : 16);
+  ASSERT_EQ(emulate(source,
+                    {{kernel, rows * c.H * tiles, 128,
+                      p.pointers({&y, &finalState})}},
+                    options + " ssd-chunks=sequential"),
+            "");
   EXPECT_LT(relativeError(y, expected.y), bound);
   EXPECT_LT(relativeError(finalState, expected.finalState), bound);
+  if (c.packing == Packing::CuSeqlens)
+    return; // Packed sequences always walk their chunks.
+
+  // Then the chunks in parallel: chunk states, state passing, chunk
+  // outputs, through the per-chunk states and decays the host code would
+  // allocate. The chunk length is the kernel's: 64 for wgmma, else 64
+  // when chunk_size allows it and the mma.sync tiles fit 48 KB.
+  int64_t n = c.N;
+  int64_t q = c.wgmma || (c.chunk >= 64 && 2 * (2 * 64 * n + 2 * 64 * 16 +
+                                                64 * 64 + 16 * n) +
+                                                   512 <=
+                                               48 * 1024)
+                  ? 64
+                  : 32;
+  int64_t chunks = ceilDiv(c.L, q);
+  Buffer states =
+      fromTensor(ref::Tensor({rows, chunks, c.H, c.P, c.N}), Storage::F32);
+  Buffer decays = fromTensor(ref::Tensor({rows, chunks, c.H}), Storage::F32);
+  Buffer y2 = fromTensor(ref::Tensor(expected.y.shape), s);
+  Buffer final2 = fromTensor(ref::Tensor(expected.finalState.shape), s);
+  std::vector<Buffer> &in = p.buffers; // x dt A B C D z bias init [seq_idx]
+  std::vector<Buffer *> chunkStates = {&states, &decays, &in[0], &in[1],
+                                       &in[2],  &in[3],  &in[4], &in[7]};
+  std::vector<Buffer *> passing = {&states, &final2, &decays, &in[8]};
+  std::vector<Buffer *> chunkOutputs = {&y2,    &states, &in[0], &in[1],
+                                        &in[2], &in[3],  &in[4], &in[5],
+                                        &in[6], &in[7]};
+  if (c.packing == Packing::SeqIdx) {
+    chunkStates.push_back(&in[9]);
+    chunkOutputs.push_back(&in[9]);
+  }
+  int64_t chunkBlocks = rows * chunks * c.H * tiles;
+  ASSERT_EQ(emulate(source,
+                    {{kernel + "_states", chunkBlocks, 128, chunkStates},
+                     {"f_ssd_passing", ceilDiv(rows * c.H * c.P * c.N, 256),
+                      256, passing},
+                     {kernel + "_outputs", chunkBlocks, 128, chunkOutputs}},
+                    options + " ssd-chunks=parallel"),
+            "");
+  EXPECT_LT(relativeError(y2, expected.y), bound);
+  EXPECT_LT(relativeError(final2, expected.finalState), bound);
 }
 
 // N a multiple of 32 (every lane entry valid) or not (40: the second entry

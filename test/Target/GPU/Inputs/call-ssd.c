@@ -3,7 +3,7 @@
  * shared memory as an H100 does (48 KiB unless cuFuncSetAttribute raised
  * the kernel's limit): prints each launch and how often the limit was
  * raised; then calls it on a stream of the caller's (ssm_cuda_set_call_stream)
- * and prints how many streams the call created and synchronized. The fake
+ * and prints how many streams it created and how often it waited. The fake
  * runs no PTX. */
 #include "ssd.h"
 #include "ssm/runtime_cuda.h"
