@@ -206,6 +206,18 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
       while the carried state's goes on), and terms across segments are
       dropped.
 
+    - The chunks of a chunked `ssm.ssd` run in order in that one kernel,
+      or in parallel in three (`ssd-chunks`: `auto`, the default, takes
+      the parallel form unless `cu_seqlens` is given, the static length is
+      one chunk, or the static batch x heads x channel tiles make 264
+      blocks or more): chunk states (a block per row, chunk, head and
+      channel tile: each chunk's state from zero, and the decay of its
+      entering state, into f32 device buffers [B, chunks, H, P, N] and
+      [B, chunks, H]), state passing (a thread per state entry runs
+      h = decay · h + state over the chunks, storing each chunk's entering
+      state in place and the final state) and chunk outputs (y of each
+      chunk from its entering state).
+
     - The same chunked `ssm.ssd` for `chip=sm_90a` (Hopper's
       architecture-specific features), when moreover P is a multiple of
       64, N a multiple of 16 and `chunk_size` at least 64: one warpgroup
