@@ -418,24 +418,37 @@ ssm_status_t ssm_cuda_synchronize(int32_t device) {
   return status;
 }
 
-ssm_status_t ssm_cuda_stream_create(int32_t device,
-                                    ssm_cuda_stream_t *out_stream) {
-  static const char kFn[] = "ssm_cuda_stream_create";
+// A stream handle on `device` for `*out_stream`: the checks that creating
+// and wrapping share (driver, out pointer, device, whose primary context is
+// retained for as long as the handle may be used).
+static ssm_status_t new_stream(const char *fn, int32_t device,
+                               ssm_cuda_stream_t *out_stream,
+                               struct ssm_cuda_stream **stream) {
   if (out_stream)
     *out_stream = NULL;
-  ssm_status_t status = ensure_driver(kFn);
+  ssm_status_t status = ensure_driver(fn);
   if (status != SSM_OK)
     return status;
   if (!out_stream)
     return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT, "%s: out_stream is null",
-                         kFn);
-  if ((status = enter_device(kFn, device)) != SSM_OK)
+                         fn);
+  if ((status = enter_device(fn, device)) != SSM_OK)
     return status;
-  struct ssm_cuda_stream *stream = malloc(sizeof *stream);
-  if (!stream)
+  *stream = malloc(sizeof **stream);
+  if (!*stream)
     return ssm_set_error(SSM_ERROR_OUT_OF_MEMORY,
-                         "%s: cannot allocate a stream handle", kFn);
-  stream->device = device;
+                         "%s: cannot allocate a stream handle", fn);
+  (*stream)->device = device;
+  return SSM_OK;
+}
+
+ssm_status_t ssm_cuda_stream_create(int32_t device,
+                                    ssm_cuda_stream_t *out_stream) {
+  static const char kFn[] = "ssm_cuda_stream_create";
+  struct ssm_cuda_stream *stream = NULL;
+  ssm_status_t status = new_stream(kFn, device, out_stream, &stream);
+  if (status != SSM_OK)
+    return status;
   stream->owned = true;
   // Flags 0: the stream synchronizes with the legacy default stream, so
   // the synchronous copies order with its work.
@@ -465,24 +478,11 @@ ssm_status_t ssm_cuda_stream_synchronize(ssm_cuda_stream_t stream) {
 ssm_status_t ssm_cuda_stream_wrap(int32_t device, void *cu_stream,
                                   ssm_cuda_stream_t *out_stream) {
   static const char kFn[] = "ssm_cuda_stream_wrap";
-  if (out_stream)
-    *out_stream = NULL;
-  ssm_status_t status = ensure_driver(kFn);
+  struct ssm_cuda_stream *stream = NULL;
+  ssm_status_t status = new_stream(kFn, device, out_stream, &stream);
   if (status != SSM_OK)
     return status;
-  if (!out_stream)
-    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT, "%s: out_stream is null",
-                         kFn);
-  // Retaining the primary context here keeps it alive for as long as the
-  // wrapper may be used, as for a stream the runtime creates.
-  if ((status = enter_device(kFn, device)) != SSM_OK)
-    return status;
-  struct ssm_cuda_stream *stream = malloc(sizeof *stream);
-  if (!stream)
-    return ssm_set_error(SSM_ERROR_OUT_OF_MEMORY,
-                         "%s: cannot allocate a stream handle", kFn);
   stream->stream = (CUstream)cu_stream;
-  stream->device = device;
   stream->owned = false;
   *out_stream = stream;
   return SSM_OK;

@@ -505,6 +505,31 @@ public:
       storeAs(b, l, v, arg(FinalState), {ri, hi, add(p0, p), nn});
   }
 
+  /// The first phases of the chunk from `t0`, alike in both kernels,
+  /// between barriers: δ into `deltas`, C (with `outputs`) and B to
+  /// `stageCB(j, n, C, B)`, the state (with `outputs`) to `stageState(h,
+  /// p, n)` at the places `at`; then cum and the segments; then δx and
+  /// w ∘ δx of the block's `channels` to `stageDx(j, p, δx, w ∘ δx)`.
+  void stageChunk(Value t0, bool outputs, int64_t channels, Value deltas,
+                   Value cum, ValueRange state,
+                   ArrayRef<std::pair<Value, Value>> at,
+                   function_ref<void(Value, Value, Value, Value)> stageCB,
+                   function_ref<void(Value, Value, Value)> stageState,
+                   function_ref<void(Value, Value, Value, Value)> stageDx) {
+    // The previous chunk's products are done with shared memory.
+    barrier();
+    stageDeltas(t0, deltas);
+    forEachCB(t0, outputs, stageCB);
+    if (outputs)
+      for (auto [h, pn] : llvm::zip_equal(state, at))
+        stageState(h, pn.first, pn.second);
+    barrier();
+    cumulate(t0, deltas, cum);
+    barrier();
+    Value cumLast = load(cum, {index(q - 1)});
+    forEachDx(t0, channels, deltas, cum, cumLast, stageDx);
+  }
+
   /// Runs `body(t0, state)`, one chunk's work from step t0 that returns
   /// the state after the chunk (nothing in Phase::ChunkOutputs), as
   /// `phase` asks. The block holds its part of the state in registers:
@@ -643,27 +668,19 @@ void buildMmaSyncKernel(ChunkEmitter &e, Phase phase) {
   bool outputs = phase != Phase::ChunkStates;
 
   e.run(phase, at, [&](Value t0, ValueRange state) -> SmallVector<Value> {
-    // The previous chunk's products are done with workgroup memory.
-    e.barrier();
-    e.stageDeltas(t0, deltas);
-    e.forEachCB(t0, outputs, [&](Value j, Value nn, Value c, Value bv) {
-      if (c)
-        e.store(c, cs, {j, nn});
-      e.store(bv, bs, {j, nn});
-    });
-    // The state as the B operand of C hᵀ.
-    if (outputs)
-      for (auto [h, pn] : llvm::zip_equal(state, at))
-        e.store(e.toF16(h), hs, {pn.first, pn.second});
-    e.barrier();
-    e.cumulate(t0, deltas, cum);
-    e.barrier();
-    Value cumLast = e.load(cum, {e.index(q - 1)});
-    e.forEachDx(t0, kChannelTile, deltas, cum, cumLast,
-                [&](Value j, Value pp, Value dx, Value wdx) {
-                  e.store(dx, xs, {j, pp});
-                  e.store(wdx, xw, {pp, j});
-                });
+    e.stageChunk(
+        t0, outputs, kChannelTile, deltas, cum, state, at,
+        [&](Value j, Value nn, Value c, Value bv) {
+          if (c)
+            e.store(c, cs, {j, nn});
+          e.store(bv, bs, {j, nn});
+        },
+        // The state as the B operand of C hᵀ.
+        [&](Value h, Value p, Value nn) { e.store(e.toF16(h), hs, {p, nn}); },
+        [&](Value j, Value pp, Value dx, Value wdx) {
+          e.store(dx, xs, {j, pp});
+          e.store(wdx, xw, {pp, j});
+        });
     Value total = e.stateDecay(cum, e.index(q - 1));
     if (outputs) {
     // M = C Bᵀ ∘ L, one 16 x 8 tile per warp at a time.
@@ -879,27 +896,19 @@ void buildWarpgroupKernel(ChunkEmitter &e, Phase phase) {
   bool outputs = phase != Phase::ChunkStates;
 
   e.run(phase, at, [&](Value t0, ValueRange state) -> SmallVector<Value> {
-    // The previous chunk's products are done with shared memory.
-    e.barrier();
-    e.stageDeltas(t0, deltas);
-    e.forEachCB(t0, outputs, [&](Value j, Value nn, Value c, Value bv) {
-      if (c)
-        cs.store(e, c, j, nn);
-      bs.store(e, bv, j, nn);
-      bt.store(e, bv, nn, j);
-    });
-    if (outputs)
-      for (auto [h, pn] : llvm::zip_equal(state, at))
-        hs.store(e, e.toF16(h), pn.first, pn.second);
-    e.barrier();
-    e.cumulate(t0, deltas, cum);
-    e.barrier();
-    Value cumLast = e.load(cum, {e.index(q - 1)});
-    e.forEachDx(t0, channels, deltas, cum, cumLast,
-                [&](Value j, Value pp, Value dx, Value wdx) {
-                  xt.store(e, dx, pp, j);
-                  xw.store(e, wdx, pp, j);
-                });
+    e.stageChunk(
+        t0, outputs, channels, deltas, cum, state, at,
+        [&](Value j, Value nn, Value c, Value bv) {
+          if (c)
+            cs.store(e, c, j, nn);
+          bs.store(e, bv, j, nn);
+          bt.store(e, bv, nn, j);
+        },
+        [&](Value h, Value p, Value nn) { hs.store(e, e.toF16(h), p, nn); },
+        [&](Value j, Value pp, Value dx, Value wdx) {
+          xt.store(e, dx, pp, j);
+          xw.store(e, wdx, pp, j);
+        });
     publish();
     Value total = e.stateDecay(cum, e.index(q - 1));
     if (outputs) {
