@@ -72,13 +72,13 @@ void ssm::buildCPULowerToLLVMPipeline(OpPassManager &pm, bool threads) {
 }
 
 void ssm::buildGPUBufferizePipeline(OpPassManager &pm,
-                                     const GPUPipelineOptions &options) {
+                                    const GPUPipelineOptions &options) {
   // No deallocation pipeline: a buffer allocated here would live in host
   // memory, where no kernel can use it (see checkDeviceBuffers). Device
   // buffers of intermediate results are freed after their last use.
   append(pm, "func.func(ssm-insert-shape-checks), ssm-mark-in-place-arguments,"
-             "convert-ssm-to-gpu{chip=" + options.chip +
-                 " ssd-chunks=" + options.ssdChunks + "}, canonicalize, cse,"
+             "convert-ssm-to-gpu{chip=" + options.chip + " ssd-chunks=" +
+                 options.ssdChunks + "}, canonicalize, cse,"
              "one-shot-bufferize{bufferize-function-boundaries "
              "function-boundary-type-conversion=identity-layout-map},"
              "canonicalize, ssm-drop-argument-results, canonicalize,"

@@ -35,13 +35,16 @@ inline std::string kernelArch(int32_t major, std::string &error) {
   if (const char *env = std::getenv("SSM_GPU_ARCH"); env && *env)
     chosen = env;
   if (chosen != "sm_80" && chosen != "sm_90" && chosen != "sm_90a") {
-    error = "SSM_GPU_ARCH=" + chosen + " is not a variant (sm_80, sm_90, "
+    error = "SSM_GPU_ARCH=" + chosen +
+            " is not a variant (sm_80, sm_90, "
             "sm_90a)";
     return "";
   }
   if (chosen != "sm_80" && major != 9) {
-    error = chosen + " kernels need a device of compute capability 9.x, "
-            "this one is " + std::to_string(major) + ".x";
+    error = chosen +
+            " kernels need a device of compute capability 9.x, "
+            "this one is " +
+            std::to_string(major) + ".x";
     return "";
   }
   return chosen;

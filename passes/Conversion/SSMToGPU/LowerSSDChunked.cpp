@@ -74,8 +74,22 @@ constexpr int64_t kWarpgroupChannels = 64;
 /// state, then the state entering it; `Decays` [rows, chunks, H] how much
 /// of the entering state each chunk lets through.
 enum Arg {
-  Y, FinalState, X, Dt, A, Bm, Cm, Skip, Gate, DtBias, Init, CuSeqlens,
-  SeqIdx, States, Decays, kArgCount
+  Y,
+  FinalState,
+  X,
+  Dt,
+  A,
+  Bm,
+  Cm,
+  Skip,
+  Gate,
+  DtBias,
+  Init,
+  CuSeqlens,
+  SeqIdx,
+  States,
+  Decays,
+  kArgCount
 };
 /// A kernel's buffers by role; null where it takes none.
 using Operands = std::array<Value, kArgCount>;
@@ -184,7 +198,8 @@ public:
     Value tiles = index(*staticDimOf(xb, 3) / channels);
     Value block = gpu::BlockIdOp::create(b, l, gpu::Dimension::x);
     tid = gpu::ThreadIdOp::create(b, l, gpu::Dimension::x);
-    Value lane = arith::RemUIOp::create(b, l, tid, index(gpu_lowering::kWarpSize));
+    Value lane =
+        arith::RemUIOp::create(b, l, tid, index(gpu_lowering::kWarpSize));
     warp = arith::DivUIOp::create(b, l, tid, index(gpu_lowering::kWarpSize));
     // Accumulator fragments index lanes as (group, thread in group).
     group = arith::DivUIOp::create(b, l, lane, index(4));
@@ -209,8 +224,8 @@ public:
       // decreasing pair gives an empty sequence: no access out of bounds,
       // no endless chunk loop.
       auto offset = [&](Value i) -> Value {
-        Value v = arith::IndexCastOp::create(b, l, b.getIndexType(),
-                                             memref::LoadOp::create(b, l, cu, i));
+        Value v = arith::IndexCastOp::create(
+            b, l, b.getIndexType(), memref::LoadOp::create(b, l, cu, i));
         return arith::MinSIOp::create(
             b, l, arith::MaxSIOp::create(b, l, v, index(0)), length);
       };
@@ -296,7 +311,8 @@ public:
     fn();
   }
   /// `inside()` at steps before L, `outside` (of the same types) past it.
-  SmallVector<Value> ifInside(Value t, function_ref<SmallVector<Value>()> inside,
+  SmallVector<Value> ifInside(Value t,
+                              function_ref<SmallVector<Value>()> inside,
                               ValueRange outside) {
     auto branch = scf::IfOp::create(
         b, l, ult(t, length),
@@ -320,8 +336,9 @@ public:
       Value delta = ifInside(
           t,
           [&]() -> SmallVector<Value> {
-            return {buildStepSize(b, l, loadAs(b, l, arg(Dt), {batchRow, step(t), hi}, f32),
-                                  bias, op.getDtSoftplus(), op.getDtLimit())};
+            return {buildStepSize(
+                b, l, loadAs(b, l, arg(Dt), {batchRow, step(t), hi}, f32), bias,
+                op.getDtSoftplus(), op.getDtLimit())};
           },
           {f32c(0.0)})[0];
       store(delta, deltas, {tid});
@@ -336,9 +353,9 @@ public:
     Type i32 = b.getI32Type();
     auto sequenceAt = [&](Value t) -> Value {
       Value v = memref::LoadOp::create(b, l, seq, ValueRange{batchRow, t});
-      return v.getType().isInteger(64) ? v
-                                       : arith::ExtSIOp::create(
-                                             b, l, b.getI64Type(), v);
+      return v.getType().isInteger(64)
+                 ? v
+                 : arith::ExtSIOp::create(b, l, b.getI64Type(), v);
     };
     when(arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, tid, index(0)),
          [&] {
@@ -369,8 +386,8 @@ public:
                                        b, l, 0, 1)});
                              },
                              [&](OpBuilder &, Location) {
-                               Value before = arith::SubIOp::create(
-                                   b, l, t, index(1));
+                               Value before =
+                                   arith::SubIOp::create(b, l, t, index(1));
                                scf::YieldOp::create(
                                    b, l,
                                    ValueRange{arith::CmpIOp::create(
@@ -380,9 +397,9 @@ public:
                          return {change.getResult(0)};
                        },
                        {arith::ConstantIntOp::create(b, l, 0, 1)})[0];
-                   Value segment = select(
-                       starts, arith::IndexCastOp::create(b, l, i32, j),
-                       carried[1]);
+                   Value segment =
+                       select(starts, arith::IndexCastOp::create(b, l, i32, j),
+                              carried[1]);
                    store(segment, segments, {j});
                    yielded.push_back(segment);
                  }
@@ -429,8 +446,8 @@ public:
       SmallVector<Value> loaded = ifInside(
           t,
           [&]() -> SmallVector<Value> {
-            SmallVector<Value> v{toF16(
-                loadAs(b, l, arg(Bm), {batchRow, step(t), gi, nn}, f32))};
+            SmallVector<Value> v{
+                toF16(loadAs(b, l, arg(Bm), {batchRow, step(t), gi, nn}, f32))};
             if (withC)
               v.push_back(toF16(
                   loadAs(b, l, arg(Cm), {batchRow, step(t), gi, nn}, f32)));
@@ -450,13 +467,13 @@ public:
     forEachOfBlock(q * channels, [&](Value i) {
       Value j = div(i, channels), pp = rem(i, channels);
       Value t = add(t0, j);
-      Value x = ifInside(
-          t,
-          [&]() -> SmallVector<Value> {
-            return {loadAs(b, l, arg(X), {batchRow, step(t), hi, add(p0, pp)},
-                           f32)};
-          },
-          {f32c(0.0)})[0];
+      Value x =
+          ifInside(t,
+                   [&]() -> SmallVector<Value> {
+                     return {loadAs(b, l, arg(X),
+                                    {batchRow, step(t), hi, add(p0, pp)}, f32)};
+                   },
+                   {f32c(0.0)})[0];
       Value dx = mulf(load(deltas, {j}), x);
       Value w = select(
           sameSequence(j, index(q - 1)),
@@ -511,11 +528,11 @@ public:
   /// p, n)` at the places `at`; then cum and the segments; then δx and
   /// w ∘ δx of the block's `channels` to `stageDx(j, p, δx, w ∘ δx)`.
   void stageChunk(Value t0, bool outputs, int64_t channels, Value deltas,
-                   Value cum, ValueRange state,
-                   ArrayRef<std::pair<Value, Value>> at,
-                   function_ref<void(Value, Value, Value, Value)> stageCB,
-                   function_ref<void(Value, Value, Value)> stageState,
-                   function_ref<void(Value, Value, Value, Value)> stageDx) {
+                  Value cum, ValueRange state,
+                  ArrayRef<std::pair<Value, Value>> at,
+                  function_ref<void(Value, Value, Value, Value)> stageCB,
+                  function_ref<void(Value, Value, Value)> stageState,
+                  function_ref<void(Value, Value, Value, Value)> stageDx) {
     // The previous chunk's products are done with shared memory.
     barrier();
     stageDeltas(t0, deltas);
@@ -570,7 +587,9 @@ public:
   /// chunk lets through (`stateDecay` of its last step), by thread 0.
   void storeDecay(Value decay) {
     when(arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, tid, index(0)),
-         [&] { store(decay, arg(Decays), {ri, chunk, hi}); });
+         [&] {
+           store(decay, arg(Decays), {ri, chunk, hi});
+         });
   }
 };
 
@@ -647,7 +666,8 @@ void buildMmaSyncKernel(ChunkEmitter &e, Phase phase) {
     auto loop = scf::ForOp::create(
         b, l, e.index(0), kEnd, e.index(16), acc,
         [&](OpBuilder &, Location, Value k0, ValueRange acc) {
-          Value a = loadA([&](Value r, Value c) { return aAt(r, e.add(c, k0)); });
+          Value a =
+              loadA([&](Value r, Value c) { return aAt(r, e.add(c, k0)); });
           Value bv =
               loadB([&](Value r, Value c) { return bAt(e.add(r, k0), c); });
           scf::YieldOp::create(b, l, mma(a, bv, acc));
@@ -676,52 +696,63 @@ void buildMmaSyncKernel(ChunkEmitter &e, Phase phase) {
           e.store(bv, bs, {j, nn});
         },
         // The state as the B operand of C hᵀ.
-        [&](Value h, Value p, Value nn) { e.store(e.toF16(h), hs, {p, nn}); },
+        [&](Value h, Value p, Value nn) {
+          e.store(e.toF16(h), hs, {p, nn});
+        },
         [&](Value j, Value pp, Value dx, Value wdx) {
           e.store(dx, xs, {j, pp});
           e.store(wdx, xw, {pp, j});
         });
     Value total = e.stateDecay(cum, e.index(q - 1));
     if (outputs) {
-    // M = C Bᵀ ∘ L, one 16 x 8 tile per warp at a time.
-    e.forEach(e.warp, e.index((q / 16) * (q / 8)), e.index(kWarps),
-              [&](Value tile) {
-                Value r0 = e.mul(e.div(tile, q / 8), e.index(16));
-                Value c0 = e.mul(e.rem(tile, q / 8), e.index(8));
-                SmallVector<Value> s = product(
-                    [&](Value r, Value c) {
-                      return e.load(cs, {e.add(r0, r), c});
-                    },
-                    [&](Value r, Value c) {
-                      return e.load(bs, {e.add(c0, c), r});
-                    },
-                    e.index(n), zeros());
-                for (int64_t k = 0; k < 4; ++k) {
-                  Value i = e.add(r0, e.accRow(k)), j = e.add(c0, e.accCol(k));
-                  e.store(e.maskedScore(s[k], cum, i, j), ms, {i, j});
-                }
-              });
-    e.barrier();
-    // Y = exp(cum_i) · C hᵀ + M δx: Q/16 x 2 tiles.
-    e.forEach(e.warp, e.index(q / 8), e.index(kWarps), [&](Value tile) {
-      Value r0 = e.mul(e.div(tile, 2), e.index(16));
-      Value c0 = e.mul(e.rem(tile, 2), e.index(8));
-      SmallVector<Value> acc = product(
-          [&](Value r, Value c) { return e.load(cs, {e.add(r0, r), c}); },
-          [&](Value r, Value c) { return e.load(hs, {e.add(c0, c), r}); },
-          e.index(n), zeros());
-      for (int64_t k = 0; k < 4; ++k)
-        acc[k] = e.mulf(acc[k], e.stateDecay(cum, e.add(r0, e.accRow(k))));
-      // M is lower triangular: its columns past the tile's last row are
-      // zero.
-      acc = product(
-          [&](Value r, Value c) { return e.load(ms, {e.add(r0, r), c}); },
-          [&](Value r, Value c) { return e.load(xs, {r, e.add(c0, c)}); },
-          e.add(r0, e.index(16)), acc);
-      for (int64_t k = 0; k < 4; ++k)
-        e.storeOutput(t0, e.add(r0, e.accRow(k)), e.add(c0, e.accCol(k)),
-                      acc[k]);
-    });
+      // M = C Bᵀ ∘ L, one 16 x 8 tile per warp at a time.
+      e.forEach(e.warp, e.index((q / 16) * (q / 8)), e.index(kWarps),
+                [&](Value tile) {
+                  Value r0 = e.mul(e.div(tile, q / 8), e.index(16));
+                  Value c0 = e.mul(e.rem(tile, q / 8), e.index(8));
+                  SmallVector<Value> s = product(
+                      [&](Value r, Value c) {
+                        return e.load(cs, {e.add(r0, r), c});
+                      },
+                      [&](Value r, Value c) {
+                        return e.load(bs, {e.add(c0, c), r});
+                      },
+                      e.index(n), zeros());
+                  for (int64_t k = 0; k < 4; ++k) {
+                    Value i = e.add(r0, e.accRow(k)),
+                          j = e.add(c0, e.accCol(k));
+                    e.store(e.maskedScore(s[k], cum, i, j), ms, {i, j});
+                  }
+                });
+      e.barrier();
+      // Y = exp(cum_i) · C hᵀ + M δx: Q/16 x 2 tiles.
+      e.forEach(e.warp, e.index(q / 8), e.index(kWarps), [&](Value tile) {
+        Value r0 = e.mul(e.div(tile, 2), e.index(16));
+        Value c0 = e.mul(e.rem(tile, 2), e.index(8));
+        SmallVector<Value> acc = product(
+            [&](Value r, Value c) {
+              return e.load(cs, {e.add(r0, r), c});
+            },
+            [&](Value r, Value c) {
+              return e.load(hs, {e.add(c0, c), r});
+            },
+            e.index(n), zeros());
+        for (int64_t k = 0; k < 4; ++k)
+          acc[k] = e.mulf(acc[k], e.stateDecay(cum, e.add(r0, e.accRow(k))));
+        // M is lower triangular: its columns past the tile's last row are
+        // zero.
+        acc = product(
+            [&](Value r, Value c) {
+              return e.load(ms, {e.add(r0, r), c});
+            },
+            [&](Value r, Value c) {
+              return e.load(xs, {r, e.add(c0, c)});
+            },
+            e.add(r0, e.index(16)), acc);
+        for (int64_t k = 0; k < 4; ++k)
+          e.storeOutput(t0, e.add(r0, e.accRow(k)), e.add(c0, e.accCol(k)),
+                        acc[k]);
+      });
     }
     if (phase == Phase::ChunkOutputs)
       return {};
@@ -740,12 +771,14 @@ void buildMmaSyncKernel(ChunkEmitter &e, Phase phase) {
                           ? state[4 * t + k]
                           : e.mulf(total, state[4 * t + k]));
       Value c0 = e.mul(e.add(e.warp, e.index(kWarps * t)), e.index(8));
-      llvm::append_range(
-          next, product([&](Value r, Value c) { return e.load(xw, {r, c}); },
-                        [&](Value r, Value c) {
-                          return e.load(bs, {r, e.add(c0, c)});
-                        },
-                        e.index(q), acc));
+      llvm::append_range(next, product(
+                                   [&](Value r, Value c) {
+                                     return e.load(xw, {r, c});
+                                   },
+                                   [&](Value r, Value c) {
+                                     return e.load(bs, {r, e.add(c0, c)});
+                                   },
+                                   e.index(q), acc));
     }
     return next;
   });
@@ -794,8 +827,7 @@ struct WarpgroupOperand {
         arith::AddIOp::create(b, l, base, i64(byteOffset + col / 8 * 128));
     Value field = arith::ShRUIOp::create(
         b, l, arith::AndIOp::create(b, l, address, i64(0x3FFFF)), i64(4));
-    int64_t offsets =
-        (kLeadingBytes >> 4) << 16 | (strideBytes() >> 4) << 32;
+    int64_t offsets = (kLeadingBytes >> 4) << 16 | (strideBytes() >> 4) << 32;
     return arith::OrIOp::create(b, l, field, i64(offsets));
   }
 };
@@ -864,8 +896,8 @@ void buildWarpgroupKernel(ChunkEmitter &e, Phase phase) {
     for (int64_t k0 = 0; k0 < a.k; k0 += 16)
       d = NVVM::WgmmaMmaAsyncOp::create(
           b, l, type, d, a.descriptor(e, base, k0), bm.descriptor(e, base, k0),
-          NVVM::MMAShapeAttr::get(context, 64, cols, 16),
-          NVVM::WGMMATypes::f16, NVVM::WGMMATypes::f16, NVVM::WGMMATypes::f32,
+          NVVM::MMAShapeAttr::get(context, 64, cols, 16), NVVM::WGMMATypes::f16,
+          NVVM::WGMMATypes::f16, NVVM::WGMMATypes::f32,
           NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
           NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row, NVVM::MMALayout::col,
           /*satfinite=*/nullptr);
@@ -912,18 +944,18 @@ void buildWarpgroupKernel(ChunkEmitter &e, Phase phase) {
     publish();
     Value total = e.stateDecay(cum, e.index(q - 1));
     if (outputs) {
-    // M = C Bᵀ ∘ L.
-    SmallVector<Value> s = product(cs, bs, q, zeros(q / 2));
-    for (int64_t i = 0; i < q / 2; ++i)
-      ms.store(e, e.maskedScore(s[i], cum, row(i), col(i)), row(i), col(i));
-    publish();
-    // Y = exp(cum_i) · C hᵀ + M δx.
-    SmallVector<Value> y = product(cs, hs, channels, zeros(channels / 2));
-    for (int64_t i = 0; i < channels / 2; ++i)
-      y[i] = e.mulf(y[i], e.stateDecay(cum, row(i)));
-    y = product(ms, xt, channels, y);
-    for (int64_t i = 0; i < channels / 2; ++i)
-      e.storeOutput(t0, row(i), col(i), y[i]);
+      // M = C Bᵀ ∘ L.
+      SmallVector<Value> s = product(cs, bs, q, zeros(q / 2));
+      for (int64_t i = 0; i < q / 2; ++i)
+        ms.store(e, e.maskedScore(s[i], cum, row(i), col(i)), row(i), col(i));
+      publish();
+      // Y = exp(cum_i) · C hᵀ + M δx.
+      SmallVector<Value> y = product(cs, hs, channels, zeros(channels / 2));
+      for (int64_t i = 0; i < channels / 2; ++i)
+        y[i] = e.mulf(y[i], e.stateDecay(cum, row(i)));
+      y = product(ms, xt, channels, y);
+      for (int64_t i = 0; i < channels / 2; ++i)
+        e.storeOutput(t0, row(i), col(i), y[i]);
     }
     if (phase == Phase::ChunkOutputs)
       return {};
@@ -954,8 +986,9 @@ void buildStatePassingKernel(OpBuilder &b, Location l, const Operands &ops,
   Value item = globalThreadIndex(b, l, blockSize);
   Value perRow = arith::MulIOp::create(
       b, l, heads, arith::MulIOp::create(b, l, channels, n));
-  Value inside = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, item,
-                                       arith::MulIOp::create(b, l, rows, perRow));
+  Value inside =
+      arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, item,
+                            arith::MulIOp::create(b, l, rows, perRow));
   auto guard = scf::IfOp::create(b, l, inside, /*withElseRegion=*/false);
   OpBuilder::InsertionGuard g(b);
   b.setInsertionPoint(guard.thenBlock()->getTerminator());
@@ -1088,20 +1121,20 @@ struct LowerChunkedSSD : OpRewritePattern<SSDOp> {
       auto gridSize = [&](OpBuilder &b, Location l,
                           ValueRange buffers) -> Value {
         Value xb = buffers[hasFinal ? 2 : 1];
-        Value rows = packed ? arith::SubIOp::create(
-                                  b, l, dimOf(b, l, buffers.back(), 0),
-                                  indexConst(b, l, 1))
-                                  .getResult()
-                            : dimOf(b, l, xb, 0);
+        Value rows =
+            packed ? arith::SubIOp::create(b, l, dimOf(b, l, buffers.back(), 0),
+                                           indexConst(b, l, 1))
+                         .getResult()
+                   : dimOf(b, l, xb, 0);
         return blocks(b, l, rows, dimOf(b, l, xb, 2), Value());
       };
       auto body = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
         SmallVector<Arg> order{Y};
         if (hasFinal)
           order.push_back(FinalState);
-        llvm::append_range(order, ArrayRef<Arg>{X, Dt, A, Bm, Cm, Skip, Gate,
-                                                 DtBias, Init, CuSeqlens,
-                                                 SeqIdx});
+        llvm::append_range(order,
+                           ArrayRef<Arg>{X, Dt, A, Bm, Cm, Skip, Gate, DtBias,
+                                         Init, CuSeqlens, SeqIdx});
         emit(b, l, roles(args, order), Phase::Walk);
       };
       KernelSpec spec{name,
@@ -1148,12 +1181,11 @@ struct LowerChunkedSSD : OpRewritePattern<SSDOp> {
     KernelSpec statesSpec{
         statesName,
         /*destinations=*/{},
-        {deviceOutput(statesType,
-                      {dim(x, 0), chunks, dim(x, 2), dim(x, 3),
-                       dim(op.getB(), 3)}),
+        {deviceOutput(statesType, {dim(x, 0), chunks, dim(x, 2), dim(x, 3),
+                                   dim(op.getB(), 3)}),
          deviceOutput(decaysType, {dim(x, 0), chunks, dim(x, 2)})},
-        {op.getX(), op.getDt(), op.getA(), op.getB(), op.getC(),
-         op.getDtBias(), op.getSeqIdx()},
+        {op.getX(), op.getDt(), op.getA(), op.getB(), op.getC(), op.getDtBias(),
+         op.getSeqIdx()},
         kBlockSize,
         statesGrid,
         statesBody,
@@ -1192,8 +1224,8 @@ struct LowerChunkedSSD : OpRewritePattern<SSDOp> {
 
     auto outputsBody = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
       emit(b, l,
-           roles(args, {Y, States, X, Dt, A, Bm, Cm, Skip, Gate, DtBias,
-                        SeqIdx}),
+           roles(args,
+                 {Y, States, X, Dt, A, Bm, Cm, Skip, Gate, DtBias, SeqIdx}),
            Phase::ChunkOutputs);
     };
     KernelSpec outputsSpec{outputsName,
@@ -1218,7 +1250,7 @@ struct LowerChunkedSSD : OpRewritePattern<SSDOp> {
 
 } // namespace
 
-void gpu_lowering::populateChunkedSSDPatterns(RewritePatternSet &patterns,
-                                              const GPULoweringOptions &options) {
+void gpu_lowering::populateChunkedSSDPatterns(
+    RewritePatternSet &patterns, const GPULoweringOptions &options) {
   patterns.add<LowerChunkedSSD>(patterns.getContext(), options);
 }

@@ -33,11 +33,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <dlfcn.h>
 #include <iostream>
 #include <limits>
-#include <algorithm>
 #include <map>
 #include <optional>
 #include <random>
@@ -400,8 +400,8 @@ const SSDCase kSSDCases[] = {
     // first step and inside the second.
     {"chunked_seq_idx", 2, 150, 2, 16, 1, 32, Packing::SeqIdx, true,
      Storage::F32, 64},
-    {"wgmma_seq_idx", 2, 130, 1, 64, 1, 64, Packing::SeqIdx, true,
-     Storage::F32, 64},
+    {"wgmma_seq_idx", 2, 130, 1, 64, 1, 64, Packing::SeqIdx, true, Storage::F32,
+     64},
     // Grids of 264 blocks or more walk their chunks in one kernel (every
     // other chunked case runs them in parallel): mma.sync, and wgmma on
     // sm_90a.
@@ -426,12 +426,12 @@ std::vector<std::string> chunkedSSDKernels(const std::string &function,
   bool wgmma = gArch == "sm_90a" && p % 64 == 0 && n % 16 == 0 && n <= 256 &&
                chunk >= 64;
   int64_t channels = wgmma ? 64 : 16;
-  int64_t q = wgmma || (chunk >= 64 && 2 * (2 * 64 * n + 2 * 64 * 16 +
-                                            64 * 64 + 16 * n) +
-                                               512 <=
-                                           48 * 1024)
-                  ? 64
-                  : 32;
+  int64_t q =
+      wgmma || (chunk >= 64 &&
+                2 * (2 * 64 * n + 2 * 64 * 16 + 64 * 64 + 16 * n) + 512 <=
+                    48 * 1024)
+          ? 64
+          : 32;
   bool parallel = !packed && (length == 0 || length > q) &&
                   (batch == 0 || batch * h * (p / channels) < 264);
   std::string walk = function + (wgmma ? "_ssd_wgmma" : "_ssd");
@@ -484,10 +484,10 @@ Kernel ssdKernel(const SSDCase &c) {
   Kernel k;
   k.library = "ssm_gpu_test_kernels";
   k.function = std::string("ssd_") + c.name;
-  k.kernels = c.chunk ? chunkedSSDKernels(k.function, c.B, c.L, c.H, c.P,
-                                           c.N, c.chunk,
-                                           c.packing == Packing::CuSeqlens)
-                      : std::vector<std::string>{k.function + "_ssd"};
+  k.kernels = c.chunk
+                  ? chunkedSSDKernels(k.function, c.B, c.L, c.H, c.P, c.N,
+                                      c.chunk, c.packing == Packing::CuSeqlens)
+                  : std::vector<std::string>{k.function + "_ssd"};
   Builder b(k, s);
   std::string op = "ssm.ssd " + b.in(a.x) + ", " + b.in(a.dt) + ", " +
                    b.in(a.A) + ", " + b.in(a.B) + ", " + b.in(a.C);
@@ -654,12 +654,7 @@ Kernel mamba2Prefill() {
   for (ref::Tensor *t : {&a.x, &a.dt, &a.A, &a.B, &a.C, &*a.D})
     *t = roundTo(*t, s);
   ref::SSDResult expected = ref::ssd(a);
-  Kernel k{"mamba2_block",
-           "prefill",
-           {"prefill_causal_conv1d"},
-           {},
-           {},
-           ""};
+  Kernel k{"mamba2_block", "prefill", {"prefill_causal_conv1d"}, {}, {}, ""};
   // The SSD's batch and length are dynamic, its chunk_size the default.
   for (std::string &name :
        chunkedSSDKernels("prefill", 0, 0, H, P, N, 256, false))

@@ -194,8 +194,8 @@ float wgmmaOperand(int64_t arena, uint64_t descriptor, int row, int k) {
   };
   EXPECT_EQ(descriptor >> 62, 0u) << "a swizzled layout";
   EXPECT_EQ((descriptor >> 49) & 7, 0u) << "a base offset";
-  int64_t address = arena + field(0) + row / 8 * field(32) +
-                    k / 8 * field(16) + row % 8 * 16 + k % 8 * 2;
+  int64_t address = arena + field(0) + row / 8 * field(32) + k / 8 * field(16) +
+                    row % 8 * 16 + k % 8 * 2;
   EXPECT_TRUE(address >= arena && address + 2 <= arena + kArenaBytes);
   uint16_t bits;
   std::memcpy(&bits, reinterpret_cast<const void *>(address), 2);
@@ -290,8 +290,7 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
       for (Value result : op->getResults())
         if (auto type = dyn_cast<MemRefType>(result.getType());
             type && type.getMemorySpace())
-          result.setType(MemRefType::get(type.getShape(),
-                                         type.getElementType(),
+          result.setType(MemRefType::get(type.getShape(), type.getElementType(),
                                          type.getLayout()));
     });
     bool unsupported = false;
@@ -338,12 +337,12 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
         rewriter.replaceOp(
             op, vector::FromElementsOp::create(rewriter, l, mma.getType(), d));
       } else if (isa<gpu::DynamicSharedMemoryOp>(op)) {
-        rewriter.replaceOp(op, memref::GetGlobalOp::create(
-                                   rewriter, op->getLoc(), arenaType,
-                                   "ssm_emu_arena"));
+        rewriter.replaceOp(
+            op, memref::GetGlobalOp::create(rewriter, op->getLoc(), arenaType,
+                                            "ssm_emu_arena"));
       } else if (isa<NVVM::FenceProxyOp, NVVM::WgmmaFenceAlignedOp,
-                     NVVM::WgmmaGroupSyncAlignedOp,
-                     NVVM::WgmmaWaitGroupSyncOp>(op)) {
+                     NVVM::WgmmaGroupSyncAlignedOp, NVVM::WgmmaWaitGroupSyncOp>(
+                     op)) {
         // The emulated wgmma is synchronous and reads memory directly.
         rewriter.eraseOp(op);
       } else if (auto wgmma = dyn_cast<NVVM::WgmmaMmaAsyncOp>(op)) {
@@ -365,8 +364,8 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
           func::CallOp::create(
               rewriter, l, "ssm_emu_wgmma_put", TypeRange{},
               ValueRange{arith::ConstantIntOp::create(rewriter, l, i, 32),
-                         LLVM::ExtractValueOp::create(
-                             rewriter, l, wgmma.getInouts(), i)});
+                         LLVM::ExtractValueOp::create(rewriter, l,
+                                                      wgmma.getInouts(), i)});
         Value arena = arith::IndexCastOp::create(
             rewriter, l, i64,
             memref::ExtractAlignedPointerAsIndexOp::create(
@@ -375,9 +374,9 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
                                             "ssm_emu_arena")));
         func::CallOp::create(
             rewriter, l, "ssm_emu_wgmma", TypeRange{},
-            ValueRange{arena, wgmma.getDescriptorA(), wgmma.getDescriptorB(),
-                       arith::ConstantIntOp::create(rewriter, l,
-                                                    shape.getN(), 32)});
+            ValueRange{
+                arena, wgmma.getDescriptorA(), wgmma.getDescriptorB(),
+                arith::ConstantIntOp::create(rewriter, l, shape.getN(), 32)});
         Value d = LLVM::UndefOp::create(rewriter, l, type);
         for (int64_t i = 0; i < count; ++i)
           d = LLVM::InsertValueOp::create(
@@ -503,29 +502,29 @@ std::string emulate(const std::string &source,
     return symbols;
   });
   for (const Launch &launch : launches) {
-  auto function = (*engine)->lookupPacked("_mlir_ciface_" + launch.kernel);
-  if (!function)
-    return "no kernel " + launch.kernel + ": " +
-           llvm::toString(function.takeError());
-  std::vector<void *> packed;
-  for (Buffer *arg : launch.args)
-    packed.push_back(&arg->descriptorPtr);
-  int64_t blockSize = launch.blockSize;
-  for (int64_t b = 0; b < launch.blocks; ++b) {
-    std::vector<Warp> warps(static_cast<size_t>(blockSize / kWarpSize));
-    Barrier wholeBlock(static_cast<int>(blockSize));
-    std::vector<std::thread> threads;
-    for (int64_t t = 0; t < blockSize; ++t)
-      threads.emplace_back([&, t] {
-        threadId = t;
-        blockId = b;
-        warp = &warps[static_cast<size_t>(t / kWarpSize)];
-        blockBarrier = &wholeBlock;
-        (*function)(packed.data());
-      });
-    for (std::thread &thread : threads)
-      thread.join();
-  }
+    auto function = (*engine)->lookupPacked("_mlir_ciface_" + launch.kernel);
+    if (!function)
+      return "no kernel " + launch.kernel + ": " +
+             llvm::toString(function.takeError());
+    std::vector<void *> packed;
+    for (Buffer *arg : launch.args)
+      packed.push_back(&arg->descriptorPtr);
+    int64_t blockSize = launch.blockSize;
+    for (int64_t b = 0; b < launch.blocks; ++b) {
+      std::vector<Warp> warps(static_cast<size_t>(blockSize / kWarpSize));
+      Barrier wholeBlock(static_cast<int>(blockSize));
+      std::vector<std::thread> threads;
+      for (int64_t t = 0; t < blockSize; ++t)
+        threads.emplace_back([&, t] {
+          threadId = t;
+          blockId = b;
+          warp = &warps[static_cast<size_t>(t / kWarpSize)];
+          blockBarrier = &wholeBlock;
+          (*function)(packed.data());
+        });
+      for (std::thread &thread : threads)
+        thread.join();
+    }
   }
   return "";
 }
@@ -952,12 +951,12 @@ TEST_P(EmulatedSSD, MatchesReference) {
   // allocate. The chunk length is the kernel's: 64 for wgmma, else 64
   // when chunk_size allows it and the mma.sync tiles fit 48 KB.
   int64_t n = c.N;
-  int64_t q = c.wgmma || (c.chunk >= 64 && 2 * (2 * 64 * n + 2 * 64 * 16 +
-                                                64 * 64 + 16 * n) +
-                                                   512 <=
-                                               48 * 1024)
-                  ? 64
-                  : 32;
+  int64_t q =
+      c.wgmma || (c.chunk >= 64 &&
+                  2 * (2 * 64 * n + 2 * 64 * 16 + 64 * 64 + 16 * n) + 512 <=
+                      48 * 1024)
+          ? 64
+          : 32;
   int64_t chunks = ceilDiv(c.L, q);
   Buffer states =
       fromTensor(ref::Tensor({rows, chunks, c.H, c.P, c.N}), Storage::F32);
@@ -1011,16 +1010,16 @@ INSTANTIATE_TEST_SUITE_P(
                 Storage::BF16, 32},
         // The wgmma kernel (sm_90a): partial last chunk, groups, N from 32
         // to 128, two channel tiles, bf16.
-        SSDCase{"wgmma", 2, 70, 2, 64, 1, 64, Packing::None, Storage::F32,
-                256, true},
+        SSDCase{"wgmma", 2, 70, 2, 64, 1, 64, Packing::None, Storage::F32, 256,
+                true},
         SSDCase{"wgmma_n128_groups", 1, 150, 4, 64, 2, 128, Packing::None,
                 Storage::F32, 64, true},
         SSDCase{"wgmma_bf16_two_tiles", 1, 45, 2, 128, 2, 32, Packing::None,
                 Storage::BF16, 128, true},
         // Packed sequences (4 steps, none, the rest) in both chunked
         // kernels: each sequence walks its own chunks from its own state.
-        SSDCase{"chunked_cu_seqlens", 1, 150, 2, 16, 1, 32,
-                Packing::CuSeqlens, Storage::F32, 64},
+        SSDCase{"chunked_cu_seqlens", 1, 150, 2, 16, 1, 32, Packing::CuSeqlens,
+                Storage::F32, 64},
         SSDCase{"wgmma_cu_seqlens", 1, 150, 2, 64, 2, 64, Packing::CuSeqlens,
                 Storage::F32, 64, true},
         // seq_idx in both chunked kernels: sequences change inside the

@@ -4,31 +4,11 @@
  * free the intermediate buffer, so that after the caller frees the result
  * and its inputs no device allocation is left. The fake runs no PTX. */
 #include "chain.h"
-#include "ssm/runtime_cuda.h"
-
-#include <dlfcn.h>
-#include <stdio.h>
-#include <stdlib.h>
-
-static void *device(size_t floats) {
-  ssm_cuda_ptr_t p = 0;
-  if (ssm_cuda_alloc(0, floats * sizeof(float), &p) != SSM_OK) {
-    fprintf(stderr, "alloc: %s\n", ssm_last_error());
-    exit(1);
-  }
-  return (void *)(uintptr_t)p;
-}
+#include "fake-driver.h"
 
 int main(void) {
   if (ssm_cuda_status() != SSM_OK) {
     fprintf(stderr, "%s\n", ssm_last_error());
-    return 1;
-  }
-  void *fake = dlopen(getenv("SSM_CUDA_DRIVER"), RTLD_NOW | RTLD_NOLOAD);
-  int (*counter)(const char *) =
-      fake ? (int (*)(const char *))dlsym(fake, "fake_cuda_counter") : NULL;
-  if (!counter) {
-    fprintf(stderr, "not the fake driver\n");
     return 1;
   }
   float *x = device(2 * 64 * 8), *w = device(64 * 4);
@@ -37,13 +17,13 @@ int main(void) {
   ssmc_memref_3d_f32 out;
   _mlir_ciface_chain(&out, &xs, &ws);
   printf("launches %d, live allocations after the call %d\n",
-         counter("launches"), counter("live_allocations"));
+         fake_counter("launches"), fake_counter("live_allocations"));
   void *buffers[] = {out.allocated, x, w};
   for (int i = 0; i < 3; ++i)
     if (ssm_cuda_free(0, (ssm_cuda_ptr_t)(uintptr_t)buffers[i]) != SSM_OK) {
       fprintf(stderr, "free: %s\n", ssm_last_error());
       return 1;
     }
-  printf("live allocations at the end %d\n", counter("live_allocations"));
+  printf("live allocations at the end %d\n", fake_counter("live_allocations"));
   return ssm_cuda_shutdown() == SSM_OK ? 0 : 1;
 }

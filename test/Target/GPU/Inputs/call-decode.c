@@ -7,11 +7,8 @@
  * state buffer reached it. Without a driver, the call must stop with a
  * message. */
 #include "block.h"
-#include "ssm/runtime_cuda.h"
+#include "fake-driver.h"
 
-#include <dlfcn.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 enum { B = 2, H = 24, P = 64, N = 128 };
@@ -27,15 +24,6 @@ static void record(const char *name, const unsigned grid[3],
   printf("launch %d: kernel %s grid %u %u %u block %u %u %u state %s\n",
          ++g_launches, name, grid[0], grid[1], grid[2], block[0], block[1],
          block[2], state ? "passed" : "missing");
-}
-
-static void *device(size_t floats) {
-  ssm_cuda_ptr_t p = 0;
-  if (ssm_cuda_alloc(0, floats * sizeof(float), &p) != SSM_OK) {
-    fprintf(stderr, "alloc: %s\n", ssm_last_error());
-    exit(1);
-  }
-  return (void *)(uintptr_t)p;
 }
 
 #define VIEW(rank, name, data, ...)                                            \
@@ -64,18 +52,7 @@ int main(void) {
     printf("not stopped\n");
     return 0;
   }
-  void *fake = dlopen(getenv("SSM_CUDA_DRIVER"), RTLD_NOW | RTLD_NOLOAD);
-  void (*set_kernel)(void (*)(const char *, const unsigned *, const unsigned *,
-                              void **)) =
-      fake ? (void (*)(void (*)(const char *, const unsigned *,
-                                const unsigned *, void **)))
-                 dlsym(fake, "fake_cuda_set_kernel")
-           : NULL;
-  if (!set_kernel) {
-    fprintf(stderr, "not the fake driver\n");
-    return 1;
-  }
-  set_kernel(record);
+  fake_set_kernel_hook(record);
   g_state = device((size_t)B * H * P * N);
   VIEW(3, x, device(B * H * P), B, H, P);
   VIEW(2, dt, device(B * H), B, H);

@@ -5,31 +5,17 @@
  * raised; then calls it on a stream of the caller's (ssm_cuda_set_call_stream)
  * and prints how many streams it created and how often it waited. The fake
  * runs no PTX. */
+#include "fake-driver.h"
 #include "ssd.h"
-#include "ssm/runtime_cuda.h"
-
-#include <dlfcn.h>
-#include <stdio.h>
-#include <stdlib.h>
-
-static void *device(size_t floats) {
-  ssm_cuda_ptr_t p = 0;
-  if (ssm_cuda_alloc(0, floats * sizeof(float), &p) != SSM_OK) {
-    fprintf(stderr, "alloc: %s\n", ssm_last_error());
-    exit(1);
-  }
-  return (void *)(uintptr_t)p;
-}
 
 /* Set for the last call: where the launch hook stores the live streams. */
 static int *streams_seen, streams_in_launch;
-static int (*live)(const char *);
 
 static void record(const char *name, const unsigned grid[3],
                    const unsigned block[3], void **args) {
   (void)args;
   if (streams_seen)
-    *streams_seen = live("live_streams");
+    *streams_seen = fake_counter("live_streams");
   printf("launch: kernel %s grid %u %u %u block %u %u %u\n", name, grid[0],
          grid[1], grid[2], block[0], block[1], block[2]);
 }
@@ -39,20 +25,7 @@ int main(void) {
     fprintf(stderr, "%s\n", ssm_last_error());
     return 1;
   }
-  void *fake = dlopen(getenv("SSM_CUDA_DRIVER"), RTLD_NOW | RTLD_NOLOAD);
-  int (*counter)(const char *) =
-      fake ? (int (*)(const char *))dlsym(fake, "fake_cuda_counter") : NULL;
-  void (*set_kernel)(void (*)(const char *, const unsigned[3],
-                              const unsigned[3], void **)) =
-      fake ? (void (*)(void (*)(const char *, const unsigned[3],
-                                const unsigned[3], void **)))
-                 dlsym(fake, "fake_cuda_set_kernel")
-           : NULL;
-  if (!counter || !set_kernel) {
-    fprintf(stderr, "not the fake driver\n");
-    return 1;
-  }
-  set_kernel(record);
+  fake_set_kernel_hook(record);
   float *x = device(128 * 2 * 64), *dt = device(128 * 2), *a = device(2),
         *b = device(128 * 128), *c = device(128 * 128);
   ssmc_memref_4d_f32 xs = {x, x, 0, {1, 128, 2, 64}, {16384, 128, 64, 1}};
@@ -69,8 +42,8 @@ int main(void) {
     }
   }
   printf("launches %d, shared memory limit raised %d, stream waits %d\n",
-         counter("launches"), counter("attribute_sets"),
-         counter("stream_synchronizations"));
+         fake_counter("launches"), fake_counter("attribute_sets"),
+         fake_counter("stream_synchronizations"));
 
   ssm_cuda_stream_t mine = NULL;
   if (ssm_cuda_stream_create(0, &mine) != SSM_OK ||
@@ -78,17 +51,17 @@ int main(void) {
     fprintf(stderr, "call stream: %s\n", ssm_last_error());
     return 1;
   }
-  int streams = counter("live_streams"),
-      syncs = counter("stream_synchronizations");
+  int streams = fake_counter("live_streams"),
+      syncs = fake_counter("stream_synchronizations");
   /* A stream the call created would be destroyed by its end: count the
      live streams inside the launch hook instead. */
   streams_seen = &streams_in_launch;
-  live = counter;
   ssmc_memref_4d_f32 y;
   _mlir_ciface_ssd(&y, &xs, &dts, &as, &bs, &cs);
   printf("on the caller's stream: %d more live streams during the launch, "
          "stream waits %d\n",
-         streams_in_launch - streams, counter("stream_synchronizations") - syncs);
+         streams_in_launch - streams,
+         fake_counter("stream_synchronizations") - syncs);
   if (ssm_cuda_stream_synchronize(mine) != SSM_OK ||
       ssm_cuda_set_call_stream(NULL) != SSM_OK ||
       ssm_cuda_stream_destroy(mine) != SSM_OK ||
