@@ -2,19 +2,24 @@
 //
 // Part of ssmc. The state-space-duality form of the Mamba-2 SSD
 // (docs/semantics.md; the CPU's LowerSSDChunked.cpp computes the same
-// terms with loops). One block of 4 warps (one warpgroup) per (batch row,
-// head, tile of head channels) walks the sequence chunk by chunk, Q steps
-// at a time; the inter-chunk recurrence is that walk, the channels x N
-// state tile living in the warps' accumulators (registers) from one chunk
-// to the next. Per chunk, with cum the cumulative log-decay (Σ δ·A) inside
-// the chunk:
+// terms with loops). Blocks of 4 warps (one warpgroup) take a (row, head,
+// tile of head channels) and its chunks of Q steps. Per chunk, with cum
+// the cumulative log-decay (Σ δ·A) inside the chunk and h the state
+// entering it:
 //
 //   S  = C Bᵀ                        [Q x Q]   (tensor cores)
 //   M  = S ∘ exp(cum_i − cum_j), i ≥ j, else 0
 //   Y  = exp(cum_i) · (C hᵀ)[i, p] + (M · δx)[i, p]         (tensor cores)
 //   h' = exp(cum_last) · h + (w ∘ δx)ᵀ B,  w_j = exp(cum_last − cum_j)
 //
-// Two kernels share that walk and differ in how they multiply:
+// The chunks of a row run either in order in one kernel, a block walking
+// them with its channels x N state tile in the warps' accumulators
+// (Phase::Walk), or in parallel in three: each chunk's h' from zero, the
+// recurrence over the chunks' states, each chunk's Y from its entering
+// state (Phase::ChunkStates, the state-passing kernel,
+// Phase::ChunkOutputs).
+//
+// Two kernels share that code and differ in how they multiply:
 //
 // - mma.sync (sm_80 and up): 16 head channels per block, nvgpu.mma.sync
 //   m16n8k16 on fragments that the lanes load themselves from workgroup
@@ -23,7 +28,7 @@
 // - wgmma (sm_90a): 64 head channels per block, Q = 64, every product one
 //   warpgroup-wide nvvm.wgmma.mma_async per 16 of K whose operands the
 //   tensor cores read from dynamic shared memory through matrix
-//   descriptors (the layout is under WarpgroupLayout).
+//   descriptors (the layout is under WarpgroupOperand).
 //
 // Products take f16 operands (C, B, δx, M and a copy of the state are
 // rounded to f16 in shared memory) and accumulate in f32; δ, decays, the
