@@ -131,6 +131,23 @@ std::vector<Case> cases() {
          "bytes 2(2BLHP + 2BLN + BLH + BHPN); flops 5BLHPN (recurrence); "
          "exps BLH"});
   }
+  {
+    // One mamba2-130m prompt: the chunks in parallel (three kernels).
+    const double B = 1, L = 4096, Hd = 24, P = 64, N = 128;
+    list.push_back(
+        {"ssd (Mamba-2, batch 1)", "B=1 L=4096 H=24 P=64 N=128 bf16", "ssd_b1",
+         {{{1, 4096, 24, 64}, H},
+          {{1, 4096, 24}, H, -2.0, 0.5},
+          {{24}, H, -1.5, -0.1},
+          {{1, 4096, 1, 128}, H},
+          {{1, 4096, 1, 128}, H},
+          {{24}, H},
+          {{24}, H, -0.5, 0.5}},
+         {{{1, 4096, 24, 64}, H}, {{1, 24, 64, 128}, H}},
+         2 * (2 * B * L * Hd * P + 2 * B * L * N + B * L * Hd + B * Hd * P * N),
+         5 * B * L * Hd * P * N, B * L * Hd,
+         "as above"});
+  }
   return list;
 }
 

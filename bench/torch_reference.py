@@ -140,15 +140,6 @@ def main():
         print(f"{'selective_scan mamba_ssm':<34} skipped: mamba_ssm not importable ({e})")
     del u, z, delta
 
-    # Mamba-2 SSD: x [B, L, H, P]; B, C [B, L, 1, N]; bf16; D per head.
-    B, L, H, P, N, chunk = 8, 4096, 64, 64, 128, 64
-    x2 = uniform((B, L, H, P), bf16)
-    dt2, A2 = uniform((B, L, H), bf16, -2.0, 0.5), uniform((H,), f32, -1.5, -0.1)
-    B2, C2 = uniform((B, L, 1, N), bf16), uniform((B, L, 1, N), bf16)
-    D2, dtb2 = uniform((H,), f32), uniform((H,), f32, -0.5, 0.5)
-    ssd_bytes = 2 * (2 * B * L * H * P + 2 * B * L * N + B * L * H + B * H * P * N)
-    ssd_flops = 5 * B * L * H * P * N
-
     def segsum(a):
         """Stable cumulative sums a[..., i] + ... + a[..., j+1] for j < i."""
         T = a.size(-1)
@@ -158,38 +149,51 @@ def main():
         mask = torch.tril(torch.ones(T, T, device=dev, dtype=torch.bool), diagonal=0)
         return s.masked_fill(~mask, -torch.inf)
 
-    def ssd_chunked():
-        # The Mamba-2 paper's minimal chunked SSD (ssd_minimal_discrete),
-        # with the discretization, D and the final state around it.
-        d = F.softplus(dt2.float() + dtb2)                       # [B, L, H]
-        X = (x2.float() * d[..., None]).reshape(B, L // chunk, chunk, H, P)
-        Adt = (d * A2).reshape(B, L // chunk, chunk, H).permute(0, 3, 1, 2)
-        Bc = B2.float().expand(B, L, H, N).reshape(B, L // chunk, chunk, H, N)
-        Cc = C2.float().expand(B, L, H, N).reshape(B, L // chunk, chunk, H, N)
-        A_cumsum = torch.cumsum(Adt, dim=-1)
-        Lmat = torch.exp(segsum(Adt))
-        Y_diag = torch.einsum("bclhn,bcshn,bhcls,bcshp->bclhp", Cc, Bc, Lmat, X)
-        decay_states = torch.exp(A_cumsum[:, :, :, -1:] - A_cumsum)
-        states = torch.einsum("bclhn,bhcl,bclhp->bchpn", Bc, decay_states, X)
-        states = torch.cat([torch.zeros_like(states[:, :1]), states], dim=1)
-        decay_chunk = torch.exp(segsum(F.pad(A_cumsum[:, :, :, -1], (1, 0))))
-        new_states = torch.einsum("bhzc,bchpn->bzhpn", decay_chunk, states)
-        states, final = new_states[:, :-1], new_states[:, -1]
-        Y_off = torch.einsum("bclhn,bchpn,bhcl->bclhp", Cc, states, torch.exp(A_cumsum))
-        y = (Y_diag + Y_off).reshape(B, L, H, P) + D2[:, None] * x2.float()
-        return y.to(bf16), final.to(bf16)
+    # Mamba-2 SSD: x [B, L, H, P]; B, C [B, L, 1, N]; bf16; D per head.
+    def ssd_rows(B, L, H, P, N, chunk=64):
+        x2 = uniform((B, L, H, P), bf16)
+        dt2, A2 = uniform((B, L, H), bf16, -2.0, 0.5), uniform((H,), f32, -1.5, -0.1)
+        B2, C2 = uniform((B, L, 1, N), bf16), uniform((B, L, 1, N), bf16)
+        D2, dtb2 = uniform((H,), f32), uniform((H,), f32, -0.5, 0.5)
+        ssd_bytes = 2 * (2 * B * L * H * P + 2 * B * L * N + B * L * H + B * H * P * N)
+        ssd_flops = 5 * B * L * H * P * N
+        shape = f"B={B} L={L} H={H} P={P} N={N} bf16"
 
-    row("ssd torch chunked (64)", "B=8 L=4096 H=64 P=64 N=128 bf16", ssd_chunked,
-        ssd_bytes, ssd_flops, B * L * H)
-    try:
-        from mamba_ssm.ops.triton.ssd_combined import mamba_chunk_scan_combined
-        row("ssd mamba_chunk_scan_combined", "B=8 L=4096 H=64 P=64 N=128 bf16",
-            lambda: mamba_chunk_scan_combined(x2, dt2, A2, B2, C2, 256, D=D2,
-                                              dt_bias=dtb2, dt_softplus=True,
-                                              return_final_states=True),
-            ssd_bytes, ssd_flops, B * L * H)
-    except ImportError as e:
-        print(f"{'ssd mamba_chunk_scan_combined':<34} skipped: mamba_ssm not importable ({e})")
+        def ssd_chunked():
+            # The Mamba-2 paper's minimal chunked SSD (ssd_minimal_discrete),
+            # with the discretization, D and the final state around it.
+            d = F.softplus(dt2.float() + dtb2)                       # [B, L, H]
+            X = (x2.float() * d[..., None]).reshape(B, L // chunk, chunk, H, P)
+            Adt = (d * A2).reshape(B, L // chunk, chunk, H).permute(0, 3, 1, 2)
+            Bc = B2.float().expand(B, L, H, N).reshape(B, L // chunk, chunk, H, N)
+            Cc = C2.float().expand(B, L, H, N).reshape(B, L // chunk, chunk, H, N)
+            A_cumsum = torch.cumsum(Adt, dim=-1)
+            Lmat = torch.exp(segsum(Adt))
+            Y_diag = torch.einsum("bclhn,bcshn,bhcls,bcshp->bclhp", Cc, Bc, Lmat, X)
+            decay_states = torch.exp(A_cumsum[:, :, :, -1:] - A_cumsum)
+            states = torch.einsum("bclhn,bhcl,bclhp->bchpn", Bc, decay_states, X)
+            states = torch.cat([torch.zeros_like(states[:, :1]), states], dim=1)
+            decay_chunk = torch.exp(segsum(F.pad(A_cumsum[:, :, :, -1], (1, 0))))
+            new_states = torch.einsum("bhzc,bchpn->bzhpn", decay_chunk, states)
+            states, final = new_states[:, :-1], new_states[:, -1]
+            Y_off = torch.einsum("bclhn,bchpn,bhcl->bclhp", Cc, states, torch.exp(A_cumsum))
+            y = (Y_diag + Y_off).reshape(B, L, H, P) + D2[:, None] * x2.float()
+            return y.to(bf16), final.to(bf16)
+
+        row(f"ssd torch chunked ({chunk})", shape, ssd_chunked, ssd_bytes, ssd_flops, B * L * H)
+        try:
+            from mamba_ssm.ops.triton.ssd_combined import mamba_chunk_scan_combined
+            row("ssd mamba_chunk_scan_combined", shape,
+                lambda: mamba_chunk_scan_combined(x2, dt2, A2, B2, C2, 256, D=D2,
+                                                  dt_bias=dtb2, dt_softplus=True,
+                                                  return_final_states=True),
+                ssd_bytes, ssd_flops, B * L * H)
+        except ImportError as e:
+            print(f"{'ssd mamba_chunk_scan_combined':<34} skipped: mamba_ssm not importable ({e})")
+
+    # As gpu_bench.cpp: 8 rows of 64 heads, and one mamba2-130m prompt.
+    ssd_rows(8, 4096, 64, 64, 128)
+    ssd_rows(1, 4096, 24, 64, 128)
     print("bytes, flops and exps per case: the formulas of gpu_bench.cpp's output")
     return 0
 
