@@ -102,9 +102,13 @@ MGPU_API void mgpuLaunchKernel(void *function, intptr_t grid_x, intptr_t grid_y,
                                void **params, void **extra,
                                size_t param_count) {
   (void)param_count;
+  // A grid of no blocks has no work: an empty batch or sequence (CUDA
+  // would refuse the launch). Its block size is still checked.
+  bool empty = grid_x == 0 || grid_y == 0 || grid_z == 0;
   const intptr_t sizes[6] = {grid_x, grid_y, grid_z, block_x, block_y, block_z};
   for (int i = 0; i < 6; ++i)
-    if (sizes[i] < 1 || sizes[i] > 0x7fffffff) {
+    if ((i < 3 && empty ? sizes[i] < 0 : sizes[i] < 1) ||
+        sizes[i] > 0x7fffffff) {
       ssm_set_error(SSM_ERROR_OUT_OF_RANGE,
                     "mgpuLaunchKernel: launch size %lld (%s %c) is outside "
                     "[1, 2^31)",
@@ -121,6 +125,8 @@ MGPU_API void mgpuLaunchKernel(void *function, intptr_t grid_x, intptr_t grid_y,
                   "mgpuLaunchKernel: negative shared memory size %d", shared_bytes);
     die();
   }
+  if (empty)
+    return;
   if (ssm_cuda_launch((ssm_cuda_function_t)function, (uint32_t)grid_x,
                       (uint32_t)grid_y, (uint32_t)grid_z, (uint32_t)block_x,
                       (uint32_t)block_y, (uint32_t)block_z,

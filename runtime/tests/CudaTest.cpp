@@ -584,9 +584,19 @@ TEST_F(CudaFake, MlirLaunchABI) {
   for (void *p : {da, db, dc})
     mgpuMemFree(p, nullptr);
 
+  // A grid of no blocks (an empty batch or sequence) launches nothing.
+  launches = count("launches");
+  mgpuLaunchKernel(add, 0, 1, 1, 128, 1, 1, 0, nullptr, args, nullptr, 4);
+  mgpuLaunchKernel(add, 3, 1, 0, 128, 1, 1, 0, nullptr, args, nullptr, 4);
+  EXPECT_EQ(count("launches"), launches);
+
   // Generated code has no error channel: failures stop the program, named.
-  EXPECT_DEATH(mgpuLaunchKernel(add, 0, 1, 1, 128, 1, 1, 0, nullptr, args, nullptr, 4),
-               "ssm runtime: mgpuLaunchKernel: launch size 0 \\(grid x\\) is outside");
+  EXPECT_DEATH(mgpuLaunchKernel(add, 1, 1, 1, 0, 1, 1, 0, nullptr, args, nullptr, 4),
+               "ssm runtime: mgpuLaunchKernel: launch size 0 \\(block x\\) is outside");
+  EXPECT_DEATH(mgpuLaunchKernel(add, 0, 1, 1, 0, 1, 1, 0, nullptr, args, nullptr, 4),
+               "launch size 0 \\(block x\\)");
+  EXPECT_DEATH(mgpuLaunchKernel(add, -1, 1, 1, 128, 1, 1, 0, nullptr, args, nullptr, 4),
+               "launch size -1 \\(grid x\\)");
   EXPECT_DEATH(mgpuLaunchKernel(add, int64_t(1) << 32, 1, 1, 128, 1, 1, 0, nullptr,
                                 args, nullptr, 4),
                "launch size 4294967296 \\(grid x\\)");

@@ -1027,7 +1027,11 @@ INSTANTIATE_TEST_SUITE_P(
         SSDCase{"chunked_seq_idx", 2, 150, 2, 16, 1, 32, Packing::SeqIdx,
                 Storage::F32, 64},
         SSDCase{"wgmma_seq_idx", 2, 130, 1, 64, 1, 64, Packing::SeqIdx,
-                Storage::F32, 64, true}),
+                Storage::F32, 64, true},
+        // An empty sequence: no chunk, the initial state passed on (the
+        // chunk kernels of the parallel form get no blocks).
+        SSDCase{"chunked_empty", 2, 0, 2, 16, 1, 32, Packing::None,
+                Storage::F32, 64}),
     [](const ::testing::TestParamInfo<SSDCase> &info) {
       return std::string(info.param.name);
     });
