@@ -4,10 +4,12 @@
 // gpu.func bodies, exactly as the PTX path receives them) are moved into
 // host functions whose thread and block ids, warp shuffles, block
 // barriers and tensor-core products (nvgpu.mma.sync, computed from the
-// lanes' fragments in the layout of the PTX ISA) are calls into a small
-// SIMT emulator below, and whose workgroup memory is a global, compiled
-// with the CPU pipeline and run with one host thread per GPU thread of a
-// block (blocks one after another). The results are compared with the
+// lanes' fragments in the layout of the PTX ISA; wgmma.mma_async, from
+// its shared-memory descriptors) are calls into a small SIMT emulator
+// below, and whose workgroup memory is a global, compiled
+// with the CPU pipeline (every memory access checked against its buffer's
+// bounds) and run with one host thread per GPU thread of a block (blocks
+// one after another). The results are compared with the
 // reference evaluator at the tolerances of the CPU numerics tests (the
 // chunked SSD: of its f16 products).
 //
@@ -467,6 +469,10 @@ std::string emulate(const std::string &source,
   // Folds the mma fragments' vector.from_elements / vector.extract pairs,
   // leaving scalars for the CPU pipeline.
   toLLVM.addPass(createCanonicalizerPass());
+  // Every load and store of the kernels is checked against its buffer's
+  // bounds (the emulator's memcheck): an access out of bounds stops the
+  // test with the op's location.
+  toLLVM.addPass(createGenerateRuntimeVerificationPass());
   mlir::ssm::buildCPULowerToLLVMPipeline(toLLVM, /*threads=*/false);
   if (failed(toLLVM.run(*module)))
     return "lowering failed: " + diagnostics;
