@@ -6,10 +6,10 @@
 // barriers and tensor-core products (nvgpu.mma.sync, computed from the
 // lanes' fragments in the layout of the PTX ISA; wgmma.mma_async, from
 // its shared-memory descriptors) are calls into a small SIMT emulator
-// below, and whose workgroup memory is a global, compiled
-// with the CPU pipeline (every memory access checked against its buffer's
-// bounds) and run with one host thread per GPU thread of a block (blocks
-// one after another). The results are compared with the
+// below, and whose shared memory is one global arena, compiled with the
+// CPU pipeline (every memory access checked against its buffer's bounds,
+// every shared one by a racecheck) and run with one host thread per GPU
+// thread of a block (blocks one after another). The results are compared with the
 // reference evaluator at the tolerances of the CPU numerics tests (the
 // chunked SSD: of its f16 products).
 //
@@ -93,7 +93,14 @@ thread_local Barrier *blockBarrier;
 /// The lane's part of the last mma's result.
 thread_local float mmaResult[4];
 
-extern "C" void ssm_emu_barrier() { blockBarrier->wait(); }
+/// The number of block barriers the thread has passed in its block: its
+/// accesses to shared memory between two barriers share an epoch.
+thread_local uint32_t barrierEpoch;
+
+extern "C" void ssm_emu_barrier() {
+  blockBarrier->wait();
+  ++barrierEpoch;
+}
 
 extern "C" int64_t ssm_emu_thread_id() { return threadId; }
 extern "C" int64_t ssm_emu_block_id() { return blockId; }
@@ -178,6 +185,92 @@ constexpr int64_t kArenaBytes = int64_t(1) << 18;
 /// The thread's accumulator fragment of the coming wgmma.
 thread_local float wgmmaAccumulator[128];
 
+/// The emulator's racecheck. All shared memory (workgroup attributions
+/// and dynamic shared memory) lives in the arena; each 2-byte granule
+/// remembers the last thread that wrote it and the one (or several) that
+/// read it, with their epochs. Two accesses of one epoch by different
+/// threads of which one writes are a race: a barrier is missing between
+/// them. Blocks run one after another, each from a clear shadow.
+class RaceCheck {
+public:
+  void reset(int64_t arena) {
+    base = arena;
+    for (Granule &g : shadow)
+      g = Granule();
+    std::lock_guard<std::mutex> lock(reportMutex);
+    report.clear();
+  }
+
+  void access(int64_t address, int64_t bytes, bool write) {
+    int64_t offset = address - base;
+    if (offset < 0 || offset + bytes > kArenaBytes)
+      return; // Not shared memory (the bounds are checked elsewhere).
+    uint32_t thread = static_cast<uint32_t>(threadId);
+    for (int64_t at = offset / 2; at < (offset + bytes + 1) / 2; ++at) {
+      Granule &g = shadow[static_cast<size_t>(at)];
+      std::lock_guard<std::mutex> lock(stripes[static_cast<size_t>(at) %
+                                               stripes.size()]);
+      bool written = g.writer != kNone && g.writeEpoch == barrierEpoch;
+      if (write) {
+        if (written && g.writer != thread)
+          race(at, "write after write", g.writer);
+        else if (g.readEpoch == barrierEpoch && g.reader != kNone &&
+                 (g.reader != thread || g.readers > 1))
+          race(at, "write after read", g.reader);
+        g.writer = thread;
+        g.writeEpoch = barrierEpoch;
+      } else {
+        if (written && g.writer != thread)
+          race(at, "read after write", g.writer);
+        if (g.readEpoch != barrierEpoch || g.reader == kNone) {
+          g.reader = thread;
+          g.readers = 1;
+          g.readEpoch = barrierEpoch;
+        } else if (g.reader != thread) {
+          ++g.readers;
+        }
+      }
+    }
+  }
+
+  /// The first race found since the last reset, or "".
+  std::string firstRace() {
+    std::lock_guard<std::mutex> lock(reportMutex);
+    return report;
+  }
+
+private:
+  static constexpr uint32_t kNone = ~0u;
+  struct Granule {
+    uint32_t writer = kNone, writeEpoch = 0;
+    uint32_t reader = kNone, readEpoch = 0, readers = 0;
+  };
+
+  void race(int64_t granule, const char *kind, uint32_t other) {
+    std::lock_guard<std::mutex> lock(reportMutex);
+    if (report.empty())
+      report = std::string(kind) + " in shared memory at byte " +
+               std::to_string(2 * granule) + " of block " +
+               std::to_string(blockId) + ": threads " + std::to_string(other) +
+               " and " + std::to_string(threadId) + " between barriers " +
+               std::to_string(barrierEpoch) + " and " +
+               std::to_string(barrierEpoch + 1);
+  }
+
+  int64_t base = 0;
+  std::vector<Granule> shadow = std::vector<Granule>(kArenaBytes / 2);
+  std::array<std::mutex, 256> stripes;
+  std::mutex reportMutex;
+  std::string report;
+};
+
+RaceCheck raceCheck;
+
+extern "C" void ssm_emu_shared_access(int64_t address, int32_t bytes,
+                                      int32_t write) {
+  raceCheck.access(address, bytes, write != 0);
+}
+
 extern "C" void ssm_emu_wgmma_put(int32_t slot, float value) {
   wgmmaAccumulator[slot] = value;
 }
@@ -199,6 +292,7 @@ float wgmmaOperand(int64_t arena, uint64_t descriptor, int row, int k) {
   int64_t address = arena + field(0) + row / 8 * field(32) + k / 8 * field(16) +
                     row % 8 * 16 + k % 8 * 2;
   EXPECT_TRUE(address >= arena && address + 2 <= arena + kArenaBytes);
+  raceCheck.access(address, 2, /*write=*/false);
   uint16_t bits;
   std::memcpy(&bits, reinterpret_cast<const void *>(address), 2);
   return static_cast<float>(f16ToDouble(bits));
@@ -256,9 +350,12 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
   declare("ssm_emu_wgmma_put", rewriter.getFunctionType({i32, f32}, {}));
   declare("ssm_emu_wgmma", rewriter.getFunctionType({i64, i64, i64, i32}, {}));
   declare("ssm_emu_wgmma_get", rewriter.getFunctionType({i32}, {f32}));
+  declare("ssm_emu_shared_access",
+          rewriter.getFunctionType({i64, i32, i32}, {}));
+  // Public: the emulator looks its address up.
   auto arenaType = MemRefType::get({kArenaBytes}, rewriter.getI8Type());
   memref::GlobalOp::create(rewriter, loc, "ssm_emu_arena",
-                           rewriter.getStringAttr("private"), arenaType,
+                           rewriter.getStringAttr("public"), arenaType,
                            rewriter.getUnitAttr(), /*constant=*/false,
                            rewriter.getI64IntegerAttr(kArenaBytes));
   for (auto kernel : llvm::to_vector(kernels[0].getOps<gpu::GPUFuncOp>())) {
@@ -269,24 +366,35 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
                                      kernel.getFunctionType());
     host->setAttr("llvm.emit_c_interface", rewriter.getUnitAttr());
     host.getBody().takeBody(kernel.getBody());
-    // Workgroup attributions (block arguments after the kernel's own)
-    // become globals: blocks run one after another, so one copy serves.
+    // Shared memory is the arena: blocks run one after another, so one
+    // copy serves. Workgroup attributions (block arguments after the
+    // kernel's own) are views of it from its start, 16-byte aligned; the
+    // dynamic shared memory follows them, as on the GPU. Views of the
+    // arena are what the racecheck watches.
     Block &entry = host.getBody().front();
-    for (unsigned i = entry.getNumArguments(); i-- > host.getNumArguments();) {
-      BlockArgument shared = entry.getArgument(i);
-      auto type = cast<MemRefType>(shared.getType());
+    rewriter.setInsertionPointToStart(&entry);
+    Value arena = memref::GetGlobalOp::create(rewriter, loc, arenaType,
+                                              "ssm_emu_arena");
+    llvm::SmallPtrSet<Value, 16> shared;
+    int64_t staticBytes = 0;
+    for (unsigned i = host.getNumArguments(); i < entry.getNumArguments();
+         ++i) {
+      BlockArgument attribution = entry.getArgument(i);
+      auto type = cast<MemRefType>(attribution.getType());
       auto plain = MemRefType::get(type.getShape(), type.getElementType());
-      std::string name = (kernel.getName() + "_shared" + Twine(i)).str();
-      rewriter.setInsertionPointToEnd(module.getBody());
-      memref::GlobalOp::create(rewriter, loc, name,
-                               rewriter.getStringAttr("private"), plain,
-                               rewriter.getUnitAttr(), /*constant=*/false,
-                               /*alignment=*/nullptr);
-      rewriter.setInsertionPointToStart(&entry);
-      shared.replaceAllUsesWith(
-          memref::GetGlobalOp::create(rewriter, loc, plain, name));
-      entry.eraseArgument(i);
+      Value view = memref::ViewOp::create(
+          rewriter, loc, plain, arena,
+          arith::ConstantIndexOp::create(rewriter, loc, staticBytes),
+          ValueRange{});
+      attribution.replaceAllUsesWith(view);
+      shared.insert(view);
+      staticBytes += (type.getNumElements() *
+                          type.getElementType().getIntOrFloatBitWidth() / 8 +
+                      15) /
+                     16 * 16;
     }
+    while (entry.getNumArguments() > host.getNumArguments())
+      entry.eraseArgument(entry.getNumArguments() - 1);
     // Views of the dynamic shared memory lose the address space with it.
     host.walk([&](Operation *op) {
       for (Value result : op->getResults())
@@ -339,9 +447,14 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
         rewriter.replaceOp(
             op, vector::FromElementsOp::create(rewriter, l, mma.getType(), d));
       } else if (isa<gpu::DynamicSharedMemoryOp>(op)) {
-        rewriter.replaceOp(
-            op, memref::GetGlobalOp::create(rewriter, op->getLoc(), arenaType,
-                                            "ssm_emu_arena"));
+        Location l = op->getLoc();
+        Value view = memref::ViewOp::create(
+            rewriter, l, MemRefType::get({ShapedType::kDynamic}, rewriter.getI8Type()),
+            arena, arith::ConstantIndexOp::create(rewriter, l, staticBytes),
+            ValueRange{arith::ConstantIndexOp::create(
+                rewriter, l, kArenaBytes - staticBytes)});
+        shared.insert(view);
+        rewriter.replaceOp(op, view);
       } else if (isa<NVVM::FenceProxyOp, NVVM::WgmmaFenceAlignedOp,
                      NVVM::WgmmaGroupSyncAlignedOp, NVVM::WgmmaWaitGroupSyncOp>(
                      op)) {
@@ -387,6 +500,38 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
                    {arith::ConstantIntOp::create(rewriter, l, i, 32)}),
               i);
         rewriter.replaceOp(op, d);
+      } else if (auto view = dyn_cast<memref::ViewOp>(op)) {
+        if (shared.contains(view.getSource()))
+          shared.insert(view.getResult());
+      } else if (isa<memref::LoadOp, memref::StoreOp>(op)) {
+        auto load = dyn_cast<memref::LoadOp>(op);
+        auto store = dyn_cast<memref::StoreOp>(op);
+        Value memory = load ? load.getMemRef() : store.getMemRef();
+        if (!shared.contains(memory))
+          return;
+        // The element's address: the view's start plus its row-major
+        // offset (shared buffers have static shapes).
+        Location l = op->getLoc();
+        auto type = cast<MemRefType>(memory.getType());
+        ValueRange indices = load ? load.getIndices() : store.getIndices();
+        int64_t bytes = type.getElementType().getIntOrFloatBitWidth() / 8;
+        Value address =
+            memref::ExtractAlignedPointerAsIndexOp::create(rewriter, l, memory);
+        int64_t stride = bytes;
+        for (int64_t d = type.getRank(); d-- > 0;) {
+          address = arith::AddIOp::create(
+              rewriter, l, address,
+              arith::MulIOp::create(
+                  rewriter, l, indices[d],
+                  arith::ConstantIndexOp::create(rewriter, l, stride)));
+          stride *= type.getDimSize(d);
+        }
+        func::CallOp::create(
+            rewriter, l, "ssm_emu_shared_access", TypeRange{},
+            ValueRange{arith::IndexCastOp::create(rewriter, l, i64, address),
+                       arith::ConstantIntOp::create(rewriter, l, bytes, 32),
+                       arith::ConstantIntOp::create(rewriter, l,
+                                                    store ? 1 : 0, 32)});
       } else if (auto id = dyn_cast<gpu::ThreadIdOp>(op)) {
         unsupported |= id.getDimension() != gpu::Dimension::x;
         rewriter.replaceOp(op, call("ssm_emu_thread_id", index, {}));
@@ -505,8 +650,14 @@ std::string emulate(const std::string &source,
     add("ssm_emu_wgmma_put", &ssm_emu_wgmma_put);
     add("ssm_emu_wgmma", &ssm_emu_wgmma);
     add("ssm_emu_wgmma_get", &ssm_emu_wgmma_get);
+    add("ssm_emu_shared_access", &ssm_emu_shared_access);
     return symbols;
   });
+  auto arenaAddress = (*engine)->lookup("ssm_emu_arena");
+  if (!arenaAddress)
+    return "no shared memory arena: " +
+           llvm::toString(arenaAddress.takeError());
+  auto arena = reinterpret_cast<int64_t>(*arenaAddress);
   for (const Launch &launch : launches) {
     auto function = (*engine)->lookupPacked("_mlir_ciface_" + launch.kernel);
     if (!function)
@@ -517,6 +668,7 @@ std::string emulate(const std::string &source,
       packed.push_back(&arg->descriptorPtr);
     int64_t blockSize = launch.blockSize;
     for (int64_t b = 0; b < launch.blocks; ++b) {
+      raceCheck.reset(arena);
       std::vector<Warp> warps(static_cast<size_t>(blockSize / kWarpSize));
       Barrier wholeBlock(static_cast<int>(blockSize));
       std::vector<std::thread> threads;
@@ -530,6 +682,8 @@ std::string emulate(const std::string &source,
         });
       for (std::thread &thread : threads)
         thread.join();
+      if (std::string race = raceCheck.firstRace(); !race.empty())
+        return launch.kernel + ": " + race;
     }
   }
   return "";
