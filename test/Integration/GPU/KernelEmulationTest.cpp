@@ -191,17 +191,33 @@ thread_local float wgmmaAccumulator[128];
 /// read it, with their epochs. Two accesses of one epoch by different
 /// threads of which one writes are a race: a barrier is missing between
 /// them. Blocks run one after another, each from a clear shadow.
+///
+/// It also checks the proxy rule of wgmma: the tensor cores read shared
+/// memory through the async proxy, so a thread's ordinary writes must be
+/// followed by its fence.proxy.async before wgmma reads them; a granule
+/// remembers how many such fences its writer had made when it wrote.
 class RaceCheck {
 public:
   void reset(int64_t arena) {
     base = arena;
     for (Granule &g : shadow)
       g = Granule();
+    for (std::atomic<uint32_t> &f : proxyFences)
+      f = 0;
     std::lock_guard<std::mutex> lock(reportMutex);
     report.clear();
   }
 
-  void access(int64_t address, int64_t bytes, bool write) {
+  /// The calling thread's fence.proxy.async.
+  void proxyFence() { ++proxyFences[static_cast<size_t>(threadId)]; }
+
+  /// A read by wgmma (the async proxy) of the calling thread's warpgroup.
+  void asyncRead(int64_t address, int64_t bytes) {
+    access(address, bytes, /*write=*/false, /*async=*/true);
+  }
+
+  void access(int64_t address, int64_t bytes, bool write,
+              bool async = false) {
     int64_t offset = address - base;
     if (offset < 0 || offset + bytes > kArenaBytes)
       return; // Not shared memory (the bounds are checked elsewhere).
@@ -219,9 +235,14 @@ public:
           race(at, "write after read", g.reader);
         g.writer = thread;
         g.writeEpoch = barrierEpoch;
+        g.writerFences = proxyFences[thread];
       } else {
         if (written && g.writer != thread)
           race(at, "read after write", g.writer);
+        if (async && g.writer != kNone &&
+            proxyFences[g.writer] == g.writerFences)
+          race(at, "wgmma read without fence.proxy.async after the write",
+               g.writer);
         if (g.readEpoch != barrierEpoch || g.reader == kNone) {
           g.reader = thread;
           g.readers = 1;
@@ -244,6 +265,7 @@ private:
   struct Granule {
     uint32_t writer = kNone, writeEpoch = 0;
     uint32_t reader = kNone, readEpoch = 0, readers = 0;
+    uint32_t writerFences = 0;
   };
 
   void race(int64_t granule, const char *kind, uint32_t other) {
@@ -260,6 +282,8 @@ private:
   int64_t base = 0;
   std::vector<Granule> shadow = std::vector<Granule>(kArenaBytes / 2);
   std::array<std::mutex, 256> stripes;
+  /// Per thread of the block.
+  std::array<std::atomic<uint32_t>, 1024> proxyFences{};
   std::mutex reportMutex;
   std::string report;
 };
@@ -270,6 +294,8 @@ extern "C" void ssm_emu_shared_access(int64_t address, int32_t bytes,
                                       int32_t write) {
   raceCheck.access(address, bytes, write != 0);
 }
+
+extern "C" void ssm_emu_proxy_fence() { raceCheck.proxyFence(); }
 
 extern "C" void ssm_emu_wgmma_put(int32_t slot, float value) {
   wgmmaAccumulator[slot] = value;
@@ -292,7 +318,7 @@ float wgmmaOperand(int64_t arena, uint64_t descriptor, int row, int k) {
   int64_t address = arena + field(0) + row / 8 * field(32) + k / 8 * field(16) +
                     row % 8 * 16 + k % 8 * 2;
   EXPECT_TRUE(address >= arena && address + 2 <= arena + kArenaBytes);
-  raceCheck.access(address, 2, /*write=*/false);
+  raceCheck.asyncRead(address, 2);
   uint16_t bits;
   std::memcpy(&bits, reinterpret_cast<const void *>(address), 2);
   return static_cast<float>(f16ToDouble(bits));
@@ -352,6 +378,7 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
   declare("ssm_emu_wgmma_get", rewriter.getFunctionType({i32}, {f32}));
   declare("ssm_emu_shared_access",
           rewriter.getFunctionType({i64, i32, i32}, {}));
+  declare("ssm_emu_proxy_fence", rewriter.getFunctionType({}, {}));
   // Public: the emulator looks its address up.
   auto arenaType = MemRefType::get({kArenaBytes}, rewriter.getI8Type());
   memref::GlobalOp::create(rewriter, loc, "ssm_emu_arena",
@@ -455,7 +482,12 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
                 rewriter, l, kArenaBytes - staticBytes)});
         shared.insert(view);
         rewriter.replaceOp(op, view);
-      } else if (isa<NVVM::FenceProxyOp, NVVM::WgmmaFenceAlignedOp,
+      } else if (auto fence = dyn_cast<NVVM::FenceProxyOp>(op)) {
+        unsupported |= fence.getKind() != NVVM::ProxyKind::async_shared;
+        func::CallOp::create(rewriter, op->getLoc(), "ssm_emu_proxy_fence",
+                             TypeRange{}, ValueRange{});
+        rewriter.eraseOp(op);
+      } else if (isa<NVVM::WgmmaFenceAlignedOp,
                      NVVM::WgmmaGroupSyncAlignedOp, NVVM::WgmmaWaitGroupSyncOp>(
                      op)) {
         // The emulated wgmma is synchronous and reads memory directly.
@@ -651,6 +683,7 @@ std::string emulate(const std::string &source,
     add("ssm_emu_wgmma", &ssm_emu_wgmma);
     add("ssm_emu_wgmma_get", &ssm_emu_wgmma_get);
     add("ssm_emu_shared_access", &ssm_emu_shared_access);
+    add("ssm_emu_proxy_fence", &ssm_emu_proxy_fence);
     return symbols;
   });
   auto arenaAddress = (*engine)->lookup("ssm_emu_arena");
