@@ -5,8 +5,8 @@
 #   device     nvidia-smi, if present
 #   tests      the GPU tests (the ctest label `gpu`: ssm-gpu-device-tests),
 #              every kernel against the reference evaluator
-#   bench      the GPU benchmarks (ssm-gpu-bench)
 #   tests90a   the GPU tests on the sm_90a kernels (wgmma), on Hopper
+#   bench      the GPU benchmarks (ssm-gpu-bench)
 #   bench90a   the benchmarks on the sm_90a kernels, on Hopper
 #   torch      the PyTorch reference of the same cases (torch_reference.py)
 #   memcheck   the GPU tests under compute-sanitizer --tool memcheck
@@ -77,12 +77,12 @@ fi
 tests=("$bundle/ssm-gpu-device-tests" --gtest_color=no)
 step tests 90 "${tests[@]}" --gtest_output="xml:$out/tests.xml"
 grep -E '^(device 0|SKIPPED|\[  (PASSED|FAILED|SKIPPED) +\] [0-9]+ tests)' "$out/tests.log" | sed 's/^/    /'
-step bench 120 "$bundle/ssm-gpu-bench" 10
-sed 's/^/    /' "$out/bench.log"
 # Hopper: the sm_90a libraries (the chunked SSD on wgmma) too; elsewhere
 # both programs report a skip.
 step tests90a 90 env SSM_GPU_ARCH=sm_90a "${tests[@]}" --gtest_output="xml:$out/tests90a.xml"
 grep -E '^(device 0|SKIPPED|\[  (PASSED|FAILED|SKIPPED) +\] [0-9]+ tests)' "$out/tests90a.log" | sed 's/^/    /'
+step bench 120 "$bundle/ssm-gpu-bench" 10
+sed 's/^/    /' "$out/bench.log"
 step bench90a 60 env SSM_GPU_ARCH=sm_90a "$bundle/ssm-gpu-bench" 10
 sed 's/^/    /' "$out/bench90a.log"
 step torch 120 python3 "$bundle/torch_reference.py" 10
