@@ -34,7 +34,8 @@ struct ConvertSSMToGPUPass
     GPULoweringOptions options = GPULoweringOptions::forChip(chip);
     std::optional<SSDChunkOrder> order = parseSSDChunkOrder(ssdChunks);
     if (!order) {
-      getOperation()->emitError("convert-ssm-to-gpu: ssd-chunks='")
+      // On the location alone: the module itself would be printed with it.
+      emitError(getOperation().getLoc(), "convert-ssm-to-gpu: ssd-chunks='")
           << ssdChunks << "' is not auto, sequential or parallel";
       return signalPassFailure();
     }
