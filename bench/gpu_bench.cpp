@@ -132,7 +132,7 @@ std::vector<Case> cases() {
          "exps BLH"});
   }
   {
-    // One mamba2-130m prompt: the chunks in parallel (three kernels).
+    // One mamba2-130m prompt: spans in parallel (three kernels).
     const double B = 1, L = 4096, Hd = 24, P = 64, N = 128;
     list.push_back(
         {"ssd (Mamba-2, batch 1)", "B=1 L=4096 H=24 P=64 N=128 bf16", "ssd_b1",

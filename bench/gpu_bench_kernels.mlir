@@ -57,7 +57,7 @@ func.func @ssd(%x: tensor<8x4096x64x64xbf16>, %dt: tensor<8x4096x64xbf16>, %A: t
 }
 
 // The SSD of one prompt of mamba2-130m (batch 1, 24 heads): too few (row,
-// head) blocks to fill a GPU, so the chunks run in parallel.
+// head) blocks to fill a GPU, so spans of 256 steps run in parallel.
 func.func @ssd_b1(%x: tensor<1x4096x24x64xbf16>, %dt: tensor<1x4096x24xbf16>, %A: tensor<24xbf16>,
                   %B: tensor<1x4096x1x128xbf16>, %C: tensor<1x4096x1x128xbf16>,
                   %D: tensor<24xbf16>, %dtb: tensor<24xbf16>)

@@ -207,29 +207,17 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
       dropped.
 
     - The chunks of a chunked `ssm.ssd` run in order in that one kernel,
-      or in parallel in three (`ssd-chunks`: `auto`, the default, takes
-      the parallel form unless `cu_seqlens` is given, the static length is
-      one chunk, or the static batch x heads x channel tiles make 264
-      blocks or more): chunk states (a block per row, chunk, head and
-      channel tile: each chunk's state from zero, and the decay of its
-      entering state, into f32 device buffers [B, chunks, H, P, N] and
-      [B, chunks, H]), state passing (a thread per state entry runs
-      h = decay · h + state over the chunks, storing each chunk's entering
-      state in place and the final state) and chunk outputs (y of each
-      chunk from its entering state).
-
-    - The same chunked `ssm.ssd` for `chip=sm_90a` (Hopper's
-      architecture-specific features), when moreover P is a multiple of
-      64, N a multiple of 16 and `chunk_size` at least 64: one warpgroup
-      per (batch row, head, 64 head channels), chunks of Q = 64, every
-      product a run of warpgroup-wide `nvvm.wgmma.mma_async` m64nNk16 (one
-      per 16 of K, f16 operands, f32 accumulation) whose operands the
-      tensor cores read from dynamic shared memory through matrix
-      descriptors (no swizzle: 8 x 16-byte core matrices, K-major; 88.5 KB
-      for N = 128); the 64 x N state tile is wgmma's accumulator of
-      h' = exp(cum_last)·h + (w ∘ δx)ᵀ B. Threads write the operands and
-      fence them to the async proxy (`fence.proxy.async.shared::cta`)
-      before the barrier that publishes them.
+      or spans of 256 steps in parallel in three (`ssd-chunks`: `auto`,
+      the default, takes the parallel form unless `cu_seqlens` is given,
+      the static length is at most one span, or the static batch x heads x
+      channel tiles make 264 blocks or more): span states (a block per
+      row, span, head and channel tile walks the span's chunks from a zero
+      state: the span's state, and the product of its chunks' decays of
+      the entering state, into f32 device buffers [B, spans, H, P, N] and
+      [B, spans, H]), state passing (a thread per state entry runs
+      h = decay · h + state over the spans, storing each span's entering
+      state in place and the final state) and span outputs (y of each
+      chunk of the span from the span's entering state).
 
     Any other ssm op left in the module is an error naming the op and its
     location (and, for a scan or SSD outside those limits, why): the GPU

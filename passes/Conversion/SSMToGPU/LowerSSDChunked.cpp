@@ -75,9 +75,9 @@ constexpr int64_t kWarpgroupChunk = 64;
 constexpr int64_t kWarpgroupChannels = 64;
 
 /// The buffers a chunked kernel may take. `States` holds one state per
-/// chunk [rows, chunks, H, P, N] (f32): what each chunk adds from a zero
-/// state, then the state entering it; `Decays` [rows, chunks, H] how much
-/// of the entering state each chunk lets through.
+/// span of kStepsPerSpan steps [rows, spans, H, P, N] (f32): what each span
+/// adds from a zero state, then the state entering it; `Decays` [rows,
+/// spans, H] how much of the entering state each span lets through.
 enum Arg {
   Y,
   FinalState,
@@ -104,13 +104,20 @@ enum class Phase {
   /// One kernel: a block walks its row's chunks in order, carrying the
   /// state from one to the next.
   Walk,
-  /// Three kernels, the chunks in parallel: each chunk's state from zero
-  /// and its decay (ChunkStates), the states entering the chunks in
-  /// order (the state-passing kernel), then each chunk's outputs from its
-  /// entering state (ChunkOutputs).
+  /// Three kernels, spans of kStepsPerSpan steps in parallel: each span's
+  /// state from zero and its decay (ChunkStates), the states entering the
+  /// spans in order (the state-passing kernel), then each span's outputs
+  /// from its entering state (ChunkOutputs). A block walks its span's
+  /// chunks as Walk does its row's.
   ChunkStates,
   ChunkOutputs,
 };
+
+/// Steps of a span, the unit of the parallel phases: a block's work and
+/// one state in `States` (mamba_ssm's chunk of 256). Longer spans save
+/// memory (the states take 4 B N H P per span and row), shorter ones give
+/// more blocks.
+constexpr int64_t kStepsPerSpan = 256;
 
 /// Workgroup bytes of the mma.sync kernel for chunk length `q` and state
 /// size `n`: C, B (q x n), δx and its weighted transpose (q x 16), M
@@ -192,7 +199,7 @@ int64_t warpgroupSharedBytes(int64_t n, bool segments) {
 class ChunkEmitter {
 public:
   /// A block per (row, head, channel tile) for Phase::Walk, per (row,
-  /// chunk, head, channel tile) for the others.
+  /// span, head, channel tile) for the others.
   ChunkEmitter(OpBuilder &b, Location l, SSDOp op, const Operands &operands,
                int64_t q, int64_t channels, Phase phase)
       : b(b), l(l), op(op), operands(operands), q(q), f32(b.getF32Type()),
@@ -211,10 +218,10 @@ public:
     pair = mul(arith::RemUIOp::create(b, l, lane, index(4)), index(2));
     Value perRow = mul(heads, tiles);
     if (phase != Phase::Walk) {
-      Value chunks = dimOf(b, l, arg(States), 1);
-      chunk = arith::RemUIOp::create(
-          b, l, arith::DivUIOp::create(b, l, block, perRow), chunks);
-      perRow = mul(perRow, chunks);
+      Value spans = dimOf(b, l, arg(States), 1);
+      span = arith::RemUIOp::create(
+          b, l, arith::DivUIOp::create(b, l, block, perRow), spans);
+      perRow = mul(perRow, spans);
     }
     ri = arith::DivUIOp::create(b, l, block, perRow);
     Value rest = arith::RemUIOp::create(b, l, block, mul(heads, tiles));
@@ -257,8 +264,8 @@ public:
   /// Row, head, group and first head channel of the block; the batch row
   /// and first step its steps are read at.
   Value ri, hi, gi, p0, batchRow, begin;
-  /// The block's chunk, except in Phase::Walk.
-  Value chunk;
+  /// The block's span, except in Phase::Walk.
+  Value span;
   /// With `seq_idx`: the chunk's segments (q, i32 in shared memory), set
   /// by the kernel.
   Value segments;
@@ -553,48 +560,58 @@ public:
   }
 
   /// Runs `body(t0, state)`, one chunk's work from step t0 that returns
-  /// the state after the chunk (nothing in Phase::ChunkOutputs), as
-  /// `phase` asks. The block holds its part of the state in registers:
-  /// entry i at (channel of the tile, state index) `at[i]`. Walk: the
-  /// chunks in order from the initial state, the last state stored as the
-  /// final one; ChunkStates: the block's chunk from zero, the state stored
-  /// in `States`; ChunkOutputs: the block's chunk from its entering state,
-  /// read from `States`.
+  /// the state after the chunk and, last, how much of the state entering
+  /// the chunk it let through (`stateDecay` of its last step), over the
+  /// chunks `phase` gives the block. The block holds its part of the state
+  /// in registers: entry i at (channel of the tile, state index) `at[i]`.
+  /// Walk: all chunks of the row from the initial state, the last state
+  /// stored as the final one; ChunkStates: the chunks of the block's span
+  /// from zero, the state and the product of the decays stored in `States`
+  /// and `Decays`; ChunkOutputs: the chunks of the span from the state
+  /// entering it, read from `States`.
   void run(Phase phase, ArrayRef<std::pair<Value, Value>> at,
            function_ref<SmallVector<Value>(Value, ValueRange)> body) {
     auto stateAt = [&](std::pair<Value, Value> pn) -> SmallVector<Value> {
-      return {ri, chunk, hi, add(p0, pn.first), pn.second};
+      return {ri, span, hi, add(p0, pn.first), pn.second};
     };
-    SmallVector<Value> state;
+    SmallVector<Value> init;
     for (auto pn : at)
-      state.push_back(phase == Phase::Walk ? initialState(pn.first, pn.second)
-                      : phase == Phase::ChunkStates
-                          ? f32c(0.0)
-                          : load(arg(States), stateAt(pn)));
-    if (phase != Phase::Walk) {
-      SmallVector<Value> next = body(mul(chunk, index(q)), state);
-      if (phase == Phase::ChunkStates)
-        for (auto [v, pn] : llvm::zip_equal(next, at))
-          store(v, arg(States), stateAt(pn));
-      return;
-    }
+      init.push_back(phase == Phase::Walk ? initialState(pn.first, pn.second)
+                     : phase == Phase::ChunkStates
+                         ? f32c(0.0)
+                         : load(arg(States), stateAt(pn)));
+    bool decays = phase == Phase::ChunkStates;
+    if (decays)
+      init.push_back(f32c(1.0));
     Value chunks = arith::CeilDivUIOp::create(b, l, length, index(q));
+    Value first = index(0), end = chunks;
+    if (phase != Phase::Walk) {
+      first = mul(span, index(kStepsPerSpan / q));
+      end = arith::MinUIOp::create(b, l, add(first, index(kStepsPerSpan / q)),
+                                   chunks);
+    }
+    size_t entries = at.size();
     auto loop = scf::ForOp::create(
-        b, l, index(0), chunks, index(1), state,
-        [&](OpBuilder &, Location, Value c, ValueRange h) {
-          scf::YieldOp::create(b, l, body(mul(c, index(q)), h));
+        b, l, first, end, index(1), init,
+        [&](OpBuilder &, Location, Value c, ValueRange carried) {
+          SmallVector<Value> out =
+              body(mul(c, index(q)), carried.take_front(entries));
+          Value decay = out.pop_back_val();
+          if (decays)
+            out.push_back(mulf(carried.back(), decay));
+          scf::YieldOp::create(b, l, out);
         });
-    for (auto [v, pn] : llvm::zip_equal(loop.getResults(), at))
-      storeFinalState(v, pn.first, pn.second);
-  }
-
-  /// In Phase::ChunkStates, how much of its entering state the block's
-  /// chunk lets through (`stateDecay` of its last step), by thread 0.
-  void storeDecay(Value decay) {
-    when(arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, tid, index(0)),
-         [&] {
-           store(decay, arg(Decays), {ri, chunk, hi});
-         });
+    ValueRange last = loop.getResults();
+    if (phase == Phase::Walk) {
+      for (auto [v, pn] : llvm::zip_equal(last.take_front(entries), at))
+        storeFinalState(v, pn.first, pn.second);
+    } else if (decays) {
+      for (auto [v, pn] : llvm::zip_equal(last.take_front(entries), at))
+        store(v, arg(States), stateAt(pn));
+      when(arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, tid,
+                                 index(0)),
+           [&] { store(last.back(), arg(Decays), {ri, span, hi}); });
+    }
   }
 };
 
@@ -759,22 +776,16 @@ void buildMmaSyncKernel(ChunkEmitter &e, Phase phase) {
                         acc[k]);
       });
     }
-    if (phase == Phase::ChunkOutputs)
-      return {};
-    if (phase == Phase::ChunkStates) {
-      e.storeDecay(total);
+    if (!outputs)
       // w ∘ δx comes from all threads: without the products above, their
       // barrier is still needed.
       e.barrier();
-    }
     // h' = exp(cum_last) h + (w ∘ δx)ᵀ B, in the warp's registers.
     SmallVector<Value> next;
     for (int64_t t = 0; t < stateTiles; ++t) {
       SmallVector<Value> acc;
       for (int64_t k = 0; k < 4; ++k)
-        acc.push_back(phase == Phase::ChunkStates
-                          ? state[4 * t + k]
-                          : e.mulf(total, state[4 * t + k]));
+        acc.push_back(e.mulf(total, state[4 * t + k]));
       Value c0 = e.mul(e.add(e.warp, e.index(kWarps * t)), e.index(8));
       llvm::append_range(next, product(
                                    [&](Value r, Value c) {
@@ -785,6 +796,7 @@ void buildMmaSyncKernel(ChunkEmitter &e, Phase phase) {
                                    },
                                    e.index(q), acc));
     }
+    next.push_back(total);
     return next;
   });
 }
@@ -962,15 +974,13 @@ void buildWarpgroupKernel(ChunkEmitter &e, Phase phase) {
       for (int64_t i = 0; i < channels / 2; ++i)
         e.storeOutput(t0, row(i), col(i), y[i]);
     }
-    if (phase == Phase::ChunkOutputs)
-      return {};
-    if (phase == Phase::ChunkStates)
-      e.storeDecay(total);
     // h' = exp(cum_last) h + (w ∘ δx)ᵀ B.
     SmallVector<Value> acc;
     for (Value h : state)
-      acc.push_back(phase == Phase::ChunkStates ? h : e.mulf(total, h));
-    return product(xw, bt, n, acc);
+      acc.push_back(e.mulf(total, h));
+    SmallVector<Value> next = product(xw, bt, n, acc);
+    next.push_back(total);
+    return next;
   });
 }
 
@@ -1024,28 +1034,27 @@ void buildStatePassingKernel(OpBuilder &b, Location l, const Operands &ops,
     storeAs(b, l, loop.getResult(0), final, {ri, hi, pi, ni});
 }
 
-/// Blocks of the GPU the chunks of a row run in parallel below: with
-/// fewer (row, head, channel tile) blocks than this, a block per chunk
+/// Blocks of the GPU the spans of a row run in parallel below: with
+/// fewer (row, head, channel tile) blocks than this, a block per span
 /// (two H100s' worth of 132 SMs: a guess, nothing was timed).
-constexpr int64_t kParallelChunksBelowBlocks = 2 * 132;
+constexpr int64_t kParallelSpansBelowBlocks = 2 * 132;
 
-/// Whether the chunks of `op` run in parallel (three kernels) or in order
-/// (one): `order` when given, else in parallel unless the sequence has a
-/// single chunk or the static grid of the one kernel fills the GPU.
-/// Packed sequences (`cu_seqlens`) walk their chunks in order.
-bool chunksInParallel(SSDOp op, SSDChunkOrder order, int64_t q,
-                      int64_t channels) {
+/// Whether the spans of `op` run in parallel (three kernels) or its chunks
+/// in order (one): `order` when given, else in parallel unless the static
+/// sequence is a single span or the static grid of the one kernel fills
+/// the GPU. Packed sequences (`cu_seqlens`) walk their chunks in order.
+bool spansInParallel(SSDOp op, SSDChunkOrder order, int64_t channels) {
   if (op.getCuSeqlens() || order == SSDChunkOrder::Sequential)
     return false;
   if (order == SSDChunkOrder::Parallel)
     return true;
   ArrayRef<int64_t> shape = op.getX().getType().getShape();
-  if (!ShapedType::isDynamic(shape[1]) && shape[1] <= q)
+  if (!ShapedType::isDynamic(shape[1]) && shape[1] <= kStepsPerSpan)
     return false;
   if (ShapedType::isDynamic(shape[0]) || ShapedType::isDynamic(shape[2]))
     return true;
   return shape[0] * shape[2] * (shape[3] / channels) <
-         kParallelChunksBelowBlocks;
+         kParallelSpansBelowBlocks;
 }
 
 struct LowerChunkedSSD : OpRewritePattern<SSDOp> {
@@ -1063,7 +1072,7 @@ struct LowerChunkedSSD : OpRewritePattern<SSDOp> {
     int64_t q = wgmma ? kWarpgroupChunk : *chunkLength(op);
     int64_t n = op.getB().getType().getDimSize(3);
     bool packed = static_cast<bool>(op.getCuSeqlens());
-    bool parallel = chunksInParallel(op, options.ssdChunks, q, channels);
+    bool parallel = spansInParallel(op, options.ssdChunks, channels);
     int64_t sharedBytes =
         wgmma ? warpgroupSharedBytes(n, static_cast<bool>(op.getSeqIdx())) : 0;
     StringRef name = wgmma ? "ssd_wgmma" : "ssd";
@@ -1156,10 +1165,10 @@ struct LowerChunkedSSD : OpRewritePattern<SSDOp> {
       return success();
     }
 
-    // The chunks in parallel: per-chunk states [rows, chunks, H, P, N] and
-    // decays [rows, chunks, H] in device memory between the kernels.
-    Value chunks = arith::CeilDivUIOp::create(rewriter, loc, dim(x, 1),
-                                              indexConst(rewriter, loc, q));
+    // The spans in parallel: their states [rows, spans, H, P, N] and
+    // decays [rows, spans, H] in device memory between the kernels.
+    Value chunks = arith::CeilDivUIOp::create(
+        rewriter, loc, dim(x, 1), indexConst(rewriter, loc, kStepsPerSpan));
     auto statesType = RankedTensorType::get(
         {xShape[0], ShapedType::kDynamic, xShape[2], xShape[3], n}, f32);
     auto decaysType = RankedTensorType::get(

@@ -3,18 +3,18 @@
 
 // BAD: error: convert-ssm-to-gpu: ssd-chunks='sideways' is not auto, sequential or parallel
 
-// The chunked SSD with its chunks in parallel (the default when the batch
-// is dynamic): the chunk-states kernel writes each chunk's state from zero
-// [B, chunks, H, P, N] and its decay [B, chunks, H], both f32 device
-// buffers (chunks = ⌈L / 64⌉); the state-passing kernel (a thread per
-// state entry, 256 per block) replaces each chunk's state by the one
-// entering it, in place, and writes the final state; the chunk-outputs
-// kernel computes y from the entering states. Blocks: B · chunks · H ·
-// P/16 for the chunk kernels.
+// The chunked SSD with spans of 256 steps in parallel (the default when the
+// batch is dynamic): the states kernel writes each span's state from zero
+// [B, spans, H, P, N] and its decay [B, spans, H], both f32 device buffers
+// (spans = ⌈L / 256⌉); the state-passing kernel (a thread per state
+// entry, 256 per block) replaces each span's state by the one entering it,
+// in place, and writes the final state; the outputs kernel computes y from
+// the entering states. Blocks: B · spans · H · P/16 for the span kernels,
+// each walking the span's chunks.
 // CHECK-LABEL: func.func @parallel
-// CHECK: %[[CHUNKS:.*]] = arith.ceildivui %{{.*}}, %c64
-// CHECK: gpu.alloc (%{{.*}}, %[[CHUNKS]]) : memref<?x?x2x32x64xf32>
-// CHECK: gpu.alloc (%{{.*}}, %[[CHUNKS]]) : memref<?x?x2xf32>
+// CHECK: %[[SPANS:.*]] = arith.ceildivui %{{.*}}, %c256
+// CHECK: gpu.alloc (%{{.*}}, %[[SPANS]]) : memref<?x?x2x32x64xf32>
+// CHECK: gpu.alloc (%{{.*}}, %[[SPANS]]) : memref<?x?x2xf32>
 // CHECK: gpu.launch_func @ssm_kernels::@parallel_ssd_states {{.*}} args(%{{.*}} : memref<?x?x2x32x64xf32>, %{{.*}} : memref<?x?x2xf32>
 // CHECK: %[[STATES:.*]] = bufferization.to_tensor {{.*}} : memref<?x?x2x32x64xf32>
 // CHECK: bufferization.to_buffer %[[STATES]] : tensor<?x?x2x32x64xf32>
@@ -44,7 +44,8 @@ func.func @parallel(%x: tensor<?x?x2x32xf32>, %dt: tensor<?x?x2xf32>, %A: tensor
 // -----
 
 // A static grid that fills the GPU (8 rows · 24 heads · 4 tiles = 768
-// blocks) walks the chunks in one kernel; so does a sequence of one chunk.
+// blocks) walks the chunks in one kernel; so does a sequence of one span
+// (256 steps).
 // CHECK-LABEL: func.func @many_rows
 // CHECK: gpu.launch_func @ssm_kernels::@many_rows_ssd blocks
 // CHECK-NOT: gpu.launch_func

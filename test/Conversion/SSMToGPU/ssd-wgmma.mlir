@@ -42,7 +42,8 @@
 // chunk-states and chunk-outputs kernels take wgmma, each with the same
 // dynamic shared memory; the state-passing kernel between them is plain.
 // The states kernel runs the state update's wgmma only (m64n128k16, 4),
-// the outputs kernel the products of y only (C Bᵀ, C hᵀ: 8 each, M δx: 4).
+// the outputs kernel the products of y (C Bᵀ, C hᵀ: 8 each, M δx: 4) and
+// the state update that carries the state across the chunks of its span.
 // PARALLEL-LABEL: func.func @chunked
 // PARALLEL: %[[SMEM:.*]] = arith.constant 90624 : i32
 // PARALLEL: gpu.launch_func @ssm_kernels::@chunked_ssd_wgmma_states {{.*}} dynamic_shared_memory_size %[[SMEM]]
@@ -56,6 +57,7 @@
 // PARALLEL-NOT: nvvm.wgmma
 // PARALLEL: gpu.func @chunked_ssd_wgmma_outputs(
 // PARALLEL-COUNT-20: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>
+// PARALLEL-COUNT-4: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 16>
 // PARALLEL-NOT: nvvm.wgmma.mma_async
 // SM90-LABEL: func.func @chunked
 // SM90: gpu.launch_func @ssm_kernels::@chunked_ssd blocks

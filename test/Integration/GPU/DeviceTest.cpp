@@ -365,6 +365,9 @@ struct SSDCase {
   /// chunk_size of an `algorithm chunked` op (the tensor-core kernel), or 0
   /// for `algorithm recurrent`.
   int64_t chunk = 0;
+  /// A in [-0.02, -0.005], so that the states passed between chunks and
+  /// spans of 256 steps weigh in y (with the usual A, e^-80 is left).
+  bool slowDecay = false;
 };
 
 const SSDCase kSSDCases[] = {
@@ -409,15 +412,21 @@ const SSDCase kSSDCases[] = {
      64},
     {"wgmma_walk", 2, 80, 132, 64, 1, 64, Packing::None, true, Storage::F32,
      64},
+    // Several spans of 256 steps (the parallel form's unit), slow decays.
+    {"chunked_long", 1, 600, 2, 16, 1, 32, Packing::None, true, Storage::F32,
+     64, true},
+    {"chunked_long_seq_idx", 1, 600, 1, 16, 1, 32, Packing::SeqIdx, true,
+     Storage::F32, 32, true},
+    {"wgmma_long", 1, 530, 1, 64, 1, 64, Packing::None, true, Storage::F32, 64,
+     true},
 };
 
 /// The kernels a chunked ssd of `function` launches, by the rules of
 /// LowerSSDChunked.cpp: for sm_90a the wgmma kernel where the op fits it
 /// (P a multiple of 64, N of 16 and at most 256, chunks of 64 allowed),
-/// else the mma.sync one, whose chunk is 64 steps when `chunk` allows it
-/// and its tiles fit 48 KB, else 32; the chunks in parallel (states,
+/// else the mma.sync one; spans of 256 steps in parallel (states,
 /// passing, outputs) unless the sequences are packed, the static length
-/// is one chunk, or the static batch x heads x channel tiles make 264
+/// is one span, or the static batch x heads x channel tiles make 264
 /// blocks or more. `batch` and `length` are 0 when dynamic.
 std::vector<std::string> chunkedSSDKernels(const std::string &function,
                                            int64_t batch, int64_t length,
@@ -426,13 +435,7 @@ std::vector<std::string> chunkedSSDKernels(const std::string &function,
   bool wgmma = gArch == "sm_90a" && p % 64 == 0 && n % 16 == 0 && n <= 256 &&
                chunk >= 64;
   int64_t channels = wgmma ? 64 : 16;
-  int64_t q =
-      wgmma || (chunk >= 64 &&
-                2 * (2 * 64 * n + 2 * 64 * 16 + 64 * 64 + 16 * n) + 512 <=
-                    48 * 1024)
-          ? 64
-          : 32;
-  bool parallel = !packed && (length == 0 || length > q) &&
+  bool parallel = !packed && (length == 0 || length > 256) &&
                   (batch == 0 || batch * h * (p / channels) < 264);
   std::string walk = function + (wgmma ? "_ssd_wgmma" : "_ssd");
   if (!parallel)
@@ -445,6 +448,8 @@ Kernel ssdKernel(const SSDCase &c) {
   std::mt19937_64 rng(c.H * 13 + c.L + c.N);
   ref::SSDArgs a =
       randomSSDOperands(c.B, c.L, c.H, c.P, c.G, c.N, /*perChannelD=*/c.P > 4, rng);
+  if (c.slowDecay)
+    a.A = stored({c.H}, rng, Storage::F32, -0.02, -0.005);
   for (ref::Tensor *t : {&a.x, &a.dt, &a.A, &a.B, &a.C, &*a.D})
     *t = roundTo(*t, s);
   int64_t rows = c.B;

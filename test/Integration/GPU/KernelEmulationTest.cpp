@@ -1044,6 +1044,10 @@ struct SSDCase {
   int64_t chunk = 0;
   /// Compiled for sm_90a: the chunked op takes the wgmma kernel.
   bool wgmma = false;
+  /// A in [-0.02, -0.005]: a state keeps e^-2 or more of itself over 256
+  /// steps, so what one chunk or span passes to the next shows in y (with
+  /// the usual A, e^-80 of it is left).
+  bool slowDecay = false;
 };
 
 void PrintTo(const SSDCase &c, std::ostream *os) { *os << c.name; }
@@ -1056,6 +1060,8 @@ TEST_P(EmulatedSSD, MatchesReference) {
   std::mt19937_64 rng(c.H * 13 + c.L + c.N);
   ref::SSDArgs a =
       randomSSDOperands(c.B, c.L, c.H, c.P, c.G, c.N, /*perChannelD=*/c.P > 4, rng);
+  if (c.slowDecay)
+    a.A = stored({c.H}, rng, Storage::F32, -0.02, -0.005);
   for (ref::Tensor *t : {&a.x, &a.dt, &a.A, &a.B, &a.C, &*a.D})
     *t = roundTo(*t, s);
   a.z = stored({c.B, c.L, c.H, c.P}, rng, s);
@@ -1139,21 +1145,13 @@ TEST_P(EmulatedSSD, MatchesReference) {
   if (c.packing == Packing::CuSeqlens)
     return; // Packed sequences always walk their chunks.
 
-  // Then the chunks in parallel: chunk states, state passing, chunk
-  // outputs, through the per-chunk states and decays the host code would
-  // allocate. The chunk length is the kernel's: 64 for wgmma, else 64
-  // when chunk_size allows it and the mma.sync tiles fit 48 KB.
-  int64_t n = c.N;
-  int64_t q =
-      c.wgmma || (c.chunk >= 64 &&
-                  2 * (2 * 64 * n + 2 * 64 * 16 + 64 * 64 + 16 * n) + 512 <=
-                      48 * 1024)
-          ? 64
-          : 32;
-  int64_t chunks = ceilDiv(c.L, q);
+  // Then spans of 256 steps in parallel: span states, state passing, span
+  // outputs, through the per-span states and decays the host code would
+  // allocate.
+  int64_t spans = ceilDiv(c.L, 256);
   Buffer states =
-      fromTensor(ref::Tensor({rows, chunks, c.H, c.P, c.N}), Storage::F32);
-  Buffer decays = fromTensor(ref::Tensor({rows, chunks, c.H}), Storage::F32);
+      fromTensor(ref::Tensor({rows, spans, c.H, c.P, c.N}), Storage::F32);
+  Buffer decays = fromTensor(ref::Tensor({rows, spans, c.H}), Storage::F32);
   Buffer y2 = fromTensor(ref::Tensor(expected.y.shape), s);
   Buffer final2 = fromTensor(ref::Tensor(expected.finalState.shape), s);
   std::vector<Buffer> &in = p.buffers; // x dt A B C D z bias init [seq_idx]
@@ -1167,7 +1165,7 @@ TEST_P(EmulatedSSD, MatchesReference) {
     chunkStates.push_back(&in[9]);
     chunkOutputs.push_back(&in[9]);
   }
-  int64_t chunkBlocks = rows * chunks * c.H * tiles;
+  int64_t chunkBlocks = rows * spans * c.H * tiles;
   ASSERT_EQ(emulate(source,
                     {{kernel + "_states", chunkBlocks, 128, chunkStates},
                      {"f_ssd_passing", ceilDiv(rows * c.H * c.P * c.N, 256),
@@ -1196,7 +1194,7 @@ INSTANTIATE_TEST_SUITE_P(
         SSDCase{"chunked", 2, 70, 2, 32, 1, 64, Packing::None, Storage::F32,
                 32},
         SSDCase{"chunked_q64_groups", 1, 150, 4, 16, 2, 32, Packing::None,
-                Storage::F32, 64},
+                Storage::F32, 64, false, true},
         SSDCase{"chunked_n128", 1, 100, 1, 16, 1, 128, Packing::None,
                 Storage::F32, 256},
         SSDCase{"chunked_bf16", 2, 45, 2, 16, 2, 64, Packing::None,
@@ -1206,7 +1204,7 @@ INSTANTIATE_TEST_SUITE_P(
         SSDCase{"wgmma", 2, 70, 2, 64, 1, 64, Packing::None, Storage::F32, 256,
                 true},
         SSDCase{"wgmma_n128_groups", 1, 150, 4, 64, 2, 128, Packing::None,
-                Storage::F32, 64, true},
+                Storage::F32, 64, true, true},
         SSDCase{"wgmma_bf16_two_tiles", 1, 45, 2, 128, 2, 32, Packing::None,
                 Storage::BF16, 128, true},
         // Packed sequences (4 steps, none, the rest) in both chunked
@@ -1224,7 +1222,17 @@ INSTANTIATE_TEST_SUITE_P(
         // An empty sequence: no chunk, the initial state passed on (the
         // chunk kernels of the parallel form get no blocks).
         SSDCase{"chunked_empty", 2, 0, 2, 16, 1, 32, Packing::None,
-                Storage::F32, 64}),
+                Storage::F32, 64},
+        // Several spans of 256 steps (the parallel form's unit), the last
+        // partial, with slow decays so that the states passed between
+        // chunks and spans weigh; with seq_idx, the first span cuts the
+        // state (its decay is 0) and the others pass it on.
+        SSDCase{"chunked_long", 1, 600, 2, 16, 1, 32, Packing::None,
+                Storage::F32, 64, false, true},
+        SSDCase{"chunked_long_seq_idx", 1, 600, 1, 16, 1, 32, Packing::SeqIdx,
+                Storage::F32, 32, false, true},
+        SSDCase{"wgmma_long", 1, 530, 1, 64, 1, 64, Packing::None,
+                Storage::F32, 64, true, true}),
     [](const ::testing::TestParamInfo<SSDCase> &info) {
       return std::string(info.param.name);
     });
