@@ -34,8 +34,9 @@ LogicalResult ssm::checkDeviceBuffers(ModuleOp module) {
       if (released.contains(alloc.getMemref()))
         return;
       alloc.emitError("this device buffer holds an intermediate result that "
-                      "would never be freed (it is used in another block or "
-                      "passed to a call); return it instead");
+                      "would never be freed (it leaves the block that "
+                      "computes it, or is passed to a call); return it "
+                      "instead");
       bad = true;
     });
   }
