@@ -608,9 +608,10 @@ public:
     } else if (decays) {
       for (auto [v, pn] : llvm::zip_equal(last.take_front(entries), at))
         store(v, arg(States), stateAt(pn));
-      when(arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, tid,
-                                 index(0)),
-           [&] { store(last.back(), arg(Decays), {ri, span, hi}); });
+      when(arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, tid, index(0)),
+           [&] {
+             store(last.back(), arg(Decays), {ri, span, hi});
+           });
     }
   }
 };

@@ -9,8 +9,8 @@
 // below, and whose shared memory is one global arena, compiled with the
 // CPU pipeline (every memory access checked against its buffer's bounds,
 // every shared one by a racecheck) and run with one host thread per GPU
-// thread of a block (blocks one after another). The results are compared with the
-// reference evaluator at the tolerances of the CPU numerics tests (the
+// thread of a block (blocks one after another). The results are compared with
+// the reference evaluator at the tolerances of the CPU numerics tests (the
 // chunked SSD: of its f16 products).
 //
 // What this checks: the work-item and lane mapping, the guards, the
@@ -216,16 +216,15 @@ public:
     access(address, bytes, /*write=*/false, /*async=*/true);
   }
 
-  void access(int64_t address, int64_t bytes, bool write,
-              bool async = false) {
+  void access(int64_t address, int64_t bytes, bool write, bool async = false) {
     int64_t offset = address - base;
     if (offset < 0 || offset + bytes > kArenaBytes)
       return; // Not shared memory (the bounds are checked elsewhere).
     uint32_t thread = static_cast<uint32_t>(threadId);
     for (int64_t at = offset / 2; at < (offset + bytes + 1) / 2; ++at) {
       Granule &g = shadow[static_cast<size_t>(at)];
-      std::lock_guard<std::mutex> lock(stripes[static_cast<size_t>(at) %
-                                               stripes.size()]);
+      std::lock_guard<std::mutex> lock(
+          stripes[static_cast<size_t>(at) % stripes.size()]);
       bool written = g.writer != kNone && g.writeEpoch == barrierEpoch;
       if (write) {
         if (written && g.writer != thread)
@@ -400,8 +399,8 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
     // arena are what the racecheck watches.
     Block &entry = host.getBody().front();
     rewriter.setInsertionPointToStart(&entry);
-    Value arena = memref::GetGlobalOp::create(rewriter, loc, arenaType,
-                                              "ssm_emu_arena");
+    Value arena =
+        memref::GetGlobalOp::create(rewriter, loc, arenaType, "ssm_emu_arena");
     llvm::SmallPtrSet<Value, 16> shared;
     int64_t staticBytes = 0;
     for (unsigned i = host.getNumArguments(); i < entry.getNumArguments();
@@ -476,7 +475,8 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
       } else if (isa<gpu::DynamicSharedMemoryOp>(op)) {
         Location l = op->getLoc();
         Value view = memref::ViewOp::create(
-            rewriter, l, MemRefType::get({ShapedType::kDynamic}, rewriter.getI8Type()),
+            rewriter, l,
+            MemRefType::get({ShapedType::kDynamic}, rewriter.getI8Type()),
             arena, arith::ConstantIndexOp::create(rewriter, l, staticBytes),
             ValueRange{arith::ConstantIndexOp::create(
                 rewriter, l, kArenaBytes - staticBytes)});
@@ -487,9 +487,8 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
         func::CallOp::create(rewriter, op->getLoc(), "ssm_emu_proxy_fence",
                              TypeRange{}, ValueRange{});
         rewriter.eraseOp(op);
-      } else if (isa<NVVM::WgmmaFenceAlignedOp,
-                     NVVM::WgmmaGroupSyncAlignedOp, NVVM::WgmmaWaitGroupSyncOp>(
-                     op)) {
+      } else if (isa<NVVM::WgmmaFenceAlignedOp, NVVM::WgmmaGroupSyncAlignedOp,
+                     NVVM::WgmmaWaitGroupSyncOp>(op)) {
         // The emulated wgmma is synchronous and reads memory directly.
         rewriter.eraseOp(op);
       } else if (auto wgmma = dyn_cast<NVVM::WgmmaMmaAsyncOp>(op)) {
@@ -560,10 +559,10 @@ mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
         }
         func::CallOp::create(
             rewriter, l, "ssm_emu_shared_access", TypeRange{},
-            ValueRange{arith::IndexCastOp::create(rewriter, l, i64, address),
-                       arith::ConstantIntOp::create(rewriter, l, bytes, 32),
-                       arith::ConstantIntOp::create(rewriter, l,
-                                                    store ? 1 : 0, 32)});
+            ValueRange{
+                arith::IndexCastOp::create(rewriter, l, i64, address),
+                arith::ConstantIntOp::create(rewriter, l, bytes, 32),
+                arith::ConstantIntOp::create(rewriter, l, store ? 1 : 0, 32)});
       } else if (auto id = dyn_cast<gpu::ThreadIdOp>(op)) {
         unsupported |= id.getDimension() != gpu::Dimension::x;
         rewriter.replaceOp(op, call("ssm_emu_thread_id", index, {}));
@@ -1231,8 +1230,8 @@ INSTANTIATE_TEST_SUITE_P(
                 Storage::F32, 64, false, true},
         SSDCase{"chunked_long_seq_idx", 1, 600, 1, 16, 1, 32, Packing::SeqIdx,
                 Storage::F32, 32, false, true},
-        SSDCase{"wgmma_long", 1, 530, 1, 64, 1, 64, Packing::None,
-                Storage::F32, 64, true, true}),
+        SSDCase{"wgmma_long", 1, 530, 1, 64, 1, 64, Packing::None, Storage::F32,
+                64, true, true}),
     [](const ::testing::TestParamInfo<SSDCase> &info) {
       return std::string(info.param.name);
     });
