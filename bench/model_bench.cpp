@@ -11,6 +11,7 @@
 
 #include "ssm/Frontend/ModelDescription.h"
 #include "ssm/Runner/CompiledModel.h"
+#include "ssm/Runner/Process.h"
 #include "ssm/runtime.h"
 
 #include "llvm/Support/raw_ostream.h"
@@ -125,13 +126,12 @@ int main(int argc, char **argv) {
     std::string dir = work + "/" + m.name, library = work + "/lib" + m.name + ".so";
     writeFolder(dir, m.config);
     double start = now();
-    std::string command = "'" + ssmc + "' '" + dir + "' --emit=shared -o '" + library + "'";
-    if (std::system(command.c_str()) != 0) {
-      std::fprintf(stderr, "ssm-model-bench: %s failed\n", command.c_str());
+    std::string error;
+    if (!ssmrun::runProgram({ssmc, dir, "--emit=shared", "-o", library}, error)) {
+      std::fprintf(stderr, "ssm-model-bench: %s\n", error.c_str());
       return 1;
     }
     double compileSeconds = now() - start;
-    std::string error;
     auto model = ssmrun::CompiledModel::open(library, "", "model", error);
     if (!model) {
       std::fprintf(stderr, "ssm-model-bench: %s\n", error.c_str());

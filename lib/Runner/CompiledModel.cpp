@@ -10,6 +10,7 @@
 
 #include <cstdlib>
 #include <dlfcn.h>
+#include <sys/stat.h>
 
 using namespace ssmrun;
 
@@ -59,6 +60,12 @@ std::unique_ptr<CompiledModel> CompiledModel::open(const std::string &library,
   std::unique_ptr<CompiledModel> model(new CompiledModel);
   // A path without a slash would be searched for on the library path.
   std::string path = library.find('/') == std::string::npos ? "./" + library : library;
+  // dlopen would block on a FIFO, waiting for a writer.
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    error = "cannot load '" + library + "': not a regular file";
+    return nullptr;
+  }
   model->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!model->handle) {
     error = "cannot load '" + library + "': " + dlerror();

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ssm/Runner/CompiledModel.h"
+#include "ssm/Runner/Process.h"
 #include "ssm/runtime.h"
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include <climits>
 #include <cstring>
 #include <dirent.h>
+#include <filesystem>
 #include <malloc.h>
 #include <string>
 #include <sys/resource.h>
@@ -152,27 +154,31 @@ std::string compileFolder(const std::string &folder, bool quiet) {
     return library;
   }
   // Compile into a private directory, then move it into place: concurrent
-  // runs never see half a library.
-  std::string mkdirs = "mkdir -p '" + cache + "'";
-  if (std::system(mkdirs.c_str()) != 0)
-    die("cannot create the cache directory '" + cache + "'");
+  // runs never see half a library. No shell: the paths are the user's.
+  std::error_code ec;
+  std::filesystem::create_directories(cache, ec);
+  if (ec)
+    die("cannot create the cache directory '" + cache + "': " + ec.message());
   std::string scratch = entry + ".tmp." + std::to_string(getpid());
   if (mkdir(scratch.c_str(), 0755) != 0)
     die("cannot create '" + scratch + "': " + std::strerror(errno));
   if (!quiet)
     std::fprintf(stderr, "ssm-run: compiling %s with %s into %s\n", folder.c_str(),
                  ssmc.c_str(), entry.c_str());
-  std::string command = "'" + ssmc + "' '" + root + "' --emit=shared -o '" +
-                        scratch + "/libmodel.so'";
-  if (std::system(command.c_str()) != 0)
-    die("ssmc could not compile the model folder '" + folder + "' (see above)");
+  std::string error;
+  if (!ssmrun::runProgram({ssmc, root, "--emit=shared", "-o", scratch + "/libmodel.so"},
+                          error)) {
+    std::filesystem::remove_all(scratch, ec);
+    die("ssmc could not compile the model folder '" + folder + "' (" + error +
+        "; see above)");
+  }
   if (rename(scratch.c_str(), entry.c_str()) != 0) {
-    int error = errno;
-    std::system(("rm -rf '" + scratch + "'").c_str());
+    int renameError = errno;
+    std::filesystem::remove_all(scratch, ec);
     // Another run compiled the same model meanwhile: use its library.
-    if (error != ENOTEMPTY && error != EEXIST)
+    if (renameError != ENOTEMPTY && renameError != EEXIST)
       die("cannot move the compiled model into '" + entry + "': " +
-          std::strerror(error));
+          std::strerror(renameError));
   }
   return library;
 }
@@ -213,8 +219,9 @@ int main(int argc, char **argv) {
       maxNew = parseCount(value("--max-new-tokens"), "--max-new-tokens");
     } else if (is("--threads")) {
       threads = parseCount(value("--threads"), "--threads");
-      if (threads < 1)
-        die("--threads must be at least 1");
+      if (threads < 1 || threads > SSM_MAX_THREADS)
+        die("--threads must be in 1.." + std::to_string(SSM_MAX_THREADS) + ", got " +
+            std::to_string(threads));
     } else if (is("--device")) {
       device = value("--device");
     } else if (is("--weights")) {
