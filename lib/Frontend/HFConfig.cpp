@@ -8,6 +8,8 @@
 
 #include "ssm/Frontend/HFConfig.h"
 
+#include "ssm/Frontend/Files.h"
+
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -29,6 +31,9 @@ constexpr unsigned kMaxJsonDepth = 64;
 /// Sizes past 2^31 are not a model anyone can run, and bounding them keeps
 /// every derived product (conv_dim, in_proj rows, element counts) in int64.
 constexpr int64_t kMaxDimension = int64_t(1) << 31;
+
+/// A config.json is a kilobyte or two.
+constexpr uint64_t kMaxConfigBytes = 1 << 20;
 
 Error fail(StringRef path, const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
@@ -267,6 +272,42 @@ Error readMamba2(const FieldReader &fields, HFConfig &config) {
   return Error::success();
 }
 
+/// Every size derived from the config, as the importer will compute it:
+/// the parameter count must fit comfortably in int64 bytes, so that code
+/// after this check (conv_dim, in_proj rows, the weights layout) may
+/// multiply in int64. The factors are at most 2^31 each (kMaxDimension),
+/// so no product or sum below overflows 128 bits.
+Error checkDerivedSizes(const FieldReader &fields, const HFConfig &config) {
+  using Wide = __int128;
+  const Wide hidden = config.hiddenSize, inner = config.intermediateSize,
+             state = config.stateSize, width = config.convKernel;
+  const bool mamba2 = config.modelType == ModelType::Mamba2;
+  const Wide convDim = mamba2 ? inner + 2 * Wide(config.nGroups) * state : inner;
+  const Wide inProj = mamba2 ? inner + convDim + config.numHeads : 2 * inner;
+  Wide layer = hidden + inProj * hidden + convDim * width + hidden * inner;
+  if (config.useBias)
+    layer += inProj + hidden;
+  if (config.useConvBias)
+    layer += convDim;
+  if (mamba2) {
+    layer += 3 * Wide(config.numHeads) + inner;
+  } else {
+    const Wide rank = config.timeStepRank;
+    layer += (rank + 2 * state) * inner + inner * rank + inner * state + 2 * inner;
+  }
+  Wide total = Wide(config.vocabSize) * hidden * (config.tieWordEmbeddings ? 1 : 2) +
+               hidden + Wide(config.numHiddenLayers) * layer;
+  // 2^40 parameters (4 TiB of f32) is beyond any model this compiler can
+  // hold in memory, and keeps byte offsets far from int64's limit.
+  constexpr int64_t kMaxParameters = int64_t(1) << 40;
+  if (total > kMaxParameters)
+    return fields.error("num_hidden_layers",
+                        "the config describes more than 2^40 parameters "
+                        "(hidden_size, vocab_size, state_size, expand and the "
+                        "layer count are implausibly large)");
+  return Error::success();
+}
+
 } // namespace
 
 StringRef mlir::ssm::modelTypeName(ModelType type) {
@@ -317,12 +358,14 @@ Expected<HFConfig> mlir::ssm::parseHFConfig(StringRef text, StringRef path) {
   if (config.modelType == ModelType::Mamba2)
     if (Error e = readMamba2(fields, config))
       return std::move(e);
+  if (Error e = checkDerivedSizes(fields, config))
+    return std::move(e);
   return config;
 }
 
 Expected<HFConfig> mlir::ssm::loadHFConfig(StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  auto buffer = readRegularFile(path, kMaxConfigBytes);
   if (!buffer)
-    return fail(path, "cannot read: " + buffer.getError().message());
+    return buffer.takeError();
   return parseHFConfig((*buffer)->getBuffer(), path);
 }

@@ -10,6 +10,7 @@
 
 #include "llvm/ADT/Twine.h"
 
+#include <algorithm>
 #include <set>
 
 using namespace mlir::ssm;
@@ -61,6 +62,28 @@ ModelDescription ModelDescription::fromConfig(const HFConfig &config) {
   if (!config.tieWordEmbeddings)
     add("lm_head.weight", {config.vocabSize, hidden});
   return model;
+}
+
+llvm::Error mlir::ssm::checkLayerCount(const HFConfig &config,
+                                       const Checkpoint &checkpoint) {
+  constexpr StringRef kPrefix = "backbone.layers.";
+  int64_t present = 0;
+  for (const std::string &name : checkpoint.names()) {
+    StringRef rest(name);
+    uint64_t index;
+    if (rest.consume_front(kPrefix) &&
+        !rest.consumeInteger(10, index) && rest.starts_with(".") &&
+        index < uint64_t(config.numHiddenLayers))
+      present = std::max<int64_t>(present, int64_t(index) + 1);
+  }
+  if (present >= config.numHiddenLayers)
+    return llvm::Error::success();
+  return llvm::createStringError(
+      llvm::inconvertibleErrorCode(),
+      checkpoint.source() + ": config.json says num_hidden_layers = " +
+          llvm::Twine(config.numHiddenLayers) +
+          ", but the checkpoint has tensors for " + llvm::Twine(present) +
+          " layer(s) (backbone.layers.N.*)");
 }
 
 const ExpectedTensor *ModelDescription::find(StringRef name) const {

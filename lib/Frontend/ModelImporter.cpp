@@ -92,17 +92,26 @@ llvm::Error mlir::ssm::writeWeightsFile(StringRef path,
   uint64_t count = layout.totalFloats, hash = layout.hash;
   std::memcpy(header + 8, &count, 8);
   std::memcpy(header + 16, &hash, 8);
+  // A stream destroyed with an unchecked error stops the program (LLVM's
+  // report_fatal_error): every way out closes it, takes its error, and
+  // removes what was written of the file.
+  auto abandon = [&](llvm::Error error) {
+    os.close();
+    os.clear_error();
+    llvm::sys::fs::remove(path);
+    return error;
+  };
   os.write(header, sizeof(header));
   uint64_t written = 0;
   static const float zeros[16] = {};
   for (const WeightsLayout::Slot &slot : layout.slots) {
     llvm::Expected<std::vector<float>> data = checkpoint.readF32(slot.name);
     if (!data)
-      return data.takeError();
+      return abandon(data.takeError());
     if (data->size() != slot.numElements)
-      return llvm::createStringError("tensor '%s': %zu elements, expected %llu",
-                                     slot.name.c_str(), data->size(),
-                                     (unsigned long long)slot.numElements);
+      return abandon(llvm::createStringError(
+          "tensor '%s': %zu elements, expected %llu", slot.name.c_str(),
+          data->size(), (unsigned long long)slot.numElements));
     if (slot.negExp)
       for (float &v : *data)
         v = -std::exp(v);
@@ -114,10 +123,10 @@ llvm::Error mlir::ssm::writeWeightsFile(StringRef path,
     written += padding;
   }
   os.close();
-  if (os.has_error())
-    return llvm::createStringError(os.error(), "cannot write %s: %s",
-                                   path.str().c_str(),
-                                   os.error().message().c_str());
+  if (std::error_code error = os.error())
+    return abandon(llvm::createStringError(error, "cannot write %s: %s",
+                                           path.str().c_str(),
+                                           error.message().c_str()));
   return llvm::Error::success();
 }
 

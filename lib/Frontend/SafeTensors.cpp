@@ -11,6 +11,8 @@
 
 #include "ssm/Frontend/SafeTensors.h"
 
+#include "ssm/Frontend/Files.h"
+
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
@@ -38,6 +40,9 @@ namespace {
 /// The reference implementation refuses headers above 100 MB; a larger one
 /// is a corrupt or hostile length, and we would not want to parse it anyway.
 constexpr uint64_t kMaxHeaderSize = 100'000'000;
+/// A shard index lists one line per tensor: a few hundred kilobytes for the
+/// largest public checkpoints.
+constexpr uint64_t kMaxIndexBytes = 64 << 20;
 
 /// llvm::json parses recursively; a fuzzed header of a million '[' would
 /// exhaust the stack. A valid header nests three levels, so 64 is generous.
@@ -303,15 +308,11 @@ Expected<SafeTensorsFile> SafeTensorsFile::open(StringRef path) {
   SafeTensorsFile file;
   file.filePath = path.str();
 
-  int fd = ::open(file.filePath.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return fail(path, std::string("cannot open: ") + std::strerror(errno));
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return fail(path, "not a regular file");
-  }
-  uint64_t fileSize = uint64_t(st.st_size);
+  uint64_t fileSize = 0;
+  Expected<int> opened = openRegularFile(path, fileSize);
+  if (!opened)
+    return opened.takeError();
+  int fd = *opened;
   if (fileSize < 8) {
     ::close(fd);
     return fail(path, "file of " + llvm::Twine(fileSize) +
@@ -451,9 +452,9 @@ Expected<Checkpoint> Checkpoint::openFile(StringRef path) {
 }
 
 Expected<Checkpoint> Checkpoint::openIndex(StringRef indexPath) {
-  auto buffer = llvm::MemoryBuffer::getFile(indexPath, /*IsText=*/true);
+  auto buffer = readRegularFile(indexPath, kMaxIndexBytes);
   if (!buffer)
-    return fail(indexPath, "cannot read: " + buffer.getError().message());
+    return buffer.takeError();
   StringRef text = (*buffer)->getBuffer();
   if (jsonDepth(text) > kMaxJsonDepth)
     return fail(indexPath, "JSON nests deeper than " +

@@ -37,6 +37,12 @@ struct ModelDescription {
   const ExpectedTensor *find(llvm::StringRef name) const;
 };
 
+/// Checks that `checkpoint` holds tensors for as many layers as `config`
+/// says, before a description of every layer is built: a config.json may
+/// claim two billion layers, and the tables for them would take gigabytes
+/// before the weights were ever compared with it.
+llvm::Error checkLayerCount(const HFConfig &config, const Checkpoint &checkpoint);
+
 /// What a successful check found besides the expected tensors.
 struct CheckpointReport {
   /// One line per tensor the model does not use (a warning, not an error),
