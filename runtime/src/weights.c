@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -25,7 +26,27 @@ static const char kMagic[8] = {'S', 'S', 'M', 'W', 'G', 'T', '0', '1'};
 struct ssm_weights {
   void *mapping;
   size_t size;
+  /// The next open handle: the list lets ssm_weights_close tell an open
+  /// handle from one closed already, instead of freeing it twice.
+  struct ssm_weights *next;
 };
+
+static pthread_mutex_t g_open_lock = PTHREAD_MUTEX_INITIALIZER;
+static ssm_weights_t *g_open;
+
+/// Removes `weights` from the open handles; false if it is not one of them.
+static int unlink_open(ssm_weights_t *weights) {
+  int found = 0;
+  pthread_mutex_lock(&g_open_lock);
+  for (ssm_weights_t **link = &g_open; *link; link = &(*link)->next)
+    if (*link == weights) {
+      *link = weights->next;
+      found = 1;
+      break;
+    }
+  pthread_mutex_unlock(&g_open_lock);
+  return found;
+}
 
 ssm_status_t ssm_weights_open(const char *path, int64_t expected_floats,
                               int64_t expected_hash, ssm_weights_t **out) {
@@ -39,7 +60,9 @@ ssm_status_t ssm_weights_open(const char *path, int64_t expected_floats,
     return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
                          "%s: expected_floats %lld is negative", kFn,
                          (long long)expected_floats);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO would otherwise block the open until a writer
+  // comes; it is refused below like any file that is not regular.
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT, "%s: cannot open '%s': %s",
                          kFn, path, strerror(errno));
@@ -101,6 +124,10 @@ ssm_status_t ssm_weights_open(const char *path, int64_t expected_floats,
   }
   weights->mapping = mapping;
   weights->size = (size_t)size;
+  pthread_mutex_lock(&g_open_lock);
+  weights->next = g_open;
+  g_open = weights;
+  pthread_mutex_unlock(&g_open_lock);
   *out = weights;
   return SSM_OK;
 }
@@ -111,9 +138,15 @@ const float *ssm_weights_data(const ssm_weights_t *weights) {
   return (const float *)((const unsigned char *)weights->mapping + kHeaderBytes);
 }
 
-void ssm_weights_close(ssm_weights_t *weights) {
+ssm_status_t ssm_weights_close(ssm_weights_t *weights) {
   if (!weights)
-    return;
+    return SSM_OK;
+  if (!unlink_open(weights))
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                         "ssm_weights_close: %p is not an open weights handle "
+                         "(closed already?)",
+                         (void *)weights);
   munmap(weights->mapping, weights->size);
   free(weights);
+  return SSM_OK;
 }

@@ -520,8 +520,12 @@ SSM_RUNTIME_API ssm_status_t ssm_weights_open(const char *path,
 /// a NULL handle.
 SSM_RUNTIME_API const float *ssm_weights_data(const ssm_weights_t *weights);
 
-/// Unmaps the file; NULL is a no-op.
-SSM_RUNTIME_API void ssm_weights_close(ssm_weights_t *weights);
+/// Unmaps the file and releases the handle; NULL is a no-op (SSM_OK). A
+/// handle that is not open (closed already, or never returned by
+/// ssm_weights_open) is SSM_ERROR_INVALID_ARGUMENT and nothing happens: a
+/// double close is reported instead of freeing memory twice. (Once closed,
+/// the address may be reused by a later ssm_weights_open, as with free().)
+SSM_RUNTIME_API ssm_status_t ssm_weights_close(ssm_weights_t *weights);
 
 #ifdef __cplusplus
 } // extern "C"
