@@ -12,6 +12,7 @@
 #include "ssm/Frontend/ModelImporter.h"
 #include "ssm/InitAll.h"
 #include "ssm/Pipelines/Pipelines.h"
+#include "ssm/Support/Nesting.h"
 #include "ssm/Target/CHeader.h"
 #include "ssm/Target/GPU.h"
 
@@ -45,6 +46,68 @@ std::string guardFor(StringRef path) {
   for (char c : llvm::sys::path::stem(path))
     guard += std::isalnum(static_cast<unsigned char>(c)) ? std::toupper(c) : '_';
   return guard + "_H";
+}
+
+/// Writes the file `path` ('-': stdout) with `write`. An I/O error (a full
+/// disk, a closed pipe) is reported naming the file, and a partial file is
+/// removed; left in the stream, it would stop the program with an LLVM
+/// ERROR when the stream is destroyed.
+int writeFile(const std::string &path,
+              function_ref<bool(llvm::raw_pwrite_stream &)> write) {
+  std::string error;
+  std::unique_ptr<llvm::ToolOutputFile> out = openOutputFile(path, &error);
+  if (!out)
+    return fail(error);
+  bool written = write(out->os());
+  if (path == "-")
+    out->os().flush();
+  else
+    out->os().close();
+  if (std::error_code ec = out->os().error()) {
+    out->os().clear_error();
+    return fail("cannot write '" + path + "': " + ec.message());
+  }
+  if (!written)
+    return 1;
+  out->keep();
+  return 0;
+}
+
+/// The input and the files ssmc writes must all be different files: with
+/// `--weights` naming the library, say, one would overwrite the other.
+std::optional<int> checkDistinctFiles(const ssm::DriverOptions &options,
+                                      StringRef weights) {
+  struct Named {
+    const char *flag;
+    StringRef path;
+  };
+  SmallVector<Named> files;
+  if (options.input != "-")
+    files.push_back({"the input", options.input});
+  if (options.output != "-")
+    files.push_back({"-o", options.output});
+  if (!options.header.empty() && options.header != "-")
+    files.push_back({"--header", options.header});
+  if (!weights.empty())
+    files.push_back({"--weights", weights});
+  auto canonical = [](StringRef path) {
+    SmallString<256> absolute(path);
+    llvm::sys::fs::make_absolute(absolute);
+    llvm::sys::path::remove_dots(absolute, /*remove_dot_dot=*/true);
+    return absolute;
+  };
+  for (size_t i = 0; i < files.size(); ++i)
+    for (size_t j = i + 1; j < files.size(); ++j) {
+      bool same = false;
+      if (llvm::sys::fs::equivalent(files[i].path, files[j].path, same) ||
+          !same)
+        same = canonical(files[i].path) == canonical(files[j].path);
+      if (same)
+        return fail(Twine(files[i].flag) + " and " + files[j].flag +
+                    " name the same file '" + files[j].path +
+                    "': one would overwrite the other");
+    }
+  return std::nullopt;
 }
 
 /// Runs `build` on `module`; false (diagnostics already printed) on failure.
@@ -87,10 +150,12 @@ bool importModel(StringRef folder, const ssm::DriverOptions &options,
   llvm::Expected<HFConfig> config = loadHFConfig(configPath);
   if (!config)
     return report(config.takeError());
-  ModelDescription description = ModelDescription::fromConfig(*config);
   llvm::Expected<Checkpoint> checkpoint = Checkpoint::openFolder(folder);
   if (!checkpoint)
     return report(checkpoint.takeError());
+  if (llvm::Error e = checkLayerCount(*config, *checkpoint))
+    return report(std::move(e));
+  ModelDescription description = ModelDescription::fromConfig(*config);
   llvm::Expected<CheckpointReport> checked =
       checkCheckpoint(description, *checkpoint);
   if (!checked)
@@ -166,6 +231,11 @@ int ssm::compile(const DriverOptions &options) {
   if (!options.weights.empty() && !model)
     return fail("--weights is for model folders; '" + options.input +
                 "' is an MLIR file");
+  if (std::optional<int> status =
+          checkDistinctFiles(options, model ? weightsPath(options) : ""))
+    return *status;
+  if (!checkNestingDepth(*input))
+    return 1;
   llvm::SourceMgr sources;
   sources.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
   SourceMgrDiagnosticHandler diagnostics(sources, &context);
@@ -174,13 +244,7 @@ int ssm::compile(const DriverOptions &options) {
     return 1;
 
   auto writeOutput = [&](function_ref<bool(llvm::raw_pwrite_stream &)> write) {
-    std::unique_ptr<llvm::ToolOutputFile> out = openOutputFile(options.output, &error);
-    if (!out)
-      return fail(error);
-    if (!write(out->os()))
-      return 1;
-    out->keep();
-    return 0;
+    return writeFile(options.output, write);
   };
 
   if (options.emit == EmitKind::Imported)
@@ -233,17 +297,14 @@ int ssm::compile(const DriverOptions &options) {
     }
   }
   if (!options.header.empty()) {
-    std::unique_ptr<llvm::ToolOutputFile> header =
-        openOutputFile(options.header, &error);
-    if (!header)
-      return fail(error);
     HeaderRuntime runtime = cuda              ? HeaderRuntime::CUDA
                             : options.threads ? HeaderRuntime::ThreadPool
                                               : HeaderRuntime::None;
-    if (failed(emitCHeader(*module, guardFor(options.header), runtime,
-                           header->os())))
-      return 1;
-    header->keep();
+    if (int status = writeFile(options.header, [&](llvm::raw_pwrite_stream &os) {
+          return succeeded(emitCHeader(*module, guardFor(options.header),
+                                       runtime, os));
+        }))
+      return status;
   }
 
   if (options.emit == EmitKind::Bufferized)
@@ -309,15 +370,11 @@ int ssm::compile(const DriverOptions &options) {
             llvm::sys::fs::createTemporaryFile("ssmc", "o", object))
       return fail("cannot create a temporary file: " + ec.message());
     llvm::FileRemover removeObject(object);
-    {
-      std::error_code ec;
-      llvm::raw_fd_ostream os(object, ec);
-      if (ec)
-        return fail("cannot write " + object + ": " + ec.message());
-      if (!emitMachineCode(*llvmModule, *machine,
-                           llvm::CodeGenFileType::ObjectFile, os, error))
-        return fail(error);
-    }
+    if (int status = writeFile(std::string(object), [&](llvm::raw_pwrite_stream &os) {
+          return emitMachineCode(*llvmModule, *machine,
+                                 llvm::CodeGenFileType::ObjectFile, os, error);
+        }))
+      return error.empty() ? status : fail(error);
     // The system C compiler links: it knows where libc and libm live.
     llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
     if (!cc)

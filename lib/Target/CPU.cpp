@@ -17,6 +17,7 @@
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
 
@@ -147,11 +148,17 @@ ssm::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
 bool ssm::emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine,
                           llvm::CodeGenFileType kind, llvm::raw_pwrite_stream &os,
                           std::string &error) {
+  // Object writers seek back to patch headers, which a pipe or a terminal
+  // cannot (LLVM stops the program there): the code goes to memory first,
+  // then to `os`, whatever it is.
+  llvm::SmallVector<char, 0> code;
+  llvm::raw_svector_ostream buffer(code);
   llvm::legacy::PassManager pm;
-  if (machine.addPassesToEmitFile(pm, os, nullptr, kind)) {
+  if (machine.addPassesToEmitFile(pm, buffer, nullptr, kind)) {
     error = "the target cannot emit this file type";
     return false;
   }
   pm.run(module);
+  os.write(code.data(), code.size());
   return true;
 }

@@ -34,7 +34,8 @@ static StringRef nameOf(ssm::SSDAlgorithmChoice choice) {
 
 void ssm::buildCPUBufferizePipeline(OpPassManager &pm,
                                     const CPUPipelineOptions &options) {
-  append(pm, "func.func(ssm-insert-shape-checks), ssm-mark-in-place-arguments,"
+  append(pm, "ssm-check-input, func.func(ssm-insert-shape-checks),"
+             "ssm-mark-in-place-arguments,"
              // Direct (fused) lowerings first; what has none is defined by
              // decomposition, whose core ops the second lowering handles.
              // The form of each ssd is chosen before the first lowering.
@@ -76,7 +77,8 @@ void ssm::buildGPUBufferizePipeline(OpPassManager &pm,
   // No deallocation pipeline: a buffer allocated here would live in host
   // memory, where no kernel can use it (see checkDeviceBuffers). Device
   // buffers of intermediate results are freed after their last use.
-  append(pm, "func.func(ssm-insert-shape-checks), ssm-mark-in-place-arguments,"
+  append(pm, "ssm-check-input, func.func(ssm-insert-shape-checks),"
+             "ssm-mark-in-place-arguments,"
              "convert-ssm-to-gpu{chip=" + options.chip + " ssd-chunks=" +
                  options.ssdChunks + "}, canonicalize, cse,"
              "one-shot-bufferize{bufferize-function-boundaries "

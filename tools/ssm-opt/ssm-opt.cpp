@@ -1,20 +1,61 @@
 //===- ssm-opt.cpp - Inspect and transform ssm IR -------------------------===//
 //
 // Part of ssmc. The mlir-opt of this project: parses, verifies, transforms
-// and prints IR with the ssm dialect and its passes registered.
+// and prints IR with the ssm dialect and its passes registered. Unlike
+// mlir-opt it refuses input nested deeply enough to exhaust the parser's
+// stack, and reports a failed write (a full disk) instead of stopping with
+// an LLVM ERROR.
 //
 //===----------------------------------------------------------------------===//
 
 #include "ssm/InitAll.h"
+#include "ssm/Support/Nesting.h"
 
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/Support/FileUtilities.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/ToolOutputFile.h"
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   mlir::ssm::registerAllDialects(registry);
   mlir::ssm::registerAllPasses();
-  return mlir::asMainReturnCode(mlir::MlirOptMain(
+  auto [inputFile, outputFile] = mlir::registerAndParseCLIOptions(
       argc, argv, "ssm-opt: inspect and transform state-space-model IR\n",
-      registry));
+      registry);
+  mlir::MlirOptMainConfig config = mlir::MlirOptMainConfig::createFromCLOptions();
+  if (config.shouldShowDialects() || config.shouldListPasses())
+    return mlir::asMainReturnCode(
+        mlir::MlirOptMain(argc, argv, inputFile, outputFile, registry));
+
+  std::string error;
+  std::unique_ptr<llvm::MemoryBuffer> input = mlir::openInputFile(inputFile, &error);
+  if (!input) {
+    llvm::errs() << "ssm-opt: " << error << "\n";
+    return 1;
+  }
+  if (!mlir::ssm::checkNestingDepth(*input))
+    return 1;
+  std::unique_ptr<llvm::ToolOutputFile> output = mlir::openOutputFile(outputFile, &error);
+  if (!output) {
+    llvm::errs() << "ssm-opt: " << error << "\n";
+    return 1;
+  }
+  bool ok = mlir::succeeded(
+      mlir::MlirOptMain(output->os(), std::move(input), registry, config));
+  if (outputFile == "-")
+    output->os().flush();
+  else
+    output->os().close();
+  if (std::error_code ec = output->os().error()) {
+    output->os().clear_error();
+    llvm::errs() << "ssm-opt: cannot write '" << outputFile << "': " << ec.message()
+                 << "\n";
+    return 1;
+  }
+  if (!ok)
+    return 1;
+  output->keep();
+  return 0;
 }

@@ -21,6 +21,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Pass/Pass.h"
+#include <optional>
 
 namespace mlir {
 class RewritePatternSet;
@@ -52,7 +53,11 @@ struct GPULoweringOptions {
   SSDChunkOrder ssdChunks = SSDChunkOrder::Automatic;
 
   /// The options for NVIDIA architecture `chip` (sm_80, sm_90, sm_90a).
-  static GPULoweringOptions forChip(StringRef chip) {
+  /// The options for the architecture `chip` (sm_80, sm_90 or sm_90a), or
+  /// nullopt for any other name.
+  static std::optional<GPULoweringOptions> forChip(StringRef chip) {
+    if (chip != "sm_80" && chip != "sm_90" && chip != "sm_90a")
+      return std::nullopt;
     GPULoweringOptions options;
     options.warpgroupMma = chip == "sm_90a";
     return options;

@@ -115,6 +115,29 @@ def SSMDropArgumentResultsPass : Pass<"ssm-drop-argument-results", "ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def SSMCheckInputPass : Pass<"ssm-check-input", "ModuleOp"> {
+  let summary = "refuse valid IR that the lowerings or LLVM cannot take safely";
+  let description = [{
+    The first pass of every ssmc pipeline. Some IR verifies but would crash
+    a later pass or LLVM itself, or silently link against the wrong code.
+    This pass reports such IR with its location and fails:
+
+    - A function whose name is reserved: the C math and memory functions
+      that lowered code calls (`expf`, `log1pf`, `malloc`, `memcpy`, ...)
+      and the prefixes of the runtime and of MLIR's generated symbols
+      (`ssm_`, `mgpu`, `_mlir_`, `__`, `_ZGV`). A kernel called `expf`
+      would capture the calls of every vectorized exponential.
+    - `tensor.dim` or `memref.dim` with a constant index outside
+      `[0, rank)`: undefined behaviour that some upstream folds assert on.
+
+    ```mlir
+    func.func @expf(%x: tensor<?xf32>) -> tensor<?xf32> { ... }
+    // error: function name 'expf' is reserved: it is the C library's
+    //        (generated code calls it); rename the function
+    ```
+  }];
+}
+
 def SSMInsertShapeChecksPass : Pass<"ssm-insert-shape-checks"> {
   let summary = "check at run time the shape relations dynamic sizes left open";
   let description = [{

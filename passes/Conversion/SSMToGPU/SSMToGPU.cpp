@@ -31,7 +31,14 @@ struct ConvertSSMToGPUPass
   using ConvertSSMToGPUPassBase::ConvertSSMToGPUPassBase;
 
   void runOnOperation() override {
-    GPULoweringOptions options = GPULoweringOptions::forChip(chip);
+    std::optional<GPULoweringOptions> forChip = GPULoweringOptions::forChip(chip);
+    if (!forChip) {
+      // On the location alone: the module itself would be printed with it.
+      emitError(getOperation().getLoc(), "convert-ssm-to-gpu: chip='")
+          << chip << "' is not sm_80, sm_90 or sm_90a";
+      return signalPassFailure();
+    }
+    GPULoweringOptions options = *forChip;
     std::optional<SSDChunkOrder> order = parseSSDChunkOrder(ssdChunks);
     if (!order) {
       // On the location alone: the module itself would be printed with it.

@@ -775,8 +775,11 @@ struct LowerSSD : OpRewritePattern<SSDOp> {
 /// the W − 1 first outputs read the carried history through a branch per
 /// tap; every later output reads only x, so that interior loop over t has
 /// no branch and its loads and stores are contiguous in t: LLVM vectorizes
-/// it. With a static width the taps are unrolled and their weights loaded
-/// once per row; a dynamic width keeps a tap loop inside the t loop.
+/// it. With a static width of up to kMaxUnrolledTaps the taps are unrolled
+/// and their weights loaded once per row; other widths keep a tap loop
+/// inside the t loop.
+constexpr int64_t kMaxUnrolledTaps = 16;
+
 struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -791,8 +794,13 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
     Value channels = ix.size(x, 1), width = ix.size(weight, 1),
           length = ix.size(x, 2);
     Value history = arith::SubIOp::create(rewriter, loc, width, c1);
+    // Unrolled taps cost IR per tap: a width past kMaxUnrolledTaps (no
+    // real model comes near) takes the tap loop, so that compile time and
+    // memory do not grow with a static size.
     std::optional<int64_t> staticWidth = getConstantIntValue(
         tensor::getMixedSize(rewriter, loc, weight, 1));
+    int64_t unrolledTaps =
+        staticWidth && *staticWidth <= kMaxUnrolledTaps ? *staticWidth : 0;
     bool silu = op.getActivation() == Activation::silu;
     auto contract = arith::FastMathFlags::contract;
     auto outType = op.getOut().getType();
@@ -868,7 +876,7 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
           Value ci = arith::RemUIOp::create(b, l, row, channels);
           Value acc0 = bias ? load(b, l, bias, {ci}, ct) : buildFloat(b, l, ct, 0.0);
           SmallVector<Value> taps;
-          for (int64_t k = 0; k < staticWidth.value_or(0); ++k)
+          for (int64_t k = 0; k < unrolledTaps; ++k)
             taps.push_back(
                 load(b, l, weight, {ci, arith::ConstantIndexOp::create(b, l, k)}, ct));
           // Tap k of output t reads x̃(t − (W − 1) + k).
