@@ -712,7 +712,21 @@ TEST(HFConfigTest, JsonErrors) {
   llvm::Expected<HFConfig> missing = loadHFConfig("/nonexistent/config.json");
   ASSERT_FALSE(bool(missing));
   EXPECT_HAS(llvm::toString(missing.takeError()),
-             "/nonexistent/config.json: cannot read");
+             "/nonexistent/config.json: cannot open");
+}
+
+TEST(HFConfigTest, DerivedSizesThatOverflow) {
+  // Each field is within its own bound, but conv_dim = I + 2 * G * N is
+  // 2^31 + 2^63: it would wrap in int64 (and print negative shapes).
+  EXPECT_HAS(configError(R"({"model_type": "mamba2", "hidden_size": 1073741824,
+      "state_size": 2147483648, "num_hidden_layers": 1, "vocab_size": 1,
+      "expand": 2, "num_heads": 2147483648, "head_dim": 1,
+      "n_groups": 2147483648})"),
+             "more than 2^40 parameters");
+  // A plausible layer shape, an implausible number of layers.
+  EXPECT_HAS(configError(R"({"model_type": "mamba", "hidden_size": 768,
+      "state_size": 16, "num_hidden_layers": 2000000000, "vocab_size": 50280})"),
+             "field 'num_hidden_layers': the config describes more than 2^40");
 }
 
 TEST(HFConfigTest, FieldErrors) {

@@ -11,6 +11,7 @@
 #ifndef SSM_TEST_INTEGRATION_CPU_JITHARNESS_H
 #define SSM_TEST_INTEGRATION_CPU_JITHARNESS_H
 
+#include "../../Support/Jit.h"
 #include "../../Support/Storage.h"
 #include "ssm/InitAll.h"
 #include "ssm/Pipelines/Pipelines.h"
@@ -177,12 +178,7 @@ public:
     mlir::ssm::buildCPULowerToLLVMPipeline(pm);
     if (failed(pm.run(*module)))
       return "lowering failed: " + diagnostics;
-    ExecutionEngineOptions options;
-    options.transformer = makeOptimizingTransformer(2, 0, nullptr);
-    // The perf listener writes a directory under /tmp/.debug per module:
-    // thousands over a test run, kept after it.
-    options.enablePerfNotificationListener = false;
-    auto engine = ExecutionEngine::create(*module, options);
+    auto engine = createOptimizedJit(*module);
     if (!engine)
       return "JIT failed: " + llvm::toString(engine.takeError());
     std::vector<void *> args;

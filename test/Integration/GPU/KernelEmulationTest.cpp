@@ -23,6 +23,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "../../Support/Jit.h"
 #include "../../Support/RandomTensor.h"
 #include "JitHarness.h"
 
@@ -654,10 +655,7 @@ std::string emulate(const std::string &source,
     return "lowering failed: " + diagnostics;
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
-  ExecutionEngineOptions options;
-  options.transformer = makeOptimizingTransformer(2, 0, nullptr);
-  options.enablePerfNotificationListener = false;
-  auto engine = ExecutionEngine::create(*module, options);
+  auto engine = createOptimizedJit(*module);
   if (!engine)
     return "JIT failed: " + llvm::toString(engine.takeError());
   (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
