@@ -82,6 +82,7 @@ def ConvertSSMToSCFPass : Pass<"convert-ssm-to-scf"> {
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",
+                           "::mlir::cf::ControlFlowDialect",
                            "::mlir::bufferization::BufferizationDialect"];
 }
 

@@ -27,6 +27,13 @@ void replaceWithOutputs(PatternRewriter &rewriter, Operation *op, Value output,
 Value sequenceStarts(OpBuilder &b, Location loc, Value seqIdx, Value row,
                      Value t);
 
+/// The steps [begin, end) of packed sequence `row`: cu_seqlens[row] and
+/// cu_seqlens[row + 1] as indices, with a run-time check (cf.assert) that
+/// 0 <= begin <= end <= `length`, so that a malformed pack stops with a
+/// message instead of reading outside x.
+std::pair<Value, Value> sequenceBounds(OpBuilder &b, Location loc, Value cuSeqlens,
+                                       Value row, Value length);
+
 /// Adds the lowering of `ssm.ssd` ops marked `algorithm chunked` to the
 /// chunked (state-space duality) form.
 void populateSSDChunkedPatterns(RewritePatternSet &patterns);

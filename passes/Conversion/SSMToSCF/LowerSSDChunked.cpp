@@ -543,13 +543,10 @@ struct LowerSSDChunked : OpRewritePattern<SSDOp> {
             ValueRange carried) -> SmallVector<Value> {
           Value ri = arith::DivUIOp::create(b, l, k, heads);
           Value hi = arith::RemUIOp::create(b, l, k, heads);
-          auto cuAt = [&](Value i) -> Value {
-            return arith::IndexCastOp::create(
-                b, l, b.getIndexType(),
-                tensor::ExtractOp::create(b, l, cu, i));
-          };
-          Value begin = cu ? cuAt(ri) : c0;
-          Value end = cu ? cuAt(arith::AddIOp::create(b, l, ri, c1)) : length;
+          // Named values, not a structured binding: lambdas below capture them.
+          Value begin = c0, end = length;
+          if (cu)
+            std::tie(begin, end) = sequenceBounds(b, l, cu, ri, length);
           chunked.setPair(b, l, ri, hi, cu ? c0 : ri, perGroup);
 
           // Scratch of this pair, in the compute type.

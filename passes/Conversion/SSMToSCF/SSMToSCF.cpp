@@ -15,6 +15,7 @@
 #include "ssm/Support/Parallel.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
@@ -100,6 +101,30 @@ struct LowerDiscretize : OpRewritePattern<DiscretizeOp> {
 };
 
 } // namespace
+
+std::pair<Value, Value> lowering::sequenceBounds(OpBuilder &b, Location loc,
+                                                 Value cuSeqlens, Value row,
+                                                 Value length) {
+  auto at = [&](Value i) -> Value {
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                      tensor::ExtractOp::create(b, loc, cuSeqlens, i));
+  };
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value begin = at(row);
+  Value end = at(arith::AddIOp::create(b, loc, row,
+                                       arith::ConstantIndexOp::create(b, loc, 1)));
+  // Signed comparisons: an entry read from memory may be negative.
+  auto le = [&](Value lhs, Value rhs) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, lhs, rhs);
+  };
+  Value valid = arith::AndIOp::create(
+      b, loc, arith::AndIOp::create(b, loc, le(c0, begin), le(begin, end)),
+      le(end, length));
+  cf::AssertOp::create(b, loc, valid,
+                       "ssm.ssd: cu_seqlens is not a nondecreasing list of "
+                       "offsets within the packed sequence length L");
+  return {begin, end};
+}
 
 Value lowering::sequenceStarts(OpBuilder &b, Location loc, Value seqIdx,
                               Value row, Value t) {
@@ -592,11 +617,6 @@ struct LowerSSD : OpRewritePattern<SSDOp> {
                                       tensor::getMixedSizes(rewriter, loc, x),
                                       yType.getElementType());
     std::optional<ArrayRef<double>> limit = op.getDtLimit();
-    auto index = [&](OpBuilder &b, Location l, Value v) {
-      return arith::IndexCastOp::create(b, l, b.getIndexType(),
-                                        tensor::ExtractOp::create(b, l, cu, v))
-          .getResult();
-    };
     auto staticSize = [&](Value v, int64_t dim) {
       auto type = cast<RankedTensorType>(v.getType());
       return type.getDimSize(dim);
@@ -618,8 +638,10 @@ struct LowerSSD : OpRewritePattern<SSDOp> {
         [&](OpBuilder &b, Location l, Value ri, Value hi,
             ValueRange carried) -> SmallVector<Value> {
           Value bi = cu ? c0 : ri;
-          Value begin = cu ? index(b, l, ri) : c0;
-          Value end = cu ? index(b, l, arith::AddIOp::create(b, l, ri, c1)) : length;
+          // Named values, not a structured binding: lambdas below capture them.
+          Value begin = c0, end = length;
+          if (cu)
+            std::tie(begin, end) = sequenceBounds(b, l, cu, ri, length);
           Value gi = arith::DivUIOp::create(b, l, hi, perGroup);
           Value A = load(b, l, op.getA(), {hi}, ct);
           Value bias = op.getDtBias() ? load(b, l, op.getDtBias(), {hi}, ct) : Value();
