@@ -1054,8 +1054,9 @@ bool spansInParallel(SSDOp op, SSDChunkOrder order, int64_t channels) {
     return false;
   if (ShapedType::isDynamic(shape[0]) || ShapedType::isDynamic(shape[2]))
     return true;
-  return shape[0] * shape[2] * (shape[3] / channels) <
-         kParallelSpansBelowBlocks;
+  // In doubles: static sizes may be large enough for the product to wrap.
+  return double(shape[0]) * double(shape[2]) * double(shape[3] / channels) <
+         double(kParallelSpansBelowBlocks);
 }
 
 struct LowerChunkedSSD : OpRewritePattern<SSDOp> {
