@@ -28,7 +28,12 @@ else:
         ("%ptxas", "sh -c 'echo \"error: ptxas was not found when configuring "
                    "(install the CUDA toolkit or set -DSSM_PTXAS)\" >&2; exit 1' --"))
 
-llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])
+# The C compiler that links test programs against generated code and the
+# runtime: with sanitizers, the one that built them, with their runtimes.
+config.substitutions.append(("%cc", config.host_cc))
+
+llvm_config.with_system_environment(["HOME", "TMP", "TEMP", "ASAN_OPTIONS",
+                                     "UBSAN_OPTIONS", "LSAN_OPTIONS"])
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 

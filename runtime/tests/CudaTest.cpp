@@ -607,6 +607,11 @@ TEST_F(CudaFake, MlirLaunchABI) {
   EXPECT_DEATH(mgpuMemAlloc(16, nullptr, true), "host-shared");
 }
 
+// The driver's handle types, as cuda.h names them: calls through dlsym must
+// use the functions' own types (UBSan's -fsanitize=function checks them).
+struct CUctx_st;
+struct CUstream_st;
+
 // A CUstream of device 0's primary context, created and destroyed through
 // the driver API directly, as an application (PyTorch) owns its streams.
 class AppStream {
@@ -617,18 +622,18 @@ public:
       return;
     auto deviceGet =
         reinterpret_cast<int (*)(int *, int)>(dlsym(handle, "cuDeviceGet"));
-    auto retain = reinterpret_cast<int (*)(void **, int)>(
+    auto retain = reinterpret_cast<int (*)(CUctx_st **, int)>(
         dlsym(handle, "cuDevicePrimaryCtxRetain"));
     auto setCurrent =
-        reinterpret_cast<int (*)(void *)>(dlsym(handle, "cuCtxSetCurrent"));
-    auto create = reinterpret_cast<int (*)(void **, unsigned)>(
+        reinterpret_cast<int (*)(CUctx_st *)>(dlsym(handle, "cuCtxSetCurrent"));
+    auto create = reinterpret_cast<int (*)(CUstream_st **, unsigned)>(
         dlsym(handle, "cuStreamCreate"));
-    destroy_ =
-        reinterpret_cast<int (*)(void *)>(dlsym(handle, "cuStreamDestroy_v2"));
+    destroy_ = reinterpret_cast<int (*)(CUstream_st *)>(
+        dlsym(handle, "cuStreamDestroy_v2"));
     release_ = reinterpret_cast<int (*)(int)>(
         dlsym(handle, "cuDevicePrimaryCtxRelease_v2"));
     dlclose(handle); // Drops only the reference NOLOAD added.
-    void *context = nullptr;
+    CUctx_st *context = nullptr;
     if (deviceGet(&device_, 0) == 0 && retain(&context, device_) == 0) {
       retained_ = true;
       if (setCurrent(context) == 0)
@@ -644,11 +649,11 @@ public:
   void *get() const { return stream_; }
 
 private:
-  int (*destroy_)(void *) = nullptr;
+  int (*destroy_)(CUstream_st *) = nullptr;
   int (*release_)(int) = nullptr;
   int device_ = -1;
   bool retained_ = false;
-  void *stream_ = nullptr;
+  CUstream_st *stream_ = nullptr;
 };
 
 // With a call stream set, generated code (the mgpu* sequence below is what
