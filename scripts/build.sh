@@ -3,6 +3,9 @@
 # (or $SSM_BUILD_DIR). Extra arguments go to ninja (targets, -j N).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# ccache keys on paths relative to the checkout, so that a fresh clone (CI)
+# reuses what an earlier build of the same sources compiled.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
 build=${SSM_BUILD_DIR:-$root/build}
 
 "$root/scripts/setup.sh"

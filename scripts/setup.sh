@@ -13,6 +13,12 @@ packages=(
   libopenblas0-pthread
 )
 
+# The sanitizer build and the fuzzers (scripts/test-sanitize.sh,
+# scripts/fuzz.sh) need clang and its runtimes (ASan, UBSan, libFuzzer).
+if [ -n "${SSM_SETUP_SANITIZE:-}" ]; then
+  packages+=(clang-22 libclang-rt-22-dev)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then

@@ -1,0 +1,55 @@
+//===- CompileFuzzer.cpp - Fuzzing ssmc on ssm IR -------------------------===//
+//
+// Part of ssmc. Runs the driver itself (ssm::compile, what the ssmc tool
+// runs) on any text as an .mlir file: a first byte chooses the target, then
+// the whole flow runs: every pipeline, LLVM's optimizer and code generation
+// for the CPU (or stopping at the bufferized loops), or the NVVM path to PTX
+// for sm_80 or sm_90a. ssmc must answer with output or a diagnostic, never
+// crash or hang. ssm-fuzz-ir covers the front of the flow much faster.
+//
+//===----------------------------------------------------------------------===//
+
+#include "FuzzInput.h"
+
+#include "ssm/Driver/Driver.h"
+#include "ssm/InitAll.h"
+
+#include <cstdlib>
+
+extern "C" int LLVMFuzzerInitialize(int *, char ***) {
+  // The pipelines are spelled as text and looked up by pass name, as in
+  // ssmc's main.
+  mlir::ssm::registerAllPasses();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  mlir::ssm::DriverOptions options;
+  if (size == 0)
+    return 0;
+  switch (data[0] % 4) {
+  case 0:
+    options.emit = mlir::ssm::EmitKind::Object;
+    break;
+  case 1:
+    options.emit = mlir::ssm::EmitKind::Bufferized;
+    break;
+  case 2:
+  case 3:
+    options.targetKind = mlir::ssm::TargetKind::CUDA;
+    options.emit = mlir::ssm::EmitKind::PTX;
+    options.gpu.chip = data[0] % 4 == 2 ? "sm_80" : "sm_90a";
+    break;
+  }
+  ++data;
+  --size;
+  const char *cuda = std::getenv("CUDA_HOME");
+  options.gpu.cudaPath = cuda && *cuda ? cuda : "/usr/local/cuda";
+  // A fixed CPU: the same input compiles the same way on every machine.
+  options.target.cpu = "x86-64-v3";
+  ssm::fuzz::MemoryFile file(data, size);
+  options.input = file.path();
+  options.output = "/dev/null";
+  mlir::ssm::compile(options);
+  return 0;
+}

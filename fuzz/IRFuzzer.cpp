@@ -1,0 +1,81 @@
+//===- IRFuzzer.cpp - Fuzzing the parser, verifiers and ssm lowerings -----===//
+//
+// Part of ssmc. Any text as IR, the way ssmc and ssm-opt take it first: the
+// nesting bound, parsing and verification, then the ssm passes that open
+// every pipeline (ssm-check-input, the run-time shape checks, the choice of
+// the SSD form) and the ssm lowerings themselves, to loops for the CPU and
+// to kernels for the GPU (sm_90a, the wgmma path), each followed by the
+// verifier. One context lives across inputs, so this runs thousands of
+// inputs a second; ssm-fuzz-compile covers the rest of the flow (upstream
+// bufferization, LLVM) at a second or so per input.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Conversion/Passes.h"
+#include "ssm/InitAll.h"
+#include "ssm/Support/Nesting.h"
+#include "ssm/Transforms/Passes.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+namespace {
+
+MLIRContext &context() {
+  static MLIRContext *instance = [] {
+    DialectRegistry registry;
+    ssm::registerAllDialects(registry);
+    auto *context = new MLIRContext(registry);
+    // One thread: a fuzzer's executions must be deterministic and cheap.
+    context->disableMultithreading();
+    context->loadAllAvailableDialects();
+    // Diagnostics are the expected answer to bad input; printing them all
+    // would only slow the fuzzer down.
+    context->getDiagEngine().registerHandler([](Diagnostic &) { return success(); });
+    return context;
+  }();
+  return *instance;
+}
+
+void lower(ModuleOp module, bool gpu) {
+  PassManager pm(module.getContext(), ModuleOp::getOperationName());
+  pm.addPass(ssm::createSSMCheckInputPass());
+  pm.addNestedPass<func::FuncOp>(ssm::createSSMInsertShapeChecksPass());
+  if (gpu) {
+    ssm::ConvertSSMToGPUPassOptions options;
+    options.chip = "sm_90a";
+    pm.addPass(ssm::createConvertSSMToGPUPass(options));
+  } else {
+    pm.addNestedPass<func::FuncOp>(ssm::createSSMSelectAlgorithmPass());
+    pm.addNestedPass<func::FuncOp>(ssm::createConvertSSMToSCFPass());
+    pm.addNestedPass<func::FuncOp>(ssm::createSSMDecomposePass());
+    pm.addNestedPass<func::FuncOp>(ssm::createConvertSSMToSCFPass());
+  }
+  (void)pm.run(module);
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  // MLIR's lexer reads up to a terminating NUL, as files and ssmc's
+  // buffers have: a std::string gives the fuzzer's bytes one.
+  std::string text(reinterpret_cast<const char *>(data), size);
+  if (ssm::findExcessiveNesting(text))
+    return 0;
+  MLIRContext &ctx = context();
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(text, &ctx);
+  if (!module)
+    return 0;
+  llvm::raw_null_ostream sink;
+  module->print(sink);
+  OwningOpRef<ModuleOp> copy(cast<ModuleOp>((*module)->clone()));
+  lower(*module, /*gpu=*/false);
+  lower(*copy, /*gpu=*/true);
+  return 0;
+}
