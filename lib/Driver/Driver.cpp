@@ -110,9 +110,17 @@ std::optional<int> checkDistinctFiles(const ssm::DriverOptions &options,
   return std::nullopt;
 }
 
-/// Runs `build` on `module`; false (diagnostics already printed) on failure.
+/// Runs `build` on `module`; false (diagnostics already printed) on failure,
+/// including an error that a pass reported without failing (some upstream
+/// passes carry on after one).
 bool runPipeline(ModuleOp module, const ssm::DriverOptions &options,
                  function_ref<void(OpPassManager &)> build) {
+  bool errorReported = false;
+  ScopedDiagnosticHandler watch(module.getContext(), [&](Diagnostic &d) {
+    if (d.getSeverity() == DiagnosticSeverity::Error)
+      errorReported = true;
+    return failure(); // On to the handler that prints it.
+  });
   PassManager pm(module.getContext(), ModuleOp::getOperationName());
   build(pm);
   if (options.printPipeline) {
@@ -125,7 +133,7 @@ bool runPipeline(ModuleOp module, const ssm::DriverOptions &options,
                         [](Pass *, Operation *) { return true; },
                         /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
   }
-  return succeeded(pm.run(module));
+  return succeeded(pm.run(module)) && !errorReported;
 }
 
 /// A model folder imported as ssm IR, with what writing its weights needs.

@@ -31,6 +31,11 @@
 #include <thread>
 #include <vector>
 
+// The driver's handle types, as cuda.h names them: calls through dlsym must
+// use the functions' own types (UBSan's -fsanitize=function checks them).
+struct CUctx_st;
+struct CUstream_st;
+
 namespace {
 
 // The fake driver's test hooks, reached through the copy the runtime loaded.
@@ -606,11 +611,6 @@ TEST_F(CudaFake, MlirLaunchABI) {
                "module was not loaded");
   EXPECT_DEATH(mgpuMemAlloc(16, nullptr, true), "host-shared");
 }
-
-// The driver's handle types, as cuda.h names them: calls through dlsym must
-// use the functions' own types (UBSan's -fsanitize=function checks them).
-struct CUctx_st;
-struct CUstream_st;
 
 // A CUstream of device 0's primary context, created and destroyed through
 // the driver API directly, as an application (PyTorch) owns its streams.

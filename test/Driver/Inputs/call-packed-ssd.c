@@ -25,6 +25,7 @@ int main(int argc, char **argv) {
   for (int i = 0; i < 3; ++i)
     offsets[i] = atoll(argv[i + 2]);
   (chunked ? _mlir_ciface_chunked : _mlir_ciface_recurrent)(&y, &x, &dt, &A, &B, &cu);
+  free(y.allocated);
   printf("given offsets: returned\n");
   return 0;
 }
