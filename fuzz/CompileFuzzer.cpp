@@ -12,16 +12,8 @@
 #include "FuzzInput.h"
 
 #include "ssm/Driver/Driver.h"
-#include "ssm/InitAll.h"
 
 #include <cstdlib>
-
-extern "C" int LLVMFuzzerInitialize(int *, char ***) {
-  // The pipelines are spelled as text and looked up by pass name, as in
-  // ssmc's main.
-  mlir::ssm::registerAllPasses();
-  return 0;
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mlir::ssm::DriverOptions options;
@@ -38,7 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   case 3:
     options.targetKind = mlir::ssm::TargetKind::CUDA;
     options.emit = mlir::ssm::EmitKind::PTX;
-    options.gpu.chip = data[0] % 4 == 2 ? "sm_80" : "sm_90a";
+    options.gpu.chip =
+        data[0] % 4 == 2 ? mlir::ssm::GPUChip::sm_80 : mlir::ssm::GPUChip::sm_90a;
     break;
   }
   ++data;

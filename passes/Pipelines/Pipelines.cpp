@@ -1,75 +1,97 @@
 //===- Pipelines.cpp - Pass pipelines of ssmc -----------------------------===//
 //
 // Part of ssmc. See include/ssm/Pipelines/Pipelines.h. The pipelines are
-// spelled in MLIR's textual syntax so that `--print-pipeline` output and
-// ssm-opt invocations read exactly as they run.
+// built from the passes' own constructors and option structs, so nothing is
+// parsed or looked up by name when they run; `--print-pipeline` prints them
+// in MLIR's textual syntax, which ssm-opt accepts.
 //
 //===----------------------------------------------------------------------===//
 
 #include "ssm/Pipelines/Pipelines.h"
 
+#include "ssm/Conversion/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
-#include "llvm/Support/ErrorHandling.h"
+#include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
 
-static void append(OpPassManager &pm, const Twine &pipeline) {
-  // The strings are constants of this file: a parse failure is a bug here.
-  if (failed(parsePassPipeline(pipeline.str(), pm)))
-    llvm::report_fatal_error("ssmc: malformed built-in pipeline");
+namespace {
+
+/// One-shot bufferization as both pipelines run it: whole functions, with
+/// identity layouts at their boundaries (the C ABI's dense buffers).
+std::unique_ptr<Pass> createBufferizePass() {
+  bufferization::OneShotBufferizePassOptions options;
+  options.bufferizeFunctionBoundaries = true;
+  options.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  return bufferization::createOneShotBufferizePass(options);
 }
 
-static StringRef nameOf(ssm::SSDAlgorithmChoice choice) {
-  switch (choice) {
-  case ssm::SSDAlgorithmChoice::automatic:
-    return "auto";
-  case ssm::SSDAlgorithmChoice::recurrent:
-    return "recurrent";
-  case ssm::SSDAlgorithmChoice::chunked:
-    return "chunked";
-  }
-  llvm_unreachable("unknown ssd algorithm choice");
+/// The first passes of every pipeline: refuse what later stages could not
+/// take, check dynamic sizes when the code runs, mark the destinations.
+void addInputPasses(OpPassManager &pm) {
+  pm.addPass(ssm::createSSMCheckInputPass());
+  pm.addNestedPass<func::FuncOp>(ssm::createSSMInsertShapeChecksPass());
+  pm.addPass(ssm::createSSMMarkInPlaceArgumentsPass());
 }
+
+} // namespace
 
 void ssm::buildCPUBufferizePipeline(OpPassManager &pm,
                                     const CPUPipelineOptions &options) {
-  append(pm, "ssm-check-input, func.func(ssm-insert-shape-checks),"
-             "ssm-mark-in-place-arguments,"
-             // Direct (fused) lowerings first; what has none is defined by
-             // decomposition, whose core ops the second lowering handles.
-             // The form of each ssd is chosen before the first lowering.
-             "func.func(ssm-select-algorithm{force=" +
-                 nameOf(options.ssdAlgorithm).str() +
-                 "}, convert-ssm-to-scf, ssm-decompose, convert-ssm-to-scf),"
-             "canonicalize, cse,"
-             "one-shot-bufferize{bufferize-function-boundaries "
-             "function-boundary-type-conversion=identity-layout-map},"
-             "canonicalize, ssm-drop-argument-results,"
-             "buffer-deallocation-pipeline,"
-             "canonicalize");
+  addInputPasses(pm);
+  // Direct (fused) lowerings first; what has none is defined by
+  // decomposition, whose core ops the second lowering handles. The form of
+  // each ssd is chosen before the first lowering.
+  OpPassManager &funcs = pm.nest<func::FuncOp>();
+  funcs.addPass(createSSMSelectAlgorithmPass({options.ssdAlgorithm}));
+  funcs.addPass(createConvertSSMToSCFPass());
+  funcs.addPass(createSSMDecomposePass());
+  funcs.addPass(createConvertSSMToSCFPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createBufferizePass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createSSMDropArgumentResultsPass());
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createCanonicalizerPass());
 }
 
 void ssm::buildCPULowerToLLVMPipeline(OpPassManager &pm, bool threads) {
-  // C wrappers are requested before convert-math-to-libm and
-  // ssm-parallel-to-runtime declare the functions they call, which must keep
-  // their plain C names.
   // The runtime, when linked, also does the matrix products (through the
   // BLAS it opens); without it they become loops like any linalg op.
   if (threads)
-    append(pm, "ssm-matmul-to-blas");
-  append(pm, "func.func(ssm-strided-copies-to-linalg, convert-linalg-to-loops),"
-             "fold-memref-alias-ops,"
-             "expand-strided-metadata, lower-affine,"
-             "func.func(llvm-request-c-wrappers)");
+    pm.addPass(createMatmulToBLASPass());
+  OpPassManager &funcs = pm.nest<func::FuncOp>();
+  funcs.addPass(createSSMStridedCopiesToLinalgPass());
+  funcs.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(memref::createFoldMemRefAliasOpsPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  // C wrappers are requested before convert-math-to-libm and
+  // ssm-parallel-to-runtime declare the functions they call, which must
+  // keep their plain C names.
+  pm.addNestedPass<func::FuncOp>(LLVM::createLLVMRequestCWrappersPass());
   if (threads)
-    append(pm, "ssm-parallel-to-runtime");
-  append(pm, "ssm-lower-asserts, convert-math-to-libm, convert-scf-to-cf,"
-             // memref.reshape (a model's batch and length split) has a
-             // lowering in finalize-memref-to-llvm but not in the
-             // interface-driven convert-to-llvm of MLIR 22.
-             "finalize-memref-to-llvm, convert-to-llvm,"
-             "reconcile-unrealized-casts");
+    pm.addPass(createParallelToRuntimePass());
+  pm.addPass(createLowerAssertsPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createSCFToControlFlowPass());
+  // memref.reshape (a model's batch and length split) has a lowering in
+  // finalize-memref-to-llvm but not in the interface-driven
+  // convert-to-llvm of MLIR 22.
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
 void ssm::buildGPUBufferizePipeline(OpPassManager &pm,
@@ -77,40 +99,56 @@ void ssm::buildGPUBufferizePipeline(OpPassManager &pm,
   // No deallocation pipeline: a buffer allocated here would live in host
   // memory, where no kernel can use it (see checkDeviceBuffers). Device
   // buffers of intermediate results are freed after their last use.
-  append(pm, "ssm-check-input, func.func(ssm-insert-shape-checks),"
-             "ssm-mark-in-place-arguments,"
-             "convert-ssm-to-gpu{chip=" + options.chip + " ssd-chunks=" +
-                 options.ssdChunks + "}, canonicalize, cse,"
-             "one-shot-bufferize{bufferize-function-boundaries "
-             "function-boundary-type-conversion=identity-layout-map},"
-             "canonicalize, ssm-drop-argument-results, canonicalize,"
-             "func.func(ssm-free-device-temporaries)");
+  addInputPasses(pm);
+  pm.addPass(createConvertSSMToGPUPass({options.chip, options.ssdChunks}));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createBufferizePass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createSSMDropArgumentResultsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createSSMFreeDeviceTemporariesPass());
 }
 
 void ssm::buildGPUToNVVMPipeline(OpPassManager &pm,
                                  const GPUPipelineOptions &options) {
-  append(pm, "nvvm-attach-target{chip=" + options.chip + " features=" +
-                 options.features + " O=" + Twine(options.optLevel) + "},"
-             // Kernels: 64-bit indices, so no offset wraps at 2^31 elements.
-             // nvgpu first: the chunked SSD's mma.sync fragments are
-             // vectors that convert-gpu-to-nvvm's patterns leave alone.
-             "gpu.module(convert-nvgpu-to-nvvm,"
-             "convert-gpu-to-nvvm{index-bitwidth=64},"
-             // The wgmma kernel's NVVM ops that become inline PTX.
-             "convert-nvvm-to-llvm, canonicalize, cse),"
-             // Host: the same lowering as the CPU's, plus the launches.
-             "fold-memref-alias-ops, expand-strided-metadata, lower-affine,"
-             "func.func(gpu-async-region, llvm-request-c-wrappers), ssm-lower-asserts,"
-             "convert-scf-to-cf, gpu-to-llvm, convert-to-llvm,"
-             "reconcile-unrealized-casts,"
-             "gpu-module-to-binary{format=isa" +
-                 (options.cudaPath.empty() ? std::string()
-                                           : " toolkit=" + options.cudaPath) +
-                 "}");
+  GpuNVVMAttachTargetOptions target;
+  target.chip = stringifyGPUChip(options.chip).str();
+  target.features = options.features;
+  target.optLevel = options.optLevel;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  // Kernels: 64-bit indices, so no offset wraps at 2^31 elements. nvgpu
+  // first: the chunked SSD's mma.sync fragments are vectors that
+  // convert-gpu-to-nvvm's patterns leave alone.
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createConvertNVGPUToNVVMPass());
+  ConvertGpuOpsToNVVMOpsOptions nvvm;
+  nvvm.indexBitwidth = 64;
+  kernels.addPass(createConvertGpuOpsToNVVMOps(nvvm));
+  // The wgmma kernel's NVVM ops that become inline PTX.
+  kernels.addPass(createConvertNVVMToLLVMPass());
+  kernels.addPass(createCanonicalizerPass());
+  kernels.addPass(createCSEPass());
+  // Host: the same lowering as the CPU's, plus the launches.
+  pm.addPass(memref::createFoldMemRefAliasOpsPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  OpPassManager &host = pm.nest<func::FuncOp>();
+  host.addPass(createGpuAsyncRegionPass());
+  host.addPass(LLVM::createLLVMRequestCWrappersPass());
+  pm.addPass(createLowerAssertsPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createGpuToLLVMConversionPass());
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = "isa";
+  binary.toolkitPath = options.cudaPath;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
 }
 
 namespace {
-struct LowerToLLVMOptions : PassPipelineOptions<LowerToLLVMOptions> {
+struct CPUToLLVMOptions : PassPipelineOptions<CPUToLLVMOptions> {
   Option<bool> threads{*this, "threads",
                        llvm::cl::desc("Run ssm.parallel loops on "
                                       "libssm_runtime's thread pool"),
@@ -133,19 +171,26 @@ struct CPUBufferizeOptions : PassPipelineOptions<CPUBufferizeOptions> {
 };
 /// ssm-opt's spelling of GPUPipelineOptions.
 struct GPUToNVVMOptions : PassPipelineOptions<GPUToNVVMOptions> {
-  Option<std::string> chip{*this, "chip",
-                           llvm::cl::desc("NVIDIA architecture (sm_80, sm_90, sm_90a)"),
-                           llvm::cl::init("sm_80")};
+  Option<ssm::GPUChip> chip{
+      *this, "chip", llvm::cl::desc("NVIDIA architecture"),
+      llvm::cl::init(ssm::GPUChip::sm_80),
+      llvm::cl::values(clEnumValN(ssm::GPUChip::sm_80, "sm_80", "Ampere"),
+                       clEnumValN(ssm::GPUChip::sm_90, "sm_90", "Hopper"),
+                       clEnumValN(ssm::GPUChip::sm_90a, "sm_90a",
+                                  "Hopper with wgmma"))};
   Option<std::string> features{*this, "features",
                                llvm::cl::desc("PTX features"),
                                llvm::cl::init("+ptx80")};
   Option<unsigned> optLevel{*this, "opt-level",
                             llvm::cl::desc("LLVM optimization level (0-3)"),
                             llvm::cl::init(3)};
-  Option<std::string> ssdChunks{
-      *this, "ssd-chunks",
-      llvm::cl::desc("chunked SSD: auto, sequential or parallel chunks"),
-      llvm::cl::init("auto")};
+  Option<ssm::SSDChunkOrder> ssdChunks{
+      *this, "ssd-chunks", llvm::cl::desc("how the chunked SSD covers a row's chunks"),
+      llvm::cl::init(ssm::SSDChunkOrder::Automatic),
+      llvm::cl::values(
+          clEnumValN(ssm::SSDChunkOrder::Automatic, "auto", "by the grid size"),
+          clEnumValN(ssm::SSDChunkOrder::Sequential, "sequential", "one kernel"),
+          clEnumValN(ssm::SSDChunkOrder::Parallel, "parallel", "three kernels"))};
   Option<std::string> cudaPath{
       *this, "cuda-path",
       llvm::cl::desc("CUDA toolkit root, for libdevice (default: "
@@ -160,9 +205,9 @@ void ssm::registerPipelines() {
       [](OpPassManager &pm, const CPUBufferizeOptions &options) {
         buildCPUBufferizePipeline(pm, {options.ssdAlgorithm});
       });
-  PassPipelineRegistration<LowerToLLVMOptions>(
+  PassPipelineRegistration<CPUToLLVMOptions>(
       "ssm-cpu-to-llvm", "bufferized loops to the LLVM dialect",
-      [](OpPassManager &pm, const LowerToLLVMOptions &options) {
+      [](OpPassManager &pm, const CPUToLLVMOptions &options) {
         buildCPULowerToLLVMPipeline(pm, options.threads);
       });
   PassPipelineRegistration<GPUToNVVMOptions>(

@@ -59,13 +59,16 @@ int main(int argc, char **argv) {
                             "libssm_runtime; ops without a GPU lowering are "
                             "errors")),
       cl::cat(category));
-  cl::opt<std::string> cudaArch(
+  cl::opt<mlir::ssm::GPUChip> cudaArch(
       "cuda-arch",
-      cl::desc("GPU architecture of --target=cuda: sm_80 (A100, default), "
-               "sm_90 (H100, H200) or sm_90a (the same with Hopper's "
-               "wgmma for the chunked SSD; runs on sm_90 devices only); one "
-               "PTX per architecture"),
-      cl::init("sm_80"), cl::cat(category));
+      cl::desc("GPU architecture of --target=cuda (one PTX per architecture)"),
+      cl::values(
+          clEnumValN(mlir::ssm::GPUChip::sm_80, "sm_80", "A100 (default)"),
+          clEnumValN(mlir::ssm::GPUChip::sm_90, "sm_90", "H100, H200"),
+          clEnumValN(mlir::ssm::GPUChip::sm_90a, "sm_90a",
+                     "the same with Hopper's wgmma for the chunked SSD; "
+                     "runs on sm_90 devices only")),
+      cl::init(mlir::ssm::GPUChip::sm_80), cl::cat(category));
   cl::opt<std::string> cudaPath(
       "cuda-path",
       cl::desc("CUDA toolkit root, whose libdevice the kernels link (default: "
@@ -120,14 +123,20 @@ int main(int argc, char **argv) {
                  clEnumValN(mlir::ssm::SSDAlgorithmChoice::chunked, "chunked",
                             "Chunks of matmuls (state-space duality)")),
       cl::cat(category));
-  cl::opt<std::string> gpuSSDChunks(
+  cl::opt<mlir::ssm::SSDChunkOrder> gpuSSDChunks(
       "gpu-ssd-chunks",
       cl::desc("--target=cuda: how the chunked ssm.ssd covers a sequence's "
-               "chunks: auto (default: in parallel when the batch rows and "
-               "heads are too few to fill the GPU), sequential (one kernel "
-               "walks them, carrying the state) or parallel (chunk states, "
-               "state passing and chunk outputs: three kernels)"),
-      cl::init("auto"), cl::cat(category));
+               "chunks"),
+      cl::values(
+          clEnumValN(mlir::ssm::SSDChunkOrder::Automatic, "auto",
+                     "in parallel when the batch rows and heads are too few "
+                     "to fill the GPU (default)"),
+          clEnumValN(mlir::ssm::SSDChunkOrder::Sequential, "sequential",
+                     "one kernel walks them, carrying the state"),
+          clEnumValN(mlir::ssm::SSDChunkOrder::Parallel, "parallel",
+                     "chunk states, state passing and chunk outputs: three "
+                     "kernels")),
+      cl::init(mlir::ssm::SSDChunkOrder::Automatic), cl::cat(category));
   cl::opt<unsigned> opt("O", cl::desc("Optimization level 0-3 (default 3)"),
                         cl::Prefix, cl::init(3), cl::cat(category));
   cl::opt<bool> printPipeline("print-pipeline",
@@ -158,18 +167,6 @@ int main(int argc, char **argv) {
       !llvm::all_of(modelName, identifierChar)) {
     errs() << "ssmc: error: --model-name='" << modelName
            << "' is not a C identifier\n";
-    return 1;
-  }
-
-  if (cudaArch != "sm_80" && cudaArch != "sm_90" && cudaArch != "sm_90a") {
-    errs() << "ssmc: error: --cuda-arch=" << cudaArch
-           << " is not supported (sm_80, sm_90 or sm_90a)\n";
-    return 1;
-  }
-
-  if (!mlir::ssm::parseSSDChunkOrder(gpuSSDChunks)) {
-    errs() << "ssmc: error: --gpu-ssd-chunks=" << gpuSSDChunks
-           << " is not auto, sequential or parallel\n";
     return 1;
   }
 

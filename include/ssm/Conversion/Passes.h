@@ -21,18 +21,23 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Pass/Pass.h"
-#include <optional>
 
 namespace mlir {
 class RewritePatternSet;
 namespace ssm {
 
-#define GEN_PASS_DECL
-#include "ssm/Conversion/Passes.h.inc"
+/// The NVIDIA architectures the GPU kernels are compiled for.
+enum class GPUChip {
+  /// Ampere: tensor cores through mma.sync.
+  sm_80,
+  /// Hopper without its architecture-specific features (same kernels).
+  sm_90,
+  /// Hopper with wgmma, for the chunked SSD.
+  sm_90a,
+};
 
-/// Adds the patterns that lower `ssm.discretize` to `linalg.generic` and
-/// `ssm.scan` to `scf.for` loops on tensors.
-void populateSSMToSCFConversionPatterns(RewritePatternSet &patterns);
+/// The name NVVM and ptxas know `chip` by ("sm_90a").
+StringRef stringifyGPUChip(GPUChip chip);
 
 /// How the GPU's chunked SSD covers a row's chunks.
 enum class SSDChunkOrder {
@@ -45,6 +50,13 @@ enum class SSDChunkOrder {
   Parallel,
 };
 
+#define GEN_PASS_DECL
+#include "ssm/Conversion/Passes.h.inc"
+
+/// Adds the patterns that lower `ssm.discretize` to `linalg.generic` and
+/// `ssm.scan` to `scf.for` loops on tensors.
+void populateSSMToSCFConversionPatterns(RewritePatternSet &patterns);
+
 /// Choices of the GPU kernels.
 struct GPULoweringOptions {
   /// The chunked SSD on wgmma (sm_90a: Hopper's architecture-specific
@@ -52,20 +64,13 @@ struct GPULoweringOptions {
   bool warpgroupMma = false;
   SSDChunkOrder ssdChunks = SSDChunkOrder::Automatic;
 
-  /// The options for NVIDIA architecture `chip` (sm_80, sm_90, sm_90a).
-  /// The options for the architecture `chip` (sm_80, sm_90 or sm_90a), or
-  /// nullopt for any other name.
-  static std::optional<GPULoweringOptions> forChip(StringRef chip) {
-    if (chip != "sm_80" && chip != "sm_90" && chip != "sm_90a")
-      return std::nullopt;
+  /// The options for the architecture `chip`.
+  static GPULoweringOptions forChip(GPUChip chip) {
     GPULoweringOptions options;
-    options.warpgroupMma = chip == "sm_90a";
+    options.warpgroupMma = chip == GPUChip::sm_90a;
     return options;
   }
 };
-
-/// The SSDChunkOrder named `name` (auto, sequential, parallel).
-std::optional<SSDChunkOrder> parseSSDChunkOrder(StringRef name);
 
 /// Adds the patterns that replace ssm ops by GPU kernel launches (every op
 /// convert-ssm-to-gpu lowers).

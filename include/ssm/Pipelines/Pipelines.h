@@ -10,6 +10,7 @@
 #ifndef SSM_PIPELINES_PIPELINES_H
 #define SSM_PIPELINES_PIPELINES_H
 
+#include "ssm/Conversion/Passes.h"
 #include "ssm/Transforms/Passes.h"
 
 #include <string>
@@ -43,9 +44,8 @@ void buildCPULowerToLLVMPipeline(OpPassManager &pm, bool threads = true);
 
 /// Choices of the GPU pipeline.
 struct GPUPipelineOptions {
-  /// The NVIDIA architecture the kernels are compiled for (sm_80, sm_90,
-  /// sm_90a: Hopper with its architecture-specific wgmma).
-  std::string chip = "sm_80";
+  /// The NVIDIA architecture the kernels are compiled for.
+  GPUChip chip = GPUChip::sm_80;
   /// PTX features. PTX ISA 8.0 (CUDA 12) is the first to cover sm_90, and
   /// LLVM aborts on sm_90 without it; ptxas of CUDA 12+ reads it for sm_80.
   std::string features = "+ptx80";
@@ -55,9 +55,9 @@ struct GPUPipelineOptions {
   /// the kernels. Empty: MLIR's own lookup (CUDA_ROOT, CUDA_HOME,
   /// CUDA_PATH), which links nothing, silently, when they are unset.
   std::string cudaPath;
-  /// How the chunked SSD covers a row's chunks: auto, sequential, parallel
-  /// (convert-ssm-to-gpu's `ssd-chunks`).
-  std::string ssdChunks = "auto";
+  /// How the chunked SSD covers a row's chunks (convert-ssm-to-gpu's
+  /// `ssd-chunks`).
+  SSDChunkOrder ssdChunks = SSDChunkOrder::Automatic;
 };
 
 /// ssm ops on tensors -> bufferized host functions that launch kernels:

@@ -31,22 +31,8 @@ struct ConvertSSMToGPUPass
   using ConvertSSMToGPUPassBase::ConvertSSMToGPUPassBase;
 
   void runOnOperation() override {
-    std::optional<GPULoweringOptions> forChip = GPULoweringOptions::forChip(chip);
-    if (!forChip) {
-      // On the location alone: the module itself would be printed with it.
-      emitError(getOperation().getLoc(), "convert-ssm-to-gpu: chip='")
-          << chip << "' is not sm_80, sm_90 or sm_90a";
-      return signalPassFailure();
-    }
-    GPULoweringOptions options = *forChip;
-    std::optional<SSDChunkOrder> order = parseSSDChunkOrder(ssdChunks);
-    if (!order) {
-      // On the location alone: the module itself would be printed with it.
-      emitError(getOperation().getLoc(), "convert-ssm-to-gpu: ssd-chunks='")
-          << ssdChunks << "' is not auto, sequential or parallel";
-      return signalPassFailure();
-    }
-    options.ssdChunks = *order;
+    GPULoweringOptions options = GPULoweringOptions::forChip(chip);
+    options.ssdChunks = ssdChunks;
     RewritePatternSet patterns(&getContext());
     populateSSMToGPUConversionPatterns(patterns, options);
     // One walk in program order: the kernels appear in the PTX in the order
@@ -79,14 +65,16 @@ struct ConvertSSMToGPUPass
 
 } // namespace
 
-std::optional<SSDChunkOrder> mlir::ssm::parseSSDChunkOrder(StringRef name) {
-  if (name == "auto")
-    return SSDChunkOrder::Automatic;
-  if (name == "sequential")
-    return SSDChunkOrder::Sequential;
-  if (name == "parallel")
-    return SSDChunkOrder::Parallel;
-  return std::nullopt;
+StringRef mlir::ssm::stringifyGPUChip(GPUChip chip) {
+  switch (chip) {
+  case GPUChip::sm_80:
+    return "sm_80";
+  case GPUChip::sm_90:
+    return "sm_90";
+  case GPUChip::sm_90a:
+    return "sm_90a";
+  }
+  llvm_unreachable("unknown GPU chip");
 }
 
 void mlir::ssm::populateSSMToGPUConversionPatterns(
