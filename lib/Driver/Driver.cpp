@@ -13,6 +13,7 @@
 #include "ssm/InitAll.h"
 #include "ssm/Pipelines/Pipelines.h"
 #include "ssm/Support/Nesting.h"
+#include "ssm/Support/Output.h"
 #include "ssm/Target/CHeader.h"
 #include "ssm/Target/GPU.h"
 
@@ -59,14 +60,8 @@ int writeFile(const std::string &path,
   if (!out)
     return fail(error);
   bool written = write(out->os());
-  if (path == "-")
-    out->os().flush();
-  else
-    out->os().close();
-  if (std::error_code ec = out->os().error()) {
-    out->os().clear_error();
-    return fail("cannot write '" + path + "': " + ec.message());
-  }
+  if (std::string failure = finishOutput(*out, path); !failure.empty())
+    return fail(failure);
   if (!written)
     return 1;
   out->keep();

@@ -26,14 +26,19 @@ using namespace mlir;
 
 namespace {
 
-/// One-shot bufferization as both pipelines run it: whole functions, with
-/// identity layouts at their boundaries (the C ABI's dense buffers).
-std::unique_ptr<Pass> createBufferizePass() {
+/// Tensors to buffers as both targets do it: one-shot bufferization of
+/// whole functions with identity layouts at their boundaries (the C ABI's
+/// dense buffers), then results that are arguments dropped.
+void addBufferizePasses(OpPassManager &pm) {
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
   bufferization::OneShotBufferizePassOptions options;
   options.bufferizeFunctionBoundaries = true;
   options.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
-  return bufferization::createOneShotBufferizePass(options);
+  pm.addPass(bufferization::createOneShotBufferizePass(options));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(ssm::createSSMDropArgumentResultsPass());
 }
 
 /// The first passes of every pipeline: refuse what later stages could not
@@ -57,11 +62,7 @@ void ssm::buildCPUBufferizePipeline(OpPassManager &pm,
   funcs.addPass(createConvertSSMToSCFPass());
   funcs.addPass(createSSMDecomposePass());
   funcs.addPass(createConvertSSMToSCFPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
-  pm.addPass(createBufferizePass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createSSMDropArgumentResultsPass());
+  addBufferizePasses(pm);
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createCanonicalizerPass());
 }
@@ -101,11 +102,7 @@ void ssm::buildGPUBufferizePipeline(OpPassManager &pm,
   // buffers of intermediate results are freed after their last use.
   addInputPasses(pm);
   pm.addPass(createConvertSSMToGPUPass({options.chip, options.ssdChunks}));
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
-  pm.addPass(createBufferizePass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createSSMDropArgumentResultsPass());
+  addBufferizePasses(pm);
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createSSMFreeDeviceTemporariesPass());
 }

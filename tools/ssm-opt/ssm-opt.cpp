@@ -10,6 +10,7 @@
 
 #include "ssm/InitAll.h"
 #include "ssm/Support/Nesting.h"
+#include "ssm/Support/Output.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -63,14 +64,9 @@ int main(int argc, char **argv) {
   bool ok = mlir::succeeded(mlir::MlirOptMain(output->os(), std::move(input),
                                               registry, config)) &&
             !errorReported;
-  if (outputFile == "-")
-    output->os().flush();
-  else
-    output->os().close();
-  if (std::error_code ec = output->os().error()) {
-    output->os().clear_error();
-    llvm::errs() << "ssm-opt: cannot write '" << outputFile << "': " << ec.message()
-                 << "\n";
+  if (std::string failure = mlir::ssm::finishOutput(*output, outputFile);
+      !failure.empty()) {
+    llvm::errs() << "ssm-opt: " << failure << "\n";
     return 1;
   }
   if (!ok)
