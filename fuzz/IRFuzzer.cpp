@@ -49,7 +49,7 @@ void lower(ModuleOp module, bool gpu) {
   pm.addNestedPass<func::FuncOp>(ssm::createSSMInsertShapeChecksPass());
   if (gpu) {
     ssm::ConvertSSMToGPUPassOptions options;
-    options.chip = "sm_90a";
+    options.chip = ssm::GPUChip::sm_90a;
     pm.addPass(ssm::createConvertSSMToGPUPass(options));
   } else {
     pm.addNestedPass<func::FuncOp>(ssm::createSSMSelectAlgorithmPass());
