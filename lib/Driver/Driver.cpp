@@ -392,9 +392,15 @@ int ssm::compile(const DriverOptions &options) {
     // regexp `step` took the call of examples/mamba1_scan.mlir's @step.
     SmallVector<StringRef> args{*cc, "-shared", soname, "-Wl,-Bsymbolic",
                                 "-o", options.output, object};
-    std::string runtimeDir = "-L" + options.runtimeDir;
+    // The runtime is found where it was linked from (a RUNPATH), so that a
+    // program linking only this library loads it without LD_LIBRARY_PATH.
+    SmallString<256> runtimeDir(options.runtimeDir);
+    llvm::sys::fs::make_absolute(runtimeDir);
+    std::string searchDir = ("-L" + runtimeDir).str();
+    std::string runPath = ("-Wl,-rpath," + runtimeDir).str();
     if (options.threads) {
-      args.push_back(runtimeDir);
+      args.push_back(searchDir);
+      args.push_back(runPath);
       args.push_back("-lssm_runtime");
     }
     args.push_back("-lm");

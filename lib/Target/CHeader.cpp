@@ -103,12 +103,16 @@ LogicalResult ssm::emitCHeader(ModuleOp module, StringRef guard,
     if (!emitted.insert(name).second)
       continue;
     const char *element = cElement(t.getElementType())->first;
+    // Guarded one by one: every header ssmc writes defines the descriptors
+    // it needs, and one C file may include several such headers.
+    std::string guard = llvm::StringRef(name).upper() + "_DEFINED";
+    os << "#ifndef " << guard << "\n#define " << guard << "\n";
     os << "typedef struct " << name << " {\n  " << element << " *allocated;\n  "
        << element << " *aligned;\n  int64_t offset;\n";
     if (t.getRank() > 0)
       os << "  int64_t sizes[" << t.getRank() << "];\n  int64_t strides["
          << t.getRank() << "];\n";
-    os << "} " << name << ";\n\n";
+    os << "} " << name << ";\n#endif\n\n";
   }
 
   // Public constant tables (a model's `<name>_info`).

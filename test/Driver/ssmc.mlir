@@ -22,6 +22,9 @@
 // The batch x head loop runs on the runtime's pool, so a shared library
 // needs the runtime; with --parallel=false it needs only libc and libm.
 // NEEDED: (NEEDED) Shared library: [libssm_runtime.so.1]
+// A program that links only the generated library finds the runtime it was
+// linked against.
+// NEEDED: (RUNPATH) Library runpath: [{{.*}}lib]
 // SERIAL-NOT: libssm_runtime
 // SERIAL-IR-NOT: ssm_parallel_for
 // SERIAL-HDR-NOT: libssm_runtime
