@@ -168,13 +168,9 @@ struct CPUBufferizeOptions : PassPipelineOptions<CPUBufferizeOptions> {
 };
 /// ssm-opt's spelling of GPUPipelineOptions.
 struct GPUToNVVMOptions : PassPipelineOptions<GPUToNVVMOptions> {
-  Option<ssm::GPUChip> chip{
-      *this, "chip", llvm::cl::desc("NVIDIA architecture"),
-      llvm::cl::init(ssm::GPUChip::sm_80),
-      llvm::cl::values(clEnumValN(ssm::GPUChip::sm_80, "sm_80", "Ampere"),
-                       clEnumValN(ssm::GPUChip::sm_90, "sm_90", "Hopper"),
-                       clEnumValN(ssm::GPUChip::sm_90a, "sm_90a",
-                                  "Hopper with wgmma"))};
+  Option<ssm::GPUChip> chip{*this, "chip", llvm::cl::desc("NVIDIA architecture"),
+                            llvm::cl::init(ssm::GPUChip::sm_80),
+                            ssm::gpuChipValues()};
   Option<std::string> features{*this, "features",
                                llvm::cl::desc("PTX features"),
                                llvm::cl::init("+ptx80")};
@@ -183,11 +179,7 @@ struct GPUToNVVMOptions : PassPipelineOptions<GPUToNVVMOptions> {
                             llvm::cl::init(3)};
   Option<ssm::SSDChunkOrder> ssdChunks{
       *this, "ssd-chunks", llvm::cl::desc("how the chunked SSD covers a row's chunks"),
-      llvm::cl::init(ssm::SSDChunkOrder::Automatic),
-      llvm::cl::values(
-          clEnumValN(ssm::SSDChunkOrder::Automatic, "auto", "by the grid size"),
-          clEnumValN(ssm::SSDChunkOrder::Sequential, "sequential", "one kernel"),
-          clEnumValN(ssm::SSDChunkOrder::Parallel, "parallel", "three kernels"))};
+      llvm::cl::init(ssm::SSDChunkOrder::Automatic), ssm::ssdChunkOrderValues()};
   Option<std::string> cudaPath{
       *this, "cuda-path",
       llvm::cl::desc("CUDA toolkit root, for libdevice (default: "

@@ -61,14 +61,10 @@ int main(int argc, char **argv) {
       cl::cat(category));
   cl::opt<mlir::ssm::GPUChip> cudaArch(
       "cuda-arch",
-      cl::desc("GPU architecture of --target=cuda (one PTX per architecture)"),
-      cl::values(
-          clEnumValN(mlir::ssm::GPUChip::sm_80, "sm_80", "A100 (default)"),
-          clEnumValN(mlir::ssm::GPUChip::sm_90, "sm_90", "H100, H200"),
-          clEnumValN(mlir::ssm::GPUChip::sm_90a, "sm_90a",
-                     "the same with Hopper's wgmma for the chunked SSD; "
-                     "runs on sm_90 devices only")),
-      cl::init(mlir::ssm::GPUChip::sm_80), cl::cat(category));
+      cl::desc("GPU architecture of --target=cuda (one PTX per architecture; "
+               "default sm_80)"),
+      mlir::ssm::gpuChipValues(), cl::init(mlir::ssm::GPUChip::sm_80),
+      cl::cat(category));
   cl::opt<std::string> cudaPath(
       "cuda-path",
       cl::desc("CUDA toolkit root, whose libdevice the kernels link (default: "
@@ -126,16 +122,8 @@ int main(int argc, char **argv) {
   cl::opt<mlir::ssm::SSDChunkOrder> gpuSSDChunks(
       "gpu-ssd-chunks",
       cl::desc("--target=cuda: how the chunked ssm.ssd covers a sequence's "
-               "chunks"),
-      cl::values(
-          clEnumValN(mlir::ssm::SSDChunkOrder::Automatic, "auto",
-                     "in parallel when the batch rows and heads are too few "
-                     "to fill the GPU (default)"),
-          clEnumValN(mlir::ssm::SSDChunkOrder::Sequential, "sequential",
-                     "one kernel walks them, carrying the state"),
-          clEnumValN(mlir::ssm::SSDChunkOrder::Parallel, "parallel",
-                     "chunk states, state passing and chunk outputs: three "
-                     "kernels")),
+               "chunks (default auto)"),
+      mlir::ssm::ssdChunkOrderValues(),
       cl::init(mlir::ssm::SSDChunkOrder::Automatic), cl::cat(category));
   cl::opt<unsigned> opt("O", cl::desc("Optimization level 0-3 (default 3)"),
                         cl::Prefix, cl::init(3), cl::cat(category));

@@ -21,6 +21,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Pass/Pass.h"
+#include "llvm/Support/CommandLine.h"
 
 namespace mlir {
 class RewritePatternSet;
@@ -49,6 +50,27 @@ enum class SSDChunkOrder {
   /// Three kernels: chunk states, state passing, chunk outputs.
   Parallel,
 };
+
+/// The command-line spellings of GPUChip and SSDChunkOrder, for every
+/// option that takes one (convert-ssm-to-gpu, ssm-gpu-to-nvvm, ssmc).
+inline llvm::cl::ValuesClass gpuChipValues() {
+  return llvm::cl::values(
+      clEnumValN(GPUChip::sm_80, "sm_80", "Ampere (A100): mma.sync"),
+      clEnumValN(GPUChip::sm_90, "sm_90", "Hopper (H100, H200), portable kernels"),
+      clEnumValN(GPUChip::sm_90a, "sm_90a",
+                 "Hopper with wgmma for the chunked SSD; runs on sm_90 "
+                 "devices only"));
+}
+inline llvm::cl::ValuesClass ssdChunkOrderValues() {
+  return llvm::cl::values(
+      clEnumValN(SSDChunkOrder::Automatic, "auto",
+                 "in parallel when the batch rows and heads are too few to "
+                 "fill the GPU"),
+      clEnumValN(SSDChunkOrder::Sequential, "sequential",
+                 "one kernel walks them, carrying the state"),
+      clEnumValN(SSDChunkOrder::Parallel, "parallel",
+                 "chunk states, state passing and chunk outputs: three kernels"));
+}
 
 #define GEN_PASS_DECL
 #include "ssm/Conversion/Passes.h.inc"

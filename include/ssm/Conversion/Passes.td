@@ -255,21 +255,11 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
     Option<"chip", "chip", "::mlir::ssm::GPUChip",
            /*default=*/"::mlir::ssm::GPUChip::sm_80",
            "NVIDIA architecture the kernels are for",
-           [{::llvm::cl::values(
-               clEnumValN(::mlir::ssm::GPUChip::sm_80, "sm_80", "Ampere (mma.sync)"),
-               clEnumValN(::mlir::ssm::GPUChip::sm_90, "sm_90", "Hopper, portable kernels"),
-               clEnumValN(::mlir::ssm::GPUChip::sm_90a, "sm_90a",
-                          "Hopper with wgmma for the chunked SSD"))}]>,
+           [{::mlir::ssm::gpuChipValues()}]>,
     Option<"ssdChunks", "ssd-chunks", "::mlir::ssm::SSDChunkOrder",
            /*default=*/"::mlir::ssm::SSDChunkOrder::Automatic",
            "how the chunked SSD covers a row's chunks",
-           [{::llvm::cl::values(
-               clEnumValN(::mlir::ssm::SSDChunkOrder::Automatic, "auto",
-                          "in parallel when rows and heads are too few to fill the GPU"),
-               clEnumValN(::mlir::ssm::SSDChunkOrder::Sequential, "sequential",
-                          "one kernel walks them"),
-               clEnumValN(::mlir::ssm::SSDChunkOrder::Parallel, "parallel",
-                          "chunk states, state passing, chunk outputs"))}]>
+           [{::mlir::ssm::ssdChunkOrderValues()}]>
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::arith::ArithDialect",
