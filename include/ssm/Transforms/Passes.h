@@ -33,6 +33,11 @@ enum class SSDAlgorithmChoice { automatic, recurrent, chunked };
 /// `ssm.discretize`, `ssm.scan` and `linalg` elementwise ops.
 void populateSSMDecomposePatterns(RewritePatternSet &patterns);
 
+/// Adds the patterns that rewrite `ssm.scan`, `ssm.selective_scan`,
+/// `ssm.ssd` (unless marked chunked) and `ssm.state_update` into
+/// `ssm.recurrence`.
+void populateSSMToRecurrencePatterns(RewritePatternSet &patterns);
+
 #define GEN_PASS_REGISTRATION
 #include "ssm/Transforms/Passes.h.inc"
 

@@ -54,6 +54,36 @@ def SSMDecomposePass : Pass<"ssm-decompose"> {
                            "::mlir::math::MathDialect"];
 }
 
+def SSMToRecurrencePass : Pass<"ssm-to-recurrence"> {
+  let summary = "rewrite scan, selective_scan, ssd and state_update into ssm.recurrence";
+  let description = [{
+    Every scan-like op becomes the core op `ssm.recurrence`: its operands
+    keep their layouts (stated on the core op, so nothing is transposed or
+    copied), and its per-step coefficients (step size, softplus, bias,
+    clamps, the discretization rule, the skip and the gate) become the
+    core op's region. Kernel forms are written once against the core op
+    (docs/design.md). `ssm.ssd` ops marked `algorithm chunked` are left for
+    the chunked lowering.
+
+    ```mlir
+    %y = ssm.ssd %x, %dt, %A, %B, %C dt_softplus algorithm recurrent : ...
+    // becomes
+    %y = ssm.recurrence scalar forward log_decay
+        ins(%x [b, t, (g, r), p], %dt [b, t, (g, r)], %A [(g, r)],
+            %B [b, t, g, n], %C [b, t, g, n] : ...)
+        outs(%y0 [b, t, (g, r), p] : ...) {
+    ^bb0(%xe: f32, %dte: f32, %a: f32, %be: f32, %ce: f32):
+      ...   // softplus(dt), dt * A, dt * x
+      ssm.yield %logdecay, %value, %be, %ce, %zero : f32, f32, f32, f32, f32
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def SSMMarkInPlaceArgumentsPass
     : Pass<"ssm-mark-in-place-arguments", "ModuleOp"> {
   let summary = "let bufferization write only the arguments ssm ops update in place";

@@ -19,7 +19,7 @@
 
 #include "KernelBuilder.h"
 
-#include "ssm/Conversion/Discretization.h"
+#include "ssm/Transforms/Discretization.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Support/Arith.h"
 

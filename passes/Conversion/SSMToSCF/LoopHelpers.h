@@ -8,6 +8,7 @@
 #ifndef SSM_PASSES_CONVERSION_SSMTOSCF_LOOPHELPERS_H
 #define SSM_PASSES_CONVERSION_SSMTOSCF_LOOPHELPERS_H
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace mlir::ssm::lowering {
@@ -33,6 +34,19 @@ Value sequenceStarts(OpBuilder &b, Location loc, Value seqIdx, Value row,
 /// message instead of reading outside x.
 std::pair<Value, Value> sequenceBounds(OpBuilder &b, Location loc, Value cuSeqlens,
                                        Value row, Value length);
+
+/// The outermost loop of a lowering: one scf.for over `rows` × `cols`
+/// independent work items, marked parallel (include/ssm/Support/Parallel.h).
+/// `body` builds one item from its (row, col) and the carried tensors, and
+/// returns the values to yield.
+scf::ForOp buildParallelGrid(
+    OpBuilder &b, Location loc, Value rows, Value cols, ValueRange carried,
+    function_ref<SmallVector<Value>(OpBuilder &, Location, Value, Value,
+                                   ValueRange)>
+        body);
+
+/// Adds the CPU kernel forms of `ssm.recurrence` (LowerRecurrence.cpp).
+void populateRecurrencePatterns(RewritePatternSet &patterns);
 
 /// Adds the lowering of `ssm.ssd` ops marked `algorithm chunked` to the
 /// chunked (state-space duality) form.

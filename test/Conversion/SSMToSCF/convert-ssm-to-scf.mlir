@@ -17,28 +17,35 @@ func.func @discretize(%a: tensor<4x8xbf16>) -> (tensor<4x8xbf16>, tensor<4x8xbf1
 
 // -----
 
-// The scan is a loop over the B x D work items (marked parallel), then t
-// and n, carrying y and the state; reverse runs t = L - 1 - i; the reset
-// selects a zero state; the initial state seeds the state tensor;
-// time-invariant c is read at [d, n].
+// Every scan-like op becomes ssm.recurrence (ssm-to-recurrence) and takes
+// its recurrent form: one loop over work items (row x tile of channels),
+// marked parallel; the state in an [N, tile] scratch buffer seeded from the
+// initial state; time-invariant c copied once per item into an [N, tile]
+// buffer; reverse runs t = L - 1 - i; a reset zeroes the state before the
+// step; one read of a tensor passed as two operands.
 // CHECK-LABEL: func.func @scan
 // CHECK-SAME: %[[X:[^:]*]]: tensor<2x8x4xf32>, %[[A:[^:]*]]: tensor<2x8x4x16xf32>, %[[C:[^:]*]]: tensor<4x16xf32>, %[[H0:[^:]*]]: tensor<2x4x16xf32>, %[[R:[^:]*]]: tensor<2x8xi1>
-// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
-// CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
+// CHECK-NOT: ssm.
 // CHECK: %[[Y0:.*]] = tensor.empty() : tensor<2x8x4xf32>
-// CHECK: %[[OUT:.*]]:2 = scf.for %[[ITEM:[a-z0-9]+]] = %{{.*}} to %[[C8]] step %{{.*}} iter_args(%{{.*}} = %[[Y0]], %{{.*}} = %[[H0]])
-// CHECK: %[[B:.*]] = arith.divui %[[ITEM]], %[[C4]]
-// CHECK: %[[D:.*]] = arith.remui %[[ITEM]], %[[C4]]
+// CHECK: %[[OUT:.*]]:2 = scf.for %[[ITEM:[a-z0-9]+]] = {{.*}} iter_args(%{{.*}} = %[[Y0]], %{{.*}} = %[[H0]])
+// CHECK: %[[CT:.*]] = memref.alloc() : memref<16x4xf32>
+// CHECK: tensor.extract %[[C]]
+// CHECK: %[[H:.*]] = memref.alloc() : memref<16x4xf32>
+// CHECK: tensor.extract %[[H0]]
 // CHECK: scf.for %[[I:[a-z0-9]+]] =
 // CHECK: %[[T:.*]] = arith.subi %{{.*}}, %[[I]] : index
-// CHECK: tensor.extract %[[R]][%[[B]], %{{.*}}] : tensor<2x8xi1>
-// CHECK: tensor.extract %[[X]][%[[B]], %[[T]], %[[D]]]
+// CHECK: %[[CUT:.*]] = tensor.extract %[[R]]
+// CHECK: scf.if
+// CHECK: memref.store %{{.*}}, %[[H]]
+// CHECK: tensor.extract %[[X]][%{{.*}}, %[[T]], %{{.*}}]
 // CHECK: scf.for %[[N:[a-z0-9]+]] =
-// CHECK: arith.select
-// CHECK: tensor.extract %[[A]][%[[B]], %[[T]], %[[D]], %[[N]]]
-// CHECK: tensor.extract %[[C]][%[[D]], %[[N]]]
-// CHECK: tensor.insert
-// CHECK: tensor.insert %{{.*}} into %{{.*}}[%[[B]], %[[T]], %[[D]]]
+// CHECK: scf.for %[[L:[a-z0-9]+]] =
+// CHECK: tensor.extract %[[A]][%{{.*}}, %[[T]], %[[L]], %[[N]]]
+// CHECK-NOT: tensor.extract %[[A]]
+// CHECK: memref.load %[[H]][%[[N]], %[[L]]]
+// CHECK: memref.load %[[CT]][%[[N]], %[[L]]]
+// CHECK: tensor.insert %{{.*}} into %{{.*}}[%{{.*}}, %[[T]], %{{.*}}]
+// CHECK: tensor.insert %{{.*}} : tensor<2x4x16xf32>
 // CHECK: } {ssm.parallel}
 // CHECK: return %[[OUT]]#0, %[[OUT]]#1
 func.func @scan(%x: tensor<2x8x4xf32>, %a: tensor<2x8x4x16xf32>, %c: tensor<4x16xf32>,
@@ -51,10 +58,12 @@ func.func @scan(%x: tensor<2x8x4xf32>, %a: tensor<2x8x4x16xf32>, %c: tensor<4x16
 
 // -----
 
-// Without an initial state the state starts as zeros.
+// Without an initial state the state starts as zeros and no state leaves
+// the loops.
 // CHECK-LABEL: func.func @scan_zero_state
-// CHECK: %[[Z:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<?x4x16xf32>)
-// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %[[Z]])
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<?x?x4xf32>)
+// CHECK: %[[H:.*]] = memref.alloc() : memref<16x4xf32>
+// CHECK: memref.store %cst, %[[H]]
 func.func @scan_zero_state(%x: tensor<?x?x4xf32>, %a: tensor<4x16xf32>) -> tensor<?x?x4xf32> {
   %y = ssm.scan forward %x, %a, %a, %a
       : (tensor<?x?x4xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<?x?x4xf32>
@@ -97,16 +106,17 @@ func.func @conv(%x: tensor<1x4x8xf32>, %w: tensor<4x4xf32>, %s0: tensor<1x4x3xf3
 
 // -----
 
-// The selective scan lowers directly: one work item per (batch row, tile of
-// a group's channels), with the state in a [N, tile] scratch buffer and the
-// channel loop innermost; discretization inside the state loop, no
-// discretize op and no [B, L, D, N] tensor.
+// The selective scan: one work item per (batch row, group, tile of the
+// group's channels), with the state in a [N, tile] scratch buffer and the
+// channel loop innermost; A copied once per item; softplus once per
+// (t, channel); the discretization inside the state loop; no discretize op
+// and no [B, L, D, N] tensor.
 // CHECK-LABEL: func.func @selective_scan
 // CHECK-NOT: ssm.
 // CHECK-NOT: tensor<1x8x4x16
 // CHECK: scf.for
-// CHECK: %[[AT:.*]] = memref.alloc() : memref<16x16xf32>
-// CHECK: %[[H:.*]] = memref.alloc() : memref<16x16xf32>
+// CHECK: %[[AT:.*]] = memref.alloc() : memref<16x2xf32>
+// CHECK: %[[H:.*]] = memref.alloc() : memref<16x2xf32>
 // CHECK: scf.for
 // CHECK: math.log1p
 // CHECK: scf.for %[[N:.*]] = %{{.*}} to %{{.*}}

@@ -476,3 +476,218 @@ func.func @update_dt_limit(%x: tensor<2x4x8xf32>, %dt: tensor<2x4xf32>, %A: tens
       dt_limit [0.5, 0.1] outs(%s, %x : tensor<2x4x8x16xf32>, tensor<2x4x8xf32>)
   return
 }
+
+// == recurrence ==
+
+// -----
+
+func.func @recurrence_layout_rank(%x: tensor<2x8x4xf32>) {
+  // expected-error @+1 {{operand #0 has rank 3 but its layout has 2 dimensions}}
+  %y = ssm.recurrence diagonal forward ins(%x [b, t] : tensor<2x8x4xf32>)
+      outs(%x [b, t, p] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32):
+    ssm.yield %e, %e, %e, %e, %e : f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_unknown_dim(%x: tensor<2x8x4xf32>) {
+  // expected-error @+1 {{unknown dimension 'q' (expected one of b, t, g, r, p, n)}}
+  %y = ssm.recurrence diagonal forward ins(%x [b, t, q] : tensor<2x8x4xf32>)
+      outs(%x [b, t, p] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32):
+    ssm.yield %e, %e, %e, %e, %e : f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_dim_twice(%x: tensor<2x8x4xf32>) {
+  // expected-error @+1 {{operand #0 names dimension 'p' twice}}
+  %y = ssm.recurrence diagonal forward ins(%x [b, p, p] : tensor<2x8x4xf32>)
+      outs(%x [b, t, p] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32):
+    ssm.yield %e, %e, %e, %e, %e : f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_y_with_n(%x: tensor<2x8x4xf32>) {
+  // expected-error @+1 {{y_init may not have dimension 'n'}}
+  %y = ssm.recurrence diagonal forward ins(%x [b, t, p] : tensor<2x8x4xf32>)
+      outs(%x [b, t, n] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32):
+    ssm.yield %e, %e, %e, %e, %e : f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_state_with_t(%x: tensor<2x8x4xf32>, %h: tensor<2x8x4xf32>) {
+  // expected-error @+1 {{state may not have dimension 't'}}
+  %y, %s = ssm.recurrence diagonal forward ins(%x [b, t, p] : tensor<2x8x4xf32>)
+      outs(%x [b, t, p], %h [b, t, p] : tensor<2x8x4xf32>, tensor<2x8x4xf32>) {
+  ^bb0(%e: f32):
+    ssm.yield %e, %e, %e, %e, %e : f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_size_mismatch(%x: tensor<2x8x4xf32>, %a: tensor<5x16xf32>) {
+  // expected-error @+1 {{operand #1 dimension 0 has size 5 but its layout gives 4}}
+  %y = ssm.recurrence diagonal forward
+      ins(%x [b, t, p], %a [p, n] : tensor<2x8x4xf32>, tensor<5x16xf32>)
+      outs(%x [b, t, p] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32, %f: f32):
+    ssm.yield %f, %e, %f, %f, %e : f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_merged_mismatch(%x: tensor<2x8x6xf32>, %b: tensor<2x8x4x16xf32>) {
+  // expected-error @+1 {{operand #0 dimension 2 has size 6 but its layout gives 4 (g = 4 × r = 1)}}
+  %y = ssm.recurrence scalar forward
+      ins(%x [b, t, (g, r)], %b [b, t, g, n] : tensor<2x8x6xf32>, tensor<2x8x4x16xf32>)
+      outs(%x [b, t, (g, r)] : tensor<2x8x6xf32>) {
+  ^bb0(%e: f32, %f: f32):
+    ssm.yield %e, %e, %f, %f, %e : f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_no_extent(%x: tensor<2x8x6xf32>) {
+  // expected-error @+1 {{cannot tell the extent of dimension 'g'}}
+  %y = ssm.recurrence scalar forward
+      ins(%x [b, t, (g, r)] : tensor<2x8x6xf32>)
+      outs(%x [b, t, (g, r)] : tensor<2x8x6xf32>) {
+  ^bb0(%e: f32):
+    ssm.yield %e, %e, %e, %e, %e : f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_two_segments(%x: tensor<2x8x4xf32>, %r: tensor<2x8xi1>, %s: tensor<2x8xi32>) {
+  // expected-error @+1 {{takes at most one of reset, seq_idx and cu_seqlens}}
+  %y = ssm.recurrence diagonal forward ins(%x [b, t, p] : tensor<2x8x4xf32>)
+      reset(%r : tensor<2x8xi1>) seq_idx(%s : tensor<2x8xi32>)
+      outs(%x [b, t, p] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32):
+    ssm.yield %e, %e, %e, %e, %e : f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_reset_shape(%x: tensor<2x8x4xf32>, %r: tensor<2x9xi1>) {
+  // expected-error @+1 {{reset dimension 1 has size 9 but 't' has extent 8}}
+  %y = ssm.recurrence diagonal forward ins(%x [b, t, p] : tensor<2x8x4xf32>)
+      reset(%r : tensor<2x9xi1>)
+      outs(%x [b, t, p] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32):
+    ssm.yield %e, %e, %e, %e, %e : f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_cu_without_state(%x: tensor<1x8x4xf32>, %cu: tensor<3xi32>) {
+  // expected-error @+1 {{cu_seqlens needs a state destination}}
+  %y = ssm.recurrence diagonal forward ins(%x [b, t, p] : tensor<1x8x4xf32>)
+      cu_seqlens(%cu : tensor<3xi32>)
+      outs(%x [b, t, p] : tensor<1x8x4xf32>) {
+  ^bb0(%e: f32):
+    ssm.yield %e, %e, %e, %e, %e : f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_arguments(%x: tensor<2x8x4xf32>) {
+  // expected-error @+1 {{region has 2 arguments for 1 inputs}}
+  %y = ssm.recurrence diagonal forward ins(%x [b, t, p] : tensor<2x8x4xf32>)
+      outs(%x [b, t, p] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32, %f: f32):
+    ssm.yield %e, %e, %e, %e, %e : f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_yield_count(%x: tensor<2x8x4xf32>) {
+  %y = ssm.recurrence diagonal forward ins(%x [b, t, p] : tensor<2x8x4xf32>)
+      outs(%x [b, t, p] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32):
+    // expected-error @+1 {{yields decay, value, key, query, skip and optionally gate: expected 5 or 6 values, got 3}}
+    ssm.yield %e, %e, %e : f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_yield_type(%x: tensor<2x8x4xf32>) {
+  // expected-error @+1 {{region arguments and yields must all have the compute type 'f32', got 'f64'}}
+  %y = ssm.recurrence diagonal forward ins(%x [b, t, p] : tensor<2x8x4xf32>)
+      outs(%x [b, t, p] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32):
+    %d = arith.extf %e : f32 to f64
+    ssm.yield %e, %e, %e, %e, %d : f32, f32, f32, f32, f64
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_side_effect(%x: tensor<2x8x4xf32>, %m: memref<4xf32>) {
+  %y = ssm.recurrence diagonal forward ins(%x [b, t, p] : tensor<2x8x4xf32>)
+      outs(%x [b, t, p] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32):
+    // expected-error @+1 {{is not allowed in ssm.recurrence's region}}
+    %m2 = memref.alloc() : memref<4xf32>
+    ssm.yield %e, %e, %e, %e, %e : f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_scalar_decay_per_row(%x: tensor<2x8x4xf32>) {
+  %y = ssm.recurrence scalar forward ins(%x [b, t, p] : tensor<2x8x4xf32>)
+      outs(%x [b, t, p] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32):
+    // expected-error @+1 {{decay depends on p, which a scalar transition may not (it is one per step and head)}}
+    ssm.yield %e, %e, %e, %e, %e : f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_skip_per_entry(%x: tensor<2x8x4xf32>, %a: tensor<4x16xf32>) {
+  %y = ssm.recurrence diagonal forward
+      ins(%x [b, t, p], %a [p, n] : tensor<2x8x4xf32>, tensor<4x16xf32>)
+      outs(%x [b, t, p] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32, %f: f32):
+    // expected-error @+1 {{skip depends on n, which an output term may not}}
+    ssm.yield %f, %e, %f, %f, %f : f32, f32, f32, f32, f32
+  }
+  return
+}

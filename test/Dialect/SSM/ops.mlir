@@ -129,3 +129,42 @@ func.func @state_update(%x1: tensor<?x1536xf32>, %dt1: tensor<?x1536xf32>,
       outs(%h2, %x2 : tensor<?x24x64x128xf32>, tensor<?x24x64xbf16>)
   return %n1, %y1, %n2, %y2 : tensor<?x1536x16xf32>, tensor<?x1536xf32>, tensor<?x24x64x128xf32>, tensor<?x24x64xbf16>
 }
+
+// The core op: Mamba-2's SSD with a per-sequence state, and a reverse
+// diagonal scan with a reset mask and no state destination.
+// CHECK-LABEL: func.func @recurrence
+func.func @recurrence(%x: tensor<1x?x24x64xf32>, %dt: tensor<1x?x24xf32>, %A: tensor<24xf32>,
+                      %B: tensor<1x?x1x128xf32>, %cu: tensor<3xi32>,
+                      %h0: tensor<2x24x64x128xf32>, %u: tensor<2x8x4xf16>,
+                      %a: tensor<4x16xf32>, %r: tensor<2x8xi1>)
+    -> (tensor<1x?x24x64xf32>, tensor<2x24x64x128xf32>, tensor<2x8x4xf16>) {
+  %c1 = arith.constant 1 : index
+  %L = tensor.dim %x, %c1 : tensor<1x?x24x64xf32>
+  %y0 = tensor.empty(%L) : tensor<1x?x24x64xf32>
+  // CHECK: ssm.recurrence scalar forward log_decay ins(%{{.*}} [b, t, (g, r), p], %{{.*}} [b, t, (g, r)], %{{.*}} [(g, r)], %{{.*}} [b, t, g, n] : tensor<1x?x24x64xf32>, tensor<1x?x24xf32>, tensor<24xf32>, tensor<1x?x1x128xf32>) cu_seqlens(%{{.*}} : tensor<3xi32>) outs(%{{.*}} [b, t, (g, r), p], %{{.*}} [b, (g, r), p, n] : tensor<1x?x24x64xf32>, tensor<2x24x64x128xf32>) {
+  // CHECK: ^bb0(%{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32):
+  // CHECK: ssm.yield %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : f32, f32, f32, f32, f32
+  %y, %h = ssm.recurrence scalar forward log_decay
+      ins(%x [b, t, (g, r), p], %dt [b, t, (g, r)], %A [(g, r)], %B [b, t, g, n]
+          : tensor<1x?x24x64xf32>, tensor<1x?x24xf32>, tensor<24xf32>, tensor<1x?x1x128xf32>)
+      cu_seqlens(%cu : tensor<3xi32>)
+      outs(%y0 [b, t, (g, r), p], %h0 [b, (g, r), p, n]
+          : tensor<1x?x24x64xf32>, tensor<2x24x64x128xf32>) {
+  ^bb0(%xe: f32, %dte: f32, %ae: f32, %be: f32):
+    %ld = arith.mulf %dte, %ae : f32
+    %v = arith.mulf %dte, %xe : f32
+    %zero = arith.constant 0.0 : f32
+    ssm.yield %ld, %v, %be, %be, %zero : f32, f32, f32, f32, f32
+  }
+  %z0 = tensor.empty() : tensor<2x8x4xf16>
+  // CHECK: ssm.recurrence diagonal reverse ins(%{{.*}} [b, t, p], %{{.*}} [p, n] : tensor<2x8x4xf16>, tensor<4x16xf32>) reset(%{{.*}} : tensor<2x8xi1>) outs(%{{.*}} [b, t, p] : tensor<2x8x4xf16>)
+  %z = ssm.recurrence diagonal reverse
+      ins(%u [b, t, p], %a [p, n] : tensor<2x8x4xf16>, tensor<4x16xf32>)
+      reset(%r : tensor<2x8xi1>)
+      outs(%z0 [b, t, p] : tensor<2x8x4xf16>) {
+  ^bb0(%ue: f32, %ae: f32):
+    %zero = arith.constant 0.0 : f32
+    ssm.yield %ae, %ue, %ae, %ae, %zero, %ue : f32, f32, f32, f32, f32, f32
+  }
+  return %y, %h, %z : tensor<1x?x24x64xf32>, tensor<2x24x64x128xf32>, tensor<2x8x4xf16>
+}

@@ -63,6 +63,13 @@ def SSM_SSDAlgorithmAttr : I32EnumAttr<"SSDAlgorithm",
   let cppNamespace = "::mlir::ssm";
 }
 
+def SSM_TransitionAttr : I32EnumAttr<"Transition",
+    "structure of the per-step state transition of ssm.recurrence", [
+      I32EnumAttrCase<"scalar", 0>,
+      I32EnumAttrCase<"diagonal", 1>]> {
+  let cppNamespace = "::mlir::ssm";
+}
+
 //===----------------------------------------------------------------------===//
 // Type constraints
 //===----------------------------------------------------------------------===//

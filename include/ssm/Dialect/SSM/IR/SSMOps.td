@@ -13,6 +13,7 @@ include "ssm/Dialect/SSM/IR/SSMDialect.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/DestinationStyleOpInterface.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
 
 //===----------------------------------------------------------------------===//
 // discretize
@@ -326,6 +327,138 @@ def SSM_StateUpdateOp : SSM_Op<"state_update", [Pure,
     bool isMamba2() { return getState().getType().getRank() == 4; }
   }];
   let hasVerifier = 1;
+}
+
+
+//===----------------------------------------------------------------------===//
+// recurrence (the core every scan-like op is rewritten into)
+//===----------------------------------------------------------------------===//
+
+def SSM_RecurrenceOp : SSM_Op<"recurrence", [Pure, AttrSizedOperandSegments,
+    SingleBlock, IsolatedFromAbove,
+    DeclareOpInterfaceMethods<DestinationStyleOpInterface>]> {
+  let summary = "a linear recurrence over time with per-step coefficients computed in a region";
+  let description = [{
+    The core representation of every linear recurrence ssmc compiles
+    (`ssm-to-recurrence` rewrites `ssm.scan`, `ssm.selective_scan`,
+    `ssm.ssd` and `ssm.state_update` into it; docs/design.md). Kernel forms
+    (the recurrent loop, the single-step decode, …) are written once against
+    this op for each target.
+
+    **Iteration space.** Six named dimensions: `b` (batch row, or packed
+    sequence with `cu_seqlens`), `t` (time), `g` (group), `r` (head within
+    the group), `p` (state row) and `n` (state entry). Every tensor operand
+    has a *layout*: for each of its dimensions, the core dimensions it
+    stores, row-major when several are merged (`(g, r)` is the head index
+    `g·R + r`). A dimension that no layout names has extent 1 (a decode step
+    has no `t`). Per (b, g, r) the state is a `P × N` matrix `h`:
+
+        h[p, n] ← a · h[p, n] + value · key       (a: the decay)
+        y[p]     = (Σ_n query · h[p, n] + skip) · gate
+
+    **Coefficients.** The region computes them from one scalar per input
+    (the element at the current point of the iteration space, in the compute
+    type: f64 if any operand stores f64, else f32) and yields `decay`,
+    `value`, `key`, `query`, `skip` and optionally `gate`. What a yielded
+    value depends on follows from the layouts of the inputs it reads;
+    lowerings evaluate each region value once at the outermost loop where
+    its dimensions are fixed. The transition is `scalar` (the decay may not
+    depend on `p` or `n`: one per step and head, Mamba-2) or `diagonal`
+    (one per (p, n)). With `log_decay` the region yields log a (what the
+    chunked form needs). `skip` and `gate` may not depend on `n`.
+
+    **Destinations.** `outs(%y_init [, %state])`: `y` is written over
+    `%y_init` (whose values are not read); `%state`, when present, holds the
+    initial state and receives the final one (layout `b, g, r, p, n`, no
+    `t`). Without it the state starts at zero and is not returned.
+
+    **Segments.** At most one of `reset` (`[b, t]` i1: the state restarts
+    from zero between steps `t − 1` and `t`), `seq_idx` (`[b, t]`: it
+    restarts where the index changes) or `cu_seqlens` (`[S + 1]`: row `b` of
+    the state is packed sequence `b`, steps `cu_seqlens[b] ≤ t <
+    cu_seqlens[b + 1]` of batch row 0).
+
+    Example (Mamba-2's SSD, one group):
+    ```mlir
+    %y, %h = ssm.recurrence scalar forward log_decay
+        ins(%x [b, t, (g, r), p], %dt [b, t, (g, r)], %A [(g, r)],
+            %B [b, t, g, n], %C [b, t, g, n]
+            : tensor<?x?x24x64xf32>, tensor<?x?x24xf32>, tensor<24xf32>,
+              tensor<?x?x1x128xf32>, tensor<?x?x1x128xf32>)
+        outs(%y0 [b, t, (g, r), p], %h0 [b, (g, r), p, n]
+            : tensor<?x?x24x64xf32>, tensor<?x24x64x128xf32>) {
+    ^bb0(%xe: f32, %dte: f32, %a: f32, %be: f32, %ce: f32):
+      %ld = arith.mulf %dte, %a : f32
+      %v = arith.mulf %dte, %xe : f32
+      %zero = arith.constant 0.0 : f32
+      ssm.yield %ld, %v, %be, %ce, %zero : f32, f32, f32, f32, f32
+    } -> tensor<?x?x24x64xf32>, tensor<?x24x64x128xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<SSM_FloatTensor>:$inputs,
+                   Optional<SSM_MaskTensor>:$reset,
+                   Optional<SSM_IndexTensor>:$seq_idx,
+                   Optional<SSM_IndexTensor>:$cu_seqlens,
+                   SSM_FloatTensor:$y_init,
+                   Optional<SSM_FloatTensor>:$state,
+                   SSM_TransitionAttr:$transition,
+                   SSM_DirectionAttr:$direction,
+                   UnitAttr:$log_decay,
+                   ArrayAttr:$layouts);
+  let results = (outs SSM_FloatTensor:$y,
+                 Optional<SSM_FloatTensor>:$final_state);
+  let regions = (region SizedRegion<1>:$body);
+  let hasCustomAssemblyFormat = 1;
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The core dimensions, in the order layouts number them.
+    enum Dim : unsigned { kB = 0, kT, kG, kR, kP, kN, kNumDims };
+    /// The layout of tensor operand `operand` (an input, `y_init` or
+    /// `state`): per operand dimension, the core dimensions it merges.
+    SmallVector<SmallVector<unsigned, 2>> getLayout(OpOperand &operand);
+    /// The yield of the region.
+    YieldOp getYield();
+    /// Bit set of the core dimensions each region value depends on, for
+    /// every value of the region (block arguments included).
+    llvm::DenseMap<Value, unsigned> computeDependences();
+    /// The extent of every core dimension where the operand types fix it
+    /// (ShapedType::kDynamic elsewhere; 1 for a dimension no layout names).
+    /// With `cu_seqlens`, `b` is the batch of the inputs (1), not the
+    /// number of sequences.
+    SmallVector<int64_t> getStaticExtents();
+    /// The operand and dimension an extent is read from: the first single
+    /// (unmerged) use of `dim` outside the state, or, for a dimension only
+    /// ever merged, the first group whose other members have such a use
+    /// (then the extent is that size divided by theirs).
+    struct ExtentSource {
+      OpOperand *operand = nullptr;
+      int64_t operandDim = -1;
+      SmallVector<unsigned, 2> divideBy;
+    };
+    std::optional<ExtentSource> getExtentSource(unsigned dim);
+    /// The compute type: that of the region's arguments and yields.
+    Type getComputeType();
+    /// Whether any layout names dimension `dim`.
+    bool hasDim(unsigned dim);
+  }];
+}
+
+def SSM_YieldOp : SSM_Op<"yield", [Pure, Terminator, ReturnLike,
+    HasParent<"RecurrenceOp">]> {
+  let summary = "the per-step coefficients of ssm.recurrence";
+  let description = [{
+    Yields, in order, `decay` (or its logarithm with `log_decay`), `value`,
+    `key`, `query`, `skip` and optionally `gate`, all in the compute type.
+  }];
+  let arguments = (ins Variadic<AnyFloat>:$values);
+  let assemblyFormat = "$values attr-dict `:` type($values)";
+  let extraClassDeclaration = [{
+    enum Role : unsigned { kDecay = 0, kValue, kKey, kQuery, kSkip, kGate };
+    Value getRole(Role role) {
+      return role < getNumOperands() ? getOperand(role) : Value();
+    }
+  }];
 }
 
 #endif // SSM_DIALECT_SSM_IR_SSMOPS_TD

@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SSM_CONVERSION_DISCRETIZATION_H
-#define SSM_CONVERSION_DISCRETIZATION_H
+#ifndef SSM_TRANSFORMS_DISCRETIZATION_H
+#define SSM_TRANSFORMS_DISCRETIZATION_H
 
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 
@@ -25,4 +25,4 @@ std::pair<Value, Value> buildDiscretization(OpBuilder &b, Location loc,
 
 } // namespace mlir::ssm
 
-#endif // SSM_CONVERSION_DISCRETIZATION_H
+#endif // SSM_TRANSFORMS_DISCRETIZATION_H

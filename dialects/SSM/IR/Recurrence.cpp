@@ -1,0 +1,506 @@
+//===- Recurrence.cpp - ssm.recurrence, the core op -----------------------===//
+//
+// Part of ssmc. Assembly, verification and queries of ssm.recurrence
+// (include/ssm/Dialect/SSM/IR/SSMOps.td): layouts, extents and the
+// dimensions each value of the coefficient region depends on, which is what
+// lets every kernel form place each computation at the loop level it
+// belongs to.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Dialect/SSM/IR/SSMOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+using namespace mlir;
+using namespace mlir::ssm;
+
+static constexpr StringLiteral kDimNames[] = {"b", "t", "g", "r", "p", "n"};
+
+//===----------------------------------------------------------------------===//
+// Layouts and extents
+//===----------------------------------------------------------------------===//
+
+SmallVector<SmallVector<unsigned, 2>>
+RecurrenceOp::getLayout(OpOperand &operand) {
+  // Layouts are numbered over the tensor operands that have one: the
+  // inputs, then y_init and state (segment operands have fixed shapes).
+  unsigned index = operand.getOperandNumber();
+  unsigned inputs = getInputs().size();
+  unsigned segmentOperands = (getReset() ? 1 : 0) + (getSeqIdx() ? 1 : 0) +
+                             (getCuSeqlens() ? 1 : 0);
+  if (index >= inputs)
+    index -= segmentOperands;
+  SmallVector<SmallVector<unsigned, 2>> layout;
+  for (Attribute group : cast<ArrayAttr>(getLayouts()[index])) {
+    auto dims = cast<DenseI64ArrayAttr>(group).asArrayRef();
+    layout.emplace_back(dims.begin(), dims.end());
+  }
+  return layout;
+}
+
+/// The tensor operands that have a layout, in layout order.
+static SmallVector<OpOperand *> layoutOperands(RecurrenceOp op) {
+  SmallVector<OpOperand *> operands;
+  for (OpOperand &input : op.getInputsMutable())
+    operands.push_back(&input);
+  operands.push_back(&op.getYInitMutable());
+  if (op.getState())
+    operands.push_back(&op.getStateMutable()[0]);
+  return operands;
+}
+
+YieldOp RecurrenceOp::getYield() {
+  return cast<YieldOp>(getBody().front().getTerminator());
+}
+
+Type RecurrenceOp::getComputeType() {
+  return getYield().getValues().front().getType();
+}
+
+bool RecurrenceOp::hasDim(unsigned dim) {
+  for (OpOperand *operand : layoutOperands(*this))
+    for (auto &group : getLayout(*operand))
+      if (llvm::is_contained(group, dim))
+        return true;
+  return false;
+}
+
+/// Whether the extent of `dim` in `operand` is that of the iteration space:
+/// with cu_seqlens, the state's `b` counts sequences instead.
+static bool sharesExtent(RecurrenceOp op, OpOperand &operand, unsigned dim) {
+  return !(dim == RecurrenceOp::kB && op.getCuSeqlens() && op.getState() &&
+           operand.get() == op.getState());
+}
+
+std::optional<RecurrenceOp::ExtentSource>
+RecurrenceOp::getExtentSource(unsigned dim) {
+  SmallVector<OpOperand *> operands = layoutOperands(*this);
+  auto single = [&](unsigned d) -> std::optional<ExtentSource> {
+    for (OpOperand *operand : operands) {
+      if (!sharesExtent(*this, *operand, d))
+        continue;
+      for (auto [i, group] : llvm::enumerate(getLayout(*operand)))
+        if (group.size() == 1 && group[0] == d)
+          return ExtentSource{operand, static_cast<int64_t>(i), {}};
+    }
+    return std::nullopt;
+  };
+  if (auto source = single(dim))
+    return source;
+  for (OpOperand *operand : operands) {
+    if (!sharesExtent(*this, *operand, dim))
+      continue;
+    for (auto [i, group] : llvm::enumerate(getLayout(*operand))) {
+      if (!llvm::is_contained(group, dim))
+        continue;
+      ExtentSource source{operand, static_cast<int64_t>(i), {}};
+      bool resolved = true;
+      for (unsigned other : group)
+        if (other != dim) {
+          resolved &= single(other).has_value();
+          source.divideBy.push_back(other);
+        }
+      if (resolved)
+        return source;
+    }
+  }
+  return std::nullopt;
+}
+
+SmallVector<int64_t> RecurrenceOp::getStaticExtents() {
+  SmallVector<int64_t> extents(kNumDims, 1);
+  for (unsigned dim = 0; dim < kNumDims; ++dim) {
+    if (!hasDim(dim))
+      continue;
+    std::optional<ExtentSource> source = getExtentSource(dim);
+    if (!source) {
+      extents[dim] = ShapedType::kDynamic;
+      continue;
+    }
+    int64_t size = cast<RankedTensorType>(source->operand->get().getType())
+                       .getDimSize(source->operandDim);
+    for (unsigned other : source->divideBy) {
+      std::optional<ExtentSource> divisor = getExtentSource(other);
+      int64_t by = cast<RankedTensorType>(divisor->operand->get().getType())
+                       .getDimSize(divisor->operandDim);
+      size = ShapedType::isDynamic(size) || ShapedType::isDynamic(by) || by == 0
+                 ? ShapedType::kDynamic
+                 : size / by;
+    }
+    extents[dim] = size;
+  }
+  return extents;
+}
+
+llvm::DenseMap<Value, unsigned> RecurrenceOp::computeDependences() {
+  llvm::DenseMap<Value, unsigned> deps;
+  Block &block = getBody().front();
+  for (auto [arg, input] : llvm::zip(block.getArguments(), getInputsMutable())) {
+    unsigned bits = 0;
+    for (auto &group : getLayout(input))
+      for (unsigned dim : group)
+        bits |= 1u << dim;
+    deps[arg] = bits;
+  }
+  for (Operation &op : block) {
+    unsigned bits = 0;
+    for (Value operand : op.getOperands())
+      bits |= deps.lookup(operand);
+    for (Value result : op.getResults())
+      deps[result] = bits;
+  }
+  return deps;
+}
+
+MutableOperandRange RecurrenceOp::getDpsInitsMutable() {
+  // y_init and the optional state are the last operands.
+  unsigned first = getYInitMutable().getOperandNumber();
+  return MutableOperandRange(*this, first, getState() ? 2 : 1);
+}
+
+//===----------------------------------------------------------------------===//
+// Assembly
+//===----------------------------------------------------------------------===//
+
+/// `[b, t, (g, r), p]`: one entry per operand dimension.
+static ParseResult parseLayout(OpAsmParser &parser, Attribute &layout) {
+  MLIRContext *context = parser.getContext();
+  auto parseDim = [&](SmallVectorImpl<int64_t> &dims) -> ParseResult {
+    StringRef name;
+    SMLoc at = parser.getCurrentLocation();
+    if (parser.parseKeyword(&name))
+      return failure();
+    const auto *found = llvm::find(kDimNames, name);
+    if (found == std::end(kDimNames))
+      return parser.emitError(at) << "unknown dimension '" << name
+                                  << "' (expected one of b, t, g, r, p, n)";
+    dims.push_back(found - std::begin(kDimNames));
+    return success();
+  };
+  SmallVector<Attribute> groups;
+  if (parser.parseCommaSeparatedList(OpAsmParser::Delimiter::Square, [&] {
+        SmallVector<int64_t> dims;
+        if (succeeded(parser.parseOptionalLParen())) {
+          if (parser.parseCommaSeparatedList([&] { return parseDim(dims); }) ||
+              parser.parseRParen())
+            return failure();
+        } else if (parseDim(dims)) {
+          return failure();
+        }
+        groups.push_back(DenseI64ArrayAttr::get(context, dims));
+        return success();
+      }))
+    return failure();
+  layout = ArrayAttr::get(context, groups);
+  return success();
+}
+
+static void printLayout(OpAsmPrinter &printer, ArrayRef<SmallVector<unsigned, 2>> layout) {
+  printer << "[";
+  llvm::interleaveComma(layout, printer, [&](ArrayRef<unsigned> group) {
+    if (group.size() != 1)
+      printer << "(";
+    llvm::interleaveComma(group, printer,
+                          [&](unsigned dim) { printer << kDimNames[dim]; });
+    if (group.size() != 1)
+      printer << ")";
+  });
+  printer << "]";
+}
+
+/// `(%v [layout], ... : type, ...)`
+static ParseResult
+parseOperandsWithLayouts(OpAsmParser &parser,
+                         SmallVectorImpl<OpAsmParser::UnresolvedOperand> &operands,
+                         SmallVectorImpl<Type> &types,
+                         SmallVectorImpl<Attribute> &layouts) {
+  if (parser.parseLParen())
+    return failure();
+  if (failed(parser.parseOptionalColon())) {
+    if (parser.parseCommaSeparatedList([&] {
+          return failure(parser.parseOperand(operands.emplace_back()) ||
+                         parseLayout(parser, layouts.emplace_back()));
+        }) ||
+        parser.parseColon())
+      return failure();
+  }
+  if (!operands.empty() && parser.parseTypeList(types))
+    return failure();
+  return parser.parseRParen();
+}
+
+ParseResult RecurrenceOp::parse(OpAsmParser &parser, OperationState &result) {
+  MLIRContext *context = parser.getContext();
+  StringRef transition, direction;
+  SMLoc at = parser.getCurrentLocation();
+  if (parser.parseKeyword(&transition))
+    return failure();
+  std::optional<Transition> kind = symbolizeTransition(transition);
+  if (!kind)
+    return parser.emitError(at) << "expected transition 'scalar' or 'diagonal'";
+  at = parser.getCurrentLocation();
+  if (parser.parseKeyword(&direction))
+    return failure();
+  std::optional<Direction> dir = symbolizeDirection(direction);
+  if (!dir)
+    return parser.emitError(at) << "expected direction 'forward' or 'reverse'";
+  Properties &props = result.getOrAddProperties<Properties>();
+  props.transition = TransitionAttr::get(context, *kind);
+  props.direction = DirectionAttr::get(context, *dir);
+  if (succeeded(parser.parseOptionalKeyword("log_decay")))
+    props.log_decay = UnitAttr::get(context);
+
+  SmallVector<OpAsmParser::UnresolvedOperand> inputs, outs;
+  SmallVector<Type> inputTypes, outTypes;
+  SmallVector<Attribute> layouts;
+  if (parser.parseKeyword("ins") ||
+      parseOperandsWithLayouts(parser, inputs, inputTypes, layouts))
+    return failure();
+  // At most one segment operand; the verifier reports a second one.
+  std::array<SmallVector<OpAsmParser::UnresolvedOperand, 1>, 3> segments;
+  std::array<SmallVector<Type, 1>, 3> segmentTypes;
+  static constexpr StringLiteral kSegmentNames[] = {"reset", "seq_idx",
+                                                    "cu_seqlens"};
+  for (auto [i, name] : llvm::enumerate(kSegmentNames)) {
+    if (failed(parser.parseOptionalKeyword(name)))
+      continue;
+    if (parser.parseLParen() ||
+        parser.parseOperand(segments[i].emplace_back()) ||
+        parser.parseColonType(segmentTypes[i].emplace_back()) ||
+        parser.parseRParen())
+      return failure();
+  }
+  at = parser.getCurrentLocation();
+  if (parser.parseKeyword("outs") ||
+      parseOperandsWithLayouts(parser, outs, outTypes, layouts))
+    return failure();
+  if (outs.empty() || outs.size() > 2)
+    return parser.emitError(at) << "expected outs(%y_init [, %state])";
+  props.layouts = ArrayAttr::get(context, layouts);
+
+  SMLoc operandsLoc = parser.getCurrentLocation();
+  if (parser.resolveOperands(inputs, inputTypes, operandsLoc, result.operands))
+    return failure();
+  for (auto [operands, types] : llvm::zip(segments, segmentTypes))
+    if (parser.resolveOperands(operands, types, operandsLoc, result.operands))
+      return failure();
+  if (parser.resolveOperands(outs, outTypes, operandsLoc, result.operands))
+    return failure();
+  props.operandSegmentSizes = {static_cast<int32_t>(inputs.size()),
+                               static_cast<int32_t>(segments[0].size()),
+                               static_cast<int32_t>(segments[1].size()),
+                               static_cast<int32_t>(segments[2].size()), 1,
+                               static_cast<int32_t>(outs.size() - 1)};
+  // Destination style: the results have the types of the destinations.
+  result.addTypes(outTypes);
+
+  if (parser.parseOptionalAttrDictWithKeyword(result.attributes))
+    return failure();
+  Region *body = result.addRegion();
+  if (parser.parseRegion(*body, /*arguments=*/{}))
+    return failure();
+  return success();
+}
+
+void RecurrenceOp::print(OpAsmPrinter &printer) {
+  printer << " " << stringifyTransition(getTransition()) << " "
+          << stringifyDirection(getDirection());
+  if (getLogDecay())
+    printer << " log_decay";
+  auto printWithLayouts = [&](StringRef keyword, MutableArrayRef<OpOperand> operands) {
+    printer << " " << keyword << "(";
+    llvm::interleaveComma(operands, printer, [&](OpOperand &operand) {
+      printer << operand.get() << " ";
+      printLayout(printer, getLayout(operand));
+    });
+    if (!operands.empty()) {
+      printer << " : ";
+      llvm::interleaveComma(operands, printer,
+                            [&](OpOperand &operand) { printer << operand.get().getType(); });
+    }
+    printer << ")";
+  };
+  printWithLayouts("ins", getInputsMutable());
+  auto printSegment = [&](StringRef name, Value value) {
+    if (value)
+      printer << " " << name << "(" << value << " : " << value.getType() << ")";
+  };
+  printSegment("reset", getReset());
+  printSegment("seq_idx", getSeqIdx());
+  printSegment("cu_seqlens", getCuSeqlens());
+  printWithLayouts("outs", getDpsInitsMutable());
+  printer.printOptionalAttrDictWithKeyword(
+      (*this)->getAttrs(), {"transition", "direction", "log_decay", "layouts",
+                            "operandSegmentSizes"});
+  printer << " ";
+  printer.printRegion(getBody(), /*printEntryBlockArgs=*/true,
+                      /*printBlockTerminators=*/true);
+}
+
+//===----------------------------------------------------------------------===//
+// Verification
+//===----------------------------------------------------------------------===//
+
+static std::string describeDims(unsigned bits) {
+  std::string s;
+  for (unsigned dim = 0; dim < RecurrenceOp::kNumDims; ++dim)
+    if (bits & (1u << dim))
+      s += (s.empty() ? "" : ", ") + kDimNames[dim].str();
+  return s;
+}
+
+LogicalResult RecurrenceOp::verify() {
+  SmallVector<OpOperand *> operands = layoutOperands(*this);
+  if (getLayouts().size() != operands.size())
+    return emitOpError() << "has " << getLayouts().size() << " layouts for "
+                         << operands.size() << " tensor operands";
+  for (auto [index, attr] : llvm::enumerate(getLayouts())) {
+    auto groups = dyn_cast<ArrayAttr>(attr);
+    if (!groups || !llvm::all_of(groups, [](Attribute g) {
+          auto dims = dyn_cast<DenseI64ArrayAttr>(g);
+          return dims && !dims.empty() && llvm::all_of(dims.asArrayRef(), [](int64_t d) {
+            return d >= 0 && d < kNumDims;
+          });
+        }))
+      return emitOpError() << "layout #" << index
+                           << " must be a list of non-empty lists of dimensions 0..5";
+  }
+  unsigned segments = (getReset() ? 1 : 0) + (getSeqIdx() ? 1 : 0) +
+                      (getCuSeqlens() ? 1 : 0);
+  if (segments > 1)
+    return emitOpError() << "takes at most one of reset, seq_idx and cu_seqlens";
+
+  for (auto [index, operand] : llvm::enumerate(operands)) {
+    auto type = cast<RankedTensorType>(operand->get().getType());
+    auto layout = getLayout(*operand);
+    if (static_cast<int64_t>(layout.size()) != type.getRank())
+      return emitOpError() << "operand #" << operand->getOperandNumber()
+                           << " has rank " << type.getRank() << " but its layout has "
+                           << layout.size() << " dimensions";
+    unsigned seen = 0;
+    for (auto &group : layout)
+      for (unsigned dim : group) {
+        if (seen & (1u << dim))
+          return emitOpError() << "operand #" << operand->getOperandNumber()
+                               << " names dimension '" << kDimNames[dim] << "' twice";
+        seen |= 1u << dim;
+      }
+    if (operand->get() == getYInit() && (seen & (1u << kN)))
+      return emitOpError() << "y_init may not have dimension 'n'";
+    if (getState() && operand->get() == getState() && (seen & (1u << kT)))
+      return emitOpError() << "state may not have dimension 't'";
+  }
+
+  // Every size the types fix must agree with the extents.
+  SmallVector<int64_t> extents = getStaticExtents();
+  for (unsigned dim = 0; dim < kNumDims; ++dim)
+    if (hasDim(dim) && !getExtentSource(dim))
+      return emitOpError() << "cannot tell the extent of dimension '"
+                           << kDimNames[dim]
+                           << "': no operand has it alone or merged only with "
+                              "dimensions of known extent";
+  for (OpOperand *operand : operands) {
+    auto type = cast<RankedTensorType>(operand->get().getType());
+    for (auto [i, group] : llvm::enumerate(getLayout(*operand))) {
+      int64_t expected = 1;
+      for (unsigned dim : group) {
+        int64_t extent = sharesExtent(*this, *operand, dim) ? extents[dim]
+                                                            : ShapedType::kDynamic;
+        expected = ShapedType::isDynamic(expected) || ShapedType::isDynamic(extent)
+                       ? ShapedType::kDynamic
+                       : expected * extent;
+      }
+      int64_t size = type.getDimSize(i);
+      if (!ShapedType::isDynamic(expected) && !ShapedType::isDynamic(size) &&
+          size != expected) {
+        InFlightDiagnostic diag = emitOpError()
+                                  << "operand #" << operand->getOperandNumber()
+                                  << " dimension " << i << " has size " << size
+                                  << " but its layout gives " << expected << " (";
+        llvm::interleave(
+            group, [&](unsigned dim) { diag << kDimNames[dim] << " = " << extents[dim]; },
+            [&] { diag << " × "; });
+        return diag << ")";
+      }
+    }
+  }
+
+  auto checkSegment = [&](Value segment, StringRef name) -> LogicalResult {
+    if (!segment)
+      return success();
+    auto type = cast<RankedTensorType>(segment.getType());
+    if (type.getRank() != 2)
+      return emitOpError() << name << " must have rank 2 [b, t], got " << type;
+    static constexpr unsigned kDims[] = {kB, kT};
+    for (auto [i, dim] : llvm::enumerate(kDims))
+      if (!ShapedType::isDynamic(type.getDimSize(i)) &&
+          !ShapedType::isDynamic(extents[dim]) && type.getDimSize(i) != extents[dim])
+        return emitOpError() << name << " dimension " << i << " has size "
+                             << type.getDimSize(i) << " but '" << kDimNames[dim]
+                             << "' has extent " << extents[dim];
+    return success();
+  };
+  if (failed(checkSegment(getReset(), "reset")) ||
+      failed(checkSegment(getSeqIdx(), "seq_idx")))
+    return failure();
+  if (Value cu = getCuSeqlens()) {
+    if (cast<RankedTensorType>(cu.getType()).getRank() != 1)
+      return emitOpError() << "cu_seqlens must have rank 1, got " << cu.getType();
+    if (!getState())
+      return emitOpError() << "cu_seqlens needs a state destination";
+  }
+  if (getFinalState() && !getState())
+    return emitOpError() << "returns a final state but has no state destination";
+  return success();
+}
+
+LogicalResult RecurrenceOp::verifyRegions() {
+  Block &block = getBody().front();
+  if (block.getNumArguments() != getInputs().size())
+    return emitOpError() << "region has " << block.getNumArguments()
+                         << " arguments for " << getInputs().size() << " inputs";
+  auto yield = dyn_cast<YieldOp>(block.getTerminator());
+  if (!yield)
+    return emitOpError() << "region must end with ssm.yield";
+  if (yield.getNumOperands() != 5 && yield.getNumOperands() != 6)
+    return yield.emitOpError()
+           << "yields decay, value, key, query, skip and optionally gate: "
+              "expected 5 or 6 values, got "
+           << yield.getNumOperands();
+  Type ct = yield.getOperand(0).getType();
+  if (!ct.isF32() && !ct.isF64())
+    return yield.emitOpError() << "values must be f32 or f64 (the compute type), got "
+                               << ct;
+  for (Value v : llvm::concat<Value>(block.getArguments(), yield.getOperands()))
+    if (v.getType() != ct)
+      return emitOpError() << "region arguments and yields must all have the compute type "
+                           << ct << ", got " << v.getType();
+  for (Operation &op : block.without_terminator())
+    if (op.getNumRegions() != 0 || !isMemoryEffectFree(&op))
+      return op.emitOpError()
+             << "is not allowed in ssm.recurrence's region: coefficients are "
+                "computed by side-effect-free ops without regions";
+
+  llvm::DenseMap<Value, unsigned> deps = computeDependences();
+  auto forbid = [&](YieldOp::Role role, StringRef name, unsigned dims,
+                    StringRef why) -> LogicalResult {
+    Value v = yield.getRole(role);
+    if (v && (deps.lookup(v) & dims))
+      return yield.emitOpError()
+             << name << " depends on " << describeDims(deps.lookup(v) & dims)
+             << ", which " << why;
+    return success();
+  };
+  constexpr unsigned pn = (1u << kP) | (1u << kN);
+  if (getTransition() == Transition::scalar &&
+      failed(forbid(YieldOp::kDecay, "decay", pn,
+                    "a scalar transition may not (it is one per step and head)")))
+    return failure();
+  if (failed(forbid(YieldOp::kSkip, "skip", 1u << kN, "an output term may not")) ||
+      failed(forbid(YieldOp::kGate, "gate", 1u << kN, "an output term may not")))
+    return failure();
+  return success();
+}

@@ -1,0 +1,97 @@
+//===- CoefficientEmitter.h - ssm.recurrence's region in loops --*- C++ -*-===//
+//
+// Part of ssmc. The one mechanism by which kernel forms fuse the per-step
+// coefficients of ssm.recurrence (step sizes, discretization, skip, gate)
+// into their loops: each value of the op's region depends on a set of core
+// dimensions (from the layouts of the inputs it reads), and a kernel form
+// asks for a value inside a loop nest (a Scope, which binds some
+// dimensions); the emitter clones the value's computation there, reusing
+// what an enclosing scope already computed or what the form stored in a
+// scratch buffer at the level the value belongs to.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_CONVERSION_COEFFICIENTEMITTER_H
+#define SSM_CONVERSION_COEFFICIENTEMITTER_H
+
+#include "ssm/Dialect/SSM/IR/SSMOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/SetVector.h"
+
+#include <array>
+
+namespace mlir::ssm {
+
+class CoefficientEmitter {
+public:
+  using Dim = RecurrenceOp::Dim;
+  static constexpr unsigned bit(unsigned dim) { return 1u << dim; }
+
+  /// `extents` holds the extent of every core dimension as an index value
+  /// (what merged layout dimensions are linearized with).
+  CoefficientEmitter(RecurrenceOp op, ArrayRef<Value> extents);
+
+  /// A point in a kernel's loop nest: the core indices bound there (b is
+  /// the row inputs are read at), the tile-local index of `p` (`lane`) and
+  /// the values computed at this level. A child scope sees its parents'.
+  struct Scope {
+    explicit Scope(const Scope *parent = nullptr) : parent(parent) {
+      if (parent) {
+        index = parent->index;
+        lane = parent->lane;
+      }
+    }
+    const Scope *parent;
+    std::array<Value, RecurrenceOp::kNumDims> index{};
+    Value lane;
+    IRMapping values;
+  };
+
+  /// The dimensions (bit set) region value `v` depends on.
+  unsigned dependences(Value v) const { return deps.lookup(v); }
+
+  /// The region values a form must compute ahead of their use: those used
+  /// by an operation, or consumed by the form, at a level other than their
+  /// own. `consumedAt[role]` is where the form consumes each yield;
+  /// `levels` restricts dependences to the dimensions the form loops over
+  /// inside a work item.
+  void planLevels(ArrayRef<unsigned> consumedAt, unsigned levels);
+  /// The planned values whose level (dependences within `levels`) is
+  /// exactly `level`.
+  SmallVector<Value> plannedAt(unsigned level) const;
+
+  /// `v` at `scope`: found in the scope or a parent, loaded from the
+  /// scratch buffer it was stored in (indexed by the lane and/or the `n`
+  /// index, following its dependences), or computed here.
+  Value emit(OpBuilder &b, Location loc, Value v, Scope &scope);
+
+  /// Records that `v` has been stored in `scratch`: [N, lane], [N] or
+  /// [lane] by its dependences on n and p.
+  void materialize(Value v, Value scratch) { scratches[v] = scratch; }
+  /// The scratch buffer `v` was stored in, or null.
+  Value scratchOf(Value v) const { return scratches.lookup(v); }
+
+  /// The indices of tensor operand `operand` at `scope` (merged layout
+  /// dimensions linearized row-major), replacing the `b` index by `row`
+  /// when given (the state's row is the sequence with cu_seqlens).
+  SmallVector<Value> indicesOf(OpBuilder &b, Location loc, OpOperand &operand,
+                               const Scope &scope, Value row = Value()) const;
+
+  Type computeType() const { return ct; }
+
+private:
+  // Op accessors are not const; the emitter never changes the op.
+  mutable RecurrenceOp op;
+  SmallVector<Value> extents;
+  Type ct;
+  llvm::DenseMap<Value, unsigned> deps;
+  llvm::DenseMap<Value, Value> scratches;
+  llvm::SetVector<Value> planned;
+  unsigned levelMask = 0;
+};
+
+} // namespace mlir::ssm
+
+#endif // SSM_CONVERSION_COEFFICIENTEMITTER_H

@@ -1,0 +1,97 @@
+//===- CoefficientEmitter.cpp - ssm.recurrence's region in loops ----------===//
+//
+// Part of ssmc. See include/ssm/Conversion/CoefficientEmitter.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Conversion/CoefficientEmitter.h"
+#include "ssm/Support/Arith.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+using namespace mlir::ssm;
+
+CoefficientEmitter::CoefficientEmitter(RecurrenceOp op, ArrayRef<Value> extents)
+    : op(op), extents(extents), ct(op.getComputeType()),
+      deps(op.computeDependences()) {}
+
+void CoefficientEmitter::planLevels(ArrayRef<unsigned> consumedAt,
+                                    unsigned levels) {
+  levelMask = levels;
+  auto level = [&](Value v) { return deps.lookup(v) & levelMask; };
+  Block &block = op.getBody().front();
+  for (Operation &inner : block.without_terminator())
+    for (Value operand : inner.getOperands())
+      if (level(operand) != level(inner.getResult(0)))
+        planned.insert(operand);
+  YieldOp yield = op.getYield();
+  for (auto [role, value] : llvm::enumerate(yield.getValues()))
+    if (level(value) != consumedAt[role])
+      planned.insert(value);
+}
+
+SmallVector<Value> CoefficientEmitter::plannedAt(unsigned level) const {
+  SmallVector<Value> values;
+  for (Value v : planned)
+    if ((deps.lookup(v) & levelMask) == level)
+      values.push_back(v);
+  return values;
+}
+
+SmallVector<Value> CoefficientEmitter::indicesOf(OpBuilder &b, Location loc,
+                                                 OpOperand &operand,
+                                                 const Scope &scope,
+                                                 Value row) const {
+  SmallVector<Value> indices;
+  for (auto &group : op.getLayout(operand)) {
+    Value index;
+    for (unsigned dim : group) {
+      Value at = dim == RecurrenceOp::kB && row ? row : scope.index[dim];
+      if (!at) // a dimension of extent 1 no loop binds
+        at = arith::ConstantIndexOp::create(b, loc, 0);
+      index = index ? arith::AddIOp::create(
+                          b, loc, arith::MulIOp::create(b, loc, index, extents[dim]), at)
+                          .getResult()
+                    : at;
+    }
+    indices.push_back(index);
+  }
+  return indices;
+}
+
+Value CoefficientEmitter::emit(OpBuilder &b, Location loc, Value v, Scope &scope) {
+  for (const Scope *s = &scope; s; s = s->parent)
+    if (Value found = s->values.lookupOrNull(v))
+      return found;
+  if (Value scratch = scratches.lookup(v)) {
+    SmallVector<Value> at;
+    if (deps.lookup(v) & bit(RecurrenceOp::kN))
+      at.push_back(scope.index[RecurrenceOp::kN]);
+    if (deps.lookup(v) & bit(RecurrenceOp::kP))
+      at.push_back(scope.lane);
+    Value loaded = memref::LoadOp::create(b, loc, scratch, at);
+    scope.values.map(v, loaded);
+    return loaded;
+  }
+  Value result;
+  if (auto arg = dyn_cast<BlockArgument>(v)) {
+    OpOperand &input = op.getInputsMutable()[arg.getArgNumber()];
+    Value element = tensor::ExtractOp::create(b, loc, input.get(),
+                                              indicesOf(b, loc, input, scope));
+    result = convertFloat(b, loc, element, ct);
+  } else {
+    Operation *def = v.getDefiningOp();
+    IRMapping mapping;
+    for (Value operand : def->getOperands())
+      mapping.map(operand, emit(b, loc, operand, scope));
+    Operation *clone = b.clone(*def, mapping);
+    for (auto [old, computed] : llvm::zip(def->getResults(), clone->getResults()))
+      scope.values.map(old, computed);
+    return scope.values.lookup(v);
+  }
+  scope.values.map(v, result);
+  return result;
+}
