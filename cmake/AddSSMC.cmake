@@ -7,15 +7,16 @@
 #   ssmc_add_library(<name> SOURCE <file.mlir | model folder>
 #                    [TARGET cpu|cuda] [CPU <cpu>] [ARGS <ssmc flag>...])
 #
-# ssmc compiles SOURCE, when a target linking <name> is built, into
-# lib<name>.so and <name>.h in ${CMAKE_CURRENT_BINARY_DIR}/<name>/ (a model
-# folder also gives lib<name>.weights there, which ssm-run and the model's
-# loader read). TARGET and CPU become --target and --mcpu (ssmc's defaults:
-# cpu, and the building machine's CPU, `native`); ARGS go to ssmc as they
-# are. <name> is an imported shared library: linking it puts <name>.h on the
-# include path and links ssmc::runtime, whose thread pool the kernels run on.
-# The library records where ssmc found the runtime (a RUNPATH), so programs
-# load both without LD_LIBRARY_PATH.
+# ssmc compiles SOURCE, when a target linking <name> (or the custom target
+# <name>_ssmc) is built, into lib<name>.so and <name>.h in
+# ${CMAKE_CURRENT_BINARY_DIR}/<name>/ (a model folder also gives
+# lib<name>.weights there, which ssm-run and the model's loader read).
+# TARGET and CPU become --target and --mcpu (ssmc's defaults: cpu, and the
+# building machine's CPU, `native`); ARGS go to ssmc as they are. <name> is
+# an imported shared library: linking it puts <name>.h on the include path
+# and links ssmc::runtime, whose thread pool the kernels run on. The library
+# records where ssmc found the runtime (a RUNPATH), so programs load both
+# without LD_LIBRARY_PATH.
 #
 #===------------------------------------------------------------------------===#
 
