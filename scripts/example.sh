@@ -16,7 +16,7 @@ build=${SSM_BUILD_DIR:-$root/build}
 "$root/scripts/build.sh" run_mamba1 run_mamba2 ssmc ssm-run ssm_runtime >/dev/null
 for pair in "run_mamba1 mamba1_scan" "run_mamba2 mamba2_block"; do
   set -- $pair
-  echo "== ssmc wrote $build/examples/lib$2.so and $build/examples/$2.h; running $1"
+  echo "== ssmc wrote $build/examples/$2/lib$2.so and $build/examples/$2/$2.h; running $1"
   "$build/examples/$1"
   echo
 done

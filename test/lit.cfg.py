@@ -38,5 +38,5 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tools = ["ssm-opt", "ssmc", "mlir-opt", "FileCheck", "not", "count", "split-file",
-         "llvm-readelf", "ssm-run"]
+         "llvm-readelf", "ssm-run", "ssm-lsp-server"]
 llvm_config.add_tool_substitutions(tools, [config.ssm_tools_dir, config.llvm_tools_dir])
