@@ -84,7 +84,8 @@ public:
         rewriter, loc, results, inputs, reset, seqIdx, cuSeqlens, y, state,
         TransitionAttr::get(rewriter.getContext(), transition),
         DirectionAttr::get(rewriter.getContext(), direction),
-        logDecay ? rewriter.getUnitAttr() : UnitAttr(), rewriter.getArrayAttr(all));
+        logDecay ? rewriter.getUnitAttr() : UnitAttr(), rewriter.getArrayAttr(all),
+        /*form=*/RecurrenceFormAttr(), /*chunk_size=*/IntegerAttr());
     Block *block = rewriter.createBlock(&op.getBody());
     for (Value input : inputs)
       block->addArgument(ct, input.getLoc());
@@ -289,8 +290,6 @@ Layout skipLayout(Value D) {
 struct SSDToRecurrence : OpRewritePattern<SSDOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(SSDOp op, PatternRewriter &rewriter) const override {
-    if (op.getAlgorithm() == SSDAlgorithm::chunked)
-      return failure();
     Location loc = op.getLoc();
     Type ct = computeTypeFor(getContext(), op->getOperandTypes());
     RecurrenceBuilder rb(rewriter, loc, ct);
@@ -326,6 +325,11 @@ struct SSDToRecurrence : OpRewritePattern<SSDOp> {
           return mamba2Step(bb, l, arg, x, dt, A, Bm, Cm, D, z, bias,
                             op.getDtSoftplus(), op.getDtLimit());
         });
+    // The form ssm-select-algorithm (or the op's author) chose.
+    if (std::optional<SSDAlgorithm> algorithm = op.getAlgorithm())
+      core.setForm(*algorithm == SSDAlgorithm::chunked ? RecurrenceForm::chunked
+                                                      : RecurrenceForm::recurrent);
+    core.setChunkSize(op.getChunkSize());
     replace(rewriter, op, core, /*yFirst=*/true);
     return success();
   }

@@ -35,7 +35,7 @@ func.func @selective_scan(%u: tensor<2x8x5xf32>, %delta: tensor<2x8x5xf32>, %A: 
 // silu(z) is the sixth yield; bf16 storage, f32 compute.
 // CHECK-LABEL: func.func @ssd
 // CHECK: %[[Z:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<1x4x3x5xf32>)
-// CHECK: ssm.recurrence scalar forward log_decay ins(%{{.*}} [b, t, (g, r), p], %{{.*}} [b, t, (g, r)], %{{.*}} [(g, r)], %{{.*}} [b, t, g, n], %{{.*}} [b, t, g, n] : {{.*}}) seq_idx(%{{.*}} : tensor<1x7xi32>) outs(%{{.*}} [b, t, (g, r), p], %[[Z]] [b, (g, r), p, n] : tensor<1x7x4x3xbf16>, tensor<1x4x3x5xf32>)
+// CHECK: ssm.recurrence scalar forward log_decay chunk_size 256 ins(%{{.*}} [b, t, (g, r), p], %{{.*}} [b, t, (g, r)], %{{.*}} [(g, r)], %{{.*}} [b, t, g, n], %{{.*}} [b, t, g, n] : {{.*}}) seq_idx(%{{.*}} : tensor<1x7xi32>) outs(%{{.*}} [b, t, (g, r), p], %[[Z]] [b, (g, r), p, n] : tensor<1x7x4x3xbf16>, tensor<1x4x3x5xf32>)
 // CHECK: ^bb0(%[[X:.*]]: f32, %[[DT:.*]]: f32, %[[A:.*]]: f32, %[[B:.*]]: f32, %[[C:.*]]: f32):
 // CHECK: %[[LD:.*]] = arith.mulf %[[DT]], %[[A]]
 // CHECK: %[[V:.*]] = arith.mulf %[[DT]], %[[X]]
@@ -53,12 +53,12 @@ func.func @ssd(%x: tensor<1x7x4x3xbf16>, %dt: tensor<1x7x4xf32>, %A: tensor<4xf3
 
 // -----
 
-// Chunked SSDs are for the chunked lowering.
+// The form an ssd's algorithm names, and its chunk size, go with it.
 // CHECK-LABEL: func.func @ssd_chunked
-// CHECK: ssm.ssd
+// CHECK: ssm.recurrence scalar forward log_decay form chunked chunk_size 16 ins(
 func.func @ssd_chunked(%x: tensor<1x7x4x3xf32>, %dt: tensor<1x7x4xf32>, %A: tensor<4xf32>,
                        %B: tensor<1x7x2x5xf32>) -> tensor<1x7x4x3xf32> {
-  %y = ssm.ssd %x, %dt, %A, %B, %B algorithm chunked
+  %y = ssm.ssd %x, %dt, %A, %B, %B algorithm chunked {chunk_size = 16 : i64}
       : (tensor<1x7x4x3xf32>, tensor<1x7x4xf32>, tensor<4xf32>, tensor<1x7x2x5xf32>,
          tensor<1x7x2x5xf32>) -> tensor<1x7x4x3xf32>
   return %y : tensor<1x7x4x3xf32>

@@ -252,6 +252,22 @@ ParseResult RecurrenceOp::parse(OpAsmParser &parser, OperationState &result) {
   props.direction = DirectionAttr::get(context, *dir);
   if (succeeded(parser.parseOptionalKeyword("log_decay")))
     props.log_decay = UnitAttr::get(context);
+  if (succeeded(parser.parseOptionalKeyword("form"))) {
+    StringRef form;
+    at = parser.getCurrentLocation();
+    if (parser.parseKeyword(&form))
+      return failure();
+    std::optional<RecurrenceForm> parsed = symbolizeRecurrenceForm(form);
+    if (!parsed)
+      return parser.emitError(at) << "expected form 'recurrent' or 'chunked'";
+    props.form = RecurrenceFormAttr::get(context, *parsed);
+  }
+  if (succeeded(parser.parseOptionalKeyword("chunk_size"))) {
+    int64_t chunk;
+    if (parser.parseInteger(chunk))
+      return failure();
+    props.chunk_size = IntegerAttr::get(IntegerType::get(context, 64), chunk);
+  }
 
   SmallVector<OpAsmParser::UnresolvedOperand> inputs, outs;
   SmallVector<Type> inputTypes, outTypes;
@@ -310,6 +326,10 @@ void RecurrenceOp::print(OpAsmPrinter &printer) {
           << stringifyDirection(getDirection());
   if (getLogDecay())
     printer << " log_decay";
+  if (std::optional<RecurrenceForm> form = getForm())
+    printer << " form " << stringifyRecurrenceForm(*form);
+  if (std::optional<int64_t> chunk = getChunkSize())
+    printer << " chunk_size " << *chunk;
   auto printWithLayouts = [&](StringRef keyword, MutableArrayRef<OpOperand> operands) {
     printer << " " << keyword << "(";
     llvm::interleaveComma(operands, printer, [&](OpOperand &operand) {
@@ -334,7 +354,7 @@ void RecurrenceOp::print(OpAsmPrinter &printer) {
   printWithLayouts("outs", getDpsInitsMutable());
   printer.printOptionalAttrDictWithKeyword(
       (*this)->getAttrs(), {"transition", "direction", "log_decay", "layouts",
-                            "operandSegmentSizes"});
+                            "form", "chunk_size", "operandSegmentSizes"});
   printer << " ";
   printer.printRegion(getBody(), /*printEntryBlockArgs=*/true,
                       /*printBlockTerminators=*/true);
@@ -454,6 +474,13 @@ LogicalResult RecurrenceOp::verify() {
   }
   if (getFinalState() && !getState())
     return emitOpError() << "returns a final state but has no state destination";
+  if (std::optional<int64_t> chunk = getChunkSize(); chunk && *chunk < 1)
+    return emitOpError() << "chunk_size must be at least 1, got " << *chunk;
+  if (getForm() == RecurrenceForm::chunked &&
+      (getTransition() != Transition::scalar || !getLogDecay() ||
+       getDirection() != Direction::forward || getReset() || !hasDim(kT)))
+    return emitOpError() << "the chunked form needs a scalar transition given "
+                            "as log_decay, forward in time, without reset";
   return success();
 }
 

@@ -24,6 +24,10 @@
 
 namespace mlir::ssm {
 
+/// The extent of every core dimension of `op` as an index value (1 for a
+/// dimension no layout names), built at `b`'s insertion point.
+SmallVector<Value> recurrenceExtents(OpBuilder &b, Location loc, RecurrenceOp op);
+
 class CoefficientEmitter {
 public:
   using Dim = RecurrenceOp::Dim;

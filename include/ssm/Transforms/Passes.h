@@ -34,7 +34,7 @@ enum class SSDAlgorithmChoice { automatic, recurrent, chunked };
 void populateSSMDecomposePatterns(RewritePatternSet &patterns);
 
 /// Adds the patterns that rewrite `ssm.scan`, `ssm.selective_scan`,
-/// `ssm.ssd` (unless marked chunked) and `ssm.state_update` into
+/// `ssm.ssd` and `ssm.state_update` into
 /// `ssm.recurrence`.
 void populateSSMToRecurrencePatterns(RewritePatternSet &patterns);
 

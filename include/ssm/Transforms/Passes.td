@@ -62,8 +62,8 @@ def SSMToRecurrencePass : Pass<"ssm-to-recurrence"> {
     copied), and its per-step coefficients (step size, softplus, bias,
     clamps, the discretization rule, the skip and the gate) become the
     core op's region. Kernel forms are written once against the core op
-    (docs/design.md). `ssm.ssd` ops marked `algorithm chunked` are left for
-    the chunked lowering.
+    (docs/design.md). An `ssm.ssd`'s `algorithm` and `chunk_size` become
+    the core op's `form` and `chunk_size`.
 
     ```mlir
     %y = ssm.ssd %x, %dt, %A, %B, %C dt_softplus algorithm recurrent : ...

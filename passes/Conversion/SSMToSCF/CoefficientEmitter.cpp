@@ -8,11 +8,35 @@
 #include "ssm/Support/Arith.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
 using namespace mlir::ssm;
+
+SmallVector<Value> mlir::ssm::recurrenceExtents(OpBuilder &b, Location loc,
+                                                RecurrenceOp op) {
+  auto sizeAt = [&](const RecurrenceOp::ExtentSource &source) -> Value {
+    return getValueOrCreateConstantIndexOp(
+        b, loc, tensor::getMixedSize(b, loc, source.operand->get(), source.operandDim));
+  };
+  SmallVector<Value> extents;
+  for (unsigned dim = 0; dim < RecurrenceOp::kNumDims; ++dim) {
+    std::optional<RecurrenceOp::ExtentSource> source;
+    if (op.hasDim(dim))
+      source = op.getExtentSource(dim);
+    if (!source) {
+      extents.push_back(arith::ConstantIndexOp::create(b, loc, 1));
+      continue;
+    }
+    Value size = sizeAt(*source);
+    for (unsigned other : source->divideBy)
+      size = arith::DivUIOp::create(b, loc, size, sizeAt(*op.getExtentSource(other)));
+    extents.push_back(size);
+  }
+  return extents;
+}
 
 CoefficientEmitter::CoefficientEmitter(RecurrenceOp op, ArrayRef<Value> extents)
     : op(op), extents(extents), ct(op.getComputeType()),

@@ -1,7 +1,7 @@
 //===- LoopHelpers.h - Helpers shared by the loop lowerings -----*- C++ -*-===//
 //
 // Part of ssmc. Private to passes/Conversion/SSMToSCF: what the lowerings of
-// different op families (SSMToSCF.cpp, LowerSSDChunked.cpp) build alike.
+// different op families (SSMToSCF.cpp, LowerRecurrence.cpp, ChunkedForm.cpp) build alike.
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,9 +48,9 @@ scf::ForOp buildParallelGrid(
 /// Adds the CPU kernel forms of `ssm.recurrence` (LowerRecurrence.cpp).
 void populateRecurrencePatterns(RewritePatternSet &patterns);
 
-/// Adds the lowering of `ssm.ssd` ops marked `algorithm chunked` to the
-/// chunked (state-space duality) form.
-void populateSSDChunkedPatterns(RewritePatternSet &patterns);
+/// Adds the CPU chunked (state-space duality) form of `ssm.recurrence` ops
+/// marked `form = chunked` (ChunkedForm.cpp).
+void populateChunkedPatterns(RewritePatternSet &patterns);
 
 } // namespace mlir::ssm::lowering
 

@@ -93,35 +93,12 @@ Config configure(RecurrenceOp op, const CoefficientEmitter &emitter) {
   return config;
 }
 
-/// The extent of every core dimension as an index value.
-SmallVector<Value> extentValues(OpBuilder &b, Location loc, RecurrenceOp op) {
-  auto sizeAt = [&](const RecurrenceOp::ExtentSource &source) -> Value {
-    return getValueOrCreateConstantIndexOp(
-        b, loc, tensor::getMixedSize(b, loc, source.operand->get(), source.operandDim));
-  };
-  SmallVector<Value> extents;
-  for (unsigned dim = 0; dim < RecurrenceOp::kNumDims; ++dim) {
-    std::optional<RecurrenceOp::ExtentSource> source;
-    if (op.hasDim(dim))
-      source = op.getExtentSource(dim);
-    if (!source) {
-      extents.push_back(arith::ConstantIndexOp::create(b, loc, 1));
-      continue;
-    }
-    Value size = sizeAt(*source);
-    for (unsigned other : source->divideBy)
-      size = arith::DivUIOp::create(b, loc, size, sizeAt(*op.getExtentSource(other)));
-    extents.push_back(size);
-  }
-  return extents;
-}
-
 /// Builds the loops of one op; shared by both forms.
 class Lowering {
 public:
   Lowering(PatternRewriter &rewriter, RecurrenceOp op)
       : rewriter(rewriter), op(op), loc(op.getLoc()), ct(op.getComputeType()),
-        extents(extentValues(rewriter, loc, op)), emitter(op, extents),
+        extents(recurrenceExtents(rewriter, loc, op)), emitter(op, extents),
         yield(op.getYield()), config(configure(op, emitter)) {
     c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
     c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
@@ -558,6 +535,8 @@ struct LowerRecurrence : OpRewritePattern<RecurrenceOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(RecurrenceOp op,
                                 PatternRewriter &rewriter) const override {
+    if (op.getForm() == RecurrenceForm::chunked)
+      return failure();
     bool decode = !op.hasDim(RecurrenceOp::kT) && op.getState() && !op.getReset() &&
                   !op.getSeqIdx() && !op.getCuSeqlens();
     Lowering lowering(rewriter, op);

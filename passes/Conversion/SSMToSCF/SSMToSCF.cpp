@@ -350,5 +350,5 @@ void mlir::ssm::populateSSMToSCFConversionPatterns(RewritePatternSet &patterns) 
   patterns.add<LowerDiscretize, LowerCausalConv1d>(patterns.getContext());
   populateSSMToRecurrencePatterns(patterns);
   populateRecurrencePatterns(patterns);
-  populateSSDChunkedPatterns(patterns);
+  populateChunkedPatterns(patterns);
 }

@@ -15,7 +15,7 @@
 // CHECK:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C16]]
 // CHECK:           math.exp
 // CHECK:           arith.mulf {{.*}} fastmath<reassoc,contract> : f32
-// CHECK:         tensor.insert %{{.*}} into %{{.*}}[%[[ROW]], %[[HEAD]], %{{.*}}, %{{.*}}] : tensor<2x4x8x16xf16>
+// CHECK:         tensor.insert %{{.*}} into %{{.*}}[%[[ROW]], %{{.*}}, %{{.*}}, %{{.*}}] : tensor<2x4x8x16xf16>
 // CHECK:       } {ssm.parallel}
 // CHECK:       return %[[R]]#0, %[[R]]#1
 

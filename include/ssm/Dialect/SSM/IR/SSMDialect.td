@@ -70,6 +70,13 @@ def SSM_TransitionAttr : I32EnumAttr<"Transition",
   let cppNamespace = "::mlir::ssm";
 }
 
+def SSM_RecurrenceFormAttr : I32EnumAttr<"RecurrenceForm",
+    "the kernel form that computes an ssm.recurrence", [
+      I32EnumAttrCase<"recurrent", 0>,
+      I32EnumAttrCase<"chunked", 1>]> {
+  let cppNamespace = "::mlir::ssm";
+}
+
 //===----------------------------------------------------------------------===//
 // Type constraints
 //===----------------------------------------------------------------------===//

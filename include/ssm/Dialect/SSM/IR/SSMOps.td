@@ -372,6 +372,15 @@ def SSM_RecurrenceOp : SSM_Op<"recurrence", [Pure, AttrSizedOperandSegments,
     initial state and receives the final one (layout `b, g, r, p, n`, no
     `t`). Without it the state starts at zero and is not returned.
 
+    **Form.** `form recurrent|chunked` and `chunk_size N` record
+    how a lowering computes the op, as the configuration step chose it:
+    `recurrent` (one step at a time) or `chunked` (state-space duality:
+    matmuls inside chunks of `chunk_size` steps and a recurrence over the
+    chunk states; needs a scalar transition given as `log_decay`, forward,
+    without `reset`). Absent, lowerings take the recurrent form (the decode
+    form when there is no time dimension). The form never changes the
+    result beyond rounding.
+
     **Segments.** At most one of `reset` (`[b, t]` i1: the state restarts
     from zero between steps `t − 1` and `t`), `seq_idx` (`[b, t]`: it
     restarts where the index changes) or `cu_seqlens` (`[S + 1]`: row `b` of
@@ -404,7 +413,9 @@ def SSM_RecurrenceOp : SSM_Op<"recurrence", [Pure, AttrSizedOperandSegments,
                    SSM_TransitionAttr:$transition,
                    SSM_DirectionAttr:$direction,
                    UnitAttr:$log_decay,
-                   ArrayAttr:$layouts);
+                   ArrayAttr:$layouts,
+                   OptionalAttr<SSM_RecurrenceFormAttr>:$form,
+                   OptionalAttr<I64Attr>:$chunk_size);
   let results = (outs SSM_FloatTensor:$y,
                  Optional<SSM_FloatTensor>:$final_state);
   let regions = (region SizedRegion<1>:$body);

@@ -1,21 +1,27 @@
-//===- LowerSSDChunked.cpp - ssm.ssd in its chunked (SSD) form ------------===//
+//===- ChunkedForm.cpp - ssm.recurrence in its chunked (SSD) form ---------===//
 //
-// Part of ssmc. Lowers `ssm.ssd` ops marked `algorithm chunked` to the
-// state-space-duality form of docs/semantics.md: time is cut into chunks of
-// `chunk_size` steps; inside a chunk the outputs are a masked product
-// (C Bᵀ ∘ decay) X plus the contribution C·h0 of the state the chunk starts
-// from, and the state passed on is the decayed h0 plus Bᵀ(decay ∘ δ X).
+// Part of ssmc. The CPU's chunked form of the core op (`form = chunked`: a
+// scalar transition given as its logarithm), the state-space-duality form
+// of docs/semantics.md: time is cut into chunks of `chunk_size` steps;
+// inside a chunk the outputs are a masked product (Q Kᵀ ∘ decay) V plus
+// the contribution Q·h0 of the state the chunk starts from, and the state
+// passed on is the decayed h0 plus Kᵀ(decay ∘ V) (for Mamba-2: Q = C,
+// K = B, V = δ·x).
 //
 // One parallel loop runs over (row, head) pairs; each iteration owns its
 // slice of the output and of the final state and keeps its running state,
-// the chunk's step sizes and log-decays, and one output row in scratch
-// tensors of the compute type (f32, or f64), so f16/bf16 storage never
-// rounds an accumulator. Every inner loop runs over a contiguous dimension
-// (n of B, C and the state; p of x and y) so that LLVM vectorizes it.
+// the chunk's log-decays, and one output row in scratch tensors of the
+// compute type (f32, or f64), so f16/bf16 storage never rounds an
+// accumulator. Coefficients that the region computes (V = δ·x, a gate) are
+// evaluated once per chunk into scratch buffers; those that are plain
+// inputs (K, Q) are read where they are used. Every inner loop runs over a
+// contiguous dimension (n of the keys, queries and state; p of the values
+// and y) so that LLVM vectorizes it.
 //
 //===----------------------------------------------------------------------===//
 
 #include "LoopHelpers.h"
+#include "ssm/Conversion/CoefficientEmitter.h"
 #include "ssm/Conversion/Passes.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Support/Arith.h"
@@ -23,6 +29,10 @@
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/TypeUtilities.h"
 
 using namespace mlir;
 using namespace mlir::ssm;
@@ -106,65 +116,74 @@ Value fma(OpBuilder &b, Location loc, Value lhs, Value rhs, Value acc) {
 }
 
 /// The per-step vectors of one chunk, scratch of one (row, head) pair:
-/// logDecay[i] = Σ_{k ≤ i} δ_k·A inside the chunk; steps[i] = δ_i, then the
-/// weight exp(s_last − s_i)·δ_i of step i in the state passed on;
-/// segments[i] (with seq_idx only) counts the sequence starts in the chunk
-/// up to step i.
+/// logDecay[i] = Σ_{k ≤ i} log a_k inside the chunk; weights[j], the weight
+/// exp(s_last − s_j) of step j in the state passed on; segments[i] (with
+/// seq_idx only) counts the sequence starts in the chunk up to step i.
 struct ChunkVectors {
-  Value logDecay, steps, segments;
+  Value logDecay, weights, segments;
 };
 
-/// Builds the chunked form of one `ssm.ssd`: the op-level values, then per
-/// (row, head) pair the indices that every step of the algorithm reads.
-class ChunkedSSD {
+/// Builds the chunked form of one ssm.recurrence: the op-level values, then
+/// per (row, head) pair the indices that every step of the algorithm reads.
+class ChunkedForm {
 public:
-  ChunkedSSD(SSDOp op, OpBuilder &b, Location loc)
-      : op(op), ct(computeTypeFor(op.getContext(), op->getOperandTypes())),
-        x(op.getX()), Bt(op.getB()), Ct(op.getC()), seq(op.getSeqIdx()),
-        skip(op.getD()), gate(op.getZ()),
-        skipPerChannel(skip &&
-                       cast<RankedTensorType>(skip.getType()).getRank() == 2),
-        yElement(op.getY().getType().getElementType()) {
+  using Role = YieldOp::Role;
+
+  ChunkedForm(RecurrenceOp op, OpBuilder &b, Location loc)
+      : op(op), ct(op.getComputeType()), yield(op.getYield()),
+        extents(recurrenceExtents(b, loc, op)), emitter(op, extents),
+        seq(op.getSeqIdx()),
+        yElement(getElementTypeOrSelf(op.getYInit().getType())) {
     c0 = arith::ConstantIndexOp::create(b, loc, 0);
     c1 = arith::ConstantIndexOp::create(b, loc, 1);
-    headDimF = tensor::getMixedSize(b, loc, x, 3);
-    stateSizeF = tensor::getMixedSize(b, loc, Bt, 3);
-    headDim = getValueOrCreateConstantIndexOp(b, loc, headDimF);
-    stateSize = getValueOrCreateConstantIndexOp(b, loc, stateSizeF);
-  }
-
-  /// Sets the (row, head) pair the following calls build for.
-  void setPair(OpBuilder &b, Location l, Value row, Value head, Value batch,
-               Value perGroup) {
-    ri = row;
-    hi = head;
-    bi = batch;
-    gi = arith::DivUIOp::create(b, l, hi, perGroup);
-    A = load(b, l, op.getA(), {hi}, ct);
-    bias = op.getDtBias() ? load(b, l, op.getDtBias(), {hi}, ct) : Value();
+    headDim = extents[RecurrenceOp::kP];
+    stateSize = extents[RecurrenceOp::kN];
+    headDimF = getAsOpFoldResult(headDim);
+    stateSizeF = getAsOpFoldResult(stateSize);
+    // Where the form consumes each coefficient: the decay per step, the
+    // values, skip and gate per (step, row), keys and queries per (step,
+    // entry).
+    constexpr unsigned t = CoefficientEmitter::bit(RecurrenceOp::kT),
+                       p = CoefficientEmitter::bit(RecurrenceOp::kP),
+                       n = CoefficientEmitter::bit(RecurrenceOp::kN);
+    emitter.planLevels({t, t | p, t | n, t | n, t | p, t | p}, t | p | n);
+    Value skip = yield.getRole(YieldOp::kSkip);
+    hasSkip = !matchPattern(skip, m_AnyZeroFloat());
   }
 
   Type computeType() const { return ct; }
   bool hasSegments() const { return static_cast<bool>(seq); }
+  Value extent(unsigned dim) const { return extents[dim]; }
 
-  /// The pair's starting state as [P, N] scratch: `init[ri, hi]` or zeros.
+  /// Sets the (row, head) pair the following calls build for and allocates
+  /// its per-chunk scratch for the computed coefficients (`longest` steps).
+  void setPair(OpBuilder &b, Location l, Value row, Value head, Value longest);
+
+  /// The pair's starting state as [P, N] scratch: the state destination's
+  /// or zeros.
   Value startState(OpBuilder &b, Location l) const;
-  /// Fills `v` for the chunk of `count` steps from `start`.
+  /// Fills `v` and the coefficient scratch for the chunk of `count` steps
+  /// from `start`.
   ChunkVectors prepare(OpBuilder &b, Location l, Value start, Value count,
-                       ChunkVectors v) const;
+                       ChunkVectors v);
   /// Writes the chunk's outputs into `y`, using `row` as the accumulator of
   /// one step; returns {y, row}.
   std::pair<Value, Value> outputs(OpBuilder &b, Location l, Value start,
                                   Value count, const ChunkVectors &v, Value h,
-                                  Value y, Value row) const;
-  /// The state after the chunk, from the state `h` before it; turns
-  /// `v.steps` into the steps' weights in it.
+                                  Value y, Value row);
+  /// The state after the chunk, from the state `h` before it; fills
+  /// `v.weights`.
   Value passState(OpBuilder &b, Location l, Value start, Value count,
-                  ChunkVectors &v, Value h) const;
-  /// Stores the state `h` into `finalState[ri, hi]`.
-  Value storeState(OpBuilder &b, Location l, Value h, Value finalState) const;
+                  ChunkVectors &v, Value h);
+  /// Stores the state `h` into the pair's rows of `dest`.
+  Value storeState(OpBuilder &b, Location l, Value h, Value dest) const;
 
 private:
+  /// Coefficient `role` at step `i` of the chunk starting at `start`, at
+  /// row (or entry) `index`: from the chunk's scratch when the region
+  /// computes it, else read from its input.
+  Value read(OpBuilder &b, Location l, Role role, Value start, Value i,
+             Value index);
   /// Σ_n lhs(n)·rhs(k, n) for k < width in one pass over n, reassociable so
   /// that it vectorizes.
   SmallVector<Value>
@@ -179,20 +198,73 @@ private:
   /// or zero when a sequence starts in between.
   Value fromStart(OpBuilder &b, Location l, const ChunkVectors &v,
                   Value i) const;
+  /// Whether `role` is along the state entries (keys, queries) rather than
+  /// the rows.
+  static bool alongEntries(Role role) {
+    return role == YieldOp::kKey || role == YieldOp::kQuery;
+  }
 
   // Op accessors are not const; reading them changes nothing.
-  mutable SSDOp op;
+  mutable RecurrenceOp op;
   Type ct;
-  Value x, Bt, Ct, seq, skip, gate;
-  bool skipPerChannel;
+  YieldOp yield;
+  SmallVector<Value> extents;
+  CoefficientEmitter emitter;
+  Value seq;
   Type yElement;
+  bool hasSkip;
   Value c0, c1, headDim, stateSize;
   OpFoldResult headDimF, stateSizeF;
-  // The current (row, head) pair: row, head, batch row, group, A, dt bias.
-  Value ri, hi, bi, gi, A, bias;
+  // The current (row, head) pair: its scope (b, g, r bound), the state's
+  // row, and the scratch [longest, P or N] of each computed coefficient.
+  CoefficientEmitter::Scope item;
+  Value stateRow;
+  std::array<Value, 6> scratchOf{};
 };
 
-SmallVector<Value> ChunkedSSD::dots(
+void ChunkedForm::setPair(OpBuilder &b, Location l, Value row, Value head,
+                          Value longest) {
+  item = CoefficientEmitter::Scope();
+  item.index[RecurrenceOp::kB] = op.getCuSeqlens() ? c0 : row;
+  item.index[RecurrenceOp::kR] =
+      arith::RemUIOp::create(b, l, head, extents[RecurrenceOp::kR]);
+  item.index[RecurrenceOp::kG] =
+      arith::DivUIOp::create(b, l, head, extents[RecurrenceOp::kR]);
+  stateRow = row;
+  for (Value v : emitter.plannedAt(0))
+    emitter.emit(b, l, v, item);
+  for (Role role : {YieldOp::kValue, YieldOp::kKey, YieldOp::kQuery,
+                    YieldOp::kSkip, YieldOp::kGate}) {
+    Value v = yield.getRole(role);
+    scratchOf[role] = Value();
+    if (!v || isa<BlockArgument>(v) || (role == YieldOp::kSkip && !hasSkip))
+      continue;
+    SmallVector<Value> dynamic;
+    SmallVector<int64_t> shape;
+    for (Value size : {longest, alongEntries(role) ? stateSize : headDim}) {
+      std::optional<int64_t> constant = getConstantIntValue(size);
+      shape.push_back(constant ? *constant : ShapedType::kDynamic);
+      if (!constant)
+        dynamic.push_back(size);
+    }
+    scratchOf[role] =
+        memref::AllocOp::create(b, l, MemRefType::get(shape, ct), dynamic);
+  }
+}
+
+Value ChunkedForm::read(OpBuilder &b, Location l, Role role, Value start,
+                        Value i, Value index) {
+  if (Value scratch = scratchOf[role])
+    return memref::LoadOp::create(b, l, scratch, ValueRange{i, index});
+  CoefficientEmitter::Scope at(&item);
+  at.index[RecurrenceOp::kT] = arith::AddIOp::create(b, l, start, i);
+  unsigned dim = alongEntries(role) ? RecurrenceOp::kN : RecurrenceOp::kP;
+  at.index[dim] = index;
+  at.lane = index;
+  return emitter.emit(b, l, yield.getRole(role), at);
+}
+
+SmallVector<Value> ChunkedForm::dots(
     OpBuilder &b, Location l, int64_t width,
     function_ref<Value(OpBuilder &, Location, Value)> lhs,
     function_ref<Value(OpBuilder &, Location, int64_t, Value)> rhs) const {
@@ -210,8 +282,8 @@ SmallVector<Value> ChunkedSSD::dots(
   return SmallVector<Value>(sums.getResults());
 }
 
-Value ChunkedSSD::sameSegment(OpBuilder &b, Location l, const ChunkVectors &v,
-                              Value weight, Value i, Value j) const {
+Value ChunkedForm::sameSegment(OpBuilder &b, Location l, const ChunkVectors &v,
+                               Value weight, Value i, Value j) const {
   if (!seq)
     return weight;
   Value same = arith::CmpFOp::create(
@@ -221,8 +293,8 @@ Value ChunkedSSD::sameSegment(OpBuilder &b, Location l, const ChunkVectors &v,
   return arith::SelectOp::create(b, l, same, weight, buildFloat(b, l, ct, 0.0));
 }
 
-Value ChunkedSSD::fromStart(OpBuilder &b, Location l, const ChunkVectors &v,
-                            Value i) const {
+Value ChunkedForm::fromStart(OpBuilder &b, Location l, const ChunkVectors &v,
+                             Value i) const {
   Value decay =
       math::ExpOp::create(b, l, tensor::ExtractOp::create(b, l, v.logDecay, i));
   if (!seq)
@@ -234,20 +306,25 @@ Value ChunkedSSD::fromStart(OpBuilder &b, Location l, const ChunkVectors &v,
                                  buildFloat(b, l, ct, 0.0));
 }
 
-Value ChunkedSSD::startState(OpBuilder &b, Location l) const {
+Value ChunkedForm::startState(OpBuilder &b, Location l) const {
   Value state = scratch(b, l, {headDimF, stateSizeF}, ct);
-  Value init = op.getInit();
-  if (!init)
+  if (!op.getState())
     return linalg::FillOp::create(b, l, ValueRange{buildFloat(b, l, ct, 0.0)},
                                   ValueRange{state})
         .getResult(0);
+  OpOperand &dest = op.getStateMutable()[0];
   return loop(b, l, c0, headDim, c1, state,
               [&](OpBuilder &b, Location l, Value p,
                   ValueRange s) -> SmallVector<Value> {
                 return {loop(b, l, c0, stateSize, c1, s,
                              [&](OpBuilder &b, Location l, Value n,
                                  ValueRange s) -> SmallVector<Value> {
-                               Value v = load(b, l, init, {ri, hi, p, n}, ct);
+                               CoefficientEmitter::Scope at(&item);
+                               at.index[RecurrenceOp::kP] = p;
+                               at.index[RecurrenceOp::kN] = n;
+                               Value v = load(b, l, dest.get(),
+                                              emitter.indicesOf(b, l, dest, at, stateRow),
+                                              ct);
                                return {tensor::InsertOp::create(
                                    b, l, v, s[0], ValueRange{p, n})};
                              })
@@ -256,68 +333,88 @@ Value ChunkedSSD::startState(OpBuilder &b, Location l) const {
       .getResult(0);
 }
 
-ChunkVectors ChunkedSSD::prepare(OpBuilder &b, Location l, Value start,
-                                 Value count, ChunkVectors v) const {
+ChunkVectors ChunkedForm::prepare(OpBuilder &b, Location l, Value start,
+                                  Value count, ChunkVectors v) {
   Value zero = buildFloat(b, l, ct, 0.0);
-  SmallVector<Value> iters{v.logDecay, v.steps, zero};
+  SmallVector<Value> iters{v.logDecay, zero};
   if (seq)
     iters.append({v.segments, zero});
-  std::optional<ArrayRef<double>> limit = op.getDtLimit();
   auto prep = loop(
       b, l, c0, count, c1, iters,
       [&](OpBuilder &b, Location l, Value i,
           ValueRange s) -> SmallVector<Value> {
         Value t = arith::AddIOp::create(b, l, start, i);
-        Value delta =
-            buildStepSize(b, l, load(b, l, op.getDt(), {bi, t, hi}, ct), bias,
-                          op.getDtSoftplus(), limit);
-        Value sum = arith::AddFOp::create(
-            b, l, s[2], arith::MulFOp::create(b, l, delta, A));
+        CoefficientEmitter::Scope step(&item);
+        step.index[RecurrenceOp::kT] = t;
+        for (Value planned :
+             emitter.plannedAt(CoefficientEmitter::bit(RecurrenceOp::kT)))
+          emitter.emit(b, l, planned, step);
+        // The coefficients the region computes, once per chunk.
+        for (Role role : {YieldOp::kValue, YieldOp::kKey, YieldOp::kQuery,
+                          YieldOp::kSkip, YieldOp::kGate}) {
+          Value scratchBuffer = scratchOf[role];
+          if (!scratchBuffer)
+            continue;
+          unsigned dim = alongEntries(role) ? RecurrenceOp::kN : RecurrenceOp::kP;
+          Value along = alongEntries(role) ? stateSize : headDim;
+          scf::ForOp::create(
+              b, l, c0, along, c1, ValueRange{},
+              [&](OpBuilder &b, Location l, Value index, ValueRange) {
+                CoefficientEmitter::Scope at(&step);
+                at.index[dim] = index;
+                at.lane = index;
+                memref::StoreOp::create(b, l,
+                                        emitter.emit(b, l, yield.getRole(role), at),
+                                        scratchBuffer, ValueRange{i, index});
+                scf::YieldOp::create(b, l);
+              });
+        }
+        Value logDecay = emitter.emit(b, l, yield.getRole(YieldOp::kDecay), step);
+        Value sum = arith::AddFOp::create(b, l, s[1], logDecay);
         SmallVector<Value> next{
-            tensor::InsertOp::create(b, l, sum, s[0], ValueRange{i}),
-            tensor::InsertOp::create(b, l, delta, s[1], ValueRange{i}), sum};
+            tensor::InsertOp::create(b, l, sum, s[0], ValueRange{i}), sum};
         if (!seq)
           return next;
         // A new sequence starts where seq_idx changes.
-        Value changed = sequenceStarts(b, l, seq, bi, t);
+        Value changed = sequenceStarts(b, l, seq, item.index[RecurrenceOp::kB], t);
         Value seg = arith::AddFOp::create(
-            b, l, s[4],
+            b, l, s[3],
             arith::SelectOp::create(b, l, changed, buildFloat(b, l, ct, 1.0),
                                     buildFloat(b, l, ct, 0.0)));
-        next.push_back(tensor::InsertOp::create(b, l, seg, s[3], ValueRange{i}));
+        next.push_back(tensor::InsertOp::create(b, l, seg, s[2], ValueRange{i}));
         next.push_back(seg);
         return next;
       });
   v.logDecay = prep.getResult(0);
-  v.steps = prep.getResult(1);
   if (seq)
-    v.segments = prep.getResult(3);
+    v.segments = prep.getResult(2);
   return v;
 }
 
-std::pair<Value, Value> ChunkedSSD::outputs(OpBuilder &b, Location l,
-                                            Value start, Value count,
-                                            const ChunkVectors &v, Value h,
-                                            Value y, Value row) const {
+std::pair<Value, Value> ChunkedForm::outputs(OpBuilder &b, Location l,
+                                             Value start, Value count,
+                                             const ChunkVectors &v, Value h,
+                                             Value y, Value row) {
+  OpOperand &yInit = op.getYInitMutable();
+  Value gate = yield.getRole(YieldOp::kGate);
   auto steps = loop(
       b, l, c0, count, c1, ValueRange{y, row},
       [&](OpBuilder &b, Location l, Value i,
           ValueRange s) -> SmallVector<Value> {
-        Value t = arith::AddIOp::create(b, l, start, i);
         Value si = tensor::ExtractOp::create(b, l, v.logDecay, i);
         Value decay0 = fromStart(b, l, v, i);
-        auto loadC = [&](OpBuilder &b, Location l, Value n) {
-          return load(b, l, Ct, {bi, t, gi, n}, ct);
+        auto query = [&](OpBuilder &b, Location l, Value n) {
+          return read(b, l, YieldOp::kQuery, start, i, n);
         };
-        // exp(s_i)·C_t·h0 and the skip connection, for channels
-        // p0 .. p0 + width - 1 at once.
+        // exp(s_i)·q_i·h0 and the skip term, for rows p0 .. p0 + width - 1
+        // at once.
         Value acc = blocked(
             b, l, headDim, s[1],
             [&](OpBuilder &b, Location l, Value p0, int64_t width,
                 Value r) -> Value {
               SmallVector<Value> ps = consecutive(b, l, p0, width);
               SmallVector<Value> sums =
-                  dots(b, l, width, loadC,
+                  dots(b, l, width, query,
                        [&](OpBuilder &b, Location l, int64_t k, Value n) {
                          return tensor::ExtractOp::create(
                                     b, l, h, ValueRange{ps[k], n})
@@ -325,42 +422,31 @@ std::pair<Value, Value> ChunkedSSD::outputs(OpBuilder &b, Location l,
                        });
               for (int64_t k = 0; k < width; ++k) {
                 Value v = arith::MulFOp::create(b, l, decay0, sums[k]);
-                if (skip) {
-                  SmallVector<Value> at{hi};
-                  if (skipPerChannel)
-                    at.push_back(ps[k]);
-                  v = fma(b, l, load(b, l, skip, at, ct),
-                          load(b, l, x, {bi, t, hi, ps[k]}, ct), v);
-                }
+                if (hasSkip)
+                  v = arith::AddFOp::create(
+                      b, l, v, read(b, l, YieldOp::kSkip, start, i, ps[k]));
                 r = tensor::InsertOp::create(b, l, v, r, ValueRange{ps[k]});
               }
               return r;
             });
-        // Σ_{j ≤ i} exp(s_i − s_j)·(C_i·B_j)·δ_j·x_j, for steps
-        // j0 .. j0 + width - 1 at once.
+        // Σ_{j ≤ i} exp(s_i − s_j)·(q_i·k_j)·v_j, for steps j0 .. j0 +
+        // width - 1 at once.
         acc = blocked(
             b, l, arith::AddIOp::create(b, l, i, c1), acc,
             [&](OpBuilder &b, Location l, Value j0, int64_t width,
                 Value r) -> Value {
               SmallVector<Value> js = consecutive(b, l, j0, width);
-              SmallVector<Value> tjs;
-              for (Value j : js)
-                tjs.push_back(arith::AddIOp::create(b, l, start, j));
-              SmallVector<Value> cbs =
-                  dots(b, l, width, loadC,
+              SmallVector<Value> qks =
+                  dots(b, l, width, query,
                        [&](OpBuilder &b, Location l, int64_t k, Value n) {
-                         return load(b, l, Bt, {bi, tjs[k], gi, n}, ct);
+                         return read(b, l, YieldOp::kKey, start, js[k], n);
                        });
               SmallVector<Value> ws;
               for (int64_t k = 0; k < width; ++k) {
                 Value sj = tensor::ExtractOp::create(b, l, v.logDecay, js[k]);
                 Value w = math::ExpOp::create(
                     b, l, arith::SubFOp::create(b, l, si, sj));
-                w = arith::MulFOp::create(
-                    b, l, w,
-                    arith::MulFOp::create(
-                        b, l, tensor::ExtractOp::create(b, l, v.steps, js[k]),
-                        cbs[k]));
+                w = arith::MulFOp::create(b, l, w, qks[k]);
                 ws.push_back(sameSegment(b, l, v, w, i, js[k]));
               }
               return loop(b, l, c0, headDim, c1, r,
@@ -370,7 +456,7 @@ std::pair<Value, Value> ChunkedSSD::outputs(OpBuilder &b, Location l,
                                 b, l, a[0], ValueRange{p});
                             for (int64_t k = 0; k < width; ++k)
                               sum = fma(b, l, ws[k],
-                                        load(b, l, x, {bi, tjs[k], hi, p}, ct),
+                                        read(b, l, YieldOp::kValue, start, js[k], p),
                                         sum);
                             return {tensor::InsertOp::create(b, l, sum, a[0],
                                                              ValueRange{p})};
@@ -386,11 +472,13 @@ std::pair<Value, Value> ChunkedSSD::outputs(OpBuilder &b, Location l,
                        tensor::ExtractOp::create(b, l, acc, ValueRange{p});
                    if (gate)
                      out = arith::MulFOp::create(
-                         b, l, out,
-                         buildSilu(b, l, load(b, l, gate, {bi, t, hi, p}, ct)));
+                         b, l, out, read(b, l, YieldOp::kGate, start, i, p));
+                   CoefficientEmitter::Scope at(&item);
+                   at.index[RecurrenceOp::kT] = arith::AddIOp::create(b, l, start, i);
+                   at.index[RecurrenceOp::kP] = p;
                    return {tensor::InsertOp::create(
                        b, l, convertFloat(b, l, out, yElement), r[0],
-                       ValueRange{bi, t, hi, p})};
+                       emitter.indicesOf(b, l, yInit, at))};
                  })
                 .getResult(0);
         return {yNext, acc};
@@ -398,26 +486,24 @@ std::pair<Value, Value> ChunkedSSD::outputs(OpBuilder &b, Location l,
   return {steps.getResult(0), steps.getResult(1)};
 }
 
-Value ChunkedSSD::passState(OpBuilder &b, Location l, Value start, Value count,
-                            ChunkVectors &v, Value h) const {
+Value ChunkedForm::passState(OpBuilder &b, Location l, Value start, Value count,
+                             ChunkVectors &v, Value h) {
   Value last = arith::SubIOp::create(b, l, count, c1);
   Value sLast = tensor::ExtractOp::create(b, l, v.logDecay, last);
   Value decayEnd = fromStart(b, l, v, last);
-  v.steps = loop(b, l, c0, count, c1, v.steps,
-                 [&](OpBuilder &b, Location l, Value j,
-                     ValueRange s) -> SmallVector<Value> {
-                   Value w = math::ExpOp::create(
-                       b, l,
-                       arith::SubFOp::create(
-                           b, l, sLast,
-                           tensor::ExtractOp::create(b, l, v.logDecay, j)));
-                   w = arith::MulFOp::create(
-                       b, l, w, tensor::ExtractOp::create(b, l, s[0], j));
-                   w = sameSegment(b, l, v, w, last, j);
-                   return {tensor::InsertOp::create(b, l, w, s[0],
-                                                    ValueRange{j})};
-                 })
-                .getResult(0);
+  v.weights = loop(b, l, c0, count, c1, v.weights,
+                   [&](OpBuilder &b, Location l, Value j,
+                       ValueRange s) -> SmallVector<Value> {
+                     Value w = math::ExpOp::create(
+                         b, l,
+                         arith::SubFOp::create(
+                             b, l, sLast,
+                             tensor::ExtractOp::create(b, l, v.logDecay, j)));
+                     w = sameSegment(b, l, v, w, last, j);
+                     return {tensor::InsertOp::create(b, l, w, s[0],
+                                                      ValueRange{j})};
+                   })
+                  .getResult(0);
   return loop(
              b, l, c0, headDim, c1, h,
              [&](OpBuilder &b, Location l, Value p,
@@ -440,14 +526,11 @@ Value ChunkedSSD::passState(OpBuilder &b, Location l, Value start, Value count,
                    [&](OpBuilder &b, Location l, Value j0, int64_t width,
                        Value r) -> Value {
                      SmallVector<Value> js = consecutive(b, l, j0, width);
-                     SmallVector<Value> tjs, coefs;
-                     for (Value j : js) {
-                       Value tj = arith::AddIOp::create(b, l, start, j);
-                       tjs.push_back(tj);
+                     SmallVector<Value> coefs;
+                     for (Value j : js)
                        coefs.push_back(arith::MulFOp::create(
-                           b, l, tensor::ExtractOp::create(b, l, v.steps, j),
-                           load(b, l, x, {bi, tj, hi, p}, ct)));
-                     }
+                           b, l, tensor::ExtractOp::create(b, l, v.weights, j),
+                           read(b, l, YieldOp::kValue, start, j, p)));
                      return loop(b, l, c0, stateSize, c1, r,
                                  [&](OpBuilder &b, Location l, Value n,
                                      ValueRange a) -> SmallVector<Value> {
@@ -455,8 +538,7 @@ Value ChunkedSSD::passState(OpBuilder &b, Location l, Value start, Value count,
                                        b, l, a[0], ValueRange{p, n});
                                    for (int64_t k = 0; k < width; ++k)
                                      e = fma(b, l, coefs[k],
-                                             load(b, l, Bt, {bi, tjs[k], gi, n},
-                                                  ct),
+                                             read(b, l, YieldOp::kKey, start, js[k], n),
                                              e);
                                    return {tensor::InsertOp::create(
                                        b, l, e, a[0], ValueRange{p, n})};
@@ -467,10 +549,11 @@ Value ChunkedSSD::passState(OpBuilder &b, Location l, Value start, Value count,
       .getResult(0);
 }
 
-Value ChunkedSSD::storeState(OpBuilder &b, Location l, Value h,
-                             Value finalState) const {
-  Type element = cast<RankedTensorType>(finalState.getType()).getElementType();
-  return loop(b, l, c0, headDim, c1, finalState,
+Value ChunkedForm::storeState(OpBuilder &b, Location l, Value h,
+                              Value dest) const {
+  OpOperand &stateOperand = op.getStateMutable()[0];
+  Type element = cast<RankedTensorType>(dest.getType()).getElementType();
+  return loop(b, l, c0, headDim, c1, dest,
               [&](OpBuilder &b, Location l, Value p,
                   ValueRange s) -> SmallVector<Value> {
                 return {loop(b, l, c0, stateSize, c1, s,
@@ -478,61 +561,55 @@ Value ChunkedSSD::storeState(OpBuilder &b, Location l, Value h,
                                  ValueRange s) -> SmallVector<Value> {
                                Value v = tensor::ExtractOp::create(
                                    b, l, h, ValueRange{p, n});
+                               CoefficientEmitter::Scope at(&item);
+                               at.index[RecurrenceOp::kP] = p;
+                               at.index[RecurrenceOp::kN] = n;
                                return {tensor::InsertOp::create(
                                    b, l, convertFloat(b, l, v, element), s[0],
-                                   ValueRange{ri, hi, p, n})};
+                                   emitter.indicesOf(b, l, stateOperand, at,
+                                                     stateRow))};
                              })
                             .getResult(0)};
               })
       .getResult(0);
 }
 
-struct LowerSSDChunked : OpRewritePattern<SSDOp> {
+struct LowerChunked : OpRewritePattern<RecurrenceOp> {
   using OpRewritePattern::OpRewritePattern;
 
-  LogicalResult matchAndRewrite(SSDOp op,
+  LogicalResult matchAndRewrite(RecurrenceOp op,
                                 PatternRewriter &rewriter) const override {
-    if (op.getAlgorithm() != SSDAlgorithm::chunked)
+    if (op.getForm() != RecurrenceForm::chunked)
       return failure();
     Location loc = op.getLoc();
-    ChunkedSSD chunked(op, rewriter, loc);
+    ChunkedForm chunked(op, rewriter, loc);
     Type ct = chunked.computeType();
-    Value x = op.getX(), cu = op.getCuSeqlens();
-    auto mixed = [&](Value v, int64_t i) {
-      return tensor::getMixedSize(rewriter, loc, v, i);
-    };
-    auto value = [&](OpFoldResult v) {
-      return getValueOrCreateConstantIndexOp(rewriter, loc, v);
-    };
+    Value cu = op.getCuSeqlens();
     Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
     Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
-    Value chunk =
-        arith::ConstantIndexOp::create(rewriter, loc, op.getChunkSize());
-    OpFoldResult lengthF = mixed(x, 1), headDimF = mixed(x, 3);
-    Value length = value(lengthF), heads = value(mixed(x, 2));
-    Value perGroup =
-        arith::DivUIOp::create(rewriter, loc, heads, value(mixed(op.getB(), 2)));
+    int64_t chunkSize = op.getChunkSize().value_or(256);
+    Value chunk = arith::ConstantIndexOp::create(rewriter, loc, chunkSize);
+    Value length = chunked.extent(RecurrenceOp::kT);
+    Value heads = arith::MulIOp::create(rewriter, loc, chunked.extent(RecurrenceOp::kG),
+                                        chunked.extent(RecurrenceOp::kR));
+    OpFoldResult headDimF = getAsOpFoldResult(chunked.extent(RecurrenceOp::kP));
     // With cu_seqlens a row is one packed sequence of batch row 0.
-    Value rows =
-        cu ? arith::SubIOp::create(rewriter, loc, value(mixed(cu, 0)), c1)
-                 .getResult()
-           : value(mixed(x, 0));
+    Value rows = cu ? arith::SubIOp::create(
+                          rewriter, loc,
+                          getValueOrCreateConstantIndexOp(
+                              rewriter, loc, tensor::getMixedSize(rewriter, loc, cu, 0)),
+                          c1)
+                          .getResult()
+                    : chunked.extent(RecurrenceOp::kB);
 
-    SmallVector<Value> outputs{tensor::EmptyOp::create(
-        rewriter, loc, tensor::getMixedSizes(rewriter, loc, x),
-        op.getY().getType().getElementType())};
-    if (Value fs = op.getFinalState())
-      outputs.push_back(tensor::EmptyOp::create(
-          rewriter, loc,
-          ArrayRef<OpFoldResult>{getAsOpFoldResult(rows), mixed(x, 2),
-                                 headDimF, mixed(op.getB(), 3)},
-          cast<RankedTensorType>(fs.getType()).getElementType()));
+    SmallVector<Value> outputs{op.getYInit()};
+    if (Value state = op.getState())
+      outputs.push_back(state);
     // No chunk is longer than the sequence: a chunk_size far beyond L must
     // not allocate chunk_size-long scratch.
     OpFoldResult longest;
-    if (std::optional<int64_t> staticLength = getConstantIntValue(lengthF))
-      longest = rewriter.getIndexAttr(
-          std::min<int64_t>(op.getChunkSize(), *staticLength));
+    if (std::optional<int64_t> staticLength = getConstantIntValue(length))
+      longest = rewriter.getIndexAttr(std::min<int64_t>(chunkSize, *staticLength));
     else
       longest = arith::MinUIOp::create(rewriter, loc, chunk, length).getResult();
 
@@ -547,7 +624,8 @@ struct LowerSSDChunked : OpRewritePattern<SSDOp> {
           Value begin = c0, end = length;
           if (cu)
             std::tie(begin, end) = sequenceBounds(b, l, cu, ri, length);
-          chunked.setPair(b, l, ri, hi, cu ? c0 : ri, perGroup);
+          chunked.setPair(b, l, ri, hi,
+                          getValueOrCreateConstantIndexOp(b, l, longest));
 
           // Scratch of this pair, in the compute type.
           ChunkVectors vectors{scratch(b, l, {longest}, ct),
@@ -557,7 +635,7 @@ struct LowerSSDChunked : OpRewritePattern<SSDOp> {
                                    : Value()};
           SmallVector<Value> iters{carried[0], chunked.startState(b, l),
                                    scratch(b, l, {headDimF}, ct),
-                                   vectors.logDecay, vectors.steps};
+                                   vectors.logDecay, vectors.weights};
           if (vectors.segments)
             iters.push_back(vectors.segments);
           auto chunks = loop(
@@ -573,7 +651,7 @@ struct LowerSSDChunked : OpRewritePattern<SSDOp> {
                 auto [y, row] =
                     chunked.outputs(b, l, start, count, v, it[1], it[0], it[2]);
                 Value h = chunked.passState(b, l, start, count, v, it[1]);
-                SmallVector<Value> next{y, h, row, v.logDecay, v.steps};
+                SmallVector<Value> next{y, h, row, v.logDecay, v.weights};
                 if (v.segments)
                   next.push_back(v.segments);
                 return next;
@@ -586,14 +664,13 @@ struct LowerSSDChunked : OpRewritePattern<SSDOp> {
           return results;
         });
     markParallel(outer);
-    replaceWithOutputs(rewriter, op, outer.getResult(0),
-                       op.getFinalState() ? outer.getResult(1) : Value());
+    rewriter.replaceOp(op, outer.getResults());
     return success();
   }
 };
 
 } // namespace
 
-void lowering::populateSSDChunkedPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerSSDChunked>(patterns.getContext());
+void lowering::populateChunkedPatterns(RewritePatternSet &patterns) {
+  patterns.add<LowerChunked>(patterns.getContext());
 }
