@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ssm/Frontend/ModelImporter.h"
+#include "ssm/model_abi.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallString.h"
@@ -21,7 +22,6 @@
 
 using namespace mlir::ssm;
 using llvm::StringRef;
-using namespace ssmrun::abi;
 
 //===----------------------------------------------------------------------===//
 // Weights layout
@@ -87,11 +87,11 @@ llvm::Error mlir::ssm::writeWeightsFile(StringRef path,
   if (ec)
     return llvm::createStringError(ec, "cannot write %s: %s", path.str().c_str(),
                                    ec.message().c_str());
-  char header[kWeightsHeaderBytes] = {};
-  std::memcpy(header, "SSMWGT01", 8);
+  char header[SSM_WEIGHTS_HEADER_BYTES] = {};
+  std::memcpy(header, SSM_WEIGHTS_MAGIC, SSM_WEIGHTS_MAGIC_BYTES);
   uint64_t count = layout.totalFloats, hash = layout.hash;
-  std::memcpy(header + 8, &count, 8);
-  std::memcpy(header + 16, &hash, 8);
+  std::memcpy(header + SSM_WEIGHTS_FLOAT_COUNT_OFFSET, &count, 8);
+  std::memcpy(header + SSM_WEIGHTS_LAYOUT_HASH_OFFSET, &hash, 8);
   // A stream destroyed with an unchecked error stops the program (LLVM's
   // report_fatal_error): every way out closes it, takes its error, and
   // removes what was written of the file.
@@ -598,21 +598,22 @@ private:
   }
 
   void writeInfo(llvm::raw_string_ostream &os) {
-    int64_t info[kInfoFieldCount] = {};
-    info[kInfoFormatVersion] = kModelFormatVersion;
-    info[kInfoModelType] = mamba2() ? 2 : 1;
-    info[kInfoLayers] = config.numHiddenLayers;
-    info[kInfoHidden] = config.hiddenSize;
-    info[kInfoVocab] = config.vocabSize;
-    info[kInfoConvCacheFloats] = convFloats();
-    info[kInfoSSMCacheFloats] = ssmFloats();
-    info[kInfoWeightsFloats] = static_cast<int64_t>(layout.totalFloats);
-    info[kInfoWeightsHash] = static_cast<int64_t>(layout.hash);
+    int64_t info[SSM_MODEL_INFO_FIELD_COUNT] = {};
+    info[SSM_MODEL_INFO_FORMAT_VERSION] = SSM_MODEL_FORMAT_VERSION;
+    info[SSM_MODEL_INFO_MODEL_TYPE] =
+        mamba2() ? SSM_MODEL_TYPE_MAMBA2 : SSM_MODEL_TYPE_MAMBA;
+    info[SSM_MODEL_INFO_LAYERS] = config.numHiddenLayers;
+    info[SSM_MODEL_INFO_HIDDEN] = config.hiddenSize;
+    info[SSM_MODEL_INFO_VOCAB] = config.vocabSize;
+    info[SSM_MODEL_INFO_CONV_CACHE_FLOATS] = convFloats();
+    info[SSM_MODEL_INFO_SSM_CACHE_FLOATS] = ssmFloats();
+    info[SSM_MODEL_INFO_WEIGHTS_FLOATS] = static_cast<int64_t>(layout.totalFloats);
+    info[SSM_MODEL_INFO_WEIGHTS_HASH] = static_cast<int64_t>(layout.hash);
     std::vector<std::string> values;
     for (int64_t v : info)
       values.push_back(std::to_string(v));
     os << "  memref.global constant @" << options.name << "_info : memref<"
-       << kInfoFieldCount << "xi64> = dense<[" << joined(values) << "]>\n";
+       << SSM_MODEL_INFO_FIELD_COUNT << "xi64> = dense<[" << joined(values) << "]>\n";
   }
 
   /// Per-layer view of a flat cache [B, floats]: [B, layers, shape...].

@@ -21,7 +21,6 @@
 #define SSM_FRONTEND_MODELIMPORTER_H
 
 #include "ssm/Frontend/ModelDescription.h"
-#include "ssm/Runner/ModelABI.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
