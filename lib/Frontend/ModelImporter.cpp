@@ -714,11 +714,32 @@ private:
   static std::string mixer(StringRef what) {
     return layerName(("mixer." + what).str());
   }
-  StringRef optionalBias(StringRef proj, std::string &storage) const {
-    if (!config.useBias)
-      return "";
-    storage = mixer((proj + ".bias").str());
-    return storage;
+
+  /// The mixer's linear layer `proj` (in_proj, x_proj ...) of x, plus its
+  /// bias when `withBias`.
+  llvm::Expected<Val> projection(EntryBuilder &w, const Val &x, StringRef proj,
+                                 bool withBias) {
+    Step step(w, ("backbone.layers.*.mixer." + proj).str());
+    std::string bias = withBias ? mixer((proj + ".bias").str()) : "";
+    return w.linear(x, mixer((proj + ".weight").str()), bias);
+  }
+
+  /// The per-channel (Mamba) or per-head (Mamba-2) parameters of the scan.
+  struct ScanParameters {
+    Val A, D, dtBias;
+  };
+  llvm::Expected<ScanParameters> scanParameters(EntryBuilder &w,
+                                                StringRef dtBiasName) {
+    llvm::Expected<Val> A = w.weight(mixer("A_log"));
+    if (!A)
+      return A.takeError();
+    llvm::Expected<Val> D = w.weight(mixer("D"));
+    if (!D)
+      return D.takeError();
+    llvm::Expected<Val> dtBias = w.weight(mixer(dtBiasName));
+    if (!dtBias)
+      return dtBias.takeError();
+    return ScanParameters{*A, *D, *dtBias};
   }
 
   /// Floats between the tensors of consecutive layers: every layer has the
@@ -745,10 +766,9 @@ private:
                              "' has no layer-0 counterpart in the weights "
                              "layout");
       if (slot.offset != zero->offset + layerIndex * stride)
-        return importerError("tensor '" + slot.name +
-                             "' is not at a constant stride of " +
-                             std::to_string(stride) +
-                             " floats from its layer-0 counterpart");
+        return importerError(
+            "tensor '" + slot.name + "' is not at a constant stride of " +
+            std::to_string(stride) + " floats from its layer-0 counterpart");
     }
     return stride;
   }
@@ -951,12 +971,7 @@ private:
                                  Val &conv, Val &ssm) {
     int64_t inner = config.intermediateSize, state = config.stateSize;
     int64_t rank = config.timeStepRank;
-    std::string bias;
-    llvm::Expected<Val> projected = [&] {
-      Step step(w, "backbone.layers.*.mixer.in_proj");
-      return w.linear(x, mixer("in_proj.weight"),
-                      optionalBias("in_proj", bias));
-    }();
+    llvm::Expected<Val> projected = projection(w, x, "in_proj", config.useBias);
     if (!projected)
       return projected.takeError();
     Val xs = w.slice(*projected, 1, 0, inner);
@@ -964,42 +979,32 @@ private:
     llvm::Expected<Val> u = convolution(w, xs, decode, conv);
     if (!u)
       return u.takeError();
-    llvm::Expected<Val> params = [&] {
-      Step step(w, "backbone.layers.*.mixer.x_proj");
-      return w.linear(*u, mixer("x_proj.weight"));
-    }();
+    llvm::Expected<Val> params =
+        projection(w, *u, "x_proj", /*withBias=*/false);
     if (!params)
       return params.takeError();
     Val dtLow = w.slice(*params, 1, 0, rank);
     Val Bm = w.slice(*params, 1, rank, state);
     Val Cm = w.slice(*params, 1, rank + state, state);
     // dt_proj without its bias: the scan adds it before the softplus.
-    llvm::Expected<Val> dt = [&] {
-      Step step(w, "backbone.layers.*.mixer.dt_proj");
-      return w.linear(dtLow, mixer("dt_proj.weight"));
-    }();
+    llvm::Expected<Val> dt =
+        projection(w, dtLow, "dt_proj", /*withBias=*/false);
     if (!dt)
       return dt.takeError();
-    llvm::Expected<Val> A = w.weight(mixer("A_log"));
-    if (!A)
-      return A.takeError();
-    llvm::Expected<Val> D = w.weight(mixer("D"));
-    if (!D)
-      return D.takeError();
-    llvm::Expected<Val> dtBias = w.weight(mixer("dt_proj.bias"));
-    if (!dtBias)
-      return dtBias.takeError();
+    llvm::Expected<ScanParameters> p = scanParameters(w, "dt_proj.bias");
+    if (!p)
+      return p.takeError();
     Val y;
     if (decode) {
       Val B3 = w.expand(Bm, {{0, 1}, {2}}, {kB, 1, state});
       Val C3 = w.expand(Cm, {{0, 1}, {2}}, {kB, 1, state});
       Val h = cacheSlice(w, ssm);
       Val yInit = w.empty({kB, inner});
-      auto op = StateUpdateOp::create(w.b, u->value, dt->value, A->value,
-                                      B3.value, C3.value, D->value, gate.value,
-                                      dtBias->value, h.value, yInit.value,
-                                      /*dt_softplus=*/w.b.getUnitAttr(),
-                                      /*dt_limit=*/DenseF64ArrayAttr());
+      auto op = StateUpdateOp::create(
+          w.b, u->value, dt->value, p->A.value, B3.value, C3.value, p->D.value,
+          gate.value, p->dtBias.value, h.value, yInit.value,
+          /*dt_softplus=*/w.b.getUnitAttr(),
+          /*dt_limit=*/DenseF64ArrayAttr());
       ssm = cacheInsert(w, {op.getNewState(), h.shape}, ssm);
       y = {op.getY(), yInit.shape};
     } else {
@@ -1016,8 +1021,8 @@ private:
       std::vector<int64_t> lastShape{kB, inner, state};
       auto op = SelectiveScanOp::create(
           w.b, typeOf(uT.shape, w.f32), typeOf(lastShape, w.f32), uT.value,
-          dtT.value, A->value, BT.value, CT.value, D->value, zT.value,
-          dtBias->value, /*init=*/Value(), /*delta_softplus=*/true,
+          dtT.value, p->A.value, BT.value, CT.value, p->D.value, zT.value,
+          p->dtBias.value, /*init=*/Value(), /*delta_softplus=*/true,
           /*method=*/DiscretizationAttr());
       ssm = cacheInsert(w, {op.getFinalState(), lastShape}, ssm);
       llvm::Expected<Val> rows = w.collapse(
@@ -1026,9 +1031,7 @@ private:
         return rows.takeError();
       y = *rows;
     }
-    Step step(w, "backbone.layers.*.mixer.out_proj");
-    return w.linear(y, mixer("out_proj.weight"),
-                    optionalBias("out_proj", bias));
+    return projection(w, y, "out_proj", config.useBias);
   }
 
   /// Mamba2Mixer: in_proj into (z, xBC, dt), conv + SiLU over xBC, SSD with
@@ -1038,12 +1041,7 @@ private:
     int64_t inner = config.intermediateSize, state = config.stateSize;
     int64_t heads = config.numHeads, headDim = config.headDim;
     int64_t groups = config.nGroups, convDim = config.convDim();
-    std::string bias;
-    llvm::Expected<Val> projected = [&] {
-      Step step(w, "backbone.layers.*.mixer.in_proj");
-      return w.linear(x, mixer("in_proj.weight"),
-                      optionalBias("in_proj", bias));
-    }();
+    llvm::Expected<Val> projected = projection(w, x, "in_proj", config.useBias);
     if (!projected)
       return projected.takeError();
     Val z = w.slice(*projected, 1, 0, inner);
@@ -1055,15 +1053,9 @@ private:
     Val xs = w.slice(*mixed, 1, 0, inner);
     Val Bm = w.slice(*mixed, 1, inner, groups * state);
     Val Cm = w.slice(*mixed, 1, inner + groups * state, groups * state);
-    llvm::Expected<Val> A = w.weight(mixer("A_log"));
-    if (!A)
-      return A.takeError();
-    llvm::Expected<Val> D = w.weight(mixer("D"));
-    if (!D)
-      return D.takeError();
-    llvm::Expected<Val> dtBias = w.weight(mixer("dt_bias"));
-    if (!dtBias)
-      return dtBias.takeError();
+    llvm::Expected<ScanParameters> p = scanParameters(w, "dt_bias");
+    if (!p)
+      return p.takeError();
     DenseF64ArrayAttr limit;
     if (config.timeStepLimitLow > 0.0 ||
         std::isfinite(config.timeStepLimitHigh))
@@ -1077,8 +1069,8 @@ private:
       Val h = cacheSlice(w, ssm);
       Val yInit = w.empty({kB, heads, headDim});
       auto op = StateUpdateOp::create(
-          w.b, x3.value, dt.value, A->value, B3.value, C3.value, D->value,
-          /*z=*/Value(), dtBias->value, h.value, yInit.value,
+          w.b, x3.value, dt.value, p->A.value, B3.value, C3.value, p->D.value,
+          /*z=*/Value(), p->dtBias.value, h.value, yInit.value,
           /*dt_softplus=*/w.b.getUnitAttr(), limit);
       ssm = cacheInsert(w, {op.getNewState(), h.shape}, ssm);
       llvm::Expected<Val> rows =
@@ -1094,8 +1086,8 @@ private:
       std::vector<int64_t> lastShape{kB, heads, headDim, state};
       auto op = SSDOp::create(
           w.b, typeOf(x4.shape, w.f32), typeOf(lastShape, w.f32), x4.value,
-          dt3.value, A->value, B4.value, C4.value, D->value, /*z=*/Value(),
-          dtBias->value, /*init=*/Value(), /*seq_idx=*/Value(),
+          dt3.value, p->A.value, B4.value, C4.value, p->D.value, /*z=*/Value(),
+          p->dtBias.value, /*init=*/Value(), /*seq_idx=*/Value(),
           /*cu_seqlens=*/Value(), /*dt_softplus=*/true, limit,
           static_cast<uint64_t>(config.chunkSize),
           /*algorithm=*/SSDAlgorithmAttr());
@@ -1115,9 +1107,7 @@ private:
     }();
     if (!normed)
       return normed.takeError();
-    Step step(w, "backbone.layers.*.mixer.out_proj");
-    return w.linear(*normed, mixer("out_proj.weight"),
-                    optionalBias("out_proj", bias));
+    return projection(w, *normed, "out_proj", config.useBias);
   }
 
   const HFConfig &config;

@@ -95,47 +95,46 @@ TEST(ModelImporterTest, MambaModuleVerifiesWithItsName) {
   EXPECT_TRUE((*module)->lookupSymbol("tiny_info"));
 }
 
-TEST(ModelImporterTest, MissingTensorIsAnError) {
+/// The error of importing the model of `configJson` with its layout
+/// changed by `edit`, or "" if the import succeeds.
+std::string importError(llvm::StringRef configJson,
+                        llvm::function_ref<void(WeightsLayout &)> edit) {
   MLIRContext context;
-  ModelDescription model = describe(kMamba2);
+  ModelDescription model = describe(configJson);
   WeightsLayout layout = WeightsLayout::forModel(model);
-  llvm::erase_if(layout.slots, [](const WeightsLayout::Slot &slot) {
-    return slot.name == "backbone.norm_f.weight";
-  });
+  edit(layout);
   llvm::Expected<OwningOpRef<ModuleOp>> module =
       buildModelModule(context, model, layout, ModelImportOptions{});
-  ASSERT_FALSE(bool(module));
-  EXPECT_EQ(llvm::toString(module.takeError()),
+  return module ? "" : llvm::toString(module.takeError());
+}
+
+/// Drops the slot `name` from a layout.
+auto without(llvm::StringRef name) {
+  return [name](WeightsLayout &layout) {
+    llvm::erase_if(layout.slots, [&](const WeightsLayout::Slot &slot) {
+      return slot.name == name;
+    });
+  };
+}
+
+TEST(ModelImporterTest, MissingTensorIsAnError) {
+  EXPECT_EQ(importError(kMamba2, without("backbone.norm_f.weight")),
             "model importer: the weights layout has no tensor "
             "'backbone.norm_f.weight'");
 }
 
 TEST(ModelImporterTest, LayerTensorWithoutLayer0CounterpartIsAnError) {
-  MLIRContext context;
-  ModelDescription model = describe(kMamba2);
-  WeightsLayout layout = WeightsLayout::forModel(model);
-  llvm::erase_if(layout.slots, [](const WeightsLayout::Slot &slot) {
-    return slot.name == "backbone.layers.0.mixer.D";
-  });
-  llvm::Expected<OwningOpRef<ModuleOp>> module =
-      buildModelModule(context, model, layout, ModelImportOptions{});
-  ASSERT_FALSE(bool(module));
-  EXPECT_EQ(llvm::toString(module.takeError()),
+  EXPECT_EQ(importError(kMamba2, without("backbone.layers.0.mixer.D")),
             "model importer: tensor 'backbone.layers.1.mixer.D' has no layer-0 "
             "counterpart in the weights layout");
 }
 
 TEST(ModelImporterTest, LayersOffTheirStrideAreAnError) {
-  MLIRContext context;
-  ModelDescription model = describe(kMamba);
-  WeightsLayout layout = WeightsLayout::forModel(model);
-  for (WeightsLayout::Slot &slot : layout.slots)
-    if (slot.name == "backbone.layers.2.mixer.D")
-      slot.offset += 16;
-  llvm::Expected<OwningOpRef<ModuleOp>> module =
-      buildModelModule(context, model, layout, ModelImportOptions{});
-  ASSERT_FALSE(bool(module));
-  std::string message = llvm::toString(module.takeError());
+  std::string message = importError(kMamba, [](WeightsLayout &layout) {
+    for (WeightsLayout::Slot &slot : layout.slots)
+      if (slot.name == "backbone.layers.2.mixer.D")
+        slot.offset += 16;
+  });
   EXPECT_NE(message.find("tensor 'backbone.layers.2.mixer.D' is not at a "
                          "constant stride"),
             std::string::npos)
