@@ -56,11 +56,18 @@ open(sys.argv[1], "wb").write(struct.pack("<Q", len(header)) + header + struct.p
 PY
       ;;
     weights)
-      # Expected float count and hash (16 bytes), then the file.
-      python3 - "$dir" <<'PY'
-import struct, sys
+      # Expected float count and hash (16 bytes), then the file, whose
+      # header follows the runtime's definition of it.
+      python3 - "$dir" "$root/runtime/include/ssm/model_abi.h" <<'PY'
+import re, struct, sys
+abi = open(sys.argv[2]).read()
+def define(name):
+    return re.search(r"#define %s (\S+)" % name, abi).group(1)
+magic = define("SSM_WEIGHTS_MAGIC").strip('"').encode()
+header_bytes = int(define("SSM_WEIGHTS_HEADER_BYTES"))
 for floats in (0, 1, 5):
-    header = b"SSMWGT01" + struct.pack("<QQ", floats, 7) + bytes(4096 - 24)
+    fields = magic + struct.pack("<QQ", floats, 7)
+    header = fields + bytes(header_bytes - len(fields))
     body = b"".join(struct.pack("<f", i) for i in range(floats))
     open(f"{sys.argv[1]}/w{floats}", "wb").write(struct.pack("<qq", floats, 7) + header + body)
 PY

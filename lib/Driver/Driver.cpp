@@ -1,9 +1,10 @@
 //===- Driver.cpp - The ssmc compilation flow -----------------------------===//
 //
-// Part of ssmc. CPU: parse -> ssm-cpu-bufferize (C header from these
+// Part of ssmc. The module is parsed from an MLIR file or built from a
+// model folder (ModelImporter.h). CPU: ssm-cpu-bufferize (C header from these
 // signatures) -> ssm-cpu-to-llvm -> LLVM IR for the chosen CPU -> optimized
 // LLVM -> assembly / object -> shared library (through the system C
-// compiler as linker). CUDA: parse -> ssm-gpu-to-nvvm -> the kernels' PTX.
+// compiler as linker). CUDA: ssm-gpu-to-nvvm -> the kernels' PTX.
 //
 //===----------------------------------------------------------------------===//
 
@@ -131,22 +132,22 @@ bool runPipeline(ModuleOp module, const ssm::DriverOptions &options,
   return succeeded(pm.run(module)) && !errorReported;
 }
 
-/// A model folder imported as ssm IR, with what writing its weights needs.
+/// What writing the weights of an imported model folder needs.
 struct ImportedModel {
-  std::string text;
   WeightsLayout layout;
   std::optional<Checkpoint> checkpoint;
 };
 
-/// Reads, checks and imports the model folder `folder`; false after
-/// printing the error.
-bool importModel(StringRef folder, const ssm::DriverOptions &options,
-                 ImportedModel &model) {
+/// Reads, checks and imports the model folder `folder` into `context`;
+/// null after printing the error.
+OwningOpRef<ModuleOp> importModel(StringRef folder,
+                                  const ssm::DriverOptions &options,
+                                  MLIRContext &context, ImportedModel &model) {
   auto report = [&](llvm::Error error) {
     llvm::handleAllErrors(std::move(error), [&](const llvm::ErrorInfoBase &e) {
       fail(e.message());
     });
-    return false;
+    return OwningOpRef<ModuleOp>();
   };
   llvm::SmallString<256> configPath(folder);
   llvm::sys::path::append(configPath, "config.json");
@@ -168,9 +169,12 @@ bool importModel(StringRef folder, const ssm::DriverOptions &options,
   model.layout = WeightsLayout::forModel(description);
   ModelImportOptions importOptions;
   importOptions.name = options.modelName;
-  model.text = emitModelMLIR(description, model.layout, importOptions);
+  llvm::Expected<OwningOpRef<ModuleOp>> module =
+      buildModelModule(context, description, model.layout, importOptions);
+  if (!module)
+    return report(module.takeError());
   model.checkpoint = std::move(*checkpoint);
-  return true;
+  return std::move(*module);
 }
 
 /// Where a model's weights go: --weights, else next to an object or
@@ -215,17 +219,19 @@ int ssm::compile(const DriverOptions &options) {
   MLIRContext context(registry);
 
   std::string error;
+  // A model folder is built into a module directly; an MLIR file is parsed
+  // below, once the flags are checked.
   std::unique_ptr<llvm::MemoryBuffer> input;
+  OwningOpRef<ModuleOp> module;
   std::optional<ImportedModel> model;
   if (options.input != "-" && llvm::sys::fs::is_directory(options.input)) {
     if (options.targetKind == TargetKind::CUDA && options.emit != EmitKind::Imported)
       return fail("'" + options.input + "' is a model folder: whole models "
                   "compile for the CPU only so far (--target=cuda takes ssm IR "
                   "files; docs/models.md)");
-    if (!importModel(options.input, options, model.emplace()))
+    module = importModel(options.input, options, context, model.emplace());
+    if (!module)
       return 1;
-    input = llvm::MemoryBuffer::getMemBufferCopy(
-        model->text, options.input + " (imported)");
   } else {
     input = openInputFile(options.input, &error);
     if (!input)
@@ -237,14 +243,16 @@ int ssm::compile(const DriverOptions &options) {
   if (std::optional<int> status =
           checkDistinctFiles(options, model ? weightsPath(options) : ""))
     return *status;
-  if (!checkNestingDepth(*input))
-    return 1;
   llvm::SourceMgr sources;
-  sources.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
   SourceMgrDiagnosticHandler diagnostics(sources, &context);
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sources, &context);
-  if (!module)
-    return 1;
+  if (!module) {
+    if (!checkNestingDepth(*input))
+      return 1;
+    sources.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
+    module = parseSourceFile<ModuleOp>(sources, &context);
+    if (!module)
+      return 1;
+  }
 
   auto writeOutput = [&](function_ref<bool(llvm::raw_pwrite_stream &)> write) {
     return writeFile(options.output, write);

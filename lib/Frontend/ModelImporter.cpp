@@ -1,27 +1,44 @@
 //===- ModelImporter.cpp - Whole language models as ssm IR ----------------===//
 //
-// Part of ssmc. See ModelImporter.h. The module is written as MLIR text and
-// parsed by the caller: the text is what `ssmc --emit=imported` shows the
-// user, and a readable generator is easier to check against transformers'
-// forward pass than a builder-call sequence. Shapes are static except the
-// batch B, the prompt length L and their product M = B * L.
+// Part of ssmc. See ModelImporter.h. The module is built with MLIR's op
+// builders, one helper per step of transformers' forward pass (linear,
+// rmsNorm, convolution, the mixers), so that the generator reads like the
+// Python it mirrors. Shapes are static except the batch B, the prompt
+// length L and their product M = B * L.
+//
+// Every op is located by a NameLoc naming the transformers module or the
+// checkpoint tensor it comes from, inside the entry point's name, e.g.
+// loc("backbone.layers.*.mixer.conv1d"("model_decode")): the layer loop's
+// body serves every layer, hence the `*`.
 //
 //===----------------------------------------------------------------------===//
 
 #include "ssm/Frontend/ModelImporter.h"
+#include "ssm/Dialect/SSM/IR/SSMDialect.h"
+#include "ssm/Dialect/SSM/IR/SSMOps.h"
+#include "ssm/model_abi.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/Verifier.h"
 #include "llvm/ADT/STLExtras.h"
-#include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
 #include <cstring>
 
+using namespace mlir;
 using namespace mlir::ssm;
 using llvm::StringRef;
-using namespace ssmrun::abi;
 
 //===----------------------------------------------------------------------===//
 // Weights layout
@@ -87,11 +104,11 @@ llvm::Error mlir::ssm::writeWeightsFile(StringRef path,
   if (ec)
     return llvm::createStringError(ec, "cannot write %s: %s", path.str().c_str(),
                                    ec.message().c_str());
-  char header[kWeightsHeaderBytes] = {};
-  std::memcpy(header, "SSMWGT01", 8);
+  char header[SSM_WEIGHTS_HEADER_BYTES] = {};
+  std::memcpy(header, SSM_WEIGHTS_MAGIC, SSM_WEIGHTS_MAGIC_BYTES);
   uint64_t count = layout.totalFloats, hash = layout.hash;
-  std::memcpy(header + 8, &count, 8);
-  std::memcpy(header + 16, &hash, 8);
+  std::memcpy(header + SSM_WEIGHTS_FLOAT_COUNT_OFFSET, &count, 8);
+  std::memcpy(header + SSM_WEIGHTS_LAYOUT_HASH_OFFSET, &hash, 8);
   // A stream destroyed with an unchecked error stops the program (LLVM's
   // report_fatal_error): every way out closes it, takes its error, and
   // removes what was written of the file.
@@ -131,63 +148,49 @@ llvm::Error mlir::ssm::writeWeightsFile(StringRef path,
 }
 
 //===----------------------------------------------------------------------===//
-// IR text
+// The module
 //===----------------------------------------------------------------------===//
 
 namespace {
 
 /// Dynamic dimensions: the batch, the prompt length and their product.
-enum : int64_t { kB = -1, kL = -2, kM = -3 };
+constexpr int64_t kB = -1, kL = -2, kM = -3;
 
-/// A tensor value of the text being written.
+/// The prefix of layer 0's tensors. The layer loop's body is built once:
+/// it reads layer 0's names at an offset that moves to the loop's layer.
+constexpr StringRef kLayer0 = "backbone.layers.0.";
+
+llvm::Error importerError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 "model importer: " + message);
+}
+
+/// A tensor value and its shape, whose negative sizes say which dynamic
+/// size (kB, kL, kM) each `?` of the IR type is.
 struct Val {
-  std::string name;
+  Value value;
   std::vector<int64_t> shape;
-  std::string elt = "f32";
+
+  Type elementType() const {
+    return cast<RankedTensorType>(value.getType()).getElementType();
+  }
 };
 
-std::string typeOf(const std::vector<int64_t> &shape, StringRef elt) {
-  std::string s = "tensor<";
+RankedTensorType typeOf(ArrayRef<int64_t> shape, Type elementType) {
+  SmallVector<int64_t> sizes;
   for (int64_t d : shape)
-    s += (d < 0 ? std::string("?") : std::to_string(d)) + "x";
-  return s + elt.str() + ">";
+    sizes.push_back(d < 0 ? ShapedType::kDynamic : d);
+  return RankedTensorType::get(sizes, elementType);
 }
-std::string typeOf(const Val &v) { return typeOf(v.shape, v.elt); }
 
-std::string dimName(int64_t d) {
-  switch (d) {
-  case kB:
-    return "%B";
-  case kL:
-    return "%L";
-  case kM:
-    return "%M";
-  default:
-    return std::to_string(d);
+std::string shapeString(ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    int64_t d = shape[i];
+    s += i ? ", " : "";
+    s += d == kB ? "B" : d == kL ? "L" : d == kM ? "M" : std::to_string(d);
   }
-}
-
-std::string joined(const std::vector<std::string> &parts) {
-  std::string s;
-  for (size_t i = 0; i < parts.size(); ++i)
-    s += (i ? ", " : "") + parts[i];
-  return s;
-}
-
-std::string floatLit(double v) {
-  std::string s;
-  llvm::raw_string_ostream(s) << llvm::format("%.9e", v);
-  return s;
-}
-
-/// affine_map<(d0, ..., d{rank-1}) -> (d{dims...})>
-std::string mapOf(unsigned rank, const std::vector<unsigned> &dims) {
-  std::vector<std::string> in, out;
-  for (unsigned i = 0; i < rank; ++i)
-    in.push_back("d" + std::to_string(i));
-  for (unsigned d : dims)
-    out.push_back("d" + std::to_string(d));
-  return "affine_map<(" + joined(in) + ") -> (" + joined(out) + ")>";
+  return s + "]";
 }
 
 std::vector<unsigned> identity(unsigned rank) {
@@ -197,175 +200,194 @@ std::vector<unsigned> identity(unsigned rank) {
   return dims;
 }
 
-/// Writes one function body; every value name is fresh in the module.
-class Writer {
+/// `name` as diagnostics show it: layer 0's tensors stand for every layer's.
+std::string displayName(StringRef name) {
+  if (name.consume_front(kLayer0))
+    return ("backbone.layers.*." + name).str();
+  return name.str();
+}
+
+/// Builds one entry point's body. `b` is positioned in the function; the
+/// values below are its arguments and the constants every step uses.
+class EntryBuilder {
 public:
-  Writer(std::string &text, unsigned &counter, const WeightsLayout &layout)
-      : os(text), counter(counter), layout(layout) {}
+  EntryBuilder(ImplicitLocOpBuilder &b, const WeightsLayout &layout,
+               Location entry)
+      : b(b), layout(layout), entry(entry), f32(b.getF32Type()) {}
 
-  std::string fresh() { return "%v" + std::to_string(counter++); }
-  llvm::raw_string_ostream os;
+  ImplicitLocOpBuilder &b;
+  const WeightsLayout &layout;
+  /// The entry point, as the root of every location.
+  Location entry;
+  Type f32;
+  Value weights, B, L, M, zero, trueValue, zeroI64, vocabI64;
+  /// Inside the layer loop: the layer and the offset (in floats) of its
+  /// tensors from layer 0's; null outside.
+  Value layer, layerBase;
 
-  /// The dynamic sizes of `shape`, as operands of tensor.empty.
-  std::string dynSizes(const std::vector<int64_t> &shape) {
-    std::vector<std::string> dyn;
-    for (int64_t d : shape)
-      if (d < 0)
-        dyn.push_back(dimName(d));
-    return joined(dyn);
+  /// Builds, until the end of its scope, under a location naming `what`.
+  class Step {
+  public:
+    Step(EntryBuilder &w, StringRef what) : b(w.b), saved(w.b.getLoc()) {
+      b.setLoc(w.at(what));
+    }
+    ~Step() { b.setLoc(saved); }
+
+  private:
+    ImplicitLocOpBuilder &b;
+    Location saved;
+  };
+
+  Location at(StringRef what) const {
+    return NameLoc::get(b.getStringAttr(what), entry);
   }
 
-  Val empty(const std::vector<int64_t> &shape, StringRef elt = "f32") {
-    Val v{fresh(), shape, elt.str()};
-    os << "  " << v.name << " = tensor.empty(" << dynSizes(shape)
-       << ") : " << typeOf(v) << "\n";
-    return v;
+  /// The SSA value of a dynamic size.
+  Value size(int64_t d) const { return d == kB ? B : d == kL ? L : M; }
+  OpFoldResult sizeOf(int64_t d) const {
+    if (d < 0)
+      return size(d);
+    return b.getIndexAttr(d);
+  }
+
+  Val empty(const std::vector<int64_t> &shape, Type elementType = {}) {
+    if (!elementType)
+      elementType = f32;
+    SmallVector<Value> dynamic;
+    for (int64_t d : shape)
+      if (d < 0)
+        dynamic.push_back(size(d));
+    RankedTensorType type = typeOf(shape, elementType);
+    return {tensor::EmptyOp::create(b, type.getShape(), elementType, dynamic),
+            shape};
   }
 
   Val zeros(const std::vector<int64_t> &shape) {
     Val e = empty(shape);
-    Val v{fresh(), shape};
-    os << "  " << v.name << " = linalg.fill ins(%zero : f32) outs(" << e.name
-       << " : " << typeOf(e) << ") -> " << typeOf(v) << "\n";
-    return v;
+    return {linalg::FillOp::create(b, ValueRange{zero}, ValueRange{e.value})
+                .getResult(0),
+            shape};
   }
 
-  /// The weight `name` (a slot of the layout) at its IR shape. Names of
-  /// layer 0 are read at `layerBase` floats further: the layer loop's body
-  /// is written once, for every layer.
-  Val weight(StringRef name) {
+  /// The weight `name` (a slot of the layout) at its IR shape; layer 0's
+  /// names are read at the loop's layer.
+  llvm::Expected<Val> weight(StringRef name) {
     const WeightsLayout::Slot *slot = layout.find(name);
     if (!slot)
-      llvm::report_fatal_error("ssmc: model importer: no weight " + name);
-    std::string offset = std::to_string(slot->offset);
-    if (!layerBase.empty() && name.starts_with(kLayer0)) {
-      std::string constant = fresh();
-      offset = fresh();
-      os << "  " << constant << " = arith.constant " << slot->offset
-         << " : index\n  " << offset << " = arith.addi " << layerBase << ", "
-         << constant << " : index\n";
+      return importerError("the weights layout has no tensor '" + name + "'");
+    Step step(*this, displayName(name));
+    OpFoldResult offset = b.getIndexAttr(slot->offset);
+    if (layerBase && name.starts_with(kLayer0)) {
+      Value first = arith::ConstantIndexOp::create(b, slot->offset);
+      offset = arith::AddIOp::create(b, layerBase, first).getResult();
     }
-    Val flat{fresh(), {static_cast<int64_t>(slot->numElements)}};
-    os << "  " << flat.name << " = tensor.extract_slice %weights["
-       << offset << "] [" << slot->numElements << "] [1] : "
-       << typeOf({static_cast<int64_t>(layout.totalFloats)}, "f32") << " to "
-       << typeOf(flat) << "\n";
+    auto count = static_cast<int64_t>(slot->numElements);
+    Val flat{tensor::ExtractSliceOp::create(
+                 b, typeOf({count}, f32), weights,
+                 ArrayRef<OpFoldResult>{offset},
+                 ArrayRef<OpFoldResult>{b.getIndexAttr(count)},
+                 ArrayRef<OpFoldResult>{b.getIndexAttr(1)}),
+             {count}};
     if (slot->shape.size() == 1)
       return flat;
-    Val v{fresh(), slot->shape};
-    std::vector<std::string> dims, sizes;
-    for (size_t i = 0; i < slot->shape.size(); ++i) {
-      dims.push_back(std::to_string(i));
-      sizes.push_back(std::to_string(slot->shape[i]));
-    }
-    os << "  " << v.name << " = tensor.expand_shape " << flat.name << " [["
-       << joined(dims) << "]] output_shape [" << joined(sizes) << "] : "
-       << typeOf(flat) << " into " << typeOf(v) << "\n";
-    return v;
+    std::vector<unsigned> all = identity(slot->shape.size());
+    return expand(flat, {all}, slot->shape);
   }
 
   /// x[M, K] times the transpose of weight[N, K], plus bias[N] if given.
-  Val linear(const Val &x, StringRef weightName, StringRef biasName = "") {
-    Val w = weight(weightName);
-    std::vector<int64_t> shape{x.shape[0], w.shape[0]};
+  llvm::Expected<Val> linear(const Val &x, StringRef weightName,
+                             StringRef biasName = "") {
+    llvm::Expected<Val> w = weight(weightName);
+    if (!w)
+      return w.takeError();
+    std::vector<int64_t> shape{x.shape[0], w->shape[0]};
     Val init;
     if (!biasName.empty()) {
-      Val bias = weight(biasName);
+      llvm::Expected<Val> bias = weight(biasName);
+      if (!bias)
+        return bias.takeError();
       Val e = empty(shape);
-      init = {fresh(), shape};
-      os << "  " << init.name << " = linalg.broadcast ins(" << bias.name
-         << " : " << typeOf(bias) << ") outs(" << e.name << " : "
-         << typeOf(e) << ") dimensions = [0]\n";
+      init = {linalg::BroadcastOp::create(b, bias->value, e.value,
+                                          ArrayRef<int64_t>{0})
+                  ->getResult(0),
+              shape};
     } else {
       init = zeros(shape);
     }
-    Val v{fresh(), shape};
-    os << "  " << v.name << " = linalg.matmul indexing_maps = ["
-       << mapOf(3, {0, 2}) << ", " << mapOf(3, {1, 2}) << ", "
-       << mapOf(3, {0, 1}) << "] ins(" << x.name << ", " << w.name << " : "
-       << typeOf(x) << ", " << typeOf(w) << ") outs(" << init.name << " : "
-       << typeOf(init) << ") -> " << typeOf(v) << "\n";
-    return v;
+    auto product = linalg::MatmulTransposeBOp::create(
+        b, b.getLoc(), TypeRange{typeOf(shape, f32)},
+        ValueRange{x.value, w->value}, ValueRange{init.value});
+    return Val{product->getResult(0), shape};
   }
 
   /// x[..., offset : offset + size, ...] along `dim`.
   Val slice(const Val &x, unsigned dim, int64_t offset, int64_t size) {
     std::vector<int64_t> shape = x.shape;
     shape[dim] = size;
-    std::vector<std::string> offsets, sizes, strides;
+    SmallVector<OpFoldResult> offsets, sizes, strides;
     for (size_t i = 0; i < shape.size(); ++i) {
-      offsets.push_back(i == dim ? std::to_string(offset) : "0");
-      sizes.push_back(dimName(shape[i]));
-      strides.push_back("1");
+      offsets.push_back(b.getIndexAttr(i == dim ? offset : 0));
+      sizes.push_back(sizeOf(shape[i]));
+      strides.push_back(b.getIndexAttr(1));
     }
-    Val v{fresh(), shape, x.elt};
-    os << "  " << v.name << " = tensor.extract_slice " << x.name << "["
-       << joined(offsets) << "] [" << joined(sizes) << "] [" << joined(strides)
-       << "] : " << typeOf(x) << " to " << typeOf(v) << "\n";
-    return v;
+    return {tensor::ExtractSliceOp::create(b, typeOf(shape, x.elementType()),
+                                           x.value, offsets, sizes, strides),
+            shape};
   }
 
-  Val transpose(const Val &x, const std::vector<unsigned> &perm) {
+  Val transpose(const Val &x, const std::vector<int64_t> &perm) {
     std::vector<int64_t> shape;
-    std::vector<std::string> permText;
-    for (unsigned p : perm) {
+    for (int64_t p : perm)
       shape.push_back(x.shape[p]);
-      permText.push_back(std::to_string(p));
-    }
-    Val e = empty(shape, x.elt);
-    Val v{fresh(), shape, x.elt};
-    os << "  " << v.name << " = linalg.transpose ins(" << x.name << " : "
-       << typeOf(x) << ") outs(" << e.name << " : " << typeOf(e)
-       << ") permutation = [" << joined(permText) << "]\n";
-    return v;
+    Val e = empty(shape, x.elementType());
+    return {
+        linalg::TransposeOp::create(b, x.value, e.value, perm)->getResult(0),
+        shape};
   }
 
-  static std::string reassociation(const std::vector<std::vector<unsigned>> &groups) {
-    std::vector<std::string> parts;
-    for (const auto &group : groups) {
-      std::vector<std::string> dims;
-      for (unsigned d : group)
-        dims.push_back(std::to_string(d));
-      parts.push_back("[" + joined(dims) + "]");
-    }
-    return "[" + joined(parts) + "]";
+  static SmallVector<ReassociationIndices>
+  reassociation(const std::vector<std::vector<unsigned>> &groups) {
+    SmallVector<ReassociationIndices> result;
+    for (const std::vector<unsigned> &group : groups)
+      result.emplace_back(group.begin(), group.end());
+    return result;
   }
 
+  /// x with each of its dimensions split into the dims of `shape` that
+  /// `groups` lists for it.
   Val expand(const Val &x, const std::vector<std::vector<unsigned>> &groups,
              const std::vector<int64_t> &shape) {
-    std::vector<std::string> sizes;
-    for (int64_t d : shape)
-      sizes.push_back(dimName(d));
-    Val v{fresh(), shape, x.elt};
+    RankedTensorType type = typeOf(shape, x.elementType());
     // Splitting M into B and L: MLIR 22's expand-strided-metadata crashes
     // on an expand_shape that makes two dynamic sizes of one, so that one
     // becomes a tensor.reshape (a memref.reshape after bufferization, of a
     // contiguous buffer: a copy when the source is a strided slice).
-    bool twoDynamic = llvm::any_of(groups, [&](const std::vector<unsigned> &group) {
-      return llvm::count_if(group, [&](unsigned d) { return shape[d] < 0; }) > 1;
-    });
+    bool twoDynamic =
+        llvm::any_of(groups, [&](const std::vector<unsigned> &group) {
+          return llvm::count_if(group,
+                                [&](unsigned d) { return shape[d] < 0; }) > 1;
+        });
     if (twoDynamic) {
-      std::string extents = fresh();
-      for (std::string &size : sizes)
-        if (size[0] != '%') {
-          std::string constant = fresh();
-          os << "  " << constant << " = arith.constant " << size << " : index\n";
-          size = constant;
-        }
-      os << "  " << extents << " = tensor.from_elements " << joined(sizes)
-         << " : tensor<" << shape.size() << "xindex>\n  " << v.name
-         << " = tensor.reshape " << x.name << "(" << extents << ") : ("
-         << typeOf(x) << ", tensor<" << shape.size() << "xindex>) -> " << typeOf(v)
-         << "\n";
-      return v;
+      SmallVector<Value> extents;
+      for (int64_t d : shape)
+        extents.push_back(d < 0 ? size(d)
+                                : Value(arith::ConstantIndexOp::create(b, d)));
+      Value extentsTensor = tensor::FromElementsOp::create(b, extents);
+      return {tensor::ReshapeOp::create(b, type, x.value, extentsTensor),
+              shape};
     }
-    os << "  " << v.name << " = tensor.expand_shape " << x.name << " "
-       << reassociation(groups) << " output_shape [" << joined(sizes)
-       << "] : " << typeOf(x) << " into " << typeOf(v) << "\n";
-    return v;
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t d : shape)
+      sizes.push_back(sizeOf(d));
+    return {tensor::ExpandShapeOp::create(b, type, x.value,
+                                          reassociation(groups), sizes),
+            shape};
   }
 
-  Val collapse(const Val &x, const std::vector<std::vector<unsigned>> &groups) {
+  /// x with each of `groups` of its dimensions merged into one. Fails when
+  /// the merged size is dynamic but none of B, L and M.
+  llvm::Expected<Val>
+  collapse(const Val &x, const std::vector<std::vector<unsigned>> &groups) {
     std::vector<int64_t> shape;
     for (const auto &group : groups) {
       int64_t size = 1;
@@ -380,202 +402,218 @@ public:
         shape.push_back(size);
       else if (dynamic.size() == 1 && size == 1)
         shape.push_back(dynamic[0]);
-      else if (dynamic.size() == 2 && size == 1)
-        shape.push_back(kM); // B and L
+      else if (dynamic == std::vector<int64_t>{kB, kL} && size == 1)
+        shape.push_back(kM);
       else
-        llvm::report_fatal_error("ssmc: model importer: unsupported collapse");
+        return importerError("no name for the size of a group of dimensions "
+                             "collapsed in a " +
+                             shapeString(x.shape) + " tensor");
     }
-    Val v{fresh(), shape, x.elt};
-    os << "  " << v.name << " = tensor.collapse_shape " << x.name << " "
-       << reassociation(groups) << " : " << typeOf(x) << " into " << typeOf(v)
-       << "\n";
-    return v;
+    return Val{tensor::CollapseShapeOp::create(b,
+                                               typeOf(shape, x.elementType()),
+                                               x.value, reassociation(groups)),
+               shape};
   }
+
+  /// Builds a scalar body from the block arguments (inputs, then the
+  /// output) and returns the value it yields.
+  using Body = llvm::function_ref<Value(ValueRange)>;
 
   /// A linalg.generic over the iteration space `space` (the output's shape
   /// when nothing is reduced). `ins` are (value, dims of the space it is
-  /// indexed by); `outDims` index the output. `body` receives the block
-  /// argument names (inputs, then the output) and writes the region,
-  /// returning the name of the yielded value.
+  /// indexed by); `outDims` index the output.
   Val generic(const std::vector<int64_t> &space,
               const std::vector<std::pair<Val, std::vector<unsigned>>> &ins,
               const Val &init, const std::vector<unsigned> &outDims,
-              llvm::function_ref<std::string(const std::vector<std::string> &)> body) {
+              Body body) {
     unsigned rank = space.size();
-    std::vector<std::string> maps, iterators, names, types, args;
+    auto mapOf = [&](const std::vector<unsigned> &dims) {
+      SmallVector<AffineExpr> results;
+      for (unsigned d : dims)
+        results.push_back(b.getAffineDimExpr(d));
+      return AffineMap::get(rank, 0, results, b.getContext());
+    };
+    SmallVector<Value> inputs;
+    SmallVector<AffineMap> maps;
     for (const auto &[value, dims] : ins) {
-      maps.push_back(mapOf(rank, dims));
-      names.push_back(value.name);
-      types.push_back(typeOf(value));
+      inputs.push_back(value.value);
+      maps.push_back(mapOf(dims));
     }
-    maps.push_back(mapOf(rank, outDims));
+    maps.push_back(mapOf(outDims));
+    SmallVector<utils::IteratorType> iterators;
     for (unsigned i = 0; i < rank; ++i)
-      iterators.push_back(llvm::is_contained(outDims, i) ? "\"parallel\""
-                                                         : "\"reduction\"");
-    Val v{fresh(), init.shape, init.elt};
-    os << "  " << v.name << " = linalg.generic {indexing_maps = ["
-       << joined(maps) << "], iterator_types = [" << joined(iterators)
-       << "]} ins(" << joined(names) << " : " << joined(types) << ") outs("
-       << init.name << " : " << typeOf(init) << ") {\n  ^bb0(";
-    std::vector<std::string> blockArgs;
-    for (size_t i = 0; i <= ins.size(); ++i) {
-      std::string arg = fresh();
-      StringRef elt = i < ins.size() ? StringRef(ins[i].first.elt) : StringRef(init.elt);
-      os << (i ? ", " : "") << arg << ": " << elt;
-      blockArgs.push_back(arg);
-    }
-    os << "):\n";
-    std::string result = body(blockArgs);
-    os << "    linalg.yield " << result << " : " << init.elt << "\n  } -> "
-       << typeOf(v) << "\n";
-    return v;
+      iterators.push_back(llvm::is_contained(outDims, i)
+                              ? utils::IteratorType::parallel
+                              : utils::IteratorType::reduction);
+    auto op = linalg::GenericOp::create(
+        b, TypeRange{init.value.getType()}, inputs, ValueRange{init.value},
+        maps, iterators, [&](OpBuilder &nested, Location, ValueRange args) {
+          // The body's helpers build with `b`: move it into the block.
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(nested.getInsertionBlock(),
+                              nested.getInsertionPoint());
+          linalg::YieldOp::create(b, body(args));
+        });
+    return {op.getResult(0), init.shape};
   }
 
-  /// One line `%r = <op> <operands> : f32` inside a region.
-  std::string op(StringRef opName, const std::vector<std::string> &operands,
-                 StringRef type = "f32") {
-    std::string r = fresh();
-    os << "    " << r << " = " << opName << " " << joined(operands) << " : "
-       << type << "\n";
-    return r;
-  }
-  std::string constant(double value) {
-    std::string r = fresh();
-    os << "    " << r << " = arith.constant " << floatLit(value) << " : f32\n";
-    return r;
+  Value constant(double value) {
+    return arith::ConstantOp::create(b, b.getF32FloatAttr(value));
   }
   /// silu(x) = x / (1 + exp(-x)).
-  std::string silu(const std::string &x) {
-    std::string neg = op("arith.negf", {x});
-    std::string e = op("math.exp", {neg});
-    std::string one = constant(1.0);
-    std::string d = op("arith.addf", {one, e});
-    return op("arith.divf", {x, d});
+  Value silu(Value x) {
+    Value e = math::ExpOp::create(b, arith::NegFOp::create(b, x));
+    Value one = constant(1.0);
+    return arith::DivFOp::create(b, x, arith::AddFOp::create(b, one, e));
   }
 
-  /// a + b, written over a's buffer (the residual stream is updated in
+  /// x + y, written over x's buffer (the residual stream is updated in
   /// place, which also keeps the layer loop's carried value in one buffer).
-  Val add(const Val &a, const Val &b) {
-    return generic(a.shape, {{a, identity(a.shape.size())}, {b, identity(b.shape.size())}},
-                   a, identity(a.shape.size()),
-                   [&](const std::vector<std::string> &args) {
-                     return op("arith.addf", {args[0], args[1]});
+  Val add(const Val &x, const Val &y) {
+    std::vector<unsigned> dims = identity(x.shape.size());
+    return generic(x.shape, {{x, dims}, {y, dims}}, x, dims,
+                   [&](ValueRange args) -> Value {
+                     return arith::AddFOp::create(b, args[0], args[1]);
                    });
   }
 
-  /// RMS normalisation of x[M, K] over K (weight [K]), as
-  /// transformers' MambaRMSNorm: x * rsqrt(mean(x^2) + eps) * w, written
-  /// x / sqrt(...) (libm has no rsqrtf for convert-math-to-libm).
-  Val rmsNorm(const Val &x, StringRef weightName, double eps) {
-    Val w = weight(weightName);
-    int64_t k = x.shape[1];
-    Val sums = generic(x.shape, {{x, {0, 1}}}, zeros({x.shape[0]}), {0},
-                       [&](const std::vector<std::string> &args) {
-                         std::string sq = op("arith.mulf", {args[0], args[0]});
-                         return op("arith.addf", {sq, args[1]});
-                       });
-    return generic(x.shape, {{x, {0, 1}}, {sums, {0}}, {w, {1}}}, empty(x.shape),
-                   {0, 1}, [&](const std::vector<std::string> &args) {
-                     std::string n = constant(static_cast<double>(k));
-                     std::string mean = op("arith.divf", {args[1], n});
-                     std::string e = constant(eps);
-                     std::string r = op("math.sqrt", {op("arith.addf", {mean, e})});
-                     return op("arith.mulf", {op("arith.divf", {args[0], r}), args[2]});
+  /// Sums of squares of x over the dims of the space that `outDims` leaves
+  /// out, into zeros of the shape `outShape`.
+  Val sumOfSquares(const Val &x, const std::vector<unsigned> &outDims,
+                   const std::vector<int64_t> &outShape) {
+    return generic(x.shape, {{x, identity(x.shape.size())}}, zeros(outShape),
+                   outDims, [&](ValueRange args) -> Value {
+                     Value square = arith::MulFOp::create(b, args[0], args[0]);
+                     return arith::AddFOp::create(b, square, args[1]);
                    });
+  }
+
+  /// The body of RMS normalisation: x / sqrt(sum / count + eps) * w for the
+  /// arguments (x, sum, w), as transformers' MambaRMSNorm computes
+  /// x * rsqrt(mean(x^2) + eps) * w (libm has no rsqrtf for
+  /// convert-math-to-libm).
+  Value normalized(ValueRange args, int64_t count, double eps) {
+    Value n = constant(static_cast<double>(count));
+    Value mean = arith::DivFOp::create(b, args[1], n);
+    Value e = constant(eps);
+    Value root = math::SqrtOp::create(b, arith::AddFOp::create(b, mean, e));
+    return arith::MulFOp::create(b, arith::DivFOp::create(b, args[0], root),
+                                 args[2]);
+  }
+
+  /// RMS normalisation of x[M, K] over K (weight [K]).
+  llvm::Expected<Val> rmsNorm(const Val &x, StringRef weightName, double eps) {
+    llvm::Expected<Val> w = weight(weightName);
+    if (!w)
+      return w.takeError();
+    int64_t k = x.shape[1];
+    Val sums = sumOfSquares(x, {0}, {x.shape[0]});
+    return generic(x.shape, {{x, {0, 1}}, {sums, {0}}, {*w, {1}}},
+                   empty(x.shape), {0, 1},
+                   [&](ValueRange args) { return normalized(args, k, eps); });
   }
 
   /// Mamba-2's gated norm: g = y * silu(z), then RMS normalisation of g
   /// over `groups` equal parts of its K columns, times w[K].
-  Val gatedRMSNorm(const Val &y, const Val &z, StringRef weightName, double eps,
-                   int64_t groups) {
+  llvm::Expected<Val> gatedRMSNorm(const Val &y, const Val &z,
+                                   StringRef weightName, double eps,
+                                   int64_t groups) {
     int64_t k = y.shape[1], part = k / groups;
-    Val w = weight(weightName);
-    Val gated = generic(y.shape, {{y, {0, 1}}, {z, {0, 1}}}, empty(y.shape), {0, 1},
-                        [&](const std::vector<std::string> &args) {
-                          return op("arith.mulf", {args[0], silu(args[1])});
-                        });
+    llvm::Expected<Val> w = weight(weightName);
+    if (!w)
+      return w.takeError();
+    Val gated =
+        generic(y.shape, {{y, {0, 1}}, {z, {0, 1}}}, empty(y.shape), {0, 1},
+                [&](ValueRange args) -> Value {
+                  return arith::MulFOp::create(b, args[0], silu(args[1]));
+                });
     Val g3 = expand(gated, {{0}, {1, 2}}, {y.shape[0], groups, part});
-    Val w2 = expand(w, {{0, 1}}, {groups, part});
-    Val sums = generic(g3.shape, {{g3, {0, 1, 2}}}, zeros({y.shape[0], groups}),
-                       {0, 1}, [&](const std::vector<std::string> &args) {
-                         std::string sq = op("arith.mulf", {args[0], args[0]});
-                         return op("arith.addf", {sq, args[1]});
-                       });
-    Val normed = generic(
-        g3.shape, {{g3, {0, 1, 2}}, {sums, {0, 1}}, {w2, {1, 2}}}, empty(g3.shape),
-        {0, 1, 2}, [&](const std::vector<std::string> &args) {
-          std::string n = constant(static_cast<double>(part));
-          std::string mean = op("arith.divf", {args[1], n});
-          std::string e = constant(eps);
-          std::string r = op("math.sqrt", {op("arith.addf", {mean, e})});
-          return op("arith.mulf", {op("arith.divf", {args[0], r}), args[2]});
-        });
+    Val w2 = expand(*w, {{0, 1}}, {groups, part});
+    Val sums = sumOfSquares(g3, {0, 1}, {y.shape[0], groups});
+    Val normed =
+        generic(g3.shape, {{g3, {0, 1, 2}}, {sums, {0, 1}}, {w2, {1, 2}}},
+                empty(g3.shape), {0, 1, 2},
+                [&](ValueRange args) { return normalized(args, part, eps); });
     return collapse(normed, {{0}, {1, 2}});
   }
 
   /// The rows of the embedding table for ids[M] (i64): [M, hidden].
-  Val embed(const Val &ids, StringRef tableName) {
-    Val table = weight(tableName);
-    std::vector<int64_t> shape{ids.shape[0], table.shape[1]};
+  llvm::Expected<Val> embed(const Val &ids, StringRef tableName) {
+    llvm::Expected<Val> table = weight(tableName);
+    if (!table)
+      return table.takeError();
+    std::vector<int64_t> shape{ids.shape[0], table->shape[1]};
     return generic(shape, {{ids, {0}}}, empty(shape), {0, 1},
-                   [&](const std::vector<std::string> &args) {
-                     std::string row = op("arith.index_cast", {args[0]}, "i64 to index");
-                     std::string col = fresh();
-                     os << "    " << col << " = linalg.index 1 : index\n";
-                     std::string v = fresh();
-                     os << "    " << v << " = tensor.extract " << table.name << "["
-                        << row << ", " << col << "] : " << typeOf(table) << "\n";
-                     return v;
+                   [&](ValueRange args) -> Value {
+                     Value row = arith::IndexCastOp::create(b, b.getIndexType(),
+                                                            args[0]);
+                     Value column = linalg::IndexOp::create(b, 1);
+                     return tensor::ExtractOp::create(b, table->value,
+                                                      ValueRange{row, column});
                    });
   }
 
-  /// Aborts with a message unless every id of ids[M] is in [0, vocab).
+  /// Stops the program with a message unless every id of ids[M] is in
+  /// [0, vocab).
   void checkIds(const Val &ids, int64_t vocab) {
-    Val init{fresh(), {}, "i1"};
-    os << "  " << init.name << " = tensor.from_elements %true : tensor<i1>\n";
-    Val ok = generic(ids.shape, {{ids, {0}}}, init, {},
-                     [&](const std::vector<std::string> &args) {
-                       std::string lo = fresh(), hi = fresh(), v = fresh();
-                       os << "    " << lo << " = arith.cmpi sge, " << args[0]
-                          << ", %c0_i64 : i64\n";
-                       os << "    " << hi << " = arith.cmpi slt, " << args[0]
-                          << ", %vocab_i64 : i64\n";
-                       std::string both = op("arith.andi", {lo, hi}, "i1");
-                       return op("arith.andi", {both, args[1]}, "i1");
-                     });
-    std::string flag = fresh();
-    os << "  " << flag << " = tensor.extract " << ok.name << "[] : tensor<i1>\n";
-    os << "  cf.assert " << flag << ", \"token id out of range: every id must "
-       << "be in [0, " << vocab << ")\"\n";
+    Val init{
+        tensor::FromElementsOp::create(
+            b, RankedTensorType::get({}, b.getI1Type()), ValueRange{trueValue}),
+        {}};
+    Val ok = generic(
+        ids.shape, {{ids, {0}}}, init, {}, [&](ValueRange args) -> Value {
+          Value low = arith::CmpIOp::create(b, arith::CmpIPredicate::sge,
+                                            args[0], zeroI64);
+          Value high = arith::CmpIOp::create(b, arith::CmpIPredicate::slt,
+                                             args[0], vocabI64);
+          Value both = arith::AndIOp::create(b, low, high);
+          return arith::AndIOp::create(b, both, args[1]);
+        });
+    Value flag = tensor::ExtractOp::create(b, ok.value, ValueRange{});
+    cf::AssertOp::create(b, flag,
+                         "token id out of range: every id must be in [0, " +
+                             std::to_string(vocab) + ")");
   }
-
-  /// The prefix of layer 0's tensors, and the SSA value (in floats) that
-  /// moves them to the layer being written; empty outside the layer loop.
-  static constexpr const char *kLayer0 = "backbone.layers.0.";
-  std::string layerBase;
-
-private:
-  unsigned &counter;
-  const WeightsLayout &layout;
 };
 
+using Step = EntryBuilder::Step;
+
 /// The two entry points of one model.
-class ModelWriter {
+class ModelBuilder {
 public:
-  ModelWriter(const ModelDescription &model, const WeightsLayout &layout,
-              const ModelImportOptions &options)
+  ModelBuilder(const ModelDescription &model, const WeightsLayout &layout,
+               const ModelImportOptions &options)
       : config(model.config), layout(layout), options(options) {}
 
-  std::string module() {
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    os << "// " << modelTypeName(config.modelType) << ": "
-       << config.numHiddenLayers << " layers, hidden " << config.hiddenSize
-       << ", state " << config.stateSize << ", vocabulary " << config.vocabSize
-       << "\nmodule {\n";
-    writeInfo(os);
-    os << function(/*decode=*/false) << function(/*decode=*/true) << "}\n";
-    return text;
+  llvm::Expected<OwningOpRef<ModuleOp>> build(MLIRContext &context) {
+    llvm::Expected<uint64_t> stride = layerStride();
+    if (!stride)
+      return stride.takeError();
+    context.loadDialect<arith::ArithDialect, cf::ControlFlowDialect,
+                        func::FuncDialect, linalg::LinalgDialect,
+                        math::MathDialect, memref::MemRefDialect,
+                        scf::SCFDialect, SSMDialect, tensor::TensorDialect>();
+    ImplicitLocOpBuilder b(
+        NameLoc::get(StringAttr::get(&context, options.name)), &context);
+    OwningOpRef<ModuleOp> module = ModuleOp::create(b.getLoc());
+    b.setInsertionPointToEnd(module->getBody());
+    writeInfo(b);
+    for (bool decode : {false, true})
+      if (llvm::Error error = function(b, decode, *stride))
+        return std::move(error);
+    // The verifier's messages name the op and its location; an error here
+    // is a bug of this file, not of the model.
+    std::string diagnostics;
+    ScopedDiagnosticHandler capture(&context, [&](Diagnostic &diagnostic) {
+      llvm::raw_string_ostream(diagnostics)
+          << "\n"
+          << diagnostic.getLocation() << ": " << diagnostic;
+      return success();
+    });
+    if (failed(verify(*module)))
+      return importerError("the module built for the model is invalid:" +
+                           diagnostics);
+    return std::move(module);
   }
 
 private:
@@ -597,26 +635,33 @@ private:
     return {config.intermediateSize, config.stateSize};
   }
 
-  void writeInfo(llvm::raw_string_ostream &os) {
-    int64_t info[kInfoFieldCount] = {};
-    info[kInfoFormatVersion] = kModelFormatVersion;
-    info[kInfoModelType] = mamba2() ? 2 : 1;
-    info[kInfoLayers] = config.numHiddenLayers;
-    info[kInfoHidden] = config.hiddenSize;
-    info[kInfoVocab] = config.vocabSize;
-    info[kInfoConvCacheFloats] = convFloats();
-    info[kInfoSSMCacheFloats] = ssmFloats();
-    info[kInfoWeightsFloats] = static_cast<int64_t>(layout.totalFloats);
-    info[kInfoWeightsHash] = static_cast<int64_t>(layout.hash);
-    std::vector<std::string> values;
-    for (int64_t v : info)
-      values.push_back(std::to_string(v));
-    os << "  memref.global constant @" << options.name << "_info : memref<"
-       << kInfoFieldCount << "xi64> = dense<[" << joined(values) << "]>\n";
+  void writeInfo(ImplicitLocOpBuilder &b) {
+    int64_t info[SSM_MODEL_INFO_FIELD_COUNT] = {};
+    info[SSM_MODEL_INFO_FORMAT_VERSION] = SSM_MODEL_FORMAT_VERSION;
+    info[SSM_MODEL_INFO_MODEL_TYPE] =
+        mamba2() ? SSM_MODEL_TYPE_MAMBA2 : SSM_MODEL_TYPE_MAMBA;
+    info[SSM_MODEL_INFO_LAYERS] = config.numHiddenLayers;
+    info[SSM_MODEL_INFO_HIDDEN] = config.hiddenSize;
+    info[SSM_MODEL_INFO_VOCAB] = config.vocabSize;
+    info[SSM_MODEL_INFO_CONV_CACHE_FLOATS] = convFloats();
+    info[SSM_MODEL_INFO_SSM_CACHE_FLOATS] = ssmFloats();
+    info[SSM_MODEL_INFO_WEIGHTS_FLOATS] =
+        static_cast<int64_t>(layout.totalFloats);
+    info[SSM_MODEL_INFO_WEIGHTS_HASH] = static_cast<int64_t>(layout.hash);
+    auto table =
+        RankedTensorType::get({SSM_MODEL_INFO_FIELD_COUNT}, b.getI64Type());
+    memref::GlobalOp::create(
+        b, b.getStringAttr(options.name + "_info"),
+        /*sym_visibility=*/StringAttr(),
+        TypeAttr::get(
+            MemRefType::get(table.getShape(), table.getElementType())),
+        DenseIntElementsAttr::get(table, ArrayRef<int64_t>(info)),
+        /*constant=*/b.getUnitAttr(), /*alignment=*/IntegerAttr());
   }
 
   /// Per-layer view of a flat cache [B, floats]: [B, layers, shape...].
-  Val layerView(Writer &w, const Val &flat, std::vector<int64_t> layerShape) {
+  Val layerView(EntryBuilder &w, const Val &flat,
+                std::vector<int64_t> layerShape) {
     std::vector<int64_t> shape{kB, config.numHiddenLayers};
     shape.insert(shape.end(), layerShape.begin(), layerShape.end());
     std::vector<unsigned> rest;
@@ -626,153 +671,260 @@ private:
   }
 
   /// The offsets, sizes and strides of cache[:, layer] ([B, layers, ...]).
-  std::string layerSlice(const Val &cache, const std::string &layer) const {
-    std::vector<std::string> offsets{"0", layer},
-        sizes{dimName(kB), "1"}, strides{"1", "1"};
+  struct LayerSlice {
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+  };
+  LayerSlice layerSlice(EntryBuilder &w, const Val &cache) const {
+    LayerSlice s;
+    s.offsets = {w.b.getIndexAttr(0), w.layer};
+    s.sizes = {w.B, w.b.getIndexAttr(1)};
+    s.strides = {w.b.getIndexAttr(1), w.b.getIndexAttr(1)};
     for (size_t i = 2; i < cache.shape.size(); ++i) {
-      offsets.push_back("0");
-      sizes.push_back(std::to_string(cache.shape[i]));
-      strides.push_back("1");
+      s.offsets.push_back(w.b.getIndexAttr(0));
+      s.sizes.push_back(w.b.getIndexAttr(cache.shape[i]));
+      s.strides.push_back(w.b.getIndexAttr(1));
     }
-    return "[" + joined(offsets) + "] [" + joined(sizes) + "] [" + joined(strides) + "]";
+    return s;
   }
 
   /// cache[:, layer] as [B, shape...].
-  Val cacheSlice(Writer &w, const Val &cache, const std::string &layer) {
+  Val cacheSlice(EntryBuilder &w, const Val &cache) {
     std::vector<int64_t> shape{kB};
     shape.insert(shape.end(), cache.shape.begin() + 2, cache.shape.end());
-    Val v{w.fresh(), shape};
-    w.os << "  " << v.name << " = tensor.extract_slice " << cache.name
-         << layerSlice(cache, layer) << " : " << typeOf(cache) << " to "
-         << typeOf(v) << "\n";
-    return v;
+    LayerSlice s = layerSlice(w, cache);
+    return {tensor::ExtractSliceOp::create(w.b, typeOf(shape, w.f32),
+                                           cache.value, s.offsets, s.sizes,
+                                           s.strides),
+            shape};
   }
 
   /// cache with [:, layer] replaced by `value` [B, shape...].
-  Val cacheInsert(Writer &w, const Val &value, const Val &cache,
-                  const std::string &layer) {
-    Val v{w.fresh(), cache.shape};
-    w.os << "  " << v.name << " = tensor.insert_slice " << value.name << " into "
-         << cache.name << layerSlice(cache, layer) << " : " << typeOf(value)
-         << " into " << typeOf(cache) << "\n";
-    return v;
+  Val cacheInsert(EntryBuilder &w, const Val &value, const Val &cache) {
+    LayerSlice s = layerSlice(w, cache);
+    return {tensor::InsertSliceOp::create(w.b, value.value, cache.value,
+                                          s.offsets, s.sizes, s.strides),
+            cache.shape};
   }
 
-  /// Layer tensors are named as layer 0's; Writer::weight moves them to
+  /// Layer tensors are named as layer 0's; EntryBuilder::weight moves them to
   /// the layer of the loop iteration.
   static std::string layerName(StringRef what) {
-    return (Writer::kLayer0 + what).str();
+    return (kLayer0 + what).str();
   }
-  static std::string mixer(StringRef what) { return layerName(("mixer." + what).str()); }
-  StringRef optionalBias(StringRef proj, std::string &storage) const {
-    if (!config.useBias)
-      return "";
-    storage = mixer((proj + ".bias").str());
-    return storage;
+  static std::string mixer(StringRef what) {
+    return layerName(("mixer." + what).str());
+  }
+
+  /// The mixer's linear layer `proj` (in_proj, x_proj ...) of x, plus its
+  /// bias when `withBias`.
+  llvm::Expected<Val> projection(EntryBuilder &w, const Val &x, StringRef proj,
+                                 bool withBias) {
+    Step step(w, ("backbone.layers.*.mixer." + proj).str());
+    std::string bias = withBias ? mixer((proj + ".bias").str()) : "";
+    return w.linear(x, mixer((proj + ".weight").str()), bias);
+  }
+
+  /// The per-channel (Mamba) or per-head (Mamba-2) parameters of the scan.
+  struct ScanParameters {
+    Val A, D, dtBias;
+  };
+  llvm::Expected<ScanParameters> scanParameters(EntryBuilder &w,
+                                                StringRef dtBiasName) {
+    llvm::Expected<Val> A = w.weight(mixer("A_log"));
+    if (!A)
+      return A.takeError();
+    llvm::Expected<Val> D = w.weight(mixer("D"));
+    if (!D)
+      return D.takeError();
+    llvm::Expected<Val> dtBias = w.weight(mixer(dtBiasName));
+    if (!dtBias)
+      return dtBias.takeError();
+    return ScanParameters{*A, *D, *dtBias};
   }
 
   /// Floats between the tensors of consecutive layers: every layer has the
   /// same table, so layer l's copy of a layer-0 tensor is l strides on.
-  uint64_t layerStride() const {
+  llvm::Expected<uint64_t> layerStride() const {
     if (config.numHiddenLayers < 2)
       return 0;
     const WeightsLayout::Slot *first = layout.find(layerName("norm.weight"));
-    const WeightsLayout::Slot *second = layout.find("backbone.layers.1.norm.weight");
+    const WeightsLayout::Slot *second =
+        layout.find("backbone.layers.1.norm.weight");
+    if (!first || !second)
+      return importerError("the weights layout lacks the norm weight of layer "
+                           "0 or 1");
     uint64_t stride = second->offset - first->offset;
     for (const WeightsLayout::Slot &slot : layout.slots) {
       StringRef name = slot.name;
       if (!name.consume_front("backbone.layers."))
         continue;
       auto [index, rest] = name.split('.');
+      uint64_t layerIndex = 0;
       const WeightsLayout::Slot *zero = layout.find(layerName(rest));
-      if (!zero || slot.offset != zero->offset + std::stoull(index.str()) * stride)
-        llvm::report_fatal_error("ssmc: model importer: layers are not laid out "
-                                 "at a constant stride");
+      if (index.getAsInteger(10, layerIndex) || !zero)
+        return importerError("tensor '" + slot.name +
+                             "' has no layer-0 counterpart in the weights "
+                             "layout");
+      if (slot.offset != zero->offset + layerIndex * stride)
+        return importerError(
+            "tensor '" + slot.name + "' is not at a constant stride of " +
+            std::to_string(stride) + " floats from its layer-0 counterpart");
     }
     return stride;
   }
 
-  std::string function(bool decode) {
-    std::string text;
-    Writer w(text, counter, layout);
-    std::string weightsType = typeOf({static_cast<int64_t>(layout.totalFloats)}, "f32");
-    std::string idsType = decode ? typeOf({kB}, "i64") : typeOf({kB, kL}, "i64");
-    std::string convType = typeOf({kB, convFloats()}, "f32");
-    std::string ssmType = typeOf({kB, ssmFloats()}, "f32");
-    w.os << "  func.func @" << options.name << (decode ? "_decode" : "_prefill")
-         << "(%weights: " << weightsType << ", %ids: " << idsType
-         << ", %conv_cache: " << convType << " {ssm.in_place}, %ssm_cache: "
-         << ssmType << " {ssm.in_place}) -> (" << typeOf({kB, config.vocabSize}, "f32")
-         << ", " << convType << ", " << ssmType << ") {\n";
-    w.os << "  %c0 = arith.constant 0 : index\n  %c1 = arith.constant 1 : index\n"
-         << "  %zero = arith.constant 0.0 : f32\n  %true = arith.constant true\n"
-         << "  %c0_i64 = arith.constant 0 : i64\n  %vocab_i64 = arith.constant "
-         << config.vocabSize << " : i64\n"
-         << "  %B = tensor.dim %ids, %c0 : " << idsType << "\n";
-    if (decode) {
-      w.os << "  %L = arith.constant 1 : index\n";
-    } else {
-      w.os << "  %L = tensor.dim %ids, %c1 : " << idsType << "\n"
-           << "  %M = arith.muli %B, %L : index\n"
-           << "  %nonempty = arith.cmpi sge, %L, %c1 : index\n"
-           << "  cf.assert %nonempty, \"the prompt must hold at least one token\"\n";
-    }
-    Val ids{"%ids", decode ? std::vector<int64_t>{kB} : std::vector<int64_t>{kB, kL}, "i64"};
-    Val flatIds = decode ? ids : w.collapse(ids, {{0, 1}});
-    w.checkIds(flatIds, config.vocabSize);
-    Val hidden = w.embed(flatIds, "backbone.embeddings.weight");
-    // Rows are tokens: [M, hidden] (M = B in decode).
+  llvm::Error function(ImplicitLocOpBuilder &b, bool decode, uint64_t stride) {
+    std::string name = options.name + (decode ? "_decode" : "_prefill");
+    Location entry = NameLoc::get(b.getStringAttr(name));
+    OpBuilder::InsertionGuard guard(b);
+    b.setLoc(entry);
+    EntryBuilder w(b, layout, entry);
+    Type i64 = b.getI64Type();
+    auto weightsType =
+        typeOf({static_cast<int64_t>(layout.totalFloats)}, w.f32);
+    auto idsType = decode ? typeOf({kB}, i64) : typeOf({kB, kL}, i64);
+    auto convType = typeOf({kB, convFloats()}, w.f32);
+    auto ssmType = typeOf({kB, ssmFloats()}, w.f32);
+    auto func = func::FuncOp::create(
+        b, name,
+        b.getFunctionType(
+            {weightsType, idsType, convType, ssmType},
+            {typeOf({kB, config.vocabSize}, w.f32), convType, ssmType}));
+    // The caches are updated in place: the C header says so, and the
+    // driver checks that bufferization kept them.
+    func.setArgAttr(2, "ssm.in_place", b.getUnitAttr());
+    func.setArgAttr(3, "ssm.in_place", b.getUnitAttr());
+    b.setInsertionPointToStart(func.addEntryBlock());
+    w.weights = func.getArgument(0);
+    Val ids{func.getArgument(1),
+            decode ? std::vector<int64_t>{kB} : std::vector<int64_t>{kB, kL}};
+    Val convFlat{func.getArgument(2), {kB, convFloats()}};
+    Val ssmFlat{func.getArgument(3), {kB, ssmFloats()}};
 
-    Val convFlat{"%conv_cache", {kB, convFloats()}};
-    Val ssmFlat{"%ssm_cache", {kB, ssmFloats()}};
+    Value c0 = arith::ConstantIndexOp::create(b, 0);
+    Value c1 = arith::ConstantIndexOp::create(b, 1);
+    w.zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
+    w.trueValue = arith::ConstantIntOp::create(b, b.getI1Type(), 1);
+    w.zeroI64 = arith::ConstantIntOp::create(b, i64, 0);
+    w.vocabI64 = arith::ConstantIntOp::create(b, i64, config.vocabSize);
+    w.B = tensor::DimOp::create(b, ids.value, c0);
+    if (decode) {
+      w.L = arith::ConstantIndexOp::create(b, 1);
+    } else {
+      w.L = tensor::DimOp::create(b, ids.value, c1);
+      w.M = arith::MulIOp::create(b, w.B, w.L);
+      Value nonempty =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::sge, w.L, c1);
+      cf::AssertOp::create(b, nonempty,
+                           "the prompt must hold at least one token");
+    }
+    Val flatIds = ids;
+    if (!decode) {
+      llvm::Expected<Val> collapsed = w.collapse(ids, {{0, 1}});
+      if (!collapsed)
+        return collapsed.takeError();
+      flatIds = *collapsed;
+    }
+    {
+      Step step(w, "input_ids");
+      w.checkIds(flatIds, config.vocabSize);
+    }
+    // Rows are tokens: [M, hidden] (M = B in decode).
+    llvm::Expected<Val> hidden = [&] {
+      Step step(w, "backbone.embeddings");
+      return w.embed(flatIds, "backbone.embeddings.weight");
+    }();
+    if (!hidden)
+      return hidden.takeError();
+
     Val conv = layerView(w, convFlat, convLayerShape());
     Val ssm = layerView(w, ssmFlat, ssmLayerShape());
-    // One loop over the layers, whose body is written once: LLVM compiles
+    // One loop over the layers, whose body is built once: LLVM compiles
     // one copy of the kernels, whatever the depth of the model.
-    std::string results = w.fresh();
-    Val hIn{w.fresh(), hidden.shape}, convIn{w.fresh(), conv.shape},
-        ssmIn{w.fresh(), ssm.shape};
-    w.os << "  %layers = arith.constant " << config.numHiddenLayers
-         << " : index\n  %layer_stride = arith.constant " << layerStride()
-         << " : index\n  " << results << ":3 = scf.for %layer = %c0 to %layers "
-         << "step %c1 iter_args(" << hIn.name << " = " << hidden.name << ", "
-         << convIn.name << " = " << conv.name << ", " << ssmIn.name << " = "
-         << ssm.name << ") -> (" << typeOf(hidden) << ", " << typeOf(conv) << ", "
-         << typeOf(ssm) << ") {\n  %layer_base = arith.muli %layer, %layer_stride"
-         << " : index\n";
-    w.layerBase = "%layer_base";
-    Val layerConv = convIn, layerSSM = ssmIn;
-    Val normed = w.rmsNorm(hIn, layerName("norm.weight"), config.layerNormEpsilon);
-    Val mixed = mamba2() ? mamba2Mixer(w, normed, decode, layerConv, layerSSM)
-                         : mambaMixer(w, normed, decode, layerConv, layerSSM);
-    Val hOut = w.add(hIn, mixed);
-    w.os << "  scf.yield " << hOut.name << ", " << layerConv.name << ", "
-         << layerSSM.name << " : " << typeOf(hidden) << ", " << typeOf(conv)
-         << ", " << typeOf(ssm) << "\n  }\n";
-    w.layerBase.clear();
-    hidden = {results + "#0", hidden.shape};
-    conv = {results + "#1", conv.shape};
-    ssm = {results + "#2", ssm.shape};
+    Value layers = arith::ConstantIndexOp::create(b, config.numHiddenLayers);
+    Value strideFloats = arith::ConstantIndexOp::create(b, stride);
+    auto loop = [&] {
+      Step step(w, "backbone.layers");
+      return scf::ForOp::create(
+          b, c0, layers, c1, ValueRange{hidden->value, conv.value, ssm.value});
+    }();
+    {
+      OpBuilder::InsertionGuard inLoop(b);
+      b.setInsertionPointToStart(loop.getBody());
+      w.layer = loop.getInductionVar();
+      w.layerBase = arith::MulIOp::create(b, w.layer, strideFloats);
+      Val hIn{loop.getRegionIterArg(0), hidden->shape};
+      Val layerConv{loop.getRegionIterArg(1), conv.shape};
+      Val layerSSM{loop.getRegionIterArg(2), ssm.shape};
+      llvm::Expected<Val> normed = [&] {
+        Step step(w, "backbone.layers.*.norm");
+        return w.rmsNorm(hIn, layerName("norm.weight"),
+                         config.layerNormEpsilon);
+      }();
+      if (!normed)
+        return normed.takeError();
+      llvm::Expected<Val> mixed = [&] {
+        Step step(w, "backbone.layers.*.mixer");
+        return mamba2() ? mamba2Mixer(w, *normed, decode, layerConv, layerSSM)
+                        : mambaMixer(w, *normed, decode, layerConv, layerSSM);
+      }();
+      if (!mixed)
+        return mixed.takeError();
+      Step step(w, "backbone.layers.*");
+      Val hOut = w.add(hIn, *mixed);
+      scf::YieldOp::create(
+          b, ValueRange{hOut.value, layerConv.value, layerSSM.value});
+      w.layer = w.layerBase = Value();
+    }
+    Val last{loop.getResult(0), hidden->shape};
+    conv.value = loop.getResult(1);
+    ssm.value = loop.getResult(2);
     if (!decode) {
       // Only the last position's logits: generation needs no more, and the
       // vocabulary projection of a whole prompt would dominate memory.
-      Val rows = w.expand(hidden, {{0, 1}, {2}}, {kB, kL, config.hiddenSize});
-      std::string last = w.fresh();
-      w.os << "  " << last << " = arith.subi %L, %c1 : index\n";
-      Val lastRow{w.fresh(), {kB, 1, config.hiddenSize}};
-      w.os << "  " << lastRow.name << " = tensor.extract_slice " << rows.name
-           << "[0, " << last << ", 0] [" << dimName(kB) << ", 1, " << config.hiddenSize
-           << "] [1, 1, 1] : " << typeOf(rows) << " to " << typeOf(lastRow) << "\n";
-      hidden = w.collapse(lastRow, {{0, 1}, {2}});
+      Val rows = w.expand(last, {{0, 1}, {2}}, {kB, kL, config.hiddenSize});
+      Value position = arith::SubIOp::create(b, w.L, c1);
+      std::vector<int64_t> rowShape{kB, 1, config.hiddenSize};
+      Val lastRow{
+          tensor::ExtractSliceOp::create(
+              b, typeOf(rowShape, w.f32), rows.value,
+              ArrayRef<OpFoldResult>{b.getIndexAttr(0), position,
+                                     b.getIndexAttr(0)},
+              ArrayRef<OpFoldResult>{w.B, b.getIndexAttr(1),
+                                     b.getIndexAttr(config.hiddenSize)},
+              ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                                     b.getIndexAttr(1)}),
+          rowShape};
+      llvm::Expected<Val> collapsed = w.collapse(lastRow, {{0, 1}, {2}});
+      if (!collapsed)
+        return collapsed.takeError();
+      last = *collapsed;
     }
-    Val final = w.rmsNorm(hidden, "backbone.norm_f.weight", config.layerNormEpsilon);
-    Val logits = w.linear(final, config.tieWordEmbeddings ? "backbone.embeddings.weight"
-                                                          : "lm_head.weight");
-    Val convOut = w.collapse(conv, {{0}, rangeFrom(1, conv.shape.size())});
-    Val ssmOut = w.collapse(ssm, {{0}, rangeFrom(1, ssm.shape.size())});
-    w.os << "  return " << logits.name << ", " << convOut.name << ", " << ssmOut.name
-         << " : " << typeOf(logits) << ", " << convType << ", " << ssmType << "\n  }\n";
-    return text;
+    llvm::Expected<Val> final = [&] {
+      Step step(w, "backbone.norm_f");
+      return w.rmsNorm(last, "backbone.norm_f.weight", config.layerNormEpsilon);
+    }();
+    if (!final)
+      return final.takeError();
+    llvm::Expected<Val> logits = [&] {
+      Step step(w, "lm_head");
+      return w.linear(*final, config.tieWordEmbeddings
+                                  ? "backbone.embeddings.weight"
+                                  : "lm_head.weight");
+    }();
+    if (!logits)
+      return logits.takeError();
+    llvm::Expected<Val> convOut =
+        w.collapse(conv, {{0}, rangeFrom(1, conv.shape.size())});
+    if (!convOut)
+      return convOut.takeError();
+    llvm::Expected<Val> ssmOut =
+        w.collapse(ssm, {{0}, rangeFrom(1, ssm.shape.size())});
+    if (!ssmOut)
+      return ssmOut.takeError();
+    func::ReturnOp::create(
+        b, ValueRange{logits->value, convOut->value, ssmOut->value});
+    return llvm::Error::success();
   }
 
   static std::vector<unsigned> rangeFrom(unsigned begin, unsigned end) {
@@ -784,176 +936,190 @@ private:
 
   /// The causal convolution with SiLU of x[M, C] (tokens as rows), reading
   /// and updating the layer's conv cache. Returns [M, C].
-  Val convolution(Writer &w, const Val &x, bool decode, Val &conv) {
+  llvm::Expected<Val> convolution(EntryBuilder &w, const Val &x, bool decode,
+                                  Val &conv) {
+    Step step(w, "backbone.layers.*.mixer.conv1d");
     int64_t channels = x.shape[1];
-    Val seq = decode ? w.expand(x, {{0, 1}, {2}}, {kB, 1, channels})
-                     : w.expand(x, {{0, 1}, {2}}, {kB, kL, channels});
+    Val seq = w.expand(x, {{0, 1}, {2}}, {kB, decode ? 1 : kL, channels});
     Val channelsMajor = w.transpose(seq, {0, 2, 1});
-    Val weight = w.weight(mixer("conv1d.weight"));
-    std::string biasText, biasType;
+    llvm::Expected<Val> weight = w.weight(mixer("conv1d.weight"));
+    if (!weight)
+      return weight.takeError();
+    Value bias;
     if (config.useConvBias) {
-      Val bias = w.weight(mixer("conv1d.bias"));
-      biasText = " bias(" + bias.name + ")";
-      biasType = ", " + typeOf(bias);
+      llvm::Expected<Val> b = w.weight(mixer("conv1d.bias"));
+      if (!b)
+        return b.takeError();
+      bias = b->value;
     }
-    std::string initText, initType;
-    if (decode) {
-      Val state = cacheSlice(w, conv, "%layer");
-      initText = " init_state(" + state.name + ")";
-      initType = ", " + typeOf(state);
-    }
-    Val out{w.fresh(), channelsMajor.shape};
-    Val last{w.fresh(), {kB, channels, width() - 1}};
-    w.os << "  " << out.name << ", " << last.name << " = ssm.causal_conv1d "
-         << channelsMajor.name << ", " << weight.name << biasText << initText
-         << " silu : (" << typeOf(channelsMajor) << ", " << typeOf(weight) << biasType
-         << initType << ") -> (" << typeOf(out) << ", " << typeOf(last) << ")\n";
-    conv = cacheInsert(w, last, conv, "%layer");
-    Val tokensMajor = w.transpose(out, {0, 2, 1});
+    Value init;
+    if (decode)
+      init = cacheSlice(w, conv).value;
+    std::vector<int64_t> lastShape{kB, channels, width() - 1};
+    auto op = CausalConv1dOp::create(
+        w.b, typeOf(channelsMajor.shape, w.f32), typeOf(lastShape, w.f32),
+        channelsMajor.value, weight->value, bias, init, Activation::silu);
+    conv = cacheInsert(w, {op.getFinalState(), lastShape}, conv);
+    Val tokensMajor =
+        w.transpose({op.getOut(), channelsMajor.shape}, {0, 2, 1});
     return w.collapse(tokensMajor, {{0, 1}, {2}});
   }
 
   /// MambaMixer: in_proj, conv + SiLU, x_proj, dt_proj, selective scan with
   /// D and the SiLU gate, out_proj. x: [M, hidden].
-  Val mambaMixer(Writer &w, const Val &x, bool decode, Val &conv, Val &ssm) {
+  llvm::Expected<Val> mambaMixer(EntryBuilder &w, const Val &x, bool decode,
+                                 Val &conv, Val &ssm) {
     int64_t inner = config.intermediateSize, state = config.stateSize;
     int64_t rank = config.timeStepRank;
-    std::string bias;
-    Val projected = w.linear(x, mixer("in_proj.weight"),
-                             optionalBias("in_proj", bias));
-    Val xs = w.slice(projected, 1, 0, inner);
-    Val gate = w.slice(projected, 1, inner, inner);
-    Val u = convolution(w, xs, decode, conv);
-    Val params = w.linear(u, mixer("x_proj.weight"));
-    Val dtLow = w.slice(params, 1, 0, rank);
-    Val Bm = w.slice(params, 1, rank, state);
-    Val Cm = w.slice(params, 1, rank + state, state);
+    llvm::Expected<Val> projected = projection(w, x, "in_proj", config.useBias);
+    if (!projected)
+      return projected.takeError();
+    Val xs = w.slice(*projected, 1, 0, inner);
+    Val gate = w.slice(*projected, 1, inner, inner);
+    llvm::Expected<Val> u = convolution(w, xs, decode, conv);
+    if (!u)
+      return u.takeError();
+    llvm::Expected<Val> params =
+        projection(w, *u, "x_proj", /*withBias=*/false);
+    if (!params)
+      return params.takeError();
+    Val dtLow = w.slice(*params, 1, 0, rank);
+    Val Bm = w.slice(*params, 1, rank, state);
+    Val Cm = w.slice(*params, 1, rank + state, state);
     // dt_proj without its bias: the scan adds it before the softplus.
-    Val dt = w.linear(dtLow, mixer("dt_proj.weight"));
-    Val A = w.weight(mixer("A_log"));
-    Val D = w.weight(mixer("D"));
-    Val dtBias = w.weight(mixer("dt_proj.bias"));
+    llvm::Expected<Val> dt =
+        projection(w, dtLow, "dt_proj", /*withBias=*/false);
+    if (!dt)
+      return dt.takeError();
+    llvm::Expected<ScanParameters> p = scanParameters(w, "dt_proj.bias");
+    if (!p)
+      return p.takeError();
     Val y;
     if (decode) {
       Val B3 = w.expand(Bm, {{0, 1}, {2}}, {kB, 1, state});
       Val C3 = w.expand(Cm, {{0, 1}, {2}}, {kB, 1, state});
-      Val h = cacheSlice(w, ssm, "%layer");
+      Val h = cacheSlice(w, ssm);
       Val yInit = w.empty({kB, inner});
-      Val newState{w.fresh(), h.shape};
-      y = {w.fresh(), {kB, inner}};
-      w.os << "  " << newState.name << ", " << y.name << " = ssm.state_update ins("
-           << u.name << ", " << dt.name << ", " << A.name << ", " << B3.name << ", "
-           << C3.name << " : " << typeOf(u) << ", " << typeOf(dt) << ", "
-           << typeOf(A) << ", " << typeOf(B3) << ", " << typeOf(C3) << ") skip("
-           << D.name << " : " << typeOf(D) << ") gate(" << gate.name << " : "
-           << typeOf(gate) << ") dt_bias(" << dtBias.name << " : " << typeOf(dtBias)
-           << ") dt_softplus outs(" << h.name << ", " << yInit.name << " : "
-           << typeOf(h) << ", " << typeOf(yInit) << ")\n";
-      ssm = cacheInsert(w, newState, ssm, "%layer");
+      auto op = StateUpdateOp::create(
+          w.b, u->value, dt->value, p->A.value, B3.value, C3.value, p->D.value,
+          gate.value, p->dtBias.value, h.value, yInit.value,
+          /*dt_softplus=*/w.b.getUnitAttr(),
+          /*dt_limit=*/DenseF64ArrayAttr());
+      ssm = cacheInsert(w, {op.getNewState(), h.shape}, ssm);
+      y = {op.getY(), yInit.shape};
     } else {
       auto channelsMajor = [&](const Val &v) {
-        return w.transpose(w.expand(v, {{0, 1}, {2}}, {kB, kL, v.shape[1]}), {0, 2, 1});
+        return w.transpose(w.expand(v, {{0, 1}, {2}}, {kB, kL, v.shape[1]}),
+                           {0, 2, 1});
       };
-      Val uT = channelsMajor(u), dtT = channelsMajor(dt), zT = channelsMajor(gate);
-      Val BT = w.expand(channelsMajor(Bm), {{0, 1}, {2}, {3}}, {kB, 1, state, kL});
-      Val CT = w.expand(channelsMajor(Cm), {{0, 1}, {2}, {3}}, {kB, 1, state, kL});
-      Val yT{w.fresh(), uT.shape};
-      Val last{w.fresh(), {kB, inner, state}};
-      w.os << "  " << yT.name << ", " << last.name << " = ssm.selective_scan "
-           << uT.name << ", " << dtT.name << ", " << A.name << ", " << BT.name << ", "
-           << CT.name << " skip(" << D.name << ") gate(" << zT.name
-           << ") delta_bias(" << dtBias.name << ") delta_softplus : ("
-           << joined({typeOf(uT), typeOf(dtT), typeOf(A), typeOf(BT), typeOf(CT),
-                      typeOf(D), typeOf(zT), typeOf(dtBias)})
-           << ") -> (" << typeOf(yT) << ", " << typeOf(last) << ")\n";
-      ssm = cacheInsert(w, last, ssm, "%layer");
-      y = w.collapse(w.transpose(yT, {0, 2, 1}), {{0, 1}, {2}});
+      Val uT = channelsMajor(*u), dtT = channelsMajor(*dt),
+          zT = channelsMajor(gate);
+      Val BT =
+          w.expand(channelsMajor(Bm), {{0, 1}, {2}, {3}}, {kB, 1, state, kL});
+      Val CT =
+          w.expand(channelsMajor(Cm), {{0, 1}, {2}, {3}}, {kB, 1, state, kL});
+      std::vector<int64_t> lastShape{kB, inner, state};
+      auto op = SelectiveScanOp::create(
+          w.b, typeOf(uT.shape, w.f32), typeOf(lastShape, w.f32), uT.value,
+          dtT.value, p->A.value, BT.value, CT.value, p->D.value, zT.value,
+          p->dtBias.value, /*init=*/Value(), /*delta_softplus=*/true,
+          /*method=*/DiscretizationAttr());
+      ssm = cacheInsert(w, {op.getFinalState(), lastShape}, ssm);
+      llvm::Expected<Val> rows = w.collapse(
+          w.transpose({op.getY(), uT.shape}, {0, 2, 1}), {{0, 1}, {2}});
+      if (!rows)
+        return rows.takeError();
+      y = *rows;
     }
-    return w.linear(y, mixer("out_proj.weight"),
-                    optionalBias("out_proj", bias));
+    return projection(w, y, "out_proj", config.useBias);
   }
 
   /// Mamba2Mixer: in_proj into (z, xBC, dt), conv + SiLU over xBC, SSD with
   /// dt_bias, softplus, dt limits and D, gated RMS norm, out_proj.
-  Val mamba2Mixer(Writer &w, const Val &x, bool decode, Val &conv, Val &ssm) {
+  llvm::Expected<Val> mamba2Mixer(EntryBuilder &w, const Val &x, bool decode,
+                                  Val &conv, Val &ssm) {
     int64_t inner = config.intermediateSize, state = config.stateSize;
     int64_t heads = config.numHeads, headDim = config.headDim;
     int64_t groups = config.nGroups, convDim = config.convDim();
-    std::string bias;
-    Val projected = w.linear(x, mixer("in_proj.weight"),
-                             optionalBias("in_proj", bias));
-    Val z = w.slice(projected, 1, 0, inner);
-    Val xBC = w.slice(projected, 1, inner, convDim);
-    Val dt = w.slice(projected, 1, inner + convDim, heads);
-    Val mixed = convolution(w, xBC, decode, conv);
-    Val xs = w.slice(mixed, 1, 0, inner);
-    Val Bm = w.slice(mixed, 1, inner, groups * state);
-    Val Cm = w.slice(mixed, 1, inner + groups * state, groups * state);
-    Val A = w.weight(mixer("A_log"));
-    Val D = w.weight(mixer("D"));
-    Val dtBias = w.weight(mixer("dt_bias"));
-    std::string limit;
-    if (config.timeStepLimitLow > 0.0 || std::isfinite(config.timeStepLimitHigh)) {
-      auto bound = [](double v) {
-        return std::isinf(v) ? std::string(v < 0 ? "-inf" : "inf") : floatLit(v);
-      };
-      limit = " dt_limit [" + bound(config.timeStepLimitLow) + ", " +
-              bound(config.timeStepLimitHigh) + "]";
-    }
+    llvm::Expected<Val> projected = projection(w, x, "in_proj", config.useBias);
+    if (!projected)
+      return projected.takeError();
+    Val z = w.slice(*projected, 1, 0, inner);
+    Val xBC = w.slice(*projected, 1, inner, convDim);
+    Val dt = w.slice(*projected, 1, inner + convDim, heads);
+    llvm::Expected<Val> mixed = convolution(w, xBC, decode, conv);
+    if (!mixed)
+      return mixed.takeError();
+    Val xs = w.slice(*mixed, 1, 0, inner);
+    Val Bm = w.slice(*mixed, 1, inner, groups * state);
+    Val Cm = w.slice(*mixed, 1, inner + groups * state, groups * state);
+    llvm::Expected<ScanParameters> p = scanParameters(w, "dt_bias");
+    if (!p)
+      return p.takeError();
+    DenseF64ArrayAttr limit;
+    if (config.timeStepLimitLow > 0.0 ||
+        std::isfinite(config.timeStepLimitHigh))
+      limit = w.b.getDenseF64ArrayAttr(
+          {config.timeStepLimitLow, config.timeStepLimitHigh});
     Val y;
     if (decode) {
       Val x3 = w.expand(xs, {{0}, {1, 2}}, {kB, heads, headDim});
       Val B3 = w.expand(Bm, {{0}, {1, 2}}, {kB, groups, state});
       Val C3 = w.expand(Cm, {{0}, {1, 2}}, {kB, groups, state});
-      Val h = cacheSlice(w, ssm, "%layer");
+      Val h = cacheSlice(w, ssm);
       Val yInit = w.empty({kB, heads, headDim});
-      Val newState{w.fresh(), h.shape};
-      Val y3{w.fresh(), {kB, heads, headDim}};
-      w.os << "  " << newState.name << ", " << y3.name << " = ssm.state_update ins("
-           << x3.name << ", " << dt.name << ", " << A.name << ", " << B3.name << ", "
-           << C3.name << " : " << typeOf(x3) << ", " << typeOf(dt) << ", "
-           << typeOf(A) << ", " << typeOf(B3) << ", " << typeOf(C3) << ") skip("
-           << D.name << " : " << typeOf(D) << ") dt_bias(" << dtBias.name << " : "
-           << typeOf(dtBias) << ") dt_softplus" << limit << " outs(" << h.name
-           << ", " << yInit.name << " : " << typeOf(h) << ", " << typeOf(yInit)
-           << ")\n";
-      ssm = cacheInsert(w, newState, ssm, "%layer");
-      y = w.collapse(y3, {{0}, {1, 2}});
+      auto op = StateUpdateOp::create(
+          w.b, x3.value, dt.value, p->A.value, B3.value, C3.value, p->D.value,
+          /*z=*/Value(), p->dtBias.value, h.value, yInit.value,
+          /*dt_softplus=*/w.b.getUnitAttr(), limit);
+      ssm = cacheInsert(w, {op.getNewState(), h.shape}, ssm);
+      llvm::Expected<Val> rows =
+          w.collapse({op.getY(), yInit.shape}, {{0}, {1, 2}});
+      if (!rows)
+        return rows.takeError();
+      y = *rows;
     } else {
       Val x4 = w.expand(xs, {{0, 1}, {2, 3}}, {kB, kL, heads, headDim});
       Val dt3 = w.expand(dt, {{0, 1}, {2}}, {kB, kL, heads});
       Val B4 = w.expand(Bm, {{0, 1}, {2, 3}}, {kB, kL, groups, state});
       Val C4 = w.expand(Cm, {{0, 1}, {2, 3}}, {kB, kL, groups, state});
-      Val y4{w.fresh(), x4.shape};
-      Val last{w.fresh(), {kB, heads, headDim, state}};
-      w.os << "  " << y4.name << ", " << last.name << " = ssm.ssd " << x4.name << ", "
-           << dt3.name << ", " << A.name << ", " << B4.name << ", " << C4.name
-           << " skip(" << D.name << ") dt_bias(" << dtBias.name << ") dt_softplus"
-           << limit << " {chunk_size = " << config.chunkSize << " : i64} : ("
-           << joined({typeOf(x4), typeOf(dt3), typeOf(A), typeOf(B4), typeOf(C4),
-                      typeOf(D), typeOf(dtBias)})
-           << ") -> (" << typeOf(y4) << ", " << typeOf(last) << ")\n";
-      ssm = cacheInsert(w, last, ssm, "%layer");
-      y = w.collapse(y4, {{0, 1}, {2, 3}});
+      std::vector<int64_t> lastShape{kB, heads, headDim, state};
+      auto op = SSDOp::create(
+          w.b, typeOf(x4.shape, w.f32), typeOf(lastShape, w.f32), x4.value,
+          dt3.value, p->A.value, B4.value, C4.value, p->D.value, /*z=*/Value(),
+          p->dtBias.value, /*init=*/Value(), /*seq_idx=*/Value(),
+          /*cu_seqlens=*/Value(), /*dt_softplus=*/true, limit,
+          static_cast<uint64_t>(config.chunkSize),
+          /*algorithm=*/SSDAlgorithmAttr());
+      ssm = cacheInsert(w, {op.getFinalState(), lastShape}, ssm);
+      llvm::Expected<Val> rows =
+          w.collapse({op.getY(), x4.shape}, {{0, 1}, {2, 3}});
+      if (!rows)
+        return rows.takeError();
+      y = *rows;
     }
     // Per group of intermediate / n_groups channels, as mamba_ssm's
     // RMSNormGated (group_size = d_ssm // ngroups) and transformers do.
-    Val normed = w.gatedRMSNorm(y, z, mixer("norm.weight"),
-                                config.layerNormEpsilon, groups);
-    return w.linear(normed, mixer("out_proj.weight"),
-                    optionalBias("out_proj", bias));
+    llvm::Expected<Val> normed = [&] {
+      Step step(w, "backbone.layers.*.mixer.norm");
+      return w.gatedRMSNorm(y, z, mixer("norm.weight"), config.layerNormEpsilon,
+                            groups);
+    }();
+    if (!normed)
+      return normed.takeError();
+    return projection(w, *normed, "out_proj", config.useBias);
   }
 
   const HFConfig &config;
   const WeightsLayout &layout;
   const ModelImportOptions &options;
-  unsigned counter = 0;
 };
 
 } // namespace
 
-std::string mlir::ssm::emitModelMLIR(const ModelDescription &model,
-                                     const WeightsLayout &layout,
-                                     const ModelImportOptions &options) {
-  return ModelWriter(model, layout, options).module();
+llvm::Expected<OwningOpRef<ModuleOp>>
+mlir::ssm::buildModelModule(MLIRContext &context, const ModelDescription &model,
+                            const WeightsLayout &layout,
+                            const ModelImportOptions &options) {
+  return ModelBuilder(model, layout, options).build(context);
 }

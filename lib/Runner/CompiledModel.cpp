@@ -83,10 +83,11 @@ std::unique_ptr<CompiledModel> CompiledModel::open(const std::string &library,
       !(model->prefillFn = symbol("_mlir_ciface_" + name + "_prefill")) ||
       !(model->decodeFn = symbol("_mlir_ciface_" + name + "_decode")))
     return nullptr;
-  if (model->info[abi::kInfoFormatVersion] != abi::kModelFormatVersion) {
+  if (model->info[SSM_MODEL_INFO_FORMAT_VERSION] != SSM_MODEL_FORMAT_VERSION) {
     error = "'" + library + "' has model format " +
-            std::to_string(model->info[abi::kInfoFormatVersion]) +
-            ", this runner reads format " + std::to_string(abi::kModelFormatVersion) +
+            std::to_string(model->info[SSM_MODEL_INFO_FORMAT_VERSION]) +
+            ", this runner reads format " +
+            std::to_string(SSM_MODEL_FORMAT_VERSION) +
             ": recompile it with this ssmc";
     return nullptr;
   }
@@ -100,8 +101,8 @@ std::unique_ptr<CompiledModel> CompiledModel::open(const std::string &library,
                          ".weights";
   }
   if (ssm_weights_open(model->weightsFile.c_str(),
-                       model->info[abi::kInfoWeightsFloats],
-                       model->info[abi::kInfoWeightsHash],
+                       model->info[SSM_MODEL_INFO_WEIGHTS_FLOATS],
+                       model->info[SSM_MODEL_INFO_WEIGHTS_HASH],
                        &model->weights) != SSM_OK) {
     error = ssm_last_error();
     return nullptr;
@@ -118,8 +119,10 @@ CompiledModel::~CompiledModel() {
 ModelCaches CompiledModel::makeCaches(int64_t batch) const {
   ModelCaches caches;
   caches.batch = batch;
-  caches.conv.assign(static_cast<size_t>(batch * info[abi::kInfoConvCacheFloats]), 0.0f);
-  caches.ssm.assign(static_cast<size_t>(batch * info[abi::kInfoSSMCacheFloats]), 0.0f);
+  caches.conv.assign(
+      static_cast<size_t>(batch * info[SSM_MODEL_INFO_CONV_CACHE_FLOATS]), 0.0f);
+  caches.ssm.assign(
+      static_cast<size_t>(batch * info[SSM_MODEL_INFO_SSM_CACHE_FLOATS]), 0.0f);
   return caches;
 }
 
@@ -139,9 +142,11 @@ template <typename Fn, typename Ids>
 void CompiledModel::call(Fn entry, Ids &ids, ModelCaches &caches,
                          std::vector<float> &logits) const {
   Weights w = view1(const_cast<float *>(ssm_weights_data(weights)),
-                    info[abi::kInfoWeightsFloats]);
-  Cache conv = view2(caches.conv.data(), caches.batch, info[abi::kInfoConvCacheFloats]);
-  Cache ssm = view2(caches.ssm.data(), caches.batch, info[abi::kInfoSSMCacheFloats]);
+                    info[SSM_MODEL_INFO_WEIGHTS_FLOATS]);
+  Cache conv = view2(caches.conv.data(), caches.batch,
+                     info[SSM_MODEL_INFO_CONV_CACHE_FLOATS]);
+  Cache ssm = view2(caches.ssm.data(), caches.batch,
+                    info[SSM_MODEL_INFO_SSM_CACHE_FLOATS]);
   Logits result{};
   entry(&result, &w, &ids, &conv, &ssm);
   takeLogits(result, caches.batch, vocab(), logits);

@@ -79,10 +79,13 @@ struct SSMInsertShapeChecksPass
     Location loc = op->getLoc();
     std::string where;
     llvm::raw_string_ostream os(where);
-    // As a compiler diagnostic reads: file:line:col: op: message.
+    // As a compiler diagnostic reads: file:line:col: op: message. Ops built
+    // by the model importer have no file; their name says which layer.
     if (auto at = loc->findInstanceOf<FileLineColLoc>())
       os << at.getFilename().getValue() << ":" << at.getLine() << ":"
          << at.getColumn() << ": ";
+    else if (auto name = loc->findInstanceOf<NameLoc>())
+      os << name.getName().getValue() << ": ";
     os << op->getName() << ": ";
 
     struct Bound {

@@ -1,15 +1,16 @@
 //===- weights.c - Weights files written by ssmc ----------------------------===//
 //
 // Part of ssmc. A compiled model reads its parameters from one flat f32
-// buffer; ssmc writes that buffer to a file (a 4096-byte header, then the
-// floats) so that loading is one read-only mmap: no parsing, no copy, pages
-// shared between processes running the same model.
+// buffer; ssmc writes that buffer to a file (a one-page header, then the
+// floats: ssm/model_abi.h) so that loading is one read-only mmap: no
+// parsing, no copy, pages shared between processes running the same model.
 //
 //===----------------------------------------------------------------------===//
 
 #define _POSIX_C_SOURCE 200809L
 
 #include "internal.h"
+#include "ssm/model_abi.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,9 +20,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-enum { kHeaderBytes = 4096 };
-static const char kMagic[8] = {'S', 'S', 'M', 'W', 'G', 'T', '0', '1'};
 
 struct ssm_weights {
   void *mapping;
@@ -73,12 +71,13 @@ ssm_status_t ssm_weights_open(const char *path, int64_t expected_floats,
                          "%s: '%s' is not a regular file", kFn, path);
   }
   uint64_t size = (uint64_t)st.st_size;
-  if (size < kHeaderBytes) {
+  if (size < SSM_WEIGHTS_HEADER_BYTES) {
     close(fd);
     return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
                          "%s: '%s' holds %llu bytes, less than the %d-byte "
                          "header of a weights file",
-                         kFn, path, (unsigned long long)size, kHeaderBytes);
+                         kFn, path, (unsigned long long)size,
+                         SSM_WEIGHTS_HEADER_BYTES);
   }
   void *mapping = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
   close(fd);
@@ -87,13 +86,13 @@ ssm_status_t ssm_weights_open(const char *path, int64_t expected_floats,
                          kFn, path, strerror(errno));
   const unsigned char *bytes = mapping;
   uint64_t floats, hash;
-  memcpy(&floats, bytes + 8, sizeof(floats));
-  memcpy(&hash, bytes + 16, sizeof(hash));
+  memcpy(&floats, bytes + SSM_WEIGHTS_FLOAT_COUNT_OFFSET, sizeof(floats));
+  memcpy(&hash, bytes + SSM_WEIGHTS_LAYOUT_HASH_OFFSET, sizeof(hash));
   ssm_status_t status = SSM_OK;
-  if (memcmp(bytes, kMagic, sizeof(kMagic)) != 0)
+  if (memcmp(bytes, SSM_WEIGHTS_MAGIC, SSM_WEIGHTS_MAGIC_BYTES) != 0)
     status = ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
                            "%s: '%s' is not a weights file written by ssmc "
-                           "(no SSMWGT01 magic)",
+                           "(no " SSM_WEIGHTS_MAGIC " magic)",
                            kFn, path);
   else if (floats != (uint64_t)expected_floats)
     status = ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
@@ -107,13 +106,13 @@ ssm_status_t ssm_weights_open(const char *path, int64_t expected_floats,
                            "%lld: it was written for another model or ssmc",
                            kFn, path, (unsigned long long)hash,
                            (long long)expected_hash);
-  else if ((size - kHeaderBytes) / sizeof(float) < floats ||
-           size - kHeaderBytes != floats * sizeof(float))
+  else if ((size - SSM_WEIGHTS_HEADER_BYTES) / sizeof(float) < floats ||
+           size - SSM_WEIGHTS_HEADER_BYTES != floats * sizeof(float))
     status = ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
                            "%s: '%s' is %llu bytes, expected %llu (truncated "
                            "or padded)",
                            kFn, path, (unsigned long long)size,
-                           (unsigned long long)(kHeaderBytes +
+                           (unsigned long long)(SSM_WEIGHTS_HEADER_BYTES +
                                                 floats * sizeof(float)));
   ssm_weights_t *weights = NULL;
   if (status == SSM_OK && !(weights = malloc(sizeof(*weights))))
@@ -135,7 +134,8 @@ ssm_status_t ssm_weights_open(const char *path, int64_t expected_floats,
 const float *ssm_weights_data(const ssm_weights_t *weights) {
   if (!weights)
     return NULL;
-  return (const float *)((const unsigned char *)weights->mapping + kHeaderBytes);
+  return (const float *)((const unsigned char *)weights->mapping +
+                         SSM_WEIGHTS_HEADER_BYTES);
 }
 
 ssm_status_t ssm_weights_close(ssm_weights_t *weights) {

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ssm/model_abi.h"
 #include "ssm/runtime.h"
 
 #include <gtest/gtest.h>
@@ -25,10 +26,10 @@ struct WeightsFile {
   std::string path;
   WeightsFile(const char *name, uint64_t floats, uint64_t hash) {
     path = ::testing::TempDir() + name;
-    std::vector<unsigned char> header(4096, 0);
-    std::memcpy(header.data(), "SSMWGT01", 8);
-    std::memcpy(header.data() + 8, &floats, 8);
-    std::memcpy(header.data() + 16, &hash, 8);
+    std::vector<unsigned char> header(SSM_WEIGHTS_HEADER_BYTES, 0);
+    std::memcpy(header.data(), SSM_WEIGHTS_MAGIC, SSM_WEIGHTS_MAGIC_BYTES);
+    std::memcpy(header.data() + SSM_WEIGHTS_FLOAT_COUNT_OFFSET, &floats, 8);
+    std::memcpy(header.data() + SSM_WEIGHTS_LAYOUT_HASH_OFFSET, &hash, 8);
     FILE *file = std::fopen(path.c_str(), "wb");
     std::fwrite(header.data(), 1, header.size(), file);
     for (uint64_t i = 0; i < floats; ++i) {

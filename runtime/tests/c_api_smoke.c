@@ -1,13 +1,14 @@
 //===- c_api_smoke.c - The runtime's header used from C -------------------===//
 //
 // Part of ssmc. Compiled as strict C99 and linked against the shared
-// library: the public header must be valid C, every entry point must be
+// library: the public headers must be valid C, every entry point must be
 // exported, and internal helpers must not be. Exits non-zero on failure.
 //
 //===----------------------------------------------------------------------===//
 
 #define _GNU_SOURCE // RTLD_DEFAULT
 
+#include "ssm/model_abi.h"
 #include "ssm/runtime.h"
 #include "ssm/runtime_cuda.h"
 
@@ -102,6 +103,10 @@ int main(void) {
           SSM_ERROR_INVALID_ARGUMENT);
   }
   ssm_buffer_free(buffer);
+
+  // The weights header keeps the floats after it 64-byte aligned.
+  CHECK(sizeof SSM_WEIGHTS_MAGIC - 1 == SSM_WEIGHTS_MAGIC_BYTES);
+  CHECK(SSM_WEIGHTS_HEADER_BYTES % 64 == 0);
 
   // CUDA: works, or fails cleanly with a reason (this machine: no driver).
   {

@@ -46,3 +46,17 @@ func.func @ssd_groups(%x: tensor<1x8x4x3xf32>, %dt: tensor<1x8x4xf32>, %A: tenso
          tensor<1x8x?x5xf32>) -> tensor<1x8x4x3xf32>
   return %y : tensor<1x8x4x3xf32>
 }
+
+// -----
+
+// Ops built by the model importer have no file:line:col; the message names
+// the module they compute instead.
+// CHECK-LABEL: func.func @named
+// CHECK: cf.assert %{{.*}}, "backbone.layers.*.mixer.conv1d: ssm.causal_conv1d: operand 'init_state' dimension 0 (B) does not match operand 'x' dimension 0"
+func.func @named(%x: tensor<?x4x?xf32>, %w: tensor<4x3xf32>, %s: tensor<?x4x2xf32>)
+    -> tensor<?x4x?xf32> {
+  %o = ssm.causal_conv1d %x, %w init_state(%s)
+      : (tensor<?x4x?xf32>, tensor<4x3xf32>, tensor<?x4x2xf32>) -> tensor<?x4x?xf32>
+      loc("backbone.layers.*.mixer.conv1d"("model_decode"))
+  return %o : tensor<?x4x?xf32>
+}

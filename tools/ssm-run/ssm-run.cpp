@@ -317,7 +317,7 @@ int main(int argc, char **argv) {
   int64_t decodeSteps = std::max<int64_t>(static_cast<int64_t>(generated.size()) - 1, 0);
   std::fprintf(stderr,
                "ssm-run: %s model, %lld layers, vocabulary %lld; %d thread(s); BLAS %s\n",
-               model->modelType() == 2 ? "Mamba-2" : "Mamba",
+               model->modelType() == SSM_MODEL_TYPE_MAMBA2 ? "Mamba-2" : "Mamba",
                static_cast<long long>(model->layers()),
                static_cast<long long>(model->vocab()), ssm_get_num_threads(),
                ssm_blas_library());

@@ -1,7 +1,8 @@
 //===- Driver.h - The ssmc compilation flow ---------------------*- C++ -*-===//
 //
-// Part of ssmc. One function that takes an ssm module from source text to
-// the requested artifact, so the ssmc tool is only flag parsing.
+// Part of ssmc. One function that takes an ssm module, parsed from source
+// text or built from a model folder, to the requested artifact, so the ssmc
+// tool is only flag parsing.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,9 +1,9 @@
 //===- ModelImporter.h - Whole language models as ssm IR --------*- C++ -*-===//
 //
-// Part of ssmc. Turns a checked ModelDescription (MambaForCausalLM or
-// Mamba2ForCausalLM) into one MLIR module with two entry points, and writes
+// Part of ssmc. Builds, from a checked ModelDescription (MambaForCausalLM
+// or Mamba2ForCausalLM), one MLIR module with two entry points, and writes
 // the weights file those entry points read. docs/models.md describes the
-// ABI and the weights file format.
+// ABI and the weights file format (ssm/model_abi.h defines its constants).
 //
 //   <name>_prefill(weights, ids[B, L], conv_cache[B, *], ssm_cache[B, *])
 //       -> logits[B, V] of the last position; the caches are overwritten
@@ -21,8 +21,9 @@
 #define SSM_FRONTEND_MODELIMPORTER_H
 
 #include "ssm/Frontend/ModelDescription.h"
-#include "ssm/Runner/ModelABI.h"
 
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -51,19 +52,28 @@ struct WeightsLayout {
   /// weights file that disagree on it were not made together.
   uint64_t hash = 0;
 
+  /// Every tensor of `model`, in its table's order.
   static WeightsLayout forModel(const ModelDescription &model);
+  /// The slot of the checkpoint tensor `name`, or nullptr.
   const Slot *find(llvm::StringRef name) const;
 };
 
+/// What the caller chooses about the imported module.
 struct ModelImportOptions {
   /// Prefix of the entry points and of the info table.
   std::string name = "model";
 };
 
-/// The MLIR (ssm, linalg, tensor, arith dialects) of the whole model.
-std::string emitModelMLIR(const ModelDescription &model,
-                          const WeightsLayout &layout,
-                          const ModelImportOptions &options);
+/// Builds the whole model in `context` (ssm, linalg, tensor, arith, math,
+/// scf, cf, memref and func ops; the dialects are loaded here), every op
+/// located by the transformers module or checkpoint tensor it comes from.
+/// `layout` must be WeightsLayout::forModel(model); an error (with a
+/// message naming the tensor or op at fault) means the two disagree or the
+/// importer built invalid IR, never that the model is bad: checkCheckpoint
+/// has judged the model already.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+buildModelModule(mlir::MLIRContext &context, const ModelDescription &model,
+                 const WeightsLayout &layout, const ModelImportOptions &options);
 
 /// Writes the weights file of `layout` from `checkpoint` (which must have
 /// passed checkCheckpoint for the same model).

@@ -12,7 +12,7 @@
 #ifndef SSM_RUNNER_COMPILEDMODEL_H
 #define SSM_RUNNER_COMPILEDMODEL_H
 
-#include "ssm/Runner/ModelABI.h"
+#include "ssm/model_abi.h"
 
 #include <cstdint>
 #include <memory>
@@ -40,13 +40,15 @@ public:
                                              std::string &error);
   ~CompiledModel();
 
-  int64_t modelType() const { return info[abi::kInfoModelType]; }
-  int64_t layers() const { return info[abi::kInfoLayers]; }
-  int64_t hidden() const { return info[abi::kInfoHidden]; }
-  int64_t vocab() const { return info[abi::kInfoVocab]; }
+  int64_t modelType() const { return info[SSM_MODEL_INFO_MODEL_TYPE]; }
+  int64_t layers() const { return info[SSM_MODEL_INFO_LAYERS]; }
+  int64_t hidden() const { return info[SSM_MODEL_INFO_HIDDEN]; }
+  int64_t vocab() const { return info[SSM_MODEL_INFO_VOCAB]; }
   /// Bytes of the caches per sequence.
   int64_t cacheBytes() const {
-    return (info[abi::kInfoConvCacheFloats] + info[abi::kInfoSSMCacheFloats]) * 4;
+    return (info[SSM_MODEL_INFO_CONV_CACHE_FLOATS] +
+            info[SSM_MODEL_INFO_SSM_CACHE_FLOATS]) *
+           4;
   }
   const std::string &weightsPath() const { return weightsFile; }
 

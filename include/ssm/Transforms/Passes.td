@@ -179,8 +179,10 @@ def SSMInsertShapeChecksPass : Pass<"ssm-insert-shape-checks"> {
     `S` per-sequence states, and channels (or heads) a positive multiple of
     the groups. The relations are taken from the verifiers themselves, so
     the two never disagree. A compiled kernel called with inconsistent
-    sizes stops with a message naming the op, its source location, and the
-    two operand dimensions that disagree, instead of reading out of bounds.
+    sizes stops with a message naming the op, its source location
+    (file:line:col, or for an op built by the model importer the
+    transformers module it computes), and the two operand dimensions that
+    disagree, instead of reading out of bounds.
 
     ```mlir
     %y = ssm.selective_scan %u, %delta, ... : (tensor<?x?x?xf32>, ...)

@@ -498,10 +498,11 @@ SSM_RUNTIME_API void ssm_kernel_sgemm(int trans_b, int64_t m, int64_t n,
 //===----------------------------------------------------------------------===//
 //
 // `ssmc MODEL_FOLDER` writes the model's parameters as one flat f32 buffer
-// to a weights file: a 4096-byte header ("SSMWGT01", the float count and
-// the layout hash as little-endian uint64, zeros), then the floats. The
-// compiled library exports `<name>_info` (see its header), whose entries
-// 7 and 8 are the float count and hash it expects. docs/models.md.
+// to a weights file: a one-page header (the magic, the float count and the
+// layout hash), then the floats; ssm/model_abi.h defines the header. The
+// compiled library exports `<name>_info`, whose entries
+// SSM_MODEL_INFO_WEIGHTS_FLOATS and SSM_MODEL_INFO_WEIGHTS_HASH are the
+// float count and hash it expects. docs/models.md.
 
 /// A mapped weights file.
 typedef struct ssm_weights ssm_weights_t;
