@@ -149,12 +149,55 @@ private:
     Value decay = emitter.emit(b, l, yield.getRole(YieldOp::kDecay), scope);
     return op.getLogDecay() ? math::ExpOp::create(b, l, decay).getResult() : decay;
   }
+  /// A loop over the state entries binding `n` in a child of `parent`.
+  void overEntries(OpBuilder &b, Location l, const Scope &parent,
+                   function_ref<void(OpBuilder &, Location, Scope &)> body) {
+    loop(b, l, c0, extents[kN], [&](OpBuilder &b, Location l, Value n) {
+      Scope scope(&parent);
+      scope.index[kN] = n;
+      body(b, l, scope);
+    });
+  }
+  /// Loops over the item's [N, tile] state, n outer.
+  void overState(OpBuilder &b, Location l, const Scope &parent,
+                 function_ref<void(OpBuilder &, Location, Scope &)> body) {
+    overEntries(b, l, parent, [&](OpBuilder &b, Location l, Scope &sn) {
+      overLanes(b, l, sn, body);
+    });
+  }
   /// Binds the work item `item` of the grid: head (g, r) and tile.
   void bindItem(OpBuilder &b, Location l, Scope &scope, Value col);
   /// Whether the state restarts before step `i` (time index `ti`).
   Value cutBefore(OpBuilder &b, Location l, Value i, Value ti, Value begin,
-                  Value end, Value row);
+                  Value row);
   void storeOutput(OpBuilder &b, Location l, Value &y, Scope &scope, Value value);
+  Value rowCount(OpBuilder &b, Location l);
+  /// Heads times tiles of rows.
+  Value columnCount(OpBuilder &b, Location l);
+
+  /// What the recurrent form keeps per work item.
+  struct Item {
+    Scope scope;
+    Value row, begin, end;
+    /// State [N, tile], output sums and gates [tile].
+    Value h, acc, gates;
+    /// Coefficients along p computed per step, and their [tile] buffers.
+    SmallVector<Value> stepValues, stepBuffers;
+  };
+  /// Computes the planned values of `level` (p, n or both, no t) once per
+  /// item into scratch buffers.
+  void materializeLevel(OpBuilder &b, Location l, Item &item, unsigned level);
+  void prepareItem(OpBuilder &b, Location l, Item &item);
+  Value loadState(OpBuilder &b, Location l, Value state, Scope &s, Value row);
+  /// One time step of the recurrent form; returns the updated y.
+  Value step(OpBuilder &b, Location l, Item &item, Value i, Value y);
+  /// The state update and output sums of one step, with scalar loops over
+  /// the lanes (LLVM vectorizes them) or on explicit vectors.
+  void updateScalar(OpBuilder &b, Location l, Item &item, Scope &step,
+                    Value stepDecay);
+  void updateVector(OpBuilder &b, Location l, Item &item, Scope &step,
+                    Value stepDecay);
+  Value storeFinalState(OpBuilder &b, Location l, Item &item, Value dest);
 
   PatternRewriter &rewriter;
   RecurrenceOp op;
@@ -186,7 +229,7 @@ void Lowering::bindItem(OpBuilder &b, Location l, Scope &scope, Value col) {
 }
 
 Value Lowering::cutBefore(OpBuilder &b, Location l, Value i, Value ti, Value begin,
-                          Value end, Value row) {
+                          Value row) {
   Value segments = op.getReset() ? op.getReset() : op.getSeqIdx();
   if (!segments)
     return Value();
@@ -219,253 +262,255 @@ void Lowering::storeOutput(OpBuilder &b, Location l, Value &y, Scope &scope,
                                emitter.indicesOf(b, l, yInit, scope));
 }
 
+/// The row count of the grid: batch rows, or packed sequences.
+Value Lowering::rowCount(OpBuilder &b, Location l) {
+  Value cu = op.getCuSeqlens();
+  if (!cu)
+    return extents[kB];
+  return arith::SubIOp::create(
+      b, l, getValueOrCreateConstantIndexOp(b, l, tensor::getMixedSize(b, l, cu, 0)),
+      c1);
+}
+
+Value Lowering::columnCount(OpBuilder &b, Location l) {
+  return arith::MulIOp::create(
+      b, l, arith::MulIOp::create(b, l, extents[kG], extents[kR]),
+      arith::CeilDivUIOp::create(b, l, extents[kP], tile));
+}
+
+void Lowering::materializeLevel(OpBuilder &b, Location l, Item &item,
+                                unsigned level) {
+  SmallVector<Value> values = emitter.plannedAt(level);
+  if (values.empty())
+    return;
+  SmallVector<Value> sizes;
+  if (level & N)
+    sizes.push_back(extents[kN]);
+  if (level & P)
+    sizes.push_back(tile);
+  SmallVector<Value> buffers;
+  for (size_t i = 0; i < values.size(); ++i)
+    buffers.push_back(alloc(b, l, sizes));
+  auto store = [&](OpBuilder &b, Location l, Scope &scope) {
+    SmallVector<Value> at;
+    if (level & N)
+      at.push_back(scope.index[kN]);
+    if (level & P)
+      at.push_back(scope.lane);
+    for (auto [v, buffer] : llvm::zip(values, buffers))
+      memref::StoreOp::create(b, l, emitter.emit(b, l, v, scope), buffer, at);
+  };
+  if (level == P)
+    overLanes(b, l, item.scope, store);
+  else if (level == N)
+    overEntries(b, l, item.scope, store);
+  else
+    overState(b, l, item.scope, store);
+  for (auto [v, buffer] : llvm::zip(values, buffers))
+    emitter.materialize(v, buffer);
+}
+
+void Lowering::prepareItem(OpBuilder &b, Location l, Item &item) {
+  for (Value v : emitter.plannedAt(0))
+    emitter.emit(b, l, v, item.scope);
+  // Per-item coefficients that vary along p and/or n, computed once.
+  for (unsigned level : {P, N, P | N})
+    materializeLevel(b, l, item, level);
+  // The state [N, tile], from the destination or zero.
+  item.h = alloc(b, l, {extents[kN], tile});
+  overState(b, l, item.scope, [&](OpBuilder &b, Location l, Scope &s) {
+    Value v = op.getState() ? loadState(b, l, op.getState(), s, item.row)
+                            : buildFloat(b, l, ct, 0.0);
+    memref::StoreOp::create(b, l, v, item.h, ValueRange{s.index[kN], s.lane});
+  });
+  // Per-step scratch: coefficients along p, the output sum, the gate.
+  item.stepValues = emitter.plannedAt(T | P);
+  item.stepBuffers.clear();
+  for (size_t i = 0; i < item.stepValues.size(); ++i)
+    item.stepBuffers.push_back(alloc(b, l, {tile}));
+  item.acc = alloc(b, l, {tile});
+  item.gates = yield.getRole(YieldOp::kGate) ? alloc(b, l, {tile}) : Value();
+}
+
+Value Lowering::loadState(OpBuilder &b, Location l, Value state, Scope &s,
+                          Value row) {
+  return load(b, l, state,
+              emitter.indicesOf(b, l, op.getStateMutable()[0], s, row), ct);
+}
+
+void Lowering::updateScalar(OpBuilder &b, Location l, Item &item, Scope &step,
+                            Value stepDecay) {
+  overEntries(b, l, step, [&](OpBuilder &b, Location l, Scope &sn) {
+    for (Value v : emitter.plannedAt(T | N))
+      emitter.emit(b, l, v, sn);
+    overLanes(b, l, sn, [&](OpBuilder &b, Location l, Scope &s) {
+      Value decay = stepDecay ? stepDecay : decayAt(b, l, s);
+      Value input = arith::MulFOp::create(
+          b, l, emitter.emit(b, l, yield.getRole(YieldOp::kValue), s),
+          emitter.emit(b, l, yield.getRole(YieldOp::kKey), s));
+      ValueRange at{s.index[kN], s.lane};
+      Value next = arith::AddFOp::create(
+          b, l,
+          arith::MulFOp::create(b, l, decay, memref::LoadOp::create(b, l, item.h, at)),
+          input);
+      memref::StoreOp::create(b, l, next, item.h, at);
+      memref::StoreOp::create(
+          b, l,
+          buildReductionFMA(b, l, memref::LoadOp::create(b, l, item.acc, s.lane),
+                            emitter.emit(b, l, yield.getRole(YieldOp::kQuery), s),
+                            next),
+          item.acc, s.lane);
+    });
+  });
+}
+
+void Lowering::updateVector(OpBuilder &b, Location l, Item &item, Scope &step,
+                            Value stepDecay) {
+  // The head's rows as one vector value: state rows loaded and stored
+  // whole, the output sum in registers across n.
+  VectorType type = VectorType::get({*config.tile}, ct);
+  auto flags = arith::FastMathFlagsAttr::get(
+      b.getContext(), arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
+  // A value that depends on p was stored per lane (configure() checked).
+  Value value = yield.getRole(YieldOp::kValue);
+  Value valueVector =
+      emitter.dependences(value) & P
+          ? vector::LoadOp::create(b, l, type, emitter.scratchOf(value), c0).getResult()
+          : vector::BroadcastOp::create(b, l, type, emitter.emit(b, l, value, step))
+                .getResult();
+  Value decayVector = vector::BroadcastOp::create(b, l, type, stepDecay);
+  auto sum = scf::ForOp::create(
+      b, l, c0, extents[kN], c1,
+      ValueRange{vector::LoadOp::create(b, l, type, item.acc, c0)},
+      [&](OpBuilder &b, Location l, Value n, ValueRange accv) {
+        Scope sn(&step);
+        sn.index[kN] = n;
+        auto splat = [&](YieldOp::Role role) -> Value {
+          return vector::BroadcastOp::create(
+              b, l, type, emitter.emit(b, l, yield.getRole(role), sn));
+        };
+        Value key = splat(YieldOp::kKey), query = splat(YieldOp::kQuery);
+        Value old = vector::LoadOp::create(b, l, type, item.h, ValueRange{n, c0});
+        Value next = arith::AddFOp::create(
+            b, l, arith::MulFOp::create(b, l, decayVector, old, flags),
+            arith::MulFOp::create(b, l, valueVector, key, flags), flags);
+        vector::StoreOp::create(b, l, next, item.h, ValueRange{n, c0});
+        scf::YieldOp::create(
+            b, l,
+            ValueRange{arith::AddFOp::create(
+                b, l, accv[0], arith::MulFOp::create(b, l, query, next, flags), flags)});
+      });
+  vector::StoreOp::create(b, l, sum.getResult(0), item.acc, c0);
+}
+
+Value Lowering::step(OpBuilder &b, Location l, Item &item, Value i, Value y) {
+  bool reverse = op.getDirection() == Direction::reverse;
+  Value ti = reverse ? arith::SubIOp::create(
+                           b, l, arith::SubIOp::create(b, l, item.end, c1),
+                           arith::SubIOp::create(b, l, i, item.begin))
+                           .getResult()
+                     : i;
+  Scope step(&item.scope);
+  step.index[kT] = ti;
+  if (Value cut = cutBefore(b, l, i, ti, item.begin, item.scope.index[kB]))
+    scf::IfOp::create(b, l, cut, [&](OpBuilder &b, Location l) {
+      overState(b, l, item.scope, [&](OpBuilder &b, Location l, Scope &s) {
+        memref::StoreOp::create(b, l, buildFloat(b, l, ct, 0.0), item.h,
+                                ValueRange{s.index[kN], s.lane});
+      });
+      scf::YieldOp::create(b, l);
+    });
+  for (Value v : emitter.plannedAt(T))
+    emitter.emit(b, l, v, step);
+  unsigned decayLevel = emitter.dependences(yield.getRole(YieldOp::kDecay)) & (P | N);
+  Value stepDecay = decayLevel ? Value() : decayAt(b, l, step);
+
+  Value gate = yield.getRole(YieldOp::kGate);
+  overLanes(b, l, step, [&](OpBuilder &b, Location l, Scope &s) {
+    for (auto [v, buffer] : llvm::zip(item.stepValues, item.stepBuffers))
+      memref::StoreOp::create(b, l, emitter.emit(b, l, v, s), buffer, s.lane);
+    memref::StoreOp::create(b, l, emitter.emit(b, l, yield.getRole(YieldOp::kSkip), s),
+                            item.acc, s.lane);
+    if (gate)
+      memref::StoreOp::create(b, l, emitter.emit(b, l, gate, s), item.gates, s.lane);
+  });
+  for (auto [v, buffer] : llvm::zip(item.stepValues, item.stepBuffers))
+    emitter.materialize(v, buffer);
+
+  if (config.vectorHead)
+    updateVector(b, l, item, step, stepDecay);
+  else
+    updateScalar(b, l, item, step, stepDecay);
+
+  auto out = scf::ForOp::create(
+      b, l, c0, width, c1, ValueRange{y},
+      [&](OpBuilder &b, Location l, Value lane, ValueRange yc) {
+        Scope s(&step);
+        bindLane(b, l, s, lane);
+        Value v = memref::LoadOp::create(b, l, item.acc, lane);
+        if (item.gates)
+          v = arith::MulFOp::create(b, l, v,
+                                    memref::LoadOp::create(b, l, item.gates, lane));
+        Value next = yc[0];
+        storeOutput(b, l, next, s, v);
+        scf::YieldOp::create(b, l, next);
+      });
+  return out.getResult(0);
+}
+
+Value Lowering::storeFinalState(OpBuilder &b, Location l, Item &item, Value dest) {
+  // The final state, rounded once.
+  OpOperand &stateOperand = op.getStateMutable()[0];
+  Type element = getElementTypeOrSelf(dest.getType());
+  auto entries = scf::ForOp::create(
+      b, l, c0, extents[kN], c1, ValueRange{dest},
+      [&](OpBuilder &b, Location l, Value n, ValueRange dest) {
+        auto lanes = scf::ForOp::create(
+            b, l, c0, width, c1, dest,
+            [&](OpBuilder &b, Location l, Value lane, ValueRange dest) {
+              Scope s(&item.scope);
+              bindLane(b, l, s, lane);
+              s.index[kN] = n;
+              Value v = memref::LoadOp::create(b, l, item.h, ValueRange{n, lane});
+              scf::YieldOp::create(
+                  b, l,
+                  ValueRange{tensor::InsertOp::create(
+                      b, l, convertFloat(b, l, v, element), dest[0],
+                      emitter.indicesOf(b, l, stateOperand, s, item.row))});
+            });
+        scf::YieldOp::create(b, l, lanes.getResults());
+      });
+  return entries.getResult(0);
+}
+
 void Lowering::lowerRecurrent() {
   Value state = op.getState(), cu = op.getCuSeqlens();
-  OpOperand *stateOperand = state ? &op.getStateMutable()[0] : nullptr;
-  Value rows = cu ? arith::SubIOp::create(
-                        rewriter, loc,
-                        getValueOrCreateConstantIndexOp(
-                            rewriter, loc, tensor::getMixedSize(rewriter, loc, cu, 0)),
-                        c1)
-                        .getResult()
-                  : extents[kB];
-  Value cols = arith::MulIOp::create(
-      rewriter, loc, arith::MulIOp::create(rewriter, loc, extents[kG], extents[kR]),
-      arith::CeilDivUIOp::create(rewriter, loc, extents[kP], tile));
-  bool reverse = op.getDirection() == Direction::reverse;
   emitter.planLevels({T | P | N, T | P | N, T | P | N, T | P | N, T | P, T | P},
                      T | P | N);
-  unsigned decayLevel = emitter.dependences(yield.getRole(YieldOp::kDecay)) & (T | P | N);
-  Value gate = yield.getRole(YieldOp::kGate);
-
   SmallVector<Value> carried{op.getYInit()};
   if (state)
     carried.push_back(state);
   scf::ForOp grid = buildParallelGrid(
-      rewriter, loc, rows, cols, carried,
+      rewriter, loc, rowCount(rewriter, loc), columnCount(rewriter, loc), carried,
       [&](OpBuilder &b, Location l, Value row, Value col,
           ValueRange carried) -> SmallVector<Value> {
-        Scope item;
-        item.index[kB] = cu ? c0 : row;
-        bindItem(b, l, item, col);
-        Value begin = c0, end = extents[kT];
+        Item item;
+        item.row = row;
+        item.scope.index[kB] = cu ? c0 : row;
+        bindItem(b, l, item.scope, col);
+        item.begin = c0;
+        item.end = extents[kT];
         if (cu)
-          std::tie(begin, end) = sequenceBounds(b, l, cu, row, extents[kT]);
-        for (Value v : emitter.plannedAt(0))
-          emitter.emit(b, l, v, item);
-
-        // Per-item coefficients that vary along p and/or n, computed once.
-        Value entries = extents[kN];
-        auto scratchLevel = [&](unsigned level, ArrayRef<Value> sizes,
-                                function_ref<void(OpBuilder &, Location,
-                                                  function_ref<void(Scope &)>)>
-                                    loops) {
-          SmallVector<Value> values = emitter.plannedAt(level);
-          if (values.empty())
-            return;
-          SmallVector<Value> buffers;
-          for (size_t i = 0; i < values.size(); ++i)
-            buffers.push_back(alloc(b, l, sizes));
-          loops(b, l, [&](Scope &scope) {
-            SmallVector<Value> at;
-            if (level & N)
-              at.push_back(scope.index[kN]);
-            if (level & P)
-              at.push_back(scope.lane);
-            for (auto [v, buffer] : llvm::zip(values, buffers))
-              memref::StoreOp::create(b, l, emitter.emit(b, l, v, scope), buffer, at);
-          });
-          for (auto [v, buffer] : llvm::zip(values, buffers))
-            emitter.materialize(v, buffer);
-        };
-        auto overEntries = [&](OpBuilder &b, Location l, const Scope &parent,
-                               function_ref<void(OpBuilder &, Location, Scope &)> body) {
-          loop(b, l, c0, entries, [&](OpBuilder &b, Location l, Value n) {
-            Scope scope(&parent);
-            scope.index[kN] = n;
-            body(b, l, scope);
-          });
-        };
-        // The builder `b` of the item is captured; nested loops get theirs.
-        scratchLevel(P, {tile}, [&](OpBuilder &b, Location l, auto store) {
-          overLanes(b, l, item, [&](OpBuilder &, Location, Scope &s) { store(s); });
-        });
-        scratchLevel(N, {entries}, [&](OpBuilder &b, Location l, auto store) {
-          overEntries(b, l, item, [&](OpBuilder &, Location, Scope &s) { store(s); });
-        });
-        scratchLevel(P | N, {entries, tile}, [&](OpBuilder &b, Location l, auto store) {
-          overEntries(b, l, item, [&](OpBuilder &b, Location l, Scope &sn) {
-            overLanes(b, l, sn, [&](OpBuilder &, Location, Scope &s) { store(s); });
-          });
-        });
-
-        // The state [N, tile], from the destination or zero.
-        Value h = alloc(b, l, {entries, tile});
-        auto forState = [&](OpBuilder &b, Location l,
-                            function_ref<void(OpBuilder &, Location, Scope &)> body) {
-          overEntries(b, l, item, [&](OpBuilder &b, Location l, Scope &sn) {
-            overLanes(b, l, sn, body);
-          });
-        };
-        forState(b, l, [&](OpBuilder &b, Location l, Scope &s) {
-          Value v = stateOperand
-                        ? load(b, l, state, emitter.indicesOf(b, l, *stateOperand, s, row),
-                               ct)
-                        : buildFloat(b, l, ct, 0.0);
-          memref::StoreOp::create(b, l, v, h, ValueRange{s.index[kN], s.lane});
-        });
-
-        // Per-step scratch: coefficients along p, the output sum, the gate.
-        SmallVector<Value> stepValues = emitter.plannedAt(T | P);
-        SmallVector<Value> stepBuffers;
-        for (size_t i = 0; i < stepValues.size(); ++i)
-          stepBuffers.push_back(alloc(b, l, {tile}));
-        Value acc = alloc(b, l, {tile});
-        Value gates = gate ? alloc(b, l, {tile}) : Value();
-        VectorType vectorType =
-            config.vectorHead ? VectorType::get({*config.tile}, ct) : VectorType();
-
+          std::tie(item.begin, item.end) = sequenceBounds(b, l, cu, row, extents[kT]);
+        prepareItem(b, l, item);
         auto timeLoop = scf::ForOp::create(
-            b, l, begin, end, c1, ValueRange{carried[0]},
-            [&](OpBuilder &b, Location l, Value i, ValueRange yCarried) {
-              Value ti = reverse ? arith::SubIOp::create(
-                                       b, l, arith::SubIOp::create(b, l, end, c1),
-                                       arith::SubIOp::create(b, l, i, begin))
-                                       .getResult()
-                                 : i;
-              Scope step(&item);
-              step.index[kT] = ti;
-              if (Value cut = cutBefore(b, l, i, ti, begin, end, item.index[kB]))
-                scf::IfOp::create(b, l, cut, [&](OpBuilder &b, Location l) {
-                  forState(b, l, [&](OpBuilder &b, Location l, Scope &s) {
-                    memref::StoreOp::create(b, l, buildFloat(b, l, ct, 0.0), h,
-                                            ValueRange{s.index[kN], s.lane});
-                  });
-                  scf::YieldOp::create(b, l);
-                });
-              for (Value v : emitter.plannedAt(T))
-                emitter.emit(b, l, v, step);
-              Value stepDecay = (decayLevel & (P | N)) ? Value() : decayAt(b, l, step);
-
-              overLanes(b, l, step, [&](OpBuilder &b, Location l, Scope &s) {
-                for (auto [v, buffer] : llvm::zip(stepValues, stepBuffers))
-                  memref::StoreOp::create(b, l, emitter.emit(b, l, v, s), buffer, s.lane);
-                memref::StoreOp::create(
-                    b, l, emitter.emit(b, l, yield.getRole(YieldOp::kSkip), s), acc,
-                    s.lane);
-                if (gates)
-                  memref::StoreOp::create(b, l, emitter.emit(b, l, gate, s), gates,
-                                          s.lane);
-              });
-              for (auto [v, buffer] : llvm::zip(stepValues, stepBuffers))
-                emitter.materialize(v, buffer);
-
-              if (vectorType) {
-                // The head's rows as one vector value: state rows loaded and
-                // stored whole, the output sum in registers across n.
-                auto flags = arith::FastMathFlagsAttr::get(
-                    b.getContext(),
-                    arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
-                // value depends on p (and maybe t): it was stored per lane.
-                Value value = yield.getRole(YieldOp::kValue);
-                Value valueVector =
-                    emitter.dependences(value) & P
-                        ? vector::LoadOp::create(b, l, vectorType,
-                                                 emitter.scratchOf(value), c0)
-                              .getResult()
-                        : vector::BroadcastOp::create(b, l, vectorType,
-                                                      emitter.emit(b, l, value, step))
-                              .getResult();
-                Value decayVector = vector::BroadcastOp::create(b, l, vectorType, stepDecay);
-                auto sum = scf::ForOp::create(
-                    b, l, c0, entries, c1,
-                    ValueRange{vector::LoadOp::create(b, l, vectorType, acc, c0)},
-                    [&](OpBuilder &b, Location l, Value n, ValueRange accv) {
-                      Scope sn(&step);
-                      sn.index[kN] = n;
-                      auto splat = [&](YieldOp::Role role) -> Value {
-                        return vector::BroadcastOp::create(
-                            b, l, vectorType, emitter.emit(b, l, yield.getRole(role), sn));
-                      };
-                      Value key = splat(YieldOp::kKey), query = splat(YieldOp::kQuery);
-                      Value old = vector::LoadOp::create(b, l, vectorType, h,
-                                                         ValueRange{n, c0});
-                      Value next = arith::AddFOp::create(
-                          b, l, arith::MulFOp::create(b, l, decayVector, old, flags),
-                          arith::MulFOp::create(b, l, valueVector, key, flags), flags);
-                      vector::StoreOp::create(b, l, next, h, ValueRange{n, c0});
-                      scf::YieldOp::create(
-                          b, l,
-                          ValueRange{arith::AddFOp::create(
-                              b, l, accv[0], arith::MulFOp::create(b, l, query, next, flags),
-                              flags)});
-                    });
-                vector::StoreOp::create(b, l, sum.getResult(0), acc, c0);
-              } else {
-                overEntries(b, l, step, [&](OpBuilder &b, Location l, Scope &sn) {
-                  for (Value v : emitter.plannedAt(T | N))
-                    emitter.emit(b, l, v, sn);
-                  overLanes(b, l, sn, [&](OpBuilder &b, Location l, Scope &s) {
-                    Value decay = stepDecay ? stepDecay : decayAt(b, l, s);
-                    Value input = arith::MulFOp::create(
-                        b, l, emitter.emit(b, l, yield.getRole(YieldOp::kValue), s),
-                        emitter.emit(b, l, yield.getRole(YieldOp::kKey), s));
-                    ValueRange at{s.index[kN], s.lane};
-                    Value next = arith::AddFOp::create(
-                        b, l,
-                        arith::MulFOp::create(b, l, decay,
-                                              memref::LoadOp::create(b, l, h, at)),
-                        input);
-                    memref::StoreOp::create(b, l, next, h, at);
-                    memref::StoreOp::create(
-                        b, l,
-                        buildReductionFMA(
-                            b, l, memref::LoadOp::create(b, l, acc, s.lane),
-                            emitter.emit(b, l, yield.getRole(YieldOp::kQuery), s), next),
-                        acc, s.lane);
-                  });
-                });
-              }
-
-              auto out = scf::ForOp::create(
-                  b, l, c0, width, c1, yCarried,
-                  [&](OpBuilder &b, Location l, Value lane, ValueRange yc) {
-                    Scope s(&step);
-                    bindLane(b, l, s, lane);
-                    Value v = memref::LoadOp::create(b, l, acc, lane);
-                    if (gates)
-                      v = arith::MulFOp::create(b, l, v,
-                                                memref::LoadOp::create(b, l, gates, lane));
-                    Value y = yc[0];
-                    storeOutput(b, l, y, s, v);
-                    scf::YieldOp::create(b, l, y);
-                  });
-              scf::YieldOp::create(b, l, out.getResults());
+            b, l, item.begin, item.end, c1, ValueRange{carried[0]},
+            [&](OpBuilder &b, Location l, Value i, ValueRange y) {
+              scf::YieldOp::create(b, l, step(b, l, item, i, y[0]));
             });
-
         if (!state)
           return {timeLoop.getResult(0)};
-        // The final state, rounded once.
-        Type element = getElementTypeOrSelf(state.getType());
-        auto rowsLoop = scf::ForOp::create(
-            b, l, c0, entries, c1, ValueRange{carried[1]},
-            [&](OpBuilder &b, Location l, Value n, ValueRange dest) {
-              auto lanes = scf::ForOp::create(
-                  b, l, c0, width, c1, dest,
-                  [&](OpBuilder &b, Location l, Value lane, ValueRange dest) {
-                    Scope s(&item);
-                    bindLane(b, l, s, lane);
-                    s.index[kN] = n;
-                    Value v = memref::LoadOp::create(b, l, h, ValueRange{n, lane});
-                    scf::YieldOp::create(
-                        b, l,
-                        ValueRange{tensor::InsertOp::create(
-                            b, l, convertFloat(b, l, v, element), dest[0],
-                            emitter.indicesOf(b, l, *stateOperand, s, row))});
-                  });
-              scf::YieldOp::create(b, l, lanes.getResults());
-            });
-        return {timeLoop.getResult(0), rowsLoop.getResult(0)};
+        return {timeLoop.getResult(0), storeFinalState(b, l, item, carried[1])};
       });
   rewriter.replaceOp(op, grid.getResults());
 }
@@ -475,9 +520,7 @@ void Lowering::lowerDecode() {
   Type stateElement = getElementTypeOrSelf(op.getState().getType());
   emitter.planLevels({P | N, P | N, P | N, P | N, P, P}, P | N);
   unsigned decayLevel = emitter.dependences(yield.getRole(YieldOp::kDecay)) & (P | N);
-  Value cols = arith::MulIOp::create(
-      rewriter, loc, arith::MulIOp::create(rewriter, loc, extents[kG], extents[kR]),
-      arith::CeilDivUIOp::create(rewriter, loc, extents[kP], tile));
+  Value cols = columnCount(rewriter, loc);
   // The destinations are the loop-carried tensors: bufferization writes the
   // new state into the buffer of `state` in place.
   scf::ForOp grid = buildParallelGrid(
