@@ -52,6 +52,7 @@ void lower(ModuleOp module, bool gpu) {
     options.chip = ssm::GPUChip::sm_90a;
     pm.addPass(ssm::createConvertSSMToGPUPass(options));
   } else {
+    pm.addNestedPass<func::FuncOp>(ssm::createSSMToRecurrencePass());
     pm.addNestedPass<func::FuncOp>(ssm::createSSMSelectAlgorithmPass());
     pm.addNestedPass<func::FuncOp>(ssm::createConvertSSMToSCFPass());
     pm.addNestedPass<func::FuncOp>(ssm::createSSMDecomposePass());

@@ -58,6 +58,7 @@ void ssm::buildCPUBufferizePipeline(OpPassManager &pm,
   // decomposition, whose core ops the second lowering handles. The form of
   // each ssd is chosen before the first lowering.
   OpPassManager &funcs = pm.nest<func::FuncOp>();
+  funcs.addPass(createSSMToRecurrencePass());
   funcs.addPass(createSSMSelectAlgorithmPass({options.ssdAlgorithm}));
   funcs.addPass(createConvertSSMToSCFPass());
   funcs.addPass(createSSMDecomposePass());

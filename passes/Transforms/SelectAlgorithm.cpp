@@ -1,4 +1,4 @@
-//===- SelectAlgorithm.cpp - Recurrent or chunked ssm.ssd -----------------===//
+//===- SelectAlgorithm.cpp - The CPU configuration of ssm.recurrence ------===//
 //
 // Part of ssmc. See the pass description in Passes.td for the cost model;
 // its constants are measurements of both lowerings (docs/performance.md).
@@ -35,16 +35,29 @@ constexpr double kChunkedIntraPerElement = 0.036;
 /// down in proportion (the rows of B and x stop staying close to L1).
 constexpr double kChunkWorkingSetBytes = 64 * 1024;
 constexpr double kL2Bytes = 1024 * 1024;
+/// ssm.ssd's default chunk_size, for a recurrence that names none.
+constexpr int64_t kDefaultChunkSize = 256;
+/// State rows per work item of a diagonal transition: one AVX-512 vector of
+/// f32 (two AVX2 ones).
+constexpr int64_t kDiagonalTile = 16;
+
+/// Whether `op` can take the chunked form (RecurrenceOp's verifier states
+/// the same conditions for an op that names it).
+bool chunkable(RecurrenceOp op) {
+  return op.getTransition() == Transition::scalar && op.getLogDecay() &&
+         op.getDirection() == Direction::forward && !op.getReset() &&
+         op.hasDim(RecurrenceOp::kT);
+}
 
 /// The cost model's choice for `op`, or nullopt when it cannot weigh the
 /// forms (dynamic P or N).
-std::optional<SSDAlgorithm> choose(SSDOp op) {
-  auto x = op.getX().getType();
-  auto b = op.getB().getType();
-  int64_t P = x.getDimSize(3), N = b.getDimSize(3), L = x.getDimSize(1);
+std::optional<RecurrenceForm> choose(RecurrenceOp op) {
+  SmallVector<int64_t> extents = op.getStaticExtents();
+  int64_t P = extents[RecurrenceOp::kP], N = extents[RecurrenceOp::kN],
+          L = extents[RecurrenceOp::kT];
   if (ShapedType::isDynamic(P) || ShapedType::isDynamic(N))
     return std::nullopt;
-  int64_t q = op.getChunkSize();
+  int64_t q = op.getChunkSizeAttr() ? op.getChunkSizeAttr().getInt() : kDefaultChunkSize;
   if (!ShapedType::isDynamic(L))
     q = std::max<int64_t>(1, std::min(q, L));
   // A dynamic L is taken to be short enough for B and C to stay in L2.
@@ -58,7 +71,7 @@ std::optional<SSDAlgorithm> choose(SSDOp op) {
   double spill = std::max(1.0, double(q) * (N + P) * 4 / kChunkWorkingSetBytes);
   double chunked = state * kChunkedStatePerElement +
                    double(q + 1) * (N + P) * kChunkedIntraPerElement * spill;
-  return chunked < recurrent ? SSDAlgorithm::chunked : SSDAlgorithm::recurrent;
+  return chunked < recurrent ? RecurrenceForm::chunked : RecurrenceForm::recurrent;
 }
 
 struct SSMSelectAlgorithmPass
@@ -66,24 +79,35 @@ struct SSMSelectAlgorithmPass
   using Base::Base;
 
   void runOnOperation() override {
-    getOperation()->walk([&](SSDOp op) {
-      if (op.getAlgorithm())
+    Builder builder(&getContext());
+    getOperation()->walk([&](RecurrenceOp op) {
+      if (!op.getTile())
+        if (std::optional<int64_t> tile = cpuTile(op))
+          op.setTile(*tile);
+      if (op.getForm() || !chunkable(op))
         return;
-      SSDAlgorithm algorithm = SSDAlgorithm::recurrent;
+      RecurrenceForm form = RecurrenceForm::recurrent;
       switch (force) {
       case SSDAlgorithmChoice::automatic:
-        algorithm = choose(op).value_or(SSDAlgorithm::recurrent);
+        form = choose(op).value_or(RecurrenceForm::recurrent);
         break;
       case SSDAlgorithmChoice::recurrent:
-        algorithm = SSDAlgorithm::recurrent;
+        form = RecurrenceForm::recurrent;
         break;
       case SSDAlgorithmChoice::chunked:
-        algorithm = SSDAlgorithm::chunked;
+        form = RecurrenceForm::chunked;
         break;
       }
-      op.setAlgorithm(algorithm);
+      op.setForm(form);
     });
   }
 };
 
 } // namespace
+
+std::optional<int64_t> mlir::ssm::cpuTile(RecurrenceOp op) {
+  int64_t rows = op.getStaticExtents()[RecurrenceOp::kP];
+  if (op.getTransition() == Transition::scalar)
+    return ShapedType::isDynamic(rows) ? std::nullopt : std::optional<int64_t>(rows);
+  return ShapedType::isDynamic(rows) ? kDiagonalTile : std::min(rows, kDiagonalTile);
+}

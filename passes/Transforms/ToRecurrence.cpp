@@ -85,7 +85,8 @@ public:
         TransitionAttr::get(rewriter.getContext(), transition),
         DirectionAttr::get(rewriter.getContext(), direction),
         logDecay ? rewriter.getUnitAttr() : UnitAttr(), rewriter.getArrayAttr(all),
-        /*form=*/RecurrenceFormAttr(), /*chunk_size=*/IntegerAttr());
+        /*form=*/RecurrenceFormAttr(), /*chunk_size=*/IntegerAttr(),
+        /*tile=*/IntegerAttr());
     Block *block = rewriter.createBlock(&op.getBody());
     for (Value input : inputs)
       block->addArgument(ct, input.getLoc());

@@ -5,11 +5,12 @@
 // RUN: ssmc %s --emit=bufferized -o - --ssd-algorithm=recurrent | FileCheck %s --check-prefix=RECURRENT
 // RUN: ssm-opt %s --ssm-cpu-bufferize='ssd-algorithm=chunked' | FileCheck %s --check-prefix=CHUNKED
 
-// --ssd-algorithm reaches ssm-select-algorithm, which runs before the first
+// --ssd-algorithm reaches ssm-select-algorithm, which configures the core ops
+// that ssm-to-recurrence made, before the first
 // convert-ssm-to-scf; an op with an explicit algorithm keeps it.
 
-// PIPE: func.func(ssm-select-algorithm{force=auto},convert-ssm-to-scf,
-// PIPE-CHUNKED: func.func(ssm-select-algorithm{force=chunked},convert-ssm-to-scf,
+// PIPE: func.func(ssm-to-recurrence,ssm-select-algorithm{force=auto},convert-ssm-to-scf,
+// PIPE-CHUNKED: func.func(ssm-to-recurrence,ssm-select-algorithm{force=chunked},convert-ssm-to-scf,
 
 // The two forms tell apart by their scratch: the recurrence keeps its state
 // as [N, P] = 16x8, the chunked form as [P, N] = 8x16 next to its chunk

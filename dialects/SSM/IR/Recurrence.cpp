@@ -262,11 +262,14 @@ ParseResult RecurrenceOp::parse(OpAsmParser &parser, OperationState &result) {
       return parser.emitError(at) << "expected form 'recurrent' or 'chunked'";
     props.form = RecurrenceFormAttr::get(context, *parsed);
   }
-  if (succeeded(parser.parseOptionalKeyword("chunk_size"))) {
-    int64_t chunk;
-    if (parser.parseInteger(chunk))
+  for (auto [keyword, attr] : {std::pair<StringRef, IntegerAttr *>{"chunk_size", &props.chunk_size},
+                                {"tile", &props.tile}}) {
+    if (failed(parser.parseOptionalKeyword(keyword)))
+      continue;
+    int64_t value;
+    if (parser.parseInteger(value))
       return failure();
-    props.chunk_size = IntegerAttr::get(IntegerType::get(context, 64), chunk);
+    *attr = IntegerAttr::get(IntegerType::get(context, 64), value);
   }
 
   SmallVector<OpAsmParser::UnresolvedOperand> inputs, outs;
@@ -328,8 +331,10 @@ void RecurrenceOp::print(OpAsmPrinter &printer) {
     printer << " log_decay";
   if (std::optional<RecurrenceForm> form = getForm())
     printer << " form " << stringifyRecurrenceForm(*form);
-  if (std::optional<int64_t> chunk = getChunkSize())
-    printer << " chunk_size " << *chunk;
+  if (IntegerAttr chunk = getChunkSizeAttr())
+    printer << " chunk_size " << chunk.getInt();
+  if (IntegerAttr tile = getTileAttr())
+    printer << " tile " << tile.getInt();
   auto printWithLayouts = [&](StringRef keyword, MutableArrayRef<OpOperand> operands) {
     printer << " " << keyword << "(";
     llvm::interleaveComma(operands, printer, [&](OpOperand &operand) {
@@ -354,7 +359,7 @@ void RecurrenceOp::print(OpAsmPrinter &printer) {
   printWithLayouts("outs", getDpsInitsMutable());
   printer.printOptionalAttrDictWithKeyword(
       (*this)->getAttrs(), {"transition", "direction", "log_decay", "layouts",
-                            "form", "chunk_size", "operandSegmentSizes"});
+                            "form", "chunk_size", "tile", "operandSegmentSizes"});
   printer << " ";
   printer.printRegion(getBody(), /*printEntryBlockArgs=*/true,
                       /*printBlockTerminators=*/true);
@@ -469,13 +474,15 @@ LogicalResult RecurrenceOp::verify() {
   if (Value cu = getCuSeqlens()) {
     if (cast<RankedTensorType>(cu.getType()).getRank() != 1)
       return emitOpError() << "cu_seqlens must have rank 1, got " << cu.getType();
-    if (!getState())
-      return emitOpError() << "cu_seqlens needs a state destination";
   }
   if (getFinalState() && !getState())
     return emitOpError() << "returns a final state but has no state destination";
-  if (std::optional<int64_t> chunk = getChunkSize(); chunk && *chunk < 1)
-    return emitOpError() << "chunk_size must be at least 1, got " << *chunk;
+  // I64Attr accessors are unsigned: read the signed values to refuse
+  // negative ones.
+  for (auto [name, attr] : {std::pair<StringRef, IntegerAttr>{"chunk_size", getChunkSizeAttr()},
+                            {"tile", getTileAttr()}})
+    if (attr && attr.getInt() < 1)
+      return emitOpError() << name << " must be at least 1, got " << attr.getInt();
   if (getForm() == RecurrenceForm::chunked &&
       (getTransition() != Transition::scalar || !getLogDecay() ||
        getDirection() != Direction::forward || getReset() || !hasDim(kT)))

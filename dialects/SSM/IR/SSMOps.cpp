@@ -291,9 +291,10 @@ void SelectiveScanOp::getCanonicalizationPatterns(RewritePatternSet &results,
 LogicalResult ssm::verifyShapes(SSDOp op, ShapeChecker &shapes) {
   if (op.getSeqIdx() && op.getCuSeqlens())
     return op.emitOpError("takes at most one of 'seq_idx' and 'cu_seqlens'");
-  if (op.getChunkSize() <= 0)
-    return op.emitOpError() << "chunk_size must be positive, got "
-                         << op.getChunkSize();
+  // getChunkSize() is unsigned: read the signed value to refuse negative
+  // sizes.
+  if (int64_t chunk = op.getChunkSizeAttr().getInt(); chunk <= 0)
+    return op.emitOpError() << "chunk_size must be positive, got " << chunk;
   if (failed(checkDtLimit(op, op.getDtLimit())))
     return failure();
   if (failed(shapes.check("operand 'x'", op.getX(), {"B", "L", "H", "P"})) ||

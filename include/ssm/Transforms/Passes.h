@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Pass/Pass.h"
+#include "ssm/Dialect/SSM/IR/SSMOps.h"
 
 namespace mlir {
 class RewritePatternSet;
@@ -37,6 +38,10 @@ void populateSSMDecomposePatterns(RewritePatternSet &patterns);
 /// `ssm.ssd` and `ssm.state_update` into
 /// `ssm.recurrence`.
 void populateSSMToRecurrencePatterns(RewritePatternSet &patterns);
+
+/// The state rows one work item of the CPU forms owns (ssm-select-algorithm
+/// records it as `tile`); nullopt: a whole head of dynamic size.
+std::optional<int64_t> cpuTile(RecurrenceOp op);
 
 #define GEN_PASS_REGISTRATION
 #include "ssm/Transforms/Passes.h.inc"

@@ -202,15 +202,24 @@ def SSMInsertShapeChecksPass : Pass<"ssm-insert-shape-checks"> {
 }
 
 def SSMSelectAlgorithmPass : Pass<"ssm-select-algorithm"> {
-  let summary = "choose the recurrent or the chunked form for each ssm.ssd";
+  let summary = "configure each ssm.recurrence for the CPU: its kernel form and tile";
   let description = [{
-    Sets `algorithm` on every `ssm.ssd` that has none; an op that already
-    has one keeps it. With `force=recurrent` or `force=chunked` every such op
-    gets that form; with `force=auto` (the default) a cost model chooses per
-    op and shape. Both forms support every feature of the op (groups,
-    skip, gate, step-size options, initial and final states, `seq_idx`,
-    `cu_seqlens` with per-sequence states), so the choice is about speed
-    only.
+    The configuration step of the CPU pipeline, run on the core op after
+    `ssm-to-recurrence`; lowerings only read what it records:
+
+    - `form`: where the op has none and can take the chunked form (a scalar
+      transition given as `log_decay`, forward, with a time dimension and
+      no `reset`: Mamba-2's SSD), `recurrent` or `chunked`. An op that
+      already has a form keeps it (an `ssm.ssd`'s `algorithm` becomes its
+      form). With `force=recurrent` or `force=chunked` every such op gets
+      that form; with `force=auto` (the default) a cost model chooses per
+      op and shape. Both forms compute the same map, so the choice is about
+      speed only.
+    - `tile`: the state rows `p` one work item owns: a whole head for a
+      scalar transition (its decay is one number per step and head, and
+      the head's rows are contiguous), 16 rows (one AVX-512 vector of f32)
+      for a diagonal one. Not recorded for a scalar transition of dynamic P
+      (a whole head of any size).
 
     The cost model estimates the time per (row, head) and time step of each
     form as the lowerings of `convert-ssm-to-scf` run on one CPU core, from

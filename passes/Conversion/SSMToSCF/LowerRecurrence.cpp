@@ -23,6 +23,7 @@
 #include "ssm/Conversion/CoefficientEmitter.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Support/Arith.h"
+#include "ssm/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -56,27 +57,19 @@ struct Config {
   bool vectorHead = false;
 };
 
-/// Channels per work item of a diagonal transition: one AVX-512 vector of
-/// f32 (two AVX2 ones).
-constexpr int64_t kDiagonalTile = 16;
 /// Heads handled as vector values (measured on the SSD: 0.34 -> 0.075 ns
 /// per element at P = 16; at P = 4 the broadcasts cost more than they
 /// save).
 constexpr int64_t kMinVectorHead = 8, kMaxVectorHead = 128;
 
-/// The cost model of the CPU forms: a scalar transition keeps a whole head
-/// per item (its decay is one number per step, and the head's rows are
-/// contiguous in x and y); a diagonal one takes tiles of kDiagonalTile rows.
+/// The configuration ssm-select-algorithm recorded (its defaults where the
+/// op went through no configuration step), and whether the inner update
+/// can use explicit vectors.
 Config configure(RecurrenceOp op, const CoefficientEmitter &emitter) {
   Config config;
   int64_t rows = op.getStaticExtents()[kP];
-  if (op.getTransition() == Transition::scalar) {
-    if (!ShapedType::isDynamic(rows))
-      config.tile = rows;
-  } else {
-    config.tile = ShapedType::isDynamic(rows) ? kDiagonalTile
-                                              : std::min(rows, kDiagonalTile);
-  }
+  config.tile = op.getTileAttr() ? std::optional<int64_t>(op.getTileAttr().getInt())
+                                 : cpuTile(op);
   config.fullTiles = config.tile && !ShapedType::isDynamic(rows) &&
                      rows % *config.tile == 0;
   // Explicit vectors when every operand of the inner update is a

@@ -253,6 +253,15 @@ func.func @ssd_chunk(%x: tensor<1x8x4x2xf32>, %dt: tensor<1x8x4xf32>, %A: tensor
 
 // -----
 
+func.func @ssd_chunk_negative(%x: tensor<1x8x4x2xf32>, %dt: tensor<1x8x4xf32>, %A: tensor<4xf32>, %B: tensor<1x8x1x16xf32>) {
+  // expected-error @+1 {{chunk_size must be positive, got -5}}
+  %y = ssm.ssd %x, %dt, %A, %B, %B {chunk_size = -5 : i64}
+      : (tensor<1x8x4x2xf32>, tensor<1x8x4xf32>, tensor<4xf32>, tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>) -> tensor<1x8x4x2xf32>
+  return
+}
+
+// -----
+
 func.func @ssd_algorithm(%x: tensor<1x8x4x2xf32>, %dt: tensor<1x8x4xf32>, %A: tensor<4xf32>, %B: tensor<1x8x1x16xf32>) {
   // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'algorithm' [recurrent, chunked]}}
   %y = ssm.ssd %x, %dt, %A, %B, %B algorithm parallel
@@ -606,19 +615,6 @@ func.func @recurrence_reset_shape(%x: tensor<2x8x4xf32>, %r: tensor<2x9xi1>) {
 
 // -----
 
-func.func @recurrence_cu_without_state(%x: tensor<1x8x4xf32>, %cu: tensor<3xi32>) {
-  // expected-error @+1 {{cu_seqlens needs a state destination}}
-  %y = ssm.recurrence diagonal forward ins(%x [b, t, p] : tensor<1x8x4xf32>)
-      cu_seqlens(%cu : tensor<3xi32>)
-      outs(%x [b, t, p] : tensor<1x8x4xf32>) {
-  ^bb0(%e: f32):
-    ssm.yield %e, %e, %e, %e, %e : f32, f32, f32, f32, f32
-  }
-  return
-}
-
-// -----
-
 func.func @recurrence_arguments(%x: tensor<2x8x4xf32>) {
   // expected-error @+1 {{region has 2 arguments for 1 inputs}}
   %y = ssm.recurrence diagonal forward ins(%x [b, t, p] : tensor<2x8x4xf32>)
@@ -688,6 +684,30 @@ func.func @recurrence_skip_per_entry(%x: tensor<2x8x4xf32>, %a: tensor<4x16xf32>
   ^bb0(%e: f32, %f: f32):
     // expected-error @+1 {{skip depends on n, which an output term may not}}
     ssm.yield %f, %e, %f, %f, %f : f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_negative_tile(%x: tensor<2x8x4xf32>) {
+  // expected-error @+1 {{tile must be at least 1, got -2}}
+  %y = ssm.recurrence diagonal forward tile -2 ins(%x [b, t, p] : tensor<2x8x4xf32>)
+      outs(%x [b, t, p] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32):
+    ssm.yield %e, %e, %e, %e, %e : f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_chunked_diagonal(%x: tensor<2x8x4xf32>) {
+  // expected-error @+1 {{the chunked form needs a scalar transition given as log_decay, forward in time, without reset}}
+  %y = ssm.recurrence diagonal forward form chunked ins(%x [b, t, p] : tensor<2x8x4xf32>)
+      outs(%x [b, t, p] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32):
+    ssm.yield %e, %e, %e, %e, %e : f32, f32, f32, f32, f32
   }
   return
 }

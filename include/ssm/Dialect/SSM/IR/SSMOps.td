@@ -372,8 +372,10 @@ def SSM_RecurrenceOp : SSM_Op<"recurrence", [Pure, AttrSizedOperandSegments,
     initial state and receives the final one (layout `b, g, r, p, n`, no
     `t`). Without it the state starts at zero and is not returned.
 
-    **Form.** `form recurrent|chunked` and `chunk_size N` record
-    how a lowering computes the op, as the configuration step chose it:
+    **Form.** `form recurrent|chunked`, `chunk_size N` and `tile N` record
+    how a lowering computes the op, as the configuration step
+    (`ssm-select-algorithm`) chose it; `tile` is the number of state rows
+    `p` one work item of the CPU forms owns (absent: a whole head). Forms:
     `recurrent` (one step at a time) or `chunked` (state-space duality:
     matmuls inside chunks of `chunk_size` steps and a recurrence over the
     chunk states; needs a scalar transition given as `log_decay`, forward,
@@ -415,7 +417,8 @@ def SSM_RecurrenceOp : SSM_Op<"recurrence", [Pure, AttrSizedOperandSegments,
                    UnitAttr:$log_decay,
                    ArrayAttr:$layouts,
                    OptionalAttr<SSM_RecurrenceFormAttr>:$form,
-                   OptionalAttr<I64Attr>:$chunk_size);
+                   OptionalAttr<I64Attr>:$chunk_size,
+                   OptionalAttr<I64Attr>:$tile);
   let results = (outs SSM_FloatTensor:$y,
                  Optional<SSM_FloatTensor>:$final_state);
   let regions = (region SizedRegion<1>:$body);
