@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Transforms/GPUToEmulator.h"
 #include "ssm/InitAll.h"
 #include "ssm/Support/Nesting.h"
 #include "ssm/Support/Output.h"
@@ -24,6 +25,7 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   mlir::ssm::registerAllDialects(registry);
   mlir::ssm::registerAllPasses();
+  mlir::ssm::test::registerTestPasses();
   auto [inputFile, outputFile] = mlir::registerAndParseCLIOptions(
       argc, argv, "ssm-opt: inspect and transform state-space-model IR\n",
       registry);

@@ -2,7 +2,7 @@
 //
 // Part of ssmc. No GPU is needed: convert-ssm-to-gpu's kernels (the
 // gpu.func bodies, exactly as the PTX path receives them) are moved into
-// host functions whose thread and block ids, warp shuffles, block
+// host functions (test-ssm-gpu-to-emulator, test/lib/Transforms) whose thread and block ids, warp shuffles, block
 // barriers and tensor-core products (nvgpu.mma.sync, computed from the
 // lanes' fragments in the layout of the PTX ISA; wgmma.mma_async, from
 // its shared-memory descriptors) are calls into a small SIMT emulator
@@ -26,6 +26,7 @@
 #include "../../Support/Jit.h"
 #include "../../Support/RandomTensor.h"
 #include "JitHarness.h"
+#include "Transforms/GPUToEmulator.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -179,10 +180,8 @@ extern "C" void ssm_emu_mma() {
 
 extern "C" float ssm_emu_mma_get(int32_t slot) { return mmaResult[slot]; }
 
-/// The dynamic shared memory of the kernels: one global aligned to 2^18
-/// bytes, so that the 18 address bits a wgmma matrix descriptor keeps
-/// (PTX ISA, "Matrix Descriptor Format") locate an operand inside it.
-constexpr int64_t kArenaBytes = int64_t(1) << 18;
+/// The shared memory of the kernels (GPUToEmulator.h).
+constexpr int64_t kArenaBytes = mlir::ssm::test::kEmulatorArenaBytes;
 /// The thread's accumulator fragment of the coming wgmma.
 thread_local float wgmmaAccumulator[128];
 
@@ -346,263 +345,6 @@ extern "C" void ssm_emu_wgmma(int64_t arena, int64_t descriptorA,
   }
 }
 
-/// Replaces the gpu.func kernels of `module`'s gpu.module by host functions
-/// of the same names and signatures that call the emulator.
-mlir::LogicalResult moveKernelsToHost(mlir::ModuleOp module) {
-  using namespace mlir;
-  MLIRContext *context = module.getContext();
-  auto kernels = llvm::to_vector(module.getOps<gpu::GPUModuleOp>());
-  if (kernels.size() != 1)
-    return failure();
-  IRRewriter rewriter(context);
-  rewriter.setInsertionPointToEnd(module.getBody());
-  Location loc = module.getLoc();
-  auto index = rewriter.getIndexType();
-  Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
-  auto declare = [&](StringRef name, FunctionType type) {
-    func::FuncOp::create(rewriter, loc, name, type).setPrivate();
-  };
-  declare("ssm_emu_thread_id", rewriter.getFunctionType({}, {index}));
-  declare("ssm_emu_block_id", rewriter.getFunctionType({}, {index}));
-  auto shuffleType = rewriter.getFunctionType({f32, i32, i32}, {f32});
-  declare("ssm_emu_shuffle_xor_f32", shuffleType);
-  declare("ssm_emu_shuffle_up_f32", shuffleType);
-  declare("ssm_emu_shuffle_idx_f32", shuffleType);
-  declare("ssm_emu_barrier", rewriter.getFunctionType({}, {}));
-  declare("ssm_emu_mma_put", rewriter.getFunctionType({i32, f32}, {}));
-  declare("ssm_emu_mma", rewriter.getFunctionType({}, {}));
-  declare("ssm_emu_mma_get", rewriter.getFunctionType({i32}, {f32}));
-  Type i64 = rewriter.getI64Type();
-  declare("ssm_emu_wgmma_put", rewriter.getFunctionType({i32, f32}, {}));
-  declare("ssm_emu_wgmma", rewriter.getFunctionType({i64, i64, i64, i32}, {}));
-  declare("ssm_emu_wgmma_get", rewriter.getFunctionType({i32}, {f32}));
-  declare("ssm_emu_shared_access",
-          rewriter.getFunctionType({i64, i32, i32}, {}));
-  declare("ssm_emu_proxy_fence", rewriter.getFunctionType({}, {}));
-  // Public: the emulator looks its address up.
-  auto arenaType = MemRefType::get({kArenaBytes}, rewriter.getI8Type());
-  memref::GlobalOp::create(rewriter, loc, "ssm_emu_arena",
-                           rewriter.getStringAttr("public"), arenaType,
-                           rewriter.getUnitAttr(), /*constant=*/false,
-                           rewriter.getI64IntegerAttr(kArenaBytes));
-  for (auto kernel : llvm::to_vector(kernels[0].getOps<gpu::GPUFuncOp>())) {
-    rewriter.setInsertionPointToEnd(module.getBody());
-    if (kernel.getNumPrivateAttributions())
-      return failure();
-    auto host = func::FuncOp::create(rewriter, loc, kernel.getName(),
-                                     kernel.getFunctionType());
-    host->setAttr("llvm.emit_c_interface", rewriter.getUnitAttr());
-    host.getBody().takeBody(kernel.getBody());
-    // Shared memory is the arena: blocks run one after another, so one
-    // copy serves. Workgroup attributions (block arguments after the
-    // kernel's own) are views of it from its start, 16-byte aligned; the
-    // dynamic shared memory follows them, as on the GPU. Views of the
-    // arena are what the racecheck watches.
-    Block &entry = host.getBody().front();
-    rewriter.setInsertionPointToStart(&entry);
-    Value arena =
-        memref::GetGlobalOp::create(rewriter, loc, arenaType, "ssm_emu_arena");
-    llvm::SmallPtrSet<Value, 16> shared;
-    int64_t staticBytes = 0;
-    for (unsigned i = host.getNumArguments(); i < entry.getNumArguments();
-         ++i) {
-      BlockArgument attribution = entry.getArgument(i);
-      auto type = cast<MemRefType>(attribution.getType());
-      auto plain = MemRefType::get(type.getShape(), type.getElementType());
-      Value view = memref::ViewOp::create(
-          rewriter, loc, plain, arena,
-          arith::ConstantIndexOp::create(rewriter, loc, staticBytes),
-          ValueRange{});
-      attribution.replaceAllUsesWith(view);
-      shared.insert(view);
-      staticBytes += (type.getNumElements() *
-                          type.getElementType().getIntOrFloatBitWidth() / 8 +
-                      15) /
-                     16 * 16;
-    }
-    while (entry.getNumArguments() > host.getNumArguments())
-      entry.eraseArgument(entry.getNumArguments() - 1);
-    // Views of the dynamic shared memory lose the address space with it.
-    host.walk([&](Operation *op) {
-      for (Value result : op->getResults())
-        if (auto type = dyn_cast<MemRefType>(result.getType());
-            type && type.getMemorySpace())
-          result.setType(MemRefType::get(type.getShape(), type.getElementType(),
-                                         type.getLayout()));
-    });
-    bool unsupported = false;
-    host.walk([&](Operation *op) {
-      rewriter.setInsertionPoint(op);
-      auto call = [&](StringRef callee, Type result, ValueRange args) {
-        return func::CallOp::create(rewriter, op->getLoc(), callee,
-                                    TypeRange{result}, args)
-            .getResult(0);
-      };
-      if (isa<gpu::ReturnOp>(op)) {
-        rewriter.replaceOpWithNewOp<func::ReturnOp>(op);
-      } else if (isa<gpu::BarrierOp>(op)) {
-        func::CallOp::create(rewriter, op->getLoc(), "ssm_emu_barrier",
-                             TypeRange{}, ValueRange{});
-        rewriter.eraseOp(op);
-      } else if (auto mma = dyn_cast<nvgpu::MmaSyncOp>(op)) {
-        unsupported |=
-            mma.getMmaShapeAsArray() != std::array<int64_t, 3>{16, 8, 16};
-        Location l = op->getLoc();
-        int32_t slot = 0;
-        for (Value operand :
-             {mma.getMatrixA(), mma.getMatrixB(), mma.getMatrixC()}) {
-          auto type = cast<VectorType>(operand.getType());
-          for (int64_t i = 0; i < type.getNumElements(); ++i) {
-            Value e = vector::ExtractOp::create(
-                rewriter, l, operand,
-                ArrayRef<int64_t>{i / type.getDimSize(1),
-                                  i % type.getDimSize(1)});
-            if (!e.getType().isF32())
-              e = arith::ExtFOp::create(rewriter, l, f32, e);
-            func::CallOp::create(
-                rewriter, l, "ssm_emu_mma_put", TypeRange{},
-                ValueRange{
-                    arith::ConstantIntOp::create(rewriter, l, slot++, 32), e});
-          }
-        }
-        func::CallOp::create(rewriter, l, "ssm_emu_mma", TypeRange{},
-                             ValueRange{});
-        SmallVector<Value> d;
-        for (int32_t i = 0; i < 4; ++i)
-          d.push_back(call("ssm_emu_mma_get", f32,
-                           {arith::ConstantIntOp::create(rewriter, l, i, 32)}));
-        rewriter.replaceOp(
-            op, vector::FromElementsOp::create(rewriter, l, mma.getType(), d));
-      } else if (isa<gpu::DynamicSharedMemoryOp>(op)) {
-        Location l = op->getLoc();
-        Value view = memref::ViewOp::create(
-            rewriter, l,
-            MemRefType::get({ShapedType::kDynamic}, rewriter.getI8Type()),
-            arena, arith::ConstantIndexOp::create(rewriter, l, staticBytes),
-            ValueRange{arith::ConstantIndexOp::create(
-                rewriter, l, kArenaBytes - staticBytes)});
-        shared.insert(view);
-        rewriter.replaceOp(op, view);
-      } else if (auto fence = dyn_cast<NVVM::FenceProxyOp>(op)) {
-        unsupported |= fence.getKind() != NVVM::ProxyKind::async_shared;
-        func::CallOp::create(rewriter, op->getLoc(), "ssm_emu_proxy_fence",
-                             TypeRange{}, ValueRange{});
-        rewriter.eraseOp(op);
-      } else if (isa<NVVM::WgmmaFenceAlignedOp, NVVM::WgmmaGroupSyncAlignedOp,
-                     NVVM::WgmmaWaitGroupSyncOp>(op)) {
-        // The emulated wgmma is synchronous and reads memory directly.
-        rewriter.eraseOp(op);
-      } else if (auto wgmma = dyn_cast<NVVM::WgmmaMmaAsyncOp>(op)) {
-        Location l = op->getLoc();
-        NVVM::MMAShapeAttr shape = wgmma.getShape();
-        unsupported |= shape.getM() != 64 || shape.getK() != 16 ||
-                       wgmma.getTypeA() != NVVM::WGMMATypes::f16 ||
-                       wgmma.getTypeB() != NVVM::WGMMATypes::f16 ||
-                       wgmma.getTypeD() != NVVM::WGMMATypes::f32 ||
-                       wgmma.getScaleD() != NVVM::WGMMAScaleOut::one ||
-                       wgmma.getScaleA() != NVVM::WGMMAScaleIn::one ||
-                       wgmma.getScaleB() != NVVM::WGMMAScaleIn::one ||
-                       wgmma.getLayoutA() != NVVM::MMALayout::row ||
-                       wgmma.getLayoutB() != NVVM::MMALayout::col;
-        auto type = cast<LLVM::LLVMStructType>(wgmma.getType());
-        int64_t count = type.getBody().size();
-        unsupported |= count != shape.getN() / 2;
-        for (int64_t i = 0; i < count; ++i)
-          func::CallOp::create(
-              rewriter, l, "ssm_emu_wgmma_put", TypeRange{},
-              ValueRange{arith::ConstantIntOp::create(rewriter, l, i, 32),
-                         LLVM::ExtractValueOp::create(rewriter, l,
-                                                      wgmma.getInouts(), i)});
-        Value arena = arith::IndexCastOp::create(
-            rewriter, l, i64,
-            memref::ExtractAlignedPointerAsIndexOp::create(
-                rewriter, l,
-                memref::GetGlobalOp::create(rewriter, l, arenaType,
-                                            "ssm_emu_arena")));
-        func::CallOp::create(
-            rewriter, l, "ssm_emu_wgmma", TypeRange{},
-            ValueRange{
-                arena, wgmma.getDescriptorA(), wgmma.getDescriptorB(),
-                arith::ConstantIntOp::create(rewriter, l, shape.getN(), 32)});
-        Value d = LLVM::UndefOp::create(rewriter, l, type);
-        for (int64_t i = 0; i < count; ++i)
-          d = LLVM::InsertValueOp::create(
-              rewriter, l, d,
-              call("ssm_emu_wgmma_get", f32,
-                   {arith::ConstantIntOp::create(rewriter, l, i, 32)}),
-              i);
-        rewriter.replaceOp(op, d);
-      } else if (auto view = dyn_cast<memref::ViewOp>(op)) {
-        if (shared.contains(view.getSource()))
-          shared.insert(view.getResult());
-      } else if (isa<memref::LoadOp, memref::StoreOp>(op)) {
-        auto load = dyn_cast<memref::LoadOp>(op);
-        auto store = dyn_cast<memref::StoreOp>(op);
-        Value memory = load ? load.getMemRef() : store.getMemRef();
-        if (!shared.contains(memory))
-          return;
-        // The element's address: the view's start plus its row-major
-        // offset (shared buffers have static shapes).
-        Location l = op->getLoc();
-        auto type = cast<MemRefType>(memory.getType());
-        ValueRange indices = load ? load.getIndices() : store.getIndices();
-        int64_t bytes = type.getElementType().getIntOrFloatBitWidth() / 8;
-        Value address =
-            memref::ExtractAlignedPointerAsIndexOp::create(rewriter, l, memory);
-        int64_t stride = bytes;
-        for (int64_t d = type.getRank(); d-- > 0;) {
-          address = arith::AddIOp::create(
-              rewriter, l, address,
-              arith::MulIOp::create(
-                  rewriter, l, indices[d],
-                  arith::ConstantIndexOp::create(rewriter, l, stride)));
-          stride *= type.getDimSize(d);
-        }
-        func::CallOp::create(
-            rewriter, l, "ssm_emu_shared_access", TypeRange{},
-            ValueRange{
-                arith::IndexCastOp::create(rewriter, l, i64, address),
-                arith::ConstantIntOp::create(rewriter, l, bytes, 32),
-                arith::ConstantIntOp::create(rewriter, l, store ? 1 : 0, 32)});
-      } else if (auto id = dyn_cast<gpu::ThreadIdOp>(op)) {
-        unsupported |= id.getDimension() != gpu::Dimension::x;
-        rewriter.replaceOp(op, call("ssm_emu_thread_id", index, {}));
-      } else if (auto id = dyn_cast<gpu::BlockIdOp>(op)) {
-        unsupported |= id.getDimension() != gpu::Dimension::x;
-        rewriter.replaceOp(op, call("ssm_emu_block_id", index, {}));
-      } else if (auto shuffle = dyn_cast<gpu::ShuffleOp>(op)) {
-        StringRef callee = shuffle.getMode() == gpu::ShuffleMode::XOR
-                               ? "ssm_emu_shuffle_xor_f32"
-                           : shuffle.getMode() == gpu::ShuffleMode::UP
-                               ? "ssm_emu_shuffle_up_f32"
-                           : shuffle.getMode() == gpu::ShuffleMode::IDX
-                               ? "ssm_emu_shuffle_idx_f32"
-                               : "";
-        // `valid` is emulated as true: only a xor shuffle over the whole
-        // warp may have it read.
-        unsupported |= callee.empty() ||
-                       !shuffle.getValue().getType().isF32() ||
-                       (shuffle.getMode() != gpu::ShuffleMode::XOR &&
-                        !shuffle.getValid().use_empty());
-        if (unsupported)
-          return;
-        Value value =
-            call(callee, f32,
-                 {shuffle.getValue(), shuffle.getOffset(), shuffle.getWidth()});
-        Value valid = arith::ConstantOp::create(rewriter, op->getLoc(),
-                                                rewriter.getBoolAttr(true));
-        rewriter.replaceOp(op, ValueRange{value, valid});
-      } else if (isa<gpu::GPUDialect, NVVM::NVVMDialect>(op->getDialect())) {
-        unsupported = true;
-      }
-    });
-    if (unsupported)
-      return failure();
-  }
-  rewriter.eraseOp(kernels[0]);
-  return success();
-}
-
 /// One kernel launch: the kernel named `kernel` on `args` (in the kernel's
 /// argument order) with `blocks` blocks of `blockSize` threads.
 struct Launch {
@@ -637,10 +379,7 @@ std::string emulate(const std::string &source,
                                toGPU)) ||
       failed(toGPU.run(*module)))
     return "convert-ssm-to-gpu failed: " + diagnostics;
-  // Only the kernels run here: the host functions go.
-  for (auto func : llvm::to_vector(module->getOps<func::FuncOp>()))
-    func.erase();
-  if (failed(moveKernelsToHost(*module)))
+  if (failed(mlir::ssm::test::moveKernelsToHost(*module)))
     return "unexpected GPU ops in the kernels";
   PassManager toLLVM(&context, ModuleOp::getOperationName());
   // Folds the mma fragments' vector.from_elements / vector.extract pairs,
