@@ -40,8 +40,12 @@ struct Coefficients {
 /// Collects the operands of an ssm.recurrence and builds it.
 class RecurrenceBuilder {
 public:
-  RecurrenceBuilder(PatternRewriter &rewriter, Location loc, Type computeType)
-      : rewriter(rewriter), loc(loc), ct(computeType) {}
+  /// The core op of `source`, located at it under its op name: lowerings
+  /// name kernels and word diagnostics after the op the user wrote.
+  RecurrenceBuilder(PatternRewriter &rewriter, Operation *source, Type computeType)
+      : rewriter(rewriter), loc(source->getLoc()),
+        coreLoc(NameLoc::get(source->getName().getIdentifier(), loc)),
+        ct(computeType) {}
 
   /// Adds an input read through `layout`; returns its index, which is that
   /// of its block argument (absent optional operands are skipped: -1).
@@ -81,7 +85,7 @@ public:
       results.push_back(state.getType());
     }
     auto op = RecurrenceOp::create(
-        rewriter, loc, results, inputs, reset, seqIdx, cuSeqlens, y, state,
+        rewriter, coreLoc, results, inputs, reset, seqIdx, cuSeqlens, y, state,
         TransitionAttr::get(rewriter.getContext(), transition),
         DirectionAttr::get(rewriter.getContext(), direction),
         logDecay ? rewriter.getUnitAttr() : UnitAttr(), rewriter.getArrayAttr(all),
@@ -113,7 +117,7 @@ private:
   }
 
   PatternRewriter &rewriter;
-  Location loc;
+  Location loc, coreLoc;
   Type ct;
   SmallVector<Value> inputs;
   SmallVector<Attribute> layouts;
@@ -183,7 +187,7 @@ struct ScanToRecurrence : OpRewritePattern<ScanOp> {
         return {{b}, {t}, {p}, {n}};
       return {{p}, {n}};
     };
-    RecurrenceBuilder rb(rewriter, loc, ct);
+    RecurrenceBuilder rb(rewriter, op, ct);
     int x = rb.add(op.getX(), {{b}, {t}, {p}});
     int abar = rb.add(op.getAbar(), perStep(op.getAbar()));
     int bbar = rb.add(op.getBbar(), perStep(op.getBbar()));
@@ -230,7 +234,7 @@ struct SelectiveScanToRecurrence : OpRewritePattern<SelectiveScanOp> {
         return {{b}, {g}, {n}, {t}};
       return {channel, {n}};
     };
-    RecurrenceBuilder rb(rewriter, loc, ct);
+    RecurrenceBuilder rb(rewriter, op, ct);
     int u = rb.add(op.getU(), {{b}, channel, {t}});
     int delta = rb.add(op.getDelta(), {{b}, channel, {t}});
     int A = rb.add(op.getA(), {channel, {n}});
@@ -293,7 +297,7 @@ struct SSDToRecurrence : OpRewritePattern<SSDOp> {
   LogicalResult matchAndRewrite(SSDOp op, PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Type ct = computeTypeFor(getContext(), op->getOperandTypes());
-    RecurrenceBuilder rb(rewriter, loc, ct);
+    RecurrenceBuilder rb(rewriter, op, ct);
     Layout heads{{b}, {t}, {g, r}, {p}};
     int x = rb.add(op.getX(), heads);
     int dt = rb.add(op.getDt(), {{b}, {t}, {g, r}});
@@ -344,7 +348,7 @@ struct StateUpdateToRecurrence : OpRewritePattern<StateUpdateOp> {
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Type ct = computeTypeFor(getContext(), op->getOperandTypes());
-    RecurrenceBuilder rb(rewriter, loc, ct);
+    RecurrenceBuilder rb(rewriter, op, ct);
     RecurrenceOp core;
     if (op.isMamba2()) {
       Layout heads{{b}, {g, r}, {p}};

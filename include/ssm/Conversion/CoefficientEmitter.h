@@ -7,7 +7,9 @@
 // asks for a value inside a loop nest (a Scope, which binds some
 // dimensions); the emitter clones the value's computation there, reusing
 // what an enclosing scope already computed or what the form stored in a
-// scratch buffer at the level the value belongs to.
+// scratch buffer at the level the value belongs to. The CPU forms read the
+// op's tensors; a GPU kernel form maps them to its buffer arguments, and
+// the emitter then loads from those.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,8 +27,11 @@
 namespace mlir::ssm {
 
 /// The extent of every core dimension of `op` as an index value (1 for a
-/// dimension no layout names), built at `b`'s insertion point.
-SmallVector<Value> recurrenceExtents(OpBuilder &b, Location loc, RecurrenceOp op);
+/// dimension no layout names), built at `b`'s insertion point: a constant
+/// where the types fix it, else read from the operand's image in `sources`
+/// (a kernel's buffer) or, without one, from the operand itself.
+SmallVector<Value> recurrenceExtents(OpBuilder &b, Location loc, RecurrenceOp op,
+                                     const IRMapping &sources = {});
 
 class CoefficientEmitter {
 public:
@@ -34,8 +39,11 @@ public:
   static constexpr unsigned bit(unsigned dim) { return 1u << dim; }
 
   /// `extents` holds the extent of every core dimension as an index value
-  /// (what merged layout dimensions are linearized with).
-  CoefficientEmitter(RecurrenceOp op, ArrayRef<Value> extents);
+  /// (what merged layout dimensions are linearized with). `sources` maps
+  /// the op's operands to what they are read from where that is not the
+  /// operand itself: the buffer arguments of a GPU kernel.
+  CoefficientEmitter(RecurrenceOp op, ArrayRef<Value> extents,
+                     IRMapping sources = {});
 
   /// A point in a kernel's loop nest: the core indices bound there (b is
   /// the row inputs are read at), the tile-local index of `p` (`lane`) and
@@ -83,12 +91,24 @@ public:
   SmallVector<Value> indicesOf(OpBuilder &b, Location loc, OpOperand &operand,
                                const Scope &scope, Value row = Value()) const;
 
+  /// Element `indices` of operand `operand` as stored, from its source
+  /// (tensor.extract of a tensor, memref.load of a buffer).
+  Value read(OpBuilder &b, Location loc, Value operand, ValueRange indices) const;
+
+  /// Whether the state restarts before step `i` of the steps [begin, ...)
+  /// of row `row` (time index `ti`, which runs backward for a reverse op),
+  /// by the op's `reset` or `seq_idx`; null when it has neither. The first
+  /// step processed never restarts.
+  Value cutBefore(OpBuilder &b, Location loc, Value i, Value ti, Value begin,
+                  Value row) const;
+
   Type computeType() const { return ct; }
 
 private:
   // Op accessors are not const; the emitter never changes the op.
   mutable RecurrenceOp op;
   SmallVector<Value> extents;
+  IRMapping sources;
   Type ct;
   llvm::DenseMap<Value, unsigned> deps;
   llvm::DenseMap<Value, Value> scratches;

@@ -12,9 +12,13 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
 
 using namespace mlir;
@@ -201,4 +205,166 @@ std::optional<int64_t> gpu_lowering::staticDimOf(Value buffer, int64_t dim) {
   if (ShapedType::isDynamic(size))
     return std::nullopt;
   return size;
+}
+
+//===----------------------------------------------------------------------===//
+// Kernels of ssm.recurrence
+//===----------------------------------------------------------------------===//
+
+std::string gpu_lowering::sourceOpName(RecurrenceOp op) {
+  if (auto named = dyn_cast<NameLoc>(op.getLoc()))
+    return named.getName().str();
+  return op->getName().getStringRef().str();
+}
+
+/// The tensor.empty that `state` fills with zeros, if it is one: a state
+/// that starts at zero needs no reads.
+static Operation *zeroFilledEmpty(Value state) {
+  auto fill = state ? state.getDefiningOp<linalg::FillOp>() : nullptr;
+  if (!fill || !matchPattern(fill.getInputs()[0], m_AnyZeroFloat()) ||
+      !fill.getOutputs()[0].getDefiningOp<tensor::EmptyOp>())
+    return nullptr;
+  return fill;
+}
+
+RecurrenceKernel::RecurrenceKernel(RewriterBase &rewriter, RecurrenceOp op,
+                                   bool inPlace)
+    : op(op), inPlace(inPlace) {
+  name = sourceOpName(op);
+  if (StringRef(name).starts_with("ssm."))
+    name = name.substr(4);
+  Value state = op.getState();
+  if (inPlace) {
+    destinations = {state, op.getYInit()};
+  } else {
+    destinations = {op.getYInit()};
+    zeroFill = zeroFilledEmpty(state);
+    if (state) {
+      auto type = cast<RankedTensorType>(state.getType());
+      SmallVector<Value> sizes;
+      if (zeroFill) {
+        auto empty = zeroFill->getOperand(1).getDefiningOp<tensor::EmptyOp>();
+        sizes = llvm::to_vector(empty.getDynamicSizes());
+      } else {
+        for (auto [i, size] : llvm::enumerate(type.getShape()))
+          if (ShapedType::isDynamic(size))
+            sizes.push_back(tensor::DimOp::create(rewriter, op.getLoc(), state, i));
+      }
+      outputs.push_back({type, sizes});
+    }
+  }
+  inputs = llvm::to_vector(op.getInputs());
+  if (state && !inPlace && !zeroFill)
+    inputs.push_back(state);
+  for (Value segments : {op.getReset(), op.getSeqIdx(), op.getCuSeqlens()})
+    if (segments)
+      inputs.push_back(segments);
+}
+
+RecurrenceKernel::Buffers RecurrenceKernel::map(ValueRange buffers) const {
+  Buffers result;
+  Value state = op.getState();
+  unsigned next = 0;
+  if (inPlace)
+    result.state = buffers[next++];
+  result.y = buffers[next++];
+  if (state && !inPlace)
+    result.state = buffers[next++];
+  result.sources.map(op.getYInit(), result.y);
+  if (state)
+    result.sources.map(state, result.state);
+  for (Value input : op.getInputs())
+    result.sources.map(input, buffers[next++]);
+  if (inPlace)
+    result.initial = result.state;
+  else if (state && !zeroFill)
+    result.initial = buffers[next++];
+  for (Value segments : {op.getReset(), op.getSeqIdx(), op.getCuSeqlens()})
+    if (segments)
+      result.sources.map(segments, buffers[next++]);
+  if (Value cu = op.getCuSeqlens())
+    result.cuSeqlens = result.sources.lookup(cu);
+  return result;
+}
+
+KernelSpec RecurrenceKernel::spec() const {
+  KernelSpec spec;
+  spec.name = StringRef(name);
+  spec.destinations = destinations;
+  spec.outputs = outputs;
+  spec.inputs = inputs;
+  return spec;
+}
+
+void RecurrenceKernel::launch(RewriterBase &rewriter, const KernelSpec &spec) {
+  SmallVector<Value> results = launchKernel(rewriter, op, spec);
+  if (inPlace)
+    std::swap(results[0], results[1]);
+  rewriter.replaceOp(op, results);
+  if (zeroFill && zeroFill->use_empty()) {
+    Operation *empty = zeroFill->getOperand(1).getDefiningOp();
+    rewriter.eraseOp(zeroFill);
+    if (empty->use_empty())
+      rewriter.eraseOp(empty);
+  }
+}
+
+/// The product of `values`, folding the constant ones into one factor.
+static Value product(OpBuilder &b, Location loc, ArrayRef<Value> values) {
+  int64_t constant = 1;
+  Value result;
+  for (Value v : values) {
+    if (std::optional<int64_t> known = getConstantIntValue(v)) {
+      constant *= *known;
+      continue;
+    }
+    result = result ? arith::MulIOp::create(b, loc, result, v).getResult() : v;
+  }
+  Value factor = arith::ConstantIndexOp::create(b, loc, constant);
+  if (!result)
+    return factor;
+  return constant == 1 ? result
+                       : arith::MulIOp::create(b, loc, result, factor).getResult();
+}
+
+Value gpu_lowering::rowItems(OpBuilder &b, Location loc, ArrayRef<Value> extents,
+                             Value cuSeqlens) {
+  Value rows = extents[RecurrenceOp::kB];
+  if (cuSeqlens)
+    rows = arith::SubIOp::create(b, loc, dimOf(b, loc, cuSeqlens, 0),
+                                 arith::ConstantIndexOp::create(b, loc, 1));
+  return product(b, loc,
+                 {rows, extents[RecurrenceOp::kG], extents[RecurrenceOp::kR],
+                  extents[RecurrenceOp::kP]});
+}
+
+Value gpu_lowering::bindRowItem(OpBuilder &b, Location loc,
+                                CoefficientEmitter::Scope &scope, Value item,
+                                ArrayRef<Value> extents, bool packed) {
+  Value rest = item;
+  for (unsigned dim : {RecurrenceOp::kP, RecurrenceOp::kR, RecurrenceOp::kG}) {
+    scope.index[dim] = arith::RemUIOp::create(b, loc, rest, extents[dim]);
+    rest = arith::DivUIOp::create(b, loc, rest, extents[dim]);
+  }
+  scope.index[RecurrenceOp::kB] =
+      packed ? arith::ConstantIndexOp::create(b, loc, 0).getResult() : rest;
+  return rest;
+}
+
+WarpItem gpu_lowering::warpItem(OpBuilder &b, Location loc, int64_t warpsPerBlock) {
+  Value warpSize = arith::ConstantIndexOp::create(b, loc, kWarpSize);
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value lane = arith::RemUIOp::create(b, loc, tid, warpSize);
+  Value warp = arith::DivUIOp::create(b, loc, tid, warpSize);
+  Value first = arith::MulIOp::create(
+      b, loc, gpu::BlockIdOp::create(b, loc, gpu::Dimension::x),
+      arith::ConstantIndexOp::create(b, loc, warpsPerBlock));
+  return {lane, warp, arith::AddIOp::create(b, loc, first, warp)};
+}
+
+Value gpu_lowering::decayAt(OpBuilder &b, Location loc, RecurrenceOp op,
+                            CoefficientEmitter &emitter,
+                            CoefficientEmitter::Scope &scope) {
+  Value decay = emitter.emit(b, loc, op.getYield().getRole(YieldOp::kDecay), scope);
+  return op.getLogDecay() ? math::ExpOp::create(b, loc, decay).getResult() : decay;
 }

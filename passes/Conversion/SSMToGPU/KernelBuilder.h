@@ -9,8 +9,10 @@
 #ifndef SSM_PASSES_CONVERSION_SSMTOGPU_KERNELBUILDER_H
 #define SSM_PASSES_CONVERSION_SSMTOGPU_KERNELBUILDER_H
 
+#include "ssm/Conversion/CoefficientEmitter.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 
 #include <optional>
@@ -95,32 +97,99 @@ Value dimOf(OpBuilder &b, Location loc, Value buffer, int64_t dim);
 /// The compile-time size `dim` of `buffer`, if it is static.
 std::optional<int64_t> staticDimOf(Value buffer, int64_t dim);
 
+//===----------------------------------------------------------------------===//
+// Kernels of ssm.recurrence
+//===----------------------------------------------------------------------===//
+
+/// What a GPU kernel of an `ssm.recurrence` reads and writes, as the
+/// KernelSpec fields it fills, and how the op's tensors map onto the
+/// kernel's buffers. The buffers come in the order: written (see below),
+/// the op's inputs, the tensor the initial state is read from (unless the
+/// state starts at zero), then reset, seq_idx and cu_seqlens as present.
+class RecurrenceKernel {
+public:
+  /// In place (the decode form), the kernel updates the state destination
+  /// and writes y: destinations {state, y_init}. Otherwise it writes y
+  /// (destination y_init) and the final state into a new device buffer,
+  /// reading the initial state from the state destination, unless that is
+  /// known to be zero (zeros filled into tensor.empty).
+  RecurrenceKernel(RewriterBase &rewriter, RecurrenceOp op, bool inPlace);
+
+  /// The op's buffers in a kernel (or on the host, at the launch).
+  struct Buffers {
+    /// The op's tensors to their buffers; the state to the one written.
+    IRMapping sources;
+    /// Where the initial state is read; null when it is zero.
+    Value initial;
+    Value y, state, cuSeqlens;
+  };
+  /// `buffers`: the kernel's arguments, or the launch's buffers.
+  Buffers map(ValueRange buffers) const;
+
+  /// A KernelSpec with the buffers filled in, named after the model op the
+  /// recurrence states (`<op>` of `ssm.<op>`).
+  KernelSpec spec() const;
+
+  /// Launches `spec` and replaces the op by the kernel's results.
+  void launch(RewriterBase &rewriter, const KernelSpec &spec);
+
+private:
+  // Op accessors are not const; map() never changes the op.
+  mutable RecurrenceOp op;
+  bool inPlace;
+  std::string name;
+  /// The zero-filled tensor.empty the state destination comes from, if so.
+  Operation *zeroFill = nullptr;
+  SmallVector<Value> destinations, inputs;
+  SmallVector<std::pair<RankedTensorType, SmallVector<Value>>> outputs;
+};
+
+/// The work items of a recurrence kernel with a warp per state row: rows
+/// (batch rows, or the sequences of cu_seqlens) × g × r × p, in row-major
+/// order, from the extents and, with cu_seqlens, its buffer.
+Value rowItems(OpBuilder &b, Location loc, ArrayRef<Value> extents, Value cuSeqlens);
+
+/// Binds the core indices of work item `item` (rowItems' order) in `scope`;
+/// returns the row (with cu_seqlens, the sequence; `b` is then 0).
+Value bindRowItem(OpBuilder &b, Location loc, CoefficientEmitter::Scope &scope,
+                  Value item, ArrayRef<Value> extents, bool packed);
+
+/// The calling thread's place when each block runs `warpsPerBlock` warps,
+/// one work item each.
+struct WarpItem {
+  /// The lane, the warp within the block and the warp's work item.
+  Value lane, warp, item;
+};
+WarpItem warpItem(OpBuilder &b, Location loc, int64_t warpsPerBlock);
+
+/// The decay `yield` gives at `scope` (exp of it with log_decay).
+Value decayAt(OpBuilder &b, Location loc, RecurrenceOp op,
+              CoefficientEmitter &emitter, CoefficientEmitter::Scope &scope);
+
+/// Why the recurrence `op` cannot be lowered to a GPU kernel (the text
+/// follows "'<op>' op ", the op it states), or nothing when it can.
+std::optional<std::string> whyNoGPULowering(RecurrenceOp op);
+
+/// The name of the model op `op` states (`ssm.ssd`), from its location.
+std::string sourceOpName(RecurrenceOp op);
+
 /// Adds the lowering of `ssm.causal_conv1d` (LowerCausalConv1d.cpp).
 void populateCausalConv1dPatterns(RewritePatternSet &patterns);
-
-/// Adds the lowering of `ssm.selective_scan` (LowerSelectiveScan.cpp).
-void populateSelectiveScanPatterns(RewritePatternSet &patterns);
-
-/// Why `op` cannot be lowered to a GPU kernel (the text follows "'op' "),
-/// or nothing when it can.
-std::optional<std::string> whyNoGPULowering(SelectiveScanOp op);
-
-/// Adds the lowering of `ssm.ssd` (LowerSSD.cpp).
-void populateSSDPatterns(RewritePatternSet &patterns);
-
-/// Why `op` cannot be lowered to a GPU kernel, or nothing when it can.
-std::optional<std::string> whyNoGPULowering(SSDOp op);
 
 /// Adds the chunked (tensor-core) lowering of the `ssm.ssd` ops that ask
 /// for `algorithm chunked`, or have no `algorithm` and a dynamic or long
 /// sequence, and fit its limits (LowerSSDChunked.cpp); it takes precedence
-/// over the recurrent kernel, which serves the others. With
+/// over the recurrence kernels, which serve the others. With
 /// `options.warpgroupMma`, the ops that fit it take the wgmma kernel.
 void populateChunkedSSDPatterns(RewritePatternSet &patterns,
                                 const GPULoweringOptions &options);
 
-/// Adds the lowering of `ssm.state_update` (LowerStateUpdate.cpp).
-void populateStateUpdatePatterns(RewritePatternSet &patterns);
+/// Adds the decode form of `ssm.recurrence`: one step, no time dimension,
+/// the state updated in place (DecodeForm.cpp).
+void populateDecodePatterns(RewritePatternSet &patterns);
+
+/// Adds the recurrent form of `ssm.recurrence` (RecurrentForm.cpp).
+void populateRecurrentPatterns(RewritePatternSet &patterns);
 
 } // namespace mlir::ssm::gpu_lowering
 

@@ -1,20 +1,24 @@
 //===- SSMToGPU.cpp - ssm ops to GPU kernels ------------------------------===//
 //
-// Part of ssmc. The pass: each op with a GPU lowering becomes a gpu.func of
-// the module's `ssm_kernels` gpu.module and a gpu.launch_func; an op
-// without one is an error naming it, since the GPU pipeline has no other
-// way to run it.
+// Part of ssmc. The pass: the scan-like ops become ssm.recurrence, the core
+// op whose kernel forms are written once (DecodeForm.cpp, RecurrentForm.cpp);
+// each op with a GPU lowering then becomes a gpu.func of the module's
+// `ssm_kernels` gpu.module and a gpu.launch_func; an op without one is an
+// error naming it (the model op a recurrence states), since the GPU
+// pipeline has no other way to run it.
 //
 //===----------------------------------------------------------------------===//
 
 #include "KernelBuilder.h"
 #include "ssm/Conversion/Passes.h"
 #include "ssm/Dialect/SSM/IR/SSMDialect.h"
+#include "ssm/Transforms/Passes.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/IR/SymbolTable.h"
 
 #include "mlir/Transforms/WalkPatternRewriteDriver.h"
-#include "llvm/ADT/TypeSwitch.h"
 
 namespace mlir::ssm {
 #define GEN_PASS_DEF_CONVERTSSMTOGPUPASS
@@ -33,30 +37,40 @@ struct ConvertSSMToGPUPass
   void runOnOperation() override {
     GPULoweringOptions options = GPULoweringOptions::forChip(chip);
     options.ssdChunks = ssdChunks;
+    // The chunked SSD kernels still read the model op; every other
+    // scan-like op becomes the core op.
+    RewritePatternSet toCore(&getContext());
+    gpu_lowering::populateChunkedSSDPatterns(toCore, options);
+    populateSSMToRecurrencePatterns(toCore);
     RewritePatternSet patterns(&getContext());
     populateSSMToGPUConversionPatterns(patterns, options);
-    // One walk in program order: the kernels appear in the PTX in the order
-    // of the ops they come from, and nothing else is rewritten.
+    // Walks in program order, which rewrite nothing else.
+    walkAndApplyPatterns(getOperation(), std::move(toCore));
     walkAndApplyPatterns(getOperation(), std::move(patterns));
+    // The kernels appear in the PTX in the order of their launches, that
+    // of the ops they come from, whichever walk made them.
+    getOperation()->walk([](gpu::LaunchFuncOp launch) {
+      if (Operation *kernel = SymbolTable::lookupNearestSymbolFrom(
+              launch, launch.getKernelAttr()))
+        kernel->moveBefore(kernel->getBlock(), kernel->getBlock()->end());
+    });
     bool unsupported = false;
-    getOperation()->walk([&](Operation *op) {
+    getOperation()->walk<WalkOrder::PreOrder>([&](Operation *op) {
       if (!isa<SSMDialect>(op->getDialect()))
-        return;
-      std::optional<std::string> reason =
-          TypeSwitch<Operation *, std::optional<std::string>>(op)
-              .Case<SelectiveScanOp, SSDOp>(
-                  [](auto op) { return gpu_lowering::whyNoGPULowering(op); })
-              .Default([](Operation *) { return std::nullopt; });
-      if (reason) {
-        op->emitOpError(*reason);
-        unsupported = true;
-        return;
-      }
+        return WalkResult::advance();
+      unsupported = true;
+      // A recurrence speaks for the op it states.
+      if (auto core = dyn_cast<RecurrenceOp>(op))
+        if (std::optional<std::string> reason = gpu_lowering::whyNoGPULowering(core)) {
+          core.emitError() << "'" << gpu_lowering::sourceOpName(core) << "' op "
+                           << *reason;
+          return WalkResult::skip();
+        }
       op->emitOpError("has no GPU lowering yet (convert-ssm-to-gpu lowers "
-                      "ssm.state_update, ssm.causal_conv1d, "
+                      "ssm.state_update, ssm.causal_conv1d, ssm.scan, "
                       "ssm.selective_scan and ssm.ssd); compile it for the CPU "
                       "instead");
-      unsupported = true;
+      return WalkResult::skip();
     });
     if (unsupported)
       signalPassFailure();
@@ -80,8 +94,6 @@ StringRef mlir::ssm::stringifyGPUChip(GPUChip chip) {
 void mlir::ssm::populateSSMToGPUConversionPatterns(
     RewritePatternSet &patterns, const GPULoweringOptions &options) {
   gpu_lowering::populateCausalConv1dPatterns(patterns);
-  gpu_lowering::populateSelectiveScanPatterns(patterns);
-  gpu_lowering::populateChunkedSSDPatterns(patterns, options);
-  gpu_lowering::populateSSDPatterns(patterns);
-  gpu_lowering::populateStateUpdatePatterns(patterns);
+  gpu_lowering::populateDecodePatterns(patterns);
+  gpu_lowering::populateRecurrentPatterns(patterns);
 }

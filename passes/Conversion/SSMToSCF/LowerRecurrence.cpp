@@ -160,9 +160,6 @@ private:
   }
   /// Binds the work item `item` of the grid: head (g, r) and tile.
   void bindItem(OpBuilder &b, Location l, Scope &scope, Value col);
-  /// Whether the state restarts before step `i` (time index `ti`).
-  Value cutBefore(OpBuilder &b, Location l, Value i, Value ti, Value begin,
-                  Value row);
   void storeOutput(OpBuilder &b, Location l, Value &y, Scope &scope, Value value);
   Value rowCount(OpBuilder &b, Location l);
   /// Heads times tiles of rows.
@@ -219,32 +216,6 @@ void Lowering::bindItem(OpBuilder &b, Location l, Scope &scope, Value col) {
               : arith::MinUIOp::create(b, l, tile,
                                        arith::SubIOp::create(b, l, extents[kP], firstRow))
                     .getResult();
-}
-
-Value Lowering::cutBefore(OpBuilder &b, Location l, Value i, Value ti, Value begin,
-                          Value row) {
-  Value segments = op.getReset() ? op.getReset() : op.getSeqIdx();
-  if (!segments)
-    return Value();
-  bool reverse = op.getDirection() == Direction::reverse;
-  // Going forward the boundary before step ti is (ti - 1, ti); backward it
-  // is (ti, ti + 1). The first step processed has none; clamping its
-  // indices to 0 keeps the reads in bounds.
-  Value notFirst = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ne, i, begin);
-  Value after = reverse ? arith::AddIOp::create(b, l, ti, c1).getResult() : ti;
-  Value safeAfter = arith::SelectOp::create(b, l, notFirst, after, c0);
-  Value cut;
-  if (op.getReset()) {
-    cut = tensor::ExtractOp::create(b, l, segments, ValueRange{row, safeAfter});
-  } else {
-    Value before = arith::SelectOp::create(
-        b, l, notFirst, arith::SubIOp::create(b, l, after, c1), c0);
-    cut = arith::CmpIOp::create(
-        b, l, arith::CmpIPredicate::ne,
-        tensor::ExtractOp::create(b, l, segments, ValueRange{row, safeAfter}),
-        tensor::ExtractOp::create(b, l, segments, ValueRange{row, before}));
-  }
-  return arith::AndIOp::create(b, l, notFirst, cut);
 }
 
 void Lowering::storeOutput(OpBuilder &b, Location l, Value &y, Scope &scope,
@@ -405,7 +376,7 @@ Value Lowering::step(OpBuilder &b, Location l, Item &item, Value i, Value y) {
                      : i;
   Scope step(&item.scope);
   step.index[kT] = ti;
-  if (Value cut = cutBefore(b, l, i, ti, item.begin, item.scope.index[kB]))
+  if (Value cut = emitter.cutBefore(b, l, i, ti, item.begin, item.scope.index[kB]))
     scf::IfOp::create(b, l, cut, [&](OpBuilder &b, Location l) {
       overState(b, l, item.scope, [&](OpBuilder &b, Location l, Scope &s) {
         memref::StoreOp::create(b, l, buildFloat(b, l, ct, 0.0), item.h,

@@ -72,9 +72,8 @@ func.func @mamba2(%x: tensor<?x4x8xf32>, %dt: tensor<?x4xf32>, %A: tensor<4xf32>
 // CHECK: gpu.launch_func @ssm_kernels::@mamba1_state_update
 // CHECK: gpu.func @mamba1_state_update(%[[KS:arg[0-9]+]]: memref<?x?x?xf16>, %[[KY:arg[0-9]+]]: memref<?x?xf16>,
 // CHECK: %[[TID:.*]] = gpu.thread_id x
-// CHECK: %[[LANE:.*]] = arith.remui %[[TID]], %[[C32:.*]] : index
-// CHECK: %[[N:.*]] = memref.dim %[[KS]], %{{.*}} : memref<?x?x?xf16>
-// CHECK: scf.for %[[I:.*]] = %[[LANE]] to %[[N]] step %[[C32]] iter_args(%{{.*}} = %{{.*}}) -> (f32)
+// CHECK: %[[LANE:.*]] = arith.remui %[[TID]], %c32 : index
+// CHECK: scf.for %[[I:.*]] = %[[LANE]] to %{{.*}} step %c32{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (f32)
 // CHECK: %[[H:.*]] = memref.load %[[KS]][%{{.*}}, %{{.*}}, %[[I]]] : memref<?x?x?xf16>
 // CHECK: arith.extf %[[H]] : f16 to f32
 // CHECK: math.exp

@@ -67,7 +67,7 @@
 // CHECK: %[[Y0:.*]] = memref.load %[[ROW]]
 // CHECK: gpu.barrier
 // CHECK: scf.if %[[STORE0]] {
-// CHECK-NEXT: memref.store %[[Y0]], %[[KY]][%{{.*}}, %{{.*}}, %[[S0]]]
+// CHECK: memref.store %[[Y0]], %[[KY]][%{{.*}}, %{{.*}}, %[[S0]]]
 // CHECK: scf.yield %[[NS]]#8
 // CHECK: %[[KEEP:.*]] = arith.andi %[[ACTIVE]],
 // CHECK: scf.if %[[KEEP]]

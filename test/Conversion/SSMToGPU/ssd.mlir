@@ -3,7 +3,8 @@
 // Recurrent SSD with packed sequences: rows are the sequences of
 // cu_seqlens (their count sizes the final states), one warp per (row,
 // head, head channel); N = 48 gives each lane two entries, the second
-// valid below N only; the states are the time loop's carried values, from
+// valid below N only (its index clamped into N, its term of the sum
+// masked); the states are the time loop's carried values, from
 // cu_seqlens[r] to cu_seqlens[r + 1]; the warp sum is inside the loop.
 // CHECK-LABEL: func.func @packed
 // CHECK-SAME: %[[CU:arg5]]: tensor<?xi64>
@@ -21,16 +22,17 @@
 // CHECK: %[[N0:.*]] = arith.addi %[[LANE]], %c0{{.*}} : index
 // CHECK: %[[N1:.*]] = arith.addi %[[LANE]], %c32{{.*}} : index
 // CHECK: %[[VALID1:.*]] = arith.cmpi ult, %[[N1]], %c48{{.*}} : index
+// CHECK: %[[N1C:.*]] = arith.minui %[[N1]], %c47{{.*}} : index
 // CHECK: %[[H:.*]]:2 = scf.for %[[T:.*]] = %[[BEGIN]] to %[[END]] step %{{.*}} iter_args(%[[H0:.*]] = %{{.*}}, %[[H1:.*]] = %{{.*}}) -> (f32, f32)
 // CHECK: memref.load %[[KB]][%{{.*}}, %[[T]], %{{.*}}, %[[N0]]]
-// CHECK: scf.if %[[VALID1]] -> (f32)
-// CHECK: memref.load %[[KB]][%{{.*}}, %[[T]], %{{.*}}, %[[N1]]]
+// CHECK: memref.load %[[KB]][%{{.*}}, %[[T]], %{{.*}}, %[[N1C]]]
+// CHECK: arith.select %[[VALID1]]
 // CHECK-COUNT-5: gpu.shuffle xor
 // CHECK: memref.store %{{.*}}, %[[KY]][%{{.*}}, %[[T]], %{{.*}}, %{{.*}}]
 // CHECK: scf.yield
 // CHECK: memref.store %[[H]]#0, %[[KF]]
 // CHECK: scf.if %[[VALID1]] {
-// CHECK: memref.store %[[H]]#1, %[[KF]]
+// CHECK: memref.store %[[H]]#1, %[[KF]][%{{.*}}, %{{.*}}, %{{.*}}, %[[N1C]]]
 func.func @packed(%x: tensor<1x?x2x4xf32>, %dt: tensor<1x?x2xf32>, %A: tensor<2xf32>,
                   %B: tensor<1x?x1x48xf32>, %C: tensor<1x?x1x48xf32>, %cu: tensor<?xi64>)
     -> (tensor<1x?x2x4xf32>, tensor<?x2x4x48xf32>) {

@@ -16,18 +16,26 @@ using namespace mlir;
 using namespace mlir::ssm;
 
 SmallVector<Value> mlir::ssm::recurrenceExtents(OpBuilder &b, Location loc,
-                                                RecurrenceOp op) {
+                                                RecurrenceOp op,
+                                                const IRMapping &sources) {
   auto sizeAt = [&](const RecurrenceOp::ExtentSource &source) -> Value {
-    return getValueOrCreateConstantIndexOp(
-        b, loc, tensor::getMixedSize(b, loc, source.operand->get(), source.operandDim));
+    Value operand = sources.lookupOrDefault(source.operand->get());
+    OpFoldResult size =
+        isa<MemRefType>(operand.getType())
+            ? memref::getMixedSize(b, loc, operand, source.operandDim)
+            : tensor::getMixedSize(b, loc, operand, source.operandDim);
+    return getValueOrCreateConstantIndexOp(b, loc, size);
   };
+  SmallVector<int64_t> known = op.getStaticExtents();
   SmallVector<Value> extents;
   for (unsigned dim = 0; dim < RecurrenceOp::kNumDims; ++dim) {
     std::optional<RecurrenceOp::ExtentSource> source;
     if (op.hasDim(dim))
       source = op.getExtentSource(dim);
-    if (!source) {
-      extents.push_back(arith::ConstantIndexOp::create(b, loc, 1));
+    // Known extents as constants: kernel forms specialize on them (register
+    // paths, full tiles) and the index arithmetic folds.
+    if (!source || !ShapedType::isDynamic(known[dim])) {
+      extents.push_back(arith::ConstantIndexOp::create(b, loc, source ? known[dim] : 1));
       continue;
     }
     Value size = sizeAt(*source);
@@ -38,9 +46,45 @@ SmallVector<Value> mlir::ssm::recurrenceExtents(OpBuilder &b, Location loc,
   return extents;
 }
 
-CoefficientEmitter::CoefficientEmitter(RecurrenceOp op, ArrayRef<Value> extents)
-    : op(op), extents(extents), ct(op.getComputeType()),
-      deps(op.computeDependences()) {}
+CoefficientEmitter::CoefficientEmitter(RecurrenceOp op, ArrayRef<Value> extents,
+                                       IRMapping sources)
+    : op(op), extents(extents), sources(std::move(sources)),
+      ct(op.getComputeType()), deps(op.computeDependences()) {}
+
+Value CoefficientEmitter::read(OpBuilder &b, Location loc, Value operand,
+                               ValueRange indices) const {
+  Value source = sources.lookupOrDefault(operand);
+  if (isa<MemRefType>(source.getType()))
+    return memref::LoadOp::create(b, loc, source, indices);
+  return tensor::ExtractOp::create(b, loc, source, indices);
+}
+
+Value CoefficientEmitter::cutBefore(OpBuilder &b, Location loc, Value i, Value ti,
+                                    Value begin, Value row) const {
+  Value segments = op.getReset() ? op.getReset() : op.getSeqIdx();
+  if (!segments)
+    return Value();
+  bool reverse = op.getDirection() == Direction::reverse;
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  // Going forward the boundary before step ti is (ti - 1, ti); backward it
+  // is (ti, ti + 1). The first step processed has none; clamping its
+  // indices to 0 keeps the reads in bounds.
+  Value notFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, i, begin);
+  Value after = reverse ? arith::AddIOp::create(b, loc, ti, c1).getResult() : ti;
+  Value safeAfter = arith::SelectOp::create(b, loc, notFirst, after, c0);
+  Value cut;
+  if (op.getReset()) {
+    cut = read(b, loc, segments, ValueRange{row, safeAfter});
+  } else {
+    Value before = arith::SelectOp::create(
+        b, loc, notFirst, arith::SubIOp::create(b, loc, after, c1), c0);
+    cut = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
+                                read(b, loc, segments, ValueRange{row, safeAfter}),
+                                read(b, loc, segments, ValueRange{row, before}));
+  }
+  return arith::AndIOp::create(b, loc, notFirst, cut);
+}
 
 void CoefficientEmitter::planLevels(ArrayRef<unsigned> consumedAt,
                                     unsigned levels) {
@@ -103,8 +147,7 @@ Value CoefficientEmitter::emit(OpBuilder &b, Location loc, Value v, Scope &scope
   Value result;
   if (auto arg = dyn_cast<BlockArgument>(v)) {
     OpOperand &input = op.getInputsMutable()[arg.getArgNumber()];
-    Value element = tensor::ExtractOp::create(b, loc, input.get(),
-                                              indicesOf(b, loc, input, scope));
+    Value element = read(b, loc, input.get(), indicesOf(b, loc, input, scope));
     result = convertFloat(b, loc, element, ct);
   } else {
     Operation *def = v.getDefiningOp();
