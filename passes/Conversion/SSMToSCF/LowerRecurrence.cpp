@@ -61,6 +61,8 @@ struct Config {
 /// per element at P = 16; at P = 4 the broadcasts cost more than they
 /// save).
 constexpr int64_t kMinVectorHead = 8, kMaxVectorHead = 128;
+/// Bytes: one cache line, one AVX-512 vector.
+constexpr int64_t kScratchAlignment = 64;
 
 /// The configuration ssm-select-algorithm recorded (its defaults where the
 /// op went through no configuration step), and whether the inner update
@@ -135,7 +137,10 @@ private:
       if (!constant)
         dynamic.push_back(size);
     }
-    return memref::AllocOp::create(b, l, MemRefType::get(shape, ct), dynamic);
+    // Cache-line aligned: the state rows and lane vectors are loaded and
+    // stored whole, and a row straddling two lines costs a second access.
+    return memref::AllocOp::create(b, l, MemRefType::get(shape, ct), dynamic,
+                                   b.getI64IntegerAttr(kScratchAlignment));
   }
   /// The decay at `scope` (exp of the yield with log_decay).
   Value decayAt(OpBuilder &b, Location l, Scope &scope) {
