@@ -10,6 +10,7 @@
 
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -153,6 +154,14 @@ llvm::DenseMap<Value, unsigned> RecurrenceOp::computeDependences() {
       deps[result] = bits;
   }
   return deps;
+}
+
+LogicalResult
+RecurrenceOp::reifyResultShapes(OpBuilder &b, ReifiedRankedShapedTypeDims &shapes) {
+  // Destination style: each result has the shape of its destination.
+  for (OpOperand &init : getDpsInitsMutable())
+    shapes.push_back(tensor::getMixedSizes(b, getLoc(), init.get()));
+  return success();
 }
 
 MutableOperandRange RecurrenceOp::getDpsInitsMutable() {

@@ -336,7 +336,8 @@ def SSM_StateUpdateOp : SSM_Op<"state_update", [Pure,
 
 def SSM_RecurrenceOp : SSM_Op<"recurrence", [Pure, AttrSizedOperandSegments,
     SingleBlock, IsolatedFromAbove,
-    DeclareOpInterfaceMethods<DestinationStyleOpInterface>]> {
+    DeclareOpInterfaceMethods<DestinationStyleOpInterface>,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>]> {
   let summary = "a linear recurrence over time with per-step coefficients computed in a region";
   let description = [{
     The core representation of every linear recurrence ssmc compiles
