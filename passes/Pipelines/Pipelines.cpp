@@ -13,6 +13,7 @@
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
@@ -91,7 +92,14 @@ void ssm::buildCPULowerToLLVMPipeline(OpPassManager &pm, bool threads) {
   // memref.reshape (a model's batch and length split) has a lowering in
   // finalize-memref-to-llvm but not in the interface-driven
   // convert-to-llvm of MLIR 22.
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  // aligned_alloc, not malloc plus pointer arithmetic: LLVM knows the
+  // result of an allocation function aliases nothing, which is what lets it
+  // keep the lane loops over separately allocated scratch buffers
+  // vectorized (with the arithmetic, every aligned buffer may alias every
+  // other).
+  FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
+  memrefOptions.useAlignedAlloc = true;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOptions));
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }

@@ -17,7 +17,7 @@
 // vectors. With the default chunk_size (256) the cost model keeps the
 // recurrence; the explicitly chunked op is chunked.
 // AUTO-LABEL: func.func @two
-// AUTO:       memref.alloc() : memref<16x8xf32>
+// AUTO:       memref.alloc() {alignment = 64 : i64} : memref<16x8xf32>
 // AUTO:       } {ssm.parallel}
 // AUTO:       memref.alloc() {alignment = 64 : i64} : memref<8x16xf32>
 // AUTO:       } {ssm.parallel}
@@ -34,7 +34,7 @@
 
 // Forced recurrent: the explicit `algorithm chunked` is kept.
 // RECURRENT-LABEL: func.func @two
-// RECURRENT:       memref.alloc() : memref<16x8xf32>
+// RECURRENT:       memref.alloc() {alignment = 64 : i64} : memref<16x8xf32>
 // RECURRENT:       } {ssm.parallel}
 // RECURRENT:       memref.alloc() {alignment = 64 : i64} : memref<8x16xf32>
 // RECURRENT:       } {ssm.parallel}

@@ -17,13 +17,13 @@
 // BUF: memref.store %{{.*}}, %arg8[
 // BUF: return{{$}}
 
-// And lowers all the way to the LLVM dialect, calling only libc (malloc for
+// And lowers all the way to the LLVM dialect, calling only libc (aligned_alloc for
 // the results) and libm.
 // LLVM-NOT: ssm.
 // LLVM-NOT: scf.
 // LLVM-NOT: memref.
 // LLVM-NOT: cf.
-// LLVM-DAG: llvm.func @malloc(i64) -> !llvm.ptr
+// LLVM-DAG: llvm.func @aligned_alloc(i64, i64) -> !llvm.ptr
 
 // LLVM-DAG: llvm.func @expf(f32) -> f32
 // LLVM-DAG: llvm.func @log1pf(f32) -> f32

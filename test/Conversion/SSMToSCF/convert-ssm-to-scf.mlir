@@ -28,9 +28,9 @@ func.func @discretize(%a: tensor<4x8xbf16>) -> (tensor<4x8xbf16>, tensor<4x8xbf1
 // CHECK-NOT: ssm.
 // CHECK: %[[Y0:.*]] = tensor.empty() : tensor<2x8x4xf32>
 // CHECK: %[[OUT:.*]]:2 = scf.for %[[ITEM:[a-z0-9]+]] = {{.*}} iter_args(%{{.*}} = %[[Y0]], %{{.*}} = %[[H0]])
-// CHECK: %[[CT:.*]] = memref.alloc() : memref<16x4xf32>
+// CHECK: %[[CT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x4xf32>
 // CHECK: tensor.extract %[[C]]
-// CHECK: %[[H:.*]] = memref.alloc() : memref<16x4xf32>
+// CHECK: %[[H:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x4xf32>
 // CHECK: tensor.extract %[[H0]]
 // CHECK: scf.for %[[I:[a-z0-9]+]] =
 // CHECK: %[[T:.*]] = arith.subi %{{.*}}, %[[I]] : index
@@ -62,7 +62,7 @@ func.func @scan(%x: tensor<2x8x4xf32>, %a: tensor<2x8x4x16xf32>, %c: tensor<4x16
 // the loops.
 // CHECK-LABEL: func.func @scan_zero_state
 // CHECK: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<?x?x4xf32>)
-// CHECK: %[[H:.*]] = memref.alloc() : memref<16x4xf32>
+// CHECK: %[[H:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x4xf32>
 // CHECK: memref.store %cst, %[[H]]
 func.func @scan_zero_state(%x: tensor<?x?x4xf32>, %a: tensor<4x16xf32>) -> tensor<?x?x4xf32> {
   %y = ssm.scan forward %x, %a, %a, %a
@@ -115,8 +115,8 @@ func.func @conv(%x: tensor<1x4x8xf32>, %w: tensor<4x4xf32>, %s0: tensor<1x4x3xf3
 // CHECK-NOT: ssm.
 // CHECK-NOT: tensor<1x8x4x16
 // CHECK: scf.for
-// CHECK: %[[AT:.*]] = memref.alloc() : memref<16x2xf32>
-// CHECK: %[[H:.*]] = memref.alloc() : memref<16x2xf32>
+// CHECK: %[[AT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x2xf32>
+// CHECK: %[[H:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x2xf32>
 // CHECK: scf.for
 // CHECK: math.log1p
 // CHECK: scf.for %[[N:.*]] = %{{.*}} to %{{.*}}
@@ -143,7 +143,7 @@ func.func @selective_scan(%u: tensor<1x4x8xf32>, %A: tensor<4x16xf32>, %B: tenso
 // once after the time loop.
 // CHECK-LABEL: func.func @ssd
 // CHECK: scf.for %[[ITEM:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
-// CHECK: %[[H:.*]] = memref.alloc() : memref<5x3xf32>
+// CHECK: %[[H:.*]] = memref.alloc() {alignment = 64 : i64} : memref<5x3xf32>
 // CHECK: scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
 // CHECK: math.exp
 // CHECK-NOT: math.exp
@@ -172,7 +172,7 @@ func.func @ssd(%x: tensor<2x7x4x3xf32>, %dt: tensor<2x7x4xf32>, %A: tensor<4xf32
 // loaded, updated and stored whole, and the output sum is carried through
 // the loop over n in registers.
 // CHECK-LABEL: func.func @ssd_vector_head
-// CHECK: %[[H:.*]] = memref.alloc() : memref<5x16xf32>
+// CHECK: %[[H:.*]] = memref.alloc() {alignment = 64 : i64} : memref<5x16xf32>
 // CHECK: %[[DX:.*]] = vector.load %{{.*}}[%{{.*}}] : memref<16xf32>, vector<16xf32>
 // CHECK: %[[SUM:.*]] = scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<16xf32>)
 // CHECK: %[[ROW:.*]] = vector.load %[[H]][%[[N]], %{{.*}}] : memref<5x16xf32>, vector<16xf32>

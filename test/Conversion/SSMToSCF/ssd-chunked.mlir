@@ -69,7 +69,7 @@ func.func @chunked_cu_seqlens(%x: tensor<1x?x4x8xf32>, %dt: tensor<1x?x4xf32>,
 // is an [N, P] scratch buffer, and there are no chunk tensors.
 // CHECK-LABEL: func.func @recurrent
 // CHECK-NOT:   alloc_tensor
-// CHECK:       memref.alloc() : memref<16x2xf32>
+// CHECK:       memref.alloc() {alignment = 64 : i64} : memref<16x2xf32>
 // CHECK-NOT:   alloc_tensor
 // CHECK:       return
 func.func @recurrent(%x: tensor<1x8x4x2xf32>, %dt: tensor<1x8x4xf32>, %A: tensor<4xf32>,
