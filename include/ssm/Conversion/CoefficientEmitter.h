@@ -102,6 +102,13 @@ public:
   Value cutBefore(OpBuilder &b, Location loc, Value i, Value ti, Value begin,
                   Value row) const;
 
+  /// One of `candidates` (region values a form holds per step, the others
+  /// unchanged) whose zero makes a step the identity: the decay 1 (0 as a
+  /// log) and value · key 0, whatever the inputs (taken to be finite); null
+  /// when none does. A form pads steps with it, a select per step instead
+  /// of two per (step, entry).
+  Value identityAtZero(ArrayRef<Value> candidates) const;
+
   Type computeType() const { return ct; }
 
 private:

@@ -9,8 +9,11 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 using namespace mlir::ssm;
@@ -161,4 +164,87 @@ Value CoefficientEmitter::emit(OpBuilder &b, Location loc, Value v, Scope &scope
   }
   scope.values.map(v, result);
   return result;
+}
+
+namespace {
+/// What is known of a region value when a candidate is zero.
+enum class Known { Zero, One, True, Finite, Any };
+} // namespace
+
+/// `inner`'s result from what is known of its operands: exact where zero
+/// and one decide it (0 · finite = 0, exp 0 = 1, …), else finite only for
+/// what passes a finite value through, else anything (an overflow, 0 / 0).
+static Known propagate(Operation &inner, function_ref<Known(Value)> known) {
+  auto at = [&](unsigned i) { return known(inner.getOperand(i)); };
+  auto exact = [](Known k) { return k == Known::Zero || k == Known::One; };
+  return TypeSwitch<Operation *, Known>(&inner)
+      .Case([&](arith::MulFOp) {
+        Known x = at(0), y = at(1);
+        if ((x == Known::Zero && y != Known::Any) || (y == Known::Zero && x != Known::Any))
+          return Known::Zero;
+        if (x == Known::One)
+          return y;
+        return y == Known::One ? x : Known::Any;
+      })
+      .Case([&](arith::DivFOp) { return at(1) == Known::One ? at(0) : Known::Any; })
+      .Case([&](arith::AddFOp) {
+        if (at(0) == Known::Zero)
+          return at(1);
+        return at(1) == Known::Zero ? at(0) : Known::Any;
+      })
+      .Case([&](arith::SubFOp) { return at(1) == Known::Zero ? at(0) : Known::Any; })
+      .Case<arith::NegFOp, math::ExpM1Op, math::Log1pOp>(
+          [&](Operation *) { return at(0) == Known::Zero ? Known::Zero : Known::Any; })
+      .Case<arith::ExtFOp, arith::TruncFOp>([&](Operation *) {
+        return exact(at(0)) ? at(0) : Known::Any;
+      })
+      .Case([&](math::ExpOp) { return at(0) == Known::Zero ? Known::One : Known::Any; })
+      .Case([&](math::LogOp) { return at(0) == Known::One ? Known::Zero : Known::Any; })
+      .Case<arith::MaximumFOp, arith::MinimumFOp>([&](Operation *) {
+        return at(0) == at(1) && exact(at(0)) ? at(0) : Known::Any;
+      })
+      .Case([&](arith::CmpFOp cmp) {
+        bool equal = cmp.getPredicate() == arith::CmpFPredicate::OEQ ||
+                     cmp.getPredicate() == arith::CmpFPredicate::UEQ;
+        return equal && at(0) == at(1) && exact(at(0)) ? Known::True : Known::Any;
+      })
+      .Case([&](arith::SelectOp) {
+        if (at(0) == Known::True)
+          return at(1);
+        return at(1) == at(2) && exact(at(1)) ? at(1) : Known::Any;
+      })
+      .Default([&](Operation *other) {
+        if (matchPattern(other->getResult(0), m_AnyZeroFloat()))
+          return Known::Zero;
+        if (matchPattern(other->getResult(0), m_OneFloat()))
+          return Known::One;
+        return other->hasTrait<OpTrait::ConstantLike>() ? Known::Finite : Known::Any;
+      });
+}
+
+Value CoefficientEmitter::identityAtZero(ArrayRef<Value> candidates) const {
+  Block &block = op.getBody().front();
+  YieldOp yield = op.getYield();
+  for (Value candidate : candidates) {
+    llvm::DenseMap<Value, Known> known{{candidate, Known::Zero}};
+    auto lookup = [&](Value v) {
+      if (auto it = known.find(v); it != known.end())
+        return it->second;
+      // Inputs are read; other values come from outside the region.
+      return isa<BlockArgument>(v) ? Known::Finite : Known::Any;
+    };
+    // The other candidates reach the form as they are, not recomputed from
+    // the zeroed one: nothing is known of those the region computes.
+    for (Operation &inner : block.without_terminator())
+      if (inner.getNumResults() == 1 && !llvm::is_contained(candidates, inner.getResult(0)))
+        known[inner.getResult(0)] = propagate(inner, lookup);
+      else if (inner.getNumResults() == 1 && inner.getResult(0) != candidate)
+        known[inner.getResult(0)] = Known::Any;
+    Known decay = lookup(yield.getRole(YieldOp::kDecay));
+    bool noInput = lookup(yield.getRole(YieldOp::kValue)) == Known::Zero ||
+                   lookup(yield.getRole(YieldOp::kKey)) == Known::Zero;
+    if (noInput && decay == (op.getLogDecay() ? Known::Zero : Known::One))
+      return candidate;
+  }
+  return Value();
 }

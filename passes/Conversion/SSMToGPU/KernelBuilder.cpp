@@ -227,6 +227,14 @@ static Operation *zeroFilledEmpty(Value state) {
   return fill;
 }
 
+/// Whether an extent of `op` can only be read from its state.
+static bool stateGivesExtent(RecurrenceOp op) {
+  for (unsigned dim = 0; dim < RecurrenceOp::kNumDims; ++dim)
+    if (op.hasDim(dim) && op.getExtentSource(dim)->operand->get() == op.getState())
+      return true;
+  return false;
+}
+
 RecurrenceKernel::RecurrenceKernel(RewriterBase &rewriter, RecurrenceOp op,
                                    bool inPlace)
     : op(op), inPlace(inPlace) {
@@ -239,7 +247,13 @@ RecurrenceKernel::RecurrenceKernel(RewriterBase &rewriter, RecurrenceOp op,
   } else {
     destinations = {op.getYInit()};
     zeroFill = zeroFilledEmpty(state);
-    if (state) {
+    // A final state nobody reads is not written: its stores keep their
+    // addressing live through the whole time loop (10 registers in the
+    // lanes-over-time scan). A zero-filled state still comes along when the
+    // kernel needs it for an extent.
+    writesState = state && (!op.getFinalState().use_empty() ||
+                            (zeroFill && stateGivesExtent(op)));
+    if (writesState) {
       auto type = cast<RankedTensorType>(state.getType());
       SmallVector<Value> sizes;
       if (zeroFill) {
@@ -268,17 +282,18 @@ RecurrenceKernel::Buffers RecurrenceKernel::map(ValueRange buffers) const {
   if (inPlace)
     result.state = buffers[next++];
   result.y = buffers[next++];
-  if (state && !inPlace)
+  if (writesState && !inPlace)
     result.state = buffers[next++];
   result.sources.map(op.getYInit(), result.y);
-  if (state)
-    result.sources.map(state, result.state);
   for (Value input : op.getInputs())
     result.sources.map(input, buffers[next++]);
   if (inPlace)
     result.initial = result.state;
   else if (state && !zeroFill)
     result.initial = buffers[next++];
+  // Extents read from the state come from whichever buffer holds it.
+  if (Value held = result.state ? result.state : result.initial)
+    result.sources.map(state, held);
   for (Value segments : {op.getReset(), op.getSeqIdx(), op.getCuSeqlens()})
     if (segments)
       result.sources.map(segments, buffers[next++]);
@@ -300,6 +315,9 @@ void RecurrenceKernel::launch(RewriterBase &rewriter, const KernelSpec &spec) {
   SmallVector<Value> results = launchKernel(rewriter, op, spec);
   if (inPlace)
     std::swap(results[0], results[1]);
+  // The final state not written has no uses: any value of its type will do.
+  if (op.getState() && !writesState)
+    results.push_back(op.getState());
   rewriter.replaceOp(op, results);
   if (zeroFill && zeroFill->use_empty()) {
     Operation *empty = zeroFill->getOperand(1).getDefiningOp();

@@ -110,9 +110,10 @@ class RecurrenceKernel {
 public:
   /// In place (the decode form), the kernel updates the state destination
   /// and writes y: destinations {state, y_init}. Otherwise it writes y
-  /// (destination y_init) and the final state into a new device buffer,
-  /// reading the initial state from the state destination, unless that is
-  /// known to be zero (zeros filled into tensor.empty).
+  /// (destination y_init) and, when the op's final state has uses, that
+  /// state into a new device buffer, reading the initial state from the
+  /// state destination, unless that is known to be zero (zeros filled into
+  /// tensor.empty).
   RecurrenceKernel(RewriterBase &rewriter, RecurrenceOp op, bool inPlace);
 
   /// The op's buffers in a kernel (or on the host, at the launch).
@@ -121,6 +122,7 @@ public:
     IRMapping sources;
     /// Where the initial state is read; null when it is zero.
     Value initial;
+    /// `state`: where the final state is written; null when it is not.
     Value y, state, cuSeqlens;
   };
   /// `buffers`: the kernel's arguments, or the launch's buffers.
@@ -137,6 +139,8 @@ private:
   // Op accessors are not const; map() never changes the op.
   mutable RecurrenceOp op;
   bool inPlace;
+  /// Whether the kernel writes the final state (always in place).
+  bool writesState = true;
   std::string name;
   /// The zero-filled tensor.empty the state destination comes from, if so.
   Operation *zeroFill = nullptr;

@@ -400,17 +400,23 @@ SmallVector<Value> RecurrentKernel::round(Scope &itemScope, Value start,
         coalesced, [&](Scope &s) { return emitter->emit(b, l, v, s); })));
   SmallVector<SmallVector<Value>> chunk = exchange(series, /*toChunks=*/true);
 
-  // The lane's chunk; steps past L are the identity.
+  // The lane's chunk; steps past L are the identity, for the state leaving
+  // the round: a step value whose zero makes them so is zeroed there, else
+  // the entries mask each decay and input (validStep). Masks inside the
+  // entries' loop cost the scan some 20 registers.
+  Value identity = emitter->identityAtZero(stepValues);
   Value first = arith::AddIOp::create(
       b, l, start, arith::MulIOp::create(b, l, lane, index(kChunk)));
   SmallVector<Scope> chunks(kChunk, Scope(&itemScope));
   SmallVector<Value> validStep, y;
   for (int64_t s = 0; s < kChunk; ++s) {
     Value t = arith::AddIOp::create(b, l, first, index(s));
-    validStep.push_back(cmp(arith::CmpIPredicate::ult, t, length));
+    Value valid = cmp(arith::CmpIPredicate::ult, t, length);
+    if (!identity)
+      validStep.push_back(valid);
     chunks[s].index[kT] = arith::MinUIOp::create(b, l, t, lastStep);
     for (auto [v, values] : llvm::zip(stepValues, chunk))
-      chunks[s].values.map(v, values[s]);
+      chunks[s].values.map(v, v == identity ? select(valid, values[s], zero()) : values[s]);
     Value skip = skipAt(chunks[s]);
     y.push_back(skip ? skip : zero());
   }
@@ -440,7 +446,8 @@ SmallVector<Value> RecurrentKernel::round(Scope &itemScope, Value start,
 
 /// States 32 k … 32 k + 31 one after another (lane j holds the carried one
 /// of state 32 k + j); `acc` is the lane's kChunk outputs then the carried
-/// state. Returns them updated.
+/// state. `valid`, unless empty, masks the chunk's steps. Returns them
+/// updated.
 SmallVector<Value> RecurrentKernel::stateEntries(int64_t k, ArrayRef<Scope *> coalesced,
                                                  ArrayRef<Scope *> chunks,
                                                  ArrayRef<Value> valid,
@@ -481,10 +488,12 @@ SmallVector<Value> RecurrentKernel::stateEntries(int64_t k, ArrayRef<Scope *> co
           copyValues(perEntry, e);
           for (auto [arg, values] : llvm::zip(staged, series))
             e.values.map(arg, values[s]);
-          decay.push_back(select(valid[s], gpu_lowering::decayAt(b, l, op, *emitter, e),
-                                 buildFloat(b, l, ct, 1.0)));
-          input.push_back(select(
-              valid[s], mul(role(YieldOp::kValue, e), role(YieldOp::kKey, e)), zero()));
+          decay.push_back(gpu_lowering::decayAt(b, l, op, *emitter, e));
+          input.push_back(mul(role(YieldOp::kValue, e), role(YieldOp::kKey, e)));
+          if (!valid.empty()) {
+            decay.back() = select(valid[s], decay.back(), buildFloat(b, l, ct, 1.0));
+            input.back() = select(valid[s], input.back(), zero());
+          }
           prod = s ? mul(prod, decay[s]) : decay[s];
           reach = s ? fma(decay[s], reach, input[s]) : input[s];
         }

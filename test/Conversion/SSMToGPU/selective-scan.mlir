@@ -6,7 +6,8 @@
 // stores along time are coalesced (lane l at step 32 j + l) and go through
 // the warp's row of workgroup memory (264 words: a pad word per 32) to the
 // lane's chunk of 8 consecutive steps (from 8 l, slot 8 l + l / 4), between
-// two barriers. The carried state (N = 2: one per lane) is the round loop's
+// two barriers. The chunk's steps past L are the identity by a zero δ, set
+// once per step before the entries. The carried state (N = 2: one per lane) is the round loop's
 // value. Per n: A and the fixed C loaded, the selective B loaded coalesced
 // and exchanged, the chunk's pair, the inclusive scan (5 shuffle-up pairs),
 // the state entering the chunk from lane n's carry, the 8 outputs, the
@@ -39,6 +40,8 @@
 // CHECK: gpu.barrier
 // CHECK: memref.load %[[ROW]][%[[WARP]], %c0
 // CHECK: gpu.barrier
+// CHECK: %[[IN0:.*]] = arith.cmpi ult, %{{.*}}, %[[L]]
+// CHECK: arith.select %[[IN0]], %{{.*}}, %cst
 // CHECK: %[[NS:.*]]:9 = scf.for %[[N:.*]] = %c0{{.*}} to %c2{{.*}} step %c1{{.*}} iter_args({{.*}}, %[[C:.*]] = %[[CIN]])
 // CHECK: memref.load %[[KA]]
 // CHECK: memref.load %[[KC]]
@@ -79,4 +82,25 @@ func.func @scan(%u: tensor<?x4x?xf32>, %delta: tensor<?x4x?xf32>, %A: tensor<4x2
       : (tensor<?x4x?xf32>, tensor<?x4x?xf32>, tensor<4x2xf32>, tensor<?x2x2x?xf32>,
          tensor<4x2xf32>) -> (tensor<?x4x?xf32>, tensor<?x4x2xf32>)
   return %y, %h : tensor<?x4x?xf32>, tensor<?x4x2xf32>
+}
+
+// -----
+
+// Only y is used: the final state is neither allocated nor written, and
+// the initial state is only read.
+// CHECK-LABEL: func.func @y_only
+// CHECK: gpu.alloc
+// CHECK-NOT: gpu.alloc
+// CHECK: gpu.launch_func @ssm_kernels::@y_only_selective_scan
+// CHECK: gpu.func @y_only_selective_scan(%{{.*}}: memref<?x4x?xf32>, %{{.*}}: memref<?x4x?xf32>, %{{.*}}: memref<?x4x?xf32>, %{{.*}}: memref<4x2xf32>, %{{.*}}: memref<?x2x2x?xf32>, %{{.*}}: memref<4x2xf32>, %[[H0:arg[0-9]+]]: memref<?x4x2xf32>)
+// CHECK: memref.load %[[H0]]
+// CHECK-NOT: memref.store %{{.*}}, %[[H0]]
+// CHECK: gpu.return
+func.func @y_only(%u: tensor<?x4x?xf32>, %delta: tensor<?x4x?xf32>, %A: tensor<4x2xf32>,
+                  %B: tensor<?x2x2x?xf32>, %C: tensor<4x2xf32>, %h0: tensor<?x4x2xf32>)
+    -> tensor<?x4x?xf32> {
+  %y = ssm.selective_scan %u, %delta, %A, %B, %C init(%h0)
+      : (tensor<?x4x?xf32>, tensor<?x4x?xf32>, tensor<4x2xf32>, tensor<?x2x2x?xf32>,
+         tensor<4x2xf32>, tensor<?x4x2xf32>) -> tensor<?x4x?xf32>
+  return %y : tensor<?x4x?xf32>
 }
