@@ -296,10 +296,18 @@ KernelSpec RecurrenceKernel::spec() const {
   return spec;
 }
 
+Value RecurrenceKernel::initialState() const {
+  return zeroFill ? Value() : op.getState();
+}
+
 void RecurrenceKernel::launch(RewriterBase &rewriter, const KernelSpec &spec) {
   SmallVector<Value> results = launchKernel(rewriter, op, spec);
   if (inPlace)
     std::swap(results[0], results[1]);
+  replace(rewriter, results);
+}
+
+void RecurrenceKernel::replace(RewriterBase &rewriter, ValueRange results) {
   rewriter.replaceOp(op, results);
   if (zeroFill && zeroFill->use_empty()) {
     Operation *empty = zeroFill->getOperand(1).getDefiningOp();
