@@ -426,12 +426,6 @@ public:
   void cumulate(Value t0, Value logDecays, Value cum) {
     Value seq = arg(SeqIdx);
     Type i32 = b.getI32Type();
-    auto sequenceAt = [&](Value t) -> Value {
-      Value v = memref::LoadOp::create(b, l, seq, ValueRange{batchRow, t});
-      return v.getType().isInteger(64)
-                 ? v
-                 : arith::ExtSIOp::create(b, l, b.getI64Type(), v);
-    };
     when(arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, tid, index(0)),
          [&] {
            SmallVector<Value> init{f32c(0.0)};
@@ -450,26 +444,8 @@ public:
                    Value starts = ifInside(
                        t,
                        [&]() -> SmallVector<Value> {
-                         Value first = arith::CmpIOp::create(
-                             b, l, arith::CmpIPredicate::eq, t, index(0));
-                         auto change = scf::IfOp::create(
-                             b, l, first,
-                             [&](OpBuilder &, Location) {
-                               scf::YieldOp::create(
-                                   b, l,
-                                   ValueRange{arith::ConstantIntOp::create(
-                                       b, l, 0, 1)});
-                             },
-                             [&](OpBuilder &, Location) {
-                               Value before =
-                                   arith::SubIOp::create(b, l, t, index(1));
-                               scf::YieldOp::create(
-                                   b, l,
-                                   ValueRange{arith::CmpIOp::create(
-                                       b, l, arith::CmpIPredicate::ne,
-                                       sequenceAt(t), sequenceAt(before))});
-                             });
-                         return {change.getResult(0)};
+                         return {emitter.cutBefore(b, l, t, t, index(0),
+                                                   batchRow)};
                        },
                        {arith::ConstantIntOp::create(b, l, 0, 1)})[0];
                    Value segment =
@@ -689,6 +665,64 @@ Value workgroupBuffer(OpBuilder &b, Location l, ArrayRef<int64_t> shape,
       l);
 }
 
+// Fragments of mma.m16n8k16 (PTX ISA, "Matrix Fragments for
+// mma.m16n8k16"): with g = lane / 4 and c = 2 (lane % 4), A (16 x 16)
+// holds (g, c..c+1), (g+8, c..c+1), (g, c+8..c+9), (g+8, c+8..c+9);
+// B (16 x 8, K x N) holds (c..c+1, g), (c+8..c+9, g); the accumulator
+// is accRow/accCol.
+using Element = function_ref<Value(Value, Value)>;
+
+Value loadA(ChunkEmitter &e, Element at) {
+  SmallVector<Value> v;
+  for (int64_t half : {0, 8})
+    for (int64_t row : {0, 8})
+      for (int64_t k : {0, 1})
+        v.push_back(at(e.add(e.group, e.index(row)),
+                       e.add(e.pair, e.index(half + k))));
+  return vector::FromElementsOp::create(e.b, e.l,
+                                        VectorType::get({4, 2}, e.f16), v);
+}
+
+Value loadB(ChunkEmitter &e, Element at) {
+  SmallVector<Value> v;
+  for (int64_t half : {0, 8})
+    for (int64_t k : {0, 1})
+      v.push_back(at(e.add(e.pair, e.index(half + k)), e.group));
+  return vector::FromElementsOp::create(e.b, e.l,
+                                        VectorType::get({2, 2}, e.f16), v);
+}
+
+SmallVector<Value> mma(ChunkEmitter &e, Value a, Value bv, ValueRange acc) {
+  OpBuilder &b = e.b;
+  Location l = e.l;
+  Value c =
+      vector::FromElementsOp::create(b, l, VectorType::get({2, 2}, e.f32), acc);
+  Value d =
+      nvgpu::MmaSyncOp::create(b, l, a, bv, c, ArrayRef<int64_t>{16, 8, 16});
+  SmallVector<Value> out;
+  for (int64_t k = 0; k < 4; ++k)
+    out.push_back(
+        vector::ExtractOp::create(b, l, d, ArrayRef<int64_t>{k / 2, k % 2}));
+  return out;
+}
+
+/// The product of 16 rows of `a` by a 16 x 8 block of `bm` (both given as
+/// element functions of the tile), over K = `kEnd` (a multiple of 16),
+/// added to `acc`.
+SmallVector<Value> product(ChunkEmitter &e, Element aAt, Element bAt,
+                           Value kEnd, SmallVector<Value> acc) {
+  auto loop = scf::ForOp::create(
+      e.b, e.l, e.index(0), kEnd, e.index(16), acc,
+      [&](OpBuilder &, Location, Value k0, ValueRange acc) {
+        Value a =
+            loadA(e, [&](Value r, Value c) { return aAt(r, e.add(c, k0)); });
+        Value bv =
+            loadB(e, [&](Value r, Value c) { return bAt(e.add(r, k0), c); });
+        scf::YieldOp::create(e.b, e.l, mma(e, a, bv, acc));
+      });
+  return SmallVector<Value>(loop.getResults());
+}
+
 /// The mma.sync kernel: 16 head channels per block.
 void buildMmaSyncKernel(ChunkEmitter &e, Phase phase) {
   OpBuilder &b = e.b;
@@ -708,57 +742,6 @@ void buildMmaSyncKernel(ChunkEmitter &e, Phase phase) {
   if (e.arg(SeqIdx))
     e.segments = workgroupBuffer(b, l, {q}, b.getI32Type());
 
-  // Fragments of mma.m16n8k16 (PTX ISA, "Matrix Fragments for
-  // mma.m16n8k16"): with g = lane / 4 and c = 2 (lane % 4), A (16 x 16)
-  // holds (g, c..c+1), (g+8, c..c+1), (g, c+8..c+9), (g+8, c+8..c+9);
-  // B (16 x 8, K x N) holds (c..c+1, g), (c+8..c+9, g); the accumulator
-  // is accRow/accCol.
-  using Element = function_ref<Value(Value, Value)>;
-  auto loadA = [&](Element at) -> Value {
-    SmallVector<Value> v;
-    for (int64_t half : {0, 8})
-      for (int64_t row : {0, 8})
-        for (int64_t k : {0, 1})
-          v.push_back(at(e.add(e.group, e.index(row)),
-                         e.add(e.pair, e.index(half + k))));
-    return vector::FromElementsOp::create(b, l, VectorType::get({4, 2}, f16),
-                                          v);
-  };
-  auto loadB = [&](Element at) -> Value {
-    SmallVector<Value> v;
-    for (int64_t half : {0, 8})
-      for (int64_t k : {0, 1})
-        v.push_back(at(e.add(e.pair, e.index(half + k)), e.group));
-    return vector::FromElementsOp::create(b, l, VectorType::get({2, 2}, f16),
-                                          v);
-  };
-  auto mma = [&](Value a, Value bv, ValueRange acc) -> SmallVector<Value> {
-    Value c =
-        vector::FromElementsOp::create(b, l, VectorType::get({2, 2}, f32), acc);
-    Value d =
-        nvgpu::MmaSyncOp::create(b, l, a, bv, c, ArrayRef<int64_t>{16, 8, 16});
-    SmallVector<Value> out;
-    for (int64_t k = 0; k < 4; ++k)
-      out.push_back(
-          vector::ExtractOp::create(b, l, d, ArrayRef<int64_t>{k / 2, k % 2}));
-    return out;
-  };
-  // The product of 16 rows of `a` by a 16 x 8 block of `bm` (both given as
-  // element functions of the tile), over K = `kEnd` (a multiple of 16),
-  // added to `acc`.
-  auto product = [&](Element aAt, Element bAt, Value kEnd,
-                     SmallVector<Value> acc) -> SmallVector<Value> {
-    auto loop = scf::ForOp::create(
-        b, l, e.index(0), kEnd, e.index(16), acc,
-        [&](OpBuilder &, Location, Value k0, ValueRange acc) {
-          Value a =
-              loadA([&](Value r, Value c) { return aAt(r, e.add(c, k0)); });
-          Value bv =
-              loadB([&](Value r, Value c) { return bAt(e.add(r, k0), c); });
-          scf::YieldOp::create(b, l, mma(a, bv, acc));
-        });
-    return SmallVector<Value>(loop.getResults());
-  };
   auto zeros = [&] { return SmallVector<Value>(4, e.f32c(0.0)); };
 
   // The state tile of warp w: columns 8 (w + 4 t) of the 16 x N state.
@@ -795,7 +778,7 @@ void buildMmaSyncKernel(ChunkEmitter &e, Phase phase) {
                 [&](Value tile) {
                   Value r0 = e.mul(e.div(tile, q / 8), e.index(16));
                   Value c0 = e.mul(e.rem(tile, q / 8), e.index(8));
-                  SmallVector<Value> s = product(
+                  SmallVector<Value> s = product(e,
                       [&](Value r, Value c) {
                         return e.load(cs, {e.add(r0, r), c});
                       },
@@ -814,7 +797,7 @@ void buildMmaSyncKernel(ChunkEmitter &e, Phase phase) {
       e.forEach(e.warp, e.index(q / 8), e.index(kWarps), [&](Value tile) {
         Value r0 = e.mul(e.div(tile, 2), e.index(16));
         Value c0 = e.mul(e.rem(tile, 2), e.index(8));
-        SmallVector<Value> acc = product(
+        SmallVector<Value> acc = product(e,
             [&](Value r, Value c) {
               return e.load(cs, {e.add(r0, r), c});
             },
@@ -826,7 +809,7 @@ void buildMmaSyncKernel(ChunkEmitter &e, Phase phase) {
           acc[k] = e.mulf(acc[k], e.stateDecay(cum, e.add(r0, e.accRow(k))));
         // M is lower triangular: its columns past the tile's last row are
         // zero.
-        acc = product(
+        acc = product(e,
             [&](Value r, Value c) {
               return e.load(ms, {e.add(r0, r), c});
             },
@@ -850,7 +833,7 @@ void buildMmaSyncKernel(ChunkEmitter &e, Phase phase) {
       for (int64_t k = 0; k < 4; ++k)
         acc.push_back(e.mulf(total, state[4 * t + k]));
       Value c0 = e.mul(e.add(e.warp, e.index(kWarps * t)), e.index(8));
-      llvm::append_range(next, product(
+      llvm::append_range(next, product(e,
                                    [&](Value r, Value c) {
                                      return e.load(xw, {r, c});
                                    },
@@ -1256,23 +1239,17 @@ void ChunkedKernels::lowerSpans() {
   Location loc = op.getLoc();
   SmallVector<int64_t> known = op.getStaticExtents();
   SmallVector<Value> extents = recurrenceExtents(rewriter, loc, op);
-  Value heads = arith::MulIOp::create(rewriter, loc, extents[RecurrenceOp::kG],
-                                      extents[RecurrenceOp::kR]);
+  int64_t rows = known[RecurrenceOp::kB],
+          heads = known[RecurrenceOp::kG] * known[RecurrenceOp::kR];
   Value spans = arith::CeilDivUIOp::create(
       rewriter, loc, extents[kT],
       arith::ConstantIndexOp::create(rewriter, loc, kStepsPerSpan));
-  int64_t staticHeads =
-      ShapedType::isDynamic(known[RecurrenceOp::kG]) ||
-              ShapedType::isDynamic(known[RecurrenceOp::kR])
-          ? ShapedType::kDynamic
-          : known[RecurrenceOp::kG] * known[RecurrenceOp::kR];
+  Value dynamic = extents[RecurrenceOp::kB];
   Type f32 = rewriter.getF32Type();
   auto statesType = RankedTensorType::get(
-      {known[RecurrenceOp::kB], ShapedType::kDynamic, staticHeads, known[kP],
-       known[kN]},
-      f32);
-  auto decaysType = RankedTensorType::get(
-      {known[RecurrenceOp::kB], ShapedType::kDynamic, staticHeads}, f32);
+      {rows, ShapedType::kDynamic, heads, known[kP], known[kN]}, f32);
+  auto decaysType =
+      RankedTensorType::get({rows, ShapedType::kDynamic, heads}, f32);
   // Blocks of a per-span kernel, from its states buffer.
   auto spanGrid = [&](OpBuilder &b, Location l, Value states) -> Value {
     return blocks(b, l, dimOf(b, l, states, 0), dimOf(b, l, states, 2),
@@ -1281,18 +1258,9 @@ void ChunkedKernels::lowerSpans() {
   std::string statesName = name + "_states", outputsName = name + "_outputs",
               passingName = kernel.spec().name.str() + "_passing";
 
-  KernelSpec statesSpec;
-  statesSpec.name = statesName;
-  statesSpec.outputs = {
-      deviceOutput(statesType, {extents[RecurrenceOp::kB], spans, heads,
-                                extents[kP], extents[kN]}),
-      deviceOutput(decaysType, {extents[RecurrenceOp::kB], spans, heads})};
-  statesSpec.inputs = inputs();
-  statesSpec.blockSize = kBlockSize;
   auto statesGrid = [&](OpBuilder &b, Location l, ValueRange buffers) {
     return spanGrid(b, l, buffers[0]);
   };
-  statesSpec.gridSize = statesGrid;
   auto statesBody = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
     Operands ops;
     ops.roles[States] = args[0];
@@ -1300,17 +1268,18 @@ void ChunkedKernels::lowerSpans() {
     mapInputs(args, 2, ops);
     emit(b, l, ops, Phase::ChunkStates);
   };
-  statesSpec.body = statesBody;
-  statesSpec.dynamicSharedBytes = sharedBytes;
+  KernelSpec statesSpec{statesName,
+                        /*destinations=*/{},
+                        {deviceOutput(statesType, {dynamic, spans}),
+                         deviceOutput(decaysType, {dynamic, spans})},
+                        inputs(),
+                        kBlockSize,
+                        statesGrid,
+                        statesBody,
+                        sharedBytes};
   SmallVector<Value> perSpan = launchKernel(rewriter, op, statesSpec);
 
   constexpr int64_t kPassingBlock = 256;
-  KernelSpec passingSpec;
-  passingSpec.name = passingName;
-  passingSpec.destinations = {perSpan[0]};
-  passingSpec.outputs = kernel.spec().outputs;
-  passingSpec.inputs = {perSpan[1], kernel.initialState()};
-  passingSpec.blockSize = kPassingBlock;
   auto passingGrid = [&](OpBuilder &b, Location l, ValueRange buffers) {
     Value items = dimOf(b, l, buffers[0], 0);
     for (int64_t d : {2, 3, 4})
@@ -1318,7 +1287,6 @@ void ChunkedKernels::lowerSpans() {
     return arith::CeilDivUIOp::create(
         b, l, items, arith::ConstantIndexOp::create(b, l, kPassingBlock));
   };
-  passingSpec.gridSize = passingGrid;
   bool hasFinal = static_cast<bool>(op.getState());
   auto passingBody = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
     Operands ops;
@@ -1330,29 +1298,27 @@ void ChunkedKernels::lowerSpans() {
     ops.roles[Init] = args[next];
     buildStatePassingKernel(b, l, op, ops, kPassingBlock);
   };
-  passingSpec.body = passingBody;
+  KernelSpec passingSpec{passingName,          {perSpan[0]},
+                         kernel.spec().outputs, {perSpan[1], kernel.initialState()},
+                         kPassingBlock,         passingGrid,
+                         passingBody};
   SmallVector<Value> passed = launchKernel(rewriter, op, passingSpec);
 
-  KernelSpec outputsSpec;
-  outputsSpec.name = outputsName;
-  outputsSpec.destinations = {op.getYInit()};
-  outputsSpec.inputs = {passed[0]};
-  llvm::append_range(outputsSpec.inputs, inputs());
-  outputsSpec.blockSize = kBlockSize;
   auto outputsGrid = [&](OpBuilder &b, Location l, ValueRange buffers) {
     return spanGrid(b, l, buffers[1]);
   };
-  outputsSpec.gridSize = outputsGrid;
   auto outputsBody = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
     Operands ops;
     ops.roles[Y] = args[0];
     ops.roles[States] = args[1];
-    ops.sources.map(op.getYInit(), args[0]);
     mapInputs(args, 2, ops);
     emit(b, l, ops, Phase::ChunkOutputs);
   };
-  outputsSpec.body = outputsBody;
-  outputsSpec.dynamicSharedBytes = sharedBytes;
+  SmallVector<Value> outputsInputs{passed[0]};
+  llvm::append_range(outputsInputs, inputs());
+  KernelSpec outputsSpec{outputsName, {op.getYInit()}, /*outputs=*/{},
+                         outputsInputs, kBlockSize,      outputsGrid,
+                         outputsBody,   sharedBytes};
   SmallVector<Value> results = launchKernel(rewriter, op, outputsSpec);
   if (hasFinal)
     results.push_back(passed[1]);
