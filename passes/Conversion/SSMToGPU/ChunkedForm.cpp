@@ -1142,33 +1142,17 @@ public:
     parallel = spansInParallel(op, options.ssdChunks, channels);
   }
 
-  /// Replaces the op by its kernels.
-  void lower() {
-    if (parallel)
-      lowerSpans();
-    else
-      lowerWalk();
-  }
+  /// Replaces the op by one kernel, a block per (row, head, channel
+  /// tile), a row being a batch row or a packed sequence.
+  void lowerWalk();
+  /// Replaces the op by three kernels, the spans in parallel: their states
+  /// [rows, spans, H, P, N] and decays [rows, spans, H] in device memory
+  /// between the kernels.
+  void lowerSpans();
+  bool parallel;
 
 private:
-  /// One block per (row, head, channel tile), a row being a batch row or a
-  /// packed sequence.
-  void lowerWalk();
-  /// The spans in parallel: their states [rows, spans, H, P, N] and decays
-  /// [rows, spans, H] in device memory between the three kernels.
-  void lowerSpans();
 
-  /// Blocks of a grid over `rows` (x `spans`) x heads x channel tiles.
-  Value blocks(OpBuilder &b, Location l, Value rows, Value heads,
-               Value spans) const {
-    Value perRow = arith::MulIOp::create(
-        b, l, heads,
-        arith::ConstantIndexOp::create(b, l, op.getStaticExtents()[kP] /
-                                                 channels));
-    if (spans)
-      perRow = arith::MulIOp::create(b, l, perRow, spans);
-    return arith::MulIOp::create(b, l, rows, perRow);
-  }
   /// Maps `args` from `first` on to the op's inputs, then seq_idx when
   /// the op has one.
   void mapInputs(ArrayRef<Value> args, size_t first, Operands &ops) const {
@@ -1197,7 +1181,7 @@ private:
   // Op accessors are not const; the builders never change the op.
   mutable RecurrenceOp op;
   RecurrenceKernel kernel;
-  bool wgmma, parallel;
+  bool wgmma;
   int64_t channels, q, sharedBytes;
   std::string name;
 };
@@ -1210,13 +1194,10 @@ void ChunkedKernels::lowerWalk() {
   auto gridSize = [&](OpBuilder &b, Location l, ValueRange buffers) -> Value {
     RecurrenceKernel::Buffers mapped = kernel.map(buffers);
     SmallVector<Value> extents = recurrenceExtents(b, l, op, mapped.sources);
-    Value rows = extents[RecurrenceOp::kB];
-    if (mapped.cuSeqlens)
-      rows = arith::SubIOp::create(b, l, dimOf(b, l, mapped.cuSeqlens, 0),
-                                   arith::ConstantIndexOp::create(b, l, 1));
-    Value heads = arith::MulIOp::create(b, l, extents[RecurrenceOp::kG],
-                                        extents[RecurrenceOp::kR]);
-    return blocks(b, l, rows, heads, Value());
+    // Rows x g x r x p / channels: P is a multiple of the tile.
+    return arith::DivUIOp::create(
+        b, l, rowItems(b, l, extents, mapped.cuSeqlens),
+        arith::ConstantIndexOp::create(b, l, channels));
   };
   auto body = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
     RecurrenceKernel::Buffers mapped = kernel.map(args);
@@ -1250,10 +1231,13 @@ void ChunkedKernels::lowerSpans() {
       {rows, ShapedType::kDynamic, heads, known[kP], known[kN]}, f32);
   auto decaysType =
       RankedTensorType::get({rows, ShapedType::kDynamic, heads}, f32);
-  // Blocks of a per-span kernel, from its states buffer.
+  // Blocks of a per-span kernel, from its states buffer: rows x spans x
+  // heads x channel tiles.
   auto spanGrid = [&](OpBuilder &b, Location l, Value states) -> Value {
-    return blocks(b, l, dimOf(b, l, states, 0), dimOf(b, l, states, 2),
-                  dimOf(b, l, states, 1));
+    Value blocks = arith::ConstantIndexOp::create(b, l, known[kP] / channels);
+    for (int64_t d : {0, 1, 2})
+      blocks = arith::MulIOp::create(b, l, blocks, dimOf(b, l, states, d));
+    return blocks;
   };
   std::string statesName = name + "_states", outputsName = name + "_outputs",
               passingName = kernel.spec().name.str() + "_passing";
@@ -1270,6 +1254,7 @@ void ChunkedKernels::lowerSpans() {
   };
   KernelSpec statesSpec{statesName,
                         /*destinations=*/{},
+                        // The other extents are static.
                         {deviceOutput(statesType, {dynamic, spans}),
                          deviceOutput(decaysType, {dynamic, spans})},
                         inputs(),
@@ -1335,7 +1320,11 @@ struct LowerChunked : OpRewritePattern<RecurrenceOp> {
                                 PatternRewriter &rewriter) const override {
     if (!takesChunkedKernel(op))
       return rewriter.notifyMatchFailure(op, "not chunked, or not in limits");
-    ChunkedKernels(rewriter, op, options).lower();
+    ChunkedKernels kernels(rewriter, op, options);
+    if (kernels.parallel)
+      kernels.lowerSpans();
+    else
+      kernels.lowerWalk();
     return success();
   }
 
