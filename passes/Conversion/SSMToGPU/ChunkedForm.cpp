@@ -132,11 +132,10 @@ int64_t sharedBytes(int64_t q, int64_t n) {
          4 * 2 * q;
 }
 
-/// ssm.ssd's default chunk_size, for a recurrence that names none.
-constexpr int64_t kDefaultChunkSize = 256;
-int64_t chunkSizeOf(RecurrenceOp op) {
-  return op.getChunkSize() ? static_cast<int64_t>(*op.getChunkSize())
-                           : kDefaultChunkSize;
+/// Whether the op's chunk_size allows chunks of `q` steps; without one
+/// (the default of ssm.ssd is 256) any the kernels take.
+bool allowsChunk(RecurrenceOp op, int64_t q) {
+  return !op.getChunkSize() || q <= static_cast<int64_t>(*op.getChunkSize());
 }
 
 /// The chunk length of the mma.sync kernel: 64 or 32, the larger that is
@@ -146,7 +145,7 @@ int64_t chunkSizeOf(RecurrenceOp op) {
 std::optional<int64_t> chunkLength(RecurrenceOp op) {
   int64_t n = op.getStaticExtents()[kN];
   for (int64_t q : {64, 32})
-    if (q <= chunkSizeOf(op) && sharedBytes(q, n) <= kSharedBytes)
+    if (allowsChunk(op, q) && sharedBytes(q, n) <= kSharedBytes)
       return q;
   return std::nullopt;
 }
@@ -202,7 +201,7 @@ bool fitsWarpgroupKernel(RecurrenceOp op) {
   SmallVector<int64_t> extents = op.getStaticExtents();
   int64_t p = extents[kP], n = extents[kN];
   return p % kWarpgroupChannels == 0 && n % 16 == 0 && n <= 256 &&
-         chunkSizeOf(op) >= kWarpgroupChunk;
+         allowsChunk(op, kWarpgroupChunk);
 }
 
 /// Dynamic shared memory of the wgmma kernel for state size `n`: C, B and
@@ -242,7 +241,7 @@ public:
     // values, skip and gate per (step, channel), keys and queries per
     // (step, entry).
     emitter.planLevels({T, T | P, T | N, T | N, T | P, T | P}, T | P | N);
-    heads = mul(extents[RecurrenceOp::kG], extents[RecurrenceOp::kR]);
+    Value heads = mul(extents[RecurrenceOp::kG], extents[RecurrenceOp::kR]);
     n = op.getStaticExtents()[kN];
     Value tiles = index(op.getStaticExtents()[kP] / channels);
     Value block = gpu::BlockIdOp::create(b, l, gpu::Dimension::x);
@@ -299,8 +298,8 @@ public:
   /// Chunk length and state size.
   int64_t q, n;
   Type f32, f16;
-  /// Heads, and the steps of the block's row.
-  Value heads, length;
+  /// The steps of the block's row.
+  Value length;
   Value tid, warp, group, pair;
   /// Row, head (g, r linearized) and first head channel of the block; the
   /// batch row and first step its steps are read at.
