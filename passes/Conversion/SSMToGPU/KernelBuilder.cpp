@@ -311,6 +311,10 @@ KernelSpec RecurrenceKernel::spec() const {
   return spec;
 }
 
+Value RecurrenceKernel::initialState() const {
+  return zeroFill ? Value() : op.getState();
+}
+
 void RecurrenceKernel::launch(RewriterBase &rewriter, const KernelSpec &spec) {
   SmallVector<Value> results = launchKernel(rewriter, op, spec);
   if (inPlace)
@@ -318,6 +322,10 @@ void RecurrenceKernel::launch(RewriterBase &rewriter, const KernelSpec &spec) {
   // The final state not written has no uses: any value of its type will do.
   if (op.getState() && !writesState)
     results.push_back(op.getState());
+  replace(rewriter, results);
+}
+
+void RecurrenceKernel::replace(RewriterBase &rewriter, ValueRange results) {
   rewriter.replaceOp(op, results);
   if (zeroFill && zeroFill->use_empty()) {
     Operation *empty = zeroFill->getOperand(1).getDefiningOp();

@@ -132,8 +132,14 @@ public:
   /// recurrence states (`<op>` of `ssm.<op>`).
   KernelSpec spec() const;
 
+  /// The tensor the initial state is read from; null when it is zero.
+  Value initialState() const;
+
   /// Launches `spec` and replaces the op by the kernel's results.
   void launch(RewriterBase &rewriter, const KernelSpec &spec);
+  /// Replaces the op by `results` (y, then the final state when the op
+  /// has one), for an op lowered to several kernels.
+  void replace(RewriterBase &rewriter, ValueRange results);
 
 private:
   // Op accessors are not const; map() never changes the op.
@@ -180,13 +186,13 @@ std::string sourceOpName(RecurrenceOp op);
 /// Adds the lowering of `ssm.causal_conv1d` (LowerCausalConv1d.cpp).
 void populateCausalConv1dPatterns(RewritePatternSet &patterns);
 
-/// Adds the chunked (tensor-core) lowering of the `ssm.ssd` ops that ask
-/// for `algorithm chunked`, or have no `algorithm` and a dynamic or long
-/// sequence, and fit its limits (LowerSSDChunked.cpp); it takes precedence
-/// over the recurrence kernels, which serve the others. With
+/// Adds the chunked (tensor-core) form of `ssm.recurrence`, for chunkable
+/// ops that ask for `form = chunked`, or have no `form` and a dynamic or
+/// long sequence, and fit its limits (ChunkedForm.cpp); it takes
+/// precedence over the recurrent form, which serves the others. With
 /// `options.warpgroupMma`, the ops that fit it take the wgmma kernel.
-void populateChunkedSSDPatterns(RewritePatternSet &patterns,
-                                const GPULoweringOptions &options);
+void populateChunkedPatterns(RewritePatternSet &patterns,
+                             const GPULoweringOptions &options);
 
 /// Adds the decode form of `ssm.recurrence`: one step, no time dimension,
 /// the state updated in place (DecodeForm.cpp).

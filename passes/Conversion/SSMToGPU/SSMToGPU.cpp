@@ -1,11 +1,11 @@
 //===- SSMToGPU.cpp - ssm ops to GPU kernels ------------------------------===//
 //
 // Part of ssmc. The pass: the scan-like ops become ssm.recurrence, the core
-// op whose kernel forms are written once (DecodeForm.cpp, RecurrentForm.cpp);
-// each op with a GPU lowering then becomes a gpu.func of the module's
-// `ssm_kernels` gpu.module and a gpu.launch_func; an op without one is an
-// error naming it (the model op a recurrence states), since the GPU
-// pipeline has no other way to run it.
+// op whose kernel forms are written once (DecodeForm.cpp, RecurrentForm.cpp,
+// ChunkedForm.cpp); each op with a GPU lowering then becomes a gpu.func of
+// the module's `ssm_kernels` gpu.module and a gpu.launch_func; an op
+// without one is an error naming it (the model op a recurrence states),
+// since the GPU pipeline has no other way to run it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,7 +16,6 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
-#include "mlir/IR/SymbolTable.h"
 
 #include "mlir/Transforms/WalkPatternRewriteDriver.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -48,23 +47,15 @@ struct ConvertSSMToGPUPass
   void runOnOperation() override {
     GPULoweringOptions options = GPULoweringOptions::forChip(chip);
     options.ssdChunks = ssdChunks;
-    // The chunked SSD kernels still read the model op; every other
-    // scan-like op becomes the core op.
+    // Every scan-like op becomes the core op, then each op its kernels:
+    // walks in program order, so the kernels come in the order of their
+    // launches.
     RewritePatternSet toCore(&getContext());
-    gpu_lowering::populateChunkedSSDPatterns(toCore, options);
     populateSSMToRecurrencePatterns(toCore);
     RewritePatternSet patterns(&getContext());
     populateSSMToGPUConversionPatterns(patterns, options);
-    // Walks in program order, which rewrite nothing else.
     walkAndApplyPatterns(getOperation(), std::move(toCore));
     walkAndApplyPatterns(getOperation(), std::move(patterns));
-    // The kernels appear in the PTX in the order of their launches, that
-    // of the ops they come from, whichever walk made them.
-    getOperation()->walk([](gpu::LaunchFuncOp launch) {
-      if (Operation *kernel = SymbolTable::lookupNearestSymbolFrom(
-              launch, launch.getKernelAttr()))
-        kernel->moveBefore(kernel->getBlock(), kernel->getBlock()->end());
-    });
     bool unsupported = false;
     getOperation()->walk<WalkOrder::PreOrder>([&](Operation *op) {
       if (!isa<SSMDialect>(op->getDialect()))
@@ -105,6 +96,7 @@ StringRef mlir::ssm::stringifyGPUChip(GPUChip chip) {
 void mlir::ssm::populateSSMToGPUConversionPatterns(
     RewritePatternSet &patterns, const GPULoweringOptions &options) {
   gpu_lowering::populateCausalConv1dPatterns(patterns);
+  gpu_lowering::populateChunkedPatterns(patterns, options);
   gpu_lowering::populateDecodePatterns(patterns);
   gpu_lowering::populateRecurrentPatterns(patterns);
 }

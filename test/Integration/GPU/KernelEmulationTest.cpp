@@ -891,8 +891,10 @@ TEST_P(EmulatedSSD, MatchesReference) {
   Buffer y2 = fromTensor(ref::Tensor(expected.y.shape), s);
   Buffer final2 = fromTensor(ref::Tensor(expected.finalState.shape), s);
   std::vector<Buffer> &in = p.buffers; // x dt A B C D z bias init [seq_idx]
+  // The span kernels read every input of the recurrence the ssd becomes.
   std::vector<Buffer *> chunkStates = {&states, &decays, &in[0], &in[1],
-                                       &in[2],  &in[3],  &in[4], &in[7]};
+                                       &in[2],  &in[3],  &in[4], &in[5],
+                                       &in[6],  &in[7]};
   std::vector<Buffer *> passing = {&states, &final2, &decays, &in[8]};
   std::vector<Buffer *> chunkOutputs = {&y2,    &states, &in[0], &in[1],
                                         &in[2], &in[3],  &in[4], &in[5],

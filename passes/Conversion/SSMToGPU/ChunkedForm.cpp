@@ -1,16 +1,23 @@
-//===- LowerSSDChunked.cpp - ssd, chunked form on tensor cores ------------===//
+//===- ChunkedForm.cpp - ssm.recurrence, chunked form on tensor cores -----===//
 //
-// Part of ssmc. The state-space-duality form of the Mamba-2 SSD
-// (docs/semantics.md; the CPU's LowerSSDChunked.cpp computes the same
-// terms with loops). Blocks of 4 warps (one warpgroup) take a (row, head,
-// tile of head channels) and its chunks of Q steps. Per chunk, with cum
-// the cumulative log-decay (Σ δ·A) inside the chunk and h the state
-// entering it:
+// Part of ssmc. The chunked (state-space duality) form of the core op on
+// the GPU (`form = chunked`, or chosen for a long chunkable op; the CPU's
+// SSMToSCF/ChunkedForm.cpp computes the same terms with loops), written
+// for Mamba-2's SSD: Q = C (queries), K = B (keys), V = δx (values), and
+// a scalar log decay (δ·A) per step. Blocks of 4 warps (one warpgroup)
+// take a (row, head, tile of head channels) and its chunks of Q steps. Per
+// chunk, with cum the cumulative log-decay inside the chunk and h the
+// state entering it:
 //
 //   S  = C Bᵀ                        [Q x Q]   (tensor cores)
 //   M  = S ∘ exp(cum_i − cum_j), i ≥ j, else 0
 //   Y  = exp(cum_i) · (C hᵀ)[i, p] + (M · δx)[i, p]         (tensor cores)
 //   h' = exp(cum_last) · h + (w ∘ δx)ᵀ B,  w_j = exp(cum_last − cum_j)
+//
+// plus the skip term and the gate on Y. Every coefficient comes from the
+// op's region through CoefficientEmitter: the log decay per step, values
+// per (step, channel), keys and queries per (step, entry), skip and gate
+// per (step, channel) where y is stored.
 //
 // The chunks of a row run either in order in one kernel, a block walking
 // them with its channels x N state tile in the warps' accumulators
@@ -31,7 +38,7 @@
 //   descriptors (the layout is under WarpgroupOperand).
 //
 // Products take f16 operands (C, B, δx, M and a copy of the state are
-// rounded to f16 in shared memory) and accumulate in f32; δ, decays, the
+// rounded to f16 in shared memory) and accumulate in f32; decays, the
 // state itself and the epilogue stay in f32.
 //
 //===----------------------------------------------------------------------===//
@@ -52,6 +59,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 using namespace mlir::ssm;
@@ -78,26 +86,22 @@ constexpr int64_t kWarpgroupChannels = 64;
 /// span of kStepsPerSpan steps [rows, spans, H, P, N] (f32): what each span
 /// adds from a zero state, then the state entering it; `Decays` [rows,
 /// spans, H] how much of the entering state each span lets through.
-enum Arg {
-  Y,
-  FinalState,
-  X,
-  Dt,
-  A,
-  Bm,
-  Cm,
-  Skip,
-  Gate,
-  DtBias,
-  Init,
-  CuSeqlens,
-  SeqIdx,
-  States,
-  Decays,
-  kArgCount
+/// The op's inputs are read through the CoefficientEmitter; these are the
+/// other buffers.
+enum Arg { Y, FinalState, Init, CuSeqlens, SeqIdx, States, Decays, kArgCount };
+/// A kernel's buffers: by role (null where it takes none), and the op's
+/// tensors to their buffers, which the emitter reads.
+struct Operands {
+  std::array<Value, kArgCount> roles{};
+  IRMapping sources;
 };
-/// A kernel's buffers by role; null where it takes none.
-using Operands = std::array<Value, kArgCount>;
+
+using Scope = CoefficientEmitter::Scope;
+constexpr unsigned kT = RecurrenceOp::kT, kP = RecurrenceOp::kP,
+                   kN = RecurrenceOp::kN;
+constexpr unsigned T = CoefficientEmitter::bit(kT),
+                   P = CoefficientEmitter::bit(kP),
+                   N = CoefficientEmitter::bit(kN);
 
 /// How the chunks of a row are processed.
 enum class Phase {
@@ -121,70 +125,96 @@ constexpr int64_t kStepsPerSpan = 256;
 
 /// Workgroup bytes of the mma.sync kernel for chunk length `q` and state
 /// size `n`: C, B (q x n), δx and its weighted transpose (q x 16), M
-/// (q x q) and the state copy (16 x n) in f16; δ and cum (q) in f32.
+/// (q x q) and the state copy (16 x n) in f16; log decays and cum (q) in
+/// f32.
 int64_t sharedBytes(int64_t q, int64_t n) {
   return 2 * (2 * q * n + 2 * q * kChannelTile + q * q + kChannelTile * n) +
          4 * 2 * q;
+}
+
+/// Whether the op's chunk_size allows chunks of `q` steps; without one
+/// (the default of ssm.ssd is 256) any the kernels take.
+bool allowsChunk(RecurrenceOp op, int64_t q) {
+  return !op.getChunkSize() || q <= static_cast<int64_t>(*op.getChunkSize());
 }
 
 /// The chunk length of the mma.sync kernel: 64 or 32, the larger that is
 /// at most the op's chunk_size and fits the workgroup memory (64 up to
 /// N = 96). Any length gives the same map, so the kernel's own choice is
 /// free; 128 would need more than 48 KB for any N (M alone takes 32 KB).
-std::optional<int64_t> chunkLength(SSDOp op) {
-  int64_t n = op.getB().getType().getDimSize(3);
+std::optional<int64_t> chunkLength(RecurrenceOp op) {
+  int64_t n = op.getStaticExtents()[kN];
   for (int64_t q : {64, 32})
-    if (q <= static_cast<int64_t>(op.getChunkSize()) &&
-        sharedBytes(q, n) <= kSharedBytes)
+    if (allowsChunk(op, q) && sharedBytes(q, n) <= kSharedBytes)
       return q;
   return std::nullopt;
 }
 
-/// Ops without an `algorithm` take the chunked kernel from this many steps
+/// Ops without a `form` take the chunked kernel from this many steps
 /// on, or when L is dynamic (a prefill); shorter static sequences keep the
 /// recurrence, whose 4x more blocks have no chunk to fill first. A guess:
 /// neither kernel has been timed on a GPU.
 constexpr int64_t kChunkedFromLength = 128;
 
-/// Whether `op` takes a chunked kernel: asked for (or, without an
-/// `algorithm`, long or of dynamic length), and within the mma.sync
+/// Whether the chunked form computes `op`: a scalar transition given as
+/// its logarithm, forward along a time dimension, without `reset`; keys
+/// and queries per (step, entry), values per (step, channel).
+bool chunkable(RecurrenceOp op) {
+  if (op.getTransition() != Transition::scalar || !op.getLogDecay() ||
+      op.getDirection() != Direction::forward || !op.hasDim(kT) ||
+      op.getReset())
+    return false;
+  llvm::DenseMap<Value, unsigned> deps = op.computeDependences();
+  YieldOp yield = op.getYield();
+  return !(deps.lookup(yield.getRole(YieldOp::kKey)) & P) &&
+         !(deps.lookup(yield.getRole(YieldOp::kQuery)) & P) &&
+         !(deps.lookup(yield.getRole(YieldOp::kValue)) & N);
+}
+
+/// Whether `op` takes a chunked kernel: chunkable and asked for (or,
+/// without a `form`, long or of dynamic length), and within the mma.sync
 /// kernel's limits (the wgmma kernel's are narrower).
-bool takesChunkedKernel(SSDOp op) {
-  int64_t length = op.getX().getType().getDimSize(1);
-  bool wanted = op.getAlgorithm()
-                    ? *op.getAlgorithm() == SSDAlgorithm::chunked
-                    : ShapedType::isDynamic(length) ||
-                          length >= kChunkedFromLength;
+bool takesChunkedKernel(RecurrenceOp op) {
+  if (!chunkable(op))
+    return false;
+  SmallVector<int64_t> extents = op.getStaticExtents();
+  int64_t length = extents[kT];
+  bool wanted = op.getForm() ? *op.getForm() == RecurrenceForm::chunked
+                             : ShapedType::isDynamic(length) ||
+                                   length >= kChunkedFromLength;
   if (!wanted)
     return false;
-  int64_t p = op.getX().getType().getDimSize(3);
-  int64_t n = op.getB().getType().getDimSize(3);
-  Type ct = computeTypeFor(op.getContext(), op->getOperandTypes());
-  return ct.isF32() && !ShapedType::isDynamic(p) && p % kChannelTile == 0 &&
-         !ShapedType::isDynamic(n) && n % (8 * kWarps) == 0 && n <= 256 &&
-         chunkLength(op).has_value();
+  int64_t p = extents[kP], n = extents[kN];
+  // The state-passing kernel splits the head index into (g, r).
+  if (ShapedType::isDynamic(extents[RecurrenceOp::kG]) ||
+      ShapedType::isDynamic(extents[RecurrenceOp::kR]))
+    return false;
+  return op.getComputeType().isF32() && !ShapedType::isDynamic(p) &&
+         p % kChannelTile == 0 && !ShapedType::isDynamic(n) &&
+         n % (8 * kWarps) == 0 && n <= 256 && chunkLength(op).has_value();
 }
 
 /// Whether a chunked `op` fits the wgmma kernel: 64-channel tiles, N a
 /// multiple of 16 (the K step of the products over N) and at most 256 (the
 /// largest wgmma N, for the state update), chunks of 64 allowed.
-bool fitsWarpgroupKernel(SSDOp op) {
-  int64_t p = op.getX().getType().getDimSize(3);
-  int64_t n = op.getB().getType().getDimSize(3);
+bool fitsWarpgroupKernel(RecurrenceOp op) {
+  SmallVector<int64_t> extents = op.getStaticExtents();
+  int64_t p = extents[kP], n = extents[kN];
   return p % kWarpgroupChannels == 0 && n % 16 == 0 && n <= 256 &&
-         static_cast<int64_t>(op.getChunkSize()) >= kWarpgroupChunk;
+         allowsChunk(op, kWarpgroupChunk);
 }
 
 /// Dynamic shared memory of the wgmma kernel for state size `n`: C, B and
 /// Bᵀ (64 x n), the state copy (64 x n), M, δx and w ∘ δx (64 x 64) in f16;
-/// δ and cum (64) in f32; with `seq_idx`, the steps' segments (64, i32).
+/// log decays and cum (64) in f32; with `seq_idx`, the steps' segments (64,
+/// i32).
 /// 88.5 KB for N = 128, 152.5 KB for N = 256.
 int64_t warpgroupSharedBytes(int64_t n, bool segments) {
   return 2 * (4 * 64 * n + 3 * 64 * 64) + 4 * 2 * 64 + (segments ? 4 * 64 : 0);
 }
 
 /// What both chunked kernels emit alike: index arithmetic, the block's
-/// coordinates, the per-chunk δ and cumulative decay, the staging of C, B
+/// coordinates, the per-chunk log decays and their sums, the staging of C, B
 /// and δx, the initial and final state and the epilogue of y. A block's
 /// row is a batch row, or with `cu_seqlens` a packed sequence: its steps
 /// t are then begin + t of batch row 0.
@@ -200,14 +230,20 @@ class ChunkEmitter {
 public:
   /// A block per (row, head, channel tile) for Phase::Walk, per (row,
   /// span, head, channel tile) for the others.
-  ChunkEmitter(OpBuilder &b, Location l, SSDOp op, const Operands &operands,
-               int64_t q, int64_t channels, Phase phase)
-      : b(b), l(l), op(op), operands(operands), q(q), f32(b.getF32Type()),
-        f16(b.getF16Type()) {
-    Value xb = arg(X);
-    heads = dimOf(b, l, xb, 2);
-    n = *staticDimOf(arg(Bm), 3);
-    Value tiles = index(*staticDimOf(xb, 3) / channels);
+  ChunkEmitter(OpBuilder &b, Location l, RecurrenceOp op,
+               const Operands &operands, int64_t q, int64_t channels,
+               Phase phase)
+      : b(b), l(l), op(op), yield(op.getYield()), operands(operands), q(q),
+        f32(b.getF32Type()), f16(b.getF16Type()),
+        extents(recurrenceExtents(b, l, op, operands.sources)),
+        emitter(op, extents, operands.sources) {
+    // Where the kernels consume each coefficient: the decay per step, the
+    // values, skip and gate per (step, channel), keys and queries per
+    // (step, entry).
+    emitter.planLevels({T, T | P, T | N, T | N, T | P, T | P}, T | P | N);
+    Value heads = mul(extents[RecurrenceOp::kG], extents[RecurrenceOp::kR]);
+    n = op.getStaticExtents()[kN];
+    Value tiles = index(op.getStaticExtents()[kP] / channels);
     Value block = gpu::BlockIdOp::create(b, l, gpu::Dimension::x);
     tid = gpu::ThreadIdOp::create(b, l, gpu::Dimension::x);
     Value lane =
@@ -227,9 +263,7 @@ public:
     Value rest = arith::RemUIOp::create(b, l, block, mul(heads, tiles));
     hi = arith::DivUIOp::create(b, l, rest, tiles);
     p0 = mul(arith::RemUIOp::create(b, l, rest, tiles), index(channels));
-    gi = arith::DivUIOp::create(
-        b, l, hi, arith::DivUIOp::create(b, l, heads, dimOf(b, l, arg(Bm), 2)));
-    length = dimOf(b, l, xb, 1);
+    length = extents[kT];
     batchRow = ri;
     if (Value cu = arg(CuSeqlens)) {
       // Offsets past L (a malformed cu_seqlens) are clamped to it, and a
@@ -247,34 +281,64 @@ public:
           b, l, arith::SubIOp::create(b, l, end, begin), index(0));
       batchRow = index(0);
     }
-    aHead = loadAs(b, l, arg(A), {hi}, f32);
-    bias = arg(DtBias) ? loadAs(b, l, arg(DtBias), {hi}, f32) : Value();
+    item.index[RecurrenceOp::kB] = batchRow;
+    item.index[RecurrenceOp::kG] =
+        arith::DivUIOp::create(b, l, hi, extents[RecurrenceOp::kR]);
+    item.index[RecurrenceOp::kR] =
+        arith::RemUIOp::create(b, l, hi, extents[RecurrenceOp::kR]);
+    for (Value v : emitter.plannedAt(0))
+      emitter.emit(b, l, v, item);
   }
 
   OpBuilder &b;
   Location l;
-  SSDOp op;
+  RecurrenceOp op;
+  YieldOp yield;
   Operands operands;
   /// Chunk length and state size.
   int64_t q, n;
   Type f32, f16;
-  /// Heads, and the steps of the block's row.
-  Value heads, length;
+  /// The steps of the block's row.
+  Value length;
   Value tid, warp, group, pair;
-  /// Row, head, group and first head channel of the block; the batch row
-  /// and first step its steps are read at.
-  Value ri, hi, gi, p0, batchRow, begin;
+  /// Row, head (g, r linearized) and first head channel of the block; the
+  /// batch row and first step its steps are read at.
+  Value ri, hi, p0, batchRow, begin;
   /// The block's span, except in Phase::Walk.
   Value span;
   /// With `seq_idx`: the chunk's segments (q, i32 in shared memory), set
   /// by the kernel.
   Value segments;
-  Value aHead, bias;
+  /// The extents of the core dimensions, and the region's values at the
+  /// block's (b, g, r).
+  SmallVector<Value> extents;
+  CoefficientEmitter emitter;
+  Scope item;
 
-  /// The position in x, dt, B, C, z and y of the row's step `t`.
+  /// The position in the op's tensors of the row's step `t`.
   Value step(Value t) { return begin ? add(begin, t) : t; }
+  /// Coefficient `role` at the row's step `t` and, when given, channel `p`
+  /// of the tile or state entry `nn`.
+  Value coefficient(YieldOp::Role role, Value t, Value p = Value(),
+                    Value nn = Value()) {
+    Scope at(&item);
+    at.index[kT] = step(t);
+    if (p) {
+      at.index[kP] = add(p0, p);
+      at.lane = p;
+    }
+    at.index[kN] = nn;
+    return emitter.emit(b, l, yield.getRole(role), at);
+  }
+  /// The indices of the state at (channel p of the tile, n) of the row.
+  SmallVector<Value> stateIndices(Value p, Value nn) {
+    Scope at(&item);
+    at.index[kP] = add(p0, p);
+    at.index[kN] = nn;
+    return emitter.indicesOf(b, l, op.getStateMutable()[0], at, ri);
+  }
 
-  Value arg(Arg a) const { return operands[a]; }
+  Value arg(Arg a) const { return operands.roles[a]; }
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, l, v); }
   Value f32c(double v) { return buildFloat(b, l, f32, v); }
   Value add(Value x, Value y) { return arith::AddIOp::create(b, l, x, y); }
@@ -339,36 +403,28 @@ public:
   Value accRow(int64_t k) { return add(group, index(k < 2 ? 0 : 8)); }
   Value accCol(int64_t k) { return add(pair, index(k % 2)); }
 
-  /// δ of each step of the chunk from `t0` into `deltas` (threads < q).
-  /// Steps past L read as zero input with δ = 0: they add nothing and
-  /// decay nothing.
-  void stageDeltas(Value t0, Value deltas) {
+  /// The log decay of each step of the chunk from `t0` into `logDecays`
+  /// (threads < q). Steps past L read as zero input with a zero log
+  /// decay: they add nothing and decay nothing.
+  void stageLogDecays(Value t0, Value logDecays) {
     when(ult(tid, index(q)), [&] {
       Value t = add(t0, tid);
-      Value delta = ifInside(
+      Value logDecay = ifInside(
           t,
           [&]() -> SmallVector<Value> {
-            return {buildStepSize(
-                b, l, loadAs(b, l, arg(Dt), {batchRow, step(t), hi}, f32), bias,
-                op.getDtSoftplus(), op.getDtLimit())};
+            return {coefficient(YieldOp::kDecay, t)};
           },
           {f32c(0.0)})[0];
-      store(delta, deltas, {tid});
+      store(logDecay, logDecays, {tid});
     });
   }
 
-  /// cum: a running sum over the chunk's δ·A, and with `seq_idx` the
-  /// segments, in one thread (at most 64 steps); the caller orders it
+  /// cum: a running sum over the chunk's log decays, and with `seq_idx`
+  /// the segments, in one thread (at most 64 steps); the caller orders it
   /// between barriers.
-  void cumulate(Value t0, Value deltas, Value cum) {
+  void cumulate(Value t0, Value logDecays, Value cum) {
     Value seq = arg(SeqIdx);
     Type i32 = b.getI32Type();
-    auto sequenceAt = [&](Value t) -> Value {
-      Value v = memref::LoadOp::create(b, l, seq, ValueRange{batchRow, t});
-      return v.getType().isInteger(64)
-                 ? v
-                 : arith::ExtSIOp::create(b, l, b.getI64Type(), v);
-    };
     when(arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, tid, index(0)),
          [&] {
            SmallVector<Value> init{f32c(0.0)};
@@ -377,7 +433,7 @@ public:
            scf::ForOp::create(
                b, l, index(0), index(q), index(1), init,
                [&](OpBuilder &, Location, Value j, ValueRange carried) {
-                 Value next = addf(carried[0], mulf(load(deltas, {j}), aHead));
+                 Value next = addf(carried[0], load(logDecays, {j}));
                  store(next, cum, {j});
                  SmallVector<Value> yielded{next};
                  if (seq) {
@@ -387,26 +443,8 @@ public:
                    Value starts = ifInside(
                        t,
                        [&]() -> SmallVector<Value> {
-                         Value first = arith::CmpIOp::create(
-                             b, l, arith::CmpIPredicate::eq, t, index(0));
-                         auto change = scf::IfOp::create(
-                             b, l, first,
-                             [&](OpBuilder &, Location) {
-                               scf::YieldOp::create(
-                                   b, l,
-                                   ValueRange{arith::ConstantIntOp::create(
-                                       b, l, 0, 1)});
-                             },
-                             [&](OpBuilder &, Location) {
-                               Value before =
-                                   arith::SubIOp::create(b, l, t, index(1));
-                               scf::YieldOp::create(
-                                   b, l,
-                                   ValueRange{arith::CmpIOp::create(
-                                       b, l, arith::CmpIPredicate::ne,
-                                       sequenceAt(t), sequenceAt(before))});
-                             });
-                         return {change.getResult(0)};
+                         return {emitter.cutBefore(b, l, t, t, index(0),
+                                                   batchRow)};
                        },
                        {arith::ConstantIntOp::create(b, l, 0, 1)})[0];
                    Value segment =
@@ -459,10 +497,10 @@ public:
           t,
           [&]() -> SmallVector<Value> {
             SmallVector<Value> v{
-                toF16(loadAs(b, l, arg(Bm), {batchRow, step(t), gi, nn}, f32))};
+                toF16(coefficient(YieldOp::kKey, t, Value(), nn))};
             if (withC)
-              v.push_back(toF16(
-                  loadAs(b, l, arg(Cm), {batchRow, step(t), gi, nn}, f32)));
+              v.push_back(
+                  toF16(coefficient(YieldOp::kQuery, t, Value(), nn)));
             return v;
           },
           zeros);
@@ -470,23 +508,20 @@ public:
     });
   }
 
-  /// `fn(j, p, δx, w ∘ δx)` for every step j and channel p of the block's
-  /// `channels` (f16; zero past L), with w_j = exp(cum_last − cum_j) (0
-  /// for steps of an earlier sequence than the last step's).
-  void forEachDx(Value t0, int64_t channels, Value deltas, Value cum,
-                 Value cumLast,
+  /// `fn(j, p, v, w ∘ v)` for every step j and channel p of the block's
+  /// `channels`, v the value (δx for Mamba-2; f16, zero past L), with
+  /// w_j = exp(cum_last − cum_j) (0 for steps of an earlier sequence than
+  /// the last step's).
+  void forEachDx(Value t0, int64_t channels, Value cum, Value cumLast,
                  function_ref<void(Value, Value, Value, Value)> fn) {
     forEachOfBlock(q * channels, [&](Value i) {
       Value j = div(i, channels), pp = rem(i, channels);
       Value t = add(t0, j);
-      Value x =
-          ifInside(t,
-                   [&]() -> SmallVector<Value> {
-                     return {loadAs(b, l, arg(X),
-                                    {batchRow, step(t), hi, add(p0, pp)}, f32)};
-                   },
-                   {f32c(0.0)})[0];
-      Value dx = mulf(load(deltas, {j}), x);
+      Value dx = ifInside(t,
+                          [&]() -> SmallVector<Value> {
+                            return {coefficient(YieldOp::kValue, t, pp)};
+                          },
+                          {f32c(0.0)})[0];
       Value w = select(
           sameSequence(j, index(q - 1)),
           exp(arith::SubFOp::create(b, l, cumLast, load(cum, {j}))), f32c(0.0));
@@ -505,41 +540,43 @@ public:
   }
 
   /// y at step t0 + i of channel p (of the block's tile) from its
-  /// accumulated value: D·x and the gate added, stored when inside L.
+  /// accumulated value: the skip term added and the gate applied, stored
+  /// when inside L.
   void storeOutput(Value t0, Value i, Value p, Value acc) {
-    Value t = add(t0, i), pp = add(p0, p);
+    Value t = add(t0, i);
     when(ult(t, length), [&] {
-      SmallVector<Value> at{batchRow, step(t), hi, pp};
+      Scope at(&item);
+      at.index[kT] = step(t);
+      at.index[kP] = add(p0, p);
+      at.lane = p;
       Value y = acc;
-      if (Value d = arg(Skip)) {
-        SmallVector<Value> skipAt{hi};
-        if (cast<ShapedType>(d.getType()).getRank() == 2)
-          skipAt.push_back(pp);
-        y = addf(y, mulf(loadAs(b, l, d, skipAt, f32),
-                         loadAs(b, l, arg(X), at, f32)));
-      }
-      if (Value gate = arg(Gate))
-        y = mulf(y, buildSilu(b, l, loadAs(b, l, gate, at, f32)));
-      storeAs(b, l, y, arg(Y), at);
+      Value skip = yield.getRole(YieldOp::kSkip);
+      if (!matchPattern(skip, m_AnyZeroFloat()))
+        y = addf(y, emitter.emit(b, l, skip, at));
+      if (Value gate = yield.getRole(YieldOp::kGate))
+        y = mulf(y, emitter.emit(b, l, gate, at));
+      storeAs(b, l, y, arg(Y),
+              emitter.indicesOf(b, l, op.getYInitMutable(), at));
     });
   }
 
-  /// The initial state at (channel p of the tile, n), zero without `init`.
+  /// The initial state at (channel p of the tile, n), zero without one.
   Value initialState(Value p, Value nn) {
-    return arg(Init) ? loadAs(b, l, arg(Init), {ri, hi, add(p0, p), nn}, f32)
+    return arg(Init) ? loadAs(b, l, arg(Init), stateIndices(p, nn), f32)
                      : f32c(0.0);
   }
   void storeFinalState(Value v, Value p, Value nn) {
     if (arg(FinalState))
-      storeAs(b, l, v, arg(FinalState), {ri, hi, add(p0, p), nn});
+      storeAs(b, l, v, arg(FinalState), stateIndices(p, nn));
   }
 
   /// The first phases of the chunk from `t0`, alike in both kernels,
-  /// between barriers: δ into `deltas`, C (with `outputs`) and B to
-  /// `stageCB(j, n, C, B)`, the state (with `outputs`) to `stageState(h,
-  /// p, n)` at the places `at`; then cum and the segments; then δx and
-  /// w ∘ δx of the block's `channels` to `stageDx(j, p, δx, w ∘ δx)`.
-  void stageChunk(Value t0, bool outputs, int64_t channels, Value deltas,
+  /// between barriers: the log decays into `logDecays`, C (queries, with
+  /// `outputs`) and B (keys) to `stageCB(j, n, C, B)`, the state (with
+  /// `outputs`) to `stageState(h, p, n)` at the places `at`; then cum and
+  /// the segments; then δx (the values) and w ∘ δx of the block's
+  /// `channels` to `stageDx(j, p, δx, w ∘ δx)`.
+  void stageChunk(Value t0, bool outputs, int64_t channels, Value logDecays,
                   Value cum, ValueRange state,
                   ArrayRef<std::pair<Value, Value>> at,
                   function_ref<void(Value, Value, Value, Value)> stageCB,
@@ -547,16 +584,16 @@ public:
                   function_ref<void(Value, Value, Value, Value)> stageDx) {
     // The previous chunk's products are done with shared memory.
     barrier();
-    stageDeltas(t0, deltas);
+    stageLogDecays(t0, logDecays);
     forEachCB(t0, outputs, stageCB);
     if (outputs)
       for (auto [h, pn] : llvm::zip_equal(state, at))
         stageState(h, pn.first, pn.second);
     barrier();
-    cumulate(t0, deltas, cum);
+    cumulate(t0, logDecays, cum);
     barrier();
     Value cumLast = load(cum, {index(q - 1)});
-    forEachDx(t0, channels, deltas, cum, cumLast, stageDx);
+    forEachDx(t0, channels, cum, cumLast, stageDx);
   }
 
   /// Runs `body(t0, state)`, one chunk's work from step t0 that returns
@@ -627,6 +664,64 @@ Value workgroupBuffer(OpBuilder &b, Location l, ArrayRef<int64_t> shape,
       l);
 }
 
+// Fragments of mma.m16n8k16 (PTX ISA, "Matrix Fragments for
+// mma.m16n8k16"): with g = lane / 4 and c = 2 (lane % 4), A (16 x 16)
+// holds (g, c..c+1), (g+8, c..c+1), (g, c+8..c+9), (g+8, c+8..c+9);
+// B (16 x 8, K x N) holds (c..c+1, g), (c+8..c+9, g); the accumulator
+// is accRow/accCol.
+using Element = function_ref<Value(Value, Value)>;
+
+Value loadA(ChunkEmitter &e, Element at) {
+  SmallVector<Value> v;
+  for (int64_t half : {0, 8})
+    for (int64_t row : {0, 8})
+      for (int64_t k : {0, 1})
+        v.push_back(at(e.add(e.group, e.index(row)),
+                       e.add(e.pair, e.index(half + k))));
+  return vector::FromElementsOp::create(e.b, e.l,
+                                        VectorType::get({4, 2}, e.f16), v);
+}
+
+Value loadB(ChunkEmitter &e, Element at) {
+  SmallVector<Value> v;
+  for (int64_t half : {0, 8})
+    for (int64_t k : {0, 1})
+      v.push_back(at(e.add(e.pair, e.index(half + k)), e.group));
+  return vector::FromElementsOp::create(e.b, e.l,
+                                        VectorType::get({2, 2}, e.f16), v);
+}
+
+SmallVector<Value> mma(ChunkEmitter &e, Value a, Value bv, ValueRange acc) {
+  OpBuilder &b = e.b;
+  Location l = e.l;
+  Value c =
+      vector::FromElementsOp::create(b, l, VectorType::get({2, 2}, e.f32), acc);
+  Value d =
+      nvgpu::MmaSyncOp::create(b, l, a, bv, c, ArrayRef<int64_t>{16, 8, 16});
+  SmallVector<Value> out;
+  for (int64_t k = 0; k < 4; ++k)
+    out.push_back(
+        vector::ExtractOp::create(b, l, d, ArrayRef<int64_t>{k / 2, k % 2}));
+  return out;
+}
+
+/// The product of 16 rows of `a` by a 16 x 8 block of `bm` (both given as
+/// element functions of the tile), over K = `kEnd` (a multiple of 16),
+/// added to `acc`.
+SmallVector<Value> product(ChunkEmitter &e, Element aAt, Element bAt,
+                           Value kEnd, SmallVector<Value> acc) {
+  auto loop = scf::ForOp::create(
+      e.b, e.l, e.index(0), kEnd, e.index(16), acc,
+      [&](OpBuilder &, Location, Value k0, ValueRange acc) {
+        Value a =
+            loadA(e, [&](Value r, Value c) { return aAt(r, e.add(c, k0)); });
+        Value bv =
+            loadB(e, [&](Value r, Value c) { return bAt(e.add(r, k0), c); });
+        scf::YieldOp::create(e.b, e.l, mma(e, a, bv, acc));
+      });
+  return SmallVector<Value>(loop.getResults());
+}
+
 /// The mma.sync kernel: 16 head channels per block.
 void buildMmaSyncKernel(ChunkEmitter &e, Phase phase) {
   OpBuilder &b = e.b;
@@ -641,62 +736,11 @@ void buildMmaSyncKernel(ChunkEmitter &e, Phase phase) {
   Value xw = workgroupBuffer(b, l, {kChannelTile, q}, f16);
   Value ms = workgroupBuffer(b, l, {q, q}, f16),
         hs = workgroupBuffer(b, l, {kChannelTile, n}, f16);
-  Value deltas = workgroupBuffer(b, l, {q}, f32),
+  Value logDecays = workgroupBuffer(b, l, {q}, f32),
         cum = workgroupBuffer(b, l, {q}, f32);
   if (e.arg(SeqIdx))
     e.segments = workgroupBuffer(b, l, {q}, b.getI32Type());
 
-  // Fragments of mma.m16n8k16 (PTX ISA, "Matrix Fragments for
-  // mma.m16n8k16"): with g = lane / 4 and c = 2 (lane % 4), A (16 x 16)
-  // holds (g, c..c+1), (g+8, c..c+1), (g, c+8..c+9), (g+8, c+8..c+9);
-  // B (16 x 8, K x N) holds (c..c+1, g), (c+8..c+9, g); the accumulator
-  // is accRow/accCol.
-  using Element = function_ref<Value(Value, Value)>;
-  auto loadA = [&](Element at) -> Value {
-    SmallVector<Value> v;
-    for (int64_t half : {0, 8})
-      for (int64_t row : {0, 8})
-        for (int64_t k : {0, 1})
-          v.push_back(at(e.add(e.group, e.index(row)),
-                         e.add(e.pair, e.index(half + k))));
-    return vector::FromElementsOp::create(b, l, VectorType::get({4, 2}, f16),
-                                          v);
-  };
-  auto loadB = [&](Element at) -> Value {
-    SmallVector<Value> v;
-    for (int64_t half : {0, 8})
-      for (int64_t k : {0, 1})
-        v.push_back(at(e.add(e.pair, e.index(half + k)), e.group));
-    return vector::FromElementsOp::create(b, l, VectorType::get({2, 2}, f16),
-                                          v);
-  };
-  auto mma = [&](Value a, Value bv, ValueRange acc) -> SmallVector<Value> {
-    Value c =
-        vector::FromElementsOp::create(b, l, VectorType::get({2, 2}, f32), acc);
-    Value d =
-        nvgpu::MmaSyncOp::create(b, l, a, bv, c, ArrayRef<int64_t>{16, 8, 16});
-    SmallVector<Value> out;
-    for (int64_t k = 0; k < 4; ++k)
-      out.push_back(
-          vector::ExtractOp::create(b, l, d, ArrayRef<int64_t>{k / 2, k % 2}));
-    return out;
-  };
-  // The product of 16 rows of `a` by a 16 x 8 block of `bm` (both given as
-  // element functions of the tile), over K = `kEnd` (a multiple of 16),
-  // added to `acc`.
-  auto product = [&](Element aAt, Element bAt, Value kEnd,
-                     SmallVector<Value> acc) -> SmallVector<Value> {
-    auto loop = scf::ForOp::create(
-        b, l, e.index(0), kEnd, e.index(16), acc,
-        [&](OpBuilder &, Location, Value k0, ValueRange acc) {
-          Value a =
-              loadA([&](Value r, Value c) { return aAt(r, e.add(c, k0)); });
-          Value bv =
-              loadB([&](Value r, Value c) { return bAt(e.add(r, k0), c); });
-          scf::YieldOp::create(b, l, mma(a, bv, acc));
-        });
-    return SmallVector<Value>(loop.getResults());
-  };
   auto zeros = [&] { return SmallVector<Value>(4, e.f32c(0.0)); };
 
   // The state tile of warp w: columns 8 (w + 4 t) of the 16 x N state.
@@ -712,7 +756,7 @@ void buildMmaSyncKernel(ChunkEmitter &e, Phase phase) {
 
   e.run(phase, at, [&](Value t0, ValueRange state) -> SmallVector<Value> {
     e.stageChunk(
-        t0, outputs, kChannelTile, deltas, cum, state, at,
+        t0, outputs, kChannelTile, logDecays, cum, state, at,
         [&](Value j, Value nn, Value c, Value bv) {
           if (c)
             e.store(c, cs, {j, nn});
@@ -733,7 +777,7 @@ void buildMmaSyncKernel(ChunkEmitter &e, Phase phase) {
                 [&](Value tile) {
                   Value r0 = e.mul(e.div(tile, q / 8), e.index(16));
                   Value c0 = e.mul(e.rem(tile, q / 8), e.index(8));
-                  SmallVector<Value> s = product(
+                  SmallVector<Value> s = product(e,
                       [&](Value r, Value c) {
                         return e.load(cs, {e.add(r0, r), c});
                       },
@@ -752,7 +796,7 @@ void buildMmaSyncKernel(ChunkEmitter &e, Phase phase) {
       e.forEach(e.warp, e.index(q / 8), e.index(kWarps), [&](Value tile) {
         Value r0 = e.mul(e.div(tile, 2), e.index(16));
         Value c0 = e.mul(e.rem(tile, 2), e.index(8));
-        SmallVector<Value> acc = product(
+        SmallVector<Value> acc = product(e,
             [&](Value r, Value c) {
               return e.load(cs, {e.add(r0, r), c});
             },
@@ -764,7 +808,7 @@ void buildMmaSyncKernel(ChunkEmitter &e, Phase phase) {
           acc[k] = e.mulf(acc[k], e.stateDecay(cum, e.add(r0, e.accRow(k))));
         // M is lower triangular: its columns past the tile's last row are
         // zero.
-        acc = product(
+        acc = product(e,
             [&](Value r, Value c) {
               return e.load(ms, {e.add(r0, r), c});
             },
@@ -788,7 +832,7 @@ void buildMmaSyncKernel(ChunkEmitter &e, Phase phase) {
       for (int64_t k = 0; k < 4; ++k)
         acc.push_back(e.mulf(total, state[4 * t + k]));
       Value c0 = e.mul(e.add(e.warp, e.index(kWarps * t)), e.index(8));
-      llvm::append_range(next, product(
+      llvm::append_range(next, product(e,
                                    [&](Value r, Value c) {
                                      return e.load(xw, {r, c});
                                    },
@@ -882,7 +926,7 @@ void buildWarpgroupKernel(ChunkEmitter &e, Phase phase) {
   WarpgroupOperand cs = operand(q, n), bs = operand(q, n), bt = operand(n, q),
                    hs = operand(channels, n), ms = operand(q, q),
                    xt = operand(channels, q), xw = operand(channels, q);
-  Value deltas = view(q, f32), cum = view(q, f32);
+  Value logDecays = view(q, f32), cum = view(q, f32);
   if (e.arg(SeqIdx))
     e.segments = view(q, b.getI32Type());
   assert(offset == warpgroupSharedBytes(n, e.segments != nullptr) &&
@@ -947,7 +991,7 @@ void buildWarpgroupKernel(ChunkEmitter &e, Phase phase) {
 
   e.run(phase, at, [&](Value t0, ValueRange state) -> SmallVector<Value> {
     e.stageChunk(
-        t0, outputs, channels, deltas, cum, state, at,
+        t0, outputs, channels, logDecays, cum, state, at,
         [&](Value j, Value nn, Value c, Value bv) {
           if (c)
             cs.store(e, c, j, nn);
@@ -989,12 +1033,13 @@ void buildWarpgroupKernel(ChunkEmitter &e, Phase phase) {
 /// per (row, head, channel, state index), n fastest, runs the recurrence
 /// over the chunks, h ← decay_c · h + states[c], replacing each chunk's
 /// state by the one entering it and storing the last as the final state.
-void buildStatePassingKernel(OpBuilder &b, Location l, const Operands &ops,
-                             int64_t blockSize) {
+void buildStatePassingKernel(OpBuilder &b, Location l, RecurrenceOp op,
+                             const Operands &operands, int64_t blockSize) {
   Type f32 = b.getF32Type();
   auto index = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, l, v);
   };
+  const std::array<Value, kArgCount> &ops = operands.roles;
   Value states = ops[States];
   Value rows = dimOf(b, l, states, 0), chunks = dimOf(b, l, states, 1),
         heads = dimOf(b, l, states, 2), channels = dimOf(b, l, states, 3),
@@ -1014,16 +1059,33 @@ void buildStatePassingKernel(OpBuilder &b, Location l, const Operands &ops,
                                     arith::MulIOp::create(b, l, channels, n));
   rest = arith::RemUIOp::create(b, l, rest,
                                 arith::MulIOp::create(b, l, channels, n));
-  Value pi = arith::DivUIOp::create(b, l, rest, n);
-  Value ni = arith::RemUIOp::create(b, l, rest, n);
-  Value h0 = ops[Init] ? loadAs(b, l, ops[Init], {ri, hi, pi, ni}, f32)
+  // The op's state in its own layout: g and r are static (see
+  // takesChunkedKernel), the rows those of `states`.
+  SmallVector<Value> extents;
+  for (int64_t extent : op.getStaticExtents())
+    extents.push_back(index(ShapedType::isDynamic(extent) ? 1 : extent));
+  extents[RecurrenceOp::kB] = rows;
+  CoefficientEmitter emitter(op, extents);
+  Scope at;
+  at.index[RecurrenceOp::kB] = ri;
+  at.index[RecurrenceOp::kG] =
+      arith::DivUIOp::create(b, l, hi, extents[RecurrenceOp::kR]);
+  at.index[RecurrenceOp::kR] =
+      arith::RemUIOp::create(b, l, hi, extents[RecurrenceOp::kR]);
+  at.index[kP] = arith::DivUIOp::create(b, l, rest, n);
+  at.index[kN] = arith::RemUIOp::create(b, l, rest, n);
+  // Without a state the op reads no initial one and returns no final one.
+  SmallVector<Value> stateAt;
+  if (op.getState())
+    stateAt = emitter.indicesOf(b, l, op.getStateMutable()[0], at);
+  Value h0 = ops[Init] ? loadAs(b, l, ops[Init], stateAt, f32)
                        : buildFloat(b, l, f32, 0.0);
   auto loop = scf::ForOp::create(
       b, l, index(0), chunks, index(1), ValueRange{h0},
       [&](OpBuilder &, Location, Value c, ValueRange h) {
-        SmallVector<Value> at{ri, c, hi, pi, ni};
-        Value added = memref::LoadOp::create(b, l, states, at);
-        memref::StoreOp::create(b, l, h[0], states, at);
+        SmallVector<Value> spanAt{ri, c, hi, at.index[kP], at.index[kN]};
+        Value added = memref::LoadOp::create(b, l, states, spanAt);
+        memref::StoreOp::create(b, l, h[0], states, spanAt);
         Value decay =
             memref::LoadOp::create(b, l, ops[Decays], ValueRange{ri, c, hi});
         scf::YieldOp::create(
@@ -1032,7 +1094,7 @@ void buildStatePassingKernel(OpBuilder &b, Location l, const Operands &ops,
                 b, l, arith::MulFOp::create(b, l, decay, h[0]), added)});
       });
   if (Value final = ops[FinalState])
-    storeAs(b, l, loop.getResult(0), final, {ri, hi, pi, ni});
+    storeAs(b, l, loop.getResult(0), final, stateAt);
 }
 
 /// Blocks of the GPU the spans of a row run in parallel below: with
@@ -1044,220 +1106,224 @@ constexpr int64_t kParallelSpansBelowBlocks = 2 * 132;
 /// in order (one): `order` when given, else in parallel unless the static
 /// sequence is a single span or the static grid of the one kernel fills
 /// the GPU. Packed sequences (`cu_seqlens`) walk their chunks in order.
-bool spansInParallel(SSDOp op, SSDChunkOrder order, int64_t channels) {
+bool spansInParallel(RecurrenceOp op, SSDChunkOrder order, int64_t channels) {
   if (op.getCuSeqlens() || order == SSDChunkOrder::Sequential)
     return false;
   if (order == SSDChunkOrder::Parallel)
     return true;
-  ArrayRef<int64_t> shape = op.getX().getType().getShape();
-  if (!ShapedType::isDynamic(shape[1]) && shape[1] <= kStepsPerSpan)
+  SmallVector<int64_t> extents = op.getStaticExtents();
+  int64_t length = extents[kT], rows = extents[RecurrenceOp::kB];
+  if (!ShapedType::isDynamic(length) && length <= kStepsPerSpan)
     return false;
-  if (ShapedType::isDynamic(shape[0]) || ShapedType::isDynamic(shape[2]))
+  if (ShapedType::isDynamic(rows))
     return true;
   // In doubles: static sizes may be large enough for the product to wrap.
-  return double(shape[0]) * double(shape[2]) * double(shape[3] / channels) <
+  return double(rows) * double(extents[RecurrenceOp::kG]) *
+             double(extents[RecurrenceOp::kR]) *
+             double(extents[kP] / channels) <
          double(kParallelSpansBelowBlocks);
 }
 
-struct LowerChunkedSSD : OpRewritePattern<SSDOp> {
-  // Before the recurrent kernel, which serves every other ssd.
-  LowerChunkedSSD(MLIRContext *context, const GPULoweringOptions &options)
-      : OpRewritePattern<SSDOp>(context, /*benefit=*/2), options(options) {}
+/// The kernels of one chunked op: their shape, and their launches.
+class ChunkedKernels {
+public:
+  ChunkedKernels(PatternRewriter &rewriter, RecurrenceOp op,
+                 const GPULoweringOptions &options)
+      : rewriter(rewriter), op(op), kernel(rewriter, op, /*inPlace=*/false) {
+    wgmma = options.warpgroupMma && fitsWarpgroupKernel(op);
+    channels = wgmma ? kWarpgroupChannels : kChannelTile;
+    q = wgmma ? kWarpgroupChunk : *chunkLength(op);
+    sharedBytes =
+        wgmma ? warpgroupSharedBytes(op.getStaticExtents()[kN],
+                                     static_cast<bool>(op.getSeqIdx()))
+              : 0;
+    name = kernel.spec().name.str() + (wgmma ? "_wgmma" : "");
+    parallel = spansInParallel(op, options.ssdChunks, channels);
+  }
 
-  LogicalResult matchAndRewrite(SSDOp op,
+  /// Replaces the op by one kernel, a block per (row, head, channel
+  /// tile), a row being a batch row or a packed sequence.
+  void lowerWalk();
+  /// Replaces the op by three kernels, the spans in parallel: their states
+  /// [rows, spans, H, P, N] and decays [rows, spans, H] in device memory
+  /// between the kernels.
+  void lowerSpans();
+  bool parallel;
+
+private:
+
+  /// Maps `args` from `first` on to the op's inputs, then seq_idx when
+  /// the op has one.
+  void mapInputs(ArrayRef<Value> args, size_t first, Operands &ops) const {
+    for (Value input : op.getInputs())
+      ops.sources.map(input, args[first++]);
+    if (Value seq = op.getSeqIdx()) {
+      ops.sources.map(seq, args[first]);
+      ops.roles[SeqIdx] = args[first];
+    }
+  }
+  /// The op's inputs, then its seq_idx (null when absent).
+  SmallVector<Value> inputs() const {
+    SmallVector<Value> values(op.getInputs());
+    values.push_back(op.getSeqIdx());
+    return values;
+  }
+  void emit(OpBuilder &b, Location l, const Operands &ops, Phase phase) const {
+    ChunkEmitter emitter(b, l, op, ops, q, channels, phase);
+    if (wgmma)
+      buildWarpgroupKernel(emitter, phase);
+    else
+      buildMmaSyncKernel(emitter, phase);
+  }
+
+  PatternRewriter &rewriter;
+  // Op accessors are not const; the builders never change the op.
+  mutable RecurrenceOp op;
+  RecurrenceKernel kernel;
+  bool wgmma;
+  int64_t channels, q, sharedBytes;
+  std::string name;
+};
+
+void ChunkedKernels::lowerWalk() {
+  KernelSpec spec = kernel.spec();
+  spec.name = name;
+  spec.blockSize = kBlockSize;
+  spec.dynamicSharedBytes = sharedBytes;
+  auto gridSize = [&](OpBuilder &b, Location l, ValueRange buffers) -> Value {
+    RecurrenceKernel::Buffers mapped = kernel.map(buffers);
+    SmallVector<Value> extents = recurrenceExtents(b, l, op, mapped.sources);
+    // Rows x g x r x p / channels: P is a multiple of the tile.
+    return arith::DivUIOp::create(
+        b, l, rowItems(b, l, extents, mapped.cuSeqlens),
+        arith::ConstantIndexOp::create(b, l, channels));
+  };
+  auto body = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
+    RecurrenceKernel::Buffers mapped = kernel.map(args);
+    Operands ops;
+    ops.sources = mapped.sources;
+    ops.roles[Y] = mapped.y;
+    ops.roles[FinalState] = mapped.state;
+    ops.roles[Init] = mapped.initial;
+    ops.roles[CuSeqlens] = mapped.cuSeqlens;
+    if (Value seq = op.getSeqIdx())
+      ops.roles[SeqIdx] = mapped.sources.lookup(seq);
+    emit(b, l, ops, Phase::Walk);
+  };
+  spec.gridSize = gridSize;
+  spec.body = body;
+  kernel.launch(rewriter, spec);
+}
+
+void ChunkedKernels::lowerSpans() {
+  Location loc = op.getLoc();
+  SmallVector<int64_t> known = op.getStaticExtents();
+  SmallVector<Value> extents = recurrenceExtents(rewriter, loc, op);
+  int64_t rows = known[RecurrenceOp::kB],
+          heads = known[RecurrenceOp::kG] * known[RecurrenceOp::kR];
+  Value spans = arith::CeilDivUIOp::create(
+      rewriter, loc, extents[kT],
+      arith::ConstantIndexOp::create(rewriter, loc, kStepsPerSpan));
+  Value dynamic = extents[RecurrenceOp::kB];
+  Type f32 = rewriter.getF32Type();
+  auto statesType = RankedTensorType::get(
+      {rows, ShapedType::kDynamic, heads, known[kP], known[kN]}, f32);
+  auto decaysType =
+      RankedTensorType::get({rows, ShapedType::kDynamic, heads}, f32);
+  // Blocks of a per-span kernel, from its states buffer: rows x spans x
+  // heads x channel tiles.
+  auto spanGrid = [&](OpBuilder &b, Location l, Value states) -> Value {
+    Value blocks = arith::ConstantIndexOp::create(b, l, known[kP] / channels);
+    for (int64_t d : {0, 1, 2})
+      blocks = arith::MulIOp::create(b, l, blocks, dimOf(b, l, states, d));
+    return blocks;
+  };
+  std::string statesName = name + "_states", outputsName = name + "_outputs",
+              passingName = kernel.spec().name.str() + "_passing";
+
+  auto statesGrid = [&](OpBuilder &b, Location l, ValueRange buffers) {
+    return spanGrid(b, l, buffers[0]);
+  };
+  auto statesBody = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
+    Operands ops;
+    ops.roles[States] = args[0];
+    ops.roles[Decays] = args[1];
+    mapInputs(args, 2, ops);
+    emit(b, l, ops, Phase::ChunkStates);
+  };
+  KernelSpec statesSpec{statesName,
+                        /*destinations=*/{},
+                        // The other extents are static.
+                        {deviceOutput(statesType, {dynamic, spans}),
+                         deviceOutput(decaysType, {dynamic, spans})},
+                        inputs(),
+                        kBlockSize,
+                        statesGrid,
+                        statesBody,
+                        sharedBytes};
+  SmallVector<Value> perSpan = launchKernel(rewriter, op, statesSpec);
+
+  constexpr int64_t kPassingBlock = 256;
+  auto passingGrid = [&](OpBuilder &b, Location l, ValueRange buffers) {
+    Value items = dimOf(b, l, buffers[0], 0);
+    for (int64_t d : {2, 3, 4})
+      items = arith::MulIOp::create(b, l, items, dimOf(b, l, buffers[0], d));
+    return arith::CeilDivUIOp::create(
+        b, l, items, arith::ConstantIndexOp::create(b, l, kPassingBlock));
+  };
+  bool hasFinal = static_cast<bool>(op.getState());
+  auto passingBody = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
+    Operands ops;
+    size_t next = 0;
+    ops.roles[States] = args[next++];
+    if (hasFinal)
+      ops.roles[FinalState] = args[next++];
+    ops.roles[Decays] = args[next++];
+    ops.roles[Init] = args[next];
+    buildStatePassingKernel(b, l, op, ops, kPassingBlock);
+  };
+  KernelSpec passingSpec{passingName,          {perSpan[0]},
+                         kernel.spec().outputs, {perSpan[1], kernel.initialState()},
+                         kPassingBlock,         passingGrid,
+                         passingBody};
+  SmallVector<Value> passed = launchKernel(rewriter, op, passingSpec);
+
+  auto outputsGrid = [&](OpBuilder &b, Location l, ValueRange buffers) {
+    return spanGrid(b, l, buffers[1]);
+  };
+  auto outputsBody = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
+    Operands ops;
+    ops.roles[Y] = args[0];
+    ops.roles[States] = args[1];
+    mapInputs(args, 2, ops);
+    emit(b, l, ops, Phase::ChunkOutputs);
+  };
+  SmallVector<Value> outputsInputs{passed[0]};
+  llvm::append_range(outputsInputs, inputs());
+  KernelSpec outputsSpec{outputsName, {op.getYInit()}, /*outputs=*/{},
+                         outputsInputs, kBlockSize,      outputsGrid,
+                         outputsBody,   sharedBytes};
+  SmallVector<Value> results = launchKernel(rewriter, op, outputsSpec);
+  if (hasFinal)
+    results.push_back(passed[1]);
+  kernel.replace(rewriter, results);
+}
+
+struct LowerChunked : OpRewritePattern<RecurrenceOp> {
+  // Before the recurrent form, which serves every other recurrence.
+  LowerChunked(MLIRContext *context, const GPULoweringOptions &options)
+      : OpRewritePattern<RecurrenceOp>(context, /*benefit=*/2),
+        options(options) {}
+
+  LogicalResult matchAndRewrite(RecurrenceOp op,
                                 PatternRewriter &rewriter) const override {
     if (!takesChunkedKernel(op))
-      return rewriter.notifyMatchFailure(op, "not a chunked ssd in limits");
-    Location loc = op.getLoc();
-    bool wgmma = options.warpgroupMma && fitsWarpgroupKernel(op);
-    int64_t channels = wgmma ? kWarpgroupChannels : kChannelTile;
-    int64_t q = wgmma ? kWarpgroupChunk : *chunkLength(op);
-    int64_t n = op.getB().getType().getDimSize(3);
-    bool packed = static_cast<bool>(op.getCuSeqlens());
-    bool parallel = spansInParallel(op, options.ssdChunks, channels);
-    int64_t sharedBytes =
-        wgmma ? warpgroupSharedBytes(n, static_cast<bool>(op.getSeqIdx())) : 0;
-    StringRef name = wgmma ? "ssd_wgmma" : "ssd";
-    auto dim = [&](Value t, int64_t i) -> Value {
-      return tensor::DimOp::create(rewriter, loc, t, i);
-    };
-    auto indexConst = [](OpBuilder &b, Location l, int64_t v) -> Value {
-      return arith::ConstantIndexOp::create(b, l, v);
-    };
-    Value x = op.getX();
-    ArrayRef<int64_t> xShape = op.getX().getType().getShape();
-    Type f32 = rewriter.getF32Type();
-    auto yOutput = deviceOutput(op.getY().getType(),
-                                {dim(x, 0), dim(x, 1), dim(x, 2), dim(x, 3)});
-    std::optional<std::pair<RankedTensorType, SmallVector<Value>>> finalOutput;
-    if (op.getFinalState()) {
-      Value rows = packed ? arith::SubIOp::create(rewriter, loc,
-                                                  dim(op.getCuSeqlens(), 0),
-                                                  indexConst(rewriter, loc, 1))
-                                .getResult()
-                          : dim(x, 0);
-      finalOutput =
-          deviceOutput(cast<RankedTensorType>(op.getFinalState().getType()),
-                       {rows, dim(x, 2), dim(x, 3), dim(op.getB(), 3)});
-    }
-    // Blocks: `rows` (x 'chunks') x heads x channel tiles.
-    auto blocks = [&](OpBuilder &b, Location l, Value rows, Value heads,
-                      Value chunks) -> Value {
-      Value perRow = arith::MulIOp::create(
-          b, l, heads, indexConst(b, l, xShape[3] / channels));
-      if (chunks)
-        perRow = arith::MulIOp::create(b, l, perRow, chunks);
-      return arith::MulIOp::create(b, l, rows, perRow);
-    };
-    // A kernel's operands from its buffers, given their roles in order
-    // (KernelSpec's order: destinations, outputs, inputs).
-    auto roles = [](ArrayRef<Value> args, ArrayRef<Arg> order) {
-      Operands ops{};
-      for (auto [value, role] : llvm::zip_equal(args, order))
-        ops[role] = value;
-      return ops;
-    };
-    auto emit = [&](OpBuilder &b, Location l, const Operands &ops,
-                    Phase phase) {
-      ChunkEmitter emitter(b, l, op, ops, q, channels, phase);
-      if (wgmma)
-        buildWarpgroupKernel(emitter, phase);
-      else
-        buildMmaSyncKernel(emitter, phase);
-    };
-
-    if (!parallel) {
-      // One block per (row, head, channel tile), a row being a batch row
-      // or a packed sequence (cu_seqlens, the last buffer when present).
-      SmallVector<std::pair<RankedTensorType, SmallVector<Value>>> outputs{
-          yOutput};
-      if (finalOutput)
-        outputs.push_back(*finalOutput);
-      bool hasFinal = finalOutput.has_value();
-      auto gridSize = [&](OpBuilder &b, Location l,
-                          ValueRange buffers) -> Value {
-        Value xb = buffers[hasFinal ? 2 : 1];
-        Value rows =
-            packed ? arith::SubIOp::create(b, l, dimOf(b, l, buffers.back(), 0),
-                                           indexConst(b, l, 1))
-                         .getResult()
-                   : dimOf(b, l, xb, 0);
-        return blocks(b, l, rows, dimOf(b, l, xb, 2), Value());
-      };
-      auto body = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
-        SmallVector<Arg> order{Y};
-        if (hasFinal)
-          order.push_back(FinalState);
-        llvm::append_range(order,
-                           ArrayRef<Arg>{X, Dt, A, Bm, Cm, Skip, Gate, DtBias,
-                                         Init, CuSeqlens, SeqIdx});
-        emit(b, l, roles(args, order), Phase::Walk);
-      };
-      KernelSpec spec{name,
-                      /*destinations=*/{},
-                      outputs,
-                      {op.getX(), op.getDt(), op.getA(), op.getB(), op.getC(),
-                       op.getD(), op.getZ(), op.getDtBias(), op.getInit(),
-                       op.getCuSeqlens(), op.getSeqIdx()},
-                      kBlockSize,
-                      gridSize,
-                      body,
-                      sharedBytes};
-      replaceWithKernel(rewriter, op, spec);
-      return success();
-    }
-
-    // The spans in parallel: their states [rows, spans, H, P, N] and
-    // decays [rows, spans, H] in device memory between the kernels.
-    Value chunks = arith::CeilDivUIOp::create(
-        rewriter, loc, dim(x, 1), indexConst(rewriter, loc, kStepsPerSpan));
-    auto statesType = RankedTensorType::get(
-        {xShape[0], ShapedType::kDynamic, xShape[2], xShape[3], n}, f32);
-    auto decaysType = RankedTensorType::get(
-        {xShape[0], ShapedType::kDynamic, xShape[2]}, f32);
-    // Blocks of a per-chunk kernel, from its states buffer.
-    auto chunkGrid = [&](OpBuilder &b, Location l, Value states) -> Value {
-      return blocks(b, l, dimOf(b, l, states, 0), dimOf(b, l, states, 2),
-                    dimOf(b, l, states, 1));
-    };
-    auto statesGrid = [&](OpBuilder &b, Location l, ValueRange buffers) {
-      return chunkGrid(b, l, buffers[0]);
-    };
-    auto outputsGrid = [&](OpBuilder &b, Location l, ValueRange buffers) {
-      return chunkGrid(b, l, buffers[1]);
-    };
-    std::string statesName = (name + "_states").str(),
-                outputsName = (name + "_outputs").str();
-
-    auto statesBody = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
-      emit(b, l,
-           roles(args, {States, Decays, X, Dt, A, Bm, Cm, DtBias, SeqIdx}),
-           Phase::ChunkStates);
-    };
-    KernelSpec statesSpec{
-        statesName,
-        /*destinations=*/{},
-        {deviceOutput(statesType, {dim(x, 0), chunks, dim(x, 2), dim(x, 3),
-                                   dim(op.getB(), 3)}),
-         deviceOutput(decaysType, {dim(x, 0), chunks, dim(x, 2)})},
-        {op.getX(), op.getDt(), op.getA(), op.getB(), op.getC(), op.getDtBias(),
-         op.getSeqIdx()},
-        kBlockSize,
-        statesGrid,
-        statesBody,
-        sharedBytes};
-    SmallVector<Value> perChunk = launchKernel(rewriter, op, statesSpec);
-
-    constexpr int64_t kPassingBlock = 256;
-    bool hasFinal = finalOutput.has_value();
-    auto passingGrid = [&](OpBuilder &b, Location l,
-                           ValueRange buffers) -> Value {
-      Value states = buffers[0];
-      Value items = dimOf(b, l, states, 0);
-      for (int64_t d : {2, 3, 4})
-        items = arith::MulIOp::create(b, l, items, dimOf(b, l, states, d));
-      return arith::CeilDivUIOp::create(b, l, items,
-                                        indexConst(b, l, kPassingBlock));
-    };
-    auto passingBody = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
-      SmallVector<Arg> order{States};
-      if (hasFinal)
-        order.push_back(FinalState);
-      order.append({Decays, Init});
-      buildStatePassingKernel(b, l, roles(args, order), kPassingBlock);
-    };
-    SmallVector<std::pair<RankedTensorType, SmallVector<Value>>> passingOut;
-    if (finalOutput)
-      passingOut.push_back(*finalOutput);
-    KernelSpec passingSpec{"ssd_passing",
-                           /*destinations=*/{perChunk[0]},
-                           passingOut,
-                           {perChunk[1], op.getInit()},
-                           kPassingBlock,
-                           passingGrid,
-                           passingBody};
-    SmallVector<Value> passed = launchKernel(rewriter, op, passingSpec);
-
-    auto outputsBody = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
-      emit(b, l,
-           roles(args,
-                 {Y, States, X, Dt, A, Bm, Cm, Skip, Gate, DtBias, SeqIdx}),
-           Phase::ChunkOutputs);
-    };
-    KernelSpec outputsSpec{outputsName,
-                           /*destinations=*/{},
-                           {yOutput},
-                           {passed[0], op.getX(), op.getDt(), op.getA(),
-                            op.getB(), op.getC(), op.getD(), op.getZ(),
-                            op.getDtBias(), op.getSeqIdx()},
-                           kBlockSize,
-                           outputsGrid,
-                           outputsBody,
-                           sharedBytes};
-    SmallVector<Value> results = launchKernel(rewriter, op, outputsSpec);
-    if (hasFinal)
-      results.push_back(passed[1]);
-    rewriter.replaceOp(op, results);
+      return rewriter.notifyMatchFailure(op, "not chunked, or not in limits");
+    ChunkedKernels kernels(rewriter, op, options);
+    if (kernels.parallel)
+      kernels.lowerSpans();
+    else
+      kernels.lowerWalk();
     return success();
   }
 
@@ -1266,7 +1332,7 @@ struct LowerChunkedSSD : OpRewritePattern<SSDOp> {
 
 } // namespace
 
-void gpu_lowering::populateChunkedSSDPatterns(
-    RewritePatternSet &patterns, const GPULoweringOptions &options) {
-  patterns.add<LowerChunkedSSD>(patterns.getContext(), options);
+void gpu_lowering::populateChunkedPatterns(RewritePatternSet &patterns,
+                                           const GPULoweringOptions &options) {
+  patterns.add<LowerChunked>(patterns.getContext(), options);
 }
