@@ -44,8 +44,6 @@ constexpr double kChunkedIntraPerElement = 0.036;
 /// down in proportion (the rows of B and x stop staying close to L1).
 constexpr double kChunkWorkingSetBytes = 64 * 1024;
 constexpr double kL2Bytes = 1024 * 1024;
-/// ssm.ssd's default chunk_size, for a recurrence that names none.
-constexpr int64_t kDefaultChunkSize = 256;
 /// State rows per work item of a diagonal transition: one AVX-512 vector of
 /// f32 (two AVX2 ones).
 constexpr int64_t kDiagonalTile = 16;
@@ -66,7 +64,7 @@ std::optional<RecurrenceForm> choose(RecurrenceOp op) {
           L = extents[RecurrenceOp::kT];
   if (ShapedType::isDynamic(P) || ShapedType::isDynamic(N))
     return std::nullopt;
-  int64_t q = op.getChunkSizeAttr() ? op.getChunkSizeAttr().getInt() : kDefaultChunkSize;
+  int64_t q = op.getChunkLength();
   if (!ShapedType::isDynamic(L))
     q = std::max<int64_t>(1, std::min(q, L));
   // A dynamic L is taken to be short enough for B and C to stay in L2.

@@ -71,8 +71,6 @@ Value scratch(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
 /// row being updated is loaded and stored once for this many of them.
 constexpr int64_t kBlock = 4;
 
-/// ssm.ssd's default chunk_size, for a recurrence that names none.
-constexpr int64_t kDefaultChunkSize = 256;
 
 using BlockFn =
     function_ref<Value(OpBuilder &, Location, Value, int64_t, Value)>;
@@ -592,7 +590,7 @@ struct LowerChunked : OpRewritePattern<RecurrenceOp> {
     Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
     Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
     int64_t chunkSize =
-        op.getChunkSizeAttr() ? op.getChunkSizeAttr().getInt() : kDefaultChunkSize;
+        op.getChunkLength();
     Value chunk = arith::ConstantIndexOp::create(rewriter, loc, chunkSize);
     Value length = chunked.extent(RecurrenceOp::kT);
     Value heads = arith::MulIOp::create(rewriter, loc, chunked.extent(RecurrenceOp::kG),

@@ -454,6 +454,11 @@ def SSM_RecurrenceOp : SSM_Op<"recurrence", [Pure, AttrSizedOperandSegments,
     std::optional<ExtentSource> getExtentSource(unsigned dim);
     /// The compute type: that of the region's arguments and yields.
     Type getComputeType();
+    /// The chunk length of the chunked form: `chunk_size`, or ssm.ssd's
+    /// default (256) when the op names none.
+    int64_t getChunkLength() {
+      return getChunkSizeAttr() ? getChunkSizeAttr().getInt() : 256;
+    }
     /// Whether any layout names dimension `dim`.
     bool hasDim(unsigned dim);
   }];
