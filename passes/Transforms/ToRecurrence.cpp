@@ -354,7 +354,6 @@ struct StateUpdateToRecurrence : OpRewritePattern<StateUpdateOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(StateUpdateOp op,
                                 PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
     Type ct = computeTypeFor(getContext(), op->getOperandTypes());
     RecurrenceBuilder rb(rewriter, op, ct);
     RecurrenceOp core;

@@ -275,7 +275,7 @@ ParseResult RecurrenceOp::parse(OpAsmParser &parser, OperationState &result) {
                                 {"tile", &props.tile}}) {
     if (failed(parser.parseOptionalKeyword(keyword)))
       continue;
-    int64_t value;
+    int64_t value = 0;
     if (parser.parseInteger(value))
       return failure();
     *attr = IntegerAttr::get(IntegerType::get(context, 64), value);

@@ -1190,13 +1190,9 @@ void ChunkedKernels::lowerWalk() {
   spec.name = name;
   spec.blockSize = kBlockSize;
   spec.dynamicSharedBytes = sharedBytes;
+  // Rows x g x r x p / channels: P is a multiple of the tile.
   auto gridSize = [&](OpBuilder &b, Location l, ValueRange buffers) -> Value {
-    RecurrenceKernel::Buffers mapped = kernel.map(buffers);
-    SmallVector<Value> extents = recurrenceExtents(b, l, op, mapped.sources);
-    // Rows x g x r x p / channels: P is a multiple of the tile.
-    return arith::DivUIOp::create(
-        b, l, rowItems(b, l, extents, mapped.cuSeqlens),
-        arith::ConstantIndexOp::create(b, l, channels));
+    return kernel.blocksFor(b, l, buffers, channels);
   };
   auto body = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
     RecurrenceKernel::Buffers mapped = kernel.map(args);

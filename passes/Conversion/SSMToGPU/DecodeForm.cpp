@@ -139,10 +139,7 @@ struct LowerDecode : OpRewritePattern<RecurrenceOp> {
     KernelSpec spec = kernel.spec();
     spec.blockSize = kWarpsPerBlock * kWarpSize;
     auto gridSize = [&](OpBuilder &b, Location l, ValueRange buffers) -> Value {
-      RecurrenceKernel::Buffers mapped = kernel.map(buffers);
-      SmallVector<Value> extents = recurrenceExtents(b, l, op, mapped.sources);
-      return arith::CeilDivUIOp::create(b, l, rowItems(b, l, extents, Value()),
-                                        arith::ConstantIndexOp::create(b, l, kWarpsPerBlock));
+      return kernel.blocksFor(b, l, buffers, kWarpsPerBlock);
     };
     auto body = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
       buildDecode(b, l, op, kernel, args);

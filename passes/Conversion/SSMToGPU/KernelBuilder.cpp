@@ -353,6 +353,14 @@ static Value product(OpBuilder &b, Location loc, ArrayRef<Value> values) {
                        : arith::MulIOp::create(b, loc, result, factor).getResult();
 }
 
+Value RecurrenceKernel::blocksFor(OpBuilder &b, Location loc, ValueRange buffers,
+                                  int64_t perBlock) const {
+  Buffers mapped = map(buffers);
+  SmallVector<Value> extents = recurrenceExtents(b, loc, op, mapped.sources);
+  return arith::CeilDivUIOp::create(b, loc, rowItems(b, loc, extents, mapped.cuSeqlens),
+                                    arith::ConstantIndexOp::create(b, loc, perBlock));
+}
+
 Value gpu_lowering::rowItems(OpBuilder &b, Location loc, ArrayRef<Value> extents,
                              Value cuSeqlens) {
   Value rows = extents[RecurrenceOp::kB];

@@ -127,6 +127,10 @@ public:
   };
   /// `buffers`: the kernel's arguments, or the launch's buffers.
   Buffers map(ValueRange buffers) const;
+  /// The launch grid of a form that gives each block `perBlock` of the
+  /// op's rowItems work items: their count over `perBlock`, rounded up.
+  Value blocksFor(OpBuilder &b, Location loc, ValueRange buffers,
+                  int64_t perBlock) const;
 
   /// A KernelSpec with the buffers filled in, named after the model op the
   /// recurrence states (`<op>` of `ssm.<op>`).

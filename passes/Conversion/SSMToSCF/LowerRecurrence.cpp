@@ -317,7 +317,7 @@ void Lowering::updateScalar(OpBuilder &b, Location l, Item &item, Scope &step,
       Value input = arith::MulFOp::create(
           b, l, emitter.emit(b, l, yield.getRole(YieldOp::kValue), s),
           emitter.emit(b, l, yield.getRole(YieldOp::kKey), s));
-      ValueRange at{s.index[kN], s.lane};
+      SmallVector<Value, 2> at{s.index[kN], s.lane};
       Value next = arith::AddFOp::create(
           b, l,
           arith::MulFOp::create(b, l, decay, memref::LoadOp::create(b, l, item.h, at)),
