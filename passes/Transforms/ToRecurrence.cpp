@@ -99,10 +99,13 @@ public:
         logDecay ? rewriter.getUnitAttr() : UnitAttr(), rewriter.getArrayAttr(all),
         /*form=*/RecurrenceFormAttr(), /*chunk_size=*/IntegerAttr(),
         /*tile=*/IntegerAttr());
+    // createBlock moves the insertion point into the region: the guard
+    // comes first, so that what the pattern builds next (casts of the
+    // results) goes after the op, not after the region's terminator.
+    OpBuilder::InsertionGuard guard(rewriter);
     Block *block = rewriter.createBlock(&op.getBody());
     for (Value input : inputs)
       block->addArgument(ct, input.getLoc());
-    OpBuilder::InsertionGuard guard(rewriter);
     rewriter.setInsertionPointToStart(block);
     Coefficients c = body(rewriter, loc, [&](int i) -> Value {
       return i < 0 ? Value() : block->getArgument(i);

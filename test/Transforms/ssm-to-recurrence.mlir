@@ -93,3 +93,25 @@ func.func @scan(%x: tensor<2x8x4xf32>, %a: tensor<4x16xf32>, %r: tensor<2x8xi1>)
       -> tensor<2x8x4xf32>
   return %y : tensor<2x8x4xf32>
 }
+
+// -----
+
+// Packed sequences with per-sequence states and no initial one: the state
+// starts from zeros with one row per sequence (cu_seqlens' size - 1, so
+// dynamic), and the result is cast back to the type the op declared,
+// after the core op and outside its region.
+// CHECK-LABEL: func.func @ssd_cu_seqlens_states
+// CHECK: %[[Z:.*]] = linalg.fill {{.*}} -> tensor<?x4x2x16xf32>
+// CHECK: %[[Y:.*]], %[[H:.*]] = ssm.recurrence scalar forward log_decay {{.*}} cu_seqlens(%{{.*}} : tensor<3xi32>) outs(%{{.*}} [b, t, (g, r), p], %[[Z]] [b, (g, r), p, n]
+// CHECK: ssm.yield
+// CHECK-NEXT: }
+// CHECK-NEXT: %[[CAST:.*]] = tensor.cast %[[H]] : tensor<?x4x2x16xf32> to tensor<2x4x2x16xf32>
+// CHECK-NEXT: return %[[CAST]]
+func.func @ssd_cu_seqlens_states(%x: tensor<1x?x4x2xf32>, %dt: tensor<1x?x4xf32>, %A: tensor<4xf32>,
+                                 %B: tensor<1x?x1x16xf32>, %cu: tensor<3xi32>)
+    -> tensor<2x4x2x16xf32> {
+  %y, %h = ssm.ssd %x, %dt, %A, %B, %B cu_seqlens(%cu)
+      : (tensor<1x?x4x2xf32>, tensor<1x?x4xf32>, tensor<4xf32>, tensor<1x?x1x16xf32>, tensor<1x?x1x16xf32>,
+         tensor<3xi32>) -> (tensor<1x?x4x2xf32>, tensor<2x4x2x16xf32>)
+  return %h : tensor<2x4x2x16xf32>
+}
