@@ -33,6 +33,12 @@ namespace mlir::ssm {
 SmallVector<Value> recurrenceExtents(OpBuilder &b, Location loc, RecurrenceOp op,
                                      const IRMapping &sources = {});
 
+/// The rows of `op`'s work: the extent of `b` (`extents[kB]`), or with
+/// `cu_seqlens` (read as `cuSeqlens`: the op's tensor or a kernel's buffer)
+/// the number of packed sequences, its size minus one.
+Value recurrenceRows(OpBuilder &b, Location loc, ArrayRef<Value> extents,
+                     Value cuSeqlens);
+
 class CoefficientEmitter {
 public:
   using Dim = RecurrenceOp::Dim;

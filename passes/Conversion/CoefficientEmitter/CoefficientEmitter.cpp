@@ -49,6 +49,17 @@ SmallVector<Value> mlir::ssm::recurrenceExtents(OpBuilder &b, Location loc,
   return extents;
 }
 
+Value mlir::ssm::recurrenceRows(OpBuilder &b, Location loc, ArrayRef<Value> extents,
+                               Value cuSeqlens) {
+  if (!cuSeqlens)
+    return extents[RecurrenceOp::kB];
+  OpFoldResult entries = isa<MemRefType>(cuSeqlens.getType())
+                             ? memref::getMixedSize(b, loc, cuSeqlens, 0)
+                             : tensor::getMixedSize(b, loc, cuSeqlens, 0);
+  return arith::SubIOp::create(b, loc, getValueOrCreateConstantIndexOp(b, loc, entries),
+                               arith::ConstantIndexOp::create(b, loc, 1));
+}
+
 CoefficientEmitter::CoefficientEmitter(RecurrenceOp op, ArrayRef<Value> extents,
                                        IRMapping sources)
     : op(op), extents(extents), sources(std::move(sources)),

@@ -363,12 +363,8 @@ Value RecurrenceKernel::blocksFor(OpBuilder &b, Location loc, ValueRange buffers
 
 Value gpu_lowering::rowItems(OpBuilder &b, Location loc, ArrayRef<Value> extents,
                              Value cuSeqlens) {
-  Value rows = extents[RecurrenceOp::kB];
-  if (cuSeqlens)
-    rows = arith::SubIOp::create(b, loc, dimOf(b, loc, cuSeqlens, 0),
-                                 arith::ConstantIndexOp::create(b, loc, 1));
   return product(b, loc,
-                 {rows, extents[RecurrenceOp::kG], extents[RecurrenceOp::kR],
+                 {recurrenceRows(b, loc, extents, cuSeqlens), extents[RecurrenceOp::kG], extents[RecurrenceOp::kR],
                   extents[RecurrenceOp::kP]});
 }
 

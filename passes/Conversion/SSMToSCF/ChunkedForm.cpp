@@ -156,6 +156,7 @@ public:
   Type computeType() const { return ct; }
   bool hasSegments() const { return static_cast<bool>(seq); }
   Value extent(unsigned dim) const { return extents[dim]; }
+  ArrayRef<Value> allExtents() const { return extents; }
 
   /// Sets the (row, head) pair the following calls build for and allocates
   /// its per-chunk scratch for the computed coefficients (`longest` steps).
@@ -181,6 +182,12 @@ public:
   Value storeState(OpBuilder &b, Location l, Value h, Value dest) const;
 
 private:
+  using StateElementFn = function_ref<Value(OpBuilder &, Location,
+                                            CoefficientEmitter::Scope &, Value)>;
+  /// Threads `init` through `body(scope, value)` for every element (p, n)
+  /// of the pair's [P, N] state, the scope binding p and n.
+  Value overState(OpBuilder &b, Location l, Value init, StateElementFn body) const;
+
   /// Coefficient `role` at step `i` of the chunk starting at `start`, at
   /// row (or entry) `index`: from the chunk's scratch when the region
   /// computes it, else read from its input.
@@ -308,14 +315,9 @@ Value ChunkedForm::fromStart(OpBuilder &b, Location l, const ChunkVectors &v,
                                  buildFloat(b, l, ct, 0.0));
 }
 
-Value ChunkedForm::startState(OpBuilder &b, Location l) const {
-  Value state = scratch(b, l, {headDimF, stateSizeF}, ct);
-  if (!op.getState())
-    return linalg::FillOp::create(b, l, ValueRange{buildFloat(b, l, ct, 0.0)},
-                                  ValueRange{state})
-        .getResult(0);
-  OpOperand &dest = op.getStateMutable()[0];
-  return loop(b, l, c0, headDim, c1, state,
+Value ChunkedForm::overState(OpBuilder &b, Location l, Value init,
+                             StateElementFn body) const {
+  return loop(b, l, c0, headDim, c1, init,
               [&](OpBuilder &b, Location l, Value p,
                   ValueRange s) -> SmallVector<Value> {
                 return {loop(b, l, c0, stateSize, c1, s,
@@ -324,15 +326,29 @@ Value ChunkedForm::startState(OpBuilder &b, Location l) const {
                                CoefficientEmitter::Scope at(&item);
                                at.index[RecurrenceOp::kP] = p;
                                at.index[RecurrenceOp::kN] = n;
-                               Value v = load(b, l, dest.get(),
-                                              emitter.indicesOf(b, l, dest, at, stateRow),
-                                              ct);
-                               return {tensor::InsertOp::create(
-                                   b, l, v, s[0], ValueRange{p, n})};
+                               return {body(b, l, at, s[0])};
                              })
                             .getResult(0)};
               })
       .getResult(0);
+}
+
+Value ChunkedForm::startState(OpBuilder &b, Location l) const {
+  Value state = scratch(b, l, {headDimF, stateSizeF}, ct);
+  if (!op.getState())
+    return linalg::FillOp::create(b, l, ValueRange{buildFloat(b, l, ct, 0.0)},
+                                  ValueRange{state})
+        .getResult(0);
+  OpOperand &dest = op.getStateMutable()[0];
+  return overState(b, l, state,
+                   [&](OpBuilder &b, Location l, CoefficientEmitter::Scope &at,
+                       Value s) -> Value {
+                     Value v = load(b, l, dest.get(),
+                                    emitter.indicesOf(b, l, dest, at, stateRow), ct);
+                     return tensor::InsertOp::create(
+                         b, l, v, s,
+                         ValueRange{at.index[RecurrenceOp::kP], at.index[RecurrenceOp::kN]});
+                   });
 }
 
 ChunkVectors ChunkedForm::prepare(OpBuilder &b, Location l, Value start,
@@ -555,25 +571,16 @@ Value ChunkedForm::storeState(OpBuilder &b, Location l, Value h,
                               Value dest) const {
   OpOperand &stateOperand = op.getStateMutable()[0];
   Type element = cast<RankedTensorType>(dest.getType()).getElementType();
-  return loop(b, l, c0, headDim, c1, dest,
-              [&](OpBuilder &b, Location l, Value p,
-                  ValueRange s) -> SmallVector<Value> {
-                return {loop(b, l, c0, stateSize, c1, s,
-                             [&](OpBuilder &b, Location l, Value n,
-                                 ValueRange s) -> SmallVector<Value> {
-                               Value v = tensor::ExtractOp::create(
-                                   b, l, h, ValueRange{p, n});
-                               CoefficientEmitter::Scope at(&item);
-                               at.index[RecurrenceOp::kP] = p;
-                               at.index[RecurrenceOp::kN] = n;
-                               return {tensor::InsertOp::create(
-                                   b, l, convertFloat(b, l, v, element), s[0],
-                                   emitter.indicesOf(b, l, stateOperand, at,
-                                                     stateRow))};
-                             })
-                            .getResult(0)};
-              })
-      .getResult(0);
+  return overState(b, l, dest,
+                   [&](OpBuilder &b, Location l, CoefficientEmitter::Scope &at,
+                       Value s) -> Value {
+                     Value v = tensor::ExtractOp::create(
+                         b, l, h,
+                         ValueRange{at.index[RecurrenceOp::kP], at.index[RecurrenceOp::kN]});
+                     return tensor::InsertOp::create(
+                         b, l, convertFloat(b, l, v, element), s,
+                         emitter.indicesOf(b, l, stateOperand, at, stateRow));
+                   });
 }
 
 struct LowerChunked : OpRewritePattern<RecurrenceOp> {
@@ -597,13 +604,7 @@ struct LowerChunked : OpRewritePattern<RecurrenceOp> {
                                         chunked.extent(RecurrenceOp::kR));
     OpFoldResult headDimF = getAsOpFoldResult(chunked.extent(RecurrenceOp::kP));
     // With cu_seqlens a row is one packed sequence of batch row 0.
-    Value rows = cu ? arith::SubIOp::create(
-                          rewriter, loc,
-                          getValueOrCreateConstantIndexOp(
-                              rewriter, loc, tensor::getMixedSize(rewriter, loc, cu, 0)),
-                          c1)
-                          .getResult()
-                    : chunked.extent(RecurrenceOp::kB);
+    Value rows = recurrenceRows(rewriter, loc, chunked.allExtents(), cu);
 
     SmallVector<Value> outputs{op.getYInit()};
     if (Value state = op.getState())

@@ -166,7 +166,6 @@ private:
   /// Binds the work item `item` of the grid: head (g, r) and tile.
   void bindItem(OpBuilder &b, Location l, Scope &scope, Value col);
   void storeOutput(OpBuilder &b, Location l, Value &y, Scope &scope, Value value);
-  Value rowCount(OpBuilder &b, Location l);
   /// Heads times tiles of rows.
   Value columnCount(OpBuilder &b, Location l);
 
@@ -231,15 +230,6 @@ void Lowering::storeOutput(OpBuilder &b, Location l, Value &y, Scope &scope,
                                emitter.indicesOf(b, l, yInit, scope));
 }
 
-/// The row count of the grid: batch rows, or packed sequences.
-Value Lowering::rowCount(OpBuilder &b, Location l) {
-  Value cu = op.getCuSeqlens();
-  if (!cu)
-    return extents[kB];
-  return arith::SubIOp::create(
-      b, l, getValueOrCreateConstantIndexOp(b, l, tensor::getMixedSize(b, l, cu, 0)),
-      c1);
-}
 
 Value Lowering::columnCount(OpBuilder &b, Location l) {
   return arith::MulIOp::create(
@@ -460,7 +450,7 @@ void Lowering::lowerRecurrent() {
   if (state)
     carried.push_back(state);
   scf::ForOp grid = buildParallelGrid(
-      rewriter, loc, rowCount(rewriter, loc), columnCount(rewriter, loc), carried,
+      rewriter, loc, recurrenceRows(rewriter, loc, extents, op.getCuSeqlens()), columnCount(rewriter, loc), carried,
       [&](OpBuilder &b, Location l, Value row, Value col,
           ValueRange carried) -> SmallVector<Value> {
         Item item;
