@@ -394,7 +394,7 @@ ChunkVectors ChunkedForm::prepare(OpBuilder &b, Location l, Value start,
         if (!seq)
           return next;
         // A new sequence starts where seq_idx changes.
-        Value changed = sequenceStarts(b, l, seq, item.index[RecurrenceOp::kB], t);
+        Value changed = emitter.cutBefore(b, l, t, t, c0, item.index[RecurrenceOp::kB]);
         Value seg = arith::AddFOp::create(
             b, l, s[3],
             arith::SelectOp::create(b, l, changed, buildFloat(b, l, ct, 1.0),

@@ -23,11 +23,6 @@ Value load(OpBuilder &b, Location loc, Value tensor, ValueRange indices,
 void replaceWithOutputs(PatternRewriter &rewriter, Operation *op, Value output,
                         Value finalState);
 
-/// Whether a packed sequence starts at step `t` of batch row `row`: t > 0
-/// and seq_idx[row, t] differs from seq_idx[row, t - 1].
-Value sequenceStarts(OpBuilder &b, Location loc, Value seqIdx, Value row,
-                     Value t);
-
 /// The steps [begin, end) of packed sequence `row`: cu_seqlens[row] and
 /// cu_seqlens[row + 1] as indices, with a run-time check (cf.assert) that
 /// 0 <= begin <= end <= `length`, so that a malformed pack stops with a

@@ -103,22 +103,6 @@ std::pair<Value, Value> lowering::sequenceBounds(OpBuilder &b, Location loc,
   return {begin, end};
 }
 
-Value lowering::sequenceStarts(OpBuilder &b, Location loc, Value seqIdx,
-                              Value row, Value t) {
-  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-  Value notFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, t, c0);
-  // t - 1, clamped so that the read stays in bounds at t = 0.
-  Value prev = arith::SelectOp::create(
-      b, loc, notFirst,
-      arith::SubIOp::create(b, loc, t, arith::ConstantIndexOp::create(b, loc, 1)),
-      c0);
-  Value changed = arith::CmpIOp::create(
-      b, loc, arith::CmpIPredicate::ne,
-      tensor::ExtractOp::create(b, loc, seqIdx, ValueRange{row, t}),
-      tensor::ExtractOp::create(b, loc, seqIdx, ValueRange{row, prev}));
-  return arith::AndIOp::create(b, loc, notFirst, changed);
-}
-
 Value lowering::load(OpBuilder &b, Location loc, Value tensor,
                      ValueRange indices, Type ct) {
   return convertFloat(b, loc, tensor::ExtractOp::create(b, loc, tensor, indices),
