@@ -19,6 +19,7 @@
 #include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -55,14 +56,12 @@ void addInputPasses(OpPassManager &pm) {
 void ssm::buildCPUBufferizePipeline(OpPassManager &pm,
                                     const CPUPipelineOptions &options) {
   addInputPasses(pm);
-  // Direct (fused) lowerings first; what has none is defined by
-  // decomposition, whose core ops the second lowering handles. The form of
-  // each ssd is chosen before the first lowering.
+  // The core op, configured, split into work items, then each work item in
+  // the kernel form its configuration names.
   OpPassManager &funcs = pm.nest<func::FuncOp>();
   funcs.addPass(createSSMToRecurrencePass());
   funcs.addPass(createSSMSelectAlgorithmPass({options.ssdAlgorithm}));
-  funcs.addPass(createConvertSSMToSCFPass());
-  funcs.addPass(createSSMDecomposePass());
+  funcs.addPass(createSSMTileRecurrencesPass());
   funcs.addPass(createConvertSSMToSCFPass());
   addBufferizePasses(pm);
   bufferization::buildBufferDeallocationPipeline(pm);
@@ -86,6 +85,8 @@ void ssm::buildCPULowerToLLVMPipeline(OpPassManager &pm, bool threads) {
   pm.addNestedPass<func::FuncOp>(LLVM::createLLVMRequestCWrappersPass());
   if (threads)
     pm.addPass(createParallelToRuntimePass());
+  // Work items the pool does not run (no runtime, or nested) run in order.
+  pm.addNestedPass<func::FuncOp>(createForallToForLoopPass());
   pm.addPass(createLowerAssertsPass());
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createSCFToControlFlowPass());
@@ -156,7 +157,7 @@ void ssm::buildGPUToNVVMPipeline(OpPassManager &pm,
 namespace {
 struct CPUToLLVMOptions : PassPipelineOptions<CPUToLLVMOptions> {
   Option<bool> threads{*this, "threads",
-                       llvm::cl::desc("Run ssm.parallel loops on "
+                       llvm::cl::desc("Run scf.forall loops on "
                                       "libssm_runtime's thread pool"),
                        llvm::cl::init(true)};
 };

@@ -6,38 +6,40 @@
 // RUN: ssm-opt %s --ssm-cpu-bufferize='ssd-algorithm=chunked' | FileCheck %s --check-prefix=CHUNKED
 
 // --ssd-algorithm reaches ssm-select-algorithm, which configures the core ops
-// that ssm-to-recurrence made, before the first
-// convert-ssm-to-scf; an op with an explicit algorithm keeps it.
+// that ssm-to-recurrence made before they are split into work items and
+// lowered; an op with an explicit algorithm keeps it.
 
-// PIPE: func.func(ssm-to-recurrence,ssm-select-algorithm{force=auto},convert-ssm-to-scf,
-// PIPE-CHUNKED: func.func(ssm-to-recurrence,ssm-select-algorithm{force=chunked},convert-ssm-to-scf,
+// PIPE: func.func(ssm-to-recurrence,ssm-select-algorithm{force=auto},ssm-tile-recurrences,convert-ssm-to-scf)
+// PIPE-CHUNKED: func.func(ssm-to-recurrence,ssm-select-algorithm{force=chunked},ssm-tile-recurrences,convert-ssm-to-scf)
 
 // The two forms tell apart by their scratch: the recurrence keeps its state
 // as [N, P] = 16x8, the chunked form as [P, N] = 8x16 next to its chunk
-// vectors. With the default chunk_size (256) the cost model keeps the
+// vectors. Each op is a loop over its heads, the work items. With the default chunk_size (256) the cost model keeps the
 // recurrence; the explicitly chunked op is chunked.
 // AUTO-LABEL: func.func @two
+// AUTO:       scf.forall (%{{.*}}) in (4)
 // AUTO:       memref.alloc() {alignment = 64 : i64} : memref<16x8xf32>
-// AUTO:       } {ssm.parallel}
+// AUTO:       scf.forall (%{{.*}}) in (4)
 // AUTO:       memref.alloc() {alignment = 64 : i64} : memref<8x16xf32>
-// AUTO:       } {ssm.parallel}
 // AUTO:       return
 
 // Forced: both are chunked.
 // CHUNKED-LABEL: func.func @two
-// CHUNKED-NOT:   memref<16x8xf32>
+// CHUNKED-NOT:   {alignment = 64 : i64} : memref<16x8xf32>
+// CHUNKED:       scf.forall (%{{.*}}) in (4)
+// CHUNKED-NOT:   {alignment = 64 : i64} : memref<16x8xf32>
 // CHUNKED:       memref.alloc() {alignment = 64 : i64} : memref<8x16xf32>
-// CHUNKED:       } {ssm.parallel}
+// CHUNKED:       scf.forall (%{{.*}}) in (4)
+// CHUNKED-NOT:   {alignment = 64 : i64} : memref<16x8xf32>
 // CHUNKED:       memref.alloc() {alignment = 64 : i64} : memref<8x16xf32>
-// CHUNKED:       } {ssm.parallel}
 // CHUNKED:       return
 
 // Forced recurrent: the explicit `algorithm chunked` is kept.
 // RECURRENT-LABEL: func.func @two
+// RECURRENT:       scf.forall (%{{.*}}) in (4)
 // RECURRENT:       memref.alloc() {alignment = 64 : i64} : memref<16x8xf32>
-// RECURRENT:       } {ssm.parallel}
+// RECURRENT:       scf.forall (%{{.*}}) in (4)
 // RECURRENT:       memref.alloc() {alignment = 64 : i64} : memref<8x16xf32>
-// RECURRENT:       } {ssm.parallel}
 // RECURRENT:       return
 func.func @two(%x: tensor<1x512x4x8xf32>, %dt: tensor<1x512x4xf32>, %A: tensor<4xf32>,
                %B: tensor<1x512x1x16xf32>) -> (tensor<1x512x4x8xf32>, tensor<1x512x4x8xf32>) {

@@ -26,19 +26,6 @@
 
 namespace mlir::ssm {
 
-/// The extent of every core dimension of `op` as an index value (1 for a
-/// dimension no layout names), built at `b`'s insertion point: a constant
-/// where the types fix it, else read from the operand's image in `sources`
-/// (a kernel's buffer) or, without one, from the operand itself.
-SmallVector<Value> recurrenceExtents(OpBuilder &b, Location loc, RecurrenceOp op,
-                                     const IRMapping &sources = {});
-
-/// The rows of `op`'s work: the extent of `b` (`extents[kB]`), or with
-/// `cu_seqlens` (read as `cuSeqlens`: the op's tensor or a kernel's buffer)
-/// the number of packed sequences, its size minus one.
-Value recurrenceRows(OpBuilder &b, Location loc, ArrayRef<Value> extents,
-                     Value cuSeqlens);
-
 class CoefficientEmitter {
 public:
   using Dim = RecurrenceOp::Dim;

@@ -14,37 +14,33 @@ def ConvertSSMToSCFPass : Pass<"convert-ssm-to-scf"> {
   let summary = "lower the core ssm ops to linalg and scf loops on tensors";
   let description = [{
     Lowers every ssm op to loops on tensors, before bufferization.
-    `ssm.discretize` becomes an elementwise `linalg.generic`. The others
-    become one `scf.for` over independent work items, marked `ssm.parallel`
-    (see `ssm-parallel-to-runtime`), around the loops of one item:
+    `ssm.discretize` becomes an elementwise `linalg.generic`. The scan-like
+    ops become `ssm.recurrence` (the patterns of `ssm-to-recurrence`), which
+    takes the kernel form its configuration names (`ssm-select-algorithm`;
+    absent, the recurrent form), each written once for every recurrence:
 
-    - `ssm.selective_scan`: items are (batch row, tile of 16 channels of one
-      group). The item's state `[N, 16]` lives in a scratch buffer in the
-      compute type; per time step, a loop over the tile's channels computes
-      the step size (bias, softplus), the skip term and the gate, then for
-      each state index a loop over the channels discretizes, updates the
-      state and accumulates the output. Every innermost loop runs over
-      channels with unit stride, so LLVM vectorizes across channels (exp
-      and softplus through a vector math library) with no horizontal sums,
-      and no `[B, L, D, N]` tensor exists (unlike `ssm-decompose`).
-    - `ssm.ssd` (recurrent form): items are (row, head), a row being a batch
-      row or, with `cu_seqlens`, one packed sequence with its own states;
-      the state `[N, P]` is scratch in the compute type, the decay one
-      scalar per (t, head), the innermost loops run over the head's
-      channels; `seq_idx` restarts the state where the index changes.
-    - `ssm.ssd` marked `algorithm chunked` (`ssm-select-algorithm`): the
-      chunked (state-space duality) form, with the same work items, around
+    - recurrent: a loop over work items (row x head x tile of `tile` state
+      rows, a row being a batch row or, with `cu_seqlens`, one packed
+      sequence with its own state); the item's state `[N, tile]` lives in a
+      scratch buffer in the compute type; per time step the region's
+      coefficients are computed at the loop level they depend on (the step
+      size once per step and head, exp(δ·A) per state element), and every
+      innermost loop runs over the tile's state rows with unit stride, so
+      LLVM vectorizes across them with no horizontal sums, and no
+      `[B, L, D, N]` tensor exists (unlike `ssm-decompose`).
+    - decode (no time dimension): one pass over the state, read and written
+      in its destination, so the new state is stored in place.
+    - chunked (state-space duality): a loop over (row, head) pairs around
       loops over chunks of `chunk_size` steps that compute the cumulative
       log-decay, the intra-chunk product (C Bᵀ ∘ decay) X, the
       contribution C·h of the state each chunk starts from, and the state
       passed on.
-    - `ssm.scan`: items are (batch row, channel), with loops over t and n
-      carrying the output and the state as loop-carried tensors.
-    - `ssm.causal_conv1d`: a loop over taps per output; the left history
-      comes from the carried state.
-    - `ssm.state_update`: items are (batch row, head); the carried tensors
-      start from the op's destinations, so the new state is stored into the
-      state's buffer in place.
+
+    The loop over work items has one iteration for each tile that
+    `ssm-tile-recurrences` made (which then run in parallel).
+    `ssm.causal_conv1d` becomes an `scf.forall` over (batch, channel) rows
+    with its destinations as `shared_outs`; the left history of a row
+    comes from the carried state.
 
     Arithmetic is carried out in f32 (f64 when an operand is f64); states
     kept across steps stay in that type and are rounded to the storage type
@@ -274,17 +270,18 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
 }
 
 def ParallelToRuntimePass : Pass<"ssm-parallel-to-runtime", "::mlir::ModuleOp"> {
-  let summary = "run loops marked ssm.parallel on the runtime's thread pool";
+  let summary = "run scf.forall loops on the runtime's thread pool";
   let description = [{
-    The lowerings build their outermost loop over independent work items (a
-    batch row and a channel tile, a row and a head, ...) as an `scf.for`
-    marked with the unit attribute `ssm.parallel`. On bufferized IR, this
-    pass outlines the body of each outermost marked loop into a private
-    function `@<caller>_parallel(ctx, lo, hi)` that runs iterations
-    `[lo, hi)`, and replaces the loop by a call to the runtime:
+    Work items run in parallel as the iterations of an `scf.forall`
+    (`ssm-tile-recurrences` makes one per recurrence, a lowering may build
+    one directly). On bufferized IR, this pass numbers the iterations of each
+    outermost `scf.forall` in row-major order of its induction variables,
+    outlines the body into a private function `@<caller>_parallel(ctx, lo,
+    hi)` that runs iterations `[lo, hi)`, and replaces the loop by a call to
+    the runtime:
 
     ```c
-    ssm_parallel_for(lb, ub, /*grain=*/1, body, &captures);
+    ssm_parallel_for(0, count, /*grain=*/1, body, &captures);
     ```
 
     `captures` is a struct on the caller's stack holding every value the
@@ -294,17 +291,17 @@ def ParallelToRuntimePass : Pass<"ssm-parallel-to-runtime", "::mlir::ModuleOp"> 
     at link time, and takes its thread count from `SSM_NUM_THREADS` or
     `ssm_set_num_threads` (see runtime/include/ssm/runtime.h).
 
-    A marked loop nested in another runs inside one work item. A loop the
-    pass cannot handle (a step other than 1, loop results, a captured value
-    of a type with no LLVM form) stays serial; the marks are removed either
-    way. Run it after bufferization and before `convert-scf-to-cf`.
+    An `scf.forall` nested in another runs inside one work item, and one
+    whose captured values include a type with no LLVM form stays a serial
+    loop; `scf-forall-to-for` turns both into `scf.for` nests. Run it after
+    bufferization and before `convert-scf-to-cf`.
 
     Before:
 
     ```mlir
-    scf.for %i = %c0 to %n step %c1 {
-      memref.store %v, %out[%i] : memref<?xf32>
-    } {ssm.parallel}
+    scf.forall (%i, %j) in (%m, %n) {
+      memref.store %v, %out[%i, %j] : memref<?x?xf32>
+    }
     ```
 
     After (abridged):
@@ -312,13 +309,16 @@ def ParallelToRuntimePass : Pass<"ssm-parallel-to-runtime", "::mlir::ModuleOp"> 
     ```mlir
     func.func @f(...) {
       %frame = llvm.alloca %one x !llvm.struct<(f32, struct<(ptr, ptr, i64, ...)>)>
-      // store %v and %out's descriptor into %frame
+      // store %v, %out's descriptor and %n into %frame
       %body = constant @f_parallel : (!llvm.ptr, i64, i64) -> ()
-      call @ssm_parallel_for(%lb, %ub, %c1_i64, %body, %frame)
+      call @ssm_parallel_for(%c0_i64, %count, %c1_i64, %body, %frame)  // count = m·n
     }
     func.func private @f_parallel(%ctx: !llvm.ptr, %lo: i64, %hi: i64) {
-      // load %v and %out back from %ctx
-      scf.for %i = %lo to %hi step %c1 { memref.store %v, %out[%i] }
+      // load %v, %out and %n back from %ctx
+      scf.for %k = %lo to %hi step %c1 {
+        // %i = %k / %n, %j = %k mod %n
+        memref.store %v, %out[%i, %j]
+      }
     }
     ```
   }];

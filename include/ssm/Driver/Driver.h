@@ -50,7 +50,7 @@ struct DriverOptions {
   CPUTargetOptions target;
   /// The architecture and code generation of CUDA kernels.
   GPUPipelineOptions gpu;
-  /// Run loops marked ssm.parallel on libssm_runtime's thread pool (the
+  /// Run work items (scf.forall loops) on libssm_runtime's thread pool (the
   /// code then needs the runtime); serial code without it otherwise.
   bool threads = true;
   /// Where libssm_runtime.so is, for linking shared libraries.

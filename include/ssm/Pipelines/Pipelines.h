@@ -36,7 +36,7 @@ void buildCPUBufferizePipeline(OpPassManager &pm,
 
 /// Bufferized functions -> the LLVM dialect (loops, strided metadata,
 /// libm calls for the math the LLVM backend does not expand, C interface
-/// wrappers for every function). With `threads`, loops marked ssm.parallel
+/// wrappers for every function). With `threads`, scf.forall loops
 /// run on libssm_runtime's thread pool (ssm-parallel-to-runtime) and f32
 /// matrix products call its BLAS (ssm-matmul-to-blas); without, the
 /// generated code is serial loops and needs no runtime.

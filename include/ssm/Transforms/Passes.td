@@ -282,6 +282,49 @@ def SSMSelectAlgorithmPass : Pass<"ssm-select-algorithm"> {
   ];
 }
 
+def SSMTileRecurrencesPass : Pass<"ssm-tile-recurrences"> {
+  let summary = "split each ssm.recurrence into independent work items (scf.forall)";
+  let description = [{
+    Tiles every `ssm.recurrence` through its TilingInterface into an
+    `scf.forall` whose iterations are the CPU forms' work items, the
+    destinations of the op being the loop's `shared_outs`: one per row
+    (batch row; all packed sequences of a row with `cu_seqlens`), group and
+    head, and per `tile` state rows when the op records one
+    (`ssm-select-algorithm`); the chunked form keeps whole heads. Each
+    iteration holds the same op on slices of the operands, which the kernel
+    forms of `convert-ssm-to-scf` lower unchanged. The loop is what runs on
+    the runtime's thread pool (`ssm-parallel-to-runtime`) or, without it,
+    becomes an `scf.for` (`scf-forall-to-for`).
+
+    Before:
+
+    ```mlir
+    %y, %h = ssm.recurrence scalar forward log_decay tile 64 ins(...)
+        outs(%y0 [b, t, (g, r), p], %h0 [b, (g, r), p, n] : ...) {...}
+    ```
+
+    After (abridged):
+
+    ```mlir
+    %y, %h = scf.forall (%b, %g, %r, %p) = (0, 0, 0, 0) to (%B, 1, 24, 64)
+        step (1, 1, 1, 64) shared_outs(%ys = %y0, %hs = %h0) -> (...) {
+      %x1 = tensor.extract_slice %x[%b, 0, %r, %p] [1, %L, 1, 64] [1, 1, 1, 1]
+      ...
+      %y1, %h1 = ssm.recurrence scalar forward log_decay tile 64 ins(%x1 ...)
+          outs(%ys1 [b, t, (g, r), p], %hs1 [b, (g, r), p, n] : ...) {...}
+      scf.forall.in_parallel {
+        tensor.parallel_insert_slice %y1 into %ys[%b, 0, %r, %p] [1, %L, 1, 64] [1, 1, 1, 1]
+        tensor.parallel_insert_slice %h1 into %hs[...]
+      }
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def SSMStridedCopiesToLinalgPass
     : Pass<"ssm-strided-copies-to-linalg", "func::FuncOp"> {
   let summary = "turn memref.copy between non-contiguous views into linalg.copy";

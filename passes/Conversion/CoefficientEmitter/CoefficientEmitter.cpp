@@ -18,48 +18,6 @@
 using namespace mlir;
 using namespace mlir::ssm;
 
-SmallVector<Value> mlir::ssm::recurrenceExtents(OpBuilder &b, Location loc,
-                                                RecurrenceOp op,
-                                                const IRMapping &sources) {
-  auto sizeAt = [&](const RecurrenceOp::ExtentSource &source) -> Value {
-    Value operand = sources.lookupOrDefault(source.operand->get());
-    OpFoldResult size =
-        isa<MemRefType>(operand.getType())
-            ? memref::getMixedSize(b, loc, operand, source.operandDim)
-            : tensor::getMixedSize(b, loc, operand, source.operandDim);
-    return getValueOrCreateConstantIndexOp(b, loc, size);
-  };
-  SmallVector<int64_t> known = op.getStaticExtents();
-  SmallVector<Value> extents;
-  for (unsigned dim = 0; dim < RecurrenceOp::kNumDims; ++dim) {
-    std::optional<RecurrenceOp::ExtentSource> source;
-    if (op.hasDim(dim))
-      source = op.getExtentSource(dim);
-    // Known extents as constants: kernel forms specialize on them (register
-    // paths, full tiles) and the index arithmetic folds.
-    if (!source || !ShapedType::isDynamic(known[dim])) {
-      extents.push_back(arith::ConstantIndexOp::create(b, loc, source ? known[dim] : 1));
-      continue;
-    }
-    Value size = sizeAt(*source);
-    for (unsigned other : source->divideBy)
-      size = arith::DivUIOp::create(b, loc, size, sizeAt(*op.getExtentSource(other)));
-    extents.push_back(size);
-  }
-  return extents;
-}
-
-Value mlir::ssm::recurrenceRows(OpBuilder &b, Location loc, ArrayRef<Value> extents,
-                               Value cuSeqlens) {
-  if (!cuSeqlens)
-    return extents[RecurrenceOp::kB];
-  OpFoldResult entries = isa<MemRefType>(cuSeqlens.getType())
-                             ? memref::getMixedSize(b, loc, cuSeqlens, 0)
-                             : tensor::getMixedSize(b, loc, cuSeqlens, 0);
-  return arith::SubIOp::create(b, loc, getValueOrCreateConstantIndexOp(b, loc, entries),
-                               arith::ConstantIndexOp::create(b, loc, 1));
-}
-
 CoefficientEmitter::CoefficientEmitter(RecurrenceOp op, ArrayRef<Value> extents,
                                        IRMapping sources)
     : op(op), extents(extents), sources(std::move(sources)),

@@ -1,13 +1,15 @@
 //===- ParallelToRuntime.cpp - Marked loops onto the runtime's pool -------===//
 //
-// Part of ssmc. Each outermost scf.for marked `ssm.parallel` (see
-// include/ssm/Support/Parallel.h) becomes a call
+// Part of ssmc. Each outermost scf.forall (bufferized: its iterations write
+// disjoint parts of buffers; ssm-tile-recurrences and the lowerings build
+// them over independent work items) becomes a call
 //
-//   ssm_parallel_for(lb, ub, /*grain=*/1, @body, &captures)
+//   ssm_parallel_for(0, count, /*grain=*/1, @body, &captures)
 //
 // where @body(ctx, lo, hi) is a new private function running iterations
-// [lo, hi) of the loop, and `captures` a stack struct holding the values the
-// loop uses from above, in the layout the LLVM lowering gives their types.
+// [lo, hi) of the loop, numbered in row-major order of its induction
+// variables, and `captures` a stack struct holding the values the loop uses
+// from above, in the layout the LLVM lowering gives their types.
 // The values cross between the two typed worlds through
 // builtin.unrealized_conversion_cast, which convert-to-llvm and
 // reconcile-unrealized-casts fold away, so the pass runs on ordinary
@@ -16,7 +18,6 @@
 //===----------------------------------------------------------------------===//
 
 #include "ssm/Conversion/Passes.h"
-#include "ssm/Support/Parallel.h"
 
 #include "mlir/Conversion/LLVMCommon/TypeConverter.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -26,6 +27,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -85,28 +87,68 @@ struct ParallelToRuntimePass
     LLVMTypeConverter converter(&getContext());
     SymbolTable symbols(module);
 
-    SmallVector<scf::ForOp> outermost;
-    module.walk<WalkOrder::PreOrder>([&](scf::ForOp loop) {
-      if (!loop->hasAttr(kParallelLoopAttr))
-        return WalkResult::advance();
-      outermost.push_back(loop);
-      // A marked loop inside a parallel one runs within one work item.
+    SmallVector<scf::ForallOp> outermost;
+    module.walk<WalkOrder::PreOrder>([&](scf::ForallOp loop) {
+      if (loop.getNumResults() == 0)
+        outermost.push_back(loop);
+      // A parallel loop inside another runs within one work item (and
+      // becomes serial loops with scf-forall-to-for, as does what could
+      // not be outlined).
       return WalkResult::skip();
     });
-    for (scf::ForOp loop : outermost)
-      outline(loop, converter, symbols);
-    // What could not be outlined (or was nested) stays a plain loop.
-    module.walk([](scf::ForOp loop) { loop->removeAttr(kParallelLoopAttr); });
+    for (scf::ForallOp loop : outermost)
+      outline(linearize(loop), converter, symbols);
   }
 
-  /// Replaces `loop` by a call to the runtime, or leaves it serial when it
-  /// does not have the shape this pass handles: unit step, no results (a
-  /// bufferized loop writes its outputs through memrefs), and captured values
-  /// of types the LLVM lowering knows.
+  /// `loop` as one scf.for over its iterations in row-major order, each
+  /// recovering its induction variables from the iteration number.
+  static scf::ForOp linearize(scf::ForallOp loop) {
+    OpBuilder b(loop);
+    Location loc = loop.getLoc();
+    auto values = [&](ArrayRef<OpFoldResult> mixed) {
+      return getValueOrCreateConstantIndexOp(b, loc, mixed);
+    };
+    SmallVector<Value> lbs = values(loop.getMixedLowerBound()),
+                       ubs = values(loop.getMixedUpperBound()),
+                       steps = values(loop.getMixedStep());
+    Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+    SmallVector<Value> counts;
+    Value total = c1;
+    for (auto [lb, ub, step] : llvm::zip(lbs, ubs, steps)) {
+      // Signed: an empty range (ub < lb) has no iterations.
+      Value count = b.createOrFold<arith::MaxSIOp>(
+          loc, c0,
+          b.createOrFold<arith::CeilDivSIOp>(
+              loc, b.createOrFold<arith::SubIOp>(loc, ub, lb), step));
+      counts.push_back(count);
+      total = b.createOrFold<arith::MulIOp>(loc, total, count);
+    }
+    auto serial = scf::ForOp::create(b, loc, c0, total, c1);
+    b.setInsertionPointToStart(serial.getBody());
+    IRMapping map;
+    Value rest = serial.getInductionVar();
+    for (int64_t d = loop.getRank() - 1; d >= 0; --d) {
+      Value i = rest;
+      if (d) {
+        i = b.createOrFold<arith::RemUIOp>(loc, rest, counts[d]);
+        rest = b.createOrFold<arith::DivUIOp>(loc, rest, counts[d]);
+      }
+      map.map(loop.getInductionVar(d),
+              b.createOrFold<arith::AddIOp>(
+                  loc, lbs[d], b.createOrFold<arith::MulIOp>(loc, i, steps[d])));
+    }
+    for (Operation &op : loop.getBody()->without_terminator())
+      b.clone(op, map);
+    loop.erase();
+    return serial;
+  }
+
+  /// Replaces `loop` (linearized: from 0, unit step, no results) by a call
+  /// to the runtime, or leaves it serial when it captures values of types
+  /// the LLVM lowering does not know.
   void outline(scf::ForOp loop, const LLVMTypeConverter &converter,
                SymbolTable &symbols) {
-    if (loop.getNumResults() != 0 || !matchPattern(loop.getStep(), m_One()))
-      return;
     llvm::SetVector<Value> used;
     getUsedValuesDefinedAbove(loop.getRegion(), used);
     SmallVector<Value> captured;

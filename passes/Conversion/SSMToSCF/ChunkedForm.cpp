@@ -8,7 +8,8 @@
 // passed on is the decayed h0 plus Kᵀ(decay ∘ V) (for Mamba-2: Q = C,
 // K = B, V = δ·x).
 //
-// One parallel loop runs over (row, head) pairs; each iteration owns its
+// One loop runs over (row, head) pairs (one pair once ssm-tile-recurrences
+// made each pair a work item of its own); each iteration owns its
 // slice of the output and of the final state and keeps its running state,
 // the chunk's log-decays, and one output row in scratch tensors of the
 // compute type (f32, or f64), so f16/bf16 storage never rounds an
@@ -25,7 +26,6 @@
 #include "ssm/Conversion/Passes.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Support/Arith.h"
-#include "ssm/Support/Parallel.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -667,7 +667,6 @@ struct LowerChunked : OpRewritePattern<RecurrenceOp> {
                 chunked.storeState(b, l, chunks.getResult(1), carried[1]));
           return results;
         });
-    markParallel(outer);
     rewriter.replaceOp(op, outer.getResults());
     return success();
   }

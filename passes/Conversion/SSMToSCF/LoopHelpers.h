@@ -31,10 +31,10 @@ std::pair<Value, Value> sequenceBounds(OpBuilder &b, Location loc, Value cuSeqle
                                        Value row, Value length);
 
 /// The outermost loop of a lowering: one scf.for over `rows` × `cols`
-/// independent work items, marked parallel (include/ssm/Support/Parallel.h).
-/// `body` builds one item from its (row, col) and the carried tensors, and
-/// returns the values to yield.
-scf::ForOp buildParallelGrid(
+/// work items. `body` builds one item from its (row, col) and the carried
+/// tensors, and returns the values to yield. Work items run in parallel as
+/// the tiles of ssm-tile-recurrences, one per op, each with one item.
+scf::ForOp buildItemLoop(
     OpBuilder &b, Location loc, Value rows, Value cols, ValueRange carried,
     function_ref<SmallVector<Value>(OpBuilder &, Location, Value, Value,
                                    ValueRange)>

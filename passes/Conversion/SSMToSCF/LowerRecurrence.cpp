@@ -449,7 +449,7 @@ void Lowering::lowerRecurrent() {
   SmallVector<Value> carried{op.getYInit()};
   if (state)
     carried.push_back(state);
-  scf::ForOp grid = buildParallelGrid(
+  scf::ForOp grid = buildItemLoop(
       rewriter, loc, recurrenceRows(rewriter, loc, extents, op.getCuSeqlens()), columnCount(rewriter, loc), carried,
       [&](OpBuilder &b, Location l, Value row, Value col,
           ValueRange carried) -> SmallVector<Value> {
@@ -482,7 +482,7 @@ void Lowering::lowerDecode() {
   Value cols = columnCount(rewriter, loc);
   // The destinations are the loop-carried tensors: bufferization writes the
   // new state into the buffer of `state` in place.
-  scf::ForOp grid = buildParallelGrid(
+  scf::ForOp grid = buildItemLoop(
       rewriter, loc, extents[kB], cols, ValueRange{op.getYInit(), op.getState()},
       [&](OpBuilder &b, Location l, Value row, Value col,
           ValueRange carried) -> SmallVector<Value> {

@@ -12,7 +12,6 @@
 #include "ssm/Conversion/Passes.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Support/Arith.h"
-#include "ssm/Support/Parallel.h"
 #include "ssm/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -121,11 +120,7 @@ void lowering::replaceWithOutputs(PatternRewriter &rewriter, Operation *op,
   rewriter.replaceOp(op, results);
 }
 
-/// The outermost loop of a lowering: one scf.for over `rows` × `cols`
-/// independent work items, marked parallel (include/ssm/Support/Parallel.h).
-/// `body` builds one item from its (row, col) and the carried tensors, and
-/// returns the values to yield.
-scf::ForOp lowering::buildParallelGrid(
+scf::ForOp lowering::buildItemLoop(
     OpBuilder &b, Location loc, Value rows, Value cols, ValueRange carried,
     function_ref<SmallVector<Value>(OpBuilder &, Location, Value, Value,
                                    ValueRange)>
@@ -140,7 +135,6 @@ scf::ForOp lowering::buildParallelGrid(
         Value col = arith::RemUIOp::create(b, l, item, cols);
         scf::YieldOp::create(b, l, body(b, l, row, col, carried));
       });
-  markParallel(loop);
   return loop;
 }
 
@@ -148,182 +142,203 @@ using namespace mlir::ssm::lowering;
 
 namespace {
 
-/// Integer-index helpers shared by the loop lowerings.
-struct Indices {
-  OpBuilder &b;
-  Location loc;
-  Value constant(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value size(Value tensor, int64_t dim) {
-    return getValueOrCreateConstantIndexOp(
-        b, loc, tensor::getMixedSize(b, loc, tensor, dim));
+/// The depthwise causal convolution as an scf.forall over the (batch,
+/// channel) rows, each a work item writing its slices of the output and
+/// the final state. Inside a row, the W − 1 first outputs read the carried
+/// history through a branch per tap; every later output reads only x, so
+/// that interior loop over t has no branch and its loads and stores are
+/// contiguous in t: LLVM vectorizes it. With a static width of up to
+/// kMaxUnrolledTaps the taps are unrolled and their weights loaded once per
+/// row; other widths keep a tap loop inside the t loop.
+constexpr int64_t kMaxUnrolledTaps = 16;
+
+class CausalConv1dLowering {
+public:
+  CausalConv1dLowering(PatternRewriter &rewriter, CausalConv1dOp op)
+      : rewriter(rewriter), op(op), loc(op.getLoc()),
+        ct(computeTypeFor(op.getContext(), op->getOperandTypes())),
+        outElement(op.getOut().getType().getElementType()) {
+    auto size = [&](Value tensor, int64_t dim) {
+      return getValueOrCreateConstantIndexOp(
+          rewriter, loc, tensor::getMixedSize(rewriter, loc, tensor, dim));
+    };
+    c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    width = size(op.getWeight(), 1);
+    length = size(op.getX(), 2);
+    history = arith::SubIOp::create(rewriter, loc, width, c1);
+    staticWidth = getConstantIntValue(width);
   }
+
+  void lower() {
+    Value x = op.getX();
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, x);
+    SmallVector<Value> outputs{
+        tensor::EmptyOp::create(rewriter, loc, sizes, outElement)};
+    Value fs = op.getFinalState();
+    Value finalState;
+    if (fs) {
+      OpFoldResult historySize = history;
+      if (staticWidth)
+        historySize = rewriter.getIndexAttr(*staticWidth - 1);
+      finalState = tensor::EmptyOp::create(
+          rewriter, loc, SmallVector<OpFoldResult>{sizes[0], sizes[1], historySize},
+          getElementTypeOrSelf(fs.getType()));
+      // A width of 1 carries no history: the final state is empty and no
+      // row writes it (a slice of a dimension of size 0 does not verify).
+      if (!staticWidth || *staticWidth > 1)
+        outputs.push_back(finalState);
+    }
+    auto rows = scf::ForallOp::create(rewriter, loc, {sizes[0], sizes[1]}, outputs,
+                                      std::nullopt);
+    buildRow(rows);
+    replaceWithOutputs(rewriter, op, rows.getResult(0),
+                       outputs.size() > 1 ? rows.getResult(1) : finalState);
+  }
+
+private:
+  /// The body of `rows`: one (batch, channel) row.
+  void buildRow(scf::ForallOp rows);
+  /// x̃(s) for s in [-(W - 1), L): the carried state left of x (zero when
+  /// absent), read only on the side of the branch where its index is valid.
+  Value extended(OpBuilder &b, Location l, Value bi, Value ci, Value s);
+  /// bias + Σ_k w_k · read(k), then the activation, in the storage type.
+  Value output(OpBuilder &b, Location l, Value acc, ArrayRef<Value> taps,
+               function_ref<Value(OpBuilder &, Location, Value)> read, Value ci);
+
+  PatternRewriter &rewriter;
+  CausalConv1dOp op;
+  Location loc;
+  Type ct, outElement;
+  Value c0, c1, width, length, history;
+  std::optional<int64_t> staticWidth;
 };
 
-/// The depthwise causal convolution as one loop over the (batch, channel)
-/// rows, each an independent work item (marked ssm.parallel). Inside a row,
-/// the W − 1 first outputs read the carried history through a branch per
-/// tap; every later output reads only x, so that interior loop over t has
-/// no branch and its loads and stores are contiguous in t: LLVM vectorizes
-/// it. With a static width of up to kMaxUnrolledTaps the taps are unrolled
-/// and their weights loaded once per row; other widths keep a tap loop
-/// inside the t loop.
-constexpr int64_t kMaxUnrolledTaps = 16;
+Value CausalConv1dLowering::extended(OpBuilder &b, Location l, Value bi, Value ci,
+                                     Value s) {
+  Value init = op.getInitState();
+  Value inState = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, s, c0);
+  auto branch = scf::IfOp::create(
+      b, l, inState,
+      [&](OpBuilder &b, Location l) {
+        Value v = init ? load(b, l, init,
+                              {bi, ci, arith::AddIOp::create(b, l, history, s)}, ct)
+                       : buildFloat(b, l, ct, 0.0);
+        scf::YieldOp::create(b, l, v);
+      },
+      [&](OpBuilder &b, Location l) {
+        scf::YieldOp::create(b, l, load(b, l, op.getX(), {bi, ci, s}, ct));
+      });
+  return branch.getResult(0);
+}
+
+Value CausalConv1dLowering::output(
+    OpBuilder &b, Location l, Value acc, ArrayRef<Value> taps,
+    function_ref<Value(OpBuilder &, Location, Value)> read, Value ci) {
+  // The multiply-adds may contract to FMAs (one rounding instead of two).
+  auto contract = arith::FastMathFlags::contract;
+  auto term = [&](OpBuilder &b, Location l, Value acc, Value w, Value k) {
+    Value prod = arith::MulFOp::create(b, l, w, read(b, l, k), contract);
+    return arith::AddFOp::create(b, l, acc, prod, contract).getResult();
+  };
+  if (!taps.empty()) {
+    for (auto [k, w] : llvm::enumerate(taps))
+      acc = term(b, l, acc, w,
+                 arith::ConstantIndexOp::create(b, l, static_cast<int64_t>(k)));
+  } else {
+    acc = scf::ForOp::create(
+              b, l, c0, width, c1, ValueRange{acc},
+              [&](OpBuilder &b, Location l, Value k, ValueRange sum) {
+                scf::YieldOp::create(
+                    b, l,
+                    term(b, l, sum[0], load(b, l, op.getWeight(), {ci, k}, ct), k));
+              })
+              .getResult(0);
+  }
+  if (op.getActivation() == Activation::silu)
+    acc = buildSilu(b, l, acc);
+  return convertFloat(b, l, acc, outElement);
+}
+
+void CausalConv1dLowering::buildRow(scf::ForallOp rows) {
+  OpBuilder::InsertionGuard guard(rewriter);
+  OpBuilder &b = rewriter;
+  Location l = loc;
+  b.setInsertionPoint(rows.getTerminator());
+  Value bi = rows.getInductionVar(0), ci = rows.getInductionVar(1);
+  // The row's [1, 1, size] slice of each destination.
+  SmallVector<OpFoldResult> at{bi, ci, b.getIndexAttr(0)}, ones(3, b.getIndexAttr(1));
+  SmallVector<SmallVector<OpFoldResult>> extents;
+  SmallVector<Value> dests;
+  for (Value dest : rows.getRegionIterArgs()) {
+    extents.push_back({ones[0], ones[1], tensor::getMixedSize(b, l, dest, 2)});
+    dests.push_back(tensor::ExtractSliceOp::create(b, l, dest, at, extents.back(), ones));
+  }
+  Value bias = op.getBias();
+  Value acc0 = bias ? load(b, l, bias, {ci}, ct) : buildFloat(b, l, ct, 0.0);
+  // Unrolled taps cost IR per tap: a width past kMaxUnrolledTaps (no real
+  // model comes near) takes the tap loop, so that compile time and memory
+  // do not grow with a static size.
+  SmallVector<Value> taps;
+  if (staticWidth && *staticWidth <= kMaxUnrolledTaps)
+    for (int64_t k = 0; k < *staticWidth; ++k)
+      taps.push_back(load(b, l, op.getWeight(),
+                          {ci, arith::ConstantIndexOp::create(b, l, k)}, ct));
+  // Output t over [from, to), tap k reading `read(t − (W − 1) + k)`.
+  auto outputs = [&](Value from, Value to, Value dest,
+                     function_ref<Value(OpBuilder &, Location, Value)> read) {
+    return scf::ForOp::create(
+               b, l, from, to, c1, ValueRange{dest},
+               [&](OpBuilder &b, Location l, Value t, ValueRange o) {
+                 Value v = output(
+                     b, l, acc0, taps,
+                     [&](OpBuilder &b, Location l, Value k) {
+                       return read(b, l,
+                                   arith::AddIOp::create(
+                                       b, l, arith::SubIOp::create(b, l, t, history), k));
+                     },
+                     ci);
+                 scf::YieldOp::create(
+                     b, l, ValueRange{tensor::InsertOp::create(b, l, v, o[0],
+                                                               ValueRange{c0, c0, t})});
+               })
+        .getResult(0);
+  };
+  // The prologue covers t < min(W − 1, L); the interior the rest.
+  Value split = arith::MinUIOp::create(b, l, history, length);
+  Value y = outputs(c0, split, dests[0], [&](OpBuilder &b, Location l, Value s) {
+    return extended(b, l, bi, ci, s);
+  });
+  y = outputs(split, length, y, [&](OpBuilder &b, Location l, Value s) {
+    return load(b, l, op.getX(), {bi, ci, s}, ct);
+  });
+  SmallVector<Value> results{y};
+  if (dests.size() > 1) {
+    // final[b, c, s] = x̃(L − (W − 1) + s): W − 1 copies per row.
+    Type fsElement = getElementTypeOrSelf(dests[1].getType());
+    Value offset = arith::SubIOp::create(b, l, length, history);
+    auto final = scf::ForOp::create(
+        b, l, c0, history, c1, ValueRange{dests[1]},
+        [&](OpBuilder &b, Location l, Value si, ValueRange f) {
+          Value v = extended(b, l, bi, ci, arith::AddIOp::create(b, l, offset, si));
+          scf::YieldOp::create(
+              b, l,
+              ValueRange{tensor::InsertOp::create(b, l, convertFloat(b, l, v, fsElement),
+                                                  f[0], ValueRange{c0, c0, si})});
+        });
+    results.push_back(final.getResult(0));
+  }
+  b.setInsertionPointToStart(rows.getTerminator().getBody());
+  for (auto [result, dest, extent] : llvm::zip(results, rows.getRegionIterArgs(), extents))
+    tensor::ParallelInsertSliceOp::create(b, l, result, dest, at, extent, ones);
+}
 
 struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(CausalConv1dOp op,
                                 PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Type ct = computeTypeFor(getContext(), op->getOperandTypes());
-    Value x = op.getX(), weight = op.getWeight(), bias = op.getBias(),
-          init = op.getInitState();
-    Indices ix{rewriter, loc};
-    Value c0 = ix.constant(0), c1 = ix.constant(1);
-    Value channels = ix.size(x, 1), width = ix.size(weight, 1),
-          length = ix.size(x, 2);
-    Value history = arith::SubIOp::create(rewriter, loc, width, c1);
-    // Unrolled taps cost IR per tap: a width past kMaxUnrolledTaps (no
-    // real model comes near) takes the tap loop, so that compile time and
-    // memory do not grow with a static size.
-    std::optional<int64_t> staticWidth = getConstantIntValue(
-        tensor::getMixedSize(rewriter, loc, weight, 1));
-    int64_t unrolledTaps =
-        staticWidth && *staticWidth <= kMaxUnrolledTaps ? *staticWidth : 0;
-    bool silu = op.getActivation() == Activation::silu;
-    auto contract = arith::FastMathFlags::contract;
-    auto outType = op.getOut().getType();
-    Type outElement = outType.getElementType();
-
-    // x̃(s) for s in [-(W - 1), L): the carried state left of x (zero when
-    // absent), read only on the side of the branch where its index is valid.
-    auto extended = [&](OpBuilder &b, Location l, Value bi, Value ci, Value s) {
-      Value zero = arith::ConstantIndexOp::create(b, l, 0);
-      Value inState =
-          arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, s, zero);
-      auto branch = scf::IfOp::create(
-          b, l, inState,
-          [&](OpBuilder &b, Location l) {
-            Value v = init ? load(b, l, init,
-                                  {bi, ci, arith::AddIOp::create(b, l, history, s)},
-                                  ct)
-                           : buildFloat(b, l, ct, 0.0);
-            scf::YieldOp::create(b, l, v);
-          },
-          [&](OpBuilder &b, Location l) {
-            scf::YieldOp::create(b, l, load(b, l, x, {bi, ci, s}, ct));
-          });
-      return branch.getResult(0);
-    };
-    // bias + Σ_k w_k · read(k), then the activation, in the storage type.
-    // The multiply-adds may contract to FMAs (one rounding instead of two).
-    auto output = [&](OpBuilder &b, Location l, Value acc, ArrayRef<Value> taps,
-                      llvm::function_ref<Value(OpBuilder &, Location, Value)> read,
-                      Value ci) {
-      auto term = [&](OpBuilder &b, Location l, Value acc, Value w, Value k) {
-        Value prod = arith::MulFOp::create(b, l, w, read(b, l, k), contract);
-        return arith::AddFOp::create(b, l, acc, prod, contract).getResult();
-      };
-      if (!taps.empty()) {
-        for (auto [k, w] : llvm::enumerate(taps))
-          acc = term(b, l, acc, w,
-                     arith::ConstantIndexOp::create(b, l, static_cast<int64_t>(k)));
-      } else {
-        acc = scf::ForOp::create(
-                  b, l, c0, width, c1, ValueRange{acc},
-                  [&](OpBuilder &b, Location l, Value k, ValueRange sum) {
-                    scf::YieldOp::create(
-                        b, l, term(b, l, sum[0], load(b, l, weight, {ci, k}, ct), k));
-                  })
-                  .getResult(0);
-      }
-      if (silu)
-        acc = buildSilu(b, l, acc);
-      return convertFloat(b, l, acc, outElement);
-    };
-
-    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, x);
-    Value out = tensor::EmptyOp::create(rewriter, loc, sizes, outElement);
-    SmallVector<Value> carried{out};
-    Value fs = op.getFinalState();
-    if (fs) {
-      OpFoldResult historySize = history;
-      if (staticWidth)
-        historySize = rewriter.getIndexAttr(*staticWidth - 1);
-      carried.push_back(tensor::EmptyOp::create(
-          rewriter, loc, SmallVector<OpFoldResult>{sizes[0], sizes[1], historySize},
-          getElementTypeOrSelf(fs.getType())));
-    }
-    Value rows = arith::MulIOp::create(rewriter, loc, ix.size(x, 0), channels);
-    // The prologue covers t < min(W − 1, L); the interior the rest.
-    Value split = arith::MinUIOp::create(rewriter, loc, history, length);
-
-    auto rowLoop = scf::ForOp::create(
-        rewriter, loc, c0, rows, c1, carried,
-        [&](OpBuilder &b, Location l, Value row, ValueRange carried) {
-          Value bi = arith::DivUIOp::create(b, l, row, channels);
-          Value ci = arith::RemUIOp::create(b, l, row, channels);
-          Value acc0 = bias ? load(b, l, bias, {ci}, ct) : buildFloat(b, l, ct, 0.0);
-          SmallVector<Value> taps;
-          for (int64_t k = 0; k < unrolledTaps; ++k)
-            taps.push_back(
-                load(b, l, weight, {ci, arith::ConstantIndexOp::create(b, l, k)}, ct));
-          // Tap k of output t reads x̃(t − (W − 1) + k).
-          auto source = [&](OpBuilder &b, Location l, Value t, Value k) {
-            return arith::AddIOp::create(
-                b, l, arith::SubIOp::create(b, l, t, history), k);
-          };
-          auto prologue = scf::ForOp::create(
-              b, l, c0, split, c1, ValueRange{carried[0]},
-              [&](OpBuilder &b, Location l, Value t, ValueRange o) {
-                Value v = output(
-                    b, l, acc0, taps,
-                    [&](OpBuilder &b, Location l, Value k) {
-                      return extended(b, l, bi, ci, source(b, l, t, k));
-                    },
-                    ci);
-                scf::YieldOp::create(
-                    b, l,
-                    ValueRange{tensor::InsertOp::create(b, l, v, o[0],
-                                                        ValueRange{bi, ci, t})});
-              });
-          auto interior = scf::ForOp::create(
-              b, l, split, length, c1, prologue.getResults(),
-              [&](OpBuilder &b, Location l, Value t, ValueRange o) {
-                Value v = output(
-                    b, l, acc0, taps,
-                    [&](OpBuilder &b, Location l, Value k) {
-                      return load(b, l, x, {bi, ci, source(b, l, t, k)}, ct);
-                    },
-                    ci);
-                scf::YieldOp::create(
-                    b, l,
-                    ValueRange{tensor::InsertOp::create(b, l, v, o[0],
-                                                        ValueRange{bi, ci, t})});
-              });
-          SmallVector<Value> results{interior.getResult(0)};
-          if (fs) {
-            // final[b, c, s] = x̃(L − (W − 1) + s): W − 1 copies per row.
-            Type fsElement = getElementTypeOrSelf(fs.getType());
-            Value offset = arith::SubIOp::create(b, l, length, history);
-            auto final = scf::ForOp::create(
-                b, l, c0, history, c1, ValueRange{carried[1]},
-                [&](OpBuilder &b, Location l, Value si, ValueRange f) {
-                  Value v = extended(b, l, bi, ci, arith::AddIOp::create(b, l, offset, si));
-                  scf::YieldOp::create(
-                      b, l,
-                      ValueRange{tensor::InsertOp::create(
-                          b, l, convertFloat(b, l, v, fsElement), f[0],
-                          ValueRange{bi, ci, si})});
-                });
-            results.push_back(final.getResult(0));
-          }
-          scf::YieldOp::create(b, l, results);
-        });
-    // Rows write disjoint slices of the output and the final state.
-    markParallel(rowLoop);
-    replaceWithOutputs(rewriter, op, rowLoop.getResult(0),
-                       fs ? rowLoop.getResult(1) : Value());
+    CausalConv1dLowering(rewriter, op).lower();
     return success();
   }
 };

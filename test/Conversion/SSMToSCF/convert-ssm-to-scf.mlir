@@ -46,7 +46,6 @@ func.func @discretize(%a: tensor<4x8xbf16>) -> (tensor<4x8xbf16>, tensor<4x8xbf1
 // CHECK: memref.load %[[CT]][%[[N]], %[[L]]]
 // CHECK: tensor.insert %{{.*}} into %{{.*}}[%{{.*}}, %[[T]], %{{.*}}]
 // CHECK: tensor.insert %{{.*}} : tensor<2x4x16xf32>
-// CHECK: } {ssm.parallel}
 // CHECK: return %[[OUT]]#0, %[[OUT]]#1
 func.func @scan(%x: tensor<2x8x4xf32>, %a: tensor<2x8x4x16xf32>, %c: tensor<4x16xf32>,
                 %h0: tensor<2x4x16xf32>, %r: tensor<2x8xi1>) -> (tensor<2x8x4xf32>, tensor<2x4x16xf32>) {
@@ -72,8 +71,8 @@ func.func @scan_zero_state(%x: tensor<?x?x4xf32>, %a: tensor<4x16xf32>) -> tenso
 
 // -----
 
-// The convolution is one loop over (batch, channel) rows, marked parallel,
-// with the weights of a static width read once per row. Per row, a prologue
+// The convolution is an scf.forall over (batch, channel) rows, each writing
+// its slices of the output and the final state, with the weights of a static width read once per row. Per row, a prologue
 // over t < W - 1 reads left of t = 0 from the carried state in the other
 // branch; the interior loop over the rest has unrolled taps and no branch
 // (so LLVM vectorizes it along t); the final state is a third loop.
@@ -81,7 +80,9 @@ func.func @scan_zero_state(%x: tensor<?x?x4xf32>, %a: tensor<4x16xf32>) -> tenso
 // CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
 // CHECK-DAG: %[[C3:.*]] = arith.constant 3 : index
 // CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
-// CHECK: %[[ROWS:.*]]:2 = scf.for %[[ROW:.*]] = %[[C0]] to %{{.*}} iter_args
+// CHECK: %[[ROWS:.*]]:2 = scf.forall (%[[B:.*]], %[[CH:.*]]) in (1, 4) shared_outs(%[[O:.*]] = %{{.*}}, %[[S:.*]] = %{{.*}})
+// CHECK: tensor.extract_slice %[[O]][%[[B]], %[[CH]], 0] [1, 1, 8] [1, 1, 1] : tensor<1x4x8xf32> to tensor<1x1x8xf32>
+// CHECK: tensor.extract_slice %[[S]][%[[B]], %[[CH]], 0] [1, 1, 3] [1, 1, 1] : tensor<1x4x3xf32> to tensor<1x1x3xf32>
 // CHECK-COUNT-4: tensor.extract %{{.*}} : tensor<4x4xf32>
 // CHECK: scf.for %{{.*}} = %[[C0]] to %[[C3]]
 // CHECK: scf.if
@@ -94,8 +95,10 @@ func.func @scan_zero_state(%x: tensor<?x?x4xf32>, %a: tensor<4x16xf32>) -> tenso
 // CHECK-COUNT-4: arith.mulf {{.*}} fastmath<contract>
 // CHECK: math.exp
 // CHECK: tensor.insert
-// CHECK: scf.for %{{.*}} = %[[C0]] to %[[C3]] {{.*}} -> (tensor<1x4x3xf32>)
-// CHECK: } {ssm.parallel}
+// CHECK: scf.for %{{.*}} = %[[C0]] to %[[C3]] {{.*}} -> (tensor<1x1x3xf32>)
+// CHECK: scf.forall.in_parallel
+// CHECK: tensor.parallel_insert_slice %{{.*}} into %[[O]][%[[B]], %[[CH]], 0] [1, 1, 8]
+// CHECK: tensor.parallel_insert_slice %{{.*}} into %[[S]][%[[B]], %[[CH]], 0] [1, 1, 3]
 // CHECK: return %[[ROWS]]#0, %[[ROWS]]#1
 func.func @conv(%x: tensor<1x4x8xf32>, %w: tensor<4x4xf32>, %s0: tensor<1x4x3xf32>)
     -> (tensor<1x4x8xf32>, tensor<1x4x3xf32>) {
@@ -125,7 +128,6 @@ func.func @conv(%x: tensor<1x4x8xf32>, %w: tensor<4x4xf32>, %s0: tensor<1x4x3xf3
 // CHECK: math.exp
 // CHECK: memref.store %{{.*}}, %[[H]][%[[N]], %[[CH]]]
 // CHECK: tensor.insert
-// CHECK: } {ssm.parallel}
 // CHECK: return
 func.func @selective_scan(%u: tensor<1x4x8xf32>, %A: tensor<4x16xf32>, %B: tensor<1x2x16x8xf32>)
     -> tensor<1x4x8xf32> {
@@ -137,8 +139,7 @@ func.func @selective_scan(%u: tensor<1x4x8xf32>, %A: tensor<4x16xf32>, %B: tenso
 
 // -----
 
-// The SSD's recurrent form: one work item per (batch row, head), marked
-// parallel; the state in an [N, P] scratch buffer in f32; one decay per
+// The SSD's recurrent form: one work item per (batch row, head); the state in an [N, P] scratch buffer in f32; one decay per
 // (t, head); the channel loop innermost; the final state, rounded to bf16
 // once after the time loop.
 // CHECK-LABEL: func.func @ssd
@@ -155,7 +156,6 @@ func.func @selective_scan(%u: tensor<1x4x8xf32>, %A: tensor<4x16xf32>, %B: tenso
 // CHECK: tensor.insert %{{.*}} into %{{.*}}[%{{.*}}, %[[T]], %{{.*}}, %{{.*}}] : tensor<2x7x4x3xf32>
 // CHECK: arith.truncf %{{.*}} : f32 to bf16
 // CHECK: tensor.insert %{{.*}} : tensor<2x4x3x5xbf16>
-// CHECK: } {ssm.parallel}
 func.func @ssd(%x: tensor<2x7x4x3xf32>, %dt: tensor<2x7x4xf32>, %A: tensor<4xf32>,
                %B: tensor<2x7x2x5xf32>, %h0: tensor<2x4x3x5xbf16>)
     -> (tensor<2x7x4x3xf32>, tensor<2x4x3x5xbf16>) {

@@ -1,7 +1,7 @@
 // RUN: ssm-opt %s -convert-ssm-to-scf -split-input-file | FileCheck %s
 // RUN: ssm-opt %s -convert-ssm-to-scf -split-input-file -one-shot-bufferize -canonicalize | FileCheck %s --check-prefix=BUF
 
-// `algorithm chunked` gives one parallel loop over (row, head) pairs, with
+// `algorithm chunked` gives one loop over (row, head) pairs, with
 // the row and head recovered by divui/remui, around a loop over chunks of
 // chunk_size steps; f16 storage is computed in f32 and the state is
 // carried in an f32 scratch tensor, stored once per pair.
@@ -16,7 +16,6 @@
 // CHECK:           math.exp
 // CHECK:           arith.mulf {{.*}} fastmath<reassoc,contract> : f32
 // CHECK:         tensor.insert %{{.*}} into %{{.*}}[%[[ROW]], %{{.*}}, %{{.*}}, %{{.*}}] : tensor<2x4x8x16xf16>
-// CHECK:       } {ssm.parallel}
 // CHECK:       return %[[R]]#0, %[[R]]#1
 
 // After bufferization every scratch tensor has its own buffer; the
@@ -29,7 +28,6 @@
 // BUF-DAG:       memref.alloc(%[[LEN]]) {{.*}} : memref<?xf32>
 // BUF-DAG:       memref.alloc() {{.*}} : memref<8xf32>
 // BUF-NOT:     memref.copy
-// BUF:         } {ssm.parallel}
 func.func @chunked(%x: tensor<2x?x4x8xf16>, %dt: tensor<2x?x4xf32>, %A: tensor<4xf32>,
                    %B: tensor<2x?x2x16xf16>, %h0: tensor<2x4x8x16xf16>)
     -> (tensor<2x?x4x8xf16>, tensor<2x4x8x16xf16>) {
@@ -52,7 +50,6 @@ func.func @chunked(%x: tensor<2x?x4x8xf16>, %dt: tensor<2x?x4xf32>, %A: tensor<4
 // CHECK:         %[[NEXT:.*]] = arith.addi %[[ROW]], %{{.*}}
 // CHECK:         %[[END:.*]] = tensor.extract %{{.*}}[%[[NEXT]]] : tensor<4xi32>
 // CHECK:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}}
-// CHECK:       } {ssm.parallel}
 func.func @chunked_cu_seqlens(%x: tensor<1x?x4x8xf32>, %dt: tensor<1x?x4xf32>,
                               %A: tensor<4xf32>, %B: tensor<1x?x1x16xf32>,
                               %cu: tensor<4xi32>) -> tensor<1x?x4x8xf32> {

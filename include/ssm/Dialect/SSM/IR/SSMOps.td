@@ -14,6 +14,7 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/ControlFlowInterfaces.td"
+include "mlir/Interfaces/TilingInterface.td"
 
 //===----------------------------------------------------------------------===//
 // discretize
@@ -337,7 +338,9 @@ def SSM_StateUpdateOp : SSM_Op<"state_update", [Pure,
 def SSM_RecurrenceOp : SSM_Op<"recurrence", [Pure, AttrSizedOperandSegments,
     SingleBlock, IsolatedFromAbove,
     DeclareOpInterfaceMethods<DestinationStyleOpInterface>,
-    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>]> {
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
+    DeclareOpInterfaceMethods<TilingInterface, ["getLoopIteratorTypes",
+        "getIterationDomain", "getTiledImplementation", "getResultTilePosition"]>]> {
   let summary = "a linear recurrence over time with per-step coefficients computed in a region";
   let description = [{
     The core representation of every linear recurrence ssmc compiles

@@ -1,0 +1,100 @@
+// RUN: ssm-opt %s -pass-pipeline='builtin.module(func.func(ssm-to-recurrence,ssm-select-algorithm,ssm-tile-recurrences),canonicalize,cse)' -split-input-file -verify-diagnostics | FileCheck %s
+// Each ssm.recurrence becomes an scf.forall over its work items, the same
+// op on slices of its operands, found from the layouts.
+
+// Mamba-2: a work item per (row, head); the head (g, r) of merged operand
+// dimensions is the slice at g·R + r, B and C are sliced by group.
+// CHECK-LABEL: func.func @ssd
+// CHECK: %[[OUT:.*]]:2 = scf.forall (%[[B:.*]], %[[G:.*]], %[[R:.*]]) in (2, 2, 2) shared_outs(%[[Y:.*]] = %{{.*}}, %[[H:.*]] = %{{.*}})
+// CHECK: %[[HEAD:.*]] = affine.apply #{{.*}}()[%[[G]], %[[R]]]
+// CHECK: tensor.extract_slice %{{.*}}[%[[B]], 0, %[[HEAD]], 0] [1, 7, 1, 3] [1, 1, 1, 1] : tensor<2x7x4x3xf32> to tensor<1x7x1x3xf32>
+// CHECK: tensor.extract_slice %{{.*}}[%[[B]], 0, %[[G]], 0] [1, 7, 1, 5] [1, 1, 1, 1] : tensor<2x7x2x5xf32> to tensor<1x7x1x5xf32>
+// CHECK: tensor.extract_slice %{{.*}}[%[[B]], 0] [1, 7] [1, 1] : tensor<2x7xi32> to tensor<1x7xi32>
+// CHECK: %[[YS:.*]] = tensor.extract_slice %[[Y]][%[[B]], 0, %[[HEAD]], 0] [1, 7, 1, 3]
+// CHECK: %[[HS:.*]] = tensor.extract_slice %[[H]][%[[B]], %[[HEAD]], 0, 0] [1, 1, 3, 5]
+// CHECK: %[[Y1:.*]], %[[H1:.*]] = ssm.recurrence scalar forward log_decay form recurrent chunk_size 256 tile 3 ins({{.*}}) seq_idx({{.*}}) outs(%[[YS]] [b, t, (g, r), p], %[[HS]] [b, (g, r), p, n] : tensor<1x7x1x3xf32>, tensor<1x1x3x5xf32>)
+// CHECK: scf.forall.in_parallel
+// CHECK: tensor.parallel_insert_slice %[[Y1]] into %[[Y]][%[[B]], 0, %[[HEAD]], 0] [1, 7, 1, 3]
+// CHECK: tensor.parallel_insert_slice %[[H1]] into %[[H]][%[[B]], %[[HEAD]], 0, 0] [1, 1, 3, 5]
+// CHECK: return %[[OUT]]#0, %[[OUT]]#1
+func.func @ssd(%x: tensor<2x7x4x3xf32>, %dt: tensor<2x7x4xf32>, %A: tensor<4xf32>,
+               %B: tensor<2x7x2x5xf32>, %s: tensor<2x7xi32>)
+    -> (tensor<2x7x4x3xf32>, tensor<2x4x3x5xf32>) {
+  %y, %h = ssm.ssd %x, %dt, %A, %B, %B seq_idx(%s)
+      : (tensor<2x7x4x3xf32>, tensor<2x7x4xf32>, tensor<4xf32>, tensor<2x7x2x5xf32>,
+         tensor<2x7x2x5xf32>, tensor<2x7xi32>) -> (tensor<2x7x4x3xf32>, tensor<2x4x3x5xf32>)
+  return %y, %h : tensor<2x7x4x3xf32>, tensor<2x4x3x5xf32>
+}
+
+// -----
+
+// Mamba-1 of dynamic sizes: a work item per (row, group, 16 channels), the
+// last tile of a group shorter; the channel d = (g, p) is the slice at
+// g·P + p of length min(16, P - p).
+// CHECK: #[[MIN:.*]] = affine_map<(d0)[s0] -> (-d0 + s0, 16)>
+// CHECK-LABEL: func.func @selective_scan
+// CHECK: %[[P:.*]] = arith.divui
+// CHECK: scf.forall (%[[B:.*]], %[[G:.*]], %[[P0:.*]]) = (0, 0, 0) to (%{{.*}}, %{{.*}}, %[[P]]) step (1, 1, 16)
+// CHECK: %[[W:.*]] = affine.min #[[MIN]](%[[P0]])[%[[P]]]
+// CHECK: %[[D:.*]] = affine.apply #{{.*}}()[%[[G]], %[[P0]], %[[P]]]
+// CHECK: tensor.extract_slice %{{.*}}[%[[B]], %[[D]], 0] [1, %[[W]], %{{.*}}] [1, 1, 1] : tensor<?x?x?xf32> to tensor<1x?x?xf32>
+// CHECK: ssm.recurrence diagonal forward tile 16
+func.func @selective_scan(%u: tensor<?x?x?xf32>, %A: tensor<?x?xf32>, %B: tensor<?x?x?x?xf32>)
+    -> tensor<?x?x?xf32> {
+  %y = ssm.selective_scan %u, %u, %A, %B, %B delta_softplus
+      : (tensor<?x?x?xf32>, tensor<?x?x?xf32>, tensor<?x?xf32>, tensor<?x?x?x?xf32>,
+         tensor<?x?x?x?xf32>) -> tensor<?x?x?xf32>
+  return %y : tensor<?x?x?xf32>
+}
+
+// -----
+
+// Packed sequences share their row's time axis: a work item holds all of
+// them (cu_seqlens whole, the per-sequence states sliced by head only).
+// CHECK-LABEL: func.func @packed
+// CHECK: scf.forall (%[[HEAD:.*]]) in (4)
+// CHECK: tensor.extract_slice %{{.*}}[0, %[[HEAD]], 0, 0] [3, 1, 8, 16] [1, 1, 1, 1] : tensor<3x4x8x16xf32> to tensor<3x1x8x16xf32>
+// CHECK: ssm.recurrence {{.*}} cu_seqlens(%{{.*}} : tensor<4xi32>)
+func.func @packed(%x: tensor<1x?x4x8xf32>, %dt: tensor<1x?x4xf32>, %A: tensor<4xf32>,
+                  %B: tensor<1x?x1x16xf32>, %cu: tensor<4xi32>, %h: tensor<3x4x8x16xf32>)
+    -> (tensor<1x?x4x8xf32>, tensor<3x4x8x16xf32>) {
+  %y, %hf = ssm.ssd %x, %dt, %A, %B, %B init(%h) cu_seqlens(%cu)
+      : (tensor<1x?x4x8xf32>, tensor<1x?x4xf32>, tensor<4xf32>, tensor<1x?x1x16xf32>,
+         tensor<1x?x1x16xf32>, tensor<3x4x8x16xf32>, tensor<4xi32>)
+      -> (tensor<1x?x4x8xf32>, tensor<3x4x8x16xf32>)
+  return %y, %hf : tensor<1x?x4x8xf32>, tensor<3x4x8x16xf32>
+}
+
+// -----
+
+// The chunked form's work item is a whole head.
+// CHECK-LABEL: func.func @chunked
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (2, 48)
+// CHECK: tensor.extract_slice {{.*}} [1, 512, 1, 64] [1, 1, 1, 1] : tensor<2x512x48x64xf32> to tensor<1x512x1x64xf32>
+// CHECK: ssm.recurrence scalar forward log_decay form chunked chunk_size 16
+func.func @chunked(%x: tensor<2x512x48x64xf32>, %dt: tensor<2x512x48xf32>, %A: tensor<48xf32>,
+                   %B: tensor<2x512x1x128xf32>) -> tensor<2x512x48x64xf32> {
+  %y = ssm.ssd %x, %dt, %A, %B, %B algorithm chunked {chunk_size = 16 : i64}
+      : (tensor<2x512x48x64xf32>, tensor<2x512x48xf32>, tensor<48xf32>,
+         tensor<2x512x1x128xf32>, tensor<2x512x1x128xf32>) -> tensor<2x512x48x64xf32>
+  return %y : tensor<2x512x48x64xf32>
+}
+
+// -----
+
+// A merged operand dimension whose tile would not be contiguous is refused
+// (here (p, r): the two rows p, p + 1 of one head are R elements apart);
+// MLIR's tiling driver adds its own two errors.
+func.func @merged(%x: tensor<1x4x3x4xf32>, %z: tensor<1x4x12xf32>) -> tensor<1x4x3x4xf32> {
+  // expected-error @+3 {{cannot tile merged dimension 2 of an operand: a tile of r must be whole after a partial dimension}}
+  // expected-error @+2 {{tile operation}}
+  // expected-error @+1 {{failed to generate tiling loops}}
+  %y = ssm.recurrence scalar forward tile 2
+      ins(%x [b, t, r, p], %z [b, t, (p, r)] : tensor<1x4x3x4xf32>, tensor<1x4x12xf32>)
+      outs(%x [b, t, r, p] : tensor<1x4x3x4xf32>) {
+  ^bb0(%v: f32, %w: f32):
+    %c = arith.constant 0.5 : f32
+    ssm.yield %c, %v, %w, %v, %v : f32, f32, f32, f32, f32
+  }
+  return %y : tensor<1x4x3x4xf32>
+}
