@@ -563,10 +563,20 @@ struct Params {
   /// Adds an i64 parameter of `shape` holding `values`.
   std::string addIndices(std::vector<int64_t> shape,
                          const std::vector<int64_t> &values) {
-    buffers.push_back(fromInts<int64_t>(shape, values));
-    std::string name = "%a" + std::to_string(buffers.size() - 1);
-    text += (text.empty() ? "" : ", ") + name + ": " + type(shape, "i64");
-    return name;
+    return addInts<int64_t>(std::move(shape), values, "i64");
+  }
+  /// Adds an i1 parameter (a byte per element) of `shape`, true where
+  /// `values` is non-zero.
+  std::string addMask(std::vector<int64_t> shape, const std::vector<int64_t> &values) {
+    return addInts<uint8_t>(std::move(shape), values, "i1");
+  }
+  template <typename T>
+  std::string addInts(std::vector<int64_t> shape, const std::vector<int64_t> &values,
+                      const char *element) {
+    text += std::string(text.empty() ? "" : ", ") + "%a" +
+            std::to_string(buffers.size()) + ": " + type(shape, element);
+    buffers.push_back(fromInts<T>(std::move(shape), values));
+    return "%a" + std::to_string(buffers.size() - 1);
   }
   std::string ty(const ref::Tensor &t) const {
     return type(t.shape, elementName(storage));
@@ -761,6 +771,105 @@ INSTANTIATE_TEST_SUITE_P(
         ScanCase{"euler", 1, 5, 40, 32, 1, false, true, true, Storage::F32,
                  ref::Discretization::Euler}),
     [](const ::testing::TestParamInfo<ScanCase> &info) {
+      return std::string(info.param.name);
+    });
+
+//===----------------------------------------------------------------------===//
+// ssm.scan: the discretized recurrence, through the same recurrent form as
+// the selective scan (a warp per (batch, channel))
+//===----------------------------------------------------------------------===//
+
+struct LinearScanCase {
+  const char *name;
+  int64_t B, D, L, N;
+  bool timeVarying, skip, init, reset, reverse;
+  Storage storage;
+};
+
+void PrintTo(const LinearScanCase &c, std::ostream *os) { *os << c.name; }
+
+class EmulatedScan : public ::testing::TestWithParam<LinearScanCase> {};
+
+TEST_P(EmulatedScan, MatchesReference) {
+  const LinearScanCase &c = GetParam();
+  Storage s = c.storage;
+  std::mt19937_64 rng(c.D * 7 + c.L * 3 + c.N);
+  std::vector<int64_t> coefficients =
+      c.timeVarying ? std::vector<int64_t>{c.B, c.L, c.D, c.N}
+                    : std::vector<int64_t>{c.D, c.N};
+  ref::ScanArgs a;
+  a.x = stored({c.B, c.L, c.D}, rng, s);
+  // |abar| < 1: the state stays bounded over long sequences.
+  a.abar = stored(coefficients, rng, s, 0.5, 0.99);
+  a.bbar = stored(coefficients, rng, s);
+  a.c = stored(coefficients, rng, s);
+  if (c.skip)
+    a.d = stored({c.D}, rng, s);
+  if (c.init)
+    a.init = stored({c.B, c.D, c.N}, rng, s);
+  std::vector<int64_t> resets;
+  if (c.reset) {
+    // Cuts at a few steps of each row (one at t = 0, which changes nothing).
+    ref::Tensor cuts({c.B, c.L});
+    for (int64_t i = 0; i < c.B * c.L; ++i) {
+      resets.push_back(i % c.L == 0 || (i * 7 + 3) % 11 == 0);
+      cuts.data[i] = static_cast<double>(resets.back());
+    }
+    a.reset = cuts;
+  }
+  a.reverse = c.reverse;
+  ref::ScanResult expected = ref::scan(a);
+
+  Params p(s);
+  std::string x = p.add(a.x), abar = p.add(a.abar), bbar = p.add(a.bbar),
+              cc = p.add(a.c);
+  std::string op = std::string("%y, %h = ssm.scan ") +
+                   (c.reverse ? "reverse " : "forward ") + x + ", " + abar + ", " +
+                   bbar + ", " + cc;
+  std::string types = p.ty(a.x) + ", " + p.ty(a.abar) + ", " + p.ty(a.bbar) +
+                      ", " + p.ty(a.c);
+  if (a.d) {
+    op += " skip(" + p.add(*a.d) + ")";
+    types += ", " + p.ty(*a.d);
+  }
+  if (a.init) {
+    op += " init(" + p.add(*a.init) + ")";
+    types += ", " + p.ty(*a.init);
+  }
+  if (a.reset) {
+    op += " reset(" + p.addMask({c.B, c.L}, resets) + ")";
+    types += ", " + type({c.B, c.L}, "i1");
+  }
+  std::string results = p.ty(expected.y) + ", " + p.ty(expected.finalState);
+  std::string source = "func.func @f(" + p.text + ") -> (" + results + ") {\n  " + op +
+                       " : (" + types + ") -> (" + results + ")\n  return %y, %h : " +
+                       results + "\n}\n";
+  Buffer y = fromTensor(ref::Tensor(expected.y.shape), s);
+  Buffer finalState = fromTensor(ref::Tensor(expected.finalState.shape), s);
+  ASSERT_EQ(emulate(source, "f_scan", ceilDiv(c.B * c.D, 4), 128,
+                    p.pointers({&y, &finalState})),
+            "");
+  EXPECT_LT(relativeError(y, expected.y), kernelTolerance(s));
+  EXPECT_LT(relativeError(finalState, expected.finalState), kernelTolerance(s));
+}
+
+// Time-varying and time-invariant coefficients, the skip, an initial state,
+// resets, both directions; N = 40 leaves lanes past N in the second
+// register; L = 300 takes two rounds of 256 steps; f16 storage.
+INSTANTIATE_TEST_SUITE_P(
+    Cases, EmulatedScan,
+    ::testing::Values(
+        LinearScanCase{"time_varying", 2, 5, 23, 16, true, true, true, false, false,
+                       Storage::F32},
+        LinearScanCase{"time_invariant", 1, 6, 300, 40, false, false, false, false,
+                       false, Storage::F32},
+        LinearScanCase{"reset", 2, 3, 37, 16, true, true, true, true, false,
+                       Storage::F32},
+        LinearScanCase{"reverse_reset", 2, 3, 37, 16, true, false, true, true, true,
+                       Storage::F32},
+        LinearScanCase{"f16", 1, 5, 40, 16, true, true, true, false, false,
+                       Storage::F16}),
+    [](const ::testing::TestParamInfo<LinearScanCase> &info) {
       return std::string(info.param.name);
     });
 
