@@ -111,7 +111,12 @@ void ssm::buildGPUBufferizePipeline(OpPassManager &pm,
   // memory, where no kernel can use it (see checkDeviceBuffers). Device
   // buffers of intermediate results are freed after their last use.
   addInputPasses(pm);
-  pm.addPass(createConvertSSMToGPUPass({options.chip, options.ssdChunks}));
+  // The kernels of each recurrence are chosen before they are built, as
+  // on the CPU.
+  OpPassManager &funcs = pm.nest<func::FuncOp>();
+  funcs.addPass(createSSMToRecurrencePass());
+  funcs.addPass(createSSMSelectGPUAlgorithmPass({options.chip, options.ssdChunks}));
+  pm.addPass(createConvertSSMToGPUPass({options.chip}));
   addBufferizePasses(pm);
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createSSMFreeDeviceTemporariesPass());

@@ -98,7 +98,7 @@ public:
         DirectionAttr::get(rewriter.getContext(), direction),
         logDecay ? rewriter.getUnitAttr() : UnitAttr(), rewriter.getArrayAttr(all),
         /*form=*/RecurrenceFormAttr(), /*chunk_size=*/IntegerAttr(),
-        /*tile=*/IntegerAttr());
+        /*tile=*/IntegerAttr(), /*spans=*/SpanOrderAttr());
     // createBlock moves the insertion point into the region: the guard
     // comes first, so that what the pattern builds next (casts of the
     // results) goes after the op, not after the region's terminator.

@@ -280,6 +280,16 @@ ParseResult RecurrenceOp::parse(OpAsmParser &parser, OperationState &result) {
       return failure();
     *attr = IntegerAttr::get(IntegerType::get(context, 64), value);
   }
+  if (succeeded(parser.parseOptionalKeyword("spans"))) {
+    StringRef spans;
+    at = parser.getCurrentLocation();
+    if (parser.parseKeyword(&spans))
+      return failure();
+    std::optional<SpanOrder> parsed = symbolizeSpanOrder(spans);
+    if (!parsed)
+      return parser.emitError(at) << "expected spans 'sequential' or 'parallel'";
+    props.spans = SpanOrderAttr::get(context, *parsed);
+  }
 
   SmallVector<OpAsmParser::UnresolvedOperand> inputs, outs;
   SmallVector<Type> inputTypes, outTypes;
@@ -344,6 +354,8 @@ void RecurrenceOp::print(OpAsmPrinter &printer) {
     printer << " chunk_size " << chunk.getInt();
   if (IntegerAttr tile = getTileAttr())
     printer << " tile " << tile.getInt();
+  if (std::optional<SpanOrder> spans = getSpans())
+    printer << " spans " << stringifySpanOrder(*spans);
   auto printWithLayouts = [&](StringRef keyword, MutableArrayRef<OpOperand> operands) {
     printer << " " << keyword << "(";
     llvm::interleaveComma(operands, printer, [&](OpOperand &operand) {
@@ -368,7 +380,8 @@ void RecurrenceOp::print(OpAsmPrinter &printer) {
   printWithLayouts("outs", getDpsInitsMutable());
   printer.printOptionalAttrDictWithKeyword(
       (*this)->getAttrs(), {"transition", "direction", "log_decay", "layouts",
-                            "form", "chunk_size", "tile", "operandSegmentSizes"});
+                            "form", "chunk_size", "tile", "spans",
+                            "operandSegmentSizes"});
   printer << " ";
   printer.printRegion(getBody(), /*printEntryBlockArgs=*/true,
                       /*printBlockTerminators=*/true);
@@ -497,6 +510,12 @@ LogicalResult RecurrenceOp::verify() {
        getDirection() != Direction::forward || getReset() || !hasDim(kT)))
     return emitOpError() << "the chunked form needs a scalar transition given "
                             "as log_decay, forward in time, without reset";
+  if (getSpans() && getForm() != RecurrenceForm::chunked)
+    return emitOpError() << "spans order the chunks of the chunked form; "
+                            "the op has no form chunked";
+  if (getSpans() == SpanOrder::parallel && getCuSeqlens())
+    return emitOpError() << "spans parallel needs batch rows: the packed "
+                            "sequences of cu_seqlens are walked in order";
   return success();
 }
 

@@ -132,7 +132,10 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
     destinations, so that the state of `ssm.state_update` is updated in its
     own buffer, or in a copy where bufferization finds the old state still
     used), and its results become `bufferization.to_tensor` of the
-    destination buffers. Results without a destination, and destinations
+    destination buffers. Scan-like ops become `ssm.recurrence` first; the
+    kernels of a recurrence follow its configuration (form, chunk length,
+    tile, span order) as `ssm-select-gpu-algorithm` recorded it, and ops
+    it did not configure get that pass's defaults for `chip` here. Results without a destination, and destinations
     made by `tensor.empty` (whose values are undefined), are allocated in
     device memory (`gpu.alloc`) and belong to the caller. Kernels index with `index` values (64-bit after
     `convert-gpu-to-nvvm`) and compute in f32 (f64 for f64 operands),
@@ -174,9 +177,7 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
       most 256. Any of the four discretization rules (`mamba`, `zoh`,
       `bilinear`, `euler`).
 
-    - `ssm.ssd` (Mamba-2), recurrent form (`algorithm recurrent`; without
-      an `algorithm`, a static length below 128; and any op outside the
-      chunked kernel's limits): one
+    - `ssm.ssd` (Mamba-2), recurrent form (`form recurrent`): one
       warp per (row, head, head channel), a row being a batch row or a
       packed sequence of `cu_seqlens`, 4 per block; lane `l` carries the
       state entries `l, l + 32, ...` in registers through the time loop (N
@@ -185,14 +186,12 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
       restarts the state, `init` and the final state are read and written
       once.
 
-    - `ssm.ssd` with `algorithm chunked`, or without an `algorithm` and
-      of dynamic length or at least 128 steps (state-space duality on
-      tensor cores), when P is static and a multiple of 16, N static, a multiple
-      of 32 and at most 256, and the arithmetic f32: one block of 4 warps
-      per (row, head, 16 head channels), a row being a batch row or a
-      `cu_seqlens` sequence, walks the sequence in chunks of Q = 64 or 32 steps
-      (the larger at most `chunk_size` whose tiles fit 48 KB of workgroup
-      memory); per chunk it computes δ and the cumulative log-decay, the
+    - `ssm.ssd` in the chunked form (state-space duality on tensor cores;
+      `form chunked` with `tile 16`: the mma.sync kernel): one block of 4
+      warps per (row, head, 16 head channels), a row being a batch row or a
+      `cu_seqlens` sequence, walks the sequence in chunks of Q =
+      `chunk_size` steps (64 or 32, within 48 KB of workgroup memory); per
+      chunk it computes δ and the cumulative log-decay, the
       masked scores M = C Bᵀ ∘ exp(cum_i − cum_j), the outputs
       y = exp(cum_i)·C hᵀ + M·(δx) (then D, gate) and the next state
       exp(cum_last)·h + (w ∘ δx)ᵀ B, every product with `nvgpu.mma.sync`
@@ -203,11 +202,12 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
       while the carried state's goes on), and terms across segments are
       dropped.
 
-    - The chunks of a chunked `ssm.ssd` run in order in that one kernel,
-      or spans of 256 steps in parallel in three (`ssd-chunks`: `auto`,
-      the default, takes the parallel form unless `cu_seqlens` is given,
-      the static length is at most one span, or the static batch x heads x
-      channel tiles make 264 blocks or more): span states (a block per
+    - With `tile 64` (`chip=sm_90a`), the same per block of 64 head
+      channels in chunks of 64, every product one warpgroup-wide wgmma.
+
+    - The chunks of a chunked `ssm.ssd` run in order in that one kernel
+      (`spans sequential`), or spans of 256 steps in parallel in three
+      (`spans parallel`): span states (a block per
       row, span, head and channel tile walks the span's chunks from a zero
       state: the span's state, and the product of its chunks' decays of
       the entering state, into f32 device buffers [B, spans, H, P, N] and
@@ -251,11 +251,7 @@ def ConvertSSMToGPUPass : Pass<"convert-ssm-to-gpu", "::mlir::ModuleOp"> {
     Option<"chip", "chip", "::mlir::ssm::GPUChip",
            /*default=*/"::mlir::ssm::GPUChip::sm_80",
            "NVIDIA architecture the kernels are for",
-           [{::mlir::ssm::gpuChipValues()}]>,
-    Option<"ssdChunks", "ssd-chunks", "::mlir::ssm::SSDChunkOrder",
-           /*default=*/"::mlir::ssm::SSDChunkOrder::Automatic",
-           "how the chunked SSD covers a row's chunks",
-           [{::mlir::ssm::ssdChunkOrderValues()}]>
+           [{::mlir::ssm::gpuChipValues()}]>
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::arith::ArithDialect",

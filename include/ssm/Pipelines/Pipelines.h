@@ -55,16 +55,17 @@ struct GPUPipelineOptions {
   /// the kernels. Empty: MLIR's own lookup (CUDA_ROOT, CUDA_HOME,
   /// CUDA_PATH), which links nothing, silently, when they are unset.
   std::string cudaPath;
-  /// How the chunked SSD covers a row's chunks (convert-ssm-to-gpu's
+  /// How the chunked SSD covers a row's chunks (ssm-select-gpu-algorithm's
   /// `ssd-chunks`).
   SSDChunkOrder ssdChunks = SSDChunkOrder::Automatic;
 };
 
 /// ssm ops on tensors -> bufferized host functions that launch kernels:
-/// the CPU pipeline's checks and argument marking, convert-ssm-to-gpu
-/// (kernels in the `ssm_kernels` gpu.module), one-shot bufferization with
-/// identity-layout function boundaries, in-place results dropped. The
-/// kernels are chosen for `options.chip` (sm_90a: wgmma where it fits).
+/// the CPU pipeline's checks and argument marking, the core op configured
+/// for `options.chip` (ssm-to-recurrence, ssm-select-gpu-algorithm; sm_90a:
+/// wgmma where it fits), convert-ssm-to-gpu (kernels in the `ssm_kernels`
+/// gpu.module), one-shot bufferization with identity-layout function
+/// boundaries, in-place results dropped.
 void buildGPUBufferizePipeline(OpPassManager &pm,
                                const GPUPipelineOptions &options = {});
 

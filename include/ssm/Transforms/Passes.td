@@ -325,6 +325,69 @@ def SSMTileRecurrencesPass : Pass<"ssm-tile-recurrences"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def SSMSelectGPUAlgorithmPass : Pass<"ssm-select-gpu-algorithm"> {
+  let summary = "configure each ssm.recurrence for a GPU: form, chunk length, tile and span order";
+  let description = [{
+    The configuration step of the GPU pipeline, the twin of
+    `ssm-select-algorithm`: run on the core op after `ssm-to-recurrence`,
+    it records how the kernels of `convert-ssm-to-gpu` compute each op, and
+    those only read it. An op that has a GPU configuration (a form other
+    than chunked, or `spans`) keeps it; ops that cannot take the chunked
+    form (a diagonal transition, no time dimension: the decode form) get
+    nothing. For the others:
+
+    - `form`: `chunked` when the op asks for it (an `ssm.ssd`'s `algorithm
+      chunked`) or has no form and a dynamic length or at least 128 steps
+      (a prefill); shorter static sequences take the recurrent form, whose
+      4x more blocks have no chunk to fill first (a guess: neither kernel
+      has been timed on a GPU). An op outside the chunked kernels' limits
+      becomes `recurrent` whatever it asked for (both compute the same
+      map): keys and queries per (step, entry), values per (step, channel);
+      f32 arithmetic; P static and a multiple of 16; N static, a multiple
+      of 32 and at most 256; static groups and heads (the state-passing
+      kernel splits the head index).
+    - `tile` and `chunk_size`: with `chip=sm_90a`, the wgmma kernel (64 head
+      channels per block, chunks of 64) where P is a multiple of 64 and the
+      op's chunk_size allows 64; otherwise the mma.sync kernel, 16 head
+      channels per block and chunks of 64 or 32, the larger that is at most
+      the op's chunk_size (ssm.ssd's default is 256) and whose tiles fit 48
+      KB of static workgroup memory (64 up to N = 96; 128 would need more
+      for any N). The chunk length changes rounding only.
+    - `spans`: `parallel` (spans of 256 steps at once: span states, state
+      passing, span outputs, three kernels) or `sequential` (one kernel
+      walks a row's chunks carrying the state), as `ssd-chunks` says. Its
+      default, `auto`, takes the parallel form unless the op has
+      `cu_seqlens` (packed sequences are always walked), its static length
+      is at most one span, or the static rows x heads x channel tiles make
+      264 blocks or more (two H100s' worth of 132 SMs: with fewer blocks
+      the one kernel leaves SMs idle; a guess, nothing was timed).
+
+    Before (`chip=sm_90a`):
+
+    ```mlir
+    %y = ssm.recurrence scalar forward log_decay chunk_size 256
+        ins(%x [b, t, (g, r), p], ...) outs(%y0 [b, t, (g, r), p] : ...) {...}
+    ```
+
+    After, with 24 heads of 64 channels and a dynamic length:
+
+    ```mlir
+    %y = ssm.recurrence scalar forward log_decay form chunked chunk_size 64
+        tile 64 spans parallel ins(...) outs(...) {...}
+    ```
+  }];
+  let options = [
+    Option<"chip", "chip", "::mlir::ssm::GPUChip",
+           /*default=*/"::mlir::ssm::GPUChip::sm_80",
+           "NVIDIA architecture the kernels are for",
+           [{::mlir::ssm::gpuChipValues()}]>,
+    Option<"ssdChunks", "ssd-chunks", "::mlir::ssm::SSDChunkOrder",
+           /*default=*/"::mlir::ssm::SSDChunkOrder::Automatic",
+           "how the chunked SSD covers a row's chunks",
+           [{::mlir::ssm::ssdChunkOrderValues()}]>
+  ];
+}
+
 def SSMStridedCopiesToLinalgPass
     : Pass<"ssm-strided-copies-to-linalg", "func::FuncOp"> {
   let summary = "turn memref.copy between non-contiguous views into linalg.copy";

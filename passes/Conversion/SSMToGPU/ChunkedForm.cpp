@@ -1,8 +1,9 @@
 //===- ChunkedForm.cpp - ssm.recurrence, chunked form on tensor cores -----===//
 //
 // Part of ssmc. The chunked (state-space duality) form of the core op on
-// the GPU (`form = chunked`, or chosen for a long chunkable op; the CPU's
-// SSMToSCF/ChunkedForm.cpp computes the same terms with loops), written
+// the GPU (`form chunked` with the chunk length, tile and span order that
+// ssm-select-gpu-algorithm recorded; the CPU's SSMToSCF/ChunkedForm.cpp
+// computes the same terms with loops), written
 // for Mamba-2's SSD: Q = C (queries), K = B (keys), V = δx (values), and
 // a scalar log decay (δ·A) per step. Blocks of 4 warps (one warpgroup)
 // take a (row, head, tile of head channels) and its chunks of Q steps. Per
@@ -44,7 +45,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelBuilder.h"
-#include "ssm/Conversion/Passes.h"
+#include "ssm/Transforms/Passes.h"
 
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Support/Arith.h"
@@ -64,6 +65,7 @@
 using namespace mlir;
 using namespace mlir::ssm;
 using namespace mlir::ssm::gpu_lowering;
+using namespace mlir::ssm::gpu_chunked;
 
 namespace {
 
@@ -71,16 +73,6 @@ namespace {
 /// warps take 16 x 8 output tiles of the products in turn.
 constexpr int64_t kWarps = 4;
 constexpr int64_t kBlockSize = kWarps * gpu_lowering::kWarpSize;
-/// Head channels per block of the mma.sync kernel: the M dimension of one
-/// mma tile of the state.
-constexpr int64_t kChannelTile = 16;
-/// Static workgroup memory a block may use without the opt-in of dynamic
-/// shared memory.
-constexpr int64_t kSharedBytes = 48 * 1024;
-/// The wgmma kernel's chunk length and head channels per block: M = 64 of
-/// wgmma, for the score tile (Q rows) and the state tile (channel rows).
-constexpr int64_t kWarpgroupChunk = 64;
-constexpr int64_t kWarpgroupChannels = 64;
 
 /// The buffers a chunked kernel may take. `States` holds one state per
 /// span of kStepsPerSpan steps [rows, spans, H, P, N] (f32): what each span
@@ -116,93 +108,6 @@ enum class Phase {
   ChunkStates,
   ChunkOutputs,
 };
-
-/// Steps of a span, the unit of the parallel phases: a block's work and
-/// one state in `States` (mamba_ssm's chunk of 256). Longer spans save
-/// memory (the states take 4 B N H P per span and row), shorter ones give
-/// more blocks.
-constexpr int64_t kStepsPerSpan = 256;
-
-/// Workgroup bytes of the mma.sync kernel for chunk length `q` and state
-/// size `n`: C, B (q x n), δx and its weighted transpose (q x 16), M
-/// (q x q) and the state copy (16 x n) in f16; log decays and cum (q) in
-/// f32.
-int64_t sharedBytes(int64_t q, int64_t n) {
-  return 2 * (2 * q * n + 2 * q * kChannelTile + q * q + kChannelTile * n) +
-         4 * 2 * q;
-}
-
-/// Whether the op's chunk_size allows chunks of `q` steps; without one
-/// (the default of ssm.ssd is 256) any the kernels take.
-bool allowsChunk(RecurrenceOp op, int64_t q) {
-  return !op.getChunkSize() || q <= static_cast<int64_t>(*op.getChunkSize());
-}
-
-/// The chunk length of the mma.sync kernel: 64 or 32, the larger that is
-/// at most the op's chunk_size and fits the workgroup memory (64 up to
-/// N = 96). Any length gives the same map, so the kernel's own choice is
-/// free; 128 would need more than 48 KB for any N (M alone takes 32 KB).
-std::optional<int64_t> chunkLength(RecurrenceOp op) {
-  int64_t n = op.getStaticExtents()[kN];
-  for (int64_t q : {64, 32})
-    if (allowsChunk(op, q) && sharedBytes(q, n) <= kSharedBytes)
-      return q;
-  return std::nullopt;
-}
-
-/// Ops without a `form` take the chunked kernel from this many steps
-/// on, or when L is dynamic (a prefill); shorter static sequences keep the
-/// recurrence, whose 4x more blocks have no chunk to fill first. A guess:
-/// neither kernel has been timed on a GPU.
-constexpr int64_t kChunkedFromLength = 128;
-
-/// Whether the chunked form computes `op`: a scalar transition given as
-/// its logarithm, forward along a time dimension, without `reset`; keys
-/// and queries per (step, entry), values per (step, channel).
-bool chunkable(RecurrenceOp op) {
-  if (op.getTransition() != Transition::scalar || !op.getLogDecay() ||
-      op.getDirection() != Direction::forward || !op.hasDim(kT) ||
-      op.getReset())
-    return false;
-  llvm::DenseMap<Value, unsigned> deps = op.computeDependences();
-  YieldOp yield = op.getYield();
-  return !(deps.lookup(yield.getRole(YieldOp::kKey)) & P) &&
-         !(deps.lookup(yield.getRole(YieldOp::kQuery)) & P) &&
-         !(deps.lookup(yield.getRole(YieldOp::kValue)) & N);
-}
-
-/// Whether `op` takes a chunked kernel: chunkable and asked for (or,
-/// without a `form`, long or of dynamic length), and within the mma.sync
-/// kernel's limits (the wgmma kernel's are narrower).
-bool takesChunkedKernel(RecurrenceOp op) {
-  if (!chunkable(op))
-    return false;
-  SmallVector<int64_t> extents = op.getStaticExtents();
-  int64_t length = extents[kT];
-  bool wanted = op.getForm() ? *op.getForm() == RecurrenceForm::chunked
-                             : ShapedType::isDynamic(length) ||
-                                   length >= kChunkedFromLength;
-  if (!wanted)
-    return false;
-  int64_t p = extents[kP], n = extents[kN];
-  // The state-passing kernel splits the head index into (g, r).
-  if (ShapedType::isDynamic(extents[RecurrenceOp::kG]) ||
-      ShapedType::isDynamic(extents[RecurrenceOp::kR]))
-    return false;
-  return op.getComputeType().isF32() && !ShapedType::isDynamic(p) &&
-         p % kChannelTile == 0 && !ShapedType::isDynamic(n) &&
-         n % (8 * kWarps) == 0 && n <= 256 && chunkLength(op).has_value();
-}
-
-/// Whether a chunked `op` fits the wgmma kernel: 64-channel tiles, N a
-/// multiple of 16 (the K step of the products over N) and at most 256 (the
-/// largest wgmma N, for the state update), chunks of 64 allowed.
-bool fitsWarpgroupKernel(RecurrenceOp op) {
-  SmallVector<int64_t> extents = op.getStaticExtents();
-  int64_t p = extents[kP], n = extents[kN];
-  return p % kWarpgroupChannels == 0 && n % 16 == 0 && n <= 256 &&
-         allowsChunk(op, kWarpgroupChunk);
-}
 
 /// Dynamic shared memory of the wgmma kernel for state size `n`: C, B and
 /// Bᵀ (64 x n), the state copy (64 x n), M, δx and w ∘ δx (64 x 64) in f16;
@@ -1060,7 +965,7 @@ void buildStatePassingKernel(OpBuilder &b, Location l, RecurrenceOp op,
   rest = arith::RemUIOp::create(b, l, rest,
                                 arith::MulIOp::create(b, l, channels, n));
   // The op's state in its own layout: g and r are static (see
-  // takesChunkedKernel), the rows those of `states`.
+  // fitsGPUChunkedKernel), the rows those of `states`.
   SmallVector<Value> extents;
   for (int64_t extent : op.getStaticExtents())
     extents.push_back(index(ShapedType::isDynamic(extent) ? 1 : extent));
@@ -1097,48 +1002,21 @@ void buildStatePassingKernel(OpBuilder &b, Location l, RecurrenceOp op,
     storeAs(b, l, loop.getResult(0), final, stateAt);
 }
 
-/// Blocks of the GPU the spans of a row run in parallel below: with
-/// fewer (row, head, channel tile) blocks than this, a block per span
-/// (two H100s' worth of 132 SMs: a guess, nothing was timed).
-constexpr int64_t kParallelSpansBelowBlocks = 2 * 132;
-
-/// Whether the spans of `op` run in parallel (three kernels) or its chunks
-/// in order (one): `order` when given, else in parallel unless the static
-/// sequence is a single span or the static grid of the one kernel fills
-/// the GPU. Packed sequences (`cu_seqlens`) walk their chunks in order.
-bool spansInParallel(RecurrenceOp op, SSDChunkOrder order, int64_t channels) {
-  if (op.getCuSeqlens() || order == SSDChunkOrder::Sequential)
-    return false;
-  if (order == SSDChunkOrder::Parallel)
-    return true;
-  SmallVector<int64_t> extents = op.getStaticExtents();
-  int64_t length = extents[kT], rows = extents[RecurrenceOp::kB];
-  if (!ShapedType::isDynamic(length) && length <= kStepsPerSpan)
-    return false;
-  if (ShapedType::isDynamic(rows))
-    return true;
-  // In doubles: static sizes may be large enough for the product to wrap.
-  return double(rows) * double(extents[RecurrenceOp::kG]) *
-             double(extents[RecurrenceOp::kR]) *
-             double(extents[kP] / channels) <
-         double(kParallelSpansBelowBlocks);
-}
-
 /// The kernels of one chunked op: their shape, and their launches.
 class ChunkedKernels {
 public:
-  ChunkedKernels(PatternRewriter &rewriter, RecurrenceOp op,
-                 const GPULoweringOptions &options)
+  /// `op` has a configuration the kernels take (hasChunkedKernel).
+  ChunkedKernels(PatternRewriter &rewriter, RecurrenceOp op)
       : rewriter(rewriter), op(op), kernel(rewriter, op, /*inPlace=*/false) {
-    wgmma = options.warpgroupMma && fitsWarpgroupKernel(op);
-    channels = wgmma ? kWarpgroupChannels : kChannelTile;
-    q = wgmma ? kWarpgroupChunk : *chunkLength(op);
+    channels = static_cast<int64_t>(*op.getTile());
+    q = static_cast<int64_t>(*op.getChunkSize());
+    wgmma = channels == kWarpgroupChannels;
     sharedBytes =
         wgmma ? warpgroupSharedBytes(op.getStaticExtents()[kN],
                                      static_cast<bool>(op.getSeqIdx()))
               : 0;
     name = kernel.spec().name.str() + (wgmma ? "_wgmma" : "");
-    parallel = spansInParallel(op, options.ssdChunks, channels);
+    parallel = op.getSpans() == SpanOrder::parallel;
   }
 
   /// Replaces the op by one kernel, a block per (row, head, channel
@@ -1306,16 +1184,15 @@ void ChunkedKernels::lowerSpans() {
 }
 
 struct LowerChunked : OpRewritePattern<RecurrenceOp> {
-  // Before the recurrent form, which serves every other recurrence.
-  LowerChunked(MLIRContext *context, const GPULoweringOptions &options)
-      : OpRewritePattern<RecurrenceOp>(context, /*benefit=*/2),
-        options(options) {}
+  LowerChunked(MLIRContext *context, GPUChip chip)
+      : OpRewritePattern<RecurrenceOp>(context), chip(chip) {}
 
   LogicalResult matchAndRewrite(RecurrenceOp op,
                                 PatternRewriter &rewriter) const override {
-    if (!takesChunkedKernel(op))
-      return rewriter.notifyMatchFailure(op, "not chunked, or not in limits");
-    ChunkedKernels kernels(rewriter, op, options);
+    if (!hasChunkedKernel(op, chip))
+      return rewriter.notifyMatchFailure(
+          op, "no chunked kernel configured that the chip can run");
+    ChunkedKernels kernels(rewriter, op);
     if (kernels.parallel)
       kernels.lowerSpans();
     else
@@ -1323,12 +1200,19 @@ struct LowerChunked : OpRewritePattern<RecurrenceOp> {
     return success();
   }
 
-  GPULoweringOptions options;
+  GPUChip chip;
 };
 
 } // namespace
 
+bool gpu_lowering::hasChunkedKernel(RecurrenceOp op, GPUChip chip) {
+  return op.getForm() == RecurrenceForm::chunked && op.getSpans() &&
+         op.getChunkSize() && op.getTile() &&
+         fitsGPUChunkedKernel(op, static_cast<int64_t>(*op.getChunkSize()),
+                              static_cast<int64_t>(*op.getTile()), chip);
+}
+
 void gpu_lowering::populateChunkedPatterns(RewritePatternSet &patterns,
-                                           const GPULoweringOptions &options) {
-  patterns.add<LowerChunked>(patterns.getContext(), options);
+                                           GPUChip chip) {
+  patterns.add<LowerChunked>(patterns.getContext(), chip);
 }

@@ -11,16 +11,13 @@
 
 #include "ssm/Conversion/CoefficientEmitter.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
+#include "ssm/Transforms/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 
 #include <optional>
 #include <string>
-
-namespace mlir::ssm {
-struct GPULoweringOptions;
-} // namespace mlir::ssm
 
 namespace mlir::ssm::gpu_lowering {
 
@@ -180,9 +177,10 @@ WarpItem warpItem(OpBuilder &b, Location loc, int64_t warpsPerBlock);
 Value decayAt(OpBuilder &b, Location loc, RecurrenceOp op,
               CoefficientEmitter &emitter, CoefficientEmitter::Scope &scope);
 
-/// Why the recurrence `op` cannot be lowered to a GPU kernel (the text
-/// follows "'<op>' op ", the op it states), or nothing when it can.
-std::optional<std::string> whyNoGPULowering(RecurrenceOp op);
+/// Why the recurrence `op` cannot be lowered to a GPU kernel for `chip`
+/// (the text follows "'<op>' op ", the op it states), or nothing when it
+/// can.
+std::optional<std::string> whyNoGPULowering(RecurrenceOp op, GPUChip chip);
 
 /// The name of the model op `op` states (`ssm.ssd`), from its location.
 std::string sourceOpName(RecurrenceOp op);
@@ -190,13 +188,15 @@ std::string sourceOpName(RecurrenceOp op);
 /// Adds the lowering of `ssm.causal_conv1d` (LowerCausalConv1d.cpp).
 void populateCausalConv1dPatterns(RewritePatternSet &patterns);
 
-/// Adds the chunked (tensor-core) form of `ssm.recurrence`, for chunkable
-/// ops that ask for `form = chunked`, or have no `form` and a dynamic or
-/// long sequence, and fit its limits (ChunkedForm.cpp); it takes
-/// precedence over the recurrent form, which serves the others. With
-/// `options.warpgroupMma`, the ops that fit it take the wgmma kernel.
-void populateChunkedPatterns(RewritePatternSet &patterns,
-                             const GPULoweringOptions &options);
+/// Whether `op` is configured for the chunked form with a chunk length and
+/// tile that the chunked kernels for `chip` take.
+bool hasChunkedKernel(RecurrenceOp op, GPUChip chip);
+
+/// Adds the chunked (tensor-core) form of `ssm.recurrence`, for the ops
+/// that hasChunkedKernel accepts (ChunkedForm.cpp): the wgmma kernel for a
+/// tile of 64 channels, the mma.sync kernel for 16; the spans as `spans`
+/// says. The recurrent form serves the ops of any other form.
+void populateChunkedPatterns(RewritePatternSet &patterns, GPUChip chip);
 
 /// Adds the decode form of `ssm.recurrence`: one step, no time dimension,
 /// the state updated in place (DecodeForm.cpp).

@@ -533,6 +533,16 @@ SmallVector<Value> RecurrentKernel::stateEntries(int64_t k, ArrayRef<Scope *> co
   return SmallVector<Value>(loop.getResults());
 }
 
+/// Why the recurrent kernel cannot compute `op`, or nothing when it can.
+std::optional<std::string> whyNoRecurrentKernel(RecurrenceOp op) {
+  int64_t n = op.getStaticExtents()[kN];
+  if (ShapedType::isDynamic(n) || n > kMaxEntriesPerLane * kWarpSize)
+    return "needs a static state size N of at most " +
+           std::to_string(kMaxEntriesPerLane * kWarpSize) +
+           " on the GPU (its states are carried in registers)";
+  return std::nullopt;
+}
+
 struct LowerRecurrent : OpRewritePattern<RecurrenceOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -540,7 +550,9 @@ struct LowerRecurrent : OpRewritePattern<RecurrenceOp> {
                                 PatternRewriter &rewriter) const override {
     if (!op.hasDim(kT))
       return rewriter.notifyMatchFailure(op, "no time dimension");
-    if (std::optional<std::string> reason = whyNoGPULowering(op))
+    if (op.getForm() == RecurrenceForm::chunked)
+      return rewriter.notifyMatchFailure(op, "configured for the chunked form");
+    if (std::optional<std::string> reason = whyNoRecurrentKernel(op))
       return rewriter.notifyMatchFailure(op, *reason);
     RecurrenceKernel kernel(rewriter, op, /*inPlace=*/false);
     KernelSpec spec = kernel.spec();
@@ -564,15 +576,21 @@ struct LowerRecurrent : OpRewritePattern<RecurrenceOp> {
 
 } // namespace
 
-std::optional<std::string> gpu_lowering::whyNoGPULowering(RecurrenceOp op) {
+std::optional<std::string> gpu_lowering::whyNoGPULowering(RecurrenceOp op,
+                                                         GPUChip chip) {
   if (!op.hasDim(kT))
     return std::nullopt;
-  int64_t n = op.getStaticExtents()[kN];
-  if (ShapedType::isDynamic(n) || n > kMaxEntriesPerLane * kWarpSize)
-    return "needs a static state size N of at most " +
-           std::to_string(kMaxEntriesPerLane * kWarpSize) +
-           " on the GPU (its states are carried in registers)";
-  return std::nullopt;
+  if (op.getForm() != RecurrenceForm::chunked)
+    return whyNoRecurrentKernel(op);
+  if (hasChunkedKernel(op, chip))
+    return std::nullopt;
+  auto value = [](std::optional<uint64_t> v) {
+    return v ? std::to_string(*v) : std::string("none");
+  };
+  return "is configured for a chunked kernel that " +
+         stringifyGPUChip(chip).str() + " does not have (chunk_size " +
+         value(op.getChunkSize()) + ", tile " + value(op.getTile()) +
+         "); ssm-select-gpu-algorithm records one it has";
 }
 
 void gpu_lowering::populateRecurrentPatterns(RewritePatternSet &patterns) {

@@ -2,7 +2,9 @@
 //
 // Part of ssmc. The pass: the scan-like ops become ssm.recurrence, the core
 // op whose kernel forms are written once (DecodeForm.cpp, RecurrentForm.cpp,
-// ChunkedForm.cpp); each op with a GPU lowering then becomes a gpu.func of
+// ChunkedForm.cpp), and those that ssm-select-gpu-algorithm did not
+// configure get its defaults (configureForGPU), so that the forms only read
+// a configuration; each op with a GPU lowering then becomes a gpu.func of
 // the module's `ssm_kernels` gpu.module and a gpu.launch_func; an op
 // without one is an error naming it (the model op a recurrence states),
 // since the GPU pipeline has no other way to run it.
@@ -45,16 +47,15 @@ struct ConvertSSMToGPUPass
   using ConvertSSMToGPUPassBase::ConvertSSMToGPUPassBase;
 
   void runOnOperation() override {
-    GPULoweringOptions options = GPULoweringOptions::forChip(chip);
-    options.ssdChunks = ssdChunks;
-    // Every scan-like op becomes the core op, then each op its kernels:
-    // walks in program order, so the kernels come in the order of their
-    // launches.
+    // Every scan-like op becomes the core op, configured where nobody did,
+    // then each op its kernels: walks in program order, so the kernels come
+    // in the order of their launches.
     RewritePatternSet toCore(&getContext());
     populateSSMToRecurrencePatterns(toCore);
     RewritePatternSet patterns(&getContext());
-    populateSSMToGPUConversionPatterns(patterns, options);
+    populateSSMToGPUConversionPatterns(patterns, chip);
     walkAndApplyPatterns(getOperation(), std::move(toCore));
+    getOperation()->walk([&](RecurrenceOp op) { configureForGPU(op, chip); });
     walkAndApplyPatterns(getOperation(), std::move(patterns));
     bool unsupported = false;
     getOperation()->walk<WalkOrder::PreOrder>([&](Operation *op) {
@@ -63,7 +64,7 @@ struct ConvertSSMToGPUPass
       unsupported = true;
       // A recurrence speaks for the op it states.
       if (auto core = dyn_cast<RecurrenceOp>(op))
-        if (std::optional<std::string> reason = gpu_lowering::whyNoGPULowering(core)) {
+        if (std::optional<std::string> reason = gpu_lowering::whyNoGPULowering(core, chip)) {
           core.emitError() << "'" << gpu_lowering::sourceOpName(core) << "' op "
                            << *reason;
           return WalkResult::skip();
@@ -81,22 +82,10 @@ struct ConvertSSMToGPUPass
 
 } // namespace
 
-StringRef mlir::ssm::stringifyGPUChip(GPUChip chip) {
-  switch (chip) {
-  case GPUChip::sm_80:
-    return "sm_80";
-  case GPUChip::sm_90:
-    return "sm_90";
-  case GPUChip::sm_90a:
-    return "sm_90a";
-  }
-  llvm_unreachable("unknown GPU chip");
-}
-
-void mlir::ssm::populateSSMToGPUConversionPatterns(
-    RewritePatternSet &patterns, const GPULoweringOptions &options) {
+void mlir::ssm::populateSSMToGPUConversionPatterns(RewritePatternSet &patterns,
+                                                   GPUChip chip) {
   gpu_lowering::populateCausalConv1dPatterns(patterns);
-  gpu_lowering::populateChunkedPatterns(patterns, options);
+  gpu_lowering::populateChunkedPatterns(patterns, chip);
   gpu_lowering::populateDecodePatterns(patterns);
   gpu_lowering::populateRecurrentPatterns(patterns);
 }

@@ -1,7 +1,4 @@
 // RUN: ssm-opt %s -split-input-file -convert-ssm-to-gpu | FileCheck %s
-// RUN: not ssm-opt %s -split-input-file -convert-ssm-to-gpu="ssd-chunks=sideways" 2>&1 | FileCheck %s --check-prefix=BAD
-
-// BAD: for the --ssd-chunks option: Cannot find option named 'sideways'!
 
 // The chunked SSD with spans of 256 steps in parallel (the default when the
 // batch is dynamic): the states kernel writes each span's state from zero

@@ -1,5 +1,5 @@
-// RUN: ssm-opt %s -split-input-file -convert-ssm-to-gpu="chip=sm_90a ssd-chunks=sequential" | FileCheck %s
-// RUN: ssm-opt %s -split-input-file -convert-ssm-to-gpu="chip=sm_90 ssd-chunks=sequential" | FileCheck %s --check-prefix=SM90
+// RUN: ssm-opt %s -split-input-file -ssm-to-recurrence -ssm-select-gpu-algorithm="chip=sm_90a ssd-chunks=sequential" -convert-ssm-to-gpu="chip=sm_90a" | FileCheck %s
+// RUN: ssm-opt %s -split-input-file -ssm-to-recurrence -ssm-select-gpu-algorithm="chip=sm_90 ssd-chunks=sequential" -convert-ssm-to-gpu="chip=sm_90" | FileCheck %s --check-prefix=SM90
 // RUN: ssm-opt %s -split-input-file -convert-ssm-to-gpu="chip=sm_90a" | FileCheck %s --check-prefix=PARALLEL
 
 // Chunked SSD for sm_90a (N = 128, P = 64): one warpgroup per (row, head,

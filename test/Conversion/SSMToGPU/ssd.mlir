@@ -1,4 +1,4 @@
-// RUN: ssm-opt %s -split-input-file -convert-ssm-to-gpu="ssd-chunks=sequential" | FileCheck %s
+// RUN: ssm-opt %s -split-input-file -ssm-to-recurrence -ssm-select-gpu-algorithm="ssd-chunks=sequential" -convert-ssm-to-gpu | FileCheck %s
 
 // Recurrent SSD with packed sequences: rows are the sequences of
 // cu_seqlens (their count sizes the final states), one warp per (row,

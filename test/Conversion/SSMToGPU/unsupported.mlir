@@ -41,3 +41,25 @@ func.func @ssd_dynamic_n(%x: tensor<1x8x2x4xf32>, %dt: tensor<1x8x2xf32>, %A: te
          tensor<1x8x1x?xf32>) -> tensor<1x8x2x4xf32>
   return %y : tensor<1x8x2x4xf32>
 }
+
+// -----
+
+// A configuration the chip has no kernel for (wgmma's tile of 64 channels
+// on sm_80, as an ssm-select-gpu-algorithm run for sm_90a records it) is
+// refused, not lowered some other way.
+func.func @configured_for_another_chip(%x: tensor<2x?x2x64xf32>, %dt: tensor<2x?x2xf32>,
+                                       %A: tensor<2xf32>, %B: tensor<2x?x1x64xf32>)
+    -> tensor<2x?x2x64xf32> {
+  // expected-error @below {{'ssm.recurrence' op is configured for a chunked kernel that sm_80 does not have (chunk_size 64, tile 64); ssm-select-gpu-algorithm records one it has}}
+  %y = ssm.recurrence scalar forward log_decay form chunked chunk_size 64 tile 64 spans sequential
+      ins(%x [b, t, (g, r), p], %dt [b, t, (g, r)], %A [(g, r)], %B [b, t, g, n]
+          : tensor<2x?x2x64xf32>, tensor<2x?x2xf32>, tensor<2xf32>, tensor<2x?x1x64xf32>)
+      outs(%x [b, t, (g, r), p] : tensor<2x?x2x64xf32>) {
+  ^bb0(%xe: f32, %dte: f32, %ae: f32, %be: f32):
+    %ld = arith.mulf %dte, %ae : f32
+    %v = arith.mulf %dte, %xe : f32
+    %zero = arith.constant 0.0 : f32
+    ssm.yield %ld, %v, %be, %be, %zero : f32, f32, f32, f32, f32
+  }
+  return %y : tensor<2x?x2x64xf32>
+}

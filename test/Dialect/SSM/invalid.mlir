@@ -711,3 +711,44 @@ func.func @recurrence_chunked_diagonal(%x: tensor<2x8x4xf32>) {
   }
   return
 }
+
+// -----
+
+func.func @recurrence_spans_without_chunks(%x: tensor<2x8x4xf32>, %d: tensor<2x8xf32>) {
+  // expected-error @+1 {{spans order the chunks of the chunked form; the op has no form chunked}}
+  %y = ssm.recurrence scalar forward log_decay form recurrent spans sequential
+      ins(%x [b, t, p], %d [b, t] : tensor<2x8x4xf32>, tensor<2x8xf32>)
+      outs(%x [b, t, p] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32, %de: f32):
+    ssm.yield %de, %e, %de, %de, %e : f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_parallel_spans_packed(%x: tensor<1x8x4xf32>, %d: tensor<1x8xf32>,
+                                            %cu: tensor<3xi32>) {
+  // expected-error @+1 {{spans parallel needs batch rows: the packed sequences of cu_seqlens are walked in order}}
+  %y = ssm.recurrence scalar forward log_decay form chunked spans parallel
+      ins(%x [b, t, p], %d [b, t] : tensor<1x8x4xf32>, tensor<1x8xf32>)
+      cu_seqlens(%cu : tensor<3xi32>)
+      outs(%x [b, t, p] : tensor<1x8x4xf32>) {
+  ^bb0(%e: f32, %de: f32):
+    ssm.yield %de, %e, %de, %de, %e : f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_bad_spans(%x: tensor<2x8x4xf32>) {
+  // expected-error @+1 {{expected spans 'sequential' or 'parallel'}}
+  %y = ssm.recurrence scalar forward log_decay form chunked spans sideways
+      ins(%x [b, t, p] : tensor<2x8x4xf32>)
+      outs(%x [b, t, p] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32):
+    ssm.yield %e, %e, %e, %e, %e : f32, f32, f32, f32, f32
+  }
+  return
+}

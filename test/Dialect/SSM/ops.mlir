@@ -168,3 +168,34 @@ func.func @recurrence(%x: tensor<1x?x24x64xf32>, %dt: tensor<1x?x24xf32>, %A: te
   }
   return %y, %h, %z : tensor<1x?x24x64xf32>, tensor<2x24x64x128xf32>, tensor<2x8x4xf16>
 }
+
+// A configuration as ssm-select-gpu-algorithm records it: form, chunk
+// length, tile and span order, in that order.
+// CHECK-LABEL: func.func @recurrence_configured
+// CHECK: ssm.recurrence scalar forward log_decay form chunked chunk_size 64 tile 16 spans parallel ins(
+// CHECK: ssm.recurrence scalar forward log_decay form chunked chunk_size 32 tile 16 spans sequential ins(
+func.func @recurrence_configured(%x: tensor<2x?x24x64xf32>, %dt: tensor<2x?x24xf32>,
+                                 %A: tensor<24xf32>, %B: tensor<2x?x1x128xf32>)
+    -> (tensor<2x?x24x64xf32>, tensor<2x?x24x64xf32>) {
+  %y = ssm.recurrence scalar forward log_decay form chunked chunk_size 64 tile 16 spans parallel
+      ins(%x [b, t, (g, r), p], %dt [b, t, (g, r)], %A [(g, r)], %B [b, t, g, n]
+          : tensor<2x?x24x64xf32>, tensor<2x?x24xf32>, tensor<24xf32>, tensor<2x?x1x128xf32>)
+      outs(%x [b, t, (g, r), p] : tensor<2x?x24x64xf32>) {
+  ^bb0(%xe: f32, %dte: f32, %ae: f32, %be: f32):
+    %ld = arith.mulf %dte, %ae : f32
+    %v = arith.mulf %dte, %xe : f32
+    %zero = arith.constant 0.0 : f32
+    ssm.yield %ld, %v, %be, %be, %zero : f32, f32, f32, f32, f32
+  }
+  %w = ssm.recurrence scalar forward log_decay form chunked chunk_size 32 tile 16 spans sequential
+      ins(%x [b, t, (g, r), p], %dt [b, t, (g, r)], %A [(g, r)], %B [b, t, g, n]
+          : tensor<2x?x24x64xf32>, tensor<2x?x24xf32>, tensor<24xf32>, tensor<2x?x1x128xf32>)
+      outs(%x [b, t, (g, r), p] : tensor<2x?x24x64xf32>) {
+  ^bb0(%xe: f32, %dte: f32, %ae: f32, %be: f32):
+    %ld = arith.mulf %dte, %ae : f32
+    %v = arith.mulf %dte, %xe : f32
+    %zero = arith.constant 0.0 : f32
+    ssm.yield %ld, %v, %be, %be, %zero : f32, f32, f32, f32, f32
+  }
+  return %y, %w : tensor<2x?x24x64xf32>, tensor<2x?x24x64xf32>
+}

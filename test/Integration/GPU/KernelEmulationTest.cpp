@@ -353,14 +353,16 @@ struct Launch {
   std::vector<Buffer *> args;
 };
 
-/// Compiles the kernels that convert-ssm-to-gpu (with `passOptions`, e.g.
-/// "chip=sm_90a") makes of `source` and runs `launches` in order, as the
-/// host code would. Returns "" or what went wrong.
+/// Compiles the kernels that the GPU pipeline's first passes (the core op
+/// configured for `chip` with the chunk order `order`, then
+/// convert-ssm-to-gpu) make of `source` and runs `launches` in order, as
+/// the host code would. Returns "" or what went wrong.
 std::string emulate(const std::string &source,
                     const std::vector<Launch> &launches,
-                    const std::string &passOptions = "") {
+                    mlir::ssm::GPUChip chip = mlir::ssm::GPUChip::sm_80,
+                    mlir::ssm::SSDChunkOrder order =
+                        mlir::ssm::SSDChunkOrder::Automatic) {
   using namespace mlir;
-  mlir::ssm::registerAllPasses();
   DialectRegistry registry;
   mlir::ssm::registerAllDialects(registry);
   MLIRContext context(registry);
@@ -375,9 +377,11 @@ std::string emulate(const std::string &source,
   if (!module)
     return "parse failed: " + diagnostics;
   PassManager toGPU(&context, ModuleOp::getOperationName());
-  if (failed(parsePassPipeline("convert-ssm-to-gpu{" + passOptions + "}",
-                               toGPU)) ||
-      failed(toGPU.run(*module)))
+  OpPassManager &funcs = toGPU.nest<func::FuncOp>();
+  funcs.addPass(mlir::ssm::createSSMToRecurrencePass());
+  funcs.addPass(mlir::ssm::createSSMSelectGPUAlgorithmPass({chip, order}));
+  toGPU.addPass(mlir::ssm::createConvertSSMToGPUPass({chip}));
+  if (failed(toGPU.run(*module)))
     return "convert-ssm-to-gpu failed: " + diagnostics;
   if (failed(mlir::ssm::test::moveKernelsToHost(*module)))
     return "unexpected GPU ops in the kernels";
@@ -977,13 +981,14 @@ TEST_P(EmulatedSSD, MatchesReference) {
   }
   // The chunked kernels run a block per (row, head, 16 head channels), or
   // 64 for wgmma; first walking each row's chunks in one kernel.
-  std::string options = c.wgmma ? "chip=sm_90a" : "chip=sm_80";
+  mlir::ssm::GPUChip chip =
+      c.wgmma ? mlir::ssm::GPUChip::sm_90a : mlir::ssm::GPUChip::sm_80;
   std::string kernel = c.wgmma ? "f_ssd_wgmma" : "f_ssd";
   int64_t tiles = c.P / (c.wgmma ? 64 : 16);
   ASSERT_EQ(emulate(source,
                     {{kernel, rows * c.H * tiles, 128,
                       p.pointers({&y, &finalState})}},
-                    options + " ssd-chunks=sequential"),
+                    chip, mlir::ssm::SSDChunkOrder::Sequential),
             "");
   EXPECT_LT(relativeError(y, expected.y), bound);
   EXPECT_LT(relativeError(finalState, expected.finalState), bound);
@@ -1018,7 +1023,7 @@ TEST_P(EmulatedSSD, MatchesReference) {
                      {"f_ssd_passing", ceilDiv(rows * c.H * c.P * c.N, 256),
                       256, passing},
                      {kernel + "_outputs", chunkBlocks, 128, chunkOutputs}},
-                    options + " ssd-chunks=parallel"),
+                    chip, mlir::ssm::SSDChunkOrder::Parallel),
             "");
   EXPECT_LT(relativeError(y2, expected.y), bound);
   EXPECT_LT(relativeError(final2, expected.finalState), bound);

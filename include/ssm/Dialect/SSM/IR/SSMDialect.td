@@ -77,6 +77,13 @@ def SSM_RecurrenceFormAttr : I32EnumAttr<"RecurrenceForm",
   let cppNamespace = "::mlir::ssm";
 }
 
+def SSM_SpanOrderAttr : I32EnumAttr<"SpanOrder",
+    "how the chunked form of ssm.recurrence covers a row's chunks on the GPU", [
+      I32EnumAttrCase<"sequential", 0>,
+      I32EnumAttrCase<"parallel", 1>]> {
+  let cppNamespace = "::mlir::ssm";
+}
+
 //===----------------------------------------------------------------------===//
 // Type constraints
 //===----------------------------------------------------------------------===//

@@ -376,16 +376,22 @@ def SSM_RecurrenceOp : SSM_Op<"recurrence", [Pure, AttrSizedOperandSegments,
     initial state and receives the final one (layout `b, g, r, p, n`, no
     `t`). Without it the state starts at zero and is not returned.
 
-    **Form.** `form recurrent|chunked`, `chunk_size N` and `tile N` record
-    how a lowering computes the op, as the configuration step
-    (`ssm-select-algorithm`) chose it; `tile` is the number of state rows
-    `p` one work item of the CPU forms owns (absent: a whole head). Forms:
-    `recurrent` (one step at a time) or `chunked` (state-space duality:
-    matmuls inside chunks of `chunk_size` steps and a recurrence over the
-    chunk states; needs a scalar transition given as `log_decay`, forward,
-    without `reset`). Absent, lowerings take the recurrent form (the decode
-    form when there is no time dimension). The form never changes the
-    result beyond rounding.
+    **Form.** `form recurrent|chunked`, `chunk_size N`, `tile N` and
+    `spans sequential|parallel` record how a lowering computes the op, as
+    the configuration step (`ssm-select-algorithm` for the CPU,
+    `ssm-select-gpu-algorithm` for a GPU) chose it. `tile` is the number of
+    state rows `p` one work item owns: on the CPU (absent: a whole head),
+    and on the GPU the head channels of a block of the chunked kernels (16:
+    mma.sync, 64: wgmma). Forms: `recurrent` (one step at a time) or
+    `chunked` (state-space duality: matmuls inside chunks of `chunk_size`
+    steps and a recurrence over the chunk states; needs a scalar transition
+    given as `log_decay`, forward, without `reset`). `spans`, only with the
+    chunked form, is how the GPU covers a row's chunks: `sequential` (one
+    kernel walks them in order, carrying the state) or `parallel` (spans of
+    256 steps at once, then a pass over the spans' states; not with
+    `cu_seqlens`, whose sequences are walked in order). Absent, lowerings
+    take the recurrent form (the decode form when there is no time
+    dimension). The form never changes the result beyond rounding.
 
     **Segments.** At most one of `reset` (`[b, t]` i1: the state restarts
     from zero between steps `t − 1` and `t`), `seq_idx` (`[b, t]`: it
@@ -422,7 +428,8 @@ def SSM_RecurrenceOp : SSM_Op<"recurrence", [Pure, AttrSizedOperandSegments,
                    ArrayAttr:$layouts,
                    OptionalAttr<SSM_RecurrenceFormAttr>:$form,
                    OptionalAttr<I64Attr>:$chunk_size,
-                   OptionalAttr<I64Attr>:$tile);
+                   OptionalAttr<I64Attr>:$tile,
+                   OptionalAttr<SSM_SpanOrderAttr>:$spans);
   let results = (outs SSM_FloatTensor:$y,
                  Optional<SSM_FloatTensor>:$final_state);
   let regions = (region SizedRegion<1>:$body);
