@@ -10,6 +10,7 @@
 #include "ssm/Pipelines/Pipelines.h"
 
 #include "ssm/Conversion/Passes.h"
+#include "ssm/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"

@@ -13,7 +13,7 @@
 
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Support/Arith.h"
-#include "ssm/Transforms/Passes.h"
+#include "ssm/Transforms/Decompose.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"

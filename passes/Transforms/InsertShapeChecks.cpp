@@ -9,7 +9,7 @@
 
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Dialect/SSM/IR/ShapeChecker.h"
-#include "ssm/Transforms/Passes.h"
+#include "ssm/Transforms/InsertShapeChecks.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"

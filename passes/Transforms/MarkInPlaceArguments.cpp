@@ -7,7 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
-#include "ssm/Transforms/Passes.h"
+#include "ssm/Transforms/MarkInPlaceArguments.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/IR/BuiltinOps.h"

@@ -10,7 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
-#include "ssm/Transforms/Passes.h"
+#include "ssm/Transforms/Configuration.h"
 
 #include <algorithm>
 #include <optional>

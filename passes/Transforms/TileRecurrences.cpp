@@ -7,7 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
-#include "ssm/Transforms/Passes.h"
+#include "ssm/Transforms/TileRecurrences.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"

@@ -10,7 +10,7 @@
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Support/Arith.h"
 #include "ssm/Transforms/Discretization.h"
-#include "ssm/Transforms/Passes.h"
+#include "ssm/Transforms/ToRecurrence.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"

@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ssm/Conversion/Passes.h"
+#include "ssm/Transforms/Configuration.h"
 #include "ssm/Driver/Driver.h"
 #include "ssm/InitAll.h"
 

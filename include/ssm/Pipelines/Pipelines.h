@@ -10,8 +10,7 @@
 #ifndef SSM_PIPELINES_PIPELINES_H
 #define SSM_PIPELINES_PIPELINES_H
 
-#include "ssm/Conversion/Passes.h"
-#include "ssm/Transforms/Passes.h"
+#include "ssm/Transforms/Configuration.h"
 
 #include <string>
 

@@ -45,7 +45,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelBuilder.h"
-#include "ssm/Transforms/Passes.h"
+#include "ssm/Transforms/Configuration.h"
 
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Support/Arith.h"

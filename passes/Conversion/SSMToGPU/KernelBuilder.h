@@ -11,7 +11,7 @@
 
 #include "ssm/Conversion/CoefficientEmitter.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
-#include "ssm/Transforms/Passes.h"
+#include "ssm/Transforms/Configuration.h"
 
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"

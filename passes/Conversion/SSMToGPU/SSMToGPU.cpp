@@ -12,9 +12,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelBuilder.h"
-#include "ssm/Conversion/Passes.h"
+#include "ssm/Conversion/SSMToGPU.h"
 #include "ssm/Dialect/SSM/IR/SSMDialect.h"
-#include "ssm/Transforms/Passes.h"
+#include "ssm/Transforms/ToRecurrence.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"

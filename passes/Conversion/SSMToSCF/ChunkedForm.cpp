@@ -23,7 +23,7 @@
 
 #include "LoopHelpers.h"
 #include "ssm/Conversion/CoefficientEmitter.h"
-#include "ssm/Conversion/Passes.h"
+#include "ssm/Conversion/SSMToSCF.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Support/Arith.h"
 

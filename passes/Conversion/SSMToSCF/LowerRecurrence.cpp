@@ -23,7 +23,7 @@
 #include "ssm/Conversion/CoefficientEmitter.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Support/Arith.h"
-#include "ssm/Transforms/Passes.h"
+#include "ssm/Transforms/Configuration.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Math/IR/Math.h"

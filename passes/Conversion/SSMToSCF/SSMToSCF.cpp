@@ -9,10 +9,10 @@
 
 #include "LoopHelpers.h"
 #include "ssm/Transforms/Discretization.h"
-#include "ssm/Conversion/Passes.h"
+#include "ssm/Conversion/SSMToSCF.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Support/Arith.h"
-#include "ssm/Transforms/Passes.h"
+#include "ssm/Transforms/ToRecurrence.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"

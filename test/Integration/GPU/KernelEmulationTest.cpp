@@ -26,6 +26,9 @@
 #include "../../Support/Jit.h"
 #include "../../Support/RandomTensor.h"
 #include "JitHarness.h"
+#include "ssm/Conversion/SSMToGPU.h"
+#include "ssm/Transforms/Configuration.h"
+#include "ssm/Transforms/ToRecurrence.h"
 #include "Transforms/GPUToEmulator.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
