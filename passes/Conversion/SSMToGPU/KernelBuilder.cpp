@@ -371,14 +371,27 @@ Value gpu_lowering::rowItems(OpBuilder &b, Location loc, ArrayRef<Value> extents
 Value gpu_lowering::bindRowItem(OpBuilder &b, Location loc,
                                 CoefficientEmitter::Scope &scope, Value item,
                                 ArrayRef<Value> extents, bool packed) {
-  Value rest = item;
-  for (unsigned dim : {RecurrenceOp::kP, RecurrenceOp::kR, RecurrenceOp::kG}) {
-    scope.index[dim] = arith::RemUIOp::create(b, loc, rest, extents[dim]);
-    rest = arith::DivUIOp::create(b, loc, rest, extents[dim]);
-  }
+  // The row, then the head (g and r linearized) and p, and g last, with
+  // r as head - g·R: LLVM folds g·R + r back into the head, so the loads
+  // indexed by the head (Mamba-2's δ, x, A) need not wait for the division
+  // by R, which moves after them, next to the loads of keys and queries
+  // that use g. Each 64-bit division is a long routine in SASS, and the
+  // one with the most values live around it sets the kernel's registers:
+  // dividing by P, R and G in turn, the decode kernel of dynamic sizes took
+  // 40 on sm_80, this order 32 (scripts/ptx-report.sh).
+  Value P = extents[RecurrenceOp::kP], R = extents[RecurrenceOp::kR];
+  Value perRow = product(b, loc, {extents[RecurrenceOp::kG], R, P});
+  Value row = arith::DivUIOp::create(b, loc, item, perRow);
+  Value inRow = arith::RemUIOp::create(b, loc, item, perRow);
+  Value head = arith::DivUIOp::create(b, loc, inRow, P);
+  scope.index[RecurrenceOp::kP] = arith::RemUIOp::create(b, loc, inRow, P);
+  Value g = arith::DivUIOp::create(b, loc, head, R);
+  scope.index[RecurrenceOp::kG] = g;
+  scope.index[RecurrenceOp::kR] = arith::SubIOp::create(
+      b, loc, head, arith::MulIOp::create(b, loc, g, R));
   scope.index[RecurrenceOp::kB] =
-      packed ? arith::ConstantIndexOp::create(b, loc, 0).getResult() : rest;
-  return rest;
+      packed ? arith::ConstantIndexOp::create(b, loc, 0).getResult() : row;
+  return row;
 }
 
 WarpItem gpu_lowering::warpItem(OpBuilder &b, Location loc, int64_t warpsPerBlock) {
