@@ -58,6 +58,27 @@ func.func @mixed(%x: tensor<1x2x6xf32>, %w: tensor<2x4xf32>,
   return %u, %y, %0 : tensor<1x2x6xf32>, tensor<1x2x6xf32>, tensor<1x2x6xf32>
 }
 
+// A result is named where every return agrees.
+// CHECK-LABEL: typedef struct branches_results {
+// CHECK-NEXT:    ssmc_memref_3d_f32 y;
+// CHECK-NEXT:    ssmc_memref_3d_f32 r1;
+// CHECK-NEXT:  } branches_results;
+func.func @branches(%c: tensor<i1>, %x: tensor<1x2x6xf32>, %w: tensor<2x4xf32>)
+    -> (tensor<1x2x6xf32>, tensor<1x2x6xf32>) {
+  %y = ssm.causal_conv1d %x, %w
+      : (tensor<1x2x6xf32>, tensor<2x4xf32>) -> tensor<1x2x6xf32>
+  %z = ssm.causal_conv1d %y, %w
+      : (tensor<1x2x6xf32>, tensor<2x4xf32>) -> tensor<1x2x6xf32>
+  %u = ssm.causal_conv1d %z, %w
+      : (tensor<1x2x6xf32>, tensor<2x4xf32>) -> tensor<1x2x6xf32>
+  %cond = tensor.extract %c[] : tensor<i1>
+  cf.cond_br %cond, ^first, ^second
+^first:
+  return %y, %z : tensor<1x2x6xf32>, tensor<1x2x6xf32>
+^second:
+  return %y, %u : tensor<1x2x6xf32>, tensor<1x2x6xf32>
+}
+
 // Names C or C++ cannot take: a numbered value, keywords of C and of C++,
 // a reserved identifier, a character C has no use for, the results
 // parameter, another position's fallback, a type's `_t`, the descriptors'
