@@ -50,8 +50,8 @@ int main(void) {
   scan_results prefill;
   _mlir_ciface_scan(&prefill, &a_u, &a_delta, &a_A, &a_B, &a_C, &a_D, &a_z,
                     &a_bias);
-  const float *y_prefill = prefill.r0.aligned + prefill.r0.offset; /* [1, D, L] */
-  const float *h_prefill = prefill.r1.aligned + prefill.r1.offset; /* [1, D, N] */
+  const float *y_prefill = prefill.y.aligned + prefill.y.offset; /* [1, D, L] */
+  const float *h_prefill = prefill.state.aligned + prefill.state.offset; /* [1, D, N] */
 
   /* Decode the same tokens one at a time from a zero state, in place. The
    * step takes token-major vectors: gather token t's column of each input. */
@@ -101,8 +101,8 @@ int main(void) {
   printf("  max |y_decode - y_prefill|         = %.3g\n", max_dy);
   printf("  max |state_decode - state_prefill| = %.3g\n", max_dh);
 
-  free(prefill.r0.allocated);
-  free(prefill.r1.allocated);
+  free(prefill.y.allocated);
+  free(prefill.state.allocated);
   free(state); free(x_t); free(dt_t); free(z_t); free(y_t); free(b_t); free(c_t);
   free(A); free(Dk); free(dt_bias); free(u); free(delta); free(z); free(B); free(C);
   if (max_dy > 1e-4 || max_dh > 1e-4) {

@@ -62,8 +62,8 @@ int main(void) {
   prefill_results prefill;
   _mlir_ciface_prefill(&prefill, &a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7, &a8,
                        &a9, &a10);
-  const float *y_prefill = prefill.r2.aligned + prefill.r2.offset;
-  const float *h_prefill = prefill.r3.aligned + prefill.r3.offset;
+  const float *y_prefill = prefill.y.aligned + prefill.y.offset;
+  const float *h_prefill = prefill.ssm_state.aligned + prefill.ssm_state.offset;
 
   /* Decode the same tokens one at a time from a zero state, in place. */
   float *state = calloc(tok * STATE, sizeof(float));
@@ -98,17 +98,17 @@ int main(void) {
   printf("  y[0, 0, 0, 0:4] = %.6f %.6f %.6f %.6f   (max |y| %.3f)\n",
          y_prefill[0], y_prefill[1], y_prefill[2], y_prefill[3], max_y);
   printf("  conv state[0, 0, :] = %.6f %.6f %.6f\n",
-         prefill.r1.aligned[prefill.r1.offset + 0],
-         prefill.r1.aligned[prefill.r1.offset + 1],
-         prefill.r1.aligned[prefill.r1.offset + 2]);
+         prefill.conv_state.aligned[prefill.conv_state.offset + 0],
+         prefill.conv_state.aligned[prefill.conv_state.offset + 1],
+         prefill.conv_state.aligned[prefill.conv_state.offset + 2]);
   printf("decode, token by token from a zero state (in place):\n");
   printf("  max |y_decode - y_prefill|         = %.3g\n", max_dy);
   printf("  max |state_decode - state_prefill| = %.3g\n", max_dh);
 
-  free(prefill.r0.allocated);
-  free(prefill.r1.allocated);
-  free(prefill.r2.allocated);
-  free(prefill.r3.allocated);
+  free(prefill.conv.allocated);
+  free(prefill.conv_state.allocated);
+  free(prefill.y.allocated);
+  free(prefill.ssm_state.allocated);
   free(state); free(y_step); free(conv_w); free(conv_b); free(A); free(D);
   free(dt_bias); free(xBC); free(x); free(dt); free(B); free(C); free(z);
   if (max_dy > 1e-4 || max_dh > 1e-4) {

@@ -18,6 +18,9 @@
 #include "ssm/Target/CHeader.h"
 #include "ssm/Target/GPU.h"
 
+#include "mlir/AsmParser/AsmParser.h"
+#include "mlir/AsmParser/AsmParserState.h"
+#include "mlir/Bytecode/BytecodeReader.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -190,6 +193,89 @@ std::string weightsPath(const ssm::DriverOptions &options) {
   return std::string(path);
 }
 
+/// The name `value` has in the source, `x` for `%x`; empty for a numbered
+/// value (`%0`, a name the printer made up) and for a member of a result
+/// group (`%r:2` defines `%r#0` and `%r#1`).
+StringRef sourceName(Value value, const AsmParserState &state) {
+  const AsmParserState::SMDefinition *definition = nullptr;
+  if (auto arg = dyn_cast<BlockArgument>(value)) {
+    const AsmParserState::BlockDefinition *block =
+        state.getBlockDef(arg.getOwner());
+    if (block && arg.getArgNumber() < block->arguments.size())
+      definition = &block->arguments[arg.getArgNumber()];
+  } else if (const AsmParserState::OperationDefinition *op =
+                 state.getOpDef(value.getDefiningOp())) {
+    unsigned number = cast<OpResult>(value).getResultNumber();
+    auto groups = ArrayRef(op->resultGroups);
+    for (auto [i, group] : llvm::enumerate(groups)) {
+      unsigned end = i + 1 < groups.size() ? groups[i + 1].startIndex
+                                           : op->op->getNumResults();
+      if (group.startIndex == number && end == number + 1)
+        definition = &group.definition;
+    }
+  }
+  if (!definition || !definition->loc.isValid())
+    return "";
+  StringRef text(definition->loc.Start.getPointer(),
+                 definition->loc.End.getPointer() -
+                     definition->loc.Start.getPointer());
+  if (!text.consume_front("%") || text.empty() || llvm::isDigit(text.front()))
+    return "";
+  return text;
+}
+
+/// Names the arguments and results of the functions in `parsed` for the C
+/// header (kNameAttrName) after their SSA names in the source: `%x: ...`
+/// names an argument `x`, `return %y` a result `y` (where every return of
+/// the function agrees). Only the text has those names: later stages
+/// rename values, and the attributes go with the signature through
+/// bufferization. A name written as the attribute stays.
+void recordSourceNames(Block &parsed, const AsmParserState &state) {
+  parsed.walk([&](func::FuncOp func) {
+    if (func.isExternal())
+      return;
+    Builder b(func.getContext());
+    for (BlockArgument arg : func.getArguments()) {
+      StringRef name = sourceName(arg, state);
+      if (!name.empty() && !func.getArgAttr(arg.getArgNumber(), kNameAttrName))
+        func.setArgAttr(arg.getArgNumber(), kNameAttrName,
+                        b.getStringAttr(name));
+    }
+    SmallVector<std::optional<StringRef>> results(func.getNumResults());
+    func.walk([&](func::ReturnOp ret) {
+      for (auto [name, operand] : llvm::zip(results, ret.getOperands())) {
+        StringRef own = sourceName(operand, state);
+        name = name && *name != own ? StringRef() : own;
+      }
+    });
+    for (auto [i, name] : llvm::enumerate(results))
+      if (name && !name->empty() && !func.getResultAttr(i, kNameAttrName))
+        func.setResultAttr(i, kNameAttrName, b.getStringAttr(*name));
+  });
+}
+
+/// Parses the MLIR file in `sources`, text or bytecode, and records the SSA
+/// names of the text (recordSourceNames); null after printing the error.
+OwningOpRef<ModuleOp> parseInput(const llvm::SourceMgr &sources,
+                                 MLIRContext &context) {
+  const llvm::MemoryBuffer *buffer =
+      sources.getMemoryBuffer(sources.getMainFileID());
+  // Bytecode keeps attributes but no SSA names.
+  if (isBytecode(buffer->getMemBufferRef()))
+    return parseSourceFile<ModuleOp>(sources, &context);
+  AsmParserState state;
+  Block parsed;
+  if (failed(parseAsmSourceFile(sources, &parsed, ParserConfig(&context),
+                                &state)))
+    return OwningOpRef<ModuleOp>();
+  recordSourceNames(parsed, state);
+  // What parseSourceFile<ModuleOp> does with what it parsed: the file's
+  // module, or a new one around its operations.
+  return mlir::detail::constructContainerOpForParserIfNecessary<ModuleOp>(
+      &parsed, &context,
+      FileLineColLoc::get(&context, buffer->getBufferIdentifier(), 0, 0));
+}
+
 /// Checks the flags that only make sense for one target.
 std::optional<int> checkTargetFlags(const ssm::DriverOptions &options) {
   using ssm::EmitKind;
@@ -249,7 +335,7 @@ int ssm::compile(const DriverOptions &options) {
     if (!checkNestingDepth(*input))
       return 1;
     sources.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
-    module = parseSourceFile<ModuleOp>(sources, &context);
+    module = parseInput(sources, context);
     if (!module)
       return 1;
   }
@@ -324,11 +410,17 @@ int ssm::compile(const DriverOptions &options) {
       return true;
     });
 
-  // `ssm.in_place` has told the header which buffers a call updates; LLVM
-  // has no such parameter attribute.
-  for (auto func : module->getOps<func::FuncOp>())
-    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+  // `ssm.in_place` and the names have told the header which buffers a call
+  // updates and what they are called; LLVM has no such parameter
+  // attributes.
+  for (auto func : module->getOps<func::FuncOp>()) {
+    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
       func.removeArgAttr(i, "ssm.in_place");
+      func.removeArgAttr(i, kNameAttrName);
+    }
+    for (unsigned i = 0, e = func.getNumResults(); i < e; ++i)
+      func.removeResultAttr(i, kNameAttrName);
+  }
 
   if (!runPipeline(*module, options, [&](OpPassManager &pm) {
         if (cuda)

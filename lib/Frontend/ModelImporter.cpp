@@ -16,6 +16,7 @@
 #include "ssm/Frontend/ModelImporter.h"
 #include "ssm/Dialect/SSM/IR/SSMDialect.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
+#include "ssm/Target/CHeader.h"
 #include "ssm/model_abi.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -794,6 +795,14 @@ private:
     // driver checks that bufferization kept them.
     func.setArgAttr(2, "ssm.in_place", b.getUnitAttr());
     func.setArgAttr(3, "ssm.in_place", b.getUnitAttr());
+    // The header's names, those of docs/models.md; the caches' results are
+    // the arguments they update.
+    StringRef argNames[] = {"weights", "ids", "conv_cache", "ssm_cache"};
+    StringRef resultNames[] = {"logits", "conv_cache", "ssm_cache"};
+    for (auto [i, argName] : llvm::enumerate(argNames))
+      func.setArgAttr(i, kNameAttrName, b.getStringAttr(argName));
+    for (auto [i, resultName] : llvm::enumerate(resultNames))
+      func.setResultAttr(i, kNameAttrName, b.getStringAttr(resultName));
     b.setInsertionPointToStart(func.addEntryBlock());
     w.weights = func.getArgument(0);
     Val ids{func.getArgument(1),

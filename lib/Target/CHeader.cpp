@@ -10,6 +10,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 
 using namespace mlir;
@@ -46,6 +47,66 @@ std::string shapeOf(MemRefType t) {
     s += (i ? ", " : "") + (t.isDynamicDim(i) ? std::string("?")
                                                 : std::to_string(t.getDimSize(i)));
   return s + "]";
+}
+
+/// Whether `name` can name a parameter or a struct field in a header that C
+/// and C++ compilers both read.
+bool isUsableCName(StringRef name) {
+  // The keywords of C23 and C++23 (alternative operator spellings included)
+  // and the macros of <stdbool.h>.
+  static const llvm::StringSet<> reserved = {
+      "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand",
+      "bitor", "bool", "break", "case", "catch", "char", "class", "co_await",
+      "co_return", "co_yield", "compl", "concept", "const", "const_cast",
+      "consteval", "constexpr", "constinit", "continue", "decltype",
+      "default", "delete", "do", "double", "dynamic_cast", "else", "enum",
+      "explicit", "export", "extern", "false", "float", "for", "friend",
+      "goto", "if", "inline", "int", "long", "mutable", "namespace", "new",
+      "noexcept", "not", "not_eq", "nullptr", "operator", "or", "or_eq",
+      "private", "protected", "public", "register", "reinterpret_cast",
+      "requires", "restrict", "return", "short", "signed", "sizeof",
+      "static", "static_assert", "static_cast", "struct", "switch",
+      "template", "this", "thread_local", "throw", "true", "try", "typedef",
+      "typeid", "typename", "typeof", "typeof_unqual", "union", "unsigned",
+      "using", "virtual", "void", "volatile", "while", "xor", "xor_eq"};
+  // A leading underscore is reserved to the implementation and a `_t`
+  // ending to types (POSIX; the header's int64_t, ...); `ssmc_` names the
+  // descriptor types, which a parameter of that name would hide from the
+  // parameters after it.
+  return !name.empty() && llvm::isAlpha(name.front()) &&
+         llvm::all_of(name,
+                      [](char c) { return llvm::isAlnum(c) || c == '_'; }) &&
+         !name.ends_with("_t") && !name.starts_with("ssmc_") &&
+         !reserved.contains(name);
+}
+
+/// The header's names for `count` arguments or results: `given(i)` (the
+/// `ssm.name` attribute) where it is usable in C, not `reserved` and given
+/// to no other of them, else `prefix` and the position. A name of the
+/// fallback's form (`arg2` for the arguments) stays only at its own
+/// position, so that no fallback repeats it.
+SmallVector<std::string> cNames(unsigned count, StringRef prefix,
+                                ArrayRef<StringRef> reserved,
+                                function_ref<StringAttr(unsigned)> given) {
+  SmallVector<StringRef> names(count);
+  llvm::StringMap<unsigned> uses;
+  for (unsigned i = 0; i < count; ++i) {
+    if (StringAttr name = given(i))
+      names[i] = name.getValue();
+    ++uses[names[i]];
+  }
+  SmallVector<std::string> result;
+  for (auto [i, name] : llvm::enumerate(names)) {
+    std::string fallback = (prefix + Twine(i)).str();
+    StringRef number = name;
+    bool fallbackForm = number.consume_front(prefix) && !number.empty() &&
+                        llvm::all_of(number, llvm::isDigit);
+    bool keep = isUsableCName(name) && uses[name] == 1 &&
+                !llvm::is_contained(reserved, name) &&
+                (!fallbackForm || name == fallback);
+    result.push_back(keep ? name.str() : fallback);
+  }
+  return result;
 }
 
 } // namespace
@@ -129,11 +190,22 @@ LogicalResult ssm::emitCHeader(ModuleOp module, StringRef guard,
   for (func::FuncOp func : funcs) {
     std::string name = func.getSymName().str();
     unsigned numResults = func.getNumResults();
+    // `result` and `results` name the parameter that returns the results.
+    SmallVector<std::string> argNames =
+        cNames(func.getNumArguments(), "arg", {"result", "results"},
+               [&](unsigned i) {
+                 return func.getArgAttrOfType<StringAttr>(i, kNameAttrName);
+               });
+    SmallVector<std::string> resultNames =
+        cNames(numResults, "r", {}, [&](unsigned i) {
+          return func.getResultAttrOfType<StringAttr>(i, kNameAttrName);
+        });
     if (numResults > 1) {
       os << "/* The results of " << name << ", in order. */\ntypedef struct "
          << name << "_results {\n";
-      for (auto [i, t] : llvm::enumerate(func.getResultTypes()))
-        os << "  " << descriptorName(cast<MemRefType>(t)) << " r" << i << ";\n";
+      for (auto [t, field] : llvm::zip(func.getResultTypes(), resultNames))
+        os << "  " << descriptorName(cast<MemRefType>(t)) << " " << field
+           << ";\n";
       os << "} " << name << "_results;\n\n";
     }
     os << "/* " << name << "\n";
@@ -141,12 +213,14 @@ LogicalResult ssm::emitCHeader(ModuleOp module, StringRef guard,
       os << " *   result: returned through the first pointer; the kernel "
             "allocates each\n *           buffer and the caller frees "
             "`allocated`\n";
-    for (auto [i, t] : llvm::enumerate(func.getResultTypes()))
-      os << " *     r" << i << ": " << cElement(cast<MemRefType>(t).getElementType())->second
-         << " " << shapeOf(cast<MemRefType>(t)) << "\n";
+    for (auto [t, field] : llvm::zip(func.getResultTypes(), resultNames))
+      os << " *     " << field << ": "
+         << cElement(cast<MemRefType>(t).getElementType())->second << " "
+         << shapeOf(cast<MemRefType>(t)) << "\n";
     for (auto [i, t] : llvm::enumerate(func.getArgumentTypes()))
-      os << " *   arg" << i << ": " << cElement(cast<MemRefType>(t).getElementType())->second
-         << " " << shapeOf(cast<MemRefType>(t))
+      os << " *   " << argNames[i] << ": "
+         << cElement(cast<MemRefType>(t).getElementType())->second << " "
+         << shapeOf(cast<MemRefType>(t))
          << (func.getArgAttr(i, "ssm.in_place") ? "  (updated in place)"
                                                  : "  (read only)")
          << "\n";
@@ -159,9 +233,8 @@ LogicalResult ssm::emitCHeader(ModuleOp module, StringRef guard,
                        " *result");
     else if (numResults > 1)
       params.push_back(name + "_results *results");
-    for (auto [i, t] : llvm::enumerate(func.getArgumentTypes()))
-      params.push_back(descriptorName(cast<MemRefType>(t)) + " *arg" +
-                       std::to_string(i));
+    for (auto [t, arg] : llvm::zip(func.getArgumentTypes(), argNames))
+      params.push_back(descriptorName(cast<MemRefType>(t)) + " *" + arg);
     os << (params.empty() ? std::string("void") : llvm::join(params, ", "))
        << ");\n\n";
   }

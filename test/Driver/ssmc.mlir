@@ -30,7 +30,7 @@
 // SERIAL-HDR-NOT: libssm_runtime
 
 // BUF-LABEL: func.func @decode(
-// BUF-SAME: memref<?x4x3x5xf32> {ssm.in_place}
+// BUF-SAME: memref<?x4x3x5xf32> {ssm.in_place, ssm.name = "state"}
 // BUF-NOT: tensor<
 
 // HDR: #ifndef SSMC_SSMC_MLIR_TMP_H
@@ -38,8 +38,8 @@
 // HDR-NEXT: with -lssm_runtime.
 // HDR: typedef struct ssmc_memref_4d_f32 {
 // HDR-NEXT: float *allocated;
-// HDR: arg5: f32 [?, 4, 3, 5]  (updated in place)
-// HDR: void _mlir_ciface_decode(ssmc_memref_3d_f32 *arg0, ssmc_memref_2d_f32 *arg1, ssmc_memref_1d_f32 *arg2, ssmc_memref_3d_f32 *arg3, ssmc_memref_3d_f32 *arg4, ssmc_memref_4d_f32 *arg5, ssmc_memref_3d_f32 *arg6);
+// HDR: state: f32 [?, 4, 3, 5]  (updated in place)
+// HDR: void _mlir_ciface_decode(ssmc_memref_3d_f32 *x, ssmc_memref_2d_f32 *dt, ssmc_memref_1d_f32 *A, ssmc_memref_3d_f32 *B, ssmc_memref_3d_f32 *C, ssmc_memref_4d_f32 *state, ssmc_memref_3d_f32 *y);
 
 // ASM: _mlir_ciface_decode:
 

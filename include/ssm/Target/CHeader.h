@@ -17,6 +17,13 @@
 
 namespace mlir::ssm {
 
+/// The argument and result attribute (a string) that names an entry
+/// point's argument or result in the header: parameters and the fields of
+/// `<fn>_results`. ssmc records the SSA names of an MLIR file there, the
+/// model importer its own names; where a name cannot serve in C (not an
+/// identifier, a keyword, a clash), the header says `argN` / `rN`.
+inline constexpr llvm::StringLiteral kNameAttrName = "ssm.name";
+
 /// What the compiled code needs from libssm_runtime, for the header's notes.
 enum class HeaderRuntime {
   None,       ///< plain serial CPU code

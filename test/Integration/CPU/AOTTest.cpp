@@ -106,12 +106,12 @@ TEST(AOT, SelectiveScan) {
   auto dz = z.view<ssmc_memref_3d_f32>(), dh0 = h0.view<ssmc_memref_3d_f32>();
   selective_results r;
   _mlir_ciface_selective(&r, &du, &ddelta, &dA, &dB, &dC, &dD, &dz, &ddb, &dh0);
-  EXPECT_LT(relativeError(r.r0, expected.y), kTolerance);
-  EXPECT_LT(relativeError(r.r1, expected.finalState), kTolerance);
+  EXPECT_LT(relativeError(r.y, expected.y), kTolerance);
+  EXPECT_LT(relativeError(r.h, expected.finalState), kTolerance);
   // Inputs are read only: the initial state is untouched.
   EXPECT_LT(relativeError(h0, *a.init), 1e-7);
-  std::free(r.r0.allocated);
-  std::free(r.r1.allocated);
+  std::free(r.y.allocated);
+  std::free(r.h.allocated);
 }
 
 TEST(AOT, SSDDynamicShapes) {
@@ -139,10 +139,10 @@ TEST(AOT, SSDDynamicShapes) {
          dh0 = h0.view<ssmc_memref_4d_f32>();
     ssd_results r;
     _mlir_ciface_ssd(&r, &dx, &ddt, &dA, &dB, &dC, &dD, &ddb, &dh0);
-    EXPECT_LT(relativeError(r.r0, expected.y), kTolerance) << "L = " << L;
-    EXPECT_LT(relativeError(r.r1, expected.finalState), kTolerance) << "L = " << L;
-    std::free(r.r0.allocated);
-    std::free(r.r1.allocated);
+    EXPECT_LT(relativeError(r.y, expected.y), kTolerance) << "L = " << L;
+    EXPECT_LT(relativeError(r.h, expected.finalState), kTolerance) << "L = " << L;
+    std::free(r.y.allocated);
+    std::free(r.h.allocated);
   }
 }
 
