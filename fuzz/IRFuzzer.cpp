@@ -2,10 +2,11 @@
 //
 // Part of ssmc. Any text as IR, the way ssmc and ssm-opt take it first: the
 // nesting bound, parsing and verification, then the ssm passes that open
-// every pipeline (ssm-check-input, the run-time shape checks, the choice of
-// the SSD form) and the ssm lowerings themselves, to loops for the CPU and
-// to kernels for the GPU (sm_90a, the wgmma path), each followed by the
-// verifier. One context lives across inputs, so this runs thousands of
+// every pipeline (ssm-check-input, the run-time shape checks), the core op,
+// its configuration for each target and the ssm lowerings themselves: to
+// work items and loops for the CPU, to kernels for the GPU (sm_90a, the
+// wgmma path), and the semantic definition (ssm-decompose) to loops, each
+// followed by the verifier. One context lives across inputs, so this runs thousands of
 // inputs a second; ssm-fuzz-compile covers the rest of the flow (upstream
 // bufferization, LLVM) at a second or so per input.
 //
@@ -44,20 +45,29 @@ MLIRContext &context() {
   return *instance;
 }
 
-void lower(ModuleOp module, bool gpu) {
+enum class Path { CPU, GPU, Decomposed };
+
+void lower(ModuleOp module, Path path) {
   PassManager pm(module.getContext(), ModuleOp::getOperationName());
   pm.addPass(ssm::createSSMCheckInputPass());
-  pm.addNestedPass<func::FuncOp>(ssm::createSSMInsertShapeChecksPass());
-  if (gpu) {
-    ssm::ConvertSSMToGPUPassOptions options;
-    options.chip = ssm::GPUChip::sm_90a;
-    pm.addPass(ssm::createConvertSSMToGPUPass(options));
-  } else {
-    pm.addNestedPass<func::FuncOp>(ssm::createSSMToRecurrencePass());
-    pm.addNestedPass<func::FuncOp>(ssm::createSSMSelectAlgorithmPass());
-    pm.addNestedPass<func::FuncOp>(ssm::createConvertSSMToSCFPass());
-    pm.addNestedPass<func::FuncOp>(ssm::createSSMDecomposePass());
-    pm.addNestedPass<func::FuncOp>(ssm::createConvertSSMToSCFPass());
+  OpPassManager &funcs = pm.nest<func::FuncOp>();
+  funcs.addPass(ssm::createSSMInsertShapeChecksPass());
+  switch (path) {
+  case Path::CPU:
+    funcs.addPass(ssm::createSSMToRecurrencePass());
+    funcs.addPass(ssm::createSSMSelectAlgorithmPass());
+    funcs.addPass(ssm::createSSMTileRecurrencesPass());
+    funcs.addPass(ssm::createConvertSSMToSCFPass());
+    break;
+  case Path::GPU:
+    funcs.addPass(ssm::createSSMToRecurrencePass());
+    funcs.addPass(ssm::createSSMSelectGPUAlgorithmPass({ssm::GPUChip::sm_90a}));
+    pm.addPass(ssm::createConvertSSMToGPUPass({ssm::GPUChip::sm_90a}));
+    break;
+  case Path::Decomposed:
+    funcs.addPass(ssm::createSSMDecomposePass());
+    funcs.addPass(ssm::createConvertSSMToSCFPass());
+    break;
   }
   (void)pm.run(module);
 }
@@ -76,8 +86,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   llvm::raw_null_ostream sink;
   module->print(sink);
-  OwningOpRef<ModuleOp> copy(cast<ModuleOp>((*module)->clone()));
-  lower(*module, /*gpu=*/false);
-  lower(*copy, /*gpu=*/true);
+  for (Path path : {Path::GPU, Path::Decomposed}) {
+    OwningOpRef<ModuleOp> copy(cast<ModuleOp>((*module)->clone()));
+    lower(*copy, path);
+  }
+  lower(*module, Path::CPU);
   return 0;
 }
