@@ -310,7 +310,15 @@ int ssm::compile(const DriverOptions &options) {
   std::unique_ptr<llvm::MemoryBuffer> input;
   OwningOpRef<ModuleOp> module;
   std::optional<ImportedModel> model;
+  if (options.pipeline.callerOutputs && options.targetKind == TargetKind::CUDA)
+    return fail("--caller-outputs is for the CPU so far: a CUDA entry point's "
+                "outputs are device buffers it allocates (docs/gpu.md)");
   if (options.input != "-" && llvm::sys::fs::is_directory(options.input)) {
+    if (options.pipeline.callerOutputs)
+      return fail("'" + options.input + "' is a model folder: its entry points "
+                  "keep the model ABI that ssm-run and libssm_runner load "
+                  "(runtime/include/ssm/model_abi.h); --caller-outputs applies "
+                  "to ssm IR files");
     if (options.targetKind == TargetKind::CUDA && options.emit != EmitKind::Imported)
       return fail("'" + options.input + "' is a model folder: whole models "
                   "compile for the CPU only so far (--target=cuda takes ssm IR "
@@ -416,6 +424,7 @@ int ssm::compile(const DriverOptions &options) {
   for (auto func : module->getOps<func::FuncOp>()) {
     for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
       func.removeArgAttr(i, "ssm.in_place");
+      func.removeArgAttr(i, "ssm.output");
       func.removeArgAttr(i, kNameAttrName);
     }
     for (unsigned i = 0, e = func.getNumResults(); i < e; ++i)

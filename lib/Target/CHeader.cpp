@@ -221,8 +221,9 @@ LogicalResult ssm::emitCHeader(ModuleOp module, StringRef guard,
       os << " *   " << argNames[i] << ": "
          << cElement(cast<MemRefType>(t).getElementType())->second << " "
          << shapeOf(cast<MemRefType>(t))
-         << (func.getArgAttr(i, "ssm.in_place") ? "  (updated in place)"
-                                                 : "  (read only)")
+         << (func.getArgAttr(i, "ssm.output")     ? "  (output: written by the call)"
+             : func.getArgAttr(i, "ssm.in_place") ? "  (updated in place)"
+                                                  : "  (read only)")
          << "\n";
     os << " * Shapes with `?` are read from the descriptors; every other "
           "size must match. */\n";

@@ -32,9 +32,13 @@ namespace {
 /// Tensors to buffers as both targets do it: one-shot bufferization of
 /// whole functions with identity layouts at their boundaries (the C ABI's
 /// dense buffers), then results that are arguments dropped.
-void addBufferizePasses(OpPassManager &pm) {
+void addBufferizePasses(OpPassManager &pm, bool callerOutputs = false) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // The caller's output buffers replace the tensor.empty destinations that
+  // flow into them, so the loops write there directly, with no copy.
+  if (callerOutputs)
+    pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizePassOptions options;
   options.bufferizeFunctionBoundaries = true;
   options.functionBoundaryTypeConversion =
@@ -58,13 +62,19 @@ void ssm::buildCPUBufferizePipeline(OpPassManager &pm,
                                     const CPUPipelineOptions &options) {
   addInputPasses(pm);
   // The core op, configured, split into work items, then each work item in
-  // the kernel form its configuration names.
-  OpPassManager &funcs = pm.nest<func::FuncOp>();
-  funcs.addPass(createSSMToRecurrencePass());
-  funcs.addPass(createSSMSelectAlgorithmPass({options.ssdAlgorithm}));
-  funcs.addPass(createSSMTileRecurrencesPass());
-  funcs.addPass(createConvertSSMToSCFPass());
-  addBufferizePasses(pm);
+  // the kernel form its configuration names. Outputs become the caller's
+  // once they come from core ops, whose result shapes are known before they
+  // run.
+  OpPassManager *funcs = &pm.nest<func::FuncOp>();
+  funcs->addPass(createSSMToRecurrencePass());
+  if (options.callerOutputs) {
+    pm.addPass(createSSMCallerOutputsPass());
+    funcs = &pm.nest<func::FuncOp>();
+  }
+  funcs->addPass(createSSMSelectAlgorithmPass({options.ssdAlgorithm}));
+  funcs->addPass(createSSMTileRecurrencesPass());
+  funcs->addPass(createConvertSSMToSCFPass());
+  addBufferizePasses(pm, options.callerOutputs);
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createCanonicalizerPass());
 }
@@ -181,6 +191,11 @@ struct CPUBufferizeOptions : PassPipelineOptions<CPUBufferizeOptions> {
                      "the recurrence"),
           clEnumValN(ssm::SSDAlgorithmChoice::chunked, "chunked",
                      "the chunked (state-space duality) form"))};
+  Option<bool> callerOutputs{
+      *this, "caller-outputs",
+      llvm::cl::desc("entry points write their outputs into buffers the "
+                     "caller passes (ssm-caller-outputs)"),
+      llvm::cl::init(false)};
 };
 /// ssm-opt's spelling of GPUPipelineOptions.
 struct GPUToNVVMOptions : PassPipelineOptions<GPUToNVVMOptions> {
@@ -208,7 +223,7 @@ void ssm::registerPipelines() {
       "ssm-cpu-bufferize",
       "ssm ops on tensors to bufferized loops (C-callable signatures)",
       [](OpPassManager &pm, const CPUBufferizeOptions &options) {
-        buildCPUBufferizePipeline(pm, {options.ssdAlgorithm});
+        buildCPUBufferizePipeline(pm, {options.ssdAlgorithm, options.callerOutputs});
       });
   PassPipelineRegistration<CPUToLLVMOptions>(
       "ssm-cpu-to-llvm", "bufferized loops to the LLVM dialect",

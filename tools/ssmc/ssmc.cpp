@@ -107,6 +107,13 @@ int main(int argc, char **argv) {
       cl::desc("Directory of libssm_runtime.so for --emit=shared (default: "
                "the lib/ directory next to ssmc's bin/)"),
       cl::value_desc("dir"), cl::cat(category));
+  cl::opt<bool> callerOutputs(
+      "caller-outputs",
+      cl::desc("Entry points write each result into a buffer the caller "
+               "passes (trailing arguments, named after the results) and "
+               "return nothing, instead of allocating results the caller "
+               "frees (CPU, ssm IR input)"),
+      cl::init(false), cl::cat(category));
   cl::opt<mlir::ssm::SSDAlgorithmChoice> ssdAlgorithm(
       "ssd-algorithm",
       cl::desc("Form of ssm.ssd ops that have no 'algorithm' attribute"),
@@ -191,6 +198,7 @@ int main(int argc, char **argv) {
     options.runtimeDir = std::string(dir);
   }
   options.pipeline.ssdAlgorithm = ssdAlgorithm;
+  options.pipeline.callerOutputs = callerOutputs;
   options.printPipeline = printPipeline;
   options.printIRAfterAll = printIR;
   return mlir::ssm::compile(options);

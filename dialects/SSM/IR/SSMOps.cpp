@@ -10,6 +10,9 @@
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Dialect/SSM/IR/ShapeChecker.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
@@ -396,6 +399,25 @@ LogicalResult ssm::verifyShapes(CausalConv1dOp op, ShapeChecker &shapes) {
     return failure();
   return checkSameElementType(op, "result 'out'", op.getOut(), "operand 'x'",
                               op.getX());
+}
+
+LogicalResult
+CausalConv1dOp::reifyResultShapes(OpBuilder &b, ReifiedRankedShapedTypeDims &shapes) {
+  // The output has x's shape; the final state [B, C, W - 1] (verify()).
+  Location loc = getLoc();
+  SmallVector<OpFoldResult> x = tensor::getMixedSizes(b, loc, getX());
+  shapes.push_back(x);
+  if (getFinalState()) {
+    OpFoldResult width = tensor::getMixedSize(b, loc, getWeight(), 1);
+    OpFoldResult history =
+        isa<Attribute>(width)
+            ? OpFoldResult(b.getIndexAttr(*getConstantIntValue(width) - 1))
+            : OpFoldResult(arith::SubIOp::create(b, loc, cast<Value>(width),
+                                                 arith::ConstantIndexOp::create(b, loc, 1))
+                               .getResult());
+    shapes.push_back({x[0], x[1], history});
+  }
+  return success();
 }
 
 LogicalResult CausalConv1dOp::verify() {

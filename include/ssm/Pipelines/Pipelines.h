@@ -22,12 +22,16 @@ namespace ssm {
 struct CPUPipelineOptions {
   /// The form of `ssm.ssd` ops that have no `algorithm` (ssm-select-algorithm).
   SSDAlgorithmChoice ssdAlgorithm = SSDAlgorithmChoice::automatic;
+  /// Entry points write their outputs into buffers the caller passes
+  /// (ssm-caller-outputs) instead of allocating them.
+  bool callerOutputs = false;
 };
 
 /// ssm ops on tensors -> bufferized functions: inputs read-only and decode
-/// destinations in place (ssm-mark-in-place-arguments), the form of each
-/// ssd chosen (ssm-select-algorithm), ssm-decompose, convert-ssm-to-scf,
-/// one-shot bufferization with identity-layout function boundaries,
+/// destinations in place (ssm-mark-in-place-arguments), outputs the
+/// caller's with `callerOutputs`, the core op configured
+/// (ssm-select-algorithm) and split into work items (ssm-tile-recurrences),
+/// convert-ssm-to-scf, one-shot bufferization with identity-layout function boundaries,
 /// in-place results dropped from signatures, temporaries freed. The C
 /// header is generated from this stage's signatures.
 void buildCPUBufferizePipeline(OpPassManager &pm,

@@ -9,6 +9,7 @@
 #ifndef SSM_TRANSFORMS_PASSES_H
 #define SSM_TRANSFORMS_PASSES_H
 
+#include "ssm/Transforms/CallerOutputs.h"
 #include "ssm/Transforms/CheckInput.h"
 #include "ssm/Transforms/Configuration.h"
 #include "ssm/Transforms/Decompose.h"

@@ -110,6 +110,51 @@ def SSMMarkInPlaceArgumentsPass
   }];
 }
 
+def SSMCallerOutputsPass : Pass<"ssm-caller-outputs", "ModuleOp"> {
+  let summary = "let the caller own the outputs of entry points (destination passing)";
+  let description = [{
+    By default an entry point allocates each tensor result and the C
+    caller frees it, an allocation and page faults per call. With this
+    pass each tensor result of a public function becomes a trailing
+    argument the caller passes and the call writes: its value is
+    `bufferization.materialize_in_destination`'d into the new argument
+    (writable, `ssm.in_place`, `ssm.output`, named after the result), and
+    empty-tensor elimination then lets the computation write the caller's
+    buffer directly; after bufferization `ssm-drop-argument-results`
+    removes the results, so the function returns nothing. A dynamic size
+    of an output must equal the result's: it is checked when the function
+    runs (`cf.assert`, like `ssm-insert-shape-checks`). A result that is
+    already an argument updated in place (a decode step's state) is left
+    as it is. Functions called inside the module keep their signature.
+
+    Before:
+
+    ```mlir
+    func.func @f(%x: tensor<?x8xf32>) -> tensor<?x8xf32> {
+      %y = ... : tensor<?x8xf32>
+      return %y : tensor<?x8xf32>
+    }
+    ```
+
+    After:
+
+    ```mlir
+    func.func @f(%x: tensor<?x8xf32>, %y_out: tensor<?x8xf32> {bufferization.writable = true,
+                 ssm.in_place, ssm.output}) -> tensor<?x8xf32> {
+      %y = ... : tensor<?x8xf32>
+      // cf.assert that dim 0 of %y and %y_out agree
+      %w = bufferization.materialize_in_destination %y in %y_out
+          : (tensor<?x8xf32>, tensor<?x8xf32>) -> tensor<?x8xf32>
+      return %w : tensor<?x8xf32>
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::cf::ControlFlowDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def SSMDropArgumentResultsPass : Pass<"ssm-drop-argument-results", "ModuleOp"> {
   let summary = "drop memref results of functions that are one of their arguments";
   let description = [{

@@ -229,7 +229,8 @@ def SSM_SSDOp : SSM_Op<"ssd", [Pure, AttrSizedOperandSegments]> {
 //===----------------------------------------------------------------------===//
 
 def SSM_CausalConv1dOp : SSM_Op<"causal_conv1d",
-    [Pure, AttrSizedOperandSegments]> {
+    [Pure, AttrSizedOperandSegments,
+     DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>]> {
   let summary = "depthwise causal 1-D convolution with optional bias, SiLU and state";
   let description = [{
     `out[b,c,t] = bias[c] + Σ_k weight[c,k] · x̃[b,c,t − W + 1 + k]`, where
