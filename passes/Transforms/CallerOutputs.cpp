@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/IR/SymbolTable.h"
 
@@ -32,6 +33,26 @@ std::string outputName(func::FuncOp func, unsigned index) {
   if (auto name = func.getResultAttrOfType<StringAttr>(index, ssm::kNameAttrName))
     return name.str();
   return "r" + std::to_string(index);
+}
+
+/// Whether `value` is an argument of `func` that a call updates in place
+/// (`ssm.in_place`), or what an op wrote into one as its destination (a
+/// decode step's new state): the caller holds that buffer already.
+bool isInPlaceArgument(func::FuncOp func, Value value) {
+  while (true) {
+    if (auto arg = dyn_cast<BlockArgument>(value))
+      return arg.getOwner() == &func.getBody().front() &&
+             func.getArgAttr(arg.getArgNumber(), "ssm.in_place");
+    if (auto cast = value.getDefiningOp<tensor::CastOp>()) {
+      value = cast.getSource();
+      continue;
+    }
+    auto result = cast<OpResult>(value);
+    auto dps = dyn_cast<DestinationStyleOpInterface>(result.getOwner());
+    if (!dps)
+      return false;
+    value = dps.getTiedOpOperand(result)->get();
+  }
 }
 
 struct SSMCallerOutputsPass
@@ -88,9 +109,10 @@ struct SSMCallerOutputsPass
     Location loc = ret.getLoc();
     for (auto [i, value] : llvm::enumerate(ret.getOperands())) {
       auto type = dyn_cast<RankedTensorType>(value.getType());
-      // Already the caller's: an argument updated in place.
+      // Already the caller's: an argument, or one updated in place.
       auto arg = dyn_cast<BlockArgument>(value);
-      if (!type || (arg && arg.getOwner() == &func.getBody().front()))
+      if (!type || (arg && arg.getOwner() == &func.getBody().front()) ||
+          isInPlaceArgument(func, value))
         continue;
       std::string name = outputName(func, i);
       unsigned position = func.getNumArguments();

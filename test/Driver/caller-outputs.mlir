@@ -49,3 +49,18 @@ func.func @ssd(%x: tensor<1x?x4x8xf32>, %dt: tensor<1x?x4xf32>, %A: tensor<4xf32
          tensor<1x?x1x16xf32>) -> (tensor<1x?x4x8xf32>, tensor<1x4x8x16xf32>)
   return %y, %h : tensor<1x?x4x8xf32>, tensor<1x4x8x16xf32>
 }
+
+// A decode step's destinations are the caller's already: the state and
+// the output buffer stay the arguments they were, with no output added.
+// IR-LABEL: func.func @step(
+// IR-SAME: %{{[^:]*}}: memref<2x4x3x5xf32> {ssm.in_place, ssm.name = "h"}, %{{[^:]*}}: memref<2x4x3xf32> {ssm.in_place, ssm.name = "y"}) {
+// IR-NOT: ssm.output
+// IR: return{{$}}
+func.func @step(%x: tensor<2x4x3xf32>, %dt: tensor<2x4xf32>, %A: tensor<4xf32>,
+                %B: tensor<2x1x5xf32>, %h: tensor<2x4x3x5xf32>, %y: tensor<2x4x3xf32>)
+    -> (tensor<2x4x3x5xf32>, tensor<2x4x3xf32>) {
+  %h1, %y1 = ssm.state_update ins(%x, %dt, %A, %B, %B
+      : tensor<2x4x3xf32>, tensor<2x4xf32>, tensor<4xf32>, tensor<2x1x5xf32>, tensor<2x1x5xf32>)
+      outs(%h, %y : tensor<2x4x3x5xf32>, tensor<2x4x3xf32>)
+  return %h1, %y1 : tensor<2x4x3x5xf32>, tensor<2x4x3xf32>
+}
