@@ -232,7 +232,10 @@ StringRef sourceName(Value value, const AsmParserState &state) {
 /// bufferization. A name written as the attribute stays.
 void recordSourceNames(Block &parsed, const AsmParserState &state) {
   parsed.walk([&](func::FuncOp func) {
-    if (func.isExternal())
+    // The IR is not verified yet: a body whose arguments disagree with the
+    // signature is left to the verifier, which reports it.
+    if (func.isExternal() ||
+        func.getFunctionType().getNumInputs() != func.front().getNumArguments())
       return;
     Builder b(func.getContext());
     for (BlockArgument arg : func.getArguments()) {

@@ -9,6 +9,7 @@
 // RUN: ssm-opt %s --emit-bytecode -o %t.mlirbc
 // RUN: ssmc %t.mlirbc --parallel=false -o %t.bc.o --header %t.bc.h
 // RUN: FileCheck %s --check-prefix=BYTECODE < %t.bc.h
+// RUN: not ssmc %S/Inputs/signature-mismatch.mlir -o %t.bad.o 2>&1 | FileCheck %s --check-prefix=MISMATCH
 
 // The header names arguments and results after the source's SSA names, and
 // falls back to argN / rN where a name cannot serve in C or C++.
@@ -24,6 +25,7 @@
 // CHECK-NEXT:   *   w: f32 [2, 4]  (read only)
 // CHECK-NEXT:   *   b: f32 [2]  (read only)
 // CHECK:       void _mlir_ciface_conv(conv_results *results, ssmc_memref_3d_f32 *x, ssmc_memref_2d_f32 *w, ssmc_memref_1d_f32 *b);
+// MISMATCH: error: 'func.func' op entry block must have 1 arguments to match function signature
 // Without names (bytecode has none), the positions.
 // BYTECODE:    ssmc_memref_3d_f32 r0;
 // BYTECODE:    void _mlir_ciface_conv(conv_results *results, ssmc_memref_3d_f32 *arg0, ssmc_memref_2d_f32 *arg1, ssmc_memref_1d_f32 *arg2);
