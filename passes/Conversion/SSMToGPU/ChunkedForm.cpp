@@ -475,32 +475,6 @@ public:
       storeAs(b, l, v, arg(FinalState), stateIndices(p, nn));
   }
 
-  /// The first phases of the chunk from `t0`, alike in both kernels,
-  /// between barriers: the log decays into `logDecays`, C (queries, with
-  /// `outputs`) and B (keys) to `stageCB(j, n, C, B)`, the state (with
-  /// `outputs`) to `stageState(h, p, n)` at the places `at`; then cum and
-  /// the segments; then δx (the values) and w ∘ δx of the block's
-  /// `channels` to `stageDx(j, p, δx, w ∘ δx)`.
-  void stageChunk(Value t0, bool outputs, int64_t channels, Value logDecays,
-                  Value cum, ValueRange state,
-                  ArrayRef<std::pair<Value, Value>> at,
-                  function_ref<void(Value, Value, Value, Value)> stageCB,
-                  function_ref<void(Value, Value, Value)> stageState,
-                  function_ref<void(Value, Value, Value, Value)> stageDx) {
-    // The previous chunk's products are done with shared memory.
-    barrier();
-    stageLogDecays(t0, logDecays);
-    forEachCB(t0, outputs, stageCB);
-    if (outputs)
-      for (auto [h, pn] : llvm::zip_equal(state, at))
-        stageState(h, pn.first, pn.second);
-    barrier();
-    cumulate(t0, logDecays, cum);
-    barrier();
-    Value cumLast = load(cum, {index(q - 1)});
-    forEachDx(t0, channels, cum, cumLast, stageDx);
-  }
-
   /// Runs `body(t0, state)`, one chunk's work from step t0 that returns
   /// the state after the chunk and, last, how much of the state entering
   /// the chunk it let through (`stateDecay` of its last step), over the
@@ -627,129 +601,191 @@ SmallVector<Value> product(ChunkEmitter &e, Element aAt, Element bAt,
   return SmallVector<Value>(loop.getResults());
 }
 
-/// The mma.sync kernel: 16 head channels per block.
-void buildMmaSyncKernel(ChunkEmitter &e, Phase phase) {
-  OpBuilder &b = e.b;
-  Location l = e.l;
-  int64_t q = e.q, n = e.n;
-  Type f16 = e.f16, f32 = e.f32;
-  // Each warp keeps N / 32 accumulator tiles (16 x 8) of the state.
-  int64_t stateTiles = n / (8 * kWarps);
-  Value cs = workgroupBuffer(b, l, {q, n}, f16),
-        bs = workgroupBuffer(b, l, {q, n}, f16);
-  Value xs = workgroupBuffer(b, l, {q, kChannelTile}, f16);
-  Value xw = workgroupBuffer(b, l, {kChannelTile, q}, f16);
-  Value ms = workgroupBuffer(b, l, {q, q}, f16),
-        hs = workgroupBuffer(b, l, {kChannelTile, n}, f16);
-  Value logDecays = workgroupBuffer(b, l, {q}, f32),
-        cum = workgroupBuffer(b, l, {q}, f32);
-  if (e.arg(SeqIdx))
-    e.segments = workgroupBuffer(b, l, {q}, b.getI32Type());
+/// One generation of tensor-core instructions. The chunk step of the
+/// chunked form (buildChunkedKernel) is written once against it, as
+/// Triton's per-generation MMA files sit behind one target interface: a
+/// generation says where a chunk's operands are staged for its
+/// instructions, when what the threads staged becomes visible to them, and
+/// how it computes the three products.
+class MmaGeneration {
+public:
+  explicit MmaGeneration(ChunkEmitter &e, int64_t channels)
+      : e(e), channels(channels) {}
+  virtual ~MmaGeneration() = default;
 
-  auto zeros = [&] { return SmallVector<Value>(4, e.f32c(0.0)); };
+  /// Stores C and B of step j at state index nn (C is null when the chunk
+  /// computes no output).
+  virtual void stageKeys(Value j, Value nn, Value c, Value b) = 0;
+  /// Stores element (p, nn) of the state the chunk starts from.
+  virtual void stageState(Value h, Value p, Value nn) = 0;
+  /// Stores δx and w ∘ δx of step j and head channel pp.
+  virtual void stageValues(Value j, Value pp, Value dx, Value wdx) = 0;
+  /// Makes what the threads staged visible to the products that follow
+  /// (`outputs`: the scores and outputs, else the state update alone).
+  virtual void publishStaged(bool outputs) = 0;
+  /// M = C Bᵀ ∘ L into shared memory, visible to `outputs` after.
+  virtual void scores() = 0;
+  /// Y = exp(cum_i) · C hᵀ + M δx of the chunk from step t0, stored.
+  virtual void outputs(Value t0) = 0;
+  /// h' = `total` h + (w ∘ δx)ᵀ B from the thread's state elements.
+  virtual SmallVector<Value> nextState(Value total, ValueRange state) = 0;
 
-  // The state tile of warp w: columns 8 (w + 4 t) of the 16 x N state.
-  auto stateCol = [&](int64_t t, int64_t k) {
-    return e.add(e.mul(e.add(e.warp, e.index(kWarps * t)), e.index(8)),
-                 e.accCol(k));
-  };
-  SmallVector<std::pair<Value, Value>> at;
-  for (int64_t t = 0; t < stateTiles; ++t)
-    for (int64_t k = 0; k < 4; ++k)
-      at.push_back({e.accRow(k), stateCol(t, k)});
+  ChunkEmitter &e;
+  /// Head channels per block.
+  int64_t channels;
+  /// The (head channel, state index) of each state element a thread holds,
+  /// in its accumulator's order.
+  SmallVector<std::pair<Value, Value>> stateElements;
+  /// The chunk's log decays and their inclusive sums (workgroup memory).
+  Value logDecays, cum;
+};
+
+/// The chunked form's kernel for `phase`: each chunk staged, its scores
+/// and outputs computed (unless the phase wants states only), the state
+/// carried on, with the instructions of `g`.
+void buildChunkedKernel(MmaGeneration &g, Phase phase) {
+  ChunkEmitter &e = g.e;
   bool outputs = phase != Phase::ChunkStates;
-
-  e.run(phase, at, [&](Value t0, ValueRange state) -> SmallVector<Value> {
-    e.stageChunk(
-        t0, outputs, kChannelTile, logDecays, cum, state, at,
-        [&](Value j, Value nn, Value c, Value bv) {
-          if (c)
-            e.store(c, cs, {j, nn});
-          e.store(bv, bs, {j, nn});
-        },
-        // The state as the B operand of C hᵀ.
-        [&](Value h, Value p, Value nn) {
-          e.store(e.toF16(h), hs, {p, nn});
-        },
-        [&](Value j, Value pp, Value dx, Value wdx) {
-          e.store(dx, xs, {j, pp});
-          e.store(wdx, xw, {pp, j});
-        });
-    Value total = e.stateDecay(cum, e.index(q - 1));
+  e.run(phase, g.stateElements, [&](Value t0, ValueRange state) -> SmallVector<Value> {
+    // Staged between barriers: the log decays; C (queries, with outputs)
+    // and B (keys); the state (with outputs); then cum and the segments;
+    // then δx and w ∘ δx of the block's channels.
+    e.barrier(); // The previous chunk's products are done with shared memory.
+    e.stageLogDecays(t0, g.logDecays);
+    e.forEachCB(t0, outputs,
+                [&](Value j, Value nn, Value c, Value bv) { g.stageKeys(j, nn, c, bv); });
+    if (outputs)
+      for (auto [h, pn] : llvm::zip_equal(state, g.stateElements))
+        g.stageState(h, pn.first, pn.second);
+    e.barrier();
+    e.cumulate(t0, g.logDecays, g.cum);
+    e.barrier();
+    Value cumLast = e.load(g.cum, {e.index(e.q - 1)});
+    e.forEachDx(t0, g.channels, g.cum, cumLast, [&](Value j, Value pp, Value dx, Value wdx) {
+      g.stageValues(j, pp, dx, wdx);
+    });
+    g.publishStaged(outputs);
+    Value total = e.stateDecay(g.cum, e.index(e.q - 1));
     if (outputs) {
-      // M = C Bᵀ ∘ L, one 16 x 8 tile per warp at a time.
-      e.forEach(e.warp, e.index((q / 16) * (q / 8)), e.index(kWarps),
-                [&](Value tile) {
-                  Value r0 = e.mul(e.div(tile, q / 8), e.index(16));
-                  Value c0 = e.mul(e.rem(tile, q / 8), e.index(8));
-                  SmallVector<Value> s = product(e,
-                      [&](Value r, Value c) {
-                        return e.load(cs, {e.add(r0, r), c});
-                      },
-                      [&](Value r, Value c) {
-                        return e.load(bs, {e.add(c0, c), r});
-                      },
-                      e.index(n), zeros());
-                  for (int64_t k = 0; k < 4; ++k) {
-                    Value i = e.add(r0, e.accRow(k)),
-                          j = e.add(c0, e.accCol(k));
-                    e.store(e.maskedScore(s[k], cum, i, j), ms, {i, j});
-                  }
-                });
-      e.barrier();
-      // Y = exp(cum_i) · C hᵀ + M δx: Q/16 x 2 tiles.
-      e.forEach(e.warp, e.index(q / 8), e.index(kWarps), [&](Value tile) {
-        Value r0 = e.mul(e.div(tile, 2), e.index(16));
-        Value c0 = e.mul(e.rem(tile, 2), e.index(8));
-        SmallVector<Value> acc = product(e,
-            [&](Value r, Value c) {
-              return e.load(cs, {e.add(r0, r), c});
-            },
-            [&](Value r, Value c) {
-              return e.load(hs, {e.add(c0, c), r});
-            },
-            e.index(n), zeros());
-        for (int64_t k = 0; k < 4; ++k)
-          acc[k] = e.mulf(acc[k], e.stateDecay(cum, e.add(r0, e.accRow(k))));
-        // M is lower triangular: its columns past the tile's last row are
-        // zero.
-        acc = product(e,
-            [&](Value r, Value c) {
-              return e.load(ms, {e.add(r0, r), c});
-            },
-            [&](Value r, Value c) {
-              return e.load(xs, {r, e.add(c0, c)});
-            },
-            e.add(r0, e.index(16)), acc);
-        for (int64_t k = 0; k < 4; ++k)
-          e.storeOutput(t0, e.add(r0, e.accRow(k)), e.add(c0, e.accCol(k)),
-                        acc[k]);
-      });
+      g.scores();
+      g.outputs(t0);
     }
+    SmallVector<Value> next = g.nextState(total, state);
+    next.push_back(total);
+    return next;
+  });
+}
+
+/// mma.sync (sm_80 on): 16 head channels per block, the products in 16 x 8
+/// tiles of mma.m16n8k16 from static workgroup memory.
+class MmaSync final : public MmaGeneration {
+public:
+  explicit MmaSync(ChunkEmitter &e) : MmaGeneration(e, kChannelTile) {
+    OpBuilder &b = e.b;
+    Location l = e.l;
+    int64_t q = e.q, n = e.n;
+    cs = workgroupBuffer(b, l, {q, n}, e.f16);
+    bs = workgroupBuffer(b, l, {q, n}, e.f16);
+    xs = workgroupBuffer(b, l, {q, kChannelTile}, e.f16);
+    xw = workgroupBuffer(b, l, {kChannelTile, q}, e.f16);
+    ms = workgroupBuffer(b, l, {q, q}, e.f16);
+    hs = workgroupBuffer(b, l, {kChannelTile, n}, e.f16);
+    logDecays = workgroupBuffer(b, l, {q}, e.f32);
+    cum = workgroupBuffer(b, l, {q}, e.f32);
+    if (e.arg(SeqIdx))
+      e.segments = workgroupBuffer(b, l, {q}, b.getI32Type());
+    // Each warp keeps N / 32 accumulator tiles (16 x 8) of the state: the
+    // columns 8 (w + 4 t) of the 16 x N state.
+    stateTiles = n / (8 * kWarps);
+    for (int64_t t = 0; t < stateTiles; ++t)
+      for (int64_t k = 0; k < 4; ++k)
+        stateElements.push_back(
+            {e.accRow(k), e.add(e.mul(stateColumn(t), e.index(8)), e.accCol(k))});
+  }
+
+  void stageKeys(Value j, Value nn, Value c, Value bv) override {
+    if (c)
+      e.store(c, cs, {j, nn});
+    e.store(bv, bs, {j, nn});
+  }
+  // The state as the B operand of C hᵀ.
+  void stageState(Value h, Value p, Value nn) override {
+    e.store(e.toF16(h), hs, {p, nn});
+  }
+  void stageValues(Value j, Value pp, Value dx, Value wdx) override {
+    e.store(dx, xs, {j, pp});
+    e.store(wdx, xw, {pp, j});
+  }
+  void publishStaged(bool outputs) override {
+    // The scores read only what the staging's own barriers published; the
+    // barrier after them publishes δx and w ∘ δx, which without outputs
+    // one is needed for.
     if (!outputs)
-      // w ∘ δx comes from all threads: without the products above, their
-      // barrier is still needed.
       e.barrier();
-    // h' = exp(cum_last) h + (w ∘ δx)ᵀ B, in the warp's registers.
+  }
+  void scores() override {
+    int64_t q = e.q;
+    // One 16 x 8 tile per warp at a time.
+    e.forEach(e.warp, e.index((q / 16) * (q / 8)), e.index(kWarps), [&](Value tile) {
+      Value r0 = e.mul(e.div(tile, q / 8), e.index(16));
+      Value c0 = e.mul(e.rem(tile, q / 8), e.index(8));
+      SmallVector<Value> s = product(
+          e, [&](Value r, Value c) { return e.load(cs, {e.add(r0, r), c}); },
+          [&](Value r, Value c) { return e.load(bs, {e.add(c0, c), r}); },
+          e.index(e.n), zeros());
+      for (int64_t k = 0; k < 4; ++k) {
+        Value i = e.add(r0, e.accRow(k)), j = e.add(c0, e.accCol(k));
+        e.store(e.maskedScore(s[k], cum, i, j), ms, {i, j});
+      }
+    });
+    e.barrier();
+  }
+  void outputs(Value t0) override {
+    // Q/16 x 2 tiles.
+    e.forEach(e.warp, e.index(e.q / 8), e.index(kWarps), [&](Value tile) {
+      Value r0 = e.mul(e.div(tile, 2), e.index(16));
+      Value c0 = e.mul(e.rem(tile, 2), e.index(8));
+      SmallVector<Value> acc = product(
+          e, [&](Value r, Value c) { return e.load(cs, {e.add(r0, r), c}); },
+          [&](Value r, Value c) { return e.load(hs, {e.add(c0, c), r}); },
+          e.index(e.n), zeros());
+      for (int64_t k = 0; k < 4; ++k)
+        acc[k] = e.mulf(acc[k], e.stateDecay(cum, e.add(r0, e.accRow(k))));
+      // M is lower triangular: its columns past the tile's last row are
+      // zero.
+      acc = product(
+          e, [&](Value r, Value c) { return e.load(ms, {e.add(r0, r), c}); },
+          [&](Value r, Value c) { return e.load(xs, {r, e.add(c0, c)}); },
+          e.add(r0, e.index(16)), acc);
+      for (int64_t k = 0; k < 4; ++k)
+        e.storeOutput(t0, e.add(r0, e.accRow(k)), e.add(c0, e.accCol(k)), acc[k]);
+    });
+  }
+  // In the warp's registers.
+  SmallVector<Value> nextState(Value total, ValueRange state) override {
     SmallVector<Value> next;
     for (int64_t t = 0; t < stateTiles; ++t) {
       SmallVector<Value> acc;
       for (int64_t k = 0; k < 4; ++k)
         acc.push_back(e.mulf(total, state[4 * t + k]));
-      Value c0 = e.mul(e.add(e.warp, e.index(kWarps * t)), e.index(8));
-      llvm::append_range(next, product(e,
-                                   [&](Value r, Value c) {
-                                     return e.load(xw, {r, c});
-                                   },
-                                   [&](Value r, Value c) {
-                                     return e.load(bs, {r, e.add(c0, c)});
-                                   },
-                                   e.index(q), acc));
+      Value c0 = e.mul(stateColumn(t), e.index(8));
+      llvm::append_range(
+          next, product(
+                    e, [&](Value r, Value c) { return e.load(xw, {r, c}); },
+                    [&](Value r, Value c) { return e.load(bs, {r, e.add(c0, c)}); },
+                    e.index(e.q), acc));
     }
-    next.push_back(total);
     return next;
-  });
-}
+  }
+
+private:
+  SmallVector<Value> zeros() { return SmallVector<Value>(4, e.f32c(0.0)); }
+  /// The state tile t of the calling warp, in units of 8 columns.
+  Value stateColumn(int64_t t) { return e.add(e.warp, e.index(kWarps * t)); }
+
+  Value cs, bs, xs, xw, ms, hs;
+  int64_t stateTiles;
+};
 
 /// An operand of the wgmma kernel in dynamic shared memory. wgmma reads it
 /// through a matrix descriptor; without swizzling (PTX ISA, "Shared Memory
@@ -799,62 +835,118 @@ struct WarpgroupOperand {
   }
 };
 
-/// The wgmma kernel: 64 head channels per block, Q = 64.
-void buildWarpgroupKernel(ChunkEmitter &e, Phase phase) {
-  OpBuilder &b = e.b;
-  Location l = e.l;
-  MLIRContext *context = b.getContext();
-  constexpr int64_t q = kWarpgroupChunk, channels = kWarpgroupChannels;
-  int64_t n = e.n;
-  Type f16 = e.f16, f32 = e.f32;
-  auto workgroup =
-      gpu::AddressSpaceAttr::get(context, gpu::AddressSpace::Workgroup);
-  Value smem = gpu::DynamicSharedMemoryOp::create(
-      b, l,
-      MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(),
-                      workgroup));
-  int64_t offset = 0;
-  auto view = [&](int64_t elements, Type type) {
-    Value v = memref::ViewOp::create(
-        b, l, MemRefType::get({elements}, type, AffineMap(), workgroup), smem,
-        e.index(offset), ValueRange{});
-    offset += elements * type.getIntOrFloatBitWidth() / 8;
-    return v;
-  };
-  auto operand = [&](int64_t rows, int64_t k) {
-    int64_t start = offset;
-    return WarpgroupOperand{view(rows * k, f16), start, k};
-  };
-  // C, B (steps x N), Bᵀ (N x steps), the state (channels x N), M (steps x
-  // steps), δx and w ∘ δx (channels x steps): each stored K-major for the
-  // product that reads it.
-  WarpgroupOperand cs = operand(q, n), bs = operand(q, n), bt = operand(n, q),
-                   hs = operand(channels, n), ms = operand(q, q),
-                   xt = operand(channels, q), xw = operand(channels, q);
-  Value logDecays = view(q, f32), cum = view(q, f32);
-  if (e.arg(SeqIdx))
-    e.segments = view(q, b.getI32Type());
-  assert(offset == warpgroupSharedBytes(n, e.segments != nullptr) &&
-         "shared memory size mismatch");
-  Value base = arith::IndexCastOp::create(
-      b, l, b.getI64Type(),
-      memref::ExtractAlignedPointerAsIndexOp::create(b, l, smem));
+/// wgmma (sm_90a): 64 head channels per block, Q = 64, the products as
+/// asynchronous warpgroup MMAs on operands in dynamic shared memory.
+class Warpgroup final : public MmaGeneration {
+public:
+  explicit Warpgroup(ChunkEmitter &e) : MmaGeneration(e, kWarpgroupChannels) {
+    OpBuilder &b = e.b;
+    Location l = e.l;
+    constexpr int64_t q = kWarpgroupChunk;
+    int64_t n = e.n;
+    auto workgroup =
+        gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+    Value smem = gpu::DynamicSharedMemoryOp::create(
+        b, l,
+        MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(), workgroup));
+    int64_t offset = 0;
+    auto view = [&](int64_t elements, Type type) {
+      Value v = memref::ViewOp::create(
+          b, l, MemRefType::get({elements}, type, AffineMap(), workgroup), smem,
+          e.index(offset), ValueRange{});
+      offset += elements * type.getIntOrFloatBitWidth() / 8;
+      return v;
+    };
+    auto operand = [&](int64_t rows, int64_t k) {
+      int64_t start = offset;
+      return WarpgroupOperand{view(rows * k, e.f16), start, k};
+    };
+    // C, B (steps x N), Bᵀ (N x steps), the state (channels x N), M (steps
+    // x steps), δx and w ∘ δx (channels x steps): each stored K-major for
+    // the product that reads it.
+    cs = operand(q, n);
+    bs = operand(q, n);
+    bt = operand(n, q);
+    hs = operand(channels, n);
+    ms = operand(q, q);
+    xt = operand(channels, q);
+    xw = operand(channels, q);
+    logDecays = view(q, e.f32);
+    cum = view(q, e.f32);
+    if (e.arg(SeqIdx))
+      e.segments = view(q, b.getI32Type());
+    assert(offset == warpgroupSharedBytes(n, e.segments != nullptr) &&
+           "shared memory size mismatch");
+    base = arith::IndexCastOp::create(
+        b, l, b.getI64Type(), memref::ExtractAlignedPointerAsIndexOp::create(b, l, smem));
+    // The 64 x N state tile, as the accumulator of h' (rows: channels).
+    for (int64_t i = 0; i < n / 2; ++i)
+      stateElements.push_back({row(i), col(i)});
+  }
 
+  void stageKeys(Value j, Value nn, Value c, Value bv) override {
+    if (c)
+      cs.store(e, c, j, nn);
+    bs.store(e, bv, j, nn);
+    bt.store(e, bv, nn, j);
+  }
+  void stageState(Value h, Value p, Value nn) override {
+    hs.store(e, e.toF16(h), p, nn);
+  }
+  void stageValues(Value j, Value pp, Value dx, Value wdx) override {
+    xt.store(e, dx, pp, j);
+    xw.store(e, wdx, pp, j);
+  }
+  void publishStaged(bool) override { publish(); }
+  void scores() override {
+    SmallVector<Value> s = product(cs, bs, e.q, zeros(e.q / 2));
+    for (int64_t i = 0; i < e.q / 2; ++i)
+      ms.store(e, e.maskedScore(s[i], cum, row(i), col(i)), row(i), col(i));
+    publish();
+  }
+  void outputs(Value t0) override {
+    SmallVector<Value> y = product(cs, hs, channels, zeros(channels / 2));
+    for (int64_t i = 0; i < channels / 2; ++i)
+      y[i] = e.mulf(y[i], e.stateDecay(cum, row(i)));
+    y = product(ms, xt, channels, y);
+    for (int64_t i = 0; i < channels / 2; ++i)
+      e.storeOutput(t0, row(i), col(i), y[i]);
+  }
+  SmallVector<Value> nextState(Value total, ValueRange state) override {
+    SmallVector<Value> acc;
+    for (Value h : state)
+      acc.push_back(e.mulf(total, h));
+    return product(xw, bt, e.n, acc);
+  }
+
+private:
   // Element i of a 64 x cols accumulator (wgmma's D): warp w holds rows
   // 16 w..16 w + 15, in the mma.m16n8 fragment of each 8 columns.
-  auto row = [&](int64_t i) {
-    return e.add(e.mul(e.warp, e.index(16)), e.accRow(i % 4));
-  };
-  auto col = [&](int64_t i) {
-    return e.add(e.index(8 * (i / 4)), e.accCol(i % 4));
-  };
-  // acc + A Bᵀ over the K of both operands (rows 0..63 of A, 0..cols-1 of
-  // B): one wgmma.mma_async per 16 of K in one group, waited for.
-  auto product = [&](const WarpgroupOperand &a, const WarpgroupOperand &bm,
-                     int64_t cols, ArrayRef<Value> acc) -> SmallVector<Value> {
+  Value row(int64_t i) { return e.add(e.mul(e.warp, e.index(16)), e.accRow(i % 4)); }
+  Value col(int64_t i) { return e.add(e.index(8 * (i / 4)), e.accCol(i % 4)); }
+  SmallVector<Value> zeros(int64_t count) {
+    return SmallVector<Value>(count, e.f32c(0.0));
+  }
+  /// Shared memory written by the threads (the generic proxy) is read by
+  /// wgmma (the async proxy): each thread fences its writes before the
+  /// barrier that publishes them.
+  void publish() {
+    MLIRContext *context = e.b.getContext();
+    NVVM::FenceProxyOp::create(
+        e.b, e.l, NVVM::ProxyKindAttr::get(context, NVVM::ProxyKind::async_shared),
+        NVVM::SharedSpaceAttr::get(context, NVVM::SharedSpace::shared_cta));
+    e.barrier();
+  }
+  /// acc + A Bᵀ over the K of both operands (rows 0..63 of A, 0..cols-1 of
+  /// B): one wgmma.mma_async per 16 of K in one group, waited for.
+  SmallVector<Value> product(const WarpgroupOperand &a, const WarpgroupOperand &bm,
+                             int64_t cols, ArrayRef<Value> acc) {
+    OpBuilder &b = e.b;
+    Location l = e.l;
+    MLIRContext *context = b.getContext();
     assert(a.k == bm.k && static_cast<int64_t>(acc.size()) == cols / 2);
-    auto type = LLVM::LLVMStructType::getLiteral(
-        context, SmallVector<Type>(cols / 2, f32));
+    auto type =
+        LLVM::LLVMStructType::getLiteral(context, SmallVector<Type>(cols / 2, e.f32));
     Value d = LLVM::UndefOp::create(b, l, type);
     for (auto [i, v] : llvm::enumerate(acc))
       d = LLVM::InsertValueOp::create(b, l, d, v, i);
@@ -864,75 +956,21 @@ void buildWarpgroupKernel(ChunkEmitter &e, Phase phase) {
       d = NVVM::WgmmaMmaAsyncOp::create(
           b, l, type, d, a.descriptor(e, base, k0), bm.descriptor(e, base, k0),
           NVVM::MMAShapeAttr::get(context, 64, cols, 16), NVVM::WGMMATypes::f16,
-          NVVM::WGMMATypes::f16, NVVM::WGMMATypes::f32,
-          NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
-          NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row, NVVM::MMALayout::col,
-          /*satfinite=*/nullptr);
+          NVVM::WGMMATypes::f16, NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
+          NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
+          NVVM::MMALayout::col, /*satfinite=*/nullptr);
     NVVM::WgmmaGroupSyncAlignedOp::create(b, l);
     NVVM::WgmmaWaitGroupSyncOp::create(b, l, 0);
     SmallVector<Value> out;
     for (int64_t i = 0; i < cols / 2; ++i)
       out.push_back(LLVM::ExtractValueOp::create(b, l, d, i));
     return out;
-  };
-  auto zeros = [&](int64_t count) {
-    return SmallVector<Value>(count, e.f32c(0.0));
-  };
-  // Shared memory written by the threads (the generic proxy) is read by
-  // wgmma (the async proxy): each thread fences its writes before the
-  // barrier that publishes them.
-  auto publish = [&] {
-    NVVM::FenceProxyOp::create(
-        b, l, NVVM::ProxyKindAttr::get(context, NVVM::ProxyKind::async_shared),
-        NVVM::SharedSpaceAttr::get(context, NVVM::SharedSpace::shared_cta));
-    e.barrier();
-  };
+  }
 
-  // The 64 x N state tile, as the accumulator of h' (rows: channels).
-  SmallVector<std::pair<Value, Value>> at;
-  for (int64_t i = 0; i < n / 2; ++i)
-    at.push_back({row(i), col(i)});
-  bool outputs = phase != Phase::ChunkStates;
-
-  e.run(phase, at, [&](Value t0, ValueRange state) -> SmallVector<Value> {
-    e.stageChunk(
-        t0, outputs, channels, logDecays, cum, state, at,
-        [&](Value j, Value nn, Value c, Value bv) {
-          if (c)
-            cs.store(e, c, j, nn);
-          bs.store(e, bv, j, nn);
-          bt.store(e, bv, nn, j);
-        },
-        [&](Value h, Value p, Value nn) { hs.store(e, e.toF16(h), p, nn); },
-        [&](Value j, Value pp, Value dx, Value wdx) {
-          xt.store(e, dx, pp, j);
-          xw.store(e, wdx, pp, j);
-        });
-    publish();
-    Value total = e.stateDecay(cum, e.index(q - 1));
-    if (outputs) {
-      // M = C Bᵀ ∘ L.
-      SmallVector<Value> s = product(cs, bs, q, zeros(q / 2));
-      for (int64_t i = 0; i < q / 2; ++i)
-        ms.store(e, e.maskedScore(s[i], cum, row(i), col(i)), row(i), col(i));
-      publish();
-      // Y = exp(cum_i) · C hᵀ + M δx.
-      SmallVector<Value> y = product(cs, hs, channels, zeros(channels / 2));
-      for (int64_t i = 0; i < channels / 2; ++i)
-        y[i] = e.mulf(y[i], e.stateDecay(cum, row(i)));
-      y = product(ms, xt, channels, y);
-      for (int64_t i = 0; i < channels / 2; ++i)
-        e.storeOutput(t0, row(i), col(i), y[i]);
-    }
-    // h' = exp(cum_last) h + (w ∘ δx)ᵀ B.
-    SmallVector<Value> acc;
-    for (Value h : state)
-      acc.push_back(e.mulf(total, h));
-    SmallVector<Value> next = product(xw, bt, n, acc);
-    next.push_back(total);
-    return next;
-  });
-}
+  WarpgroupOperand cs, bs, bt, hs, ms, xt, xw;
+  /// The shared-memory address of the dynamic shared memory (i64).
+  Value base;
+};
 
 /// The state-passing kernel of Phase::ChunkStates/ChunkOutputs: a thread
 /// per (row, head, channel, state index), n fastest, runs the recurrence
@@ -1048,10 +1086,12 @@ private:
   }
   void emit(OpBuilder &b, Location l, const Operands &ops, Phase phase) const {
     ChunkEmitter emitter(b, l, op, ops, q, channels, phase);
+    std::unique_ptr<MmaGeneration> generation;
     if (wgmma)
-      buildWarpgroupKernel(emitter, phase);
+      generation = std::make_unique<Warpgroup>(emitter);
     else
-      buildMmaSyncKernel(emitter, phase);
+      generation = std::make_unique<MmaSync>(emitter);
+    buildChunkedKernel(*generation, phase);
   }
 
   PatternRewriter &rewriter;
