@@ -317,11 +317,6 @@ int ssm::compile(const DriverOptions &options) {
     return fail("--caller-outputs is for the CPU so far: a CUDA entry point's "
                 "outputs are device buffers it allocates (docs/gpu.md)");
   if (options.input != "-" && llvm::sys::fs::is_directory(options.input)) {
-    if (options.pipeline.callerOutputs)
-      return fail("'" + options.input + "' is a model folder: its entry points "
-                  "keep the model ABI that ssm-run and libssm_runner load "
-                  "(runtime/include/ssm/model_abi.h); --caller-outputs applies "
-                  "to ssm IR files");
     if (options.targetKind == TargetKind::CUDA && options.emit != EmitKind::Imported)
       return fail("'" + options.input + "' is a model folder: whole models "
                   "compile for the CPU only so far (--target=cuda takes ssm IR "
@@ -382,16 +377,23 @@ int ssm::compile(const DriverOptions &options) {
   if (!runPipeline(*module, options, [&](OpPassManager &pm) {
         if (cuda)
           buildGPUBufferizePipeline(pm, options.gpu);
-        else
+        else if (model) {
+          // The model ABI (model_abi.h): the caller passes the logits.
+          CPUPipelineOptions pipeline = options.pipeline;
+          pipeline.callerOutputs = true;
+          buildCPUBufferizePipeline(pm, pipeline);
+        } else {
           buildCPUBufferizePipeline(pm, options.pipeline);
+        }
       }) ||
       (cuda && failed(checkDeviceBuffers(*module))))
     return 1;
   if (model) {
-    // The ABI promises callers that the caches are updated in place: a
-    // cache bufferization copied would come back as an extra result.
+    // The ABI promises callers that the caches are updated in place and
+    // the logits written into their buffer: a cache bufferization copied
+    // would come back as a result.
     for (auto func : module->getOps<func::FuncOp>())
-      if (!func.isPrivate() && func.getNumResults() != 1)
+      if (!func.isPrivate() && func.getNumResults() != 0)
         return fail("internal error: the caches of '" + func.getSymName() +
                     "' were not updated in place");
     std::string path = weightsPath(options);

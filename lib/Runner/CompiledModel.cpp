@@ -35,21 +35,12 @@ template <typename T> Memref<2, T> view2(T *data, int64_t rows, int64_t cols) {
 using Weights = Memref<1, float>;
 using Cache = Memref<2, float>;
 using Logits = Memref<2, float>;
-using PrefillFn = void (*)(Logits *, Weights *, Memref<2, int64_t> *, Cache *,
-                           Cache *);
-using DecodeFn = void (*)(Logits *, Weights *, Memref<1, int64_t> *, Cache *,
-                          Cache *);
-
-/// Copies the kernel-allocated logits out and frees them.
-void takeLogits(Logits &result, int64_t batch, int64_t vocab,
-                std::vector<float> &logits) {
-  const float *data = result.aligned + result.offset;
-  logits.resize(static_cast<size_t>(batch * vocab));
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t v = 0; v < vocab; ++v)
-      logits[b * vocab + v] = data[b * result.strides[0] + v * result.strides[1]];
-  std::free(result.allocated);
-}
+// The logits come last: the entry points write them into the caller's
+// buffer (model_abi.h, format 2).
+using PrefillFn = void (*)(Weights *, Memref<2, int64_t> *, Cache *, Cache *,
+                           Logits *);
+using DecodeFn = void (*)(Weights *, Memref<1, int64_t> *, Cache *, Cache *,
+                          Logits *);
 
 } // namespace
 
@@ -147,9 +138,10 @@ void CompiledModel::call(Fn entry, Ids &ids, ModelCaches &caches,
                      info[SSM_MODEL_INFO_CONV_CACHE_FLOATS]);
   Cache ssm = view2(caches.ssm.data(), caches.batch,
                     info[SSM_MODEL_INFO_SSM_CACHE_FLOATS]);
-  Logits result{};
-  entry(&result, &w, &ids, &conv, &ssm);
-  takeLogits(result, caches.batch, vocab(), logits);
+  // Resized only when the batch changes: no allocation per token.
+  logits.resize(static_cast<size_t>(caches.batch * vocab()));
+  Logits out = view2(logits.data(), caches.batch, vocab());
+  entry(&w, &ids, &conv, &ssm, &out);
 }
 
 bool CompiledModel::prefill(const int64_t *ids, int64_t length,

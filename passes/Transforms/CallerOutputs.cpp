@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Interfaces/DestinationStyleOpInterface.h"
@@ -36,22 +37,29 @@ std::string outputName(func::FuncOp func, unsigned index) {
 }
 
 /// Whether `value` is an argument of `func` that a call updates in place
-/// (`ssm.in_place`), or what an op wrote into one as its destination (a
-/// decode step's new state): the caller holds that buffer already.
+/// (`ssm.in_place`), or what the function wrote into one: through
+/// destinations (a decode step's new state), loops carrying it and
+/// reshapes of it (a model's caches), which bufferization makes that
+/// argument's buffer. The caller holds that buffer already.
 bool isInPlaceArgument(func::FuncOp func, Value value) {
   while (true) {
     if (auto arg = dyn_cast<BlockArgument>(value))
       return arg.getOwner() == &func.getBody().front() &&
              func.getArgAttr(arg.getArgNumber(), "ssm.in_place");
-    if (auto cast = value.getDefiningOp<tensor::CastOp>()) {
-      value = cast.getSource();
-      continue;
-    }
+    Operation *op = value.getDefiningOp();
     auto result = cast<OpResult>(value);
-    auto dps = dyn_cast<DestinationStyleOpInterface>(result.getOwner());
-    if (!dps)
+    if (auto cast = dyn_cast<tensor::CastOp>(op))
+      value = cast.getSource();
+    else if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op))
+      value = collapse.getSrc();
+    else if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op))
+      value = expand.getSrc();
+    else if (auto loop = dyn_cast<scf::ForOp>(op))
+      value = loop.getInitArgs()[result.getResultNumber()];
+    else if (auto dps = dyn_cast<DestinationStyleOpInterface>(op))
+      value = dps.getTiedOpOperand(result)->get();
+    else
       return false;
-    value = dps.getTiedOpOperand(result)->get();
   }
 }
 

@@ -112,7 +112,7 @@ int main(int argc, char **argv) {
       cl::desc("Entry points write each result into a buffer the caller "
                "passes (trailing arguments, named after the results) and "
                "return nothing, instead of allocating results the caller "
-               "frees (CPU, ssm IR input)"),
+               "frees (CPU; a model folder's entry points always do)"),
       cl::init(false), cl::cat(category));
   cl::opt<mlir::ssm::SSDAlgorithmChoice> ssdAlgorithm(
       "ssd-algorithm",

@@ -37,7 +37,9 @@ enum ssm_model_type {
 /// SSM_MODEL_INFO_FORMAT_VERSION of the libraries this header describes;
 /// bumped whenever the entry points or the table change, so that a reader
 /// refuses a library of another format instead of misreading it.
-#define SSM_MODEL_FORMAT_VERSION 1
+/// Version 2: the entry points write the logits into a buffer the caller
+/// passes last (`--caller-outputs`) instead of returning one they allocate.
+#define SSM_MODEL_FORMAT_VERSION 2
 
 /// A weights file: a header of SSM_WEIGHTS_HEADER_BYTES bytes holding the
 /// magic (8 bytes, no terminating zero), the float count and the layout
