@@ -1,4 +1,5 @@
 // RUN: ssmc %s --caller-outputs --emit=bufferized -o - | FileCheck %s --check-prefix=IR
+// RUN: ssm-opt %s --ssm-cpu-bufferize='caller-outputs=true' | FileCheck %s --check-prefix=OPT
 // RUN: ssmc %s --caller-outputs -o %t.o --header %t.h
 // RUN: FileCheck %s --check-prefix=HEADER < %t.h
 // RUN: %cc -include %t.h %S/Inputs/call-caller-outputs.c %t.o -L%ssm_obj_root/lib -lssm_runtime -Wl,-rpath,%ssm_obj_root/lib -lm -o %t.exe
@@ -24,6 +25,11 @@
 // IR: cf.assert %{{.*}}, "ssd: output 'y' dimension 1 does not match the result's size"
 // IR: scf.forall
 // IR: return{{$}}
+
+// ssm-opt's pipeline option does the same (ssm-opt records no source
+// names: the output is named after its position).
+// OPT-LABEL: func.func @conv(
+// OPT-SAME: memref<?x4x?xf32> {ssm.in_place, ssm.name = "r0", ssm.output}) {
 
 // HEADER:      *   y: f32 [?, 4, ?]  (output: written by the call)
 // HEADER:      void _mlir_ciface_conv(ssmc_memref_3d_f32 *x, ssmc_memref_2d_f32 *w, ssmc_memref_3d_f32 *y);
