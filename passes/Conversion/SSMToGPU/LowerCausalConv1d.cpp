@@ -17,6 +17,7 @@
 #include "ssm/Support/Arith.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -44,22 +45,15 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
     // Without a final state, the kernel's arguments skip its slot.
     auto argIndex = [&](Arg a) { return !hasFinal && a > Out ? a - 1 : a; };
 
-    // Results: out [B, C, L] and final_state [B, C, W - 1], in device memory.
-    auto dim = [&](Value t, int64_t i) -> Value {
-      return tensor::DimOp::create(rewriter, loc, t, i);
-    };
-    Value batch = dim(op.getX(), 0), channels = dim(op.getX(), 1);
+    // Results: out [B, C, L] and final_state [B, C, W - 1] (the op's
+    // reified shapes), in device memory.
+    ReifiedRankedShapedTypeDims shapes;
+    if (failed(op.reifyResultShapes(rewriter, shapes)))
+      return failure();
     SmallVector<std::pair<RankedTensorType, SmallVector<Value>>> outputs;
-    auto outType = op.getOut().getType();
-    outputs.push_back(
-        deviceOutput(outType, {batch, channels, dim(op.getX(), 2)}));
-    if (hasFinal) {
-      auto finalType = cast<RankedTensorType>(op.getFinalState().getType());
-      Value history = arith::SubIOp::create(
-          rewriter, loc, dim(op.getWeight(), 1),
-          arith::ConstantIndexOp::create(rewriter, loc, 1));
-      outputs.push_back(deviceOutput(finalType, {batch, channels, history}));
-    }
+    for (auto [result, shape] : llvm::zip(op->getResults(), shapes))
+      outputs.push_back(deviceOutput(cast<RankedTensorType>(result.getType()),
+                                     getValueOrCreateConstantIndexOp(rewriter, loc, shape)));
 
     // Steps per channel in the grid: max(L, W - 1).
     auto stepsOf = [&](OpBuilder &b, Location l, Value x, Value weight) {

@@ -171,19 +171,18 @@ public:
   }
 
   void lower() {
-    Value x = op.getX();
-    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, x);
+    // Destinations of the op's reified shapes: out [B, C, L], final state
+    // [B, C, W - 1].
+    ReifiedRankedShapedTypeDims shapes;
+    (void)op.reifyResultShapes(rewriter, shapes);
+    SmallVector<OpFoldResult> sizes = shapes[0];
     SmallVector<Value> outputs{
         tensor::EmptyOp::create(rewriter, loc, sizes, outElement)};
     Value fs = op.getFinalState();
     Value finalState;
     if (fs) {
-      OpFoldResult historySize = history;
-      if (staticWidth)
-        historySize = rewriter.getIndexAttr(*staticWidth - 1);
-      finalState = tensor::EmptyOp::create(
-          rewriter, loc, SmallVector<OpFoldResult>{sizes[0], sizes[1], historySize},
-          getElementTypeOrSelf(fs.getType()));
+      finalState = tensor::EmptyOp::create(rewriter, loc, shapes[1],
+                                           getElementTypeOrSelf(fs.getType()));
       // A width of 1 carries no history: the final state is empty and no
       // row writes it (a slice of a dimension of size 0 does not verify).
       if (!staticWidth || *staticWidth > 1)
