@@ -109,13 +109,29 @@ enum class Phase {
   ChunkOutputs,
 };
 
+/// Where the chunked kernels consume each coefficient: the decay per
+/// step, the values, skip and gate per (step, channel), keys and queries
+/// per (step, entry).
+void planChunkedLevels(CoefficientEmitter &emitter) {
+  emitter.planLevels({T, T | P, T | N, T | N, T | P, T | P}, T | P | N);
+}
+
+/// How many region values per step (Mamba-2: δ) the chunked kernels stage
+/// in shared memory.
+int64_t stagedStepValues(RecurrenceOp op) {
+  CoefficientEmitter planner(op, {});
+  planChunkedLevels(planner);
+  return planner.plannedAt(T).size();
+}
+
 /// Dynamic shared memory of the wgmma kernel for state size `n`: C, B and
 /// Bᵀ (64 x n), the state copy (64 x n), M, δx and w ∘ δx (64 x 64) in f16;
-/// log decays and cum (64) in f32; with `seq_idx`, the steps' segments (64,
-/// i32).
-/// 88.5 KB for N = 128, 152.5 KB for N = 256.
-int64_t warpgroupSharedBytes(int64_t n, bool segments) {
-  return 2 * (4 * 64 * n + 3 * 64 * 64) + 4 * 2 * 64 + (segments ? 4 * 64 : 0);
+/// log decays, cum and the `steps` staged step values (64 each) in f32;
+/// with `seq_idx`, the steps' segments (64, i32).
+/// 88.75 KB for Mamba-2 with N = 128, 152.75 KB with N = 256.
+int64_t warpgroupSharedBytes(int64_t n, int64_t steps, bool segments) {
+  return 2 * (4 * 64 * n + 3 * 64 * 64) + 4 * (2 + steps) * 64 +
+         (segments ? 4 * 64 : 0);
 }
 
 /// What both chunked kernels emit alike: index arithmetic, the block's
@@ -142,10 +158,8 @@ public:
         f32(b.getF32Type()), f16(b.getF16Type()),
         extents(recurrenceExtents(b, l, op, operands.sources)),
         emitter(op, extents, operands.sources) {
-    // Where the kernels consume each coefficient: the decay per step, the
-    // values, skip and gate per (step, channel), keys and queries per
-    // (step, entry).
-    emitter.planLevels({T, T | P, T | N, T | N, T | P, T | P}, T | P | N);
+    planChunkedLevels(emitter);
+    stepValues = emitter.plannedAt(T);
     Value heads = mul(extents[RecurrenceOp::kG], extents[RecurrenceOp::kR]);
     n = op.getStaticExtents()[kN];
     Value tiles = index(op.getStaticExtents()[kP] / channels);
@@ -219,21 +233,39 @@ public:
   SmallVector<Value> extents;
   CoefficientEmitter emitter;
   Scope item;
+  /// The region values per step (Mamba-2: δ), computed once per chunk step
+  /// by stageLogDecays into `stepScratch` ([values, q], set by the kernel)
+  /// and read from there by the coefficients per (step, channel) or (step,
+  /// entry): recomputed per channel, δ's inputs and its softplus stayed
+  /// live in every thread's loop over the chunk's values.
+  SmallVector<Value> stepValues;
+  Value stepScratch;
 
   /// The position in the op's tensors of the row's step `t`.
   Value step(Value t) { return begin ? add(begin, t) : t; }
-  /// Coefficient `role` at the row's step `t` and, when given, channel `p`
-  /// of the tile or state entry `nn`.
-  Value coefficient(YieldOp::Role role, Value t, Value p = Value(),
-                    Value nn = Value()) {
+  /// Coefficient `role` at step `j` of the chunk from `t0` and, when
+  /// given, channel `p` of the tile or state entry `nn`; with `staged`,
+  /// from the step values staged for the chunk.
+  Value coefficient(YieldOp::Role role, Value t0, Value j, Value p,
+                    Value nn, bool staged) {
+    Scope at = atStep(t0, j, p, staged);
+    at.index[kN] = nn;
+    return emitter.emit(b, l, yield.getRole(role), at);
+  }
+  /// The scope of step `j` of the chunk from `t0` and, when given, channel
+  /// `p` of the tile; with `staged`, it reads the step values from
+  /// `stepScratch`, which must be published by then.
+  Scope atStep(Value t0, Value j, Value p, bool staged = true) {
     Scope at(&item);
-    at.index[kT] = step(t);
+    at.index[kT] = step(add(t0, j));
+    for (auto [k, v] : llvm::enumerate(stepValues))
+      if (staged)
+        at.values.map(v, load(stepScratch, {index(k), j}));
     if (p) {
       at.index[kP] = add(p0, p);
       at.lane = p;
     }
-    at.index[kN] = nn;
-    return emitter.emit(b, l, yield.getRole(role), at);
+    return at;
   }
   /// The indices of the state at (channel p of the tile, n) of the row.
   SmallVector<Value> stateIndices(Value p, Value nn) {
@@ -308,19 +340,28 @@ public:
   Value accRow(int64_t k) { return add(group, index(k < 2 ? 0 : 8)); }
   Value accCol(int64_t k) { return add(pair, index(k % 2)); }
 
-  /// The log decay of each step of the chunk from `t0` into `logDecays`
-  /// (threads < q). Steps past L read as zero input with a zero log
-  /// decay: they add nothing and decay nothing.
+  /// The step values into `stepScratch` and the log decay into
+  /// `logDecays` of each step of the chunk from `t0` (threads < q). Steps
+  /// past L read as zero input with a zero log decay: they add nothing and
+  /// decay nothing.
   void stageLogDecays(Value t0, Value logDecays) {
     when(ult(tid, index(q)), [&] {
       Value t = add(t0, tid);
-      Value logDecay = ifInside(
+      SmallVector<Value> staged = ifInside(
           t,
           [&]() -> SmallVector<Value> {
-            return {coefficient(YieldOp::kDecay, t)};
+            Scope at(&item);
+            at.index[kT] = step(t);
+            SmallVector<Value> v;
+            for (Value stepValue : stepValues)
+              v.push_back(emitter.emit(b, l, stepValue, at));
+            v.push_back(emitter.emit(b, l, yield.getRole(YieldOp::kDecay), at));
+            return v;
           },
-          {f32c(0.0)})[0];
-      store(logDecay, logDecays, {tid});
+          SmallVector<Value>(stepValues.size() + 1, f32c(0.0)));
+      for (size_t k = 0; k < stepValues.size(); ++k)
+        store(staged[k], stepScratch, {index(k), tid});
+      store(staged.back(), logDecays, {tid});
     });
   }
 
@@ -388,7 +429,8 @@ public:
 
   /// `fn(j, n, C, B)` for every step j of the chunk and state index n,
   /// C and B in f16 (zero past L), spread over the block; without
-  /// `withC`, C is not read and null.
+  /// `withC`, C is not read and null. They are computed while the step
+  /// values are staged, so not from them.
   void forEachCB(Value t0, bool withC,
                  function_ref<void(Value, Value, Value, Value)> fn) {
     forEachOfBlock(q * n, [&](Value i) {
@@ -402,10 +444,12 @@ public:
           t,
           [&]() -> SmallVector<Value> {
             SmallVector<Value> v{
-                toF16(coefficient(YieldOp::kKey, t, Value(), nn))};
+                toF16(coefficient(YieldOp::kKey, t0, j, Value(), nn,
+                                  /*staged=*/false))};
             if (withC)
               v.push_back(
-                  toF16(coefficient(YieldOp::kQuery, t, Value(), nn)));
+                  toF16(coefficient(YieldOp::kQuery, t0, j, Value(), nn,
+                                    /*staged=*/false)));
             return v;
           },
           zeros);
@@ -424,7 +468,8 @@ public:
       Value t = add(t0, j);
       Value dx = ifInside(t,
                           [&]() -> SmallVector<Value> {
-                            return {coefficient(YieldOp::kValue, t, pp)};
+                            return {coefficient(YieldOp::kValue, t0, j, pp, Value(),
+                                               /*staged=*/true)};
                           },
                           {f32c(0.0)})[0];
       Value w = select(
@@ -448,12 +493,8 @@ public:
   /// accumulated value: the skip term added and the gate applied, stored
   /// when inside L.
   void storeOutput(Value t0, Value i, Value p, Value acc) {
-    Value t = add(t0, i);
-    when(ult(t, length), [&] {
-      Scope at(&item);
-      at.index[kT] = step(t);
-      at.index[kP] = add(p0, p);
-      at.lane = p;
+    when(ult(add(t0, i), length), [&] {
+      Scope at = atStep(t0, i, p);
       Value y = acc;
       Value skip = yield.getRole(YieldOp::kSkip);
       if (!matchPattern(skip, m_AnyZeroFloat()))
@@ -618,7 +659,8 @@ public:
   virtual void stageKeys(Value j, Value nn, Value c, Value b) = 0;
   /// Stores element (p, nn) of the state the chunk starts from.
   virtual void stageState(Value h, Value p, Value nn) = 0;
-  /// Stores δx and w ∘ δx of step j and head channel pp.
+  /// Stores δx (null when the chunk computes no output) and w ∘ δx of
+  /// step j and head channel pp.
   virtual void stageValues(Value j, Value pp, Value dx, Value wdx) = 0;
   /// Makes what the threads staged visible to the products that follow
   /// (`outputs`: the scores and outputs, else the state update alone).
@@ -662,7 +704,7 @@ void buildChunkedKernel(MmaGeneration &g, Phase phase) {
     e.barrier();
     Value cumLast = e.load(g.cum, {e.index(e.q - 1)});
     e.forEachDx(t0, g.channels, g.cum, cumLast, [&](Value j, Value pp, Value dx, Value wdx) {
-      g.stageValues(j, pp, dx, wdx);
+      g.stageValues(j, pp, outputs ? dx : Value(), wdx);
     });
     g.publishStaged(outputs);
     Value total = e.stateDecay(g.cum, e.index(e.q - 1));
@@ -691,6 +733,9 @@ public:
     ms = workgroupBuffer(b, l, {q, q}, e.f16);
     hs = workgroupBuffer(b, l, {kChannelTile, n}, e.f16);
     logDecays = workgroupBuffer(b, l, {q}, e.f32);
+    if (!e.stepValues.empty())
+      e.stepScratch = workgroupBuffer(
+          b, l, {static_cast<int64_t>(e.stepValues.size()), q}, e.f32);
     cum = workgroupBuffer(b, l, {q}, e.f32);
     if (e.arg(SeqIdx))
       e.segments = workgroupBuffer(b, l, {q}, b.getI32Type());
@@ -713,7 +758,8 @@ public:
     e.store(e.toF16(h), hs, {p, nn});
   }
   void stageValues(Value j, Value pp, Value dx, Value wdx) override {
-    e.store(dx, xs, {j, pp});
+    if (dx)
+      e.store(dx, xs, {j, pp});
     e.store(wdx, xw, {pp, j});
   }
   void publishStaged(bool outputs) override {
@@ -850,11 +896,12 @@ public:
         b, l,
         MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(), workgroup));
     int64_t offset = 0;
-    auto view = [&](int64_t elements, Type type) {
+    auto view = [&](ArrayRef<int64_t> shape, Type type) {
       Value v = memref::ViewOp::create(
-          b, l, MemRefType::get({elements}, type, AffineMap(), workgroup), smem,
+          b, l, MemRefType::get(shape, type, AffineMap(), workgroup), smem,
           e.index(offset), ValueRange{});
-      offset += elements * type.getIntOrFloatBitWidth() / 8;
+      offset += ShapedType::getNumElements(shape) *
+                type.getIntOrFloatBitWidth() / 8;
       return v;
     };
     auto operand = [&](int64_t rows, int64_t k) {
@@ -873,9 +920,12 @@ public:
     xw = operand(channels, q);
     logDecays = view(q, e.f32);
     cum = view(q, e.f32);
+    int64_t steps = e.stepValues.size();
+    if (steps)
+      e.stepScratch = view({steps, q}, e.f32);
     if (e.arg(SeqIdx))
       e.segments = view(q, b.getI32Type());
-    assert(offset == warpgroupSharedBytes(n, e.segments != nullptr) &&
+    assert(offset == warpgroupSharedBytes(n, steps, e.segments != nullptr) &&
            "shared memory size mismatch");
     base = arith::IndexCastOp::create(
         b, l, b.getI64Type(), memref::ExtractAlignedPointerAsIndexOp::create(b, l, smem));
@@ -894,7 +944,8 @@ public:
     hs.store(e, e.toF16(h), p, nn);
   }
   void stageValues(Value j, Value pp, Value dx, Value wdx) override {
-    xt.store(e, dx, pp, j);
+    if (dx)
+      xt.store(e, dx, pp, j);
     xw.store(e, wdx, pp, j);
   }
   void publishStaged(bool) override { publish(); }
@@ -1051,6 +1102,7 @@ public:
     wgmma = channels == kWarpgroupChannels;
     sharedBytes =
         wgmma ? warpgroupSharedBytes(op.getStaticExtents()[kN],
+                                     stagedStepValues(op),
                                      static_cast<bool>(op.getSeqIdx()))
               : 0;
     name = kernel.spec().name.str() + (wgmma ? "_wgmma" : "");

@@ -52,7 +52,7 @@ func.func @packed(%x: tensor<1x?x2x4xf32>, %dt: tensor<1x?x2xf32>, %A: tensor<2x
 // one thread, masks C Bᵀ (i ≥ j), and runs every product on nvgpu.mma.sync.
 // CHECK-LABEL: func.func @chunked
 // CHECK: gpu.launch_func @ssm_kernels::@chunked_ssd blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%c128
-// CHECK: gpu.func @chunked_ssd(%{{.*}}) workgroup(%[[CS:arg[0-9]+]] : memref<64x64xf16, #gpu.address_space<workgroup>>, %[[BS:arg[0-9]+]] : memref<64x64xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<64x16xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<16x64xf16, #gpu.address_space<workgroup>>, %[[MS:arg[0-9]+]] : memref<64x64xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<16x64xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<64xf32, #gpu.address_space<workgroup>>, %[[CUM:arg[0-9]+]] : memref<64xf32, #gpu.address_space<workgroup>>) kernel
+// CHECK: gpu.func @chunked_ssd(%{{.*}}) workgroup(%[[CS:arg[0-9]+]] : memref<64x64xf16, #gpu.address_space<workgroup>>, %[[BS:arg[0-9]+]] : memref<64x64xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<64x16xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<16x64xf16, #gpu.address_space<workgroup>>, %[[MS:arg[0-9]+]] : memref<64x64xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<16x64xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<64xf32, #gpu.address_space<workgroup>>, %[[STEPS:arg[0-9]+]] : memref<1x64xf32, #gpu.address_space<workgroup>>, %[[CUM:arg[0-9]+]] : memref<64xf32, #gpu.address_space<workgroup>>) kernel
 // CHECK: %[[CHUNKS:.*]] = arith.ceildivui %{{.*}}, %c64
 // CHECK: scf.for %{{.*}} = %{{.*}} to %[[CHUNKS]] step %{{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32)
 // CHECK: gpu.barrier
