@@ -440,7 +440,7 @@ int ssm::compile(const DriverOptions &options) {
         if (cuda)
           buildGPUToNVVMPipeline(pm, options.gpu);
         else
-          buildCPULowerToLLVMPipeline(pm, options.threads);
+          buildCPULowerToLLVMPipeline(pm, {options.threads, options.inlineMath});
       }))
     return 1;
   if (options.emit == EmitKind::PTX)

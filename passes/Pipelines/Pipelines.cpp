@@ -79,7 +79,9 @@ void ssm::buildCPUBufferizePipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
 }
 
-void ssm::buildCPULowerToLLVMPipeline(OpPassManager &pm, bool threads) {
+void ssm::buildCPULowerToLLVMPipeline(OpPassManager &pm,
+                                      const CPULowerOptions &options) {
+  bool threads = options.threads;
   // The runtime, when linked, also does the matrix products (through the
   // BLAS it opens); without it they become loops like any linalg op.
   if (threads)
@@ -87,6 +89,8 @@ void ssm::buildCPULowerToLLVMPipeline(OpPassManager &pm, bool threads) {
   OpPassManager &funcs = pm.nest<func::FuncOp>();
   funcs.addPass(createSSMStridedCopiesToLinalgPass());
   funcs.addPass(createConvertLinalgToLoopsPass());
+  if (options.inlineMath)
+    funcs.addPass(createSSMInlineMathPass());
   pm.addPass(memref::createFoldMemRefAliasOpsPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
@@ -176,6 +180,10 @@ struct CPUToLLVMOptions : PassPipelineOptions<CPUToLLVMOptions> {
                        llvm::cl::desc("Run scf.forall loops on "
                                       "libssm_runtime's thread pool"),
                        llvm::cl::init(true)};
+  Option<bool> inlineMath{*this, "inline-math",
+                          llvm::cl::desc("f32 exp, expm1, log and log1p as "
+                                         "inline polynomials, not libm calls"),
+                          llvm::cl::init(true)};
 };
 
 /// ssm-opt's spelling of CPUPipelineOptions.
@@ -228,7 +236,7 @@ void ssm::registerPipelines() {
   PassPipelineRegistration<CPUToLLVMOptions>(
       "ssm-cpu-to-llvm", "bufferized loops to the LLVM dialect",
       [](OpPassManager &pm, const CPUToLLVMOptions &options) {
-        buildCPULowerToLLVMPipeline(pm, options.threads);
+        buildCPULowerToLLVMPipeline(pm, {options.threads, options.inlineMath});
       });
   PassPipelineRegistration<GPUToNVVMOptions>(
       "ssm-gpu-to-nvvm",

@@ -1,5 +1,6 @@
 // RUN: ssm-opt %ssm_src_root/examples/mamba2_block.mlir --ssm-cpu-bufferize | FileCheck %s --check-prefix=BUF
 // RUN: ssm-opt %ssm_src_root/examples/mamba2_block.mlir --ssm-cpu-bufferize --ssm-cpu-to-llvm | FileCheck %s --check-prefix=LLVM
+// RUN: ssm-opt %ssm_src_root/examples/mamba2_block.mlir --ssm-cpu-bufferize --ssm-cpu-to-llvm | FileCheck %s --check-prefix=INLINE
 
 // The shipped Mamba-2 block bufferizes: no tensors or ssm ops remain and
 // functions take and return identity-layout memrefs.
@@ -20,14 +21,16 @@
 // BUF: return{{$}}
 
 // And lowers all the way to the LLVM dialect, calling only libc (aligned_alloc for
-// the results) and libm.
+// the results) and libm; exp and log1p are inline arithmetic (ssm-inline-math),
+// with LLVM's fma and floor intrinsics.
 // LLVM-NOT: ssm.
 // LLVM-NOT: scf.
 // LLVM-NOT: memref.
 // LLVM-NOT: cf.
 // LLVM-DAG: llvm.func @aligned_alloc(i64, i64) -> !llvm.ptr
 
-// LLVM-DAG: llvm.func @expf(f32) -> f32
-// LLVM-DAG: llvm.func @log1pf(f32) -> f32
+// INLINE-NOT: @expf
+// INLINE-NOT: @log1pf
+// LLVM-DAG: llvm.intr.fma
 // LLVM-DAG: llvm.func @_mlir_ciface_prefill(
 // LLVM-DAG: llvm.func @_mlir_ciface_decode(

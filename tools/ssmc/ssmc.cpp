@@ -90,9 +90,16 @@ int main(int argc, char **argv) {
                                cl::cat(category));
   cl::opt<std::string> mattr("mattr", cl::desc("Extra target features (+avx512f,...)"),
                              cl::cat(category));
+  cl::opt<bool> inlineMath(
+      "inline-math",
+      cl::desc("Compute f32 exp, expm1, log and log1p with inline polynomials "
+               "that vectorize with their loops, within 4 ulp of libm "
+               "(default on); --inline-math=false calls libm"),
+      cl::init(true), cl::cat(category));
   cl::opt<bool> vectorMath(
       "vector-math",
-      cl::desc("Vectorize expf/log1pf through glibc's libmvec on x86-64 "
+      cl::desc("Vectorize the libm calls left (f64, or f32 with "
+               "--inline-math=false) through glibc's libmvec on x86-64 "
                "Linux (default on; objects then need -lmvec)"),
       cl::init(true), cl::cat(category));
   cl::opt<bool> parallel(
@@ -189,6 +196,7 @@ int main(int argc, char **argv) {
   options.target.optLevel = opt;
   options.target.vectorMath = vectorMath;
   options.threads = parallel;
+  options.inlineMath = inlineMath;
   options.runtimeDir = runtimeDir;
   if (runtimeDir.empty()) {
     // bin/ssmc -> lib/, in the build tree and in an installation alike.

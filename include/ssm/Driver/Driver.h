@@ -53,6 +53,9 @@ struct DriverOptions {
   /// Run work items (scf.forall loops) on libssm_runtime's thread pool (the
   /// code then needs the runtime); serial code without it otherwise.
   bool threads = true;
+  /// f32 exp, expm1, log and log1p as inline polynomials (ssm-inline-math),
+  /// not libm calls.
+  bool inlineMath = true;
   /// Where libssm_runtime.so is, for linking shared libraries.
   std::string runtimeDir;
   /// Choices of the pass pipelines (the form of ssm.ssd ops).

@@ -37,13 +37,23 @@ struct CPUPipelineOptions {
 void buildCPUBufferizePipeline(OpPassManager &pm,
                                const CPUPipelineOptions &options = {});
 
+/// How bufferized functions become LLVM dialect.
+struct CPULowerOptions {
+  /// scf.forall loops run on libssm_runtime's thread pool
+  /// (ssm-parallel-to-runtime) and f32 matrix products call its BLAS
+  /// (ssm-matmul-to-blas); without, the generated code is serial loops and
+  /// needs no runtime.
+  bool threads = true;
+  /// f32 exp, expm1, log and log1p become inline polynomials
+  /// (ssm-inline-math, within 4 ulp); without, libm calls.
+  bool inlineMath = true;
+};
+
 /// Bufferized functions -> the LLVM dialect (loops, strided metadata,
 /// libm calls for the math the LLVM backend does not expand, C interface
-/// wrappers for every function). With `threads`, scf.forall loops
-/// run on libssm_runtime's thread pool (ssm-parallel-to-runtime) and f32
-/// matrix products call its BLAS (ssm-matmul-to-blas); without, the
-/// generated code is serial loops and needs no runtime.
-void buildCPULowerToLLVMPipeline(OpPassManager &pm, bool threads = true);
+/// wrappers for every function).
+void buildCPULowerToLLVMPipeline(OpPassManager &pm,
+                                 const CPULowerOptions &options = {});
 
 /// Choices of the GPU pipeline.
 struct GPUPipelineOptions {

@@ -15,6 +15,7 @@
 #include "ssm/Transforms/Decompose.h"
 #include "ssm/Transforms/DropArgumentResults.h"
 #include "ssm/Transforms/FreeDeviceTemporaries.h"
+#include "ssm/Transforms/InlineMath.h"
 #include "ssm/Transforms/InsertShapeChecks.h"
 #include "ssm/Transforms/MarkInPlaceArguments.h"
 #include "ssm/Transforms/StridedCopiesToLinalg.h"

@@ -477,4 +477,33 @@ def SSMFreeDeviceTemporariesPass
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def SSMInlineMathPass : Pass<"ssm-inline-math", "func::FuncOp"> {
+  let summary = "replace f32 exp, expm1, log and log1p by inline polynomials";
+  let description = [{
+    On the CPU, a `math.exp` left as a call of `expf` keeps its loop scalar
+    unless LLVM knows a vector variant (libmvec on x86-64 Linux, and only
+    for the loops it vectorizes); and a vector call spills every vector
+    value live across it to the stack, where an unaligned caller's frame
+    makes the slots straddle cache lines. This pass rewrites the f32
+    transcendental functions the kernels use (exp, expm1, log, log1p) into
+    MLIR's polynomial approximations (range reduction, a polynomial, the
+    exponent put back with integer operations): plain arithmetic, which
+    LLVM vectorizes with the loop around it and keeps in registers. Their
+    error is a few ulp (libm's is under one); the numeric tests'
+    tolerances are unchanged. f64 keeps libm.
+
+    ```mlir
+    %e = math.exp %x : f32
+    // becomes (abridged)
+    %k = math.floor ...      // x / ln 2, rounded down
+    %p = math.fma ...        // the polynomial on x − k ln 2
+    %e = arith.mulf %p, %two_to_k : f32   // 2^k built from k's bits
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 #endif // SSM_TRANSFORMS_PASSES_TD

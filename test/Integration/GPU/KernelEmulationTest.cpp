@@ -396,7 +396,7 @@ std::string emulate(const std::string &source,
   // bounds (the emulator's memcheck): an access out of bounds stops the
   // test with the op's location.
   toLLVM.addPass(createGenerateRuntimeVerificationPass());
-  mlir::ssm::buildCPULowerToLLVMPipeline(toLLVM, /*threads=*/false);
+  mlir::ssm::buildCPULowerToLLVMPipeline(toLLVM, {/*threads=*/false});
   if (failed(toLLVM.run(*module)))
     return "lowering failed: " + diagnostics;
   llvm::InitializeNativeTarget();
