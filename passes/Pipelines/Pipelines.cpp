@@ -81,10 +81,9 @@ void ssm::buildCPUBufferizePipeline(OpPassManager &pm,
 
 void ssm::buildCPULowerToLLVMPipeline(OpPassManager &pm,
                                       const CPULowerOptions &options) {
-  bool threads = options.threads;
   // The runtime, when linked, also does the matrix products (through the
   // BLAS it opens); without it they become loops like any linalg op.
-  if (threads)
+  if (options.threads)
     pm.addPass(createMatmulToBLASPass());
   OpPassManager &funcs = pm.nest<func::FuncOp>();
   funcs.addPass(createSSMStridedCopiesToLinalgPass());
@@ -98,7 +97,7 @@ void ssm::buildCPULowerToLLVMPipeline(OpPassManager &pm,
   // ssm-parallel-to-runtime declare the functions they call, which must
   // keep their plain C names.
   pm.addNestedPass<func::FuncOp>(LLVM::createLLVMRequestCWrappersPass());
-  if (threads)
+  if (options.threads)
     pm.addPass(createParallelToRuntimePass());
   // Work items the pool does not run (no runtime, or nested) run in order.
   pm.addNestedPass<func::FuncOp>(createForallToForLoopPass());

@@ -234,7 +234,7 @@ public:
   CoefficientEmitter emitter;
   Scope item;
   /// The region values per step (Mamba-2: δ), computed once per chunk step
-  /// by stageLogDecays into `stepScratch` ([values, q], set by the kernel)
+  /// by stageSteps into `stepScratch` ([values, q], set by the kernel)
   /// and read from there by the coefficients per (step, channel) or (step,
   /// entry): recomputed per channel, δ's inputs and its softplus stayed
   /// live in every thread's loop over the chunk's values.
@@ -258,8 +258,8 @@ public:
   Scope atStep(Value t0, Value j, Value p, bool staged = true) {
     Scope at(&item);
     at.index[kT] = step(add(t0, j));
-    for (auto [k, v] : llvm::enumerate(stepValues))
-      if (staged)
+    if (staged)
+      for (auto [k, v] : llvm::enumerate(stepValues))
         at.values.map(v, load(stepScratch, {index(k), j}));
     if (p) {
       at.index[kP] = add(p0, p);
@@ -344,14 +344,12 @@ public:
   /// `logDecays` of each step of the chunk from `t0` (threads < q). Steps
   /// past L read as zero input with a zero log decay: they add nothing and
   /// decay nothing.
-  void stageLogDecays(Value t0, Value logDecays) {
+  void stageSteps(Value t0, Value logDecays) {
     when(ult(tid, index(q)), [&] {
-      Value t = add(t0, tid);
       SmallVector<Value> staged = ifInside(
-          t,
+          add(t0, tid),
           [&]() -> SmallVector<Value> {
-            Scope at(&item);
-            at.index[kT] = step(t);
+            Scope at = atStep(t0, tid, Value(), /*staged=*/false);
             SmallVector<Value> v;
             for (Value stepValue : stepValues)
               v.push_back(emitter.emit(b, l, stepValue, at));
@@ -689,11 +687,11 @@ void buildChunkedKernel(MmaGeneration &g, Phase phase) {
   ChunkEmitter &e = g.e;
   bool outputs = phase != Phase::ChunkStates;
   e.run(phase, g.stateElements, [&](Value t0, ValueRange state) -> SmallVector<Value> {
-    // Staged between barriers: the log decays; C (queries, with outputs)
-    // and B (keys); the state (with outputs); then cum and the segments;
-    // then δx and w ∘ δx of the block's channels.
+    // Staged between barriers: the step values and log decays; C
+    // (queries, with outputs) and B (keys); the state (with outputs); then
+    // cum and the segments; then δx and w ∘ δx of the block's channels.
     e.barrier(); // The previous chunk's products are done with shared memory.
-    e.stageLogDecays(t0, g.logDecays);
+    e.stageSteps(t0, g.logDecays);
     e.forEachCB(t0, outputs,
                 [&](Value j, Value nn, Value c, Value bv) { g.stageKeys(j, nn, c, bv); });
     if (outputs)
