@@ -23,6 +23,7 @@
 #include "mlir/Bytecode/BytecodeReader.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
@@ -423,10 +424,17 @@ int ssm::compile(const DriverOptions &options) {
       return true;
     });
 
+  if (!runPipeline(*module, options, [&](OpPassManager &pm) {
+        if (cuda)
+          buildGPUToNVVMPipeline(pm, options.gpu);
+        else
+          buildCPULowerToLLVMPipeline(pm, {options.threads, options.inlineMath});
+      }))
+    return 1;
   // `ssm.in_place` and the names have told the header which buffers a call
-  // updates and what they are called; LLVM has no such parameter
-  // attributes.
-  for (auto func : module->getOps<func::FuncOp>()) {
+  // updates and what they are called, and the names the argument checks
+  // what to say; LLVM has no such parameter attributes.
+  for (auto func : module->getOps<FunctionOpInterface>()) {
     for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
       func.removeArgAttr(i, "ssm.in_place");
       func.removeArgAttr(i, "ssm.output");
@@ -435,14 +443,6 @@ int ssm::compile(const DriverOptions &options) {
     for (unsigned i = 0, e = func.getNumResults(); i < e; ++i)
       func.removeResultAttr(i, kNameAttrName);
   }
-
-  if (!runPipeline(*module, options, [&](OpPassManager &pm) {
-        if (cuda)
-          buildGPUToNVVMPipeline(pm, options.gpu);
-        else
-          buildCPULowerToLLVMPipeline(pm, {options.threads, options.inlineMath});
-      }))
-    return 1;
   if (options.emit == EmitKind::PTX)
     return writeOutput([&](llvm::raw_pwrite_stream &os) {
       return succeeded(writePTX(*module, os));

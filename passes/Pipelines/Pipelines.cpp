@@ -81,6 +81,8 @@ void ssm::buildCPUBufferizePipeline(OpPassManager &pm,
 
 void ssm::buildCPULowerToLLVMPipeline(OpPassManager &pm,
                                       const CPULowerOptions &options) {
+  // After the header: it shows the static sizes that are checked here.
+  pm.addPass(createSSMCheckArgumentShapesPass());
   // The runtime, when linked, also does the matrix products (through the
   // BLAS it opens); without it they become loops like any linalg op.
   if (options.threads)
@@ -156,6 +158,7 @@ void ssm::buildGPUToNVVMPipeline(OpPassManager &pm,
   kernels.addPass(createCanonicalizerPass());
   kernels.addPass(createCSEPass());
   // Host: the same lowering as the CPU's, plus the launches.
+  pm.addPass(createSSMCheckArgumentShapesPass());
   pm.addPass(memref::createFoldMemRefAliasOpsPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());

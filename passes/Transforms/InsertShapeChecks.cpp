@@ -9,6 +9,7 @@
 
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Dialect/SSM/IR/ShapeChecker.h"
+#include "ssm/Support/Checks.h"
 #include "ssm/Transforms/InsertShapeChecks.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -83,16 +84,10 @@ struct SSMInsertShapeChecksPass
   void insertChecks(Operation *op, const Recorder &recorder) {
     OpBuilder b(op);
     Location loc = op->getLoc();
-    std::string where;
-    llvm::raw_string_ostream os(where);
-    // As a compiler diagnostic reads: file:line:col: op: message. Ops built
-    // by the model importer have no file; their name says which layer.
-    if (auto at = loc->findInstanceOf<FileLineColLoc>())
-      os << at.getFilename().getValue() << ":" << at.getLine() << ":"
-         << at.getColumn() << ": ";
-    else if (auto name = loc->findInstanceOf<NameLoc>())
-      os << name.getName().getValue() << ": ";
-    os << op->getName() << ": ";
+    // Ops built by the model importer have no file; their name says which
+    // layer.
+    std::string where =
+        checkMessagePrefix(loc, op->getName().getStringRef());
 
     struct Bound {
       Value size;

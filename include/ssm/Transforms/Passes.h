@@ -10,6 +10,7 @@
 #define SSM_TRANSFORMS_PASSES_H
 
 #include "ssm/Transforms/CallerOutputs.h"
+#include "ssm/Transforms/CheckArgumentShapes.h"
 #include "ssm/Transforms/CheckInput.h"
 #include "ssm/Transforms/Configuration.h"
 #include "ssm/Transforms/Decompose.h"

@@ -213,6 +213,40 @@ def SSMCheckInputPass : Pass<"ssm-check-input", "ModuleOp"> {
   }];
 }
 
+def SSMCheckArgumentShapesPass
+    : Pass<"ssm-check-argument-shapes", "ModuleOp"> {
+  let summary = "check at entry that a caller's buffers have the static sizes of the signature";
+  let description = [{
+    A memref descriptor carries its sizes whatever the type says, and code
+    compiled for `memref<4x8xf32>` trusts the type: called with a buffer
+    of 3 rows it reads and writes out of bounds. For each public function
+    with a body, this pass gives every identity-layout memref argument with
+    a static size a fully dynamic type (the same C descriptor), casts it
+    back at entry, and asserts each static size first; the checks stop the
+    call with a message naming the function, the argument (its `ssm.name`
+    where the header has one) and the size expected (reported by
+    `ssm-lower-asserts`). Calls of the function inside the module pass
+    their buffers through a cast. Runs after the C header is written, so
+    the header still shows the static sizes.
+
+    ```mlir
+    func.func @f(%x: memref<4x8xf32>) { ... uses of %x ... }
+    // becomes
+    func.func @f(%arg: memref<?x?xf32>) {
+      %d0 = memref.dim %arg, %c0 : memref<?x?xf32>
+      %ok0 = arith.cmpi eq, %d0, %c4 : index
+      cf.assert %ok0, "f.mlir:1:1: @f: argument 'x' dimension 0 is not 4"
+      ...
+      %x = memref.cast %arg : memref<?x?xf32> to memref<4x8xf32>
+      ... uses of %x ...
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::cf::ControlFlowDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def SSMInsertShapeChecksPass : Pass<"ssm-insert-shape-checks"> {
   let summary = "check at run time the shape relations dynamic sizes left open";
   let description = [{
