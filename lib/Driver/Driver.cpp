@@ -289,6 +289,9 @@ std::optional<int> checkTargetFlags(const ssm::DriverOptions &options) {
   if (cuda && !options.threads)
     return fail("--target=cuda code launches through libssm_runtime: "
                 "--parallel=false does not apply");
+  if (options.checks == ssm::CheckFailure::status && !options.threads)
+    return fail("--checks=status records the message in libssm_runtime "
+                "(ssm_last_error): --parallel=false does not apply");
   return std::nullopt;
 }
 
@@ -317,7 +320,14 @@ int ssm::compile(const DriverOptions &options) {
   if (options.pipeline.callerOutputs && options.targetKind == TargetKind::CUDA)
     return fail("--caller-outputs is for the CPU so far: a CUDA entry point's "
                 "outputs are device buffers it allocates (docs/gpu.md)");
-  if (options.input != "-" && llvm::sys::fs::is_directory(options.input)) {
+  bool modelFolder =
+      options.input != "-" && llvm::sys::fs::is_directory(options.input);
+  if (options.checks == CheckFailure::status && !options.pipeline.callerOutputs &&
+      !modelFolder)
+    return fail("--checks=status needs --caller-outputs: an entry point that "
+                "allocates its results has nothing to return when a check "
+                "fails");
+  if (modelFolder) {
     if (options.targetKind == TargetKind::CUDA && options.emit != EmitKind::Imported)
       return fail("'" + options.input + "' is a model folder: whole models "
                   "compile for the CPU only so far (--target=cuda takes ssm IR "
@@ -413,7 +423,9 @@ int ssm::compile(const DriverOptions &options) {
                                               : HeaderRuntime::None;
     if (int status = writeFile(options.header, [&](llvm::raw_pwrite_stream &os) {
           return succeeded(emitCHeader(*module, guardFor(options.header),
-                                       runtime, os));
+                                       runtime,
+                                       options.checks == CheckFailure::status,
+                                       os));
         }))
       return status;
   }
@@ -425,10 +437,14 @@ int ssm::compile(const DriverOptions &options) {
     });
 
   if (!runPipeline(*module, options, [&](OpPassManager &pm) {
-        if (cuda)
-          buildGPUToNVVMPipeline(pm, options.gpu);
-        else
-          buildCPULowerToLLVMPipeline(pm, {options.threads, options.inlineMath});
+        if (cuda) {
+          GPUPipelineOptions gpu = options.gpu;
+          gpu.checks = options.checks;
+          buildGPUToNVVMPipeline(pm, gpu);
+        } else {
+          buildCPULowerToLLVMPipeline(
+              pm, {options.threads, options.inlineMath, options.checks});
+        }
       }))
     return 1;
   // `ssm.in_place` and the names have told the header which buffers a call

@@ -112,7 +112,8 @@ SmallVector<std::string> cNames(unsigned count, StringRef prefix,
 } // namespace
 
 LogicalResult ssm::emitCHeader(ModuleOp module, StringRef guard,
-                               HeaderRuntime runtime, llvm::raw_ostream &os) {
+                               HeaderRuntime runtime, bool statusChecks,
+                               llvm::raw_ostream &os) {
   SmallVector<func::FuncOp> funcs;
   llvm::SetVector<MemRefType> descriptors;
   for (auto func : module.getOps<func::FuncOp>()) {
@@ -157,6 +158,15 @@ LogicalResult ssm::emitCHeader(ModuleOp module, StringRef guard,
        << " * when its kernels have finished. Link with -lssm_runtime, which opens\n"
        << " * the CUDA driver at run time; without one, a call stops the program\n"
        << " * with a message. */\n";
+  if (statusChecks)
+    // Guarded: every library compiled so defines the same function.
+    os << "\n#ifndef SSM_LAST_ERROR_DECLARED\n#define SSM_LAST_ERROR_DECLARED\n"
+       << "/* libssm_runtime's (ssm/runtime.h). A call whose buffers fail a\n"
+       << " * run-time check (sizes that disagree with the signature or with\n"
+       << " * each other) returns before it writes anything and leaves the\n"
+       << " * check's message here, for the calling thread; every call clears\n"
+       << " * it first, so \"\" after a call means that it succeeded. */\n"
+       << "const char *ssm_last_error(void);\n#endif\n";
   // Descriptor structs, deduplicated by rank and element type.
   llvm::StringSet<> emitted;
   for (MemRefType t : descriptors) {

@@ -103,9 +103,9 @@ void ssm::buildCPULowerToLLVMPipeline(OpPassManager &pm,
     pm.addPass(createParallelToRuntimePass());
   // Work items the pool does not run (no runtime, or nested) run in order.
   pm.addNestedPass<func::FuncOp>(createForallToForLoopPass());
-  pm.addPass(createLowerAssertsPass());
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createLowerAssertsPass({options.checks}));
   // memref.reshape (a model's batch and length split) has a lowering in
   // finalize-memref-to-llvm but not in the interface-driven
   // convert-to-llvm of MLIR 22.
@@ -165,8 +165,8 @@ void ssm::buildGPUToNVVMPipeline(OpPassManager &pm,
   OpPassManager &host = pm.nest<func::FuncOp>();
   host.addPass(createGpuAsyncRegionPass());
   host.addPass(LLVM::createLLVMRequestCWrappersPass());
-  pm.addPass(createLowerAssertsPass());
   pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createLowerAssertsPass({options.checks}));
   pm.addPass(createGpuToLLVMConversionPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
@@ -186,6 +186,9 @@ struct CPUToLLVMOptions : PassPipelineOptions<CPUToLLVMOptions> {
                           llvm::cl::desc("f32 exp, expm1, log and log1p as "
                                          "inline polynomials, not libm calls"),
                           llvm::cl::init(true)};
+  Option<ssm::CheckFailure> checks{
+      *this, "checks", llvm::cl::desc("what a failed run-time check does"),
+      llvm::cl::init(ssm::CheckFailure::abort), ssm::checkFailureValues()};
 };
 
 /// ssm-opt's spelling of CPUPipelineOptions.
@@ -225,6 +228,9 @@ struct GPUToNVVMOptions : PassPipelineOptions<GPUToNVVMOptions> {
       *this, "cuda-path",
       llvm::cl::desc("CUDA toolkit root, for libdevice (default: "
                      "$CUDA_ROOT, $CUDA_HOME or $CUDA_PATH)")};
+  Option<ssm::CheckFailure> checks{
+      *this, "checks", llvm::cl::desc("what a failed run-time check does"),
+      llvm::cl::init(ssm::CheckFailure::abort), ssm::checkFailureValues()};
 };
 } // namespace
 
@@ -238,7 +244,8 @@ void ssm::registerPipelines() {
   PassPipelineRegistration<CPUToLLVMOptions>(
       "ssm-cpu-to-llvm", "bufferized loops to the LLVM dialect",
       [](OpPassManager &pm, const CPUToLLVMOptions &options) {
-        buildCPULowerToLLVMPipeline(pm, {options.threads, options.inlineMath});
+        buildCPULowerToLLVMPipeline(
+            pm, {options.threads, options.inlineMath, options.checks});
       });
   PassPipelineRegistration<GPUToNVVMOptions>(
       "ssm-gpu-to-nvvm",
@@ -247,7 +254,7 @@ void ssm::registerPipelines() {
       [](OpPassManager &pm, const GPUToNVVMOptions &options) {
         GPUPipelineOptions gpu{options.chip, options.features,
                                options.optLevel, options.cudaPath,
-                               options.ssdChunks};
+                               options.ssdChunks, options.checks};
         buildGPUBufferizePipeline(pm, gpu);
         buildGPUToNVVMPipeline(pm, gpu);
       });

@@ -4,6 +4,27 @@
 // RUN: %t.exe | FileCheck %s --check-prefix=OK
 // RUN: not --crash %t.exe short-input 2>&1 | FileCheck %s --check-prefix=INPUT
 // RUN: not --crash %t.exe long-output 2>&1 | FileCheck %s --check-prefix=OUTPUT
+// RUN: ssmc %s --caller-outputs --checks=status -o %t.status.o --header %t.status.h
+// RUN: FileCheck %s --check-prefix=STATUS-HEADER < %t.status.h
+// RUN: %cc -DSTATUS -include %t.status.h %S/Inputs/call-static-shapes.c %t.status.o -L%ssm_obj_root/lib -lssm_runtime -Wl,-rpath,%ssm_obj_root/lib -o %t.status.exe
+// RUN: %t.status.exe | FileCheck %s --check-prefix=STATUS
+// RUN: ssmc %s --caller-outputs --checks=none --emit=llvm -o - | FileCheck %s --check-prefix=NONE
+// RUN: not ssmc %s --checks=status -o %t.bad.o 2>&1 | FileCheck %s --check-prefix=NEEDS
+
+// With --checks=status a failed check returns from the call, which writes
+// nothing, and leaves its message in ssm_last_error(); the next call that
+// succeeds clears it. Sizes left dynamic (the convolution's output against
+// its input) are reported the same way. --checks=none compiles the checks
+// out; status needs entry points without results.
+// STATUS-HEADER: const char *ssm_last_error(void);
+// STATUS: ok call: no error
+// STATUS: short input: {{.*}}static-shape-checks.mlir:{{[0-9]+}}:1: @squares: argument 'x' dimension 0 is not 4; output untouched
+// STATUS: after an ok call: no error
+// STATUS: short conv output: conv: output 'y' dimension 2 does not match the result's size; output untouched
+// NONE-NOT: @abort
+// NONE-NOT: is not 4
+// NONE: define {{.*}}@squares(
+// NEEDS: error: --checks=status needs --caller-outputs
 
 // An entry point compiled for static sizes checks that the caller's
 // buffers have them before it reads or writes anything; the header shows
@@ -23,4 +44,9 @@ func.func @squares(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
     linalg.yield %m : f32
   } -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
+}
+
+func.func @conv(%x: tensor<1x4x?xf32>, %w: tensor<4x3xf32>) -> tensor<1x4x?xf32> {
+  %y = ssm.causal_conv1d %x, %w silu : (tensor<1x4x?xf32>, tensor<4x3xf32>) -> tensor<1x4x?xf32>
+  return %y : tensor<1x4x?xf32>
 }

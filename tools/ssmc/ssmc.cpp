@@ -17,6 +17,8 @@
 #include <cstdlib>
 
 using namespace llvm;
+using mlir::ssm::CheckFailure;
+using mlir::ssm::checkFailureValues;
 using mlir::ssm::EmitKind;
 
 int main(int argc, char **argv) {
@@ -96,6 +98,11 @@ int main(int argc, char **argv) {
                "that vectorize with their loops, within 4 ulp of libm "
                "(default on); --inline-math=false calls libm"),
       cl::init(true), cl::cat(category));
+  cl::opt<CheckFailure> checks(
+      "checks",
+      cl::desc("What a call does when its buffers fail a run-time size check "
+               "(default abort)"),
+      cl::init(CheckFailure::abort), checkFailureValues(), cl::cat(category));
   cl::opt<bool> vectorMath(
       "vector-math",
       cl::desc("Vectorize the libm calls left (f64, or f32 with "
@@ -197,6 +204,7 @@ int main(int argc, char **argv) {
   options.target.vectorMath = vectorMath;
   options.threads = parallel;
   options.inlineMath = inlineMath;
+  options.checks = checks;
   options.runtimeDir = runtimeDir;
   if (runtimeDir.empty()) {
     // bin/ssmc -> lib/, in the build tree and in an installation alike.

@@ -325,18 +325,48 @@ def ParallelToRuntimePass : Pass<"ssm-parallel-to-runtime", "::mlir::ModuleOp"> 
 }
 
 def LowerAssertsPass : Pass<"ssm-lower-asserts", "::mlir::ModuleOp"> {
-  let summary = "report failed cf.assert checks on stderr, then abort";
+  let summary = "what a failed cf.assert check does: abort with a message, return a status, or nothing";
   let description = [{
-    Replaces each `cf.assert %ok, "message"` by a branch that, when `%ok` is
-    false, writes the message and a newline to file descriptor 2 with
-    `write` and calls `abort`. Upstream's lowering prints with `puts`,
-    whose buffered output `abort` discards when stdout is not a terminal;
-    the checks of `ssm-insert-shape-checks` must be seen wherever the
-    kernel runs. Needs only libc.
+    Replaces each `cf.assert %ok, "message"` (the run-time checks of
+    `ssm-insert-shape-checks`, `ssm-check-argument-shapes` and
+    `ssm-caller-outputs`) by a branch on `%ok`. Runs on control flow
+    (after `convert-scf-to-cf`), so every check sits in its function's CFG.
+
+    - `on-failure=abort` (the default): the failing branch writes the
+      message and a newline to file descriptor 2 with `write` and calls
+      `abort`. Upstream's lowering prints with `puts`, whose buffered output
+      `abort` discards when stdout is not a terminal. Needs only libc.
+    - `on-failure=status`: in a public function without results (an entry
+      point whose outputs the caller passes), the failing branch records the
+      message with libssm_runtime's `ssm_set_error` (status
+      `SSM_ERROR_INVALID_ARGUMENT`) and returns before the function reads
+      or writes anything else. Every such function calls `ssm_clear_error`
+      on entry, so after a call `ssm_last_error()` is empty if and only if
+      the call succeeded. A check anywhere else (a function with results,
+      the body of a parallel loop) still aborts.
+    - `on-failure=none`: the checks are removed.
+
+    ```mlir
+    cf.assert %ok, "f.mlir:3:8: ssm.ssd: operand 'B' dimension 1 (L) does not match operand 'x' dimension 1"
+    // on-failure=status becomes
+    cf.cond_br %ok, ^continue, ^failed
+    ^failed:
+      %m = llvm.mlir.addressof @ssm_check_0 : !llvm.ptr
+      llvm.call @ssm_set_error(%c1, %format, %m) vararg(...) : (i32, !llvm.ptr, !llvm.ptr) -> i32
+      return
+    ^continue:
+    ```
   }];
+  let options = [
+    Option<"onFailure", "on-failure", "::mlir::ssm::CheckFailure",
+           /*default=*/"::mlir::ssm::CheckFailure::abort",
+           "what a failed check does",
+           [{::mlir::ssm::checkFailureValues()}]>
+  ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect",
                            "::mlir::arith::ArithDialect",
-                           "::mlir::scf::SCFDialect"];
+                           "::mlir::cf::ControlFlowDialect",
+                           "::mlir::func::FuncDialect"];
 }
 
 #endif // SSM_CONVERSION_PASSES_TD

@@ -56,6 +56,9 @@ struct DriverOptions {
   /// f32 exp, expm1, log and log1p as inline polynomials (ssm-inline-math),
   /// not libm calls.
   bool inlineMath = true;
+  /// What a failed run-time check does (ssm-lower-asserts): `status` needs
+  /// entry points without results (--caller-outputs, or a model folder).
+  CheckFailure checks = CheckFailure::abort;
   /// Where libssm_runtime.so is, for linking shared libraries.
   std::string runtimeDir;
   /// Choices of the pass pipelines (the form of ssm.ssd ops).

@@ -10,6 +10,7 @@
 #ifndef SSM_PIPELINES_PIPELINES_H
 #define SSM_PIPELINES_PIPELINES_H
 
+#include "ssm/Conversion/LowerAsserts.h"
 #include "ssm/Transforms/Configuration.h"
 
 #include <string>
@@ -47,6 +48,8 @@ struct CPULowerOptions {
   /// f32 exp, expm1, log and log1p become inline polynomials
   /// (ssm-inline-math, within 4 ulp); without, libm calls.
   bool inlineMath = true;
+  /// What a failed run-time check does (ssm-lower-asserts).
+  CheckFailure checks = CheckFailure::abort;
 };
 
 /// Bufferized functions -> the LLVM dialect (loops, strided metadata,
@@ -71,6 +74,9 @@ struct GPUPipelineOptions {
   /// How the chunked SSD covers a row's chunks (ssm-select-gpu-algorithm's
   /// `ssd-chunks`).
   SSDChunkOrder ssdChunks = SSDChunkOrder::Automatic;
+  /// What a failed run-time check of the host code does
+  /// (ssm-lower-asserts; `status` needs entry points without results).
+  CheckFailure checks = CheckFailure::abort;
 };
 
 /// ssm ops on tensors -> bufferized host functions that launch kernels:

@@ -32,10 +32,13 @@ enum class HeaderRuntime {
 };
 
 /// Writes the C header for the public functions of `module` (bufferized:
-/// memref arguments and results). `guard` names the include guard. Fails,
-/// with a diagnostic, on an argument type C cannot express.
+/// memref arguments and results). `guard` names the include guard; with
+/// `statusChecks`, the header declares ssm_last_error (failed checks return
+/// a status, ssm-lower-asserts). Fails, with a diagnostic, on an argument
+/// type C cannot express.
 LogicalResult emitCHeader(ModuleOp module, StringRef guard,
-                          HeaderRuntime runtime, llvm::raw_ostream &os);
+                          HeaderRuntime runtime, bool statusChecks,
+                          llvm::raw_ostream &os);
 
 } // namespace mlir::ssm
 

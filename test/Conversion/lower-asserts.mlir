@@ -1,0 +1,43 @@
+// RUN: ssm-opt %s -ssm-lower-asserts | FileCheck %s --check-prefix=ABORT
+// RUN: ssm-opt %s -ssm-lower-asserts=on-failure=status | FileCheck %s --check-prefix=STATUS
+// RUN: ssm-opt %s -ssm-lower-asserts=on-failure=none | FileCheck %s --check-prefix=NONE
+
+// A failed check writes its message to stderr and aborts (default); returns
+// from an entry point without results with the message recorded by the
+// runtime (status; a function with results aborts still); or is removed.
+// ABORT-LABEL: func.func @entry(
+// ABORT:   cf.cond_br %{{.*}}, ^[[OK:bb[0-9]+]], ^[[FAIL:bb[0-9]+]]
+// ABORT: ^[[FAIL]]:
+// ABORT:   llvm.call @write(
+// ABORT:   llvm.call @abort()
+// ABORT:   llvm.unreachable
+// ABORT: ^[[OK]]:
+// ABORT:   memref.store
+
+// STATUS-LABEL: func.func @entry(
+// STATUS-NEXT:   llvm.call @ssm_clear_error()
+// STATUS:   cf.cond_br %{{.*}}, ^[[OK:bb[0-9]+]], ^[[FAIL:bb[0-9]+]]
+// STATUS: ^[[FAIL]]:
+// STATUS:   llvm.mlir.addressof @ssm_check_0
+// STATUS:   llvm.mlir.addressof @ssm_check_format
+// STATUS:   llvm.call @ssm_set_error({{.*}}) vararg
+// STATUS:   return
+// STATUS: ^[[OK]]:
+// STATUS:   memref.store
+// STATUS-LABEL: func.func @with_result(
+// STATUS-NOT: ssm_clear_error
+// STATUS:   llvm.call @abort()
+
+// NONE-NOT: cf.assert
+// NONE-NOT: llvm.call
+func.func @entry(%ok: i1, %m: memref<4xf32>) {
+  cf.assert %ok, "f.mlir:1:1: @entry: argument 'm' dimension 0 is not 4"
+  %c0 = arith.constant 0 : index
+  %v = arith.constant 1.0 : f32
+  memref.store %v, %m[%c0] : memref<4xf32>
+  return
+}
+func.func @with_result(%ok: i1) -> i1 {
+  cf.assert %ok, "f.mlir:2:1: @with_result: a check"
+  return %ok : i1
+}
