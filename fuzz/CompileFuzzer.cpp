@@ -1,15 +1,13 @@
 //===- CompileFuzzer.cpp - Fuzzing ssmc on ssm IR -------------------------===//
 //
-// Part of ssmc. Runs the driver itself (ssm::compile, what the ssmc tool
-// runs) on any text as an .mlir file: a first byte chooses the target, then
+// Part of ssmc. Runs the driver itself (ssm::compileSource, what the C API
+// and the ssmc tool run) on any text as an .mlir file: a first byte chooses the target, then
 // the whole flow runs: every pipeline, LLVM's optimizer and code generation
 // for the CPU (or stopping at the bufferized loops), or the NVVM path to PTX
 // for sm_80 or sm_90a. ssmc must answer with output or a diagnostic, never
 // crash or hang. ssm-fuzz-ir covers the front of the flow much faster.
 //
 //===----------------------------------------------------------------------===//
-
-#include "FuzzInput.h"
 
 #include "ssm/Driver/Driver.h"
 
@@ -40,9 +38,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   options.gpu.cudaPath = cuda && *cuda ? cuda : "/usr/local/cuda";
   // A fixed CPU: the same input compiles the same way on every machine.
   options.target.cpu = "x86-64-v3";
-  ssm::fuzz::MemoryFile file(data, size);
-  options.input = file.path();
-  options.output = "/dev/null";
-  mlir::ssm::compile(options);
+  mlir::ssm::Artifacts artifacts;
+  auto ignore = [](mlir::DiagnosticSeverity, llvm::StringRef) {};
+  if (succeeded(mlir::ssm::compileSource(
+          options, "fuzz.mlir",
+          llvm::StringRef(reinterpret_cast<const char *>(data), size),
+          artifacts, ignore)))
+    (void)mlir::ssm::renderArtifact(artifacts, mlir::ssm::ArtifactKind::Header,
+                                    ignore);
   return 0;
 }

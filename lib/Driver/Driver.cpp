@@ -1,21 +1,20 @@
 //===- Driver.cpp - The ssmc compilation flow -----------------------------===//
 //
-// Part of ssmc. The module is parsed from an MLIR file or built from a
-// model folder (ModelImporter.h). CPU: ssm-cpu-bufferize (C header from these
-// signatures) -> ssm-cpu-to-llvm -> LLVM IR for the chosen CPU -> optimized
-// LLVM -> assembly / object -> shared library (through the system C
-// compiler as linker). CUDA: ssm-gpu-to-nvvm -> the kernels' PTX.
+// Part of ssmc. The module is parsed from MLIR text or built from a model
+// folder (ModelImporter.h). CPU: ssm-cpu-bufferize (the interface, for the C
+// header, from these signatures) -> ssm-cpu-to-llvm -> LLVM IR for the chosen
+// CPU -> optimized LLVM -> assembly / object -> shared library (through the
+// system C compiler as linker). CUDA: ssm-gpu-to-nvvm -> the kernels' PTX,
+// or host code with the PTX embedded. Everything is produced in memory; the
+// caller writes what it wants (writeArtifact).
 //
 //===----------------------------------------------------------------------===//
 
 #include "ssm/Driver/Driver.h"
 
-#include "ssm/Frontend/ModelImporter.h"
 #include "ssm/InitAll.h"
-#include "ssm/Pipelines/Pipelines.h"
 #include "ssm/Support/Nesting.h"
 #include "ssm/Support/Output.h"
-#include "ssm/Target/CHeader.h"
 #include "ssm/Target/GPU.h"
 
 #include "mlir/AsmParser/AsmParser.h"
@@ -29,6 +28,7 @@
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
@@ -36,15 +36,31 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/Triple.h"
 
+#include <dlfcn.h>
+
 using namespace mlir;
 using namespace mlir::ssm;
 
 namespace {
 
-int fail(const Twine &message) {
-  llvm::errs() << "ssmc: error: " << message << "\n";
-  return 1;
-}
+/// Reports driver errors (no source location) as `ssmc: error: ...`.
+struct Reporter {
+  const DiagnosticCallback &callback;
+  LogicalResult error(const Twine &message) const {
+    callback(DiagnosticSeverity::Error, ("ssmc: error: " + message).str());
+    return failure();
+  }
+  void warning(const Twine &message) const {
+    callback(DiagnosticSeverity::Warning, ("ssmc: warning: " + message).str());
+  }
+  LogicalResult error(llvm::Error e) const {
+    std::string message;
+    llvm::handleAllErrors(std::move(e), [&](const llvm::ErrorInfoBase &info) {
+      message = info.message();
+    });
+    return error(message);
+  }
+};
 
 /// Include guard from the header's file name: SSMC_<NAME>_H.
 std::string guardFor(StringRef path) {
@@ -54,72 +70,37 @@ std::string guardFor(StringRef path) {
   return guard + "_H";
 }
 
-/// Writes the file `path` ('-': stdout) with `write`. An I/O error (a full
-/// disk, a closed pipe) is reported naming the file, and a partial file is
-/// removed; left in the stream, it would stop the program with an LLVM
-/// ERROR when the stream is destroyed.
-int writeFile(const std::string &path,
-              function_ref<bool(llvm::raw_pwrite_stream &)> write) {
-  std::string error;
-  std::unique_ptr<llvm::ToolOutputFile> out = openOutputFile(path, &error);
-  if (!out)
-    return fail(error);
-  bool written = write(out->os());
-  if (std::string failure = finishOutput(*out, path); !failure.empty())
-    return fail(failure);
-  if (!written)
-    return 1;
-  out->keep();
-  return 0;
+/// The lib/ folder next to the code that runs this: the folder of the
+/// shared library it is in (libssmc_compiler.so sits beside the runtime, in
+/// the build tree and in an installation alike), or bin/'s sibling lib/ for
+/// a program that links it statically.
+std::string defaultRuntimeDir() {
+  Dl_info info;
+  if (!dladdr(reinterpret_cast<void *>(&defaultRuntimeDir), &info) ||
+      !info.dli_fname)
+    return "";
+  std::string self = info.dli_fname;
+  if (!llvm::sys::path::is_absolute(self))
+    self = llvm::sys::fs::getMainExecutable(nullptr,
+                                            reinterpret_cast<void *>(&defaultRuntimeDir));
+  SmallString<256> dir(llvm::sys::path::parent_path(self));
+  if (llvm::sys::path::filename(dir) == "bin") {
+    llvm::sys::path::remove_filename(dir);
+    llvm::sys::path::append(dir, "lib");
+  }
+  return std::string(dir);
 }
 
-/// The input and the files ssmc writes must all be different files: with
-/// `--weights` naming the library, say, one would overwrite the other.
-std::optional<int> checkDistinctFiles(const ssm::DriverOptions &options,
-                                      StringRef weights) {
-  struct Named {
-    const char *flag;
-    StringRef path;
-  };
-  SmallVector<Named> files;
-  if (options.input != "-")
-    files.push_back({"the input", options.input});
-  if (options.output != "-")
-    files.push_back({"-o", options.output});
-  if (!options.header.empty() && options.header != "-")
-    files.push_back({"--header", options.header});
-  if (!weights.empty())
-    files.push_back({"--weights", weights});
-  auto canonical = [](StringRef path) {
-    SmallString<256> absolute(path);
-    llvm::sys::fs::make_absolute(absolute);
-    llvm::sys::path::remove_dots(absolute, /*remove_dot_dot=*/true);
-    return absolute;
-  };
-  for (size_t i = 0; i < files.size(); ++i)
-    for (size_t j = i + 1; j < files.size(); ++j) {
-      bool same = false;
-      if (llvm::sys::fs::equivalent(files[i].path, files[j].path, same) ||
-          !same)
-        same = canonical(files[i].path) == canonical(files[j].path);
-      if (same)
-        return fail(Twine(files[i].flag) + " and " + files[j].flag +
-                    " name the same file '" + files[j].path +
-                    "': one would overwrite the other");
-    }
-  return std::nullopt;
-}
-
-/// Runs `build` on `module`; false (diagnostics already printed) on failure,
-/// including an error that a pass reported without failing (some upstream
-/// passes carry on after one).
-bool runPipeline(ModuleOp module, const ssm::DriverOptions &options,
-                 function_ref<void(OpPassManager &)> build) {
+/// Runs `build` on `module`; failure (diagnostics already reported) when a
+/// pass fails, or reports an error without failing (some upstream passes
+/// carry on after one).
+LogicalResult runPipeline(ModuleOp module, const DriverOptions &options,
+                          function_ref<void(OpPassManager &)> build) {
   bool errorReported = false;
   ScopedDiagnosticHandler watch(module.getContext(), [&](Diagnostic &d) {
     if (d.getSeverity() == DiagnosticSeverity::Error)
       errorReported = true;
-    return failure(); // On to the handler that prints it.
+    return failure(); // On to the handler that reports it.
   });
   PassManager pm(module.getContext(), ModuleOp::getOperationName());
   build(pm);
@@ -133,65 +114,46 @@ bool runPipeline(ModuleOp module, const ssm::DriverOptions &options,
                         [](Pass *, Operation *) { return true; },
                         /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
   }
-  return succeeded(pm.run(module)) && !errorReported;
+  return success(succeeded(pm.run(module)) && !errorReported);
 }
 
-/// What writing the weights of an imported model folder needs.
-struct ImportedModel {
-  WeightsLayout layout;
-  std::optional<Checkpoint> checkpoint;
-};
-
-/// Reads, checks and imports the model folder `folder` into `context`;
-/// null after printing the error.
-OwningOpRef<ModuleOp> importModel(StringRef folder,
-                                  const ssm::DriverOptions &options,
-                                  MLIRContext &context, ImportedModel &model) {
-  auto report = [&](llvm::Error error) {
-    llvm::handleAllErrors(std::move(error), [&](const llvm::ErrorInfoBase &e) {
-      fail(e.message());
-    });
+/// Reads, checks and imports the model folder `folder` into `context`, and
+/// keeps in `artifacts` what writing its weights needs; null after
+/// reporting the error.
+OwningOpRef<ModuleOp> importModel(StringRef folder, const DriverOptions &options,
+                                  MLIRContext &context, Artifacts &artifacts,
+                                  const Reporter &report) {
+  auto fail = [&](llvm::Error error) {
+    (void)report.error(std::move(error));
     return OwningOpRef<ModuleOp>();
   };
   llvm::SmallString<256> configPath(folder);
   llvm::sys::path::append(configPath, "config.json");
   llvm::Expected<HFConfig> config = loadHFConfig(configPath);
   if (!config)
-    return report(config.takeError());
+    return fail(config.takeError());
   llvm::Expected<Checkpoint> checkpoint = Checkpoint::openFolder(folder);
   if (!checkpoint)
-    return report(checkpoint.takeError());
+    return fail(checkpoint.takeError());
   if (llvm::Error e = checkLayerCount(*config, *checkpoint))
-    return report(std::move(e));
+    return fail(std::move(e));
   ModelDescription description = ModelDescription::fromConfig(*config);
   llvm::Expected<CheckpointReport> checked =
       checkCheckpoint(description, *checkpoint);
   if (!checked)
-    return report(checked.takeError());
+    return fail(checked.takeError());
   for (const std::string &warning : checked->warnings)
-    llvm::errs() << "ssmc: warning: " << warning << "\n";
-  model.layout = WeightsLayout::forModel(description);
+    report.warning(warning);
+  WeightsLayout layout = WeightsLayout::forModel(description);
   ModelImportOptions importOptions;
   importOptions.name = options.modelName;
   llvm::Expected<OwningOpRef<ModuleOp>> module =
-      buildModelModule(context, description, model.layout, importOptions);
+      buildModelModule(context, description, layout, importOptions);
   if (!module)
-    return report(module.takeError());
-  model.checkpoint = std::move(*checkpoint);
+    return fail(module.takeError());
+  artifacts.layout = std::move(layout);
+  artifacts.checkpoint = std::move(*checkpoint);
   return std::move(*module);
-}
-
-/// Where a model's weights go: --weights, else next to an object or
-/// library output with the extension .weights; empty for none.
-std::string weightsPath(const ssm::DriverOptions &options) {
-  if (!options.weights.empty())
-    return options.weights;
-  if (options.output == "-" ||
-      (options.emit != ssm::EmitKind::Object && options.emit != ssm::EmitKind::Shared))
-    return "";
-  llvm::SmallString<256> path(options.output);
-  llvm::sys::path::replace_extension(path, "weights");
-  return std::string(path);
 }
 
 /// The name `value` has in the source, `x` for `%x`; empty for a numbered
@@ -280,163 +242,160 @@ OwningOpRef<ModuleOp> parseInput(const llvm::SourceMgr &sources,
       FileLineColLoc::get(&context, buffer->getBufferIdentifier(), 0, 0));
 }
 
-/// Checks the flags that only make sense for one target.
-std::optional<int> checkTargetFlags(const ssm::DriverOptions &options) {
-  using ssm::EmitKind;
-  bool cuda = options.targetKind == ssm::TargetKind::CUDA;
+/// Checks the flags against each other and against the input.
+LogicalResult checkFlags(const DriverOptions &options, const Reporter &report) {
+  bool cuda = options.targetKind == TargetKind::CUDA;
   if (!cuda && options.emit == EmitKind::PTX)
-    return fail("--emit=ptx needs --target=cuda");
+    return report.error("--emit=ptx needs --target=cuda");
   if (cuda && !options.threads)
-    return fail("--target=cuda code launches through libssm_runtime: "
-                "--parallel=false does not apply");
-  if (options.checks == ssm::CheckFailure::status && !options.threads)
-    return fail("--checks=status records the message in libssm_runtime "
-                "(ssm_last_error): --parallel=false does not apply");
-  return std::nullopt;
+    return report.error("--target=cuda code launches through libssm_runtime: "
+                        "--parallel=false does not apply");
+  if (options.checks == CheckFailure::status && !options.threads)
+    return report.error("--checks=status records the message in "
+                        "libssm_runtime (ssm_last_error): --parallel=false "
+                        "does not apply");
+  if (options.pipeline.callerOutputs && cuda)
+    return report.error("--caller-outputs is for the CPU so far: a CUDA entry "
+                        "point's outputs are device buffers it allocates "
+                        "(docs/gpu.md)");
+  if (options.checks == CheckFailure::status && cuda)
+    return report.error("--checks=status is for the CPU so far: a failed "
+                        "check in CUDA host code aborts (docs/gpu.md)");
+  return success();
 }
 
-} // namespace
-
-int ssm::compile(const DriverOptions &options) {
-  if (std::optional<int> status = checkTargetFlags(options))
-    return *status;
-  if (options.emit == EmitKind::Shared && options.output == "-")
-    return fail("a shared library needs an output file (-o)");
-  if (options.emit == EmitKind::Shared && options.threads &&
-      !llvm::sys::fs::exists(options.runtimeDir + "/libssm_runtime.so"))
-    return fail("no libssm_runtime.so in '" + options.runtimeDir +
-                "' to link the shared library against (--runtime-dir, or "
-                "--parallel=false for code without the runtime)");
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  MLIRContext context(registry);
-
-  std::string error;
-  // A model folder is built into a module directly; an MLIR file is parsed
-  // below, once the flags are checked.
-  std::unique_ptr<llvm::MemoryBuffer> input;
-  OwningOpRef<ModuleOp> module;
-  std::optional<ImportedModel> model;
-  if (options.pipeline.callerOutputs && options.targetKind == TargetKind::CUDA)
-    return fail("--caller-outputs is for the CPU so far: a CUDA entry point's "
-                "outputs are device buffers it allocates (docs/gpu.md)");
-  bool modelFolder =
-      options.input != "-" && llvm::sys::fs::is_directory(options.input);
-  if (options.checks == CheckFailure::status && !options.pipeline.callerOutputs &&
-      !modelFolder)
-    return fail("--checks=status needs --caller-outputs: an entry point that "
-                "allocates its results has nothing to return when a check "
-                "fails");
-  if (modelFolder) {
-    if (options.targetKind == TargetKind::CUDA && options.emit != EmitKind::Imported)
-      return fail("'" + options.input + "' is a model folder: whole models "
-                  "compile for the CPU only so far (--target=cuda takes ssm IR "
-                  "files; docs/models.md)");
-    module = importModel(options.input, options, context, model.emplace());
-    if (!module)
-      return 1;
-  } else {
-    input = openInputFile(options.input, &error);
-    if (!input)
-      return fail(error);
+/// Links `object` into a shared library with the system C compiler (which
+/// knows where libc and libm live) and returns its bytes.
+FailureOr<std::string> linkShared(StringRef object, const DriverOptions &options,
+                                  StringRef runtimeDirectory, bool vectorMath,
+                                  const Reporter &report) {
+  llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
+  if (!cc)
+    return report.error("no C compiler (cc) on PATH to link the shared library");
+  llvm::SmallString<128> library;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("ssmc", "so", library))
+    return report.error("cannot create a temporary file: " + ec.message());
+  llvm::FileRemover removeLibrary(library);
+  // -Bsymbolic: the library's calls to its own functions (a C-interface
+  // wrapper to `step`, say) bind inside it. Otherwise, in a dlopen'ed
+  // library, a name that an earlier library exports wins: glibc's legacy
+  // regexp `step` took the call of examples/mamba1_scan.mlir's @step. The
+  // soname makes programs linked against the library look for it by name
+  // (RUNPATH, LD_LIBRARY_PATH), not by the path it was linked from.
+  std::string soname = "-Wl,-soname," + options.soname;
+  SmallVector<StringRef> args{*cc,  "-shared", soname, "-Wl,-Bsymbolic",
+                              "-o", library,   object};
+  // The runtime is found where it was linked from (a RUNPATH), so that a
+  // program linking only this library loads it without LD_LIBRARY_PATH.
+  SmallString<256> runtimeDir(runtimeDirectory);
+  llvm::sys::fs::make_absolute(runtimeDir);
+  std::string searchDir = ("-L" + runtimeDir).str();
+  std::string runPath = ("-Wl,-rpath," + runtimeDir).str();
+  if (options.threads) {
+    args.push_back(searchDir);
+    args.push_back(runPath);
+    args.push_back("-lssm_runtime");
   }
-  if (!options.weights.empty() && !model)
-    return fail("--weights is for model folders; '" + options.input +
-                "' is an MLIR file");
-  if (std::optional<int> status =
-          checkDistinctFiles(options, model ? weightsPath(options) : ""))
-    return *status;
-  llvm::SourceMgr sources;
-  SourceMgrDiagnosticHandler diagnostics(sources, &context);
-  if (!module) {
-    if (!checkNestingDepth(*input))
-      return 1;
-    sources.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
-    module = parseInput(sources, context);
-    if (!module)
-      return 1;
-  }
+  args.push_back("-lm");
+  if (vectorMath)
+    args.push_back("-lmvec");
+  std::string message;
+  if (llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &message) != 0)
+    return report.error("linking the shared library failed" +
+                        (message.empty() ? "" : ": " + message));
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> bytes =
+      llvm::MemoryBuffer::getFile(library, /*IsText=*/false,
+                                  /*RequiresNullTerminator=*/false);
+  if (!bytes)
+    return report.error("cannot read the linked library: " +
+                        bytes.getError().message());
+  return (*bytes)->getBuffer().str();
+}
 
-  auto writeOutput = [&](function_ref<bool(llvm::raw_pwrite_stream &)> write) {
-    return writeFile(options.output, write);
+/// The flow after the module exists: bufferization, the interface,
+/// lowering, and the output in `artifacts`.
+LogicalResult compileModule(ModuleOp module, const DriverOptions &options,
+                            Artifacts &artifacts, const Reporter &report) {
+  auto print = [&](Operation *op) {
+    llvm::raw_string_ostream os(artifacts.output);
+    op->print(os);
+    return success();
   };
-
+  artifacts.emit = options.emit;
   if (options.emit == EmitKind::Imported)
-    return writeOutput([&](llvm::raw_pwrite_stream &os) {
-      module->print(os);
-      return true;
-    });
+    return print(module);
 
   const bool cuda = options.targetKind == TargetKind::CUDA;
+  bool model = artifacts.checkpoint.has_value();
+  std::string error;
   // Target first: a bad --mcpu is reported before any work is done. With
   // --target=cuda it compiles the host code.
   std::unique_ptr<llvm::TargetMachine> machine;
   if (options.emit >= EmitKind::LLVMIR && options.emit != EmitKind::PTX) {
     machine = createCPUTargetMachine(options.target, error);
     if (!machine)
-      return fail(error);
+      return report.error(error);
   }
+  std::string runtimeDir =
+      options.runtimeDir.empty() ? defaultRuntimeDir() : options.runtimeDir;
+  if (options.emit == EmitKind::Shared && options.threads &&
+      !llvm::sys::fs::exists(runtimeDir + "/libssm_runtime.so"))
+    return report.error("no libssm_runtime.so in '" + runtimeDir +
+                        "' to link the shared library against (--runtime-dir, "
+                        "or --parallel=false for code without the runtime)");
   if (cuda) {
     // Without libdevice, exp and log1p would stay unresolved calls.
     SmallString<256> libdevice(options.gpu.cudaPath);
     llvm::sys::path::append(libdevice, "nvvm", "libdevice", "libdevice.10.bc");
     if (!llvm::sys::fs::exists(libdevice))
-      return fail("no libdevice at '" + libdevice +
-                  "': --target=cuda needs the CUDA toolkit (--cuda-path)");
+      return report.error("no libdevice at '" + libdevice +
+                          "': --target=cuda needs the CUDA toolkit (--cuda-path)");
   }
 
-  if (!runPipeline(*module, options, [&](OpPassManager &pm) {
-        if (cuda)
+  if (failed(runPipeline(module, options, [&](OpPassManager &pm) {
+        if (cuda) {
           buildGPUBufferizePipeline(pm, options.gpu);
-        else if (model) {
+        } else {
           // The model ABI (model_abi.h): the caller passes the logits.
           CPUPipelineOptions pipeline = options.pipeline;
-          pipeline.callerOutputs = true;
+          pipeline.callerOutputs |= model;
           buildCPUBufferizePipeline(pm, pipeline);
-        } else {
-          buildCPUBufferizePipeline(pm, options.pipeline);
         }
-      }) ||
-      (cuda && failed(checkDeviceBuffers(*module))))
-    return 1;
+      })) ||
+      (cuda && failed(checkDeviceBuffers(module))))
+    return failure();
   if (model) {
     // The ABI promises callers that the caches are updated in place and
     // the logits written into their buffer: a cache bufferization copied
     // would come back as a result.
-    for (auto func : module->getOps<func::FuncOp>())
+    for (auto func : module.getOps<func::FuncOp>())
       if (!func.isPrivate() && func.getNumResults() != 0)
-        return fail("internal error: the caches of '" + func.getSymName() +
-                    "' were not updated in place");
-    std::string path = weightsPath(options);
-    if (!path.empty()) {
-      if (llvm::Error e = writeWeightsFile(path, model->layout, *model->checkpoint)) {
-        llvm::handleAllErrors(std::move(e), [&](const llvm::ErrorInfoBase &info) {
-          error = info.message();
-        });
-        return fail(error);
-      }
-    }
+        return report.error("internal error: the caches of '" +
+                            func.getSymName() + "' were not updated in place");
   }
-  if (!options.header.empty()) {
+  {
+    // The interface is read off the bufferized signatures. A module whose
+    // signatures C cannot express still compiles: only asking for its
+    // header or interface reports why there is none.
     HeaderRuntime runtime = cuda              ? HeaderRuntime::CUDA
                             : options.threads ? HeaderRuntime::ThreadPool
                                               : HeaderRuntime::None;
-    if (int status = writeFile(options.header, [&](llvm::raw_pwrite_stream &os) {
-          return succeeded(emitCHeader(*module, guardFor(options.header),
-                                       runtime,
-                                       options.checks == CheckFailure::status,
-                                       os));
-        }))
-      return status;
+    ScopedDiagnosticHandler capture(module.getContext(), [&](Diagnostic &d) {
+      llvm::raw_string_ostream os(artifacts.interfaceError);
+      os << d;
+      return success();
+    });
+    FailureOr<ModuleInterface> interface = describeInterface(
+        module, runtime, options.checks == CheckFailure::status);
+    if (succeeded(interface))
+      artifacts.interface = std::move(*interface);
   }
 
   if (options.emit == EmitKind::Bufferized)
-    return writeOutput([&](llvm::raw_pwrite_stream &os) {
-      module->print(os);
-      return true;
-    });
+    return print(module);
 
-  if (!runPipeline(*module, options, [&](OpPassManager &pm) {
+  if (failed(runPipeline(module, options, [&](OpPassManager &pm) {
         if (cuda) {
           GPUPipelineOptions gpu = options.gpu;
           gpu.checks = options.checks;
@@ -445,12 +404,12 @@ int ssm::compile(const DriverOptions &options) {
           buildCPULowerToLLVMPipeline(
               pm, {options.threads, options.inlineMath, options.checks});
         }
-      }))
-    return 1;
-  // `ssm.in_place` and the names have told the header which buffers a call
-  // updates and what they are called, and the names the argument checks
-  // what to say; LLVM has no such parameter attributes.
-  for (auto func : module->getOps<FunctionOpInterface>()) {
+      })))
+    return failure();
+  // `ssm.in_place` and the names have told the interface which buffers a
+  // call updates and what they are called, and the argument checks what to
+  // say; LLVM has no such parameter attributes.
+  for (auto func : module.getOps<FunctionOpInterface>()) {
     for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
       func.removeArgAttr(i, "ssm.in_place");
       func.removeArgAttr(i, "ssm.output");
@@ -459,90 +418,230 @@ int ssm::compile(const DriverOptions &options) {
     for (unsigned i = 0, e = func.getNumResults(); i < e; ++i)
       func.removeResultAttr(i, kNameAttrName);
   }
-  if (options.emit == EmitKind::PTX)
-    return writeOutput([&](llvm::raw_pwrite_stream &os) {
-      return succeeded(writePTX(*module, os));
-    });
+  if (options.emit == EmitKind::PTX) {
+    llvm::raw_string_ostream os(artifacts.output);
+    return writePTX(module, os);
+  }
   if (options.emit == EmitKind::LLVMDialect)
-    return writeOutput([&](llvm::raw_pwrite_stream &os) {
-      module->print(os);
-      return true;
-    });
+    return print(module);
 
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
-      translateAndOptimize(*module, llvmContext, *machine, options.target);
+      translateAndOptimize(module, llvmContext, *machine, options.target);
   if (!llvmModule)
-    return 1;
-  switch (options.emit) {
-  case EmitKind::LLVMIR:
-    return writeOutput([&](llvm::raw_pwrite_stream &os) {
-      llvmModule->print(os, nullptr);
-      return true;
-    });
-  case EmitKind::Assembly:
-  case EmitKind::Object: {
-    auto kind = options.emit == EmitKind::Assembly
-                    ? llvm::CodeGenFileType::AssemblyFile
-                    : llvm::CodeGenFileType::ObjectFile;
-    int status = writeOutput([&](llvm::raw_pwrite_stream &os) {
-      return emitMachineCode(*llvmModule, *machine, kind, os, error);
-    });
-    return error.empty() ? status : fail(error);
+    return failure();
+  if (options.emit == EmitKind::LLVMIR) {
+    llvm::raw_string_ostream os(artifacts.output);
+    llvmModule->print(os, nullptr);
+    return success();
   }
-  case EmitKind::Shared: {
-    // The system compiler links for the host only.
-    llvm::Triple host(llvm::sys::getDefaultTargetTriple());
-    const llvm::Triple &target = machine->getTargetTriple();
-    if (target.getArch() != host.getArch() || target.getOS() != host.getOS())
-      return fail("--emit=shared links with the host's C compiler, which cannot "
-                  "link for " + target.str() + "; emit an object (--emit=obj) "
-                  "and link it with that target's toolchain");
-    llvm::SmallString<128> object;
-    if (std::error_code ec =
-            llvm::sys::fs::createTemporaryFile("ssmc", "o", object))
-      return fail("cannot create a temporary file: " + ec.message());
-    llvm::FileRemover removeObject(object);
-    if (int status = writeFile(std::string(object), [&](llvm::raw_pwrite_stream &os) {
-          return emitMachineCode(*llvmModule, *machine,
-                                 llvm::CodeGenFileType::ObjectFile, os, error);
-        }))
-      return error.empty() ? status : fail(error);
-    // The system C compiler links: it knows where libc and libm live.
-    llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
-    if (!cc)
-      return fail("no C compiler (cc) on PATH to link the shared library");
-    // The soname is the file name, so programs linked against the library
-    // find it by name (rpath, LD_LIBRARY_PATH), not by the build path.
-    std::string soname =
-        "-Wl,-soname," + llvm::sys::path::filename(options.output).str();
-    // -Bsymbolic: the library's calls to its own functions (a C-interface
-    // wrapper to `step`, say) bind inside it. Otherwise, in a dlopen'ed
-    // library, a name that an earlier library exports wins: glibc's legacy
-    // regexp `step` took the call of examples/mamba1_scan.mlir's @step.
-    SmallVector<StringRef> args{*cc, "-shared", soname, "-Wl,-Bsymbolic",
-                                "-o", options.output, object};
-    // The runtime is found where it was linked from (a RUNPATH), so that a
-    // program linking only this library loads it without LD_LIBRARY_PATH.
-    SmallString<256> runtimeDir(options.runtimeDir);
-    llvm::sys::fs::make_absolute(runtimeDir);
-    std::string searchDir = ("-L" + runtimeDir).str();
-    std::string runPath = ("-Wl,-rpath," + runtimeDir).str();
-    if (options.threads) {
-      args.push_back(searchDir);
-      args.push_back(runPath);
-      args.push_back("-lssm_runtime");
+  auto emitCode = [&](llvm::CodeGenFileType kind) -> LogicalResult {
+    SmallVector<char> code;
+    llvm::raw_svector_ostream os(code);
+    if (!emitMachineCode(*llvmModule, *machine, kind, os, error))
+      return report.error(error);
+    artifacts.output.assign(code.begin(), code.end());
+    return success();
+  };
+  if (options.emit == EmitKind::Assembly)
+    return emitCode(llvm::CodeGenFileType::AssemblyFile);
+  if (failed(emitCode(llvm::CodeGenFileType::ObjectFile)))
+    return failure();
+  if (options.emit == EmitKind::Object)
+    return success();
+
+  // A shared library: the system compiler links for the host only.
+  llvm::Triple host(llvm::sys::getDefaultTargetTriple());
+  const llvm::Triple &target = machine->getTargetTriple();
+  if (target.getArch() != host.getArch() || target.getOS() != host.getOS())
+    return report.error(
+        "--emit=shared links with the host's C compiler, which cannot link "
+        "for " + target.str() + "; emit an object (--emit=obj) and link it "
+        "with that target's toolchain");
+  llvm::SmallString<128> object;
+  int fd;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("ssmc", "o", fd, object))
+    return report.error("cannot create a temporary file: " + ec.message());
+  llvm::FileRemover removeObject(object);
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os << artifacts.output;
+    os.close();
+    if (os.has_error()) {
+      std::string message = os.error().message();
+      os.clear_error();
+      return report.error("cannot write '" + object + "': " + message);
     }
-    args.push_back("-lm");
-    if (usesVectorMath(options.target, *machine))
-      args.push_back("-lmvec");
-    std::string message;
-    if (llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &message) != 0)
-      return fail("linking " + options.output + " failed" +
-                  (message.empty() ? "" : ": " + message));
-    return 0;
   }
-  default:
-    return fail("unhandled output kind");
+  FailureOr<std::string> library =
+      linkShared(object, options, runtimeDir,
+                 usesVectorMath(options.target, *machine), report);
+  if (failed(library))
+    return failure();
+  artifacts.output = std::move(*library);
+  return success();
+}
+
+/// The flow from a file or folder (`text` null) or text in memory.
+LogicalResult compileInput(const DriverOptions &options, StringRef name,
+                           std::unique_ptr<llvm::MemoryBuffer> text,
+                           Artifacts &artifacts,
+                           const DiagnosticCallback &diagnostics) {
+  Reporter report{diagnostics};
+  artifacts = Artifacts();
+  bool modelFolder =
+      !text && name != "-" && llvm::sys::fs::is_directory(name);
+  if (failed(checkFlags(options, report)))
+    return failure();
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  MLIRContext context(registry);
+  // Diagnostics as ssmc prints them (with the source line), one callback
+  // each.
+  llvm::SourceMgr sources;
+  std::string rendered;
+  llvm::raw_string_ostream renderedStream(rendered);
+  struct Renderer : SourceMgrDiagnosticHandler {
+    using SourceMgrDiagnosticHandler::emitDiagnostic;
+    using SourceMgrDiagnosticHandler::SourceMgrDiagnosticHandler;
+  } renderer(sources, &context, renderedStream);
+  ScopedDiagnosticHandler forward(&context, [&](Diagnostic &d) {
+    rendered.clear();
+    renderer.emitDiagnostic(d);
+    renderedStream.flush();
+    diagnostics(d.getSeverity(), StringRef(rendered).rtrim('\n'));
+    return success();
+  });
+
+  OwningOpRef<ModuleOp> module;
+  if (modelFolder) {
+    if (options.targetKind == TargetKind::CUDA &&
+        options.emit != EmitKind::Imported)
+      return report.error("'" + name + "' is a model folder: whole models "
+                          "compile for the CPU only so far (--target=cuda "
+                          "takes ssm IR files; docs/models.md)");
+    module = importModel(name, options, context, artifacts, report);
+    if (!module)
+      return failure();
+  } else {
+    if (!text) {
+      std::string error;
+      text = openInputFile(name, &error);
+      if (!text)
+        return report.error(error);
+    }
+    if (!checkNestingDepth(*text))
+      return failure();
+    sources.AddNewSourceBuffer(std::move(text), llvm::SMLoc());
+    module = parseInput(sources, context);
+    if (!module)
+      return failure();
   }
+  if (name != "-")
+    artifacts.headerGuard = guardFor(name);
+  DriverOptions resolved = options;
+  if (resolved.soname.empty())
+    resolved.soname =
+        "lib" + (name == "-" ? std::string("module")
+                             : llvm::sys::path::stem(name).str()) + ".so";
+  return compileModule(*module, resolved, artifacts, report);
+}
+
+} // namespace
+
+LogicalResult ssm::compileFile(const DriverOptions &options, StringRef path,
+                               Artifacts &artifacts,
+                               const DiagnosticCallback &diagnostics) {
+  return compileInput(options, path, nullptr, artifacts, diagnostics);
+}
+
+LogicalResult ssm::compileSource(const DriverOptions &options, StringRef name,
+                                 StringRef text, Artifacts &artifacts,
+                                 const DiagnosticCallback &diagnostics) {
+  return compileInput(options, name,
+                      llvm::MemoryBuffer::getMemBufferCopy(text, name),
+                      artifacts, diagnostics);
+}
+
+FailureOr<std::string> ssm::renderArtifact(const Artifacts &artifacts,
+                                           ArtifactKind kind,
+                                           const DiagnosticCallback &diagnostics) {
+  Reporter report{diagnostics};
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  switch (kind) {
+  case ArtifactKind::Output:
+    return artifacts.output;
+  case ArtifactKind::Header:
+  case ArtifactKind::Interface:
+    if (!artifacts.interface) {
+      if (artifacts.emit < EmitKind::Bufferized)
+        return report.error("--emit=imported stops before the signatures "
+                            "the header describes exist");
+      diagnostics(DiagnosticSeverity::Error, artifacts.interfaceError);
+      return failure();
+    }
+    if (kind == ArtifactKind::Header)
+      printCHeader(*artifacts.interface, artifacts.headerGuard, os);
+    else
+      printInterfaceJSON(*artifacts.interface, os);
+    return text;
+  case ArtifactKind::Weights:
+    return report.error(artifacts.checkpoint
+                            ? "the weights are written to a file only"
+                            : "only a model folder has weights");
+  }
+  llvm_unreachable("unknown artifact kind");
+}
+
+/// Writes the file `path` ('-': stdout) with `write`. An I/O error (a full
+/// disk, a closed pipe) is reported naming the file, and a partial file is
+/// removed; left in the stream, it would stop the program with an LLVM
+/// ERROR when the stream is destroyed.
+static LogicalResult writeFile(StringRef path, const Reporter &report,
+                               function_ref<void(llvm::raw_ostream &)> write) {
+  std::string error;
+  std::unique_ptr<llvm::ToolOutputFile> out = openOutputFile(path, &error);
+  if (!out)
+    return report.error(error);
+  write(out->os());
+  if (std::string failure = finishOutput(*out, path); !failure.empty())
+    return report.error(failure);
+  out->keep();
+  return success();
+}
+
+LogicalResult ssm::writeArtifact(const Artifacts &artifacts, ArtifactKind kind,
+                                 StringRef path,
+                                 const DiagnosticCallback &diagnostics) {
+  Reporter report{diagnostics};
+  if (kind == ArtifactKind::Weights) {
+    if (!artifacts.checkpoint)
+      return report.error("only a model folder has weights");
+    if (llvm::Error e =
+            writeWeightsFile(path, *artifacts.layout, *artifacts.checkpoint))
+      return report.error(std::move(e));
+    return success();
+  }
+  if (kind == ArtifactKind::Header && artifacts.interface && path != "-") {
+    // The guard names the file, so that two headers can be included together.
+    return writeFile(path, report, [&](llvm::raw_ostream &os) {
+      printCHeader(*artifacts.interface, guardFor(path), os);
+    });
+  }
+  FailureOr<std::string> bytes = renderArtifact(artifacts, kind, diagnostics);
+  if (failed(bytes) ||
+      failed(writeFile(path, report,
+                       [&](llvm::raw_ostream &os) { os << *bytes; })))
+    return failure();
+  // A shared library is a program file: executable, as a linker makes it.
+  if (kind == ArtifactKind::Output && artifacts.emit == EmitKind::Shared &&
+      path != "-")
+    if (std::error_code ec = llvm::sys::fs::setPermissions(
+            path, llvm::sys::fs::all_read | llvm::sys::fs::all_exe |
+                      llvm::sys::fs::owner_write))
+      return report.error("cannot make '" + path + "' executable: " +
+                          ec.message());
+  return success();
 }

@@ -12,41 +12,59 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/JSON.h"
 
 using namespace mlir;
 
 namespace {
 
-/// The C element type and the suffix used in descriptor names.
-std::optional<std::pair<const char *, const char *>> cElement(Type t) {
+/// The interface's name of an element type (the descriptor names' suffix).
+std::optional<StringRef> dtypeOf(Type t) {
   if (t.isF32())
-    return {{"float", "f32"}};
+    return StringRef("f32");
   if (t.isF64())
-    return {{"double", "f64"}};
+    return StringRef("f64");
   if (t.isF16())
-    return {{"uint16_t", "f16"}};
+    return StringRef("f16");
   if (t.isBF16())
-    return {{"uint16_t", "bf16"}};
+    return StringRef("bf16");
   if (t.isInteger(1))
-    return {{"bool", "i1"}};
+    return StringRef("i1");
   if (t.isInteger(32))
-    return {{"int32_t", "i32"}};
+    return StringRef("i32");
   if (t.isInteger(64) || t.isIndex())
-    return {{"int64_t", "i64"}};
+    return StringRef("i64");
   return std::nullopt;
 }
 
-std::string descriptorName(MemRefType t) {
-  return "ssmc_memref_" + std::to_string(t.getRank()) + "d_" +
-         cElement(t.getElementType())->second;
+/// The C type of an element: f16 and bf16 are raw 16-bit patterns.
+StringRef cElement(StringRef dtype) {
+  return llvm::StringSwitch<StringRef>(dtype)
+      .Case("f32", "float")
+      .Case("f64", "double")
+      .Cases({"f16", "bf16"}, "uint16_t")
+      .Case("i1", "bool")
+      .Case("i32", "int32_t")
+      .Default("int64_t");
 }
 
-std::string shapeOf(MemRefType t) {
+std::string descriptorName(const ssm::InterfaceBuffer &t) {
+  return "ssmc_memref_" + std::to_string(t.shape.size()) + "d_" + t.dtype;
+}
+
+std::string shapeOf(const ssm::InterfaceBuffer &t) {
   std::string s = "[";
-  for (int64_t i = 0; i < t.getRank(); ++i)
-    s += (i ? ", " : "") + (t.isDynamicDim(i) ? std::string("?")
-                                                : std::to_string(t.getDimSize(i)));
+  for (auto [i, size] : llvm::enumerate(t.shape))
+    s += (i ? ", " : "") + (size < 0 ? std::string("?") : std::to_string(size));
   return s + "]";
+}
+
+ssm::InterfaceBuffer bufferOf(MemRefType t) {
+  ssm::InterfaceBuffer buffer{dtypeOf(t.getElementType())->str(), {}};
+  for (int64_t size : t.getShape())
+    buffer.shape.push_back(ShapedType::isDynamic(size) ? -1 : size);
+  return buffer;
 }
 
 /// Whether `name` can name a parameter or a struct field in a header that C
@@ -111,11 +129,21 @@ SmallVector<std::string> cNames(unsigned count, StringRef prefix,
 
 } // namespace
 
-LogicalResult ssm::emitCHeader(ModuleOp module, StringRef guard,
-                               HeaderRuntime runtime, bool statusChecks,
-                               llvm::raw_ostream &os) {
-  SmallVector<func::FuncOp> funcs;
-  llvm::SetVector<MemRefType> descriptors;
+FailureOr<ssm::ModuleInterface>
+ssm::describeInterface(ModuleOp module, HeaderRuntime runtime,
+                       bool statusChecks) {
+  ModuleInterface interface;
+  interface.runtime = runtime;
+  interface.statusChecks = statusChecks;
+  for (auto global : module.getOps<memref::GlobalOp>()) {
+    MemRefType t = global.getType();
+    std::optional<StringRef> dtype = dtypeOf(t.getElementType());
+    if (global.isPrivate() || !global.getConstant() || t.getRank() != 1 ||
+        !t.hasStaticShape() || !dtype)
+      continue;
+    interface.tables.push_back(
+        {global.getSymName().str(), dtype->str(), t.getDimSize(0)});
+  }
   for (auto func : module.getOps<func::FuncOp>()) {
     if (func.isPrivate() || func.isExternal())
       continue;
@@ -123,15 +151,40 @@ LogicalResult ssm::emitCHeader(ModuleOp module, StringRef guard,
                                            func.getResultTypes())) {
       auto memref = dyn_cast<MemRefType>(t);
       if (!memref || !memref.getLayout().isIdentity() ||
-          !cElement(memref.getElementType()))
+          !dtypeOf(memref.getElementType()))
         return func.emitError("cannot express type ")
                << t << " in the C header (identity-layout memrefs of "
                   "f16/bf16/f32/f64/i1/i32/i64 only)";
-      descriptors.insert(memref);
     }
-    funcs.push_back(func);
+    InterfaceFunction entry;
+    entry.name = func.getSymName().str();
+    // `result` and `results` name the parameter that returns the results.
+    SmallVector<std::string> argNames =
+        cNames(func.getNumArguments(), "arg", {"result", "results"},
+               [&](unsigned i) {
+                 return func.getArgAttrOfType<StringAttr>(i, kNameAttrName);
+               });
+    SmallVector<std::string> resultNames =
+        cNames(func.getNumResults(), "r", {}, [&](unsigned i) {
+          return func.getResultAttrOfType<StringAttr>(i, kNameAttrName);
+        });
+    for (auto [t, name] : llvm::zip(func.getResultTypes(), resultNames))
+      entry.results.push_back({name, bufferOf(cast<MemRefType>(t)),
+                               ArgumentRole::Output});
+    for (auto [i, t] : llvm::enumerate(func.getArgumentTypes()))
+      entry.arguments.push_back(
+          {argNames[i], bufferOf(cast<MemRefType>(t)),
+           func.getArgAttr(i, "ssm.output")     ? ArgumentRole::Output
+           : func.getArgAttr(i, "ssm.in_place") ? ArgumentRole::InPlace
+                                                : ArgumentRole::Input});
+    interface.functions.push_back(std::move(entry));
   }
+  return interface;
+}
 
+void ssm::printCHeader(const ModuleInterface &interface, StringRef guard,
+                       llvm::raw_ostream &os) {
+  HeaderRuntime runtime = interface.runtime;
   os << "/* Generated by ssmc. Do not edit. */\n"
      << "#ifndef " << guard << "\n#define " << guard << "\n\n"
      << "#include <stdbool.h>\n#include <stdint.h>\n\n"
@@ -158,63 +211,52 @@ LogicalResult ssm::emitCHeader(ModuleOp module, StringRef guard,
        << " * when its kernels have finished. Link with -lssm_runtime, which opens\n"
        << " * the CUDA driver at run time; without one, a call stops the program\n"
        << " * with a message. */\n";
-  if (statusChecks)
+  if (interface.statusChecks)
     // Guarded: every library compiled so defines the same function.
     os << "\n#ifndef SSM_LAST_ERROR_DECLARED\n#define SSM_LAST_ERROR_DECLARED\n"
        << "/* libssm_runtime's (ssm/runtime.h). A call whose buffers fail a\n"
        << " * run-time check (sizes that disagree with the signature or with\n"
        << " * each other) returns before it writes anything and leaves the\n"
        << " * check's message here, for the calling thread; every call clears\n"
-       << " * it first, so \"\" after a call means that it succeeded. */\n"
+       << " * it first, so \"\" after a call means that it succeeded. Results\n"
+       << " * it returns then are empty (size 0 where a size is dynamic) and\n"
+       << " * are freed as after any call. */\n"
        << "const char *ssm_last_error(void);\n#endif\n";
   // Descriptor structs, deduplicated by rank and element type.
   llvm::StringSet<> emitted;
-  for (MemRefType t : descriptors) {
-    std::string name = descriptorName(t);
-    if (!emitted.insert(name).second)
-      continue;
-    const char *element = cElement(t.getElementType())->first;
-    // Guarded one by one: every header ssmc writes defines the descriptors
-    // it needs, and one C file may include several such headers.
-    std::string guard = llvm::StringRef(name).upper() + "_DEFINED";
-    os << "#ifndef " << guard << "\n#define " << guard << "\n";
-    os << "typedef struct " << name << " {\n  " << element << " *allocated;\n  "
-       << element << " *aligned;\n  int64_t offset;\n";
-    if (t.getRank() > 0)
-      os << "  int64_t sizes[" << t.getRank() << "];\n  int64_t strides["
-         << t.getRank() << "];\n";
-    os << "} " << name << ";\n#endif\n\n";
-  }
+  for (const InterfaceFunction &func : interface.functions)
+    for (const InterfaceValue &value :
+         llvm::concat<const InterfaceValue>(func.results, func.arguments)) {
+      std::string name = descriptorName(value.type);
+      if (!emitted.insert(name).second)
+        continue;
+      StringRef element = cElement(value.type.dtype);
+      size_t rank = value.type.shape.size();
+      // Guarded one by one: every header ssmc writes defines the
+      // descriptors it needs, and one C file may include several such
+      // headers.
+      std::string guard = llvm::StringRef(name).upper() + "_DEFINED";
+      os << "#ifndef " << guard << "\n#define " << guard << "\n";
+      os << "typedef struct " << name << " {\n  " << element
+         << " *allocated;\n  " << element << " *aligned;\n  int64_t offset;\n";
+      if (rank > 0)
+        os << "  int64_t sizes[" << rank << "];\n  int64_t strides[" << rank
+           << "];\n";
+      os << "} " << name << ";\n#endif\n\n";
+    }
 
-  // Public constant tables (a model's `<name>_info`).
-  for (auto global : module.getOps<memref::GlobalOp>()) {
-    MemRefType t = global.getType();
-    auto element = cElement(t.getElementType());
-    if (global.isPrivate() || !global.getConstant() || t.getRank() != 1 ||
-        !t.hasStaticShape() || !element)
-      continue;
-    os << "extern const " << element->first << " " << global.getSymName() << "["
-       << t.getDimSize(0) << "];\n\n";
-  }
+  for (const InterfaceTable &table : interface.tables)
+    os << "extern const " << cElement(table.dtype) << " " << table.name << "["
+       << table.size << "];\n\n";
 
-  for (func::FuncOp func : funcs) {
-    std::string name = func.getSymName().str();
-    unsigned numResults = func.getNumResults();
-    // `result` and `results` name the parameter that returns the results.
-    SmallVector<std::string> argNames =
-        cNames(func.getNumArguments(), "arg", {"result", "results"},
-               [&](unsigned i) {
-                 return func.getArgAttrOfType<StringAttr>(i, kNameAttrName);
-               });
-    SmallVector<std::string> resultNames =
-        cNames(numResults, "r", {}, [&](unsigned i) {
-          return func.getResultAttrOfType<StringAttr>(i, kNameAttrName);
-        });
+  for (const InterfaceFunction &func : interface.functions) {
+    const std::string &name = func.name;
+    size_t numResults = func.results.size();
     if (numResults > 1) {
       os << "/* The results of " << name << ", in order. */\ntypedef struct "
          << name << "_results {\n";
-      for (auto [t, field] : llvm::zip(func.getResultTypes(), resultNames))
-        os << "  " << descriptorName(cast<MemRefType>(t)) << " " << field
+      for (const InterfaceValue &result : func.results)
+        os << "  " << descriptorName(result.type) << " " << result.name
            << ";\n";
       os << "} " << name << "_results;\n\n";
     }
@@ -223,32 +265,80 @@ LogicalResult ssm::emitCHeader(ModuleOp module, StringRef guard,
       os << " *   result: returned through the first pointer; the kernel "
             "allocates each\n *           buffer and the caller frees "
             "`allocated`\n";
-    for (auto [t, field] : llvm::zip(func.getResultTypes(), resultNames))
-      os << " *     " << field << ": "
-         << cElement(cast<MemRefType>(t).getElementType())->second << " "
-         << shapeOf(cast<MemRefType>(t)) << "\n";
-    for (auto [i, t] : llvm::enumerate(func.getArgumentTypes()))
-      os << " *   " << argNames[i] << ": "
-         << cElement(cast<MemRefType>(t).getElementType())->second << " "
-         << shapeOf(cast<MemRefType>(t))
-         << (func.getArgAttr(i, "ssm.output")     ? "  (output: written by the call)"
-             : func.getArgAttr(i, "ssm.in_place") ? "  (updated in place)"
-                                                  : "  (read only)")
+    for (const InterfaceValue &result : func.results)
+      os << " *     " << result.name << ": " << result.type.dtype << " "
+         << shapeOf(result.type) << "\n";
+    for (const InterfaceValue &arg : func.arguments)
+      os << " *   " << arg.name << ": " << arg.type.dtype << " "
+         << shapeOf(arg.type)
+         << (arg.role == ArgumentRole::Output
+                 ? "  (output: written by the call)"
+             : arg.role == ArgumentRole::InPlace ? "  (updated in place)"
+                                                 : "  (read only)")
          << "\n";
     os << " * Shapes with `?` are read from the descriptors; every other "
           "size must match. */\n";
     os << "void _mlir_ciface_" << name << "(";
     SmallVector<std::string> params;
     if (numResults == 1)
-      params.push_back(descriptorName(cast<MemRefType>(func.getResultTypes()[0])) +
-                       " *result");
+      params.push_back(descriptorName(func.results[0].type) + " *result");
     else if (numResults > 1)
       params.push_back(name + "_results *results");
-    for (auto [t, arg] : llvm::zip(func.getArgumentTypes(), argNames))
-      params.push_back(descriptorName(cast<MemRefType>(t)) + " *" + arg);
+    for (const InterfaceValue &arg : func.arguments)
+      params.push_back(descriptorName(arg.type) + " *" + arg.name);
     os << (params.empty() ? std::string("void") : llvm::join(params, ", "))
        << ");\n\n";
   }
   os << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << guard << " */\n";
-  return success();
+}
+
+void ssm::printInterfaceJSON(const ModuleInterface &interface,
+                             llvm::raw_ostream &os) {
+  auto buffer = [](llvm::json::OStream &j, const InterfaceValue &value) {
+    j.attribute("name", value.name);
+    j.attribute("dtype", value.type.dtype);
+    j.attributeArray("shape", [&] {
+      for (int64_t size : value.type.shape)
+        size < 0 ? j.value(nullptr) : j.value(size);
+    });
+  };
+  llvm::json::OStream j(os, 1);
+  j.object([&] {
+    j.attribute("format", 1);
+    j.attribute("runtime", interface.runtime == HeaderRuntime::CUDA ? "cuda"
+                           : interface.runtime == HeaderRuntime::ThreadPool
+                               ? "threads"
+                               : "none");
+    j.attribute("status_checks", interface.statusChecks);
+    j.attributeArray("tables", [&] {
+      for (const InterfaceTable &table : interface.tables)
+        j.object([&] {
+          j.attribute("name", table.name);
+          j.attribute("dtype", table.dtype);
+          j.attribute("size", table.size);
+        });
+    });
+    j.attributeArray("functions", [&] {
+      for (const InterfaceFunction &func : interface.functions)
+        j.object([&] {
+          j.attribute("name", func.name);
+          j.attribute("symbol", "_mlir_ciface_" + func.name);
+          j.attributeArray("results", [&] {
+            for (const InterfaceValue &result : func.results)
+              j.object([&] { buffer(j, result); });
+          });
+          j.attributeArray("arguments", [&] {
+            for (const InterfaceValue &arg : func.arguments)
+              j.object([&] {
+                buffer(j, arg);
+                j.attribute("role", arg.role == ArgumentRole::Output ? "output"
+                                    : arg.role == ArgumentRole::InPlace
+                                        ? "in_place"
+                                        : "input");
+              });
+          });
+        });
+    });
+  });
+  os << "\n";
 }

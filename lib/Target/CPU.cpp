@@ -19,13 +19,20 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <mutex>
+
 using namespace mlir;
 
 std::unique_ptr<llvm::TargetMachine>
 ssm::createCPUTargetMachine(const CPUTargetOptions &options, std::string &error) {
-  llvm::InitializeAllTargets();
-  llvm::InitializeAllTargetMCs();
-  llvm::InitializeAllAsmPrinters();
+  // Once per process: compilations on several threads (the C API's
+  // sessions) would otherwise register the targets concurrently.
+  static std::once_flag initialized;
+  std::call_once(initialized, [] {
+    llvm::InitializeAllTargets();
+    llvm::InitializeAllTargetMCs();
+    llvm::InitializeAllAsmPrinters();
+  });
   llvm::Triple triple(options.triple.empty() ? llvm::sys::getDefaultTargetTriple()
                                              : options.triple);
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);

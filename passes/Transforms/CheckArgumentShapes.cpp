@@ -30,7 +30,7 @@ namespace {
 MemRefType relaxed(Type type) {
   auto memref = dyn_cast<MemRefType>(type);
   if (!memref || !memref.getLayout().isIdentity() ||
-      memref.getNumDynamicDims() == memref.getRank())
+      static_cast<int64_t>(memref.getNumDynamicDims()) == memref.getRank())
     return nullptr;
   return MemRefType::get(
       SmallVector<int64_t>(memref.getRank(), ShapedType::kDynamic),

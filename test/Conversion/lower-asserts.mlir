@@ -3,8 +3,9 @@
 // RUN: ssm-opt %s -ssm-lower-asserts=on-failure=none | FileCheck %s --check-prefix=NONE
 
 // A failed check writes its message to stderr and aborts (default); returns
-// from an entry point without results with the message recorded by the
-// runtime (status; a function with results aborts still); or is removed.
+// from an entry point with the message recorded by the runtime (status;
+// buffer results come back new and empty, a function with other results
+// aborts still); or is removed.
 // ABORT-LABEL: func.func @entry(
 // ABORT:   cf.cond_br %{{.*}}, ^[[OK:bb[0-9]+]], ^[[FAIL:bb[0-9]+]]
 // ABORT: ^[[FAIL]]:
@@ -24,6 +25,13 @@
 // STATUS:   return
 // STATUS: ^[[OK]]:
 // STATUS:   memref.store
+// STATUS-LABEL: func.func @with_buffers(
+// STATUS-NEXT:   llvm.call @ssm_clear_error()
+// STATUS:   llvm.call @ssm_set_error({{.*}}) vararg
+// STATUS-DAG:   %[[ZERO:.*]] = arith.constant 0 : index
+// STATUS-DAG:   %[[DYN:.*]] = memref.alloc(%[[ZERO]]) : memref<?x4xf32>
+// STATUS-DAG:   %[[FIXED:.*]] = memref.alloc() : memref<2xi64>
+// STATUS:   return %[[DYN]], %[[FIXED]] : memref<?x4xf32>, memref<2xi64>
 // STATUS-LABEL: func.func @with_result(
 // STATUS-NOT: ssm_clear_error
 // STATUS:   llvm.call @abort()
@@ -36,6 +44,11 @@ func.func @entry(%ok: i1, %m: memref<4xf32>) {
   %v = arith.constant 1.0 : f32
   memref.store %v, %m[%c0] : memref<4xf32>
   return
+}
+func.func @with_buffers(%ok: i1, %a: memref<?x4xf32>, %b: memref<2xi64>)
+    -> (memref<?x4xf32>, memref<2xi64>) {
+  cf.assert %ok, "f.mlir:2:1: @with_buffers: a check"
+  return %a, %b : memref<?x4xf32>, memref<2xi64>
 }
 func.func @with_result(%ok: i1) -> i1 {
   cf.assert %ok, "f.mlir:2:1: @with_result: a check"

@@ -9,13 +9,17 @@
 // RUN: %cc -DSTATUS -include %t.status.h %S/Inputs/call-static-shapes.c %t.status.o -L%ssm_obj_root/lib -lssm_runtime -Wl,-rpath,%ssm_obj_root/lib -o %t.status.exe
 // RUN: %t.status.exe | FileCheck %s --check-prefix=STATUS
 // RUN: ssmc %s --caller-outputs --checks=none --emit=llvm -o - | FileCheck %s --check-prefix=NONE
-// RUN: not ssmc %s --checks=status -o %t.bad.o 2>&1 | FileCheck %s --check-prefix=NEEDS
+// RUN: ssmc %s --checks=status -o %t.results.o --header %t.results.h
+// RUN: %cc -DSTATUS -DRESULTS -include %t.results.h %S/Inputs/call-static-shapes.c %t.results.o -L%ssm_obj_root/lib -lssm_runtime -Wl,-rpath,%ssm_obj_root/lib -o %t.results.exe
+// RUN: %t.results.exe | FileCheck %s --check-prefix=RESULTS
+// RUN: not ssmc %s --checks=status --target=cuda --emit=ptx -o %t.ptx 2>&1 | FileCheck %s --check-prefix=CUDA
 
 // With --checks=status a failed check returns from the call, which writes
 // nothing, and leaves its message in ssm_last_error(); the next call that
 // succeeds clears it. Sizes left dynamic (the convolution's output against
 // its input) are reported the same way. --checks=none compiles the checks
-// out; status needs entry points without results.
+// out. Entry points that return their results do the same, returning
+// empty results (size 0 where the size is dynamic) that the caller frees.
 // STATUS-HEADER: const char *ssm_last_error(void);
 // STATUS: ok call: no error
 // STATUS: short input: {{.*}}static-shape-checks.mlir:{{[0-9]+}}:1: @squares: argument 'x' dimension 0 is not 4; output untouched
@@ -24,7 +28,11 @@
 // NONE-NOT: @abort
 // NONE-NOT: is not 4
 // NONE: define {{.*}}@squares(
-// NEEDS: error: --checks=status needs --caller-outputs
+// RESULTS: ok call: no error
+// RESULTS: short input: {{.*}}static-shape-checks.mlir:{{[0-9]+}}:1: @squares: argument 'x' dimension 0 is not 4; result 4 x 8
+// RESULTS: after an ok call: no error
+// RESULTS: short conv weights: {{.*}}static-shape-checks.mlir:{{[0-9]+}}:1: @conv: argument 'w' dimension 1 is not 3; result 1 x 4 x 0
+// CUDA: ssmc: error: --checks=status is for the CPU so far
 
 // An entry point compiled for static sizes checks that the caller's
 // buffers have them before it reads or writes anything; the header shows

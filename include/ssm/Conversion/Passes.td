@@ -336,14 +336,16 @@ def LowerAssertsPass : Pass<"ssm-lower-asserts", "::mlir::ModuleOp"> {
       message and a newline to file descriptor 2 with `write` and calls
       `abort`. Upstream's lowering prints with `puts`, whose buffered output
       `abort` discards when stdout is not a terminal. Needs only libc.
-    - `on-failure=status`: in a public function without results (an entry
-      point whose outputs the caller passes), the failing branch records the
-      message with libssm_runtime's `ssm_set_error` (status
-      `SSM_ERROR_INVALID_ARGUMENT`) and returns before the function reads
-      or writes anything else. Every such function calls `ssm_clear_error`
-      on entry, so after a call `ssm_last_error()` is empty if and only if
-      the call succeeded. A check anywhere else (a function with results,
-      the body of a parallel loop) still aborts.
+    - `on-failure=status`: in a public function (an entry point), the
+      failing branch records the message with libssm_runtime's
+      `ssm_set_error` (status `SSM_ERROR_INVALID_ARGUMENT`) and returns
+      before the function reads or writes anything else. A function with
+      results returns new buffers for them, of size 0 in each dynamic
+      dimension, which the caller frees as after any call. Every such
+      function calls `ssm_clear_error` on entry, so after a call
+      `ssm_last_error()` is empty if and only if the call succeeded. A
+      check anywhere else (a private function, the body of a parallel loop)
+      still aborts.
     - `on-failure=none`: the checks are removed.
 
     ```mlir
@@ -366,7 +368,8 @@ def LowerAssertsPass : Pass<"ssm-lower-asserts", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::cf::ControlFlowDialect",
-                           "::mlir::func::FuncDialect"];
+                           "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect"];
 }
 
 #endif // SSM_CONVERSION_PASSES_TD

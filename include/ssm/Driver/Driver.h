@@ -1,17 +1,25 @@
 //===- Driver.h - The ssmc compilation flow ---------------------*- C++ -*-===//
 //
-// Part of ssmc. One function that takes an ssm module, parsed from source
-// text or built from a model folder, to the requested artifact, so the ssmc
-// tool is only flag parsing.
+// Part of ssmc. The compilation flow behind the compiler's C API
+// (include/ssm-c/Compiler.h), which the ssmc tool and the Python package
+// use: flags parsed from strings, an ssm module parsed from source text or
+// built from a model folder, compiled to artifacts held in memory, written
+// to files on request. Diagnostics go to a callback.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef SSM_DRIVER_DRIVER_H
 #define SSM_DRIVER_DRIVER_H
 
+#include "ssm/Frontend/ModelImporter.h"
 #include "ssm/Pipelines/Pipelines.h"
+#include "ssm/Target/CHeader.h"
 #include "ssm/Target/CPU.h"
 
+#include "mlir/IR/Diagnostics.h"
+
+#include <functional>
+#include <optional>
 #include <string>
 
 namespace mlir::ssm {
@@ -32,17 +40,8 @@ enum class EmitKind {
 /// Where the compiled code runs.
 enum class TargetKind { CPU, CUDA };
 
-/// Everything one compilation needs.
+/// Everything one compilation needs; the defaults are ssmc's.
 struct DriverOptions {
-  /// An .mlir file ('-' for stdin) or a Hugging Face model folder
-  /// (config.json and safetensors of MambaForCausalLM / Mamba2ForCausalLM).
-  std::string input = "-";
-  std::string output = "-";
-  /// Where to write the C header; empty for none.
-  std::string header;
-  /// Model folders: where to write the weights file; empty for the output
-  /// with the extension `.weights` when an object or library is written.
-  std::string weights;
   /// Model folders: prefix of the entry points (`<name>_prefill`, ...).
   std::string modelName = "model";
   EmitKind emit = EmitKind::Object;
@@ -56,22 +55,79 @@ struct DriverOptions {
   /// f32 exp, expm1, log and log1p as inline polynomials (ssm-inline-math),
   /// not libm calls.
   bool inlineMath = true;
-  /// What a failed run-time check does (ssm-lower-asserts): `status` needs
-  /// entry points without results (--caller-outputs, or a model folder).
+  /// What a failed run-time check does (ssm-lower-asserts); `status` is for
+  /// the CPU.
   CheckFailure checks = CheckFailure::abort;
-  /// Where libssm_runtime.so is, for linking shared libraries.
+  /// Where libssm_runtime.so is, for linking shared libraries; empty: the
+  /// lib/ folder of the library or program this code is in.
   std::string runtimeDir;
+  /// Shared libraries: the name (DT_SONAME) by which programs linked
+  /// against one look for it; empty: lib<input's name>.so.
+  std::string soname;
   /// Choices of the pass pipelines (the form of ssm.ssd ops).
   CPUPipelineOptions pipeline;
-  /// Print the pass pipeline before running it.
+  /// Print the pass pipeline before running it (stderr).
   bool printPipeline = false;
-  /// Print the IR after every pass (to stderr).
+  /// Print the IR after every pass (stderr).
   bool printIRAfterAll = false;
 };
 
-/// Compiles per `options`; diagnostics go to stderr. Returns the process
-/// exit code (0 on success).
-int compile(const DriverOptions &options);
+/// Sets `options` from ssmc's flags (`--emit=shared`, `--mcpu=znver4`,
+/// `-O2`, `--caller-outputs`; `--mcpu znver4` too), starting from the
+/// defaults. Fails with
+/// `error` naming the flag on an unknown flag or a bad value.
+LogicalResult parseDriverFlags(llvm::ArrayRef<std::string> flags,
+                               DriverOptions &options, std::string &error);
+
+/// Whether `flag` (`--mcpu`) takes the argument after it as its value.
+bool driverFlagTakesNextArgument(llvm::StringRef flag);
+
+/// Prints the flags parseDriverFlags takes, with their help, to stdout.
+void printDriverFlagsHelp();
+
+/// Receives each diagnostic, rendered as ssmc prints it: `file:line:col:
+/// error: ...` with the source line, or `ssmc: error: ...`.
+using DiagnosticCallback =
+    std::function<void(DiagnosticSeverity, llvm::StringRef)>;
+
+/// What a compilation produced, in memory.
+struct Artifacts {
+  EmitKind emit = EmitKind::Object;
+  /// The bytes of the requested output (--emit).
+  std::string output;
+  /// The entry points, for the C header and the JSON interface; none
+  /// where C cannot express a signature (`interfaceError` says why).
+  std::optional<ModuleInterface> interface;
+  std::string interfaceError;
+  /// The header's include guard when it is not written to a named file.
+  std::string headerGuard = "SSMC_MODULE_H";
+  /// A model folder's weights, written on request (writeArtifact).
+  std::optional<WeightsLayout> layout;
+  std::optional<Checkpoint> checkpoint;
+};
+
+/// Compiles the .mlir file or model folder `path` ('-' for stdin).
+LogicalResult compileFile(const DriverOptions &options, llvm::StringRef path,
+                          Artifacts &artifacts,
+                          const DiagnosticCallback &diagnostics);
+/// Compiles MLIR `text`; `name` names it in diagnostics.
+LogicalResult compileSource(const DriverOptions &options, llvm::StringRef name,
+                            llvm::StringRef text, Artifacts &artifacts,
+                            const DiagnosticCallback &diagnostics);
+
+/// The artifacts a compilation offers.
+enum class ArtifactKind { Output, Header, Interface, Weights };
+
+/// The bytes of an artifact (not the weights, which are written only).
+FailureOr<std::string> renderArtifact(const Artifacts &artifacts,
+                                      ArtifactKind kind,
+                                      const DiagnosticCallback &diagnostics);
+
+/// Writes an artifact to `path` ('-': stdout). A header's include guard
+/// comes from the file name. A partial file is removed on failure.
+LogicalResult writeArtifact(const Artifacts &artifacts, ArtifactKind kind,
+                            llvm::StringRef path,
+                            const DiagnosticCallback &diagnostics);
 
 } // namespace mlir::ssm
 

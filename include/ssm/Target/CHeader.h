@@ -5,7 +5,8 @@
 // to strided memref descriptors. This writes the header that declares those
 // entry points, the descriptor structs, and each argument's dtype, shape and
 // role, from the bufferized module (the last stage whose types still say
-// what the user wrote).
+// what the user wrote). The same description, as JSON, tells bindings
+// (python/) how to call the entry points.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +15,9 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <string>
+#include <vector>
 
 namespace mlir::ssm {
 
@@ -31,14 +35,60 @@ enum class HeaderRuntime {
   CUDA,       ///< host code launching GPU kernels; buffers in device memory
 };
 
-/// Writes the C header for the public functions of `module` (bufferized:
-/// memref arguments and results). `guard` names the include guard; with
-/// `statusChecks`, the header declares ssm_last_error (failed checks return
-/// a status, ssm-lower-asserts). Fails, with a diagnostic, on an argument
-/// type C cannot express.
-LogicalResult emitCHeader(ModuleOp module, StringRef guard,
-                          HeaderRuntime runtime, bool statusChecks,
-                          llvm::raw_ostream &os);
+/// How a call uses an argument.
+enum class ArgumentRole { Input, InPlace, Output };
+
+/// A buffer type in the interface: element type as `f32`, `bf16`, `i64`,
+/// ...; sizes with -1 for a dynamic one.
+struct InterfaceBuffer {
+  std::string dtype;
+  std::vector<int64_t> shape;
+};
+struct InterfaceValue {
+  /// The C name: `ssm.name` where C can use it, else `argN` / `rN`.
+  std::string name;
+  InterfaceBuffer type;
+  ArgumentRole role = ArgumentRole::Input;
+};
+/// A public function: `_mlir_ciface_<name>`, which takes the results'
+/// descriptor (one result) or `<name>_results` struct (several) first.
+struct InterfaceFunction {
+  std::string name;
+  std::vector<InterfaceValue> results, arguments;
+};
+/// A public constant table (a model's `<name>_info`).
+struct InterfaceTable {
+  std::string name, dtype;
+  int64_t size = 0;
+};
+/// What a compiled module offers its callers, with no tie to an MLIRContext:
+/// the C header and the JSON description (for bindings) are both printed
+/// from it.
+struct ModuleInterface {
+  std::vector<InterfaceTable> tables;
+  std::vector<InterfaceFunction> functions;
+  HeaderRuntime runtime = HeaderRuntime::None;
+  /// Failed checks return with ssm_last_error (ssm-lower-asserts).
+  bool statusChecks = false;
+};
+
+/// Describes the public functions and tables of `module` (bufferized:
+/// memref arguments and results). Fails, with a diagnostic, on a type C
+/// cannot express.
+FailureOr<ModuleInterface> describeInterface(ModuleOp module,
+                                             HeaderRuntime runtime,
+                                             bool statusChecks);
+
+/// Writes the C header of `interface`; `guard` names the include guard.
+void printCHeader(const ModuleInterface &interface, llvm::StringRef guard,
+                  llvm::raw_ostream &os);
+
+/// Writes `interface` as JSON: {"format": 1, "runtime", "status_checks",
+/// "tables": [{name, dtype, size}], "functions": [{name, symbol, results:
+/// [{name, dtype, shape}], arguments: [{name, dtype, shape, role}]}]}, with
+/// null for a dynamic size and role one of "input", "in_place", "output".
+void printInterfaceJSON(const ModuleInterface &interface,
+                        llvm::raw_ostream &os);
 
 } // namespace mlir::ssm
 

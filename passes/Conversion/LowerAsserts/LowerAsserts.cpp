@@ -5,7 +5,8 @@
 // buffer, which abort() never flushes, so it is lost whenever stdout is a
 // pipe or a file. Here a failed check writes with write(2, ...), which is
 // unbuffered and async-signal-safe, then aborts; or, for entry points that
-// can return a status, records the message and returns.
+// can return a status, records the message and returns (with empty new
+// results, where the function has results).
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +17,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/FunctionCallUtils.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 namespace mlir::ssm {
 #define GEN_PASS_DEF_LOWERASSERTSPASS
@@ -27,10 +29,14 @@ using namespace mlir;
 namespace {
 
 /// Whether a failed check in `func` can return a status: a public function
-/// with a body and no results (its outputs are the caller's buffers).
+/// with a body whose results, if any, are buffers it can allocate empty.
 bool returnsStatus(Operation *func) {
   auto f = dyn_cast_or_null<func::FuncOp>(func);
-  return f && !f.isPrivate() && !f.isExternal() && f.getNumResults() == 0;
+  return f && !f.isPrivate() && !f.isExternal() &&
+         llvm::all_of(f.getResultTypes(), [](Type t) {
+           auto memref = dyn_cast<MemRefType>(t);
+           return memref && memref.getLayout().isIdentity();
+         });
 }
 
 struct LowerAssertsPass : ssm::impl::LowerAssertsPassBase<LowerAssertsPass> {
@@ -117,7 +123,17 @@ struct LowerAssertsPass : ssm::impl::LowerAssertsPassBase<LowerAssertsPass> {
       LLVM::CallOp::create(
           b, loc, *setError,
           ValueRange{LLVM::ConstantOp::create(b, loc, i32, 1), format, message});
-      func::ReturnOp::create(b, loc);
+      // Results the caller frees as after any call: new buffers, of size 0
+      // where a size is dynamic (static sizes are the signature's).
+      auto func = cast<func::FuncOp>(block->getParentOp());
+      SmallVector<Value> results;
+      for (Type t : func.getResultTypes()) {
+        auto type = cast<MemRefType>(t);
+        SmallVector<Value> sizes(type.getNumDynamicDims(),
+                                 arith::ConstantIndexOp::create(b, loc, 0));
+        results.push_back(memref::AllocOp::create(b, loc, type, sizes));
+      }
+      func::ReturnOp::create(b, loc, results);
     } else {
       auto write = LLVM::lookupOrCreateFn(b, module, "write", {i32, ptr, i64}, i64);
       auto abort = LLVM::lookupOrCreateFn(b, module, "abort", {},

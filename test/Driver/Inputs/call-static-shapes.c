@@ -4,17 +4,32 @@
  * an output one column too wide, which the entry point must refuse before
  * it touches them. Built with -DSTATUS (code compiled with --checks=status)
  * it makes good and bad calls in turn and prints ssm_last_error() after
- * each, with whether the bad calls left their outputs alone. */
+ * each, with whether the bad calls left their outputs alone. With
+ * -DRESULTS too (code compiled without --caller-outputs) the calls return
+ * their results, and a bad call's come back empty. */
 #include <stdio.h>
 #include <string.h>
 
 static float x[5 * 9], y[5 * 9];
 
+#ifdef RESULTS
+#include <stdlib.h>
+static ssmc_memref_2d_f32 result;
+static void squares(int64_t rows, int64_t cols) {
+  (void)cols;
+  ssmc_memref_2d_f32 xd = {x, x, 0, {rows, 8}, {8, 1}};
+  _mlir_ciface_squares(&result, &xd);
+  memcpy(y, result.aligned + result.offset,
+         sizeof(float) * (size_t)(result.sizes[0] * result.sizes[1]));
+  free(result.allocated);
+}
+#else
 static void squares(int64_t rows, int64_t cols) {
   ssmc_memref_2d_f32 xd = {x, x, 0, {rows, 8}, {8, 1}};
   ssmc_memref_2d_f32 yd = {y, y, 0, {4, cols}, {cols, 1}};
   _mlir_ciface_squares(&xd, &yd);
 }
+#endif
 
 static int checkSquares(void) {
   for (int i = 0; i < 4 * 8; ++i)
@@ -48,7 +63,31 @@ static void report(const char *call, const float *out, int count) {
 int main(int argc, char **argv) {
   for (int i = 0; i < 4 * 8; ++i)
     x[i] = (float)i;
-#ifdef STATUS
+#if defined(STATUS) && defined(RESULTS)
+  (void)argc;
+  (void)argv;
+  squares(4, 8);
+  if (checkSquares())
+    return 1;
+  printf("ok call: %s\n", *ssm_last_error() ? ssm_last_error() : "no error");
+  ssmc_memref_2d_f32 xd = {x, x, 0, {3, 8}, {8, 1}};
+  _mlir_ciface_squares(&result, &xd);
+  printf("short input: %s; result %lld x %lld\n", ssm_last_error(),
+         (long long)result.sizes[0], (long long)result.sizes[1]);
+  free(result.allocated);
+  squares(4, 8);
+  printf("after an ok call: %s\n",
+         *ssm_last_error() ? ssm_last_error() : "no error");
+  ssmc_memref_3d_f32 cxd = {cx, cx, 0, {1, 4, 6}, {24, 6, 1}};
+  ssmc_memref_2d_f32 wd = {cw, cw, 0, {4, 2}, {2, 1}};
+  ssmc_memref_3d_f32 cyd;
+  _mlir_ciface_conv(&cyd, &cxd, &wd);
+  printf("short conv weights: %s; result %lld x %lld x %lld\n", ssm_last_error(),
+         (long long)cyd.sizes[0], (long long)cyd.sizes[1],
+         (long long)cyd.sizes[2]);
+  free(cyd.allocated);
+  return 0;
+#elif defined(STATUS)
   (void)argc;
   (void)argv;
   squares(4, 8);
