@@ -79,10 +79,10 @@ std::string defaultRuntimeDir() {
   if (!dladdr(reinterpret_cast<void *>(&defaultRuntimeDir), &info) ||
       !info.dli_fname)
     return "";
-  std::string self = info.dli_fname;
-  if (!llvm::sys::path::is_absolute(self))
-    self = llvm::sys::fs::getMainExecutable(nullptr,
-                                            reinterpret_cast<void *>(&defaultRuntimeDir));
+  // A library loaded by a relative path has a relative name: relative to
+  // the working directory it was loaded from, assumed unchanged.
+  SmallString<256> self(info.dli_fname);
+  llvm::sys::fs::make_absolute(self);
   SmallString<256> dir(llvm::sys::path::parent_path(self));
   if (llvm::sys::path::filename(dir) == "bin") {
     llvm::sys::path::remove_filename(dir);

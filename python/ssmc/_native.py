@@ -1,0 +1,88 @@
+"""The two native libraries the package drives, through ctypes.
+
+libssmc_compiler.so is the compiler's C API (include/ssm-c/Compiler.h);
+libssm_runtime.so.1 is the runtime that compiled code links against. Both
+are copied into ssmc/_lib/ when the package is built (setup.py); for work in
+a source tree, SSMC_LIBRARY_DIR may name a build's lib/ folder instead.
+No compiled extension module: the package works with any CPython 3.
+"""
+
+import ctypes
+import os
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+
+
+def library_dir() -> Path:
+    """The folder holding libssmc_compiler.so and libssm_runtime.so."""
+    override = os.environ.get("SSMC_LIBRARY_DIR")
+    folder = Path(override).resolve() if override else _HERE / "_lib"
+    if not (folder / "libssmc_compiler.so.0").exists():
+        raise ImportError(
+            f"ssmc: no libssmc_compiler.so.0 in {folder}: install the package "
+            "with `pip install .` from the ssmc repository, or set "
+            "SSMC_LIBRARY_DIR to a build's lib/ folder")
+    return folder
+
+
+# The runtime first, by its soname: libraries that ssmc compiles name it
+# (DT_NEEDED libssm_runtime.so.1), and the loader gives them this copy, so
+# that ssm_last_error() read here is the one their checks set.
+runtime = ctypes.CDLL(str(library_dir() / "libssm_runtime.so.1"))
+compiler = ctypes.CDLL(str(library_dir() / "libssmc_compiler.so.0"))
+
+c_char_p, c_int, c_size_t, c_void_p = (ctypes.c_char_p, ctypes.c_int,
+                                       ctypes.c_size_t, ctypes.c_void_p)
+POINTER = ctypes.POINTER
+
+DiagnosticCallback = ctypes.CFUNCTYPE(None, c_int, c_char_p, c_void_p)
+
+# ssmc_status_t, ssmc_severity_t, ssmc_artifact_kind_t (Compiler.h).
+OK, INVALID_ARGUMENT, COMPILATION, UNAVAILABLE = 0, 1, 2, 3
+NOTE, WARNING, ERROR, REMARK = 0, 1, 2, 3
+OUTPUT, HEADER, INTERFACE, WEIGHTS = 0, 1, 2, 3
+
+
+def _declare(library, name, result, *arguments):
+    function = getattr(library, name)
+    function.restype = result
+    function.argtypes = list(arguments)
+    return function
+
+
+ssmc_version = _declare(compiler, "ssmc_version", c_char_p)
+session_create = _declare(compiler, "ssmc_session_create", c_int,
+                          POINTER(c_void_p))
+session_destroy = _declare(compiler, "ssmc_session_destroy", None, c_void_p)
+session_set_diagnostic_callback = _declare(
+    compiler, "ssmc_session_set_diagnostic_callback", None, c_void_p,
+    DiagnosticCallback, c_void_p)
+session_set_flags = _declare(compiler, "ssmc_session_set_flags", c_int,
+                             c_void_p, c_int, POINTER(c_char_p))
+compile_file = _declare(compiler, "ssmc_compile_file", c_int, c_void_p,
+                        c_char_p, POINTER(c_void_p))
+compile_source = _declare(compiler, "ssmc_compile_source", c_int, c_void_p,
+                          c_char_p, c_char_p, c_size_t, POINTER(c_void_p))
+artifacts_get = _declare(compiler, "ssmc_artifacts_get", c_int, c_void_p,
+                         c_int, POINTER(c_void_p), POINTER(c_size_t))
+artifacts_write = _declare(compiler, "ssmc_artifacts_write", c_int, c_void_p,
+                           c_int, c_char_p)
+artifacts_has = _declare(compiler, "ssmc_artifacts_has", c_int, c_void_p,
+                         c_int)
+artifacts_destroy = _declare(compiler, "ssmc_artifacts_destroy", None,
+                             c_void_p)
+
+last_error = _declare(runtime, "ssm_last_error", c_char_p)
+set_num_threads = _declare(runtime, "ssm_set_num_threads", c_int,
+                           ctypes.c_int32)
+weights_open = _declare(runtime, "ssm_weights_open", c_int, c_char_p,
+                        ctypes.c_int64, ctypes.c_int64, POINTER(c_void_p))
+weights_data = _declare(runtime, "ssm_weights_data", POINTER(ctypes.c_float),
+                        c_void_p)
+weights_close = _declare(runtime, "ssm_weights_close", c_int, c_void_p)
+
+# Results that compiled code allocates (aligned_alloc) are released with
+# the C library's free.
+libc = ctypes.CDLL(None)
+free = _declare(libc, "free", None, c_void_p)

@@ -1,0 +1,275 @@
+"""Compiling ssm IR and calling what it compiles to.
+
+    import numpy as np, ssmc
+    module = ssmc.compile(open("scan.mlir").read())
+    y = module.scan(u, delta, A, B, C)          # NumPy arrays or DLPack tensors
+
+Everything goes through the compiler's C API (ssm-c/Compiler.h), with the
+flags of the ssmc command line.
+"""
+
+import ctypes
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+from . import _buffers, _native
+
+
+class CompileError(Exception):
+    """The input did not compile; `diagnostics` holds each error as ssmc
+    prints it (location, message, source line)."""
+
+    def __init__(self, diagnostics):
+        self.diagnostics = list(diagnostics)
+        super().__init__("\n".join(self.diagnostics) or "compilation failed")
+
+
+class Artifacts:
+    """The products of one compilation, in memory (ssmc_artifacts_t)."""
+
+    def __init__(self, handle):
+        self._handle = handle
+
+    def __del__(self):
+        if getattr(self, "_handle", None):
+            _native.artifacts_destroy(self._handle)
+            self._handle = None
+
+    def has(self, kind):
+        return bool(_native.artifacts_has(self._handle, kind))
+
+    def get(self, kind, session):
+        data, size = ctypes.c_void_p(), ctypes.c_size_t()
+        status = _native.artifacts_get(self._handle, kind, ctypes.byref(data),
+                                       ctypes.byref(size))
+        session.raise_errors(status)
+        return ctypes.string_at(data, size.value) if size.value else b""
+
+    def write(self, kind, path, session):
+        status = _native.artifacts_write(self._handle, kind,
+                                         os.fsencode(path))
+        session.raise_errors(status)
+
+
+class Session:
+    """A compiler session: flags and the diagnostics of what it compiles.
+    Artifacts report their own diagnostics through the session's callback,
+    so a session lives as long as its artifacts."""
+
+    def __init__(self, flags=()):
+        handle = ctypes.c_void_p()
+        if _native.session_create(ctypes.byref(handle)) != _native.OK:
+            raise RuntimeError("ssmc: cannot create a compiler session")
+        self._handle = handle
+        self.errors = []
+        self._callback = _native.DiagnosticCallback(self._diagnostic)
+        _native.session_set_diagnostic_callback(handle, self._callback, None)
+        encoded = [os.fsencode(str(flag)) for flag in flags]
+        array = (ctypes.c_char_p * len(encoded))(*encoded)
+        self.raise_errors(_native.session_set_flags(handle, len(encoded),
+                                                    array), ValueError)
+
+    def __del__(self):
+        if getattr(self, "_handle", None):
+            _native.session_destroy(self._handle)
+            self._handle = None
+
+    def _diagnostic(self, severity, message, _user):
+        text = message.decode(errors="replace")
+        if severity == _native.ERROR:
+            self.errors.append(text)
+        elif severity == _native.WARNING:
+            warnings.warn(text, stacklevel=2)
+
+    def raise_errors(self, status, kind=CompileError):
+        errors, self.errors = self.errors, []
+        if status != _native.OK:
+            if kind is CompileError:
+                raise CompileError(errors)
+            raise kind("\n".join(errors) or f"ssmc: status {status}")
+
+    def compile(self, source, name=None):
+        """Compiles MLIR text (str or bytes) or the file or model folder at
+        a path (pathlib.Path, or a str naming an existing path)."""
+        handle = ctypes.c_void_p()
+        if isinstance(source, os.PathLike) or (
+                isinstance(source, str) and "\n" not in source
+                and os.path.exists(source)):
+            status = _native.compile_file(self._handle,
+                                          os.fsencode(os.fspath(source)),
+                                          ctypes.byref(handle))
+        else:
+            data = source.encode() if isinstance(source, str) else bytes(source)
+            status = _native.compile_source(
+                self._handle, (name or "<source>").encode(), data, len(data),
+                ctypes.byref(handle))
+        self.raise_errors(status)
+        return Artifacts(handle)
+
+
+def _has_flag(flags, name):
+    return any(str(f) == name or str(f).startswith(name + "=") for f in flags)
+
+
+def emit(source, kind="llvm", flags=(), name=None):
+    """What `ssmc --emit=<kind>` writes for `source` (text for imported,
+    bufferized, mlir, llvm, asm and ptx; bytes for obj and shared)."""
+    session = Session([f"--emit={kind}", *flags])
+    data = session.compile(source, name).get(_native.OUTPUT, session)
+    return data if kind in ("obj", "shared") else data.decode()
+
+
+def compile(source, flags=(), name=None):
+    """Compiles MLIR text, an .mlir file or a model folder into a loaded
+    Module. `flags` are ssmc's (`--mcpu=znver4`, `--ssd-algorithm=chunked`).
+    On the CPU a failed run-time check raises ValueError (--checks=status)
+    unless `flags` choose otherwise."""
+    flags = list(flags)
+    if _has_flag(flags, "--emit"):
+        raise ValueError("ssmc.compile makes a shared library; use "
+                         "ssmc.emit for other outputs")
+    if any(str(f) in ("--target=cuda", "-target=cuda") for f in flags):
+        raise NotImplementedError(
+            "ssmc.compile: modules for --target=cuda cannot be called from "
+            "Python yet; ssmc.emit gives their PTX")
+    if not _has_flag(flags, "--checks"):
+        flags.append("--checks=status")
+    session = Session(["--emit=shared", *flags])
+    artifacts = session.compile(source, name)
+    library = artifacts.get(_native.OUTPUT, session)
+    interface = json.loads(artifacts.get(_native.INTERFACE, session))
+    header = artifacts.get(_native.HEADER, session).decode()
+    return Module(library, interface, header)
+
+
+def load(library, interface):
+    """A Module from a shared library and its interface (the JSON file of
+    `ssmc --emit=shared --interface=<file>`), both paths."""
+    with open(interface, encoding="utf-8") as f:
+        spec = json.load(f)
+    return Module(Path(library).read_bytes(), spec, header=None)
+
+
+class Module:
+    """A compiled, loaded shared library: each public function of the
+    source is a callable attribute (and an item: module["scan"])."""
+
+    def __init__(self, library, interface, header):
+        self.interface = interface
+        self.header = header
+        self.library = library
+        if interface["runtime"] == "cuda":
+            raise NotImplementedError("modules for --target=cuda cannot be "
+                                      "called from Python yet")
+        # dlopen needs a file; it can go once the library is loaded.
+        with tempfile.TemporaryDirectory(prefix="ssmc-") as folder:
+            path = Path(folder) / "module.so"
+            path.write_bytes(library)
+            self._library = ctypes.CDLL(str(path), mode=os.RTLD_LOCAL)
+        self.functions = {
+            spec["name"]: Function(self, spec,
+                                   getattr(self._library, spec["symbol"]))
+            for spec in interface["functions"]
+        }
+
+    def save(self, path):
+        """Writes the shared library, to be loaded with ssmc.load or linked."""
+        Path(path).write_bytes(self.library)
+
+    def __getattr__(self, name):
+        functions = self.__dict__.get("functions", {})
+        if name in functions:
+            return functions[name]
+        raise AttributeError(f"the module has no function '{name}' "
+                             f"(it has: {', '.join(functions) or 'none'})")
+
+    def __getitem__(self, name):
+        return self.functions[name]
+
+    def __dir__(self):
+        return list(super().__dir__()) + list(self.functions)
+
+
+class Function:
+    """One entry point. Arguments by position or by the source's names;
+    results come back as NumPy arrays (a tuple for several, None for
+    none). Arguments the call updates in place are changed in place."""
+
+    def __init__(self, module, spec, symbol):
+        self.module = module
+        self.name = spec["name"]
+        self.arguments = spec["arguments"]
+        self.results = spec["results"]
+        self._status = module.interface.get("status_checks", False)
+        self._symbol = symbol
+        symbol.restype = None
+        count = len(self.arguments) + (1 if self.results else 0)
+        symbol.argtypes = [ctypes.c_void_p] * count
+        if len(self.results) > 1:
+            fields = [(f"r{i}", _buffers.descriptor_type(len(r["shape"])))
+                      for i, r in enumerate(self.results)]
+            self._results_type = type(f"{self.name}_results",
+                                      (ctypes.Structure,), {"_fields_": fields})
+        elif self.results:
+            self._results_type = _buffers.descriptor_type(
+                len(self.results[0]["shape"]))
+
+    def signature(self):
+        def text(v):
+            return f"{v['name']}: {v['dtype']}{_buffers._shape_text(v['shape'])}"
+        args = ", ".join(text(a) + ("" if a["role"] == "input"
+                                    else f" ({a['role']})")
+                         for a in self.arguments)
+        results = ", ".join(text(r) for r in self.results)
+        return f"{self.name}({args}) -> ({results})"
+
+    def __repr__(self):
+        return f"<ssmc function {self.signature()}>"
+
+    def _bind(self, args, kwargs):
+        names = [a["name"] for a in self.arguments]
+        if len(args) > len(names):
+            raise TypeError(f"{self.name}() takes {len(names)} arguments "
+                            f"({', '.join(names)}), {len(args)} given")
+        values = dict(zip(names, args))
+        for key, value in kwargs.items():
+            if key not in names:
+                raise TypeError(f"{self.name}() has no argument '{key}' "
+                                f"({', '.join(names)})")
+            if key in values:
+                raise TypeError(f"{self.name}() got '{key}' twice")
+            values[key] = value
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise TypeError(f"{self.name}() is missing {', '.join(missing)}")
+        return [values[n] for n in names]
+
+    def __call__(self, *args, **kwargs):
+        values = self._bind(args, kwargs)
+        described = [_buffers.Argument(v, spec, self.name)
+                     for v, spec in zip(values, self.arguments)]
+        pointers = [a.pointer() for a in described]
+        results = self._results_type() if self.results else None
+        if results is not None:
+            pointers.insert(0, ctypes.addressof(results))
+        self._symbol(*pointers)
+        error = _native.last_error() if self._status else b""
+        if not self.results:
+            descriptors = []
+        elif len(self.results) == 1:
+            descriptors = [results]
+        else:
+            descriptors = [getattr(results, f"r{i}")
+                           for i in range(len(self.results))]
+        if error:
+            for d in descriptors:
+                _buffers.release(d)
+            raise ValueError(error.decode(errors="replace"))
+        arrays = [_buffers.adopt(d, spec["dtype"])
+                  for d, spec in zip(descriptors, self.results)]
+        if not arrays:
+            return None
+        return arrays[0] if len(arrays) == 1 else tuple(arrays)

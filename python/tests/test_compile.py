@@ -1,0 +1,201 @@
+"""ssmc.compile and the calls it gives, against a NumPy reference."""
+
+import numpy as np
+import pytest
+
+import ssmc
+
+SCAN = """
+func.func @scan(%u: tensor<?x?x?xf32>, %delta: tensor<?x?x?xf32>,
+                %A: tensor<?x?xf32>, %B: tensor<?x?x?x?xf32>,
+                %C: tensor<?x?x?x?xf32>, %D: tensor<?xf32>,
+                %h0: tensor<?x?x?xf32>)
+    -> (tensor<?x?x?xf32>, tensor<?x?x?xf32>) {
+  %y, %h = ssm.selective_scan %u, %delta, %A, %B, %C skip(%D) init(%h0)
+      delta_softplus
+      : (tensor<?x?x?xf32>, tensor<?x?x?xf32>, tensor<?x?xf32>,
+         tensor<?x?x?x?xf32>, tensor<?x?x?x?xf32>, tensor<?xf32>,
+         tensor<?x?x?xf32>) -> (tensor<?x?x?xf32>, tensor<?x?x?xf32>)
+  return %y, %h : tensor<?x?x?xf32>, tensor<?x?x?xf32>
+}
+"""
+
+SQUARES = """
+#map = affine_map<(i, j) -> (i, j)>
+func.func @squares(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %e = tensor.empty() : tensor<4x8xf32>
+  %y = linalg.generic {indexing_maps = [#map, #map],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.mulf %a, %a : f32
+    linalg.yield %m : f32
+  } -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+"""
+
+
+def selective_scan_reference(u, delta, A, B, C, D, h0):
+    """FIELD.md's Mamba-1 semantics in float64, step by step."""
+    u, delta, A, B, C, D, h = (np.asarray(a, np.float64)
+                               for a in (u, delta, A, B, C, D, h0))
+    batch, channels, length = u.shape
+    groups = B.shape[1]
+    per_group = channels // groups
+    dt = np.log1p(np.exp(delta))
+    y = np.zeros_like(u)
+    h = h.copy()
+    for b in range(batch):
+        for d in range(channels):
+            g = d // per_group
+            for t in range(length):
+                h[b, d] = (np.exp(dt[b, d, t] * A[d]) * h[b, d] +
+                           dt[b, d, t] * B[b, g, :, t] * u[b, d, t])
+                y[b, d, t] = C[b, g, :, t] @ h[b, d] + D[d] * u[b, d, t]
+    return y, h
+
+
+def scan_inputs(rng, batch=2, channels=6, states=4, length=9, groups=2):
+    return dict(
+        u=rng.standard_normal((batch, channels, length), np.float32),
+        delta=rng.standard_normal((batch, channels, length), np.float32),
+        A=-rng.random((channels, states), np.float32) - 0.1,
+        B=rng.standard_normal((batch, groups, states, length), np.float32),
+        C=rng.standard_normal((batch, groups, states, length), np.float32),
+        D=rng.standard_normal(channels, np.float32),
+        h0=rng.standard_normal((batch, channels, states), np.float32))
+
+
+@pytest.fixture(scope="module")
+def scan_module():
+    return ssmc.compile(SCAN, name="scan.mlir")
+
+
+def close(actual, expected):
+    # f32 kernels against a float64 reference over a few steps.
+    scale = max(1.0, float(np.abs(expected).max()))
+    return float(np.abs(actual - expected).max()) <= 1e-5 * scale
+
+
+def test_scan_matches_reference(scan_module):
+    inputs = scan_inputs(np.random.default_rng(0))
+    y, h = scan_module.scan(**inputs)
+    y_ref, h_ref = selective_scan_reference(**inputs)
+    assert y.shape == (2, 6, 9) and h.shape == (2, 6, 4)
+    assert y.dtype == np.float32
+    assert close(y, y_ref) and close(h, h_ref)
+
+
+def test_positional_and_keyword_arguments_agree(scan_module):
+    inputs = scan_inputs(np.random.default_rng(1))
+    y1, _ = scan_module.scan(*inputs.values())
+    y2, _ = scan_module["scan"](**inputs)
+    np.testing.assert_array_equal(y1, y2)
+
+
+def test_dlpack_objects_are_read_in_place(scan_module):
+    """Any object with __dlpack__ (PyTorch, CuPy, JAX) is accepted."""
+
+    class Tensor:
+        def __init__(self, array):
+            self.array = array
+
+        def __dlpack__(self, stream=None):
+            return self.array.__dlpack__()
+
+        def __dlpack_device__(self):
+            return self.array.__dlpack_device__()
+
+    inputs = scan_inputs(np.random.default_rng(2))
+    y_numpy, _ = scan_module.scan(**inputs)
+    y_dlpack, _ = scan_module.scan(**{k: Tensor(v) for k, v in inputs.items()})
+    np.testing.assert_array_equal(y_numpy, y_dlpack)
+
+
+def test_strided_inputs_are_read_densely(scan_module):
+    inputs = scan_inputs(np.random.default_rng(3))
+    y_dense, _ = scan_module.scan(**inputs)
+    transposed = np.ascontiguousarray(inputs["u"].transpose(0, 2, 1))
+    inputs["u"] = transposed.transpose(0, 2, 1)  # a non-contiguous view
+    assert not inputs["u"].flags.c_contiguous
+    y_view, _ = scan_module.scan(**inputs)
+    np.testing.assert_array_equal(y_dense, y_view)
+
+
+def test_inconsistent_sizes_raise_with_the_source_location(scan_module):
+    inputs = scan_inputs(np.random.default_rng(4))
+    inputs["delta"] = inputs["delta"][:, :, :-1].copy()
+    with pytest.raises(ValueError, match=r"scan\.mlir:\d+:\d+: "
+                       r"ssm\.selective_scan: operand 'delta' dimension 2"):
+        scan_module.scan(**inputs)
+    # The next good call succeeds.
+    scan_module.scan(**scan_inputs(np.random.default_rng(4)))
+
+
+def test_wrong_dtype_rank_and_names_are_refused(scan_module):
+    inputs = scan_inputs(np.random.default_rng(5))
+    with pytest.raises(TypeError, match="argument 'u' is float64"):
+        scan_module.scan(**{**inputs, "u": inputs["u"].astype(np.float64)})
+    with pytest.raises(ValueError, match="argument 'D' has 2 dimensions"):
+        scan_module.scan(**{**inputs, "D": inputs["D"][None]})
+    with pytest.raises(TypeError, match="no argument 'x'"):
+        scan_module.scan(x=1, **inputs)
+    with pytest.raises(TypeError, match="missing h0"):
+        scan_module.scan(*list(inputs.values())[:-1])
+    with pytest.raises(AttributeError, match="no function 'ssd'"):
+        scan_module.ssd
+
+
+def test_static_sizes_are_checked_before_the_call():
+    module = ssmc.compile(SQUARES)
+    x = np.arange(32, dtype=np.float32).reshape(4, 8)
+    np.testing.assert_array_equal(module.squares(x), x * x)
+    with pytest.raises(ValueError, match=r"dimension 0 is 3, the signature "
+                       r"\[4, 8\] says 4"):
+        module.squares(x[:3])
+
+
+def test_caller_outputs_are_written_in_place():
+    module = ssmc.compile(SQUARES, flags=["--caller-outputs"])
+    assert [a["role"] for a in module.squares.arguments] == ["input", "output"]
+    x = np.arange(32, dtype=np.float32).reshape(4, 8)
+    y = np.zeros((4, 8), np.float32)
+    assert module.squares(x, y) is None
+    np.testing.assert_array_equal(y, x * x)
+    with pytest.raises(ValueError, match="must be C-contiguous"):
+        module.squares(x, np.zeros((8, 4), np.float32).T)
+    y.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        module.squares(x, y)
+
+
+def test_compile_errors_carry_locations():
+    with pytest.raises(ssmc.CompileError) as error:
+        ssmc.compile("func.func @f() {\n  return %x : f32\n}\n", name="bad.mlir")
+    assert error.value.diagnostics[0].startswith(
+        "bad.mlir:2:10: error: use of undeclared SSA value")
+    with pytest.raises(ValueError, match="unknown flag '--fast'"):
+        ssmc.compile(SQUARES, flags=["--fast"])
+
+
+def test_emit_and_save_and_load(tmp_path):
+    llvm = ssmc.emit(SQUARES, "llvm")
+    assert "define void @_mlir_ciface_squares(" in llvm
+    module = ssmc.compile(SQUARES)
+    assert "_mlir_ciface_squares(ssmc_memref_2d_f32 *result" in module.header
+    module.save(tmp_path / "libsquares.so")
+    import json
+    (tmp_path / "squares.json").write_text(json.dumps(module.interface))
+    again = ssmc.load(tmp_path / "libsquares.so", tmp_path / "squares.json")
+    x = np.ones((4, 8), np.float32) * 3
+    np.testing.assert_array_equal(again.squares(x), x * x)
+
+
+def test_results_outlive_the_module_and_are_freed():
+    module = ssmc.compile(SQUARES)
+    x = np.full((4, 8), 2.0, np.float32)
+    results = [module.squares(x) for _ in range(100)]
+    view = results[0][1:, 2:]
+    del results, module
+    np.testing.assert_array_equal(view, np.full((3, 6), 4.0, np.float32))

@@ -1,0 +1,107 @@
+"""ssmc.Model on the repository's tiny checkpoints, against the logits
+that Hugging Face transformers computed for them (test/Models/README.md)."""
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+import ssmc
+from conftest import MODELS, read_safetensors
+
+NAMES = ["mamba1-n16", "mamba2-n64"]
+
+
+def within_tolerance(actual, expected):
+    # test/Models/ModelTest.cpp's bound: 1e-5 of max(1, max |logit|).
+    scale = max(1.0, float(np.abs(expected).max()))
+    return float(np.abs(actual - expected).max()) <= 1e-5 * scale
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_prefill_and_decode_match_transformers(name):
+    folder = MODELS / name
+    reference = json.loads((folder / "reference.json").read_text())
+    logits = read_safetensors(folder / "reference.safetensors")
+    model = ssmc.Model.load(folder)
+    prompt = np.array(reference["prompt_ids"], np.int64)
+    assert within_tolerance(model.prefill(prompt), logits["prefill_logits"][-1])
+    for step, token in enumerate(reference["decode_ids"]):
+        assert within_tolerance(model.decode(token),
+                                logits["decode_logits"][step])
+
+
+def test_batches_agree_with_single_sequences():
+    model = ssmc.Model.load(MODELS / "mamba1-n16")
+    ids = np.array([[5, 9, 200, 3], [17, 1, 1, 250]], np.int64)
+    batch = model.prefill(ids)
+    for row in range(2):
+        np.testing.assert_allclose(model.prefill(ids[row]), batch[row],
+                                   rtol=0, atol=1e-5)
+
+
+def test_compiled_once_into_the_cache():
+    folder = MODELS / "mamba1-n16"
+    ssmc.Model.load(folder)
+    cache = os.environ["SSM_CACHE_DIR"]
+    entries = os.listdir(cache)
+    stamps = {e: os.stat(os.path.join(cache, e)).st_mtime_ns for e in entries}
+    ssmc.Model.load(folder)
+    assert os.listdir(cache) == entries
+    assert {e: os.stat(os.path.join(cache, e)).st_mtime_ns
+            for e in entries} == stamps
+
+
+def test_bad_ids_and_order_are_refused():
+    model = ssmc.Model.load(MODELS / "mamba1-n16")
+    with pytest.raises(RuntimeError, match="prefill first"):
+        model.decode(1)
+    with pytest.raises(ValueError, match="token id 256 .* outside the "
+                       r"vocabulary \[0, 256\)"):
+        model.prefill([1, 256])
+    with pytest.raises(ValueError, match="length >= 1"):
+        model.prefill(np.zeros((1, 0), np.int64))
+    model.prefill([[1, 2], [3, 4]])
+    with pytest.raises(ValueError, match="decode got 1 ids for a batch of 2"):
+        model.decode([7])
+
+
+@pytest.fixture
+def folder_with_tokenizer(tmp_path):
+    """mamba1-n16 with a word-level tokenizer.json (made by the tokenizers
+    library): "w0" ... "w255" are the ids 0 ... 255."""
+    tokenizers = pytest.importorskip("tokenizers")
+    folder = tmp_path / "mamba1-n16"
+    folder.mkdir()
+    for file in ("config.json", "model.safetensors"):
+        shutil.copyfile(MODELS / "mamba1-n16" / file, folder / file)
+    vocab = {f"w{i}": i for i in range(256)}
+    tokenizer = tokenizers.Tokenizer(
+        tokenizers.models.WordLevel(vocab, unk_token="w0"))
+    tokenizer.pre_tokenizer = tokenizers.pre_tokenizers.WhitespaceSplit()
+    tokenizer.decoder = tokenizers.decoders.WordPiece()
+    tokenizer.save(str(folder / "tokenizer.json"))
+    return folder
+
+
+def test_generate_text_through_the_checkpoints_tokenizer(folder_with_tokenizer):
+    model = ssmc.Model.load(folder_with_tokenizer)
+    text = model.generate("w71 w57 w1 w187", max_new_tokens=6,
+                          stop_at_eos=False)
+    ids = model.generate([71, 57, 1, 187], max_new_tokens=6, stop_at_eos=False)
+    assert len(ids) == 6
+    assert text == " ".join(f"w{i}" for i in ids)
+    # Greedy: each token is the argmax of a fresh prefill over everything
+    # before it (no decode step involved).
+    sequence = [71, 57, 1, 187]
+    for token in ids:
+        assert token == int(np.argmax(model.prefill(sequence)))
+        sequence.append(token)
+
+
+def test_generate_needs_a_tokenizer_for_text():
+    model = ssmc.Model.load(MODELS / "mamba1-n16")
+    with pytest.raises(ValueError, match="needs a tokenizer"):
+        model.generate("hello")
