@@ -15,4 +15,5 @@ fi
 echo "test-python: pip install $root[test] into $venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$root[test]"
 cd "$build"
+export SSM_RUN=$build/bin/ssm-run
 "$venv/bin/python" -m pytest -q "$root/python/tests"

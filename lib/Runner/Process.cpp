@@ -23,7 +23,10 @@ bool ssmrun::runProgram(const std::vector<std::string> &argv, std::string &error
     args.push_back(const_cast<char *>(arg.c_str()));
   args.push_back(nullptr);
   pid_t pid;
-  int status = posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ);
+  // A bare name (python3) is looked up on PATH.
+  bool search = argv[0].find('/') == std::string::npos;
+  int status = (search ? posix_spawnp : posix_spawn)(&pid, args[0], nullptr, nullptr,
+                                                     args.data(), environ);
   if (status != 0) {
     error = "cannot run '" + argv[0] + "': " + std::strerror(status);
     return false;

@@ -1,6 +1,7 @@
 """Shared fixtures: the repository's test inputs, a private model cache."""
 
 import json
+import shutil
 import struct
 from pathlib import Path
 
@@ -34,3 +35,21 @@ def read_safetensors(path):
         tensors[name] = np.frombuffer(data[begin:end], np.float32).reshape(
             entry["shape"])
     return tensors
+
+
+@pytest.fixture
+def folder_with_tokenizer(tmp_path):
+    """mamba1-n16 with a word-level tokenizer.json (made by the tokenizers
+    library): "w0" ... "w255" are the ids 0 ... 255."""
+    import tokenizers
+    folder = tmp_path / "mamba1-n16"
+    folder.mkdir()
+    for file in ("config.json", "model.safetensors"):
+        shutil.copyfile(MODELS / "mamba1-n16" / file, folder / file)
+    vocab = {f"w{i}": i for i in range(256)}
+    tokenizer = tokenizers.Tokenizer(
+        tokenizers.models.WordLevel(vocab, unk_token="w0"))
+    tokenizer.pre_tokenizer = tokenizers.pre_tokenizers.WhitespaceSplit()
+    tokenizer.decoder = tokenizers.decoders.WordPiece()
+    tokenizer.save(str(folder / "tokenizer.json"))
+    return folder

@@ -3,7 +3,6 @@ that Hugging Face transformers computed for them (test/Models/README.md)."""
 
 import json
 import os
-import shutil
 
 import numpy as np
 import pytest
@@ -66,24 +65,6 @@ def test_bad_ids_and_order_are_refused():
     model.prefill([[1, 2], [3, 4]])
     with pytest.raises(ValueError, match="decode got 1 ids for a batch of 2"):
         model.decode([7])
-
-
-@pytest.fixture
-def folder_with_tokenizer(tmp_path):
-    """mamba1-n16 with a word-level tokenizer.json (made by the tokenizers
-    library): "w0" ... "w255" are the ids 0 ... 255."""
-    tokenizers = pytest.importorskip("tokenizers")
-    folder = tmp_path / "mamba1-n16"
-    folder.mkdir()
-    for file in ("config.json", "model.safetensors"):
-        shutil.copyfile(MODELS / "mamba1-n16" / file, folder / file)
-    vocab = {f"w{i}": i for i in range(256)}
-    tokenizer = tokenizers.Tokenizer(
-        tokenizers.models.WordLevel(vocab, unk_token="w0"))
-    tokenizer.pre_tokenizer = tokenizers.pre_tokenizers.WhitespaceSplit()
-    tokenizer.decoder = tokenizers.decoders.WordPiece()
-    tokenizer.save(str(folder / "tokenizer.json"))
-    return folder
 
 
 def test_generate_text_through_the_checkpoints_tokenizer(folder_with_tokenizer):

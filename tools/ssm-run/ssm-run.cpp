@@ -25,12 +25,14 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <fstream>
 #include <vector>
 
 namespace {
 
 const char kUsage[] =
     "usage: ssm-run MODEL --prompt-ids 1,2,3 [options]\n"
+    "       ssm-run MODEL --prompt \"text\" [options]\n"
     "\n"
     "Runs a Mamba / Mamba-2 language model with greedy decoding: the prompt\n"
     "in one prefill call, then one decode step per new token. MODEL is a\n"
@@ -38,11 +40,18 @@ const char kUsage[] =
     "  ssmc MODEL_FOLDER --emit=shared -o LIBRARY\n"
     "or a Hugging Face model folder, which ssm-run compiles with the ssmc next\n"
     "to it (or $SSMC) once and keeps in $SSM_CACHE_DIR (default\n"
-    "~/.cache/ssmc). The generated ids go to stdout (comma-separated);\n"
-    "prefill and decode throughput and peak memory go to stderr.\n"
+    "~/.cache/ssmc). The generated ids go to stdout (comma-separated), or\n"
+    "with --prompt the generated text; prefill and decode throughput and peak\n"
+    "memory go to stderr.\n"
     "\n"
     "options:\n"
-    "  --prompt-ids IDS      comma-separated token ids (required)\n"
+    "  --prompt-ids IDS      comma-separated token ids\n"
+    "  --prompt TEXT         text, tokenized with the checkpoint's\n"
+    "                        tokenizer.json by Hugging Face's tokenizers\n"
+    "                        library, run by $SSM_PYTHON (default python3;\n"
+    "                        pip install tokenizers)\n"
+    "  --tokenizer FILE      the tokenizer.json for --prompt (default: the\n"
+    "                        model folder's)\n"
     "  --max-new-tokens N    tokens to generate (default 16)\n"
     "  --threads N           worker threads for the kernels and the BLAS\n"
     "                        (default: SSM_NUM_THREADS, else all cores)\n"
@@ -183,6 +192,63 @@ std::string compileFolder(const std::string &folder, bool quiet) {
   return library;
 }
 
+/// The tokenizer runs in Python: Hugging Face's tokenizers library is the
+/// one that reads every checkpoint's tokenizer.json as its authors meant,
+/// and it has no C interface.
+const char kTokenizerScript[] = R"py(import sys
+try:
+    from tokenizers import Tokenizer
+except ImportError:
+    sys.exit("ssm-run: error: --prompt needs the tokenizers package for " +
+             sys.executable + " (pip install tokenizers)")
+mode, path, source, target = sys.argv[1:5]
+tokenizer = Tokenizer.from_file(path)
+with open(source, encoding="utf-8") as f:
+    data = f.read()
+if mode == "encode":
+    out = ",".join(str(i) for i in tokenizer.encode(data).ids)
+else:
+    out = tokenizer.decode([int(x) for x in data.split(",") if x])
+with open(target, "w", encoding="utf-8") as f:
+    f.write(out)
+)py";
+
+/// Encodes text to comma-separated ids, or decodes them (`mode`), with the
+/// tokenizer at `tokenizer`.
+std::string tokenize(const char *mode, const std::string &tokenizer,
+                     const std::string &input) {
+  char folder[] = "/tmp/ssm-run-XXXXXX";
+  if (!mkdtemp(folder))
+    die(std::string("cannot create a temporary folder: ") + std::strerror(errno));
+  std::string in = std::string(folder) + "/in", out = std::string(folder) + "/out";
+  auto cleanup = [&] {
+    std::error_code ec;
+    std::filesystem::remove_all(folder, ec);
+  };
+  {
+    std::ofstream file(in, std::ios::binary);
+    file << input;
+    if (!file) {
+      cleanup();
+      die("cannot write '" + in + "'");
+    }
+  }
+  const char *env = std::getenv("SSM_PYTHON");
+  std::string python = env && *env ? env : "python3";
+  std::string error;
+  if (!ssmrun::runProgram({python, "-c", kTokenizerScript, mode, tokenizer, in, out},
+                          error)) {
+    cleanup();
+    die(std::string("--prompt: the tokenizer (") + mode + " with " + python +
+        ") failed: " + error);
+  }
+  std::ifstream file(out, std::ios::binary);
+  std::string result((std::istreambuf_iterator<char>(file)),
+                     std::istreambuf_iterator<char>());
+  cleanup();
+  return result;
+}
+
 double seconds(std::chrono::steady_clock::duration d) {
   return std::chrono::duration<double>(d).count();
 }
@@ -195,6 +261,8 @@ int64_t argmax(const std::vector<float> &logits) {
 
 int main(int argc, char **argv) {
   std::string library, weights, name = "model", device = "cpu", promptText;
+  std::string promptWords, tokenizer;
+  bool textPrompt = false;
   int64_t maxNew = 16, threads = -1, eos = -1;
   bool quiet = false;
   for (int i = 1; i < argc; ++i) {
@@ -215,6 +283,11 @@ int main(int argc, char **argv) {
       return 0;
     } else if (is("--prompt-ids")) {
       promptText = value("--prompt-ids");
+    } else if (is("--prompt")) {
+      promptWords = value("--prompt");
+      textPrompt = true;
+    } else if (is("--tokenizer")) {
+      tokenizer = value("--tokenizer");
     } else if (is("--max-new-tokens")) {
       maxNew = parseCount(value("--max-new-tokens"), "--max-new-tokens");
     } else if (is("--threads")) {
@@ -242,13 +315,32 @@ int main(int argc, char **argv) {
   }
   if (library.empty())
     die("no model given: a library compiled by ssmc or a model folder (see --help)");
-  if (promptText.empty())
-    die("--prompt-ids is required (see --help)");
+  if (textPrompt && !promptText.empty())
+    die("--prompt and --prompt-ids exclude each other");
+  if (!textPrompt && promptText.empty())
+    die("--prompt-ids or --prompt is required (see --help)");
   if (device != "cpu" && device != "cuda")
     die("--device must be cpu or cuda, got '" + device + "'");
   if (device == "cuda")
     die("--device cuda: whole models run on the CPU only in this version "
         "(docs/models.md)");
+  struct stat st;
+  bool folder = stat(library.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  if (textPrompt) {
+    if (tokenizer.empty() && folder)
+      tokenizer = library + "/tokenizer.json";
+    if (tokenizer.empty())
+      die("--prompt needs a tokenizer: --tokenizer FILE, or a model folder "
+          "with a tokenizer.json");
+    if (access(tokenizer.c_str(), R_OK) != 0)
+      die("--prompt: cannot read the tokenizer '" + tokenizer + "': " +
+          std::strerror(errno));
+    promptText = tokenize("encode", tokenizer, promptWords);
+    if (promptText.empty())
+      die("--prompt: the text holds no tokens");
+  } else if (!tokenizer.empty()) {
+    die("--tokenizer goes with --prompt");
+  }
   std::vector<int64_t> prompt = parseIds(promptText);
 
   // The compiled model allocates its per-layer temporaries (up to tens of
@@ -263,8 +355,7 @@ int main(int argc, char **argv) {
   if (ssm_blas_status() != SSM_OK)
     die(ssm_last_error());
 
-  struct stat st;
-  if (stat(library.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+  if (folder) {
     if (!weights.empty())
       die("--weights applies to a compiled library, not to a model folder");
     library = compileFolder(library, quiet);
@@ -304,9 +395,11 @@ int main(int argc, char **argv) {
   if (!quiet && seconds(done - prefilled) >= 1.0 && isatty(STDERR_FILENO))
     std::fputs("\r\033[K", stderr);
 
+  std::string ids;
   for (size_t i = 0; i < generated.size(); ++i)
-    std::printf("%s%lld", i ? "," : "", static_cast<long long>(generated[i]));
-  std::printf("\n");
+    ids += (i ? "," : "") + std::to_string(generated[i]);
+  std::printf("%s\n", textPrompt ? tokenize("decode", tokenizer, ids).c_str()
+                                 : ids.c_str());
   std::fflush(stdout);
   if (quiet)
     return 0;

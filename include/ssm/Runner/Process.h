@@ -16,7 +16,7 @@
 
 namespace ssmrun {
 
-/// Runs `argv[0]` (a path, not searched on PATH) with the arguments `argv`
+/// Runs `argv[0]` (a path, or a bare name searched on PATH) with `argv`
 /// and waits for it; its standard streams are this process's. Returns true
 /// when it exited with status 0; otherwise false with `error` saying why
 /// (could not start, exit status, signal).
