@@ -140,7 +140,9 @@ class Model:
         return cls(library, interface, weights, name, tokenizer, config)
 
     def _check_ids(self, ids):
-        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        ids = np.asarray(ids, dtype=np.int64)
+        # (ascontiguousarray would make a scalar one-dimensional.)
+        ids = np.ascontiguousarray(ids) if ids.ndim else ids
         bad = (ids < 0) | (ids >= self.vocab)
         if bad.any():
             where = tuple(int(i) for i in np.argwhere(bad)[0])

@@ -28,8 +28,9 @@ def test_prefill_and_decode_match_transformers(name):
     prompt = np.array(reference["prompt_ids"], np.int64)
     assert within_tolerance(model.prefill(prompt), logits["prefill_logits"][-1])
     for step, token in enumerate(reference["decode_ids"]):
-        assert within_tolerance(model.decode(token),
-                                logits["decode_logits"][step])
+        got = model.decode(token)
+        assert got.shape == (model.vocab,)
+        assert within_tolerance(got, logits["decode_logits"][step])
 
 
 def test_batches_agree_with_single_sequences():
