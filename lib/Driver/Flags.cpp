@@ -125,15 +125,7 @@ struct DriverFlags : mlir::detail::PassOptions {
   Option<SSDAlgorithmChoice> ssdAlgorithm{
       *this, "ssd-algorithm",
       llvm::cl::desc("Form of ssm.ssd ops that have no 'algorithm' attribute"),
-      llvm::cl::init(SSDAlgorithmChoice::automatic),
-      llvm::cl::values(
-          clEnumValN(SSDAlgorithmChoice::automatic, "auto",
-                     "Choose per op and shape by the cost model "
-                     "(ssm-select-algorithm)"),
-          clEnumValN(SSDAlgorithmChoice::recurrent, "recurrent",
-                     "The recurrence, step by step"),
-          clEnumValN(SSDAlgorithmChoice::chunked, "chunked",
-                     "Chunks of matmuls (state-space duality)"))};
+      llvm::cl::init(SSDAlgorithmChoice::automatic), ssdAlgorithmValues()};
   Option<SSDChunkOrder> gpuSSDChunks{
       *this, "gpu-ssd-chunks",
       llvm::cl::desc("--target=cuda: how the chunked ssm.ssd covers a "

@@ -197,13 +197,7 @@ struct CPUBufferizeOptions : PassPipelineOptions<CPUBufferizeOptions> {
       *this, "ssd-algorithm",
       llvm::cl::desc("form of ssm.ssd ops without an algorithm"),
       llvm::cl::init(ssm::SSDAlgorithmChoice::automatic),
-      llvm::cl::values(
-          clEnumValN(ssm::SSDAlgorithmChoice::automatic, "auto",
-                     "choose by the cost model (ssm-select-algorithm)"),
-          clEnumValN(ssm::SSDAlgorithmChoice::recurrent, "recurrent",
-                     "the recurrence"),
-          clEnumValN(ssm::SSDAlgorithmChoice::chunked, "chunked",
-                     "the chunked (state-space duality) form"))};
+      ssm::ssdAlgorithmValues()};
   Option<bool> callerOutputs{
       *this, "caller-outputs",
       llvm::cl::desc("entry points write their outputs into buffers the "

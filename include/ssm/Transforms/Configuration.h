@@ -21,6 +21,19 @@ namespace ssm {
 /// the cost model's choice, or one form for all of them.
 enum class SSDAlgorithmChoice { automatic, recurrent, chunked };
 
+/// The command-line spellings of SSDAlgorithmChoice (ssm-select-algorithm's
+/// `force`, ssm-cpu-bufferize's and ssmc's `ssd-algorithm`).
+inline llvm::cl::ValuesClass ssdAlgorithmValues() {
+  return llvm::cl::values(
+      clEnumValN(SSDAlgorithmChoice::automatic, "auto",
+                 "choose per op and shape by the cost model "
+                 "(ssm-select-algorithm)"),
+      clEnumValN(SSDAlgorithmChoice::recurrent, "recurrent",
+                 "the recurrence, step by step"),
+      clEnumValN(SSDAlgorithmChoice::chunked, "chunked",
+                 "chunks of matmuls (state-space duality)"));
+}
+
 /// The NVIDIA architectures the GPU kernels are compiled for.
 enum class GPUChip {
   /// Ampere: tensor cores through mma.sync.

@@ -351,13 +351,7 @@ def SSMSelectAlgorithmPass : Pass<"ssm-select-algorithm"> {
            /*default=*/"::mlir::ssm::SSDAlgorithmChoice::automatic",
            "which form ops without an algorithm get: auto (the cost model), "
            "recurrent or chunked",
-           [{::llvm::cl::values(
-             clEnumValN(::mlir::ssm::SSDAlgorithmChoice::automatic, "auto",
-                        "choose by the cost model"),
-             clEnumValN(::mlir::ssm::SSDAlgorithmChoice::recurrent,
-                        "recurrent", "the recurrence"),
-             clEnumValN(::mlir::ssm::SSDAlgorithmChoice::chunked, "chunked",
-                        "the chunked (state-space duality) form"))}]>
+           [{::mlir::ssm::ssdAlgorithmValues()}]>
   ];
 }
 
