@@ -117,9 +117,30 @@ static bool try_library(const char *name, size_t *length) {
   return true;
 }
 
+// OpenBLAS builds for many CPUs pick their kernels when loaded, from the CPU
+// model, and older ones (Debian 12's 0.3.21) do not know Sapphire Rapids or
+// Zen 4: they fall back to their Haswell (AVX2) kernels, whose sgemv streams
+// half as fast (7 against 14 GB/s measured on Sapphire Rapids) and whose
+// sgemm is slower too. On a CPU with the AVX-512 subsets of OpenBLAS's
+// SkylakeX kernels, the runtime asks for those (what newer OpenBLAS
+// releases choose for these CPUs) through OPENBLAS_CORETYPE, which OpenBLAS
+// reads when it is loaded, unless the user has set it. Only the variable is
+// set: a BLAS other than OpenBLAS ignores it. Called once, before dlopen.
+static void choose_openblas_kernels(void) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (getenv("OPENBLAS_CORETYPE"))
+    return;
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+    setenv("OPENBLAS_CORETYPE", "SkylakeX", /*overwrite=*/0);
+#endif
+}
+
 static void load_blas(void) {
   size_t length = 0;
   const char *chosen = getenv("SSM_BLAS");
+  choose_openblas_kernels();
   bool loaded = false;
   append_message(&length, "no CBLAS library: tried ");
   if (chosen && chosen[0] != '\0') {

@@ -297,6 +297,33 @@ TEST(BlasDeathTest, KernelAbortsWithTheMessage) {
                "ssm runtime: ssm_kernel_sgemm: trans_b must be 0 or 1, got 3");
 }
 
+// On a CPU with AVX-512, OpenBLAS is asked for its AVX-512 (SkylakeX)
+// kernels, unless the user chose a core type; the choice is visible in the
+// environment, which OpenBLAS read when it was loaded.
+TEST(Blas, AsksOpenBLASForItsAVX512Kernels) {
+  const char *before = std::getenv("OPENBLAS_CORETYPE");
+  std::string given = before ? before : "";
+  ASSERT_EQ(ssm_blas_status(), SSM_OK) << ssm_last_error();
+  const char *after = std::getenv("OPENBLAS_CORETYPE");
+  if (const char *expected = std::getenv("SSM_TEST_EXPECT_CORETYPE")) {
+    ASSERT_NE(after, nullptr);
+    EXPECT_STREQ(after, expected);
+  }
+#if defined(__x86_64__)
+  bool avx512 = __builtin_cpu_supports("avx512f") &&
+                __builtin_cpu_supports("avx512bw") &&
+                __builtin_cpu_supports("avx512dq") &&
+                __builtin_cpu_supports("avx512vl");
+  if (!given.empty()) {
+    EXPECT_EQ(std::string(after ? after : ""), given) << "the user's choice";
+  } else if (avx512) {
+    EXPECT_STREQ(after, "SkylakeX");
+  } else {
+    EXPECT_EQ(after, nullptr);
+  }
+#endif
+}
+
 // OpenBLAS runs single-threaded (the runtime's pool splits wide products
 // by columns); the split products agree with the reference on every thread
 // count, wide and narrow, both layouts of B, padded strides, one row.

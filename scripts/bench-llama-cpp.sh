@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# ssmc against llama.cpp on the same random-weight models (issue: whole
+# models vs llama.cpp): scripts/bench-models.sh writes the Mamba and Mamba-2
+# 130M-shape folders and prints ssmc's table; then bench/llama_cpp_compare.py
+# runs llama.cpp on them at F32, BF16, Q8_0 and Q4_0 in a private virtual
+# environment ($SSM_BUILD_DIR/venv-llama) with llama-cpp-python (which
+# compiles llama.cpp for this machine on first install: minutes) and gguf
+# from PyPI, and checks its F32 logits against ssmc's.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${SSM_BUILD_DIR:-$root/build}
+venv=$build/venv-llama
+
+echo "== ssmc (scripts/bench-models.sh)"
+"$root/scripts/bench-models.sh"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+echo "== llama.cpp: pip install llama-cpp-python gguf into $venv"
+CMAKE_ARGS=${CMAKE_ARGS:--DGGML_NATIVE=ON} "$venv/bin/python" -m pip install \
+  --quiet --disable-pip-version-check llama-cpp-python gguf "$root"
+"$venv/bin/python" "$root/bench/llama_cpp_compare.py" "$build/bench-models" "$@"
