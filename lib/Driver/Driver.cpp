@@ -258,9 +258,6 @@ LogicalResult checkFlags(const DriverOptions &options, const Reporter &report) {
     return report.error("--caller-outputs is for the CPU so far: a CUDA entry "
                         "point's outputs are device buffers it allocates "
                         "(docs/gpu.md)");
-  if (options.checks == CheckFailure::status && cuda)
-    return report.error("--checks=status is for the CPU so far: a failed "
-                        "check in CUDA host code aborts (docs/gpu.md)");
   return success();
 }
 

@@ -166,7 +166,7 @@ void ssm::buildGPUToNVVMPipeline(OpPassManager &pm,
   host.addPass(createGpuAsyncRegionPass());
   host.addPass(LLVM::createLLVMRequestCWrappersPass());
   pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(createLowerAssertsPass({options.checks}));
+  pm.addPass(createLowerAssertsPass({options.checks, /*deviceResults=*/true}));
   pm.addPass(createGpuToLLVMConversionPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());

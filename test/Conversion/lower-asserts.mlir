@@ -1,6 +1,7 @@
 // RUN: ssm-opt %s -ssm-lower-asserts | FileCheck %s --check-prefix=ABORT
 // RUN: ssm-opt %s -ssm-lower-asserts=on-failure=status | FileCheck %s --check-prefix=STATUS
 // RUN: ssm-opt %s -ssm-lower-asserts=on-failure=none | FileCheck %s --check-prefix=NONE
+// RUN: ssm-opt %s "-ssm-lower-asserts=on-failure=status device-results=true" | FileCheck %s --check-prefix=DEVICE
 
 // A failed check writes its message to stderr and aborts (default); returns
 // from an entry point with the message recorded by the runtime (status;
@@ -32,6 +33,15 @@
 // STATUS-DAG:   %[[DYN:.*]] = memref.alloc(%[[ZERO]]) : memref<?x4xf32>
 // STATUS-DAG:   %[[FIXED:.*]] = memref.alloc() : memref<2xi64>
 // STATUS:   return %[[DYN]], %[[FIXED]] : memref<?x4xf32>, memref<2xi64>
+// GPU host code returns its empty results from the device, allocated on a
+// stream of their own.
+// DEVICE-LABEL: func.func @with_buffers(
+// DEVICE:   llvm.call @ssm_set_error({{.*}}) vararg
+// DEVICE:   %[[S:.*]] = gpu.wait async
+// DEVICE:   %{{.*}}, %[[T1:.*]] = gpu.alloc async [%[[S]]] (%{{.*}}) : memref<?x4xf32>
+// DEVICE:   %{{.*}}, %[[T2:.*]] = gpu.alloc async [%[[T1]]] () : memref<2xi64>
+// DEVICE:   gpu.wait [%[[T2]]]
+// DEVICE:   return
 // STATUS-LABEL: func.func @with_result(
 // STATUS-NOT: ssm_clear_error
 // STATUS:   llvm.call @abort()

@@ -12,7 +12,6 @@
 // RUN: ssmc %s --checks=status -o %t.results.o --header %t.results.h
 // RUN: %cc -DSTATUS -DRESULTS -include %t.results.h %S/Inputs/call-static-shapes.c %t.results.o -L%ssm_obj_root/lib -lssm_runtime -Wl,-rpath,%ssm_obj_root/lib -o %t.results.exe
 // RUN: %t.results.exe | FileCheck %s --check-prefix=RESULTS
-// RUN: not ssmc %s --checks=status --target=cuda --emit=ptx -o %t.ptx 2>&1 | FileCheck %s --check-prefix=CUDA
 
 // With --checks=status a failed check returns from the call, which writes
 // nothing, and leaves its message in ssm_last_error(); the next call that
@@ -32,7 +31,6 @@
 // RESULTS: short input: {{.*}}static-shape-checks.mlir:{{[0-9]+}}:1: @squares: argument 'x' dimension 0 is not 4; result 4 x 8
 // RESULTS: after an ok call: no error
 // RESULTS: short conv weights: {{.*}}static-shape-checks.mlir:{{[0-9]+}}:1: @conv: argument 'w' dimension 1 is not 3; result 1 x 4 x 0
-// CUDA: ssmc: error: --checks=status is for the CPU so far
 
 // An entry point compiled for static sizes checks that the caller's
 // buffers have them before it reads or writes anything; the header shows

@@ -31,7 +31,7 @@ inline llvm::cl::ValuesClass checkFailureValues() {
                  "print the message on stderr and abort the process"),
       clEnumValN(CheckFailure::status, "status",
                  "return from the call; ssm_last_error() gives the message "
-                 "(results come back empty; CPU only)"),
+                 "(results come back empty)"),
       clEnumValN(CheckFailure::none, "none", "no run-time checks"));
 }
 

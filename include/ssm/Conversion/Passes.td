@@ -341,7 +341,9 @@ def LowerAssertsPass : Pass<"ssm-lower-asserts", "::mlir::ModuleOp"> {
       `ssm_set_error` (status `SSM_ERROR_INVALID_ARGUMENT`) and returns
       before the function reads or writes anything else. A function with
       results returns new buffers for them, of size 0 in each dynamic
-      dimension, which the caller frees as after any call. Every such
+      dimension, which the caller frees as after any call (`device-results`,
+      set for GPU host code: allocated with `gpu.alloc` on a stream of their
+      own, freed with `ssm_cuda_free`). Every such
       function calls `ssm_clear_error` on entry, so after a call
       `ssm_last_error()` is empty if and only if the call succeeded. A
       check anywhere else (a private function, the body of a parallel loop)
@@ -363,13 +365,18 @@ def LowerAssertsPass : Pass<"ssm-lower-asserts", "::mlir::ModuleOp"> {
     Option<"onFailure", "on-failure", "::mlir::ssm::CheckFailure",
            /*default=*/"::mlir::ssm::CheckFailure::abort",
            "what a failed check does",
-           [{::mlir::ssm::checkFailureValues()}]>
+           [{::mlir::ssm::checkFailureValues()}]>,
+    Option<"deviceResults", "device-results", "bool", /*default=*/"false",
+           "results are GPU buffers (--target=cuda host code): a failed "
+           "check returns empty ones from gpu.alloc, which callers free "
+           "with ssm_cuda_free like any result">
   ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::cf::ControlFlowDialect",
                            "::mlir::func::FuncDialect",
-                           "::mlir::memref::MemRefDialect"];
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::gpu::GPUDialect"];
 }
 
 #endif // SSM_CONVERSION_PASSES_TD

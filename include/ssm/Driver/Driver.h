@@ -55,8 +55,7 @@ struct DriverOptions {
   /// f32 exp, expm1, log and log1p as inline polynomials (ssm-inline-math),
   /// not libm calls.
   bool inlineMath = true;
-  /// What a failed run-time check does (ssm-lower-asserts); `status` is for
-  /// the CPU.
+  /// What a failed run-time check does (ssm-lower-asserts).
   CheckFailure checks = CheckFailure::abort;
   /// Where libssm_runtime.so is, for linking shared libraries; empty: the
   /// lib/ folder of the library or program this code is in.

@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/FunctionCallUtils.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -124,15 +125,33 @@ struct LowerAssertsPass : ssm::impl::LowerAssertsPassBase<LowerAssertsPass> {
           b, loc, *setError,
           ValueRange{LLVM::ConstantOp::create(b, loc, i32, 1), format, message});
       // Results the caller frees as after any call: new buffers, of size 0
-      // where a size is dynamic (static sizes are the signature's).
+      // where a size is dynamic (static sizes are the signature's), on the
+      // device for GPU host code.
       auto func = cast<func::FuncOp>(block->getParentOp());
       SmallVector<Value> results;
+      // GPU host code allocates as gpu-async-region leaves it: on a stream
+      // of its own (gpu.wait async), waited for at the end.
+      Type tokenType = gpu::AsyncTokenType::get(ctx);
+      Value stream;
+      if (deviceResults && func.getNumResults() != 0)
+        stream = gpu::WaitOp::create(b, loc, tokenType, ValueRange{})
+                     .getAsyncToken();
       for (Type t : func.getResultTypes()) {
         auto type = cast<MemRefType>(t);
         SmallVector<Value> sizes(type.getNumDynamicDims(),
                                  arith::ConstantIndexOp::create(b, loc, 0));
-        results.push_back(memref::AllocOp::create(b, loc, type, sizes));
+        if (!deviceResults) {
+          results.push_back(memref::AllocOp::create(b, loc, type, sizes));
+          continue;
+        }
+        auto alloc = gpu::AllocOp::create(b, loc, type, tokenType,
+                                          ValueRange{stream}, sizes,
+                                          ValueRange{});
+        stream = alloc.getAsyncToken();
+        results.push_back(alloc.getMemref());
       }
+      if (stream)
+        gpu::WaitOp::create(b, loc, Type(), ValueRange{stream});
       func::ReturnOp::create(b, loc, results);
     } else {
       auto write = LLVM::lookupOrCreateFn(b, module, "write", {i32, ptr, i64}, i64);
