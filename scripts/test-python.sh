@@ -15,5 +15,5 @@ fi
 echo "test-python: pip install $root[test] into $venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$root[test]"
 cd "$build"
-export SSM_RUN=$build/bin/ssm-run
+export SSM_RUN=$build/bin/ssm-run SSM_FAKE_CUDA=$build/lib/libssm-fake-cuda.so
 "$venv/bin/python" -m pytest -q "$root/python/tests"

@@ -6,6 +6,7 @@ from ._native import set_num_threads as _set_num_threads
 from ._native import ssmc_version as _ssmc_version
 from .compiler import (Artifacts, CompileError, Function, Module, Session,
                        compile, emit, load)
+from . import cuda
 from .model import Model
 
 __version__ = _ssmc_version().decode()
@@ -18,5 +19,5 @@ def set_num_threads(count):
         raise ValueError(last_error().decode())
 
 
-__all__ = ["Artifacts", "CompileError", "Function", "Model", "Module",
+__all__ = ["cuda", "Artifacts", "CompileError", "Function", "Model", "Module",
            "Session", "compile", "emit", "load", "set_num_threads"]

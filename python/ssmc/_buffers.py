@@ -110,14 +110,27 @@ _capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
 class Argument:
     """One argument, described for a call; keeps what it points into alive."""
 
-    def __init__(self, value, spec, function):
+    def __init__(self, value, spec, function, device="cpu"):
         self.spec = spec
         what = f"{function}: argument '{spec['name']}'"
         writes = spec["role"] in ("in_place", "output")
-        if isinstance(value, np.ndarray) or not hasattr(value, "__dlpack__"):
+        if device == "cuda":
+            if hasattr(value, "__cuda_array_interface__"):
+                self._from_cuda_array(value, what)
+            elif hasattr(value, "__dlpack__") and not isinstance(value,
+                                                                 np.ndarray):
+                self._from_dlpack(value, what, device)
+            else:
+                raise TypeError(f"{what}: this module runs on CUDA device 0; "
+                                "pass a device array (ssmc.cuda.to_device, "
+                                "a CUDA tensor), not host memory")
+        elif isinstance(value, np.ndarray) or not hasattr(value, "__dlpack__"):
+            if hasattr(value, "__cuda_array_interface__"):
+                raise TypeError(f"{what} is in device memory, but this module "
+                                "runs on the CPU")
             self._from_numpy(value, what, writes)
         else:
-            self._from_dlpack(value, what)
+            self._from_dlpack(value, what, device)
 
     def _from_numpy(self, value, what, writes):
         dtype = self.spec["dtype"]
@@ -145,16 +158,34 @@ class Argument:
         self.keep = value
         self._describe(value.ctypes.data, value.shape)
 
-    def _from_dlpack(self, value, what):
+    def _from_cuda_array(self, value, what):
+        interface = value.__cuda_array_interface__
+        dtype = np.dtype(interface["typestr"])
+        if not _accepts(self.spec["dtype"], dtype):
+            raise TypeError(f"{what} is {dtype}, the signature says "
+                            f"{self.spec['dtype']}")
+        shape = [int(s) for s in interface["shape"]]
+        _check_shape(what, self.spec, shape)
+        strides = interface.get("strides")
+        if strides is not None and list(strides) != [
+                s * dtype.itemsize for s in _row_major(shape)]:
+            raise ValueError(f"{what} is not contiguous (strides {strides})")
+        self.keep = value
+        self._describe(interface["data"][0], shape)
+
+    def _from_dlpack(self, value, what, device="cpu"):
         dtype = self.spec["dtype"]
         capsule = value.__dlpack__()
         managed = _capsule_pointer(capsule, b"dltensor")
         tensor = _DLTensor.from_address(managed)
         found = _DEVICE_NAMES.get(tensor.device_type,
                                   f"device type {tensor.device_type}")
-        if tensor.device_type not in (1, 3):
-            raise TypeError(f"{what} is on {found}, but this module runs on "
-                            "the CPU")
+        wanted = (2,) if device == "cuda" else (1, 3)
+        if tensor.device_type not in wanted or (device == "cuda" and
+                                                tensor.device_id != 0):
+            raise TypeError(f"{what} is on {found} {tensor.device_id}, but "
+                            "this module runs on " +
+                            ("CUDA device 0" if device == "cuda" else "the CPU"))
         if (tensor.code, tensor.bits) not in _DLPACK[dtype] or tensor.lanes != 1:
             raise TypeError(f"{what} has DLPack dtype (code {tensor.code}, "
                             f"{tensor.bits} bits), the signature says {dtype}")

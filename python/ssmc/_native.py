@@ -86,3 +86,24 @@ weights_close = _declare(runtime, "ssm_weights_close", c_int, c_void_p)
 # the C library's free.
 libc = ctypes.CDLL(None)
 free = _declare(libc, "free", None, c_void_p)
+
+# The runtime's CUDA functions (ssm/runtime_cuda.h): device buffers and the
+# caller's stream. They open the CUDA driver on first use.
+cuda_status = _declare(runtime, "ssm_cuda_status", c_int)
+cuda_alloc = _declare(runtime, "ssm_cuda_alloc", c_int, ctypes.c_int32,
+                      c_size_t, POINTER(ctypes.c_uint64))
+cuda_free = _declare(runtime, "ssm_cuda_free", c_int, ctypes.c_int32,
+                     ctypes.c_uint64)
+cuda_copy_to_device = _declare(runtime, "ssm_cuda_copy_to_device", c_int,
+                               ctypes.c_int32, ctypes.c_uint64, c_void_p,
+                               c_size_t)
+cuda_copy_to_host = _declare(runtime, "ssm_cuda_copy_to_host", c_int,
+                             ctypes.c_int32, c_void_p, ctypes.c_uint64,
+                             c_size_t)
+cuda_stream_wrap = _declare(runtime, "ssm_cuda_stream_wrap", c_int,
+                            ctypes.c_int32, c_void_p, POINTER(c_void_p))
+cuda_stream_destroy = _declare(runtime, "ssm_cuda_stream_destroy", c_int,
+                               c_void_p)
+cuda_set_call_stream = _declare(runtime, "ssm_cuda_set_call_stream", c_int,
+                                c_void_p)
+cuda_call_stream = _declare(runtime, "ssm_cuda_call_stream", c_void_p)

@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 
 from . import _buffers, _native
+from . import cuda as _cuda
 
 
 class CompileError(Exception):
@@ -125,16 +126,13 @@ def emit(source, kind="llvm", flags=(), name=None):
 def compile(source, flags=(), name=None):
     """Compiles MLIR text, an .mlir file or a model folder into a loaded
     Module. `flags` are ssmc's (`--mcpu=znver4`, `--ssd-algorithm=chunked`).
-    On the CPU a failed run-time check raises ValueError (--checks=status)
-    unless `flags` choose otherwise."""
+    A failed run-time check raises ValueError (--checks=status) unless
+    `flags` choose otherwise. With --target=cuda the module takes and
+    returns device arrays (ssmc.cuda)."""
     flags = list(flags)
     if _has_flag(flags, "--emit"):
         raise ValueError("ssmc.compile makes a shared library; use "
                          "ssmc.emit for other outputs")
-    if any(str(f) in ("--target=cuda", "-target=cuda") for f in flags):
-        raise NotImplementedError(
-            "ssmc.compile: modules for --target=cuda cannot be called from "
-            "Python yet; ssmc.emit gives their PTX")
     if not _has_flag(flags, "--checks"):
         flags.append("--checks=status")
     session = Session(["--emit=shared", *flags])
@@ -161,9 +159,7 @@ class Module:
         self.interface = interface
         self.header = header
         self.library = library
-        if interface["runtime"] == "cuda":
-            raise NotImplementedError("modules for --target=cuda cannot be "
-                                      "called from Python yet")
+        self.device = "cuda" if interface["runtime"] == "cuda" else "cpu"
         # dlopen needs a file; it can go once the library is loaded.
         with tempfile.TemporaryDirectory(prefix="ssmc-") as folder:
             path = Path(folder) / "module.so"
@@ -249,7 +245,8 @@ class Function:
 
     def __call__(self, *args, **kwargs):
         values = self._bind(args, kwargs)
-        described = [_buffers.Argument(v, spec, self.name)
+        device = self.module.device
+        described = [_buffers.Argument(v, spec, self.name, device)
                      for v, spec in zip(values, self.arguments)]
         pointers = [a.pointer() for a in described]
         results = self._results_type() if self.results else None
@@ -264,11 +261,12 @@ class Function:
         else:
             descriptors = [getattr(results, f"r{i}")
                            for i in range(len(self.results))]
+        memory = _cuda if device == "cuda" else _buffers
         if error:
             for d in descriptors:
-                _buffers.release(d)
+                memory.release(d)
             raise ValueError(error.decode(errors="replace"))
-        arrays = [_buffers.adopt(d, spec["dtype"])
+        arrays = [memory.adopt(d, spec["dtype"])
                   for d, spec in zip(descriptors, self.results)]
         if not arrays:
             return None
