@@ -31,8 +31,11 @@ class CompileError(Exception):
 class Artifacts:
     """The products of one compilation, in memory (ssmc_artifacts_t)."""
 
-    def __init__(self, handle):
+    def __init__(self, handle, session):
         self._handle = handle
+        # The C artifacts report through the session's callback: the
+        # session (which owns the callback) lives as long as they do.
+        self._session = session
 
     def __del__(self):
         if getattr(self, "_handle", None):
@@ -42,14 +45,16 @@ class Artifacts:
     def has(self, kind):
         return bool(_native.artifacts_has(self._handle, kind))
 
-    def get(self, kind, session):
+    def get(self, kind, session=None):
+        session = session or self._session
         data, size = ctypes.c_void_p(), ctypes.c_size_t()
         status = _native.artifacts_get(self._handle, kind, ctypes.byref(data),
                                        ctypes.byref(size))
         session.raise_errors(status)
         return ctypes.string_at(data, size.value) if size.value else b""
 
-    def write(self, kind, path, session):
+    def write(self, kind, path, session=None):
+        session = session or self._session
         status = _native.artifacts_write(self._handle, kind,
                                          os.fsencode(path))
         session.raise_errors(status)
@@ -57,8 +62,8 @@ class Artifacts:
 
 class Session:
     """A compiler session: flags and the diagnostics of what it compiles.
-    Artifacts report their own diagnostics through the session's callback,
-    so a session lives as long as its artifacts."""
+    Artifacts report their own diagnostics through the session's callback
+    and keep their session alive."""
 
     def __init__(self, flags=()):
         handle = ctypes.c_void_p()
@@ -108,7 +113,7 @@ class Session:
                 self._handle, (name or "<source>").encode(), data, len(data),
                 ctypes.byref(handle))
         self.raise_errors(status)
-        return Artifacts(handle)
+        return Artifacts(handle, self)
 
 
 def _has_flag(flags, name):

@@ -174,3 +174,12 @@ def test_results_outlive_the_module_and_are_freed():
     view = results[0][1:, 2:]
     del results, module
     np.testing.assert_array_equal(view, np.full((3, 6), 4.0, np.float32))
+
+
+def test_artifacts_outlive_their_session():
+    artifacts = ssmc.Session(["--emit=llvm"]).compile(SQUARES)
+    import gc
+    gc.collect()
+    with pytest.raises(ssmc.CompileError, match="only a model folder has weights"):
+        artifacts.get(3)  # the weights: reported through the session's callback
+    assert b"define" in artifacts.get(0)
