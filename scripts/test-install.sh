@@ -38,3 +38,4 @@ env -u LD_LIBRARY_PATH cmake -G Ninja -S "$root/examples/downstream" \
   -B "$work/downstream" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 env -u LD_LIBRARY_PATH ninja -C "$work/downstream"
 env -u LD_LIBRARY_PATH "$work/downstream/decode_step"
+env -u LD_LIBRARY_PATH "$work/downstream/compile_at_run_time"
