@@ -2,7 +2,9 @@
 
 // A public function's static sizes are checked at entry: the argument takes
 // a dynamic type (the same descriptor), each static size is asserted, and
-// the body uses the argument cast back to its static type. Dynamic sizes,
+// the body uses the argument seen with its static type again (a
+// reinterpret_cast stating the row-major strides, so that the kernels keep
+// constant strides). Dynamic sizes,
 // scalars and non-identity layouts are left alone.
 // CHECK-LABEL: func.func @f(
 // CHECK-SAME: %[[X:[^:]*]]: memref<?x?xf32> {ssm.name = "x"}, %[[Y:[^:]*]]: memref<?x?xf32>, %[[N:[^:]*]]: f32, %[[S:[^:]*]]: memref<4xf32, strided<[2]>>)
@@ -10,10 +12,10 @@
 // CHECK: arith.cmpi eq, %[[D0]], %c4
 // CHECK: cf.assert %{{.*}}, "{{.*}}: @f: argument 'x' dimension 0 is not 4"
 // CHECK: cf.assert %{{.*}}, "{{.*}}: @f: argument 'x' dimension 1 is not 8"
-// CHECK: %[[XS:.*]] = memref.cast %[[X]] : memref<?x?xf32> to memref<4x8xf32>
+// CHECK: %[[XS:.*]] = memref.reinterpret_cast %[[X]] to offset: [0], sizes: [4, 8], strides: [8, 1] : memref<?x?xf32> to memref<4x8xf32>
 // CHECK-NOT: argument 1 dimension 0
 // CHECK: cf.assert %{{.*}}, "{{.*}}: @f: argument 1 dimension 1 is not 8"
-// CHECK: %[[YS:.*]] = memref.cast %[[Y]] : memref<?x?xf32> to memref<?x8xf32>
+// CHECK: %[[YS:.*]] = memref.reinterpret_cast %[[Y]] to offset: [0], sizes: [%{{.*}}, 8], strides: [8, 1] : memref<?x?xf32> to memref<?x8xf32>
 // CHECK: memref.copy %[[XS]], %[[YS]]
 func.func @f(%x: memref<4x8xf32> {ssm.name = "x"}, %y: memref<?x8xf32>, %n: f32,
              %s: memref<4xf32, strided<[2]>>) {
