@@ -334,6 +334,16 @@ LogicalResult compileModule(ModuleOp module, const DriverOptions &options,
     if (!machine)
       return report.error(error);
   }
+  // The CPU's features choose how exp scales by 2^k; --emit=mlir too needs
+  // the target for that.
+  bool scaleExponent = false;
+  if (!cuda && options.emit >= EmitKind::LLVMDialect) {
+    std::unique_ptr<llvm::TargetMachine> target =
+        machine ? nullptr : createCPUTargetMachine(options.target, error);
+    if (!machine && !target)
+      return report.error(error);
+    scaleExponent = scalesExponentCheaply(machine ? *machine : *target);
+  }
   std::string runtimeDir =
       options.runtimeDir.empty() ? defaultRuntimeDir() : options.runtimeDir;
   if (options.emit == EmitKind::Shared && options.threads &&
@@ -399,7 +409,8 @@ LogicalResult compileModule(ModuleOp module, const DriverOptions &options,
           buildGPUToNVVMPipeline(pm, gpu);
         } else {
           buildCPULowerToLLVMPipeline(
-              pm, {options.threads, options.inlineMath, options.checks});
+              pm, {options.threads, options.inlineMath, options.checks,
+                   scaleExponent});
         }
       })))
     return failure();

@@ -62,6 +62,11 @@ ssm::createCPUTargetMachine(const CPUTargetOptions &options, std::string &error)
   return error.empty() ? std::move(machine) : nullptr;
 }
 
+bool ssm::scalesExponentCheaply(const llvm::TargetMachine &machine) {
+  return machine.getTargetTriple().getArch() == llvm::Triple::x86_64 &&
+         machine.getMCSubtargetInfo()->checkFeatures("+avx512f");
+}
+
 bool ssm::usesVectorMath(const CPUTargetOptions &options,
                          const llvm::TargetMachine &machine) {
   const llvm::Triple &triple = machine.getTargetTriple();

@@ -91,7 +91,7 @@ void ssm::buildCPULowerToLLVMPipeline(OpPassManager &pm,
   funcs.addPass(createSSMStridedCopiesToLinalgPass());
   funcs.addPass(createConvertLinalgToLoopsPass());
   if (options.inlineMath)
-    funcs.addPass(createSSMInlineMathPass());
+    funcs.addPass(createSSMInlineMathPass({options.scaleExponent}));
   pm.addPass(memref::createFoldMemRefAliasOpsPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
@@ -189,6 +189,10 @@ struct CPUToLLVMOptions : PassPipelineOptions<CPUToLLVMOptions> {
   Option<ssm::CheckFailure> checks{
       *this, "checks", llvm::cl::desc("what a failed run-time check does"),
       llvm::cl::init(ssm::CheckFailure::abort), ssm::checkFailureValues()};
+  Option<bool> scaleExponent{
+      *this, "scale-exponent",
+      llvm::cl::desc("exp's exponent put back with llvm.ldexp (AVX-512)"),
+      llvm::cl::init(false)};
 };
 
 /// ssm-opt's spelling of CPUPipelineOptions.
@@ -238,8 +242,8 @@ void ssm::registerPipelines() {
   PassPipelineRegistration<CPUToLLVMOptions>(
       "ssm-cpu-to-llvm", "bufferized loops to the LLVM dialect",
       [](OpPassManager &pm, const CPUToLLVMOptions &options) {
-        buildCPULowerToLLVMPipeline(
-            pm, {options.threads, options.inlineMath, options.checks});
+        buildCPULowerToLLVMPipeline(pm, {options.threads, options.inlineMath,
+                                         options.checks, options.scaleExponent});
       });
   PassPipelineRegistration<GPUToNVVMOptions>(
       "ssm-gpu-to-nvvm",

@@ -44,8 +44,48 @@ struct ToIntrinsic : OpRewritePattern<MathOp> {
   }
 };
 
+/// exp(x) for f32 with the exponent put back by llvm.ldexp, which AVX-512
+/// does in one instruction (vscalefps): x clamped to [-104, 89] (NaN kept:
+/// the compares are false for it), n = roundeven(x log2 e), r = x - n ln 2
+/// in two parts, Cephes' degree-7 polynomial for e^r, then ldexp(p, n),
+/// which gives ∞ past 88.7 and 0 (through the subnormals) below -103.
+struct ExpByLdexp : OpRewritePattern<math::ExpOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(math::ExpOp op, PatternRewriter &b) const override {
+    Type t = op.getType();
+    if (!t.isF32())
+      return failure();
+    Location l = op.getLoc();
+    auto c = [&](float v) -> Value {
+      return arith::ConstantOp::create(b, l, b.getF32FloatAttr(v));
+    };
+    Value x = op.getOperand();
+    Value hi = c(89.0f), lo = c(-104.0f);
+    x = arith::SelectOp::create(
+        b, l, arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, x, hi), hi, x);
+    x = arith::SelectOp::create(
+        b, l, arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, x, lo), lo, x);
+    Value n = LLVM::RoundEvenOp::create(
+        b, l, arith::MulFOp::create(b, l, x, c(1.44269504088896341f)));
+    Value negN = arith::NegFOp::create(b, l, n);
+    Value r = LLVM::FMAOp::create(b, l, negN, c(0.693359375f), x);
+    r = LLVM::FMAOp::create(b, l, negN, c(-2.12194440e-4f), r);
+    Value p = c(1.9875691500e-4f);
+    for (float k : {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f,
+                    1.6666665459e-1f, 5.0000001201e-1f})
+      p = LLVM::FMAOp::create(b, l, p, r, c(k));
+    Value r2 = arith::MulFOp::create(b, l, r, r);
+    p = LLVM::FMAOp::create(b, l, p, r2, r);
+    p = arith::AddFOp::create(b, l, p, c(1.0f));
+    Value k = arith::FPToSIOp::create(b, l, b.getI32Type(), n);
+    b.replaceOpWithNewOp<LLVM::LoadExpOp>(op, t, p, k);
+    return success();
+  }
+};
+
 struct SSMInlineMathPass
     : ssm::impl::SSMInlineMathPassBase<SSMInlineMathPass> {
+  using SSMInlineMathPassBase::SSMInlineMathPassBase;
   void runOnOperation() override {
     // Only the math ops and what their rewrites create: no folding or
     // simplification of the rest of the function.
@@ -58,6 +98,8 @@ struct SSMInlineMathPass
     if (ops.empty())
       return;
     RewritePatternSet patterns(&getContext());
+    if (scaleExponent)
+      patterns.add<ExpByLdexp>(&getContext(), /*benefit=*/2);
     populateMathPolynomialApproximationPatterns(patterns, inlined);
     patterns.add<ToIntrinsic<math::FmaOp, LLVM::FMAOp>,
                  ToIntrinsic<math::FloorOp, LLVM::FFloorOp>>(&getContext());

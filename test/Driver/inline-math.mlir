@@ -2,12 +2,20 @@
 // RUN: %cc -include %t.h %S/Inputs/call-inline-math.c %t.o -L%ssm_obj_root/lib -lssm_runtime -Wl,-rpath,%ssm_obj_root/lib -lm -o %t.exe
 // RUN: %t.exe | FileCheck %s
 // RUN: ssmc %s --emit=llvm -o - | FileCheck %s --check-prefix=IR
+// RUN: ssmc %s --mcpu=sapphirerapids --emit=asm -o - | FileCheck %s --check-prefix=AVX512
+// RUN: ssmc %s --mcpu=x86-64-v3 --emit=asm -o - | FileCheck %s --check-prefix=AVX2
 
 // The f32 exp, expm1 and log1p that ssm-inline-math writes as arithmetic,
 // against double-precision libm over their whole useful range (the C
 // driver's sweep), within 4 units in the last place, and at the special
 // values (a result below the normal range may be flushed to zero). No
 // call of expf, expm1f or log1pf is left in the code.
+// With AVX-512, exp scales by 2^k with vscalefps (ssm-inline-math's
+// scale-exponent); elsewhere with integer operations, never a libm call.
+// AVX512: vscalefps
+// AVX512-NOT: call{{.*}}{{ldexpf|roundevenf|expf}}
+// AVX2-NOT: vscalef
+// AVX2-NOT: call{{.*}}{{ldexpf|roundevenf|expf}}
 // CHECK: exp: within 4 ulp
 // CHECK: expm1: within 4 ulp
 // CHECK: log1p: within 4 ulp

@@ -50,6 +50,9 @@ struct CPULowerOptions {
   bool inlineMath = true;
   /// What a failed run-time check does (ssm-lower-asserts).
   CheckFailure checks = CheckFailure::abort;
+  /// exp's exponent put back with llvm.ldexp (ssm-inline-math's
+  /// scale-exponent): for targets where that is one instruction.
+  bool scaleExponent = false;
 };
 
 /// Bufferized functions -> the LLVM dialect (loops, strided metadata,

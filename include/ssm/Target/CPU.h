@@ -38,6 +38,11 @@ struct CPUTargetOptions {
 };
 
 /// True when `options` ask for libmvec and the target can use it.
+/// Whether `machine` scales by a power of two in one instruction
+/// (AVX-512's vscalefps, what llvm.ldexp becomes there): ssm-inline-math's
+/// `scale-exponent` pays off. Elsewhere ldexp is a libm call.
+bool scalesExponentCheaply(const llvm::TargetMachine &machine);
+
 bool usesVectorMath(const CPUTargetOptions &options,
                     const llvm::TargetMachine &machine);
 

@@ -527,7 +527,19 @@ def SSMInlineMathPass : Pass<"ssm-inline-math", "func::FuncOp"> {
     %p = math.fma ...        // the polynomial on x − k ln 2
     %e = arith.mulf %p, %two_to_k : f32   // 2^k built from k's bits
     ```
+
+    With `scale-exponent` (ssmc sets it for targets with AVX-512), f32 exp
+    is written so that the exponent goes back with `llvm.intr.ldexp`, one
+    `vscalefps` there: the argument clamped to [-104, 89] (NaN kept),
+    k = roundeven(x log2 e), r = x - k ln 2 in two parts, a degree-7
+    polynomial for e^r (Cephes' expf), ldexp(p, k). About 15 vector
+    operations instead of 20; the same 4-ulp sweep holds
+    (test/Driver/inline-math.mlir). Elsewhere ldexp would be a libm call.
   }];
+  let options = [
+    Option<"scaleExponent", "scale-exponent", "bool", /*default=*/"false",
+           "f32 exp puts its exponent back with llvm.ldexp (for AVX-512)">
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::LLVM::LLVMDialect",
                            "::mlir::math::MathDialect",
