@@ -327,23 +327,16 @@ LogicalResult compileModule(ModuleOp module, const DriverOptions &options,
   bool model = artifacts.checkpoint.has_value();
   std::string error;
   // Target first: a bad --mcpu is reported before any work is done. With
-  // --target=cuda it compiles the host code.
+  // --target=cuda it compiles the host code; for the CPU, --emit=mlir needs
+  // it too, since its features choose how exp scales by 2^k.
   std::unique_ptr<llvm::TargetMachine> machine;
-  if (options.emit >= EmitKind::LLVMIR && options.emit != EmitKind::PTX) {
+  if (options.emit >= (cuda ? EmitKind::LLVMIR : EmitKind::LLVMDialect) &&
+      options.emit != EmitKind::PTX) {
     machine = createCPUTargetMachine(options.target, error);
     if (!machine)
       return report.error(error);
   }
-  // The CPU's features choose how exp scales by 2^k; --emit=mlir too needs
-  // the target for that.
-  bool scaleExponent = false;
-  if (!cuda && options.emit >= EmitKind::LLVMDialect) {
-    std::unique_ptr<llvm::TargetMachine> target =
-        machine ? nullptr : createCPUTargetMachine(options.target, error);
-    if (!machine && !target)
-      return report.error(error);
-    scaleExponent = scalesExponentCheaply(machine ? *machine : *target);
-  }
+  bool scaleExponent = !cuda && machine && scalesExponentCheaply(*machine);
   std::string runtimeDir =
       options.runtimeDir.empty() ? defaultRuntimeDir() : options.runtimeDir;
   if (options.emit == EmitKind::Shared && options.threads &&

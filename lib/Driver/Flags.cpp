@@ -162,7 +162,8 @@ struct DriverFlags : mlir::detail::PassOptions {
     names(gpuSSDChunks);
     for (auto *option : {&inlineMath, &vectorMath, &parallel, &callerOutputs,
                          &printPipeline, &printIR})
-      choices[option->ArgStr] = {"true", "false", "1", "0"};
+      choices[option->ArgStr] = {"true", "false", "1", "0",
+                                 "TRUE", "FALSE", "True", "False"};
   }
 
   /// Why `value` is not one for the flag `name`; empty if it is.
