@@ -20,7 +20,6 @@ import numpy as np
 
 from . import _native
 from .compiler import Session, load
-from . import _native as _n
 
 # ssm/model_abi.h.
 _FORMAT_VERSION = 2
@@ -59,8 +58,9 @@ def _compile_folder(folder, flags, name):
         session = Session(["--emit=shared", f"--model-name={name}", *flags])
         artifacts = session.compile(folder)
         # Each file appears complete or not at all.
-        for kind, path in ((_n.WEIGHTS, weights), (_n.INTERFACE, interface),
-                           (_n.OUTPUT, library)):
+        for kind, path in ((_native.WEIGHTS, weights),
+                           (_native.INTERFACE, interface),
+                           (_native.OUTPUT, library)):
             partial = path.with_name(path.name + f".{os.getpid()}.tmp")
             artifacts.write(kind, partial, session)
             os.replace(partial, path)
