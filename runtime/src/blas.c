@@ -174,15 +174,16 @@ static void load_blas(void) {
     g_blas.set_num_threads(1);
 }
 
-// Loads the library if needed; on failure records "<fn>: <why>".
-static ssm_status_t ensure_loaded(const char *fn) {
+ssm_status_t ssm_internal_blas_load(const char *fn) {
   pthread_once(&g_blas.once, load_blas);
   if (g_blas.status != SSM_OK)
     return ssm_set_error(g_blas.status, "%s: %s", fn, g_blas.message);
   return SSM_OK;
 }
 
-ssm_status_t ssm_blas_status(void) { return ensure_loaded("ssm_blas_status"); }
+ssm_status_t ssm_blas_status(void) {
+  return ssm_internal_blas_load("ssm_blas_status");
+}
 
 const char *ssm_blas_library(void) {
   pthread_once(&g_blas.once, load_blas);
@@ -193,10 +194,9 @@ const char *ssm_blas_library(void) {
 // ssm_sgemm
 //===----------------------------------------------------------------------===//
 
-// Checks that a matrix of `rows` rows of `cols` floats with row stride `ld`
-// is addressable: its last element's offset, (rows - 1) * ld + cols, and
-// that offset in bytes fit in a ptrdiff_t.
-static bool extent_fits(int64_t rows, int64_t cols, int64_t ld) {
+// The last element's offset, (rows - 1) * ld + cols, and that offset in
+// bytes must fit in a ptrdiff_t.
+bool ssm_internal_extent_fits(int64_t rows, int64_t cols, int64_t ld) {
   if (rows == 0 || cols == 0)
     return true;
   int64_t offset;
@@ -206,9 +206,10 @@ static bool extent_fits(int64_t rows, int64_t cols, int64_t ld) {
   return offset <= PTRDIFF_MAX / (int64_t)sizeof(float);
 }
 
-// C = beta * C on an m x n matrix, without a BLAS: the k == 0 case. beta == 0
-// stores zeros, as BLAS does, so that NaNs in an uninitialized C vanish.
-static void scale_c(int64_t m, int64_t n, float beta, float *c, int64_t ldc) {
+// beta == 0 stores zeros, as BLAS does, so that NaNs in an uninitialized C
+// vanish.
+void ssm_internal_scale_c(int64_t m, int64_t n, float beta, float *c,
+                          int64_t ldc) {
   if (beta == 1.0f)
     return;
   for (int64_t i = 0; i < m; ++i) {
@@ -228,7 +229,7 @@ static void gemv(int trans_b, int64_t m, int64_t n, int64_t k, const float *a,
   // With beta == 0, C may hold NaNs, and not every BLAS's sgemv overwrites
   // y without reading it: clear it first.
   if (beta == 0.0f)
-    scale_c(m, n, 0.0f, c, ldc);
+    ssm_internal_scale_c(m, n, 0.0f, c, ldc);
   if (m == 1) {
     // c[0, :] = op(B) a[0, :]: B [n, k] as is, or B [k, n] transposed.
     if (trans_b)
@@ -263,6 +264,25 @@ struct columns {
   int64_t ldc;
 };
 
+// Rows of A and C in blocks of at most INT_MAX, since the BLAS takes ints;
+// n, k and the strides are checked to fit one by the callers.
+void ssm_internal_blas_product(int trans_b, int64_t m, int64_t n, int64_t k,
+                               const float *a, int64_t lda, const float *b,
+                               int64_t ldb, float beta, float *c, int64_t ldc) {
+  for (int64_t row = 0; row < m; row += INT_MAX) {
+    int64_t rows = m - row < INT_MAX ? m - row : INT_MAX;
+    const float *a_block = a + row * lda;
+    float *c_block = c + row * ldc;
+    if (g_blas.sgemv && (rows == 1 || n == 1))
+      gemv(trans_b, rows, n, k, a_block, lda, b, ldb, beta, c_block, ldc);
+    else
+      g_blas.sgemm(kCblasRowMajor, kCblasNoTrans,
+                   trans_b ? kCblasTrans : kCblasNoTrans, (int)rows, (int)n,
+                   (int)k, 1.0f, a_block, (int)lda, b, (int)ldb, beta, c_block,
+                   (int)ldc);
+  }
+}
+
 // Blocks [lo, hi) of kColumnBlock columns: the same product on the
 // columns n0..n1 of op(B) and C.
 static void column_block(void *ctx, int64_t lo, int64_t hi) {
@@ -270,14 +290,8 @@ static void column_block(void *ctx, int64_t lo, int64_t hi) {
   int64_t n0 = lo * kColumnBlock;
   int64_t n1 = hi * kColumnBlock < j->n ? hi * kColumnBlock : j->n;
   const float *b = j->trans_b ? j->b + n0 * j->ldb : j->b + n0;
-  float *c = j->c + n0;
-  if (g_blas.sgemv && j->m == 1)
-    gemv(j->trans_b, j->m, n1 - n0, j->k, j->a, j->lda, b, j->ldb, j->beta, c, j->ldc);
-  else
-    g_blas.sgemm(kCblasRowMajor, kCblasNoTrans,
-                 j->trans_b ? kCblasTrans : kCblasNoTrans, (int)j->m, (int)(n1 - n0),
-                 (int)j->k, 1.0f, j->a, (int)j->lda, b, (int)j->ldb, j->beta, c,
-                 (int)j->ldc);
+  ssm_internal_blas_product(j->trans_b, j->m, n1 - n0, j->k, j->a, j->lda, b,
+                            j->ldb, j->beta, j->c + n0, j->ldc);
 }
 
 static ssm_status_t sgemm(const char *fn, int trans_b, int64_t m, int64_t n,
@@ -328,7 +342,8 @@ static ssm_status_t sgemm(const char *fn, int trans_b, int64_t m, int64_t n,
                            "%s: %s is null but has %lld x %lld elements", fn,
                            operands[i].name, (long long)operands[i].rows,
                            (long long)operands[i].cols);
-    if (!extent_fits(operands[i].rows, operands[i].cols, operands[i].ld))
+    if (!ssm_internal_extent_fits(operands[i].rows, operands[i].cols,
+                                  operands[i].ld))
       return ssm_set_error(SSM_ERROR_OUT_OF_RANGE,
                            "%s: %s spans more than the address space (%lld "
                            "rows with stride %lld)",
@@ -339,34 +354,20 @@ static ssm_status_t sgemm(const char *fn, int trans_b, int64_t m, int64_t n,
   if (m == 0 || n == 0)
     return SSM_OK;
   if (k == 0) {
-    scale_c(m, n, beta, c, ldc);
+    ssm_internal_scale_c(m, n, beta, c, ldc);
     return SSM_OK;
   }
-  ssm_status_t status = ensure_loaded(fn);
+  ssm_status_t status = ssm_internal_blas_load(fn);
   if (status != SSM_OK)
     return status;
   // Wide products run on the runtime's pool, a block of columns of C (rows
-  // of a transposed B, a layer's weights) per work item. m stays whole:
-  // prompt-sized m fits an int (the loop below splits only beyond).
-  if (ssm_get_num_threads() > 1 && n >= 2 * kColumnBlock && m <= INT_MAX) {
+  // of a transposed B, a layer's weights) per work item.
+  if (ssm_get_num_threads() > 1 && n >= 2 * kColumnBlock) {
     struct columns job = {trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc};
     return ssm_parallel_for(0, (n + kColumnBlock - 1) / kColumnBlock, 1,
                             column_block, &job);
   }
-  // n and k fit in an int (they are bounded by ldc and lda); m may not:
-  // run blocks of at most INT_MAX rows of A and C.
-  for (int64_t row = 0; row < m; row += INT_MAX) {
-    int64_t rows = m - row < INT_MAX ? m - row : INT_MAX;
-    const float *a_block = a + row * lda;
-    float *c_block = c + row * ldc;
-    if (g_blas.sgemv && (rows == 1 || n == 1))
-      gemv(trans_b, rows, n, k, a_block, lda, b, ldb, beta, c_block, ldc);
-    else
-      g_blas.sgemm(kCblasRowMajor, kCblasNoTrans,
-                   trans_b ? kCblasTrans : kCblasNoTrans, (int)rows, (int)n,
-                   (int)k, 1.0f, a_block, (int)lda, b, (int)ldb, beta, c_block,
-                   (int)ldc);
-  }
+  ssm_internal_blas_product(trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc);
   return SSM_OK;
 }
 

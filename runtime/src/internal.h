@@ -43,6 +43,45 @@ void ssm_internal_chunk(int64_t n, int64_t num_chunks, int64_t i,
 /// first parallel loop and after ssm_runtime_shutdown).
 int32_t ssm_internal_live_workers(void);
 
+/// Whether a row-major matrix of `rows` x `cols` floats with row stride `ld`
+/// (rows, cols >= 0, ld >= cols) is addressable: its extent in bytes fits in
+/// a ptrdiff_t. Empty matrices always are.
+bool ssm_internal_extent_fits(int64_t rows, int64_t cols, int64_t ld);
+
+/// C = beta * C on the m x n matrix C (row stride ldc); beta == 0 stores
+/// zeros without reading C. The products' k == 0 case.
+void ssm_internal_scale_c(int64_t m, int64_t n, float beta, float *c,
+                          int64_t ldc);
+
+/// Loads the BLAS if that has not been tried yet and returns SSM_OK if one
+/// is loaded; otherwise records "<fn>: <why>" and returns its status.
+ssm_status_t ssm_internal_blas_load(const char *fn);
+
+/// The arguments of ssm_sgemm, computed on the calling thread with one
+/// single-threaded call of the loaded BLAS per INT_MAX rows (sgemv for one
+/// row or column): what each of ssm_sgemm's work items runs, for products
+/// that split the work themselves. Requires ssm_internal_blas_load to have
+/// succeeded, m, n, k > 0, and n, k and the strides within INT_MAX.
+void ssm_internal_blas_product(int trans_b, int64_t m, int64_t n, int64_t k,
+                               const float *a, int64_t lda, const float *b,
+                               int64_t ldb, float beta, float *c, int64_t ldc);
+
+/// Makes ssm_packed_matmul and ssm_packed_gather use their portable C code
+/// even on a CPU with AVX-512 (`force` true), or the best code the CPU runs
+/// (false, the initial state), so that tests check both on one machine.
+/// Process-wide; not to be changed while a packed product runs.
+void ssm_internal_packed_force_portable(bool force);
+
+/// Whether this CPU runs the packed products' AVX-512 code (whatever
+/// ssm_internal_packed_force_portable says).
+bool ssm_internal_packed_has_avx512(void);
+
+/// Makes ssm_packed_matmul decode in registers when m <= `rows` and into
+/// panels for the BLAS above, so that tests reach both paths with any m;
+/// a negative `rows` restores the runtime's own choice (which depends on
+/// the code: see packed.c). Process-wide, like the hook above.
+void ssm_internal_packed_set_register_rows(int64_t rows);
+
 #ifdef __cplusplus
 } // extern "C"
 #endif

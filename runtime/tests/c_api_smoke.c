@@ -54,7 +54,10 @@ int main(void) {
       "ssm_get_num_threads",      "ssm_parallel_for",
       "ssm_runtime_shutdown",     "ssm_blas_status",
       "ssm_blas_library",         "ssm_sgemm",
-      "ssm_kernel_sgemm",         "ssm_cuda_status",
+      "ssm_kernel_sgemm",         "ssm_packed_bytes",
+      "ssm_pack_weights",         "ssm_packed_matmul",
+      "ssm_packed_gather",        "ssm_kernel_packed_matmul",
+      "ssm_kernel_packed_gather", "ssm_cuda_status",
       "ssm_cuda_device_count",    "ssm_cuda_compute_capability",
       "ssm_cuda_alloc",           "ssm_cuda_free",
       "ssm_cuda_copy_to_device",  "ssm_cuda_copy_to_host",
@@ -104,6 +107,26 @@ int main(void) {
   }
   ssm_buffer_free(buffer);
 
+  // A row of 32 weights packed in Q8_0 (one scale, padded to 64 bytes, then
+  // 32 quants) and read back; one row of A needs no BLAS.
+  {
+    float w[32], back[32], c = 0;
+    unsigned char packed[96];
+    int64_t id = 0;
+    for (i = 0; i < 32; ++i)
+      w[i] = (float)(i - 16);
+    w[0] = -127.0f; // d = 127 / 127 = 1: every weight is exact.
+    CHECK(ssm_packed_bytes(SSM_WEIGHT_Q8_0, 1, 32) == 96);
+    CHECK(ssm_pack_weights(SSM_WEIGHT_Q8_0, 1, 32, w, 32, packed) == SSM_OK);
+    CHECK(ssm_packed_gather(SSM_WEIGHT_Q8_0, 1, 32, packed, &id, 1, back,
+                            32) == SSM_OK);
+    CHECK(back[0] == -127.0f && back[1] == -15.0f && back[31] == 15.0f);
+    CHECK(ssm_packed_matmul(SSM_WEIGHT_Q8_0, 1, 1, 32, w, 32, packed, 0.0f, &c,
+                            1) == SSM_OK);
+    CHECK(c > 0.0f);
+    CHECK(ssm_packed_bytes(SSM_WEIGHT_F32, 1, 32) == -1);
+  }
+
   // The weights header keeps the floats after it 64-byte aligned.
   CHECK(sizeof SSM_WEIGHTS_MAGIC - 1 == SSM_WEIGHTS_MAGIC_BYTES);
   CHECK(SSM_WEIGHTS_HEADER_BYTES % 64 == 0);
@@ -128,6 +151,8 @@ int main(void) {
   }
   CHECK(dlsym(RTLD_DEFAULT, "ssm_internal_parse_num_threads") == NULL);
   CHECK(dlsym(RTLD_DEFAULT, "ssm_internal_chunk") == NULL);
+  CHECK(dlsym(RTLD_DEFAULT, "ssm_internal_packed_force_portable") == NULL);
+  CHECK(dlsym(RTLD_DEFAULT, "ssm_internal_blas_product") == NULL);
 
   // Returning from main with a running pool: the library's destructor
   // joins the workers; a hang here fails the test by timeout.

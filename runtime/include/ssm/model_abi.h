@@ -52,4 +52,33 @@ enum ssm_model_type {
 #define SSM_WEIGHTS_LAYOUT_HASH_OFFSET 16
 #define SSM_WEIGHTS_HEADER_BYTES 4096
 
+/// How a weight matrix W[n, k] (n rows of k, the layout of a PyTorch Linear
+/// weight) is stored when it is not plain f32: `ssmc --weight-type` packs
+/// the model's large matrices this way, and the runtime's
+/// ssm_packed_matmul / ssm_packed_gather read them. The numeric values are
+/// part of the ABI (generated code passes them to the runtime).
+///
+/// The packed bytes of W, from a 64-byte aligned start:
+///  - BF16, F16: the n * k elements, row-major, 2 bytes each.
+///  - Q8_0, Q4_0 (k a multiple of SSM_WEIGHT_BLOCK): each row is cut into
+///    blocks of 32 consecutive elements, each with one scale d, stored as
+///    IEEE binary16. First the n * (k / 32) scales, row-major, padded with
+///    zeros to a multiple of 64 bytes; then the quants, row-major:
+///    - Q8_0: one int8 q per element, which stands for q * d, and
+///      d = max|x| / 127 over the block (GGUF's Q8_0 rule);
+///    - Q4_0: 16 bytes per block; byte j holds element j in its low nibble
+///      and element j + 16 in its high nibble, an unsigned q that stands for
+///      (q - 8) * d, and d = -m / 8 where m is the block's element of largest
+///      magnitude (GGUF's Q4_0 rule).
+enum ssm_weight_format {
+  SSM_WEIGHT_F32 = 0, ///< Not packed: plain floats.
+  SSM_WEIGHT_BF16 = 1,
+  SSM_WEIGHT_F16 = 2,
+  SSM_WEIGHT_Q8_0 = 3,
+  SSM_WEIGHT_Q4_0 = 4,
+};
+
+/// Elements per block of scale of SSM_WEIGHT_Q8_0 and SSM_WEIGHT_Q4_0.
+#define SSM_WEIGHT_BLOCK 32
+
 #endif // SSM_MODEL_ABI_H

@@ -40,6 +40,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ssm/model_abi.h" // ssm_weight_format, for the packed products
+
 //===----------------------------------------------------------------------===//
 // Export macro and versions
 //===----------------------------------------------------------------------===//
@@ -492,6 +494,107 @@ SSM_RUNTIME_API void ssm_kernel_sgemm(int trans_b, int64_t m, int64_t n,
                                       int64_t k, const float *a, int64_t lda,
                                       const float *b, int64_t ldb, float beta,
                                       float *c, int64_t ldc);
+
+//===----------------------------------------------------------------------===//
+// Packed weight matrices
+//===----------------------------------------------------------------------===//
+//
+// Matrices W[n, k] stored in 16 bits or block-quantized to 8 or 4 bits
+// (`format`, an ssm_weight_format of ssm/model_abi.h, which defines the
+// layouts), and products that read them without expanding them to f32 in
+// memory: for a few rows of A (decoding) the elements are decoded in
+// registers; for more rows (a prompt) a block of W's rows at a time is
+// decoded into a per-thread buffer that stays in cache and multiplied with
+// the BLAS. docs/runtime.md has the thresholds and measurements.
+//
+// The packed bytes may start at any address; 64-byte alignment (what
+// ssm_buffer_alloc and the weights file give) is the fastest. 16-bit values
+// (elements and scales) are in the machine's byte order. Decoding is exact:
+// every packed element, scale times quant included, is an f32 value.
+
+/// The bytes of an n x k matrix packed in `format`, or -1 with
+/// SSM_ERROR_INVALID_ARGUMENT (an unknown format or SSM_WEIGHT_F32, a
+/// negative size, k not a multiple of SSM_WEIGHT_BLOCK for a block format)
+/// or SSM_ERROR_OUT_OF_RANGE (more than INT64_MAX bytes) and a message.
+SSM_RUNTIME_API int64_t ssm_packed_bytes(int32_t format, int64_t n, int64_t k);
+
+/// Packs the row-major f32 matrix w[n, k] (row stride `ldw`) into `dst`,
+/// which holds ssm_packed_bytes(format, n, k) bytes and must not overlap w:
+/// rounding to nearest even for BF16 and F16 (NaN stays NaN, values beyond
+/// the format's range become infinities), GGUF's rules for Q8_0 and Q4_0
+/// (model_abi.h; the scale d is computed in f32 and stored rounded to f16,
+/// so a block whose d exceeds 65504 decodes to infinities and NaNs, and one
+/// whose d is below 2^-25 to zeros). A Q8_0 or Q4_0 block holding a NaN or
+/// an infinity is stored with d = NaN and quants standing for 0, so that
+/// all its elements decode to NaN. The padding after the scales is zeroed.
+///
+/// Checks, in this order, with the messages of ssm_packed_bytes: the format,
+/// n, k >= 0, k a multiple of SSM_WEIGHT_BLOCK for a block format; then
+/// ldw >= max(1, k) (SSM_ERROR_INVALID_ARGUMENT), the packed size, w non-null
+/// if it has elements, dst non-null if the matrix takes bytes, w's extent
+/// (SSM_ERROR_OUT_OF_RANGE). Nothing is written when the call fails.
+SSM_RUNTIME_API ssm_status_t ssm_pack_weights(int32_t format, int64_t n,
+                                              int64_t k, const float *w,
+                                              int64_t ldw, void *dst);
+
+/// C = A * W^T + beta * C, where A is m x k (row stride lda), C is m x n
+/// (row stride ldc) and W is the n x k matrix packed at `w` in `format`.
+/// With beta == 0, C is only written, so it may hold anything (NaN
+/// included) on entry. C must not overlap A or W.
+///
+/// Checks, in this order, with SSM_ERROR_INVALID_ARGUMENT and a message
+/// naming the argument (e.g. "ssm_packed_matmul: lda 31 is less than max(1,
+/// 32), the length of a row"): the format; m, n, k >= 0; k a multiple of
+/// SSM_WEIGHT_BLOCK for a block format; lda >= max(1, k) and ldc >= max(1,
+/// n); a, w and c non-null unless their matrix has no elements. A leading
+/// dimension above INT_MAX (the BLAS's int; this holds whichever way the
+/// product is computed), a W of more than INT64_MAX bytes, or an A or C
+/// whose extent does not fit the address space is SSM_ERROR_OUT_OF_RANGE.
+///
+/// m == 0 or n == 0 does nothing, and k == 0 only scales C by beta. Up to
+/// 32 rows of A (on CPUs with AVX-512; 1 row elsewhere) the weights are
+/// decoded in registers, which needs no BLAS; more rows are multiplied by
+/// the BLAS, which is then loaded if needed, its absence being
+/// SSM_ERROR_UNAVAILABLE as for ssm_sgemm. Nothing is written to C when the
+/// call fails. Products with more than 64 columns (in registers) or more
+/// than one panel of up to 128 rows of W (with the BLAS) run on the
+/// runtime's pool, split by columns of C. Each element of C is a sum in an
+/// order that depends on the path and the CPU's code, not on the number of
+/// threads (with the BLAS: as the BLAS's own sgemm does).
+SSM_RUNTIME_API ssm_status_t ssm_packed_matmul(int32_t format, int64_t m,
+                                               int64_t n, int64_t k,
+                                               const float *a, int64_t lda,
+                                               const void *w, float beta,
+                                               float *c, int64_t ldc);
+
+/// Rows of a packed table (an embedding): out[i, :] = W[ids[i], :] as f32
+/// for i < count, where W is n x k packed at `w` in `format` and out has row
+/// stride ldo. Checks, in this order: the format; n, k, count >= 0; k a
+/// multiple of SSM_WEIGHT_BLOCK for a block format; ldo >= max(1, k); w,
+/// ids and out non-null unless they have no elements; W's size and out's
+/// extent; then every id, before any row is written: one outside [0, n) is
+/// SSM_ERROR_OUT_OF_RANGE naming it, e.g. "ssm_packed_gather: ids[3] =
+/// 70000 is outside [0, 50280)". Needs no BLAS; runs on the calling thread.
+SSM_RUNTIME_API ssm_status_t ssm_packed_gather(int32_t format, int64_t n,
+                                               int64_t k, const void *w,
+                                               const int64_t *ids,
+                                               int64_t count, float *out,
+                                               int64_t ldo);
+
+/// ssm_packed_matmul and ssm_packed_gather for generated code: on failure
+/// they write "ssm runtime: <message>" to stderr and abort(), like
+/// ssm_kernel_sgemm, e.g. "ssm runtime: ssm_kernel_packed_gather: ids[0] =
+/// -1 is outside [0, 50280)".
+SSM_RUNTIME_API void ssm_kernel_packed_matmul(int32_t format, int64_t m,
+                                              int64_t n, int64_t k,
+                                              const float *a, int64_t lda,
+                                              const void *w, float beta,
+                                              float *c, int64_t ldc);
+SSM_RUNTIME_API void ssm_kernel_packed_gather(int32_t format, int64_t n,
+                                              int64_t k, const void *w,
+                                              const int64_t *ids,
+                                              int64_t count, float *out,
+                                              int64_t ldo);
 
 //===----------------------------------------------------------------------===//
 // Weights files

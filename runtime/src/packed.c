@@ -1,0 +1,1128 @@
+//===- packed.c - Products with weights stored in 16, 8 or 4 bits ---------===//
+//
+// Part of ssmc. Decoding one token of a Mamba model reads every weight once
+// per token and does two flops with it, so its speed is the speed at which
+// the weights stream from memory; storing them in 16, 8 or 4 bits instead of
+// 32 is what makes decoding faster, provided the product reads the packed
+// bytes directly. So there are two ways to multiply:
+//  - a few rows of A (decoding; how few: kRegisterRowsAvx512, ...Portable):
+//    each block of 32 weights is decoded in registers and used at once for
+//    every row of A;
+//  - more rows (a prompt): the flops dominate, and they are the BLAS's
+//    business. Panels of W's rows are decoded into a per-thread f32 buffer
+//    small enough to stay in cache and multiplied with the BLAS.
+// Both split the columns of C over the runtime's pool, like ssm_sgemm.
+//
+// The decoding of a block of weights is written once in portable C
+// (decode_block: the gather, the panels and the portable product use it)
+// and once with AVX-512 intrinsics, chosen at run time, because the
+// portable code is several times slower than the memory it reads.
+//
+// Packed bytes are read with unaligned loads (memcpy, loadu), so any
+// alignment of the weights works; 64 bytes, what ssm_buffer_alloc and
+// the weights file give, keeps blocks from straddling cache lines. 16-bit
+// values are in the machine's byte order (little-endian on every target the
+// compiler emits code for).
+//
+//===----------------------------------------------------------------------===//
+
+#define _POSIX_C_SOURCE 200809L
+
+#include "internal.h"
+#include "ssm/model_abi.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SSM_PACKED_AVX512 1
+#include <immintrin.h>
+#else
+#define SSM_PACKED_AVX512 0
+#endif
+
+enum {
+  kBlock = SSM_WEIGHT_BLOCK,
+  // Rows of A per register tile: their sums for two to four columns of C
+  // fill the 32 vector registers. More rows are done in groups of these.
+  kTileRows = 8,
+  // Up to how many rows of A the product decodes in registers rather than
+  // into panels for the BLAS (docs/runtime.md has the measurements). With
+  // AVX-512, the register tiles beat decoding panels for OpenBLAS's sgemm
+  // up to about 40 rows. The portable code (compiled for the baseline
+  // instruction set) is within 5 % of a decoded panel and the BLAS's
+  // AVX-512 sgemv at one row for 16-bit formats, 10-35 % slower for the
+  // block formats, and needs neither buffer nor BLAS; from two rows on it
+  // falls behind by 2-4x.
+  kRegisterRowsAvx512 = 32,
+  kRegisterRowsPortable = 1,
+  // Columns of C per work item of the register path: few enough to balance
+  // a 768-column projection over the threads; the rows of W they cover stay
+  // in L2 when m > kTileRows reads them again.
+  kRegisterColumns = 64,
+  // Bytes of one decoded panel: the BLAS reads it while it is still in L2
+  // (2 MiB per core on the Xeon measured). Panels of 128 rows were 5-20 %
+  // faster than 64 (m = 130, 512); more gained little and balances worse.
+  kPanelBytes = 1024 * 1024,
+  kPanelMinRows = 16,
+  kPanelMaxRows = 128,
+};
+
+//===----------------------------------------------------------------------===//
+// Conversions
+//===----------------------------------------------------------------------===//
+//
+// In integer arithmetic, so that the rounding does not depend on the
+// floating-point environment (rounding mode, flush-to-zero).
+
+static uint32_t float_bits(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+static float bits_float(uint32_t u) {
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+// Rounds the integer `value`, shifted right by `shift` (1..31), to nearest
+// even.
+static uint32_t shift_round_even(uint32_t value, uint32_t shift) {
+  uint32_t kept = value >> shift;
+  uint32_t rest = value & ((1u << shift) - 1);
+  uint32_t half = 1u << (shift - 1);
+  return kept + (rest > half || (rest == half && (kept & 1)));
+}
+
+static uint16_t f32_to_f16(float f) {
+  uint32_t x = float_bits(f);
+  uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
+  uint32_t magnitude = x & 0x7FFFFFFF;
+  if (magnitude > 0x7F800000) // NaN: stays quiet NaN, keeps its top payload.
+    return sign | 0x7E00 | (uint16_t)((magnitude >> 13) & 0x3FF);
+  if (magnitude >= 0x477FF000) // 65520 and up round past 65504: infinity.
+    return sign | 0x7C00;
+  if (magnitude >= 0x38800000) // Normal in f16: rebias the exponent by 112.
+    return sign | (uint16_t)shift_round_even(magnitude - (112u << 23), 13);
+  if (magnitude <= 0x33000000) // Up to 2^-25, half the least subnormal: 0.
+    return sign;
+  // A subnormal f16 counts units of 2^-24; the float is mantissa *
+  // 2^(exponent - 150) with exponent in 102..112, so shift by 126 - exponent.
+  uint32_t exponent = magnitude >> 23;
+  uint32_t mantissa = (magnitude & 0x7FFFFF) | 0x800000;
+  return sign | (uint16_t)shift_round_even(mantissa, 126 - exponent);
+}
+
+// Masks instead of branches, so that loops over it vectorize.
+static float f16_to_f32(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+  uint32_t magnitude = h & 0x7FFF;
+  // Normal: the exponent rebiased by 112; infinity and NaN (payload kept):
+  // by 224, to the all-ones exponent.
+  uint32_t special = -(uint32_t)(magnitude >= 0x7C00);
+  uint32_t normal = (magnitude << 13) + (112u << 23) + (special & 112u << 23);
+  // Zero and subnormals, m * 2^-24: the float 0.5 + m * 2^-24 minus 0.5,
+  // exact, and normal in f32 (so flush-to-zero modes cannot touch it).
+  uint32_t small = float_bits(bits_float(0x3F000000 | magnitude) - 0.5f);
+  uint32_t is_normal = -(uint32_t)(magnitude >= 0x0400);
+  return bits_float(sign | (normal & is_normal) | (small & ~is_normal));
+}
+
+static uint16_t f32_to_bf16(float f) {
+  uint32_t x = float_bits(f);
+  if ((x & 0x7FFFFFFF) > 0x7F800000) // NaN: rounding could make it infinity.
+    return (uint16_t)((x >> 16) | 0x0040);
+  return (uint16_t)((x + 0x7FFF + ((x >> 16) & 1)) >> 16);
+}
+
+static float bf16_to_f32(uint16_t h) { return bits_float((uint32_t)h << 16); }
+
+static uint16_t load_u16(const uint8_t *p) {
+  uint16_t v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+static void store_u16(uint8_t *p, uint16_t v) { memcpy(p, &v, sizeof v); }
+
+//===----------------------------------------------------------------------===//
+// Layout
+//===----------------------------------------------------------------------===//
+
+// A packed matrix, with the offsets of model_abi.h resolved.
+struct packed {
+  int32_t format;
+  int64_t n, k;
+  int64_t blocks;        // Scales per row (block formats).
+  const uint8_t *scales; // Block formats: n * blocks f16.
+  const uint8_t *values; // 16-bit elements or quants, row-major.
+};
+
+static bool is_block_format(int32_t format) {
+  return format == SSM_WEIGHT_Q8_0 || format == SSM_WEIGHT_Q4_0;
+}
+
+static const char *format_name(int32_t format) {
+  switch (format) {
+  case SSM_WEIGHT_BF16:
+    return "bf16";
+  case SSM_WEIGHT_F16:
+    return "f16";
+  case SSM_WEIGHT_Q8_0:
+    return "q8_0";
+  case SSM_WEIGHT_Q4_0:
+    return "q4_0";
+  default:
+    return "?";
+  }
+}
+
+// The bytes of the scales, padded so that the quants start 64-byte aligned.
+static int64_t scale_bytes(int64_t n, int64_t k) {
+  return (n * (k / kBlock) * 2 + 63) / 64 * 64;
+}
+
+static ssm_status_t check_format(const char *fn, int32_t format) {
+  if (format == SSM_WEIGHT_F32)
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                         "%s: format 0 (SSM_WEIGHT_F32) is not a packed format",
+                         fn);
+  if (format < SSM_WEIGHT_BF16 || format > SSM_WEIGHT_Q4_0)
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                         "%s: unknown weight format %d", fn, (int)format);
+  return SSM_OK;
+}
+
+static ssm_status_t check_block_multiple(const char *fn, int32_t format,
+                                         int64_t k) {
+  if (is_block_format(format) && k % kBlock != 0)
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                         "%s: k %lld is not a multiple of SSM_WEIGHT_BLOCK "
+                         "(%d), which %s needs",
+                         fn, (long long)k, kBlock, format_name(format));
+  return SSM_OK;
+}
+
+// The bytes of W; more than INT64_MAX is an error. Requires a valid format
+// and n, k >= 0, k a multiple of 32 for a block format.
+static ssm_status_t packed_size(const char *fn, int32_t format, int64_t n,
+                                int64_t k, int64_t *out_bytes) {
+  int64_t elements, bytes = 0;
+  bool overflow = __builtin_mul_overflow(n, k, &elements);
+  if (!overflow && !is_block_format(format))
+    overflow = __builtin_mul_overflow(elements, 2, &bytes);
+  else if (!overflow) // The scales (at most elements / 16 bytes) cannot.
+    overflow = __builtin_add_overflow(format == SSM_WEIGHT_Q8_0 ? elements
+                                                                : elements / 2,
+                                      scale_bytes(n, k), &bytes);
+  if (overflow)
+    return ssm_set_error(SSM_ERROR_OUT_OF_RANGE,
+                         "%s: a %lld x %lld matrix in %s takes more than "
+                         "INT64_MAX bytes",
+                         fn, (long long)n, (long long)k, format_name(format));
+  *out_bytes = bytes;
+  return SSM_OK;
+}
+
+static struct packed describe(int32_t format, int64_t n, int64_t k,
+                              const void *w) {
+  struct packed p = {format, n, k, k / kBlock, w, w};
+  if (is_block_format(format))
+    p.values = (const uint8_t *)w + scale_bytes(n, k);
+  return p;
+}
+
+static float block_scale(const struct packed *w, int64_t row, int64_t block) {
+  return f16_to_f32(load_u16(w->scales + (row * w->blocks + block) * 2));
+}
+
+int64_t ssm_packed_bytes(int32_t format, int64_t n, int64_t k) {
+  static const char fn[] = "ssm_packed_bytes";
+  if (check_format(fn, format) != SSM_OK)
+    return -1;
+  if (n < 0 || k < 0) {
+    ssm_set_error(SSM_ERROR_INVALID_ARGUMENT, "%s: negative %s (%lld)", fn,
+                  n < 0 ? "n" : "k", (long long)(n < 0 ? n : k));
+    return -1;
+  }
+  int64_t bytes = 0;
+  if (check_block_multiple(fn, format, k) != SSM_OK ||
+      packed_size(fn, format, n, k, &bytes) != SSM_OK)
+    return -1;
+  return bytes;
+}
+
+//===----------------------------------------------------------------------===//
+// Packing
+//===----------------------------------------------------------------------===//
+//
+// GGUF's reference quantizers (ggml's quantize_row_q8_0_ref and
+// quantize_row_q4_0_ref), so that packed models match llama.cpp's numbers,
+// with two differences where GGUF has undefined behavior: a block holding a
+// NaN or an infinity gets d = NaN and quants standing for 0, so that all its
+// elements decode to NaN and poison the product visibly; and every float is
+// clamped before it is converted to an integer (a tiny block's 1/d can
+// overflow to infinity).
+
+// The f16 NaN of a non-finite block's scale.
+enum { kF16NaN = 0x7E00 };
+
+static bool block_is_finite(const float *x) {
+  bool finite = true;
+  for (int j = 0; j < kBlock; ++j)
+    finite &= x[j] - x[j] == 0.0f; // False for NaN and infinities.
+  return finite;
+}
+
+// roundf (halves away from zero) for |v| <= 128, without libm.
+static float round_half_away(float v) {
+  float whole = (float)(int)v;
+  float fraction = v - whole; // Exact: |v| < 2^23.
+  if (fraction >= 0.5f)
+    return whole + 1.0f;
+  if (fraction <= -0.5f)
+    return whole - 1.0f;
+  return whole;
+}
+
+static uint16_t pack_q8_0_block(const float *x, int8_t *q) {
+  if (!block_is_finite(x)) {
+    memset(q, 0, kBlock);
+    return kF16NaN;
+  }
+  float amax = 0.0f;
+  for (int j = 0; j < kBlock; ++j) {
+    float v = x[j] < 0 ? -x[j] : x[j];
+    amax = v > amax ? v : amax;
+  }
+  float d = amax / 127.0f;
+  float id = d != 0.0f ? 1.0f / d : 0.0f;
+  for (int j = 0; j < kBlock; ++j) {
+    // When d is so small that 1 / d overflows, x * id is infinite, or NaN
+    // for x = 0 (d then rounds to 0 in f16 anyway).
+    float v = x[j] * id;
+    v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v == v ? v : 0.0f;
+    q[j] = (int8_t)round_half_away(v);
+  }
+  return f32_to_f16(d);
+}
+
+// GGUF's (int8_t) cast truncates toward zero; the value is >= 0 but where
+// 1 / d overflows (see pack_q8_0_block), and clamping it to [0, 15] first
+// keeps the conversion defined.
+static uint8_t q4_code(float v) {
+  if (!(v >= 0.0f))
+    return 0;
+  return v >= 15.0f ? 15 : (uint8_t)v;
+}
+
+static uint16_t pack_q4_0_block(const float *x, uint8_t *q) {
+  if (!block_is_finite(x)) {
+    memset(q, 0x88, kBlock / 2);
+    return kF16NaN;
+  }
+  // The element of largest magnitude, the first on ties, with its sign.
+  float amax = 0.0f, max = 0.0f;
+  for (int j = 0; j < kBlock; ++j) {
+    float v = x[j] < 0 ? -x[j] : x[j];
+    if (amax < v) {
+      amax = v;
+      max = x[j];
+    }
+  }
+  float d = max / -8.0f;
+  float id = d != 0.0f ? 1.0f / d : 0.0f;
+  for (int j = 0; j < kBlock / 2; ++j) {
+    uint8_t low = q4_code(x[j] * id + 8.5f);
+    uint8_t high = q4_code(x[j + kBlock / 2] * id + 8.5f);
+    q[j] = (uint8_t)(low | high << 4);
+  }
+  return f32_to_f16(d);
+}
+
+ssm_status_t ssm_pack_weights(int32_t format, int64_t n, int64_t k,
+                              const float *w, int64_t ldw, void *dst) {
+  static const char fn[] = "ssm_pack_weights";
+  ssm_status_t status = check_format(fn, format);
+  if (status != SSM_OK)
+    return status;
+  if (n < 0 || k < 0)
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT, "%s: negative %s (%lld)",
+                         fn, n < 0 ? "n" : "k", (long long)(n < 0 ? n : k));
+  if ((status = check_block_multiple(fn, format, k)) != SSM_OK)
+    return status;
+  int64_t least = k > 1 ? k : 1;
+  if (ldw < least)
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                         "%s: ldw %lld is less than max(1, %lld), the length "
+                         "of a row",
+                         fn, (long long)ldw, (long long)k);
+  int64_t bytes = 0;
+  if ((status = packed_size(fn, format, n, k, &bytes)) != SSM_OK)
+    return status;
+  bool empty = n == 0 || k == 0;
+  if (!empty && !w)
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                         "%s: w is null but has %lld x %lld elements", fn,
+                         (long long)n, (long long)k);
+  if (bytes > 0 && !dst)
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                         "%s: dst is null but the matrix takes %lld bytes", fn,
+                         (long long)bytes);
+  if (!ssm_internal_extent_fits(n, k, ldw))
+    return ssm_set_error(SSM_ERROR_OUT_OF_RANGE,
+                         "%s: w spans more than the address space (%lld rows "
+                         "with stride %lld)",
+                         fn, (long long)n, (long long)ldw);
+  if (bytes == 0)
+    return SSM_OK;
+
+  uint8_t *out = dst;
+  if (!is_block_format(format)) {
+    uint16_t (*convert)(float) =
+        format == SSM_WEIGHT_BF16 ? f32_to_bf16 : f32_to_f16;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < k; ++j)
+        store_u16(out + (i * k + j) * 2, convert(w[i * ldw + j]));
+    return SSM_OK;
+  }
+  int64_t blocks = k / kBlock, scales = scale_bytes(n, k);
+  memset(out + n * blocks * 2, 0, (size_t)(scales - n * blocks * 2));
+  uint8_t *quants = out + scales;
+  int64_t block_bytes = format == SSM_WEIGHT_Q8_0 ? kBlock : kBlock / 2;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t b = 0; b < blocks; ++b) {
+      const float *x = w + i * ldw + b * kBlock;
+      uint8_t *q = quants + (i * blocks + b) * block_bytes;
+      uint16_t d = format == SSM_WEIGHT_Q8_0 ? pack_q8_0_block(x, (int8_t *)q)
+                                             : pack_q4_0_block(x, q);
+      store_u16(out + (i * blocks + b) * 2, d);
+    }
+  return SSM_OK;
+}
+
+//===----------------------------------------------------------------------===//
+// Decoding, portable
+//===----------------------------------------------------------------------===//
+
+// Elements [block * 32, block * 32 + count) of row `row` into out[0, count).
+// count is 32 except in the last block of a 16-bit row whose k is not a
+// multiple of 32. The quants times the f16 scale are exact in f32 (at most
+// 8 + 11 significant bits), so decoding does not round.
+static void decode_block(const struct packed *w, int64_t row, int64_t block,
+                         int count, float *out) {
+  int64_t first = row * w->k + block * kBlock;
+  switch (w->format) {
+  case SSM_WEIGHT_BF16:
+    for (int t = 0; t < count; ++t)
+      out[t] = bf16_to_f32(load_u16(w->values + (first + t) * 2));
+    break;
+  case SSM_WEIGHT_F16:
+    for (int t = 0; t < count; ++t)
+      out[t] = f16_to_f32(load_u16(w->values + (first + t) * 2));
+    break;
+  case SSM_WEIGHT_Q8_0: {
+    float d = block_scale(w, row, block);
+    const int8_t *q = (const int8_t *)(w->values + first);
+    for (int t = 0; t < kBlock; ++t)
+      out[t] = (float)q[t] * d;
+    break;
+  }
+  default: { // Q4_0
+    float d = block_scale(w, row, block);
+    const uint8_t *q = w->values + (row * w->blocks + block) * (kBlock / 2);
+    for (int t = 0; t < kBlock / 2; ++t) {
+      out[t] = (float)((q[t] & 0x0F) - 8) * d;
+      out[t + kBlock / 2] = (float)((q[t] >> 4) - 8) * d;
+    }
+    break;
+  }
+  }
+}
+
+// The elements of block `block` of a row of k: 32 but in the last block of
+// a 16-bit row whose k is not a multiple of 32.
+static inline int block_count(int64_t k, int64_t block) {
+  int64_t left = k - block * kBlock;
+  return left < kBlock ? (int)left : kBlock;
+}
+
+static void portable_decode_row(const struct packed *w, int64_t row,
+                                float *out) {
+  for (int64_t b = 0; b * kBlock < w->k; ++b)
+    decode_block(w, row, b, block_count(w->k, b), out + b * kBlock);
+}
+
+//===----------------------------------------------------------------------===//
+// Products, portable
+//===----------------------------------------------------------------------===//
+
+// One product, as the work items see it.
+struct product {
+  struct packed w;
+  int64_t m, n, k;
+  const float *a;
+  int64_t lda;
+  float beta;
+  float *c;
+  int64_t ldc;
+  bool avx512;        // Chosen once per call: every item computes alike.
+  int64_t panel_rows; // Columns of C per work item.
+};
+
+static void store_c(float *c, float sum, float beta) {
+  *c = beta == 0.0f ? sum : sum + beta * *c;
+}
+
+// Partial sums per dot product, in a local array that the compiler keeps in
+// vector registers.
+enum { kLanes = 16 };
+
+// Blocks decoded at a time by the portable product: once for all rows of A.
+enum { kChunkBlocks = 8 };
+
+static float dot(const float *a, const float *w, int count) {
+  float lanes[kLanes] = {0};
+  int t = 0;
+  for (; t + kLanes <= count; t += kLanes)
+    for (int l = 0; l < kLanes; ++l)
+      lanes[l] += a[t + l] * w[t + l];
+  float sum = 0.0f;
+  for (int l = 0; l < kLanes; ++l)
+    sum += lanes[l];
+  for (; t < count; ++t)
+    sum += a[t] * w[t];
+  return sum;
+}
+
+// Rows i0 .. i0 + rows - 1 (rows <= kTileRows) of C, columns [j0, j1).
+static void portable_product(const struct product *p, int64_t i0, int rows,
+                             int64_t j0, int64_t j1) {
+  float w[kChunkBlocks * kBlock];
+  for (int64_t j = j0; j < j1; ++j) {
+    float sums[kTileRows] = {0};
+    for (int64_t b0 = 0; b0 * kBlock < p->k; b0 += kChunkBlocks) {
+      int count = 0;
+      for (int64_t b = b0; b < b0 + kChunkBlocks && b * kBlock < p->k; ++b) {
+        int block = block_count(p->k, b);
+        decode_block(&p->w, j, b, block, w + count);
+        count += block;
+      }
+      for (int i = 0; i < rows; ++i)
+        sums[i] += dot(p->a + (i0 + i) * p->lda + b0 * kBlock, w, count);
+    }
+    for (int i = 0; i < rows; ++i)
+      store_c(p->c + (i0 + i) * p->ldc + j, sums[i], p->beta);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Decoding and products, AVX-512
+//===----------------------------------------------------------------------===//
+//
+// Functions taking the format and the tile sizes as arguments are inlined
+// with constants into one function per (format, rows of A), so that each
+// inner loop is straight-line code with its accumulators in registers.
+//
+// The 512-bit units (two per core) are the limit once the weights are in
+// cache, so decoding spends as few vector instructions as it can: the
+// scales of 16 blocks are converted with one instruction into a buffer on
+// the stack, from which each block's scale is broadcast by a load, instead
+// of being inserted, converted and broadcast one at a time.
+
+#if SSM_PACKED_AVX512
+
+#define SSM_AVX512_TARGET target("avx512f,avx512bw,avx512vl")
+#define SSM_AVX512 __attribute__((SSM_AVX512_TARGET))
+#define SSM_AVX512_INLINE                                                      \
+  static inline __attribute__((always_inline, SSM_AVX512_TARGET))
+
+// Blocks whose scales are converted at a time: one vector of f16.
+enum { kScaleChunk = 16 };
+
+// Bytes of one block of 32 elements in `format`, scales apart.
+static inline int block_bytes(int32_t format) {
+  return format == SSM_WEIGHT_Q8_0   ? kBlock
+         : format == SSM_WEIGHT_Q4_0 ? kBlock / 2
+                                     : kBlock * 2;
+}
+
+// Bytes of the values of one row of k elements, scales apart.
+static inline int64_t row_bytes(int32_t format, int64_t k) {
+  return format == SSM_WEIGHT_Q8_0   ? k
+         : format == SSM_WEIGHT_Q4_0 ? k / 2
+                                     : k * 2;
+}
+
+// The lane masks of the first `count` (0..32) of 32 elements.
+SSM_AVX512_INLINE void avx512_masks(int count, __mmask16 *lo, __mmask16 *hi) {
+  int low = count < 16 ? count : 16;
+  *lo = (__mmask16)((1u << low) - 1);
+  *hi = (__mmask16)((1u << (count - low)) - 1);
+}
+
+// The scales of `count` (1..16) blocks from their f16 at `scales`.
+SSM_AVX512_INLINE void avx512_scales(const uint8_t *scales, int count,
+                                     float *d) {
+  _mm512_storeu_ps(d, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(
+                          (__mmask16)((1u << count) - 1), scales)));
+}
+
+// The 32 elements of the block at `p` as two vectors of 16; d is its scale
+// (block formats). With count < 32 (the last block of a 16-bit row only)
+// the lanes past count are 0 and nothing past them is read.
+SSM_AVX512_INLINE void avx512_block(int32_t format, const uint8_t *p, int count,
+                                    float d, __m512 *lo, __m512 *hi) {
+  switch (format) {
+  case SSM_WEIGHT_BF16:
+  case SSM_WEIGHT_F16: {
+    __m256i l, h;
+    if (count == kBlock) {
+      l = _mm256_loadu_si256((const void *)p);
+      h = _mm256_loadu_si256((const void *)(p + 32));
+    } else {
+      __mmask16 ml, mh;
+      avx512_masks(count, &ml, &mh);
+      l = _mm256_maskz_loadu_epi16(ml, p);
+      h = _mm256_maskz_loadu_epi16(mh, p + 32);
+    }
+    if (format == SSM_WEIGHT_F16) {
+      *lo = _mm512_cvtph_ps(l);
+      *hi = _mm512_cvtph_ps(h);
+    } else { // bf16 is the top half of an f32.
+      *lo =
+          _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(l), 16));
+      *hi =
+          _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    }
+    break;
+  }
+  case SSM_WEIGHT_Q8_0: {
+    __m512 scale = _mm512_set1_ps(d);
+    __m512i l = _mm512_cvtepi8_epi32(_mm_loadu_si128((const void *)p));
+    __m512i h = _mm512_cvtepi8_epi32(_mm_loadu_si128((const void *)(p + 16)));
+    *lo = _mm512_mul_ps(_mm512_cvtepi32_ps(l), scale);
+    *hi = _mm512_mul_ps(_mm512_cvtepi32_ps(h), scale);
+    break;
+  }
+  default: { // Q4_0
+    // The 16 values (q - 8) * d of the block, looked up by each nibble: a
+    // permutation reads only the low 4 bits of its indices, which saves
+    // masking them and converting them to floats.
+    __m512 levels =
+        _mm512_set_ps(7, 6, 5, 4, 3, 2, 1, 0, -1, -2, -3, -4, -5, -6, -7, -8);
+    __m512 table = _mm512_mul_ps(levels, _mm512_set1_ps(d));
+    __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128((const void *)p));
+    *lo = _mm512_permutexvar_ps(bytes, table);
+    *hi = _mm512_permutexvar_ps(_mm512_srli_epi32(bytes, 4), table);
+    break;
+  }
+  }
+}
+
+// Rows of A, and the columns of C (rows of W) that share each load of A:
+// rows * columns accumulators and the decoded weights fit the 32 vector
+// registers, and with one row, four independent sums hide the FMAs'
+// latency.
+static inline int avx512_columns_for(int rows) { return rows <= 2 ? 4 : 2; }
+
+// How far ahead of the block being read each row of W is prefetched. A tile
+// reads four short rows at once, which the hardware prefetchers follow
+// poorly: without this, one core read bf16 weights from memory at 9 GB/s,
+// with it at 12.7 (it streams one array at 14.7; 4-16 KiB ahead were best).
+enum { kPrefetchBytes = 8192 };
+
+// C[i0 .. i0 + rows, j .. j + columns], with every sum in registers.
+SSM_AVX512_INLINE void avx512_tile(const struct product *p, int32_t format,
+                                   int rows, int columns, int64_t i0,
+                                   int64_t j) {
+  const struct packed *w = &p->w;
+  int bytes = block_bytes(format);
+  int64_t blocks = (w->k + kBlock - 1) / kBlock;
+  const uint8_t *values[4], *scales[4];
+#pragma GCC unroll 4
+  for (int r = 0; r < columns; ++r) {
+    values[r] = w->values + (j + r) * row_bytes(format, w->k);
+    scales[r] = w->scales + (j + r) * w->blocks * 2;
+  }
+  __m512 acc[kTileRows][4];
+#pragma GCC unroll 8
+  for (int i = 0; i < rows; ++i)
+#pragma GCC unroll 4
+    for (int r = 0; r < columns; ++r)
+      acc[i][r] = _mm512_setzero_ps();
+  const float *a = p->a + i0 * p->lda;
+  for (int64_t b0 = 0; b0 < blocks; b0 += kScaleChunk) {
+    int chunk = blocks - b0 < kScaleChunk ? (int)(blocks - b0) : kScaleChunk;
+    float d[4][kScaleChunk];
+    if (is_block_format(format))
+#pragma GCC unroll 4
+      for (int r = 0; r < columns; ++r)
+        avx512_scales(scales[r] + b0 * 2, chunk, d[r]);
+    for (int c = 0; c < chunk; ++c) {
+      int64_t b = b0 + c;
+      int count = block_count(w->k, b);
+      __m512 lo[4], hi[4];
+#pragma GCC unroll 4
+      for (int r = 0; r < columns; ++r) {
+        _mm_prefetch((const char *)values[r] + b * bytes + kPrefetchBytes,
+                     _MM_HINT_T0);
+        avx512_block(format, values[r] + b * bytes, count, d[r][c], &lo[r],
+                     &hi[r]);
+      }
+      __mmask16 ml = 0xFFFF, mh = 0xFFFF;
+      if (count < kBlock)
+        avx512_masks(count, &ml, &mh);
+#pragma GCC unroll 8
+      for (int i = 0; i < rows; ++i) {
+        const float *ai = a + i * p->lda + b * kBlock;
+        __m512 al = _mm512_maskz_loadu_ps(ml, ai);
+        __m512 ah = _mm512_maskz_loadu_ps(mh, ai + 16);
+#pragma GCC unroll 4
+        for (int r = 0; r < columns; ++r)
+          acc[i][r] =
+              _mm512_fmadd_ps(ah, hi[r], _mm512_fmadd_ps(al, lo[r], acc[i][r]));
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < rows; ++i)
+#pragma GCC unroll 4
+    for (int r = 0; r < columns; ++r)
+      store_c(p->c + (i0 + i) * p->ldc + j + r, _mm512_reduce_add_ps(acc[i][r]),
+              p->beta);
+}
+
+SSM_AVX512_INLINE void avx512_span(const struct product *p, int32_t format,
+                                   int rows, int64_t i0, int64_t j0,
+                                   int64_t j1) {
+  int columns = avx512_columns_for(rows);
+  int64_t j = j0;
+  for (; j + columns <= j1; j += columns)
+    avx512_tile(p, format, rows, columns, i0, j);
+  for (; j < j1; ++j)
+    avx512_tile(p, format, rows, 1, i0, j);
+}
+
+typedef void (*avx512_span_fn)(const struct product *p, int64_t i0, int64_t j0,
+                               int64_t j1);
+
+#define SSM_AVX512_SPAN(format, rows)                                          \
+  SSM_AVX512 static void avx512_span_##format##_##rows(                        \
+      const struct product *p, int64_t i0, int64_t j0, int64_t j1) {           \
+    avx512_span(p, SSM_WEIGHT_##format, rows, i0, j0, j1);                     \
+  }
+#define SSM_AVX512_SPANS(format)                                               \
+  SSM_AVX512_SPAN(format, 1)                                                   \
+  SSM_AVX512_SPAN(format, 2)                                                   \
+  SSM_AVX512_SPAN(format, 3)                                                   \
+  SSM_AVX512_SPAN(format, 4)                                                   \
+  SSM_AVX512_SPAN(format, 5)                                                   \
+  SSM_AVX512_SPAN(format, 6)                                                   \
+  SSM_AVX512_SPAN(format, 7)                                                   \
+  SSM_AVX512_SPAN(format, 8)
+SSM_AVX512_SPANS(BF16)
+SSM_AVX512_SPANS(F16)
+SSM_AVX512_SPANS(Q8_0)
+SSM_AVX512_SPANS(Q4_0)
+#define SSM_AVX512_SPAN_ROW(format)                                            \
+  {                                                                            \
+    NULL, avx512_span_##format##_1, avx512_span_##format##_2,                  \
+        avx512_span_##format##_3, avx512_span_##format##_4,                    \
+        avx512_span_##format##_5, avx512_span_##format##_6,                    \
+        avx512_span_##format##_7, avx512_span_##format##_8                     \
+  }
+
+// Indexed by format and rows of A.
+static const avx512_span_fn kAvx512Spans[SSM_WEIGHT_Q4_0 + 1][kTileRows + 1] = {
+    {NULL},
+    SSM_AVX512_SPAN_ROW(BF16),
+    SSM_AVX512_SPAN_ROW(F16),
+    SSM_AVX512_SPAN_ROW(Q8_0),
+    SSM_AVX512_SPAN_ROW(Q4_0),
+};
+
+SSM_AVX512_INLINE void avx512_row(const struct packed *w, int32_t format,
+                                  int64_t row, float *out) {
+  int bytes = block_bytes(format);
+  int64_t blocks = (w->k + kBlock - 1) / kBlock;
+  const uint8_t *values = w->values + row * row_bytes(format, w->k);
+  const uint8_t *scales = w->scales + row * w->blocks * 2;
+  for (int64_t b0 = 0; b0 < blocks; b0 += kScaleChunk) {
+    int chunk = blocks - b0 < kScaleChunk ? (int)(blocks - b0) : kScaleChunk;
+    float d[kScaleChunk];
+    if (is_block_format(format))
+      avx512_scales(scales + b0 * 2, chunk, d);
+    for (int c = 0; c < chunk; ++c) {
+      int64_t b = b0 + c;
+      int count = block_count(w->k, b);
+      __m512 lo, hi;
+      __mmask16 ml = 0xFFFF, mh = 0xFFFF;
+      avx512_block(format, values + b * bytes, count, d[c], &lo, &hi);
+      if (count < kBlock)
+        avx512_masks(count, &ml, &mh);
+      _mm512_mask_storeu_ps(out + b * kBlock, ml, lo);
+      _mm512_mask_storeu_ps(out + b * kBlock + 16, mh, hi);
+    }
+  }
+}
+
+SSM_AVX512 static void avx512_decode_row(const struct packed *w, int64_t row,
+                                         float *out) {
+  switch (w->format) {
+  case SSM_WEIGHT_BF16:
+    avx512_row(w, SSM_WEIGHT_BF16, row, out);
+    break;
+  case SSM_WEIGHT_F16:
+    avx512_row(w, SSM_WEIGHT_F16, row, out);
+    break;
+  case SSM_WEIGHT_Q8_0:
+    avx512_row(w, SSM_WEIGHT_Q8_0, row, out);
+    break;
+  default:
+    avx512_row(w, SSM_WEIGHT_Q4_0, row, out);
+    break;
+  }
+}
+
+static bool cpu_has_avx512(void) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") &&
+         __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl");
+}
+
+#else
+
+static bool cpu_has_avx512(void) { return false; }
+
+#endif // SSM_PACKED_AVX512
+
+//===----------------------------------------------------------------------===//
+// Dispatch
+//===----------------------------------------------------------------------===//
+
+static atomic_bool g_force_portable;
+static _Atomic int64_t g_register_rows = -1; // -1: the code's own choice.
+static pthread_once_t g_cpu_once = PTHREAD_ONCE_INIT;
+static bool g_cpu_avx512;
+
+static void detect_cpu(void) { g_cpu_avx512 = cpu_has_avx512(); }
+
+bool ssm_internal_packed_has_avx512(void) {
+  pthread_once(&g_cpu_once, detect_cpu);
+  return g_cpu_avx512;
+}
+
+void ssm_internal_packed_force_portable(bool force) {
+  atomic_store(&g_force_portable, force);
+}
+
+void ssm_internal_packed_set_register_rows(int64_t rows) {
+  atomic_store(&g_register_rows, rows);
+}
+
+static bool use_avx512(void) {
+  return ssm_internal_packed_has_avx512() && !atomic_load(&g_force_portable);
+}
+
+static int64_t register_rows(bool avx512) {
+  int64_t rows = atomic_load(&g_register_rows);
+  if (rows >= 0)
+    return rows;
+  return avx512 ? kRegisterRowsAvx512 : kRegisterRowsPortable;
+}
+
+static void decode_row(const struct packed *w, bool avx512, int64_t row,
+                       float *out) {
+#if SSM_PACKED_AVX512
+  if (avx512) {
+    avx512_decode_row(w, row, out);
+    return;
+  }
+#endif
+  (void)avx512;
+  portable_decode_row(w, row, out);
+}
+
+// Every row of C, columns [j0, j1), with the weights decoded in registers:
+// W is read once per kTileRows rows of A.
+static void register_product(const struct product *p, int64_t j0, int64_t j1) {
+  for (int64_t i0 = 0; i0 < p->m; i0 += kTileRows) {
+    int rows = p->m - i0 < kTileRows ? (int)(p->m - i0) : kTileRows;
+#if SSM_PACKED_AVX512
+    if (p->avx512) {
+      kAvx512Spans[p->w.format][rows](p, i0, j0, j1);
+      continue;
+    }
+#endif
+    portable_product(p, i0, rows, j0, j1);
+  }
+}
+
+static void register_items(void *ctx, int64_t lo, int64_t hi) {
+  const struct product *p = ctx;
+  int64_t j1 = hi * kRegisterColumns < p->n ? hi * kRegisterColumns : p->n;
+  register_product(p, lo * kRegisterColumns, j1);
+}
+
+//===----------------------------------------------------------------------===//
+// Panels for the BLAS
+//===----------------------------------------------------------------------===//
+//
+// Each thread keeps the largest panel buffer it has needed, so that a model
+// running layer after layer allocates once per thread. The buffer is freed
+// when the thread exits, through a pthread key's destructor; the library's
+// destructor deletes the key, so that threads outliving a dlclose do not
+// call into unmapped code (their buffers are leaked then).
+
+static pthread_once_t g_scratch_once = PTHREAD_ONCE_INIT;
+static pthread_key_t g_scratch_key;
+static bool g_scratch_key_made;
+static _Thread_local float *tls_scratch;
+static _Thread_local size_t tls_scratch_floats;
+
+static void make_scratch_key(void) {
+  g_scratch_key_made = pthread_key_create(&g_scratch_key, free) == 0;
+}
+
+__attribute__((destructor)) static void ssm_packed_on_unload(void) {
+  if (g_scratch_key_made)
+    pthread_key_delete(g_scratch_key);
+}
+
+// A buffer of at least `floats` floats for the calling thread, or null if
+// it cannot be had (then the caller computes without one).
+static float *scratch(size_t floats) {
+  if (floats <= tls_scratch_floats)
+    return tls_scratch;
+  pthread_once(&g_scratch_once, make_scratch_key);
+  if (!g_scratch_key_made)
+    return NULL;
+  size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+  float *buffer = aligned_alloc(64, bytes);
+  if (!buffer || pthread_setspecific(g_scratch_key, buffer) != 0) {
+    free(buffer);
+    return NULL;
+  }
+  free(tls_scratch);
+  tls_scratch = buffer;
+  tls_scratch_floats = floats;
+  return buffer;
+}
+
+// Rows of W per panel: as many as fit kPanelBytes, within the bounds.
+static int64_t panel_rows(int64_t k) {
+  int64_t rows = kPanelBytes / (k * (int64_t)sizeof(float));
+  rows = rows < kPanelMinRows ? kPanelMinRows : rows;
+  return rows > kPanelMaxRows ? kPanelMaxRows : rows;
+}
+
+static void panel_items(void *ctx, int64_t lo, int64_t hi) {
+  const struct product *p = ctx;
+  for (int64_t item = lo; item < hi; ++item) {
+    int64_t j0 = item * p->panel_rows;
+    int64_t j1 = j0 + p->panel_rows < p->n ? j0 + p->panel_rows : p->n;
+    float *panel = scratch((size_t)((j1 - j0) * p->k));
+    if (!panel) { // Out of memory: slower, but no failure to report.
+      register_product(p, j0, j1);
+      continue;
+    }
+    for (int64_t j = j0; j < j1; ++j)
+      decode_row(&p->w, p->avx512, j, panel + (j - j0) * p->k);
+    ssm_internal_blas_product(1, p->m, j1 - j0, p->k, p->a, p->lda, panel, p->k,
+                              p->beta, p->c + j0, p->ldc);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Entry points
+//===----------------------------------------------------------------------===//
+
+static ssm_status_t packed_matmul(const char *fn, int32_t format, int64_t m,
+                                  int64_t n, int64_t k, const float *a,
+                                  int64_t lda, const void *w, float beta,
+                                  float *c, int64_t ldc) {
+  ssm_status_t status = check_format(fn, format);
+  if (status != SSM_OK)
+    return status;
+  if (m < 0 || n < 0 || k < 0) {
+    const char *name = m < 0 ? "m" : n < 0 ? "n" : "k";
+    int64_t value = m < 0 ? m : n < 0 ? n : k;
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT, "%s: negative %s (%lld)",
+                         fn, name, (long long)value);
+  }
+  if ((status = check_block_multiple(fn, format, k)) != SSM_OK)
+    return status;
+  // The BLAS takes C ints; the limit holds for every m, so that whether a
+  // call is accepted does not depend on the path it would take.
+  struct {
+    const char *name;
+    int64_t value, cols;
+  } lds[] = {{"lda", lda, k}, {"ldc", ldc, n}};
+  for (size_t i = 0; i < sizeof lds / sizeof lds[0]; ++i) {
+    int64_t least = lds[i].cols > 1 ? lds[i].cols : 1;
+    if (lds[i].value < least)
+      return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                           "%s: %s %lld is less than max(1, %lld), the length "
+                           "of a row",
+                           fn, lds[i].name, (long long)lds[i].value,
+                           (long long)lds[i].cols);
+    if (lds[i].value > INT_MAX)
+      return ssm_set_error(SSM_ERROR_OUT_OF_RANGE,
+                           "%s: %s %lld exceeds the BLAS's int (%d)", fn,
+                           lds[i].name, (long long)lds[i].value, INT_MAX);
+  }
+  struct {
+    const char *name;
+    const void *pointer;
+    int64_t rows, cols, ld;
+    bool floats; // W's extent is its byte size, checked by packed_size.
+  } operands[] = {{"a", a, m, k, lda, true},
+                  {"w", w, n, k, k, false},
+                  {"c", c, m, n, ldc, true}};
+  for (size_t i = 0; i < sizeof operands / sizeof operands[0]; ++i)
+    if (operands[i].rows != 0 && operands[i].cols != 0 && !operands[i].pointer)
+      return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                           "%s: %s is null but has %lld x %lld elements", fn,
+                           operands[i].name, (long long)operands[i].rows,
+                           (long long)operands[i].cols);
+  int64_t bytes = 0;
+  if ((status = packed_size(fn, format, n, k, &bytes)) != SSM_OK)
+    return status;
+  for (size_t i = 0; i < sizeof operands / sizeof operands[0]; ++i)
+    if (operands[i].floats &&
+        !ssm_internal_extent_fits(operands[i].rows, operands[i].cols,
+                                  operands[i].ld))
+      return ssm_set_error(SSM_ERROR_OUT_OF_RANGE,
+                           "%s: %s spans more than the address space (%lld "
+                           "rows with stride %lld)",
+                           fn, operands[i].name, (long long)operands[i].rows,
+                           (long long)operands[i].ld);
+
+  if (m == 0 || n == 0)
+    return SSM_OK;
+  if (k == 0) {
+    ssm_internal_scale_c(m, n, beta, c, ldc);
+    return SSM_OK;
+  }
+  bool avx512 = use_avx512();
+  bool in_registers = m <= register_rows(avx512);
+  if (!in_registers && (status = ssm_internal_blas_load(fn)) != SSM_OK)
+    return status;
+  struct product p = {.w = describe(format, n, k, w),
+                      .m = m,
+                      .n = n,
+                      .k = k,
+                      .a = a,
+                      .lda = lda,
+                      .beta = beta,
+                      .c = c,
+                      .ldc = ldc,
+                      .avx512 = avx512,
+                      .panel_rows = panel_rows(k)};
+  int64_t width = in_registers ? kRegisterColumns : p.panel_rows;
+  int64_t items = (n + width - 1) / width;
+  ssm_parallel_body_t body = in_registers ? register_items : panel_items;
+  if (ssm_get_num_threads() > 1 && items > 1)
+    return ssm_parallel_for(0, items, 1, body, &p);
+  body(&p, 0, items);
+  return SSM_OK;
+}
+
+ssm_status_t ssm_packed_matmul(int32_t format, int64_t m, int64_t n, int64_t k,
+                               const float *a, int64_t lda, const void *w,
+                               float beta, float *c, int64_t ldc) {
+  return packed_matmul("ssm_packed_matmul", format, m, n, k, a, lda, w, beta, c,
+                       ldc);
+}
+
+static ssm_status_t packed_gather(const char *fn, int32_t format, int64_t n,
+                                  int64_t k, const void *w, const int64_t *ids,
+                                  int64_t count, float *out, int64_t ldo) {
+  ssm_status_t status = check_format(fn, format);
+  if (status != SSM_OK)
+    return status;
+  if (n < 0 || k < 0 || count < 0) {
+    const char *name = n < 0 ? "n" : k < 0 ? "k" : "count";
+    int64_t value = n < 0 ? n : k < 0 ? k : count;
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT, "%s: negative %s (%lld)",
+                         fn, name, (long long)value);
+  }
+  if ((status = check_block_multiple(fn, format, k)) != SSM_OK)
+    return status;
+  int64_t least = k > 1 ? k : 1;
+  if (ldo < least)
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                         "%s: ldo %lld is less than max(1, %lld), the length "
+                         "of a row",
+                         fn, (long long)ldo, (long long)k);
+  if (n != 0 && k != 0 && !w)
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                         "%s: w is null but has %lld x %lld elements", fn,
+                         (long long)n, (long long)k);
+  if (count != 0 && !ids)
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                         "%s: ids is null but count is %lld", fn,
+                         (long long)count);
+  if (count != 0 && k != 0 && !out)
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                         "%s: out is null but has %lld x %lld elements", fn,
+                         (long long)count, (long long)k);
+  int64_t bytes = 0;
+  if ((status = packed_size(fn, format, n, k, &bytes)) != SSM_OK)
+    return status;
+  if (!ssm_internal_extent_fits(count, k, ldo))
+    return ssm_set_error(SSM_ERROR_OUT_OF_RANGE,
+                         "%s: out spans more than the address space (%lld "
+                         "rows with stride %lld)",
+                         fn, (long long)count, (long long)ldo);
+  // Every id before any row is written: a failing call writes nothing.
+  for (int64_t i = 0; i < count; ++i)
+    if (ids[i] < 0 || ids[i] >= n)
+      return ssm_set_error(SSM_ERROR_OUT_OF_RANGE,
+                           "%s: ids[%lld] = %lld is outside [0, %lld)", fn,
+                           (long long)i, (long long)ids[i], (long long)n);
+  if (k == 0)
+    return SSM_OK;
+  struct packed packed = describe(format, n, k, w);
+  bool avx512 = use_avx512();
+  for (int64_t i = 0; i < count; ++i)
+    decode_row(&packed, avx512, ids[i], out + i * ldo);
+  return SSM_OK;
+}
+
+ssm_status_t ssm_packed_gather(int32_t format, int64_t n, int64_t k,
+                               const void *w, const int64_t *ids, int64_t count,
+                               float *out, int64_t ldo) {
+  return packed_gather("ssm_packed_gather", format, n, k, w, ids, count, out,
+                       ldo);
+}
+
+static void abort_with_message(void) {
+  fprintf(stderr, "ssm runtime: %s\n", ssm_last_error());
+  fflush(stderr);
+  abort();
+}
+
+void ssm_kernel_packed_matmul(int32_t format, int64_t m, int64_t n, int64_t k,
+                              const float *a, int64_t lda, const void *w,
+                              float beta, float *c, int64_t ldc) {
+  if (packed_matmul("ssm_kernel_packed_matmul", format, m, n, k, a, lda, w,
+                    beta, c, ldc) != SSM_OK)
+    abort_with_message();
+}
+
+void ssm_kernel_packed_gather(int32_t format, int64_t n, int64_t k,
+                              const void *w, const int64_t *ids, int64_t count,
+                              float *out, int64_t ldo) {
+  if (packed_gather("ssm_kernel_packed_gather", format, n, k, w, ids, count,
+                    out, ldo) != SSM_OK)
+    abort_with_message();
+}
