@@ -1,7 +1,8 @@
 """llama.cpp on the same random-weight models as scripts/bench-models.sh,
 at F32, BF16, Q8_0 and Q4_0 weights: prefill and decode tokens/s on 1 and
-2 threads, and, at F32, how far its logits are from ssmc's (a check that
-the conversion below describes the same network).
+2 threads; and at each precision, how far ssmc's logits (at the matching
+--weight-type) and llama.cpp's are from ssmc's F32 logits (at F32 a check
+that the conversion below describes the same network).
 
 Run by scripts/bench-llama-cpp.sh in a private environment with
 llama-cpp-python and gguf from PyPI; nothing of llama.cpp is in this
@@ -179,17 +180,26 @@ def measure(path, threads, vocab):
     return PROMPT / prefill, STEPS / decode
 
 
-def logits_gap(folder, path, vocab):
-    """max |llama.cpp - ssmc| / max |ssmc| over a 16-token prompt's last
-    logits, both at F32."""
+def logits_gaps(folder, paths, vocab):
+    """For each precision: max |logits - ssmc's F32 logits| / max |ssmc's F32
+    logits| over a 16-token prompt's last position, for ssmc at that
+    --weight-type and for llama.cpp at that GGUF type."""
     import ssmc
     rng = np.random.default_rng(3)
-    prompt = [int(i) for i in rng.integers(0, vocab, 16)]
-    ours = ssmc.Model.load(folder).prefill(np.array(prompt, np.int64))
-    runner = Runner(path, 2)
-    theirs = logits_array(runner.run(prompt, 0), vocab)
-    runner.close()
-    return float(np.abs(theirs - ours).max() / np.abs(ours).max())
+    prompt = np.array([int(i) for i in rng.integers(0, vocab, 16)], np.int64)
+    reference = ssmc.Model.load(folder, flags=["--weight-type=f32"]).prefill(
+        prompt)
+    scale = np.abs(reference).max()
+    gaps = {}
+    for precision, path in paths.items():
+        ours = ssmc.Model.load(
+            folder, flags=[f"--weight-type={precision.lower()}"]).prefill(prompt)
+        runner = Runner(path, 2)
+        theirs = logits_array(runner.run(list(prompt), 0), vocab)
+        runner.close()
+        gaps[precision] = (float(np.abs(ours - reference).max() / scale),
+                           float(np.abs(theirs - reference).max() / scale))
+    return gaps
 
 
 def main():
@@ -213,8 +223,10 @@ def main():
         vocab = config["vocab_size"]
         f32 = args.models / f"{folder.name}.F32.gguf"
         write_gguf(folder, f32)
+        paths = {}
         for precision, ftype in PRECISIONS.items():
-            path = args.models / f"{folder.name}.{precision}.gguf"
+            path = paths[precision] = (args.models /
+                                       f"{folder.name}.{precision}.gguf")
             if ftype is not None:
                 quantize(f32, path, ftype)
             for t in threads:
@@ -222,8 +234,12 @@ def main():
                 print(f"{folder.name:20} {precision:7} "
                       f"{path.stat().st_size / 1e6:7.0f} {t:7d} "
                       f"{prefill:12.1f} {decode:11.1f}", flush=True)
-        print(f"{folder.name}: F32 logits, max |llama.cpp - ssmc| / max "
-              f"|ssmc| = {logits_gap(folder, f32, vocab):.2e}", flush=True)
+        print(f"{folder.name}: logits against ssmc's at F32, max |diff| / "
+              f"max |logit|:")
+        for precision, (ours, theirs) in logits_gaps(folder, paths,
+                                                     vocab).items():
+            print(f"  {precision:7} ssmc {ours:.2e}   llama.cpp {theirs:.2e}",
+                  flush=True)
 
 
 if __name__ == "__main__":

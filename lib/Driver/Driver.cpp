@@ -117,6 +117,34 @@ LogicalResult runPipeline(ModuleOp module, const DriverOptions &options,
   return success(succeeded(pm.run(module)) && !errorReported);
 }
 
+/// The packed format `--weight-type` asks for; none for f32. Auto follows
+/// the checkpoint's embeddings, the largest matrix every model has.
+std::optional<WeightFormat> packedFormat(WeightType type,
+                                         const Checkpoint &checkpoint) {
+  switch (type) {
+  case WeightType::Auto:
+    if (const Checkpoint::Entry *embeddings =
+            checkpoint.find("backbone.embeddings.weight")) {
+      if (embeddings->info->dtype == TensorDType::BF16)
+        return WeightFormat::bf16;
+      if (embeddings->info->dtype == TensorDType::F16)
+        return WeightFormat::f16;
+    }
+    return std::nullopt;
+  case WeightType::F32:
+    return std::nullopt;
+  case WeightType::BF16:
+    return WeightFormat::bf16;
+  case WeightType::F16:
+    return WeightFormat::f16;
+  case WeightType::Q8_0:
+    return WeightFormat::q8_0;
+  case WeightType::Q4_0:
+    return WeightFormat::q4_0;
+  }
+  llvm_unreachable("every weight type is handled");
+}
+
 /// Reads, checks and imports the model folder `folder` into `context`, and
 /// keeps in `artifacts` what writing its weights needs; null after
 /// reporting the error.
@@ -144,7 +172,8 @@ OwningOpRef<ModuleOp> importModel(StringRef folder, const DriverOptions &options
     return fail(checked.takeError());
   for (const std::string &warning : checked->warnings)
     report.warning(warning);
-  WeightsLayout layout = WeightsLayout::forModel(description);
+  WeightsLayout layout = WeightsLayout::forModel(
+      description, packedFormat(options.weightType, *checkpoint));
   ModelImportOptions importOptions;
   importOptions.name = options.modelName;
   llvm::Expected<OwningOpRef<ModuleOp>> module =

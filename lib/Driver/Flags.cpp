@@ -69,6 +69,25 @@ struct DriverFlags : mlir::detail::PassOptions {
                      "<name>_prefill, <name>_decode and of the table "
                      "<name>_info (default: model)"),
       llvm::cl::init("model")};
+  Option<WeightType> weightType{
+      *this, "weight-type",
+      llvm::cl::desc("Model folders: how the large matrices (embeddings, "
+                     "in_proj, x_proj, out_proj, lm_head) are stored and "
+                     "read; the others stay f32"),
+      llvm::cl::init(WeightType::Auto),
+      llvm::cl::values(
+          clEnumValN(WeightType::Auto, "auto",
+                     "the checkpoint's type if it is bf16 or f16, else f32 "
+                     "(default)"),
+          clEnumValN(WeightType::F32, "f32", "32-bit floats"),
+          clEnumValN(WeightType::BF16, "bf16", "bfloat16"),
+          clEnumValN(WeightType::F16, "f16", "IEEE half precision"),
+          clEnumValN(WeightType::Q8_0, "q8_0",
+                     "8-bit integers with an f16 scale per 32 (GGUF's Q8_0; "
+                     "matrices whose rows are not a multiple of 32 stay f32)"),
+          clEnumValN(WeightType::Q4_0, "q4_0",
+                     "4-bit integers with an f16 scale per 32 (GGUF's "
+                     "Q4_0; likewise)"))};
   Option<std::string> mcpu{
       *this, "mcpu",
       llvm::cl::desc("Target CPU: native (default), x86-64-v3, znver4, ..."),
@@ -283,6 +302,7 @@ LogicalResult ssm::parseDriverFlags(ArrayRef<std::string> flags,
 
   options = DriverOptions();
   options.modelName = parsed.modelName;
+  options.weightType = parsed.weightType;
   options.emit = parsed.emit;
   options.targetKind = parsed.target;
   options.gpu.chip = parsed.cudaArch;

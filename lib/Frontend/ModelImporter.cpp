@@ -17,7 +17,7 @@
 #include "ssm/Dialect/SSM/IR/SSMDialect.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Target/CHeader.h"
-#include "ssm/model_abi.h"
+#include "ssm/runtime.h" // the packed formats (ssm_pack_weights)
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
@@ -58,7 +58,19 @@ uint64_t fnv1a(uint64_t hash, const void *data, size_t size) {
 bool endsWith(StringRef name, StringRef suffix) { return name.ends_with(suffix); }
 } // namespace
 
-WeightsLayout WeightsLayout::forModel(const ModelDescription &model) {
+/// True for the matrices `ssmc --weight-type` packs: the projections that
+/// hold almost all of a model's bytes, read once per token when decoding.
+static bool isPackable(const ExpectedTensor &tensor) {
+  StringRef name = tensor.name;
+  return tensor.shape.size() == 2 &&
+         (name == "backbone.embeddings.weight" || name == "lm_head.weight" ||
+          endsWith(name, ".in_proj.weight") ||
+          endsWith(name, ".x_proj.weight") ||
+          endsWith(name, ".out_proj.weight"));
+}
+
+WeightsLayout WeightsLayout::forModel(const ModelDescription &model,
+                                      std::optional<WeightFormat> packed) {
   WeightsLayout layout;
   uint64_t offset = 0, hash = 0xcbf29ce484222325ULL;
   for (const ExpectedTensor &tensor : model.tensors) {
@@ -72,15 +84,26 @@ WeightsLayout WeightsLayout::forModel(const ModelDescription &model) {
     slot.numElements = 1;
     for (int64_t dim : slot.shape)
       slot.numElements *= static_cast<uint64_t>(dim);
+    slot.words = slot.numElements;
+    int64_t bytes = -1;
+    if (packed && isPackable(tensor))
+      bytes = ssm_packed_bytes(static_cast<int32_t>(*packed), slot.shape[0],
+                               slot.shape[1]);
+    if (bytes >= 0) { // Else a block format that does not divide the rows.
+      slot.format = packed;
+      slot.words = (static_cast<uint64_t>(bytes) + 3) / 4;
+    }
     slot.offset = offset;
-    // 16 floats: every tensor starts on a 64-byte boundary (the buffer is
+    // 16 words: every tensor starts on a 64-byte boundary (the buffer is
     // page aligned), so vector loads of whole rows are aligned.
-    offset += (slot.numElements + 15) / 16 * 16;
+    offset += (slot.words + 15) / 16 * 16;
     hash = fnv1a(hash, slot.name.data(), slot.name.size());
     for (int64_t dim : slot.shape)
       hash = fnv1a(hash, &dim, sizeof(dim));
     hash = fnv1a(hash, &slot.offset, sizeof(slot.offset));
     hash = fnv1a(hash, &slot.negExp, sizeof(slot.negExp));
+    int32_t format = slot.format ? static_cast<int32_t>(*slot.format) : 0;
+    hash = fnv1a(hash, &format, sizeof(format));
     layout.slots.push_back(std::move(slot));
   }
   layout.totalFloats = offset;
@@ -120,8 +143,8 @@ llvm::Error mlir::ssm::writeWeightsFile(StringRef path,
     return error;
   };
   os.write(header, sizeof(header));
-  uint64_t written = 0;
-  static const float zeros[16] = {};
+  static const char zeros[64] = {};
+  std::vector<char> packedBytes;
   for (const WeightsLayout::Slot &slot : layout.slots) {
     llvm::Expected<std::vector<float>> data = checkpoint.readF32(slot.name);
     if (!data)
@@ -133,12 +156,20 @@ llvm::Error mlir::ssm::writeWeightsFile(StringRef path,
     if (slot.negExp)
       for (float &v : *data)
         v = -std::exp(v);
-    os.write(reinterpret_cast<const char *>(data->data()),
-             data->size() * sizeof(float));
-    written += data->size();
-    uint64_t padding = (16 - written % 16) % 16;
-    os.write(reinterpret_cast<const char *>(zeros), padding * sizeof(float));
-    written += padding;
+    uint64_t bytes = slot.words * 4;
+    if (slot.format) {
+      packedBytes.assign(bytes, 0);
+      if (ssm_pack_weights(static_cast<int32_t>(*slot.format), slot.shape[0],
+                           slot.shape[1], data->data(), slot.shape[1],
+                           packedBytes.data()) != SSM_OK)
+        return abandon(llvm::createStringError(
+            "tensor '%s': cannot pack it: %s", slot.name.c_str(),
+            ssm_last_error()));
+      os.write(packedBytes.data(), bytes);
+    } else {
+      os.write(reinterpret_cast<const char *>(data->data()), bytes);
+    }
+    os.write(zeros, (64 - bytes % 64) % 64);
   }
   os.close();
   if (std::error_code error = os.error())
@@ -282,17 +313,23 @@ public:
       Value first = arith::ConstantIndexOp::create(b, slot->offset);
       offset = arith::AddIOp::create(b, layerBase, first).getResult();
     }
-    auto count = static_cast<int64_t>(slot->numElements);
+    auto count = static_cast<int64_t>(slot->words);
     Val flat{tensor::ExtractSliceOp::create(
                  b, typeOf({count}, f32), weights,
                  ArrayRef<OpFoldResult>{offset},
                  ArrayRef<OpFoldResult>{b.getIndexAttr(count)},
                  ArrayRef<OpFoldResult>{b.getIndexAttr(1)}),
              {count}};
-    if (slot->shape.size() == 1)
+    // A packed matrix stays a run of words: only the packed ops read it.
+    if (slot->shape.size() == 1 || slot->format)
       return flat;
     std::vector<unsigned> all = identity(slot->shape.size());
     return expand(flat, {all}, slot->shape);
+  }
+
+  /// The slot of `name`; the layout has it (weight() has read it).
+  const WeightsLayout::Slot &slotOf(StringRef name) const {
+    return *layout.find(name);
   }
 
   /// x[M, K] times the transpose of weight[N, K], plus bias[N] if given.
@@ -301,7 +338,8 @@ public:
     llvm::Expected<Val> w = weight(weightName);
     if (!w)
       return w.takeError();
-    std::vector<int64_t> shape{x.shape[0], w->shape[0]};
+    const WeightsLayout::Slot &slot = slotOf(weightName);
+    std::vector<int64_t> shape{x.shape[0], slot.shape[0]};
     Val init;
     if (!biasName.empty()) {
       llvm::Expected<Val> bias = weight(biasName);
@@ -314,6 +352,12 @@ public:
               shape};
     } else {
       init = zeros(shape);
+    }
+    if (slot.format) {
+      auto product = PackedMatmulOp::create(
+          b, TypeRange{init.value.getType()}, *slot.format, x.value, w->value,
+          init.value);
+      return Val{product->getResult(0), shape};
     }
     auto product = linalg::MatmulTransposeBOp::create(
         b, b.getLoc(), TypeRange{typeOf(shape, f32)},
@@ -543,7 +587,15 @@ public:
     llvm::Expected<Val> table = weight(tableName);
     if (!table)
       return table.takeError();
-    std::vector<int64_t> shape{ids.shape[0], table->shape[1]};
+    const WeightsLayout::Slot &slot = slotOf(tableName);
+    std::vector<int64_t> shape{ids.shape[0], slot.shape[1]};
+    if (slot.format)
+      return Val{PackedGatherOp::create(b, TypeRange{typeOf(shape, f32)},
+                                        *slot.format, slot.shape[0],
+                                        table->value, ids.value,
+                                        empty(shape).value)
+                     ->getResult(0),
+                 shape};
     return generic(shape, {{ids, {0}}}, empty(shape), {0, 1},
                    [&](ValueRange args) -> Value {
                      Value row = arith::IndexCastOp::create(b, b.getIndexType(),

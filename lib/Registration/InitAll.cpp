@@ -11,6 +11,7 @@
 
 #include "ssm/Conversion/Passes.h"
 #include "ssm/Dialect/SSM/IR/SSMDialect.h"
+#include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Pipelines/Pipelines.h"
 #include "ssm/Transforms/Passes.h"
 
@@ -27,6 +28,7 @@ void mlir::ssm::registerAllDialects(DialectRegistry &registry) {
   registry.insert<SSMDialect>();
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  registerBufferizableOpInterfaceExternalModels(registry);
   // Translations to LLVM IR: the driver's for CPU code, and those
   // gpu-module-to-binary needs to turn kernels into PTX, in either tool.
   registerBuiltinDialectTranslation(registry);

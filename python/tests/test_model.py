@@ -42,6 +42,22 @@ def test_batches_agree_with_single_sequences():
                                    rtol=0, atol=1e-5)
 
 
+def test_packed_weights_stay_close_and_are_cached_apart():
+    # --weight-type reaches the compiler; each type is its own cache entry
+    # and its own (smaller) weights. test/Models checks the packed products
+    # exactly; here the q8_0 logits stay within the bound ModelTest.cpp
+    # states for q8_0 (6e-2 of the largest logit).
+    folder = MODELS / "mamba1-n16"
+    f32 = ssmc.Model.load(folder, flags=["--weight-type=f32"])
+    q8 = ssmc.Model.load(folder, flags=["--weight-type=q8_0"])
+    prompt = np.array([5, 9, 200, 3, 17, 1], np.int64)
+    expected, got = f32.prefill(prompt), q8.prefill(prompt)
+    assert not np.array_equal(got, expected)
+    assert np.abs(got - expected).max() <= 6e-2 * np.abs(expected).max()
+    with pytest.raises(ValueError, match="weight-type"):
+        ssmc.Model.load(folder, flags=["--weight-type=q5_k"])
+
+
 def test_compiled_once_into_the_cache():
     folder = MODELS / "mamba1-n16"
     ssmc.Model.load(folder)

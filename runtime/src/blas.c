@@ -194,6 +194,23 @@ const char *ssm_blas_library(void) {
 // ssm_sgemm
 //===----------------------------------------------------------------------===//
 
+ssm_status_t ssm_internal_check_ld(const char *fn, const char *name,
+                                   int64_t ld, int64_t cols) {
+  int64_t least = cols > 1 ? cols : 1;
+  if (ld < least)
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                         "%s: %s %lld is less than max(1, %lld), the length "
+                         "of a row",
+                         fn, name, (long long)ld, (long long)cols);
+  // The BLAS takes a C int; a larger stride cannot be split away. (It also
+  // bounds the row length.)
+  if (ld > INT_MAX)
+    return ssm_set_error(SSM_ERROR_OUT_OF_RANGE,
+                         "%s: %s %lld exceeds the BLAS's int (%d)", fn, name,
+                         (long long)ld, INT_MAX);
+  return SSM_OK;
+}
+
 // The last element's offset, (rows - 1) * ld + cols, and that offset in
 // bytes must fit in a ptrdiff_t.
 bool ssm_internal_extent_fits(int64_t rows, int64_t cols, int64_t ld) {
@@ -315,19 +332,10 @@ static ssm_status_t sgemm(const char *fn, int trans_b, int64_t m, int64_t n,
     int64_t value, cols;
   } lds[] = {{"lda", lda, k}, {"ldb", ldb, b_cols}, {"ldc", ldc, n}};
   for (size_t i = 0; i < sizeof lds / sizeof lds[0]; ++i) {
-    int64_t least = lds[i].cols > 1 ? lds[i].cols : 1;
-    if (lds[i].value < least)
-      return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
-                           "%s: %s %lld is less than max(1, %lld), the length "
-                           "of a row",
-                           fn, lds[i].name, (long long)lds[i].value,
-                           (long long)lds[i].cols);
-    // The BLAS takes a C int; a larger stride cannot be split away. (It also
-    // bounds k and n, which are at most lda and ldc.)
-    if (lds[i].value > INT_MAX)
-      return ssm_set_error(SSM_ERROR_OUT_OF_RANGE,
-                           "%s: %s %lld exceeds the BLAS's int (%d)", fn,
-                           lds[i].name, (long long)lds[i].value, INT_MAX);
+    ssm_status_t status =
+        ssm_internal_check_ld(fn, lds[i].name, lds[i].value, lds[i].cols);
+    if (status != SSM_OK)
+      return status;
   }
   struct {
     const char *name;

@@ -43,6 +43,13 @@ void ssm_internal_chunk(int64_t n, int64_t num_chunks, int64_t i,
 /// first parallel loop and after ssm_runtime_shutdown).
 int32_t ssm_internal_live_workers(void);
 
+/// Checks the row stride `ld` (named `name` in the message) of a row-major
+/// matrix with rows of `cols` elements: at least max(1, cols), the CBLAS
+/// rule (SSM_ERROR_INVALID_ARGUMENT), and at most INT_MAX, since the BLAS
+/// takes C ints (SSM_ERROR_OUT_OF_RANGE). `fn` starts the message.
+ssm_status_t ssm_internal_check_ld(const char *fn, const char *name,
+                                   int64_t ld, int64_t cols);
+
 /// Whether a row-major matrix of `rows` x `cols` floats with row stride `ld`
 /// (rows, cols >= 0, ld >= cols) is addressable: its extent in bytes fits in
 /// a ptrdiff_t. Empty matrices always are.

@@ -966,19 +966,10 @@ static ssm_status_t packed_matmul(const char *fn, int32_t format, int64_t m,
     const char *name;
     int64_t value, cols;
   } lds[] = {{"lda", lda, k}, {"ldc", ldc, n}};
-  for (size_t i = 0; i < sizeof lds / sizeof lds[0]; ++i) {
-    int64_t least = lds[i].cols > 1 ? lds[i].cols : 1;
-    if (lds[i].value < least)
-      return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
-                           "%s: %s %lld is less than max(1, %lld), the length "
-                           "of a row",
-                           fn, lds[i].name, (long long)lds[i].value,
-                           (long long)lds[i].cols);
-    if (lds[i].value > INT_MAX)
-      return ssm_set_error(SSM_ERROR_OUT_OF_RANGE,
-                           "%s: %s %lld exceeds the BLAS's int (%d)", fn,
-                           lds[i].name, (long long)lds[i].value, INT_MAX);
-  }
+  for (size_t i = 0; i < sizeof lds / sizeof lds[0]; ++i)
+    if ((status = ssm_internal_check_ld(fn, lds[i].name, lds[i].value,
+                                        lds[i].cols)) != SSM_OK)
+      return status;
   struct {
     const char *name;
     const void *pointer;

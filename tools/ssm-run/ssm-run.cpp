@@ -58,6 +58,9 @@ const char kUsage[] =
     "  --device cpu|cuda     where to run (default cpu)\n"
     "  --weights FILE        the weights file (default: LIBRARY with the\n"
     "                        extension .weights)\n"
+    "  --weight-type TYPE    a model folder's large matrices: auto, f32,\n"
+    "                        bf16, f16, q8_0 or q4_0 (ssmc --weight-type;\n"
+    "                        default auto, the checkpoint's type)\n"
     "  --model-name NAME     the --model-name given to ssmc (default model)\n"
     "  --eos-id ID           stop after generating this id\n"
     "  --quiet               no progress and no statistics\n"
@@ -120,7 +123,8 @@ std::string selfDirectory() {
 
 /// Compiles the model folder `folder` with ssmc into the cache, unless an
 /// up-to-date library is there; returns the library's path.
-std::string compileFolder(const std::string &folder, bool quiet) {
+std::string compileFolder(const std::string &folder,
+                          const std::string &weightType, bool quiet) {
   char resolved[PATH_MAX];
   if (!realpath(folder.c_str(), resolved))
     die("cannot resolve '" + folder + "': " + std::strerror(errno));
@@ -131,9 +135,10 @@ std::string compileFolder(const std::string &folder, bool quiet) {
     die("no ssmc at '" + ssmc + "' to compile the model folder '" + folder +
         "' (set SSMC, or compile it yourself: ssmc FOLDER --emit=shared -o "
         "LIBRARY)");
-  // The key covers what the library depends on: the folder's files and the
-  // compiler.
+  // The key covers what the library depends on: the folder's files, the
+  // compiler and its flags.
   uint64_t key = fnv1a(0xcbf29ce484222325ULL, fileStamp(ssmc));
+  key = fnv1a(key, "--weight-type=" + weightType);
   DIR *dir = opendir(root.c_str());
   if (!dir)
     die("cannot read the model folder '" + folder + "': " + std::strerror(errno));
@@ -175,7 +180,9 @@ std::string compileFolder(const std::string &folder, bool quiet) {
     std::fprintf(stderr, "ssm-run: compiling %s with %s into %s\n", folder.c_str(),
                  ssmc.c_str(), entry.c_str());
   std::string error;
-  if (!ssmrun::runProgram({ssmc, root, "--emit=shared", "-o", scratch + "/libmodel.so"},
+  if (!ssmrun::runProgram({ssmc, root, "--emit=shared",
+                           "--weight-type=" + weightType, "-o",
+                           scratch + "/libmodel.so"},
                           error)) {
     std::filesystem::remove_all(scratch, ec);
     die("ssmc could not compile the model folder '" + folder + "' (" + error +
@@ -261,7 +268,7 @@ int64_t argmax(const std::vector<float> &logits) {
 
 int main(int argc, char **argv) {
   std::string library, weights, name = "model", device = "cpu", promptText;
-  std::string promptWords, tokenizer;
+  std::string promptWords, tokenizer, weightType;
   bool textPrompt = false;
   int64_t maxNew = 16, threads = -1, eos = -1;
   bool quiet = false;
@@ -299,6 +306,13 @@ int main(int argc, char **argv) {
       device = value("--device");
     } else if (is("--weights")) {
       weights = value("--weights");
+    } else if (is("--weight-type")) {
+      weightType = value("--weight-type");
+      const char *types[] = {"auto", "f32", "bf16", "f16", "q8_0", "q4_0"};
+      if (std::find(std::begin(types), std::end(types), weightType) ==
+          std::end(types))
+        die("--weight-type must be auto, f32, bf16, f16, q8_0 or q4_0, got '" +
+            weightType + "'");
     } else if (is("--model-name")) {
       name = value("--model-name");
     } else if (is("--eos-id")) {
@@ -358,7 +372,11 @@ int main(int argc, char **argv) {
   if (folder) {
     if (!weights.empty())
       die("--weights applies to a compiled library, not to a model folder");
-    library = compileFolder(library, quiet);
+    library = compileFolder(library, weightType.empty() ? "auto" : weightType,
+                            quiet);
+  } else if (!weightType.empty()) {
+    die("--weight-type applies to a model folder; a compiled library keeps "
+        "the type it was compiled with");
   }
 
   std::string error;

@@ -100,6 +100,12 @@ def MatmulToBLASPass : Pass<"ssm-matmul-to-blas", "::mlir::ModuleOp"> {
     are left to the loop lowering. Run it after bufferization and before
     `convert-linalg-to-loops`; the code then links against the runtime.
 
+    The memref forms of `ssm.packed_matmul` and `ssm.packed_gather` (weights
+    in bf16, f16, q8_0 or q4_0) become calls of the runtime's
+    `ssm_kernel_packed_matmul` and `ssm_kernel_packed_gather`, which decode
+    the weights in registers or in cache-sized blocks (docs/runtime.md); a
+    packed op still on tensors here is an error.
+
     Before:
     ```mlir
     linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>,

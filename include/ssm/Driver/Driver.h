@@ -40,10 +40,16 @@ enum class EmitKind {
 /// Where the compiled code runs.
 enum class TargetKind { CPU, CUDA };
 
+/// Model folders: how the large matrices are stored (`--weight-type`).
+enum class WeightType { Auto, F32, BF16, F16, Q8_0, Q4_0 };
+
 /// Everything one compilation needs; the defaults are ssmc's.
 struct DriverOptions {
   /// Model folders: prefix of the entry points (`<name>_prefill`, ...).
   std::string modelName = "model";
+  /// Model folders: the storage of the large matrices; Auto keeps the
+  /// checkpoint's 16-bit type (bf16, f16), else f32.
+  WeightType weightType = WeightType::Auto;
   EmitKind emit = EmitKind::Object;
   TargetKind targetKind = TargetKind::CPU;
   CPUTargetOptions target;

@@ -11,15 +11,18 @@
 //   <name>_decode(weights, ids[B], conv_cache, ssm_cache) -> logits[B, V];
 //          the caches are updated in place.
 //
-// The weights are one flat f32 buffer; each tensor sits at a 64-byte aligned
-// offset, converted from the checkpoint's dtype, with A stored as
-// -exp(A_log) (what every forward pass computes first).
+// The weights are one flat buffer of 4-byte words; each tensor sits at a
+// 64-byte aligned offset, converted from the checkpoint's dtype to f32, with
+// A stored as -exp(A_log) (what every forward pass computes first), or, for
+// the large matrices when a packed format is chosen, packed as the runtime
+// defines it (bf16, f16, q8_0, q4_0; ssm/model_abi.h).
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef SSM_FRONTEND_MODELIMPORTER_H
 #define SSM_FRONTEND_MODELIMPORTER_H
 
+#include "ssm/Dialect/SSM/IR/SSMDialect.h"
 #include "ssm/Frontend/ModelDescription.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -28,6 +31,7 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,20 +44,30 @@ struct WeightsLayout {
     std::string name;
     /// The shape the IR uses (conv1d.weight [C, 1, W] becomes [C, W]).
     std::vector<int64_t> shape;
-    /// In floats from the start of the buffer; a multiple of 16.
+    /// In 4-byte words from the start of the buffer; a multiple of 16.
     uint64_t offset = 0;
     uint64_t numElements = 0;
+    /// The words it takes: numElements for f32, else its packed bytes / 4,
+    /// rounded up.
+    uint64_t words = 0;
     /// A = -exp(A_log) instead of a plain copy.
     bool negExp = false;
+    /// How a matrix is packed; none for f32.
+    std::optional<WeightFormat> format;
   };
   std::vector<Slot> slots;
   uint64_t totalFloats = 0;
-  /// FNV-1a over the names, shapes, offsets and transforms: a library and a
-  /// weights file that disagree on it were not made together.
+  /// FNV-1a over the names, shapes, offsets, formats and transforms: a
+  /// library and a weights file that disagree on it were not made together.
   uint64_t hash = 0;
 
-  /// Every tensor of `model`, in its table's order.
-  static WeightsLayout forModel(const ModelDescription &model);
+  /// Every tensor of `model`, in its table's order. With `packed`, the
+  /// large matrices (embeddings, lm_head and the mixers' in_proj, x_proj
+  /// and out_proj) are stored in that format, except where a block format
+  /// does not divide their rows (they stay f32); the rest (norms, conv,
+  /// A, D, dt_proj and the biases) stay f32 whatever the choice.
+  static WeightsLayout forModel(const ModelDescription &model,
+                                std::optional<WeightFormat> packed = {});
   /// The slot of the checkpoint tensor `name`, or nullptr.
   const Slot *find(llvm::StringRef name) const;
 };

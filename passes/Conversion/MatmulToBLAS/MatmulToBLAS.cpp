@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ssm/Conversion/MatmulToBLAS.h"
+#include "ssm/Dialect/SSM/IR/SSMOps.h"
 
 #include "mlir/Dialect/LLVMIR/FunctionCallUtils.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -45,27 +46,134 @@ bool isRowMajorF32(Value value) {
   return strides[1] == 1;
 }
 
+/// The address of `memref`'s first element as an !llvm.ptr.
+Value addressOf(OpBuilder &b, Location loc, Value memref,
+                memref::ExtractStridedMetadataOp metadata) {
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+  Type element = cast<MemRefType>(memref.getType()).getElementType();
+  int64_t elementBytes = element.getIntOrFloatBitWidth() / 8;
+  Value bytes = arith::MulIOp::create(
+      b, loc, metadata.getOffset(),
+      arith::ConstantIndexOp::create(b, loc, elementBytes));
+  Value address = arith::AddIOp::create(b, loc, base, bytes);
+  Value address64 =
+      arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
+  return LLVM::IntToPtrOp::create(
+      b, loc, LLVM::LLVMPointerType::get(b.getContext()), address64);
+}
+
+Value addressOf(OpBuilder &b, Location loc, Value memref) {
+  return addressOf(b, loc, memref,
+                   memref::ExtractStridedMetadataOp::create(b, loc, memref));
+}
+
 /// The address of element [0, 0] as an !llvm.ptr, and the row stride.
 std::pair<Value, Value> addressAndRowStride(OpBuilder &b, Location loc,
                                             Value memref) {
   auto metadata = memref::ExtractStridedMetadataOp::create(b, loc, memref);
-  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
-  Value bytes = arith::MulIOp::create(
-      b, loc, metadata.getOffset(), arith::ConstantIndexOp::create(b, loc, 4));
-  Value address = arith::AddIOp::create(b, loc, base, bytes);
-  Value address64 =
-      arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
-  Value pointer = LLVM::IntToPtrOp::create(
-      b, loc, LLVM::LLVMPointerType::get(b.getContext()), address64);
+  Value address = addressOf(b, loc, memref, metadata);
   Value stride = arith::IndexCastOp::create(b, loc, b.getI64Type(),
                                             metadata.getStrides()[0]);
-  return {pointer, stride};
+  return {address, stride};
+}
+
+/// A packed operand or an i64 index list: 1-D and contiguous.
+bool isContiguousVector(Value value) {
+  auto type = dyn_cast<MemRefType>(value.getType());
+  if (!type || type.getRank() != 1)
+    return false;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return succeeded(type.getStridesAndOffset(strides, offset)) &&
+         strides[0] == 1;
+}
+
+/// The packed products and lookups, as calls of the runtime's kernels
+/// (ssm_kernel_packed_matmul, ssm_kernel_packed_gather), which decode the
+/// weights and abort with a message on bad arguments.
+LogicalResult lowerPackedOps(ModuleOp module) {
+  SmallVector<Operation *> ops;
+  WalkResult walk = module.walk([&](Operation *op) {
+    if (!isa<ssm::PackedMatmulOp, ssm::PackedGatherOp>(op))
+      return WalkResult::advance();
+    auto dps = cast<DestinationStyleOpInterface>(op);
+    auto operands = op->getOperands();
+    if (!dps.hasPureBufferSemantics() ||
+        !isRowMajorF32(dps.getDpsInits()[0]) ||
+        !llvm::all_of(operands.drop_back(), [](Value v) {
+          return isRowMajorF32(v) || isContiguousVector(v);
+        })) {
+      op->emitOpError("reached the CPU lowering on tensors or with "
+                      "non-contiguous rows; run one-shot-bufferize first");
+      return WalkResult::interrupt();
+    }
+    ops.push_back(op);
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return failure();
+  if (ops.empty())
+    return success();
+
+  MLIRContext *ctx = module.getContext();
+  OpBuilder b(ctx);
+  Type ptr = LLVM::LLVMPointerType::get(ctx), i32 = b.getI32Type(),
+       i64 = b.getI64Type(), f32 = b.getF32Type();
+  Type voidType = LLVM::LLVMVoidType::get(ctx);
+  for (Operation *op : ops) {
+    b.setInsertionPoint(op);
+    Location loc = op->getLoc();
+    auto size = [&](Value v, int64_t dim) -> Value {
+      Value s = memref::DimOp::create(b, loc, v, dim);
+      return arith::IndexCastOp::create(b, loc, i64, s);
+    };
+    auto constant = [&](Type type, int64_t value) -> Value {
+      return LLVM::ConstantOp::create(b, loc, type, value);
+    };
+    if (auto matmul = dyn_cast<ssm::PackedMatmulOp>(op)) {
+      auto fn = LLVM::lookupOrCreateFn(
+          b, module, "ssm_kernel_packed_matmul",
+          {i32, i64, i64, i64, ptr, i64, ptr, f32, ptr, i64}, voidType);
+      if (failed(fn))
+        return failure();
+      auto [n, k] = matmul.getMatrixShape();
+      auto [x, lda] = addressAndRowStride(b, loc, matmul.getX());
+      auto [c, ldc] = addressAndRowStride(b, loc, matmul.getInit());
+      Value beta = LLVM::ConstantOp::create(b, loc, f32, b.getF32FloatAttr(1));
+      LLVM::CallOp::create(
+          b, loc, *fn,
+          ValueRange{constant(i32, static_cast<int64_t>(matmul.getFormat())),
+                     size(matmul.getX(), 0), constant(i64, n),
+                     constant(i64, k), x, lda,
+                     addressOf(b, loc, matmul.getPacked()), beta, c, ldc});
+    } else {
+      auto gather = cast<ssm::PackedGatherOp>(op);
+      auto fn = LLVM::lookupOrCreateFn(
+          b, module, "ssm_kernel_packed_gather",
+          {i32, i64, i64, ptr, ptr, i64, ptr, i64}, voidType);
+      if (failed(fn))
+        return failure();
+      auto [n, k] = gather.getMatrixShape();
+      auto [out, ldo] = addressAndRowStride(b, loc, gather.getInit());
+      LLVM::CallOp::create(
+          b, loc, *fn,
+          ValueRange{constant(i32, static_cast<int64_t>(gather.getFormat())),
+                     constant(i64, n), constant(i64, k),
+                     addressOf(b, loc, gather.getPacked()),
+                     addressOf(b, loc, gather.getIds()),
+                     size(gather.getIds(), 0), out, ldo});
+    }
+    op->erase();
+  }
+  return success();
 }
 
 struct MatmulToBLASPass : ssm::impl::MatmulToBLASPassBase<MatmulToBLASPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
+    if (failed(lowerPackedOps(module)))
+      return signalPassFailure();
     AffineExpr m, n, k;
     bindDims(ctx, m, n, k);
     auto map = [&](ArrayRef<AffineExpr> results) {

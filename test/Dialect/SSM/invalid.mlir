@@ -752,3 +752,113 @@ func.func @recurrence_bad_spans(%x: tensor<2x8x4xf32>) {
   }
   return
 }
+
+// -----
+
+// == packed_matmul, packed_gather ==
+
+func.func @packed_wrong_size(%x: tensor<?x64xf32>, %w: tensor<1000xf32>, %y: tensor<?x64xf32>) {
+  // expected-error @+1 {{'packed' must hold the 4352 bytes of a 64 x 64 q8_0 matrix: 1088 elements of 'f32', got 1000}}
+  %0 = ssm.packed_matmul q8_0 ins(%x, %w : tensor<?x64xf32>, tensor<1000xf32>)
+      outs(%y : tensor<?x64xf32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @packed_block_does_not_divide(%x: tensor<?x48xf32>, %w: tensor<1000xf32>, %y: tensor<?x64xf32>) {
+  // expected-error @+1 {{format q4_0 needs rows whose length is a multiple of 32, got 48}}
+  %0 = ssm.packed_matmul q4_0 ins(%x, %w : tensor<?x48xf32>, tensor<1000xf32>)
+      outs(%y : tensor<?x64xf32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @packed_dynamic_matrix(%x: tensor<?x?xf32>, %w: tensor<?xf32>, %y: tensor<?x64xf32>) {
+  // expected-error @+1 {{the packed matrix needs static sizes, got 64 x ?}}
+  %0 = ssm.packed_matmul bf16 ins(%x, %w : tensor<?x?xf32>, tensor<?xf32>)
+      outs(%y : tensor<?x64xf32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @packed_rows_mismatch(%x: tensor<3x64xf32>, %w: tensor<2048xf32>, %y: tensor<4x64xf32>) {
+  // expected-error @+1 {{'x' has 3 rows but 'init' has 4}}
+  %0 = ssm.packed_matmul bf16 ins(%x, %w : tensor<3x64xf32>, tensor<2048xf32>)
+      outs(%y : tensor<4x64xf32>) -> tensor<4x64xf32>
+  return
+}
+
+// -----
+
+func.func @packed_mixed_forms(%x: tensor<?x64xf32>, %w: memref<2048xf32>, %y: tensor<?x64xf32>) {
+  // expected-error @+1 {{operands must be all tensors or all memrefs}}
+  %0 = ssm.packed_matmul bf16 ins(%x, %w : tensor<?x64xf32>, memref<2048xf32>)
+      outs(%y : tensor<?x64xf32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @packed_memref_with_result(%x: memref<?x64xf32>, %w: memref<2048xf32>, %y: memref<?x64xf32>) {
+  // expected-error @+1 {{on memrefs, has no result}}
+  %0 = ssm.packed_matmul bf16 ins(%x, %w : memref<?x64xf32>, memref<2048xf32>)
+      outs(%y : memref<?x64xf32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @packed_f64_x(%x: tensor<?x64xf64>, %w: tensor<2048xf32>, %y: tensor<?x64xf32>) {
+  // expected-error @+1 {{'x' must be a rank-2 f32 tensor or memref, got 'tensor<?x64xf64>'}}
+  %0 = ssm.packed_matmul bf16 ins(%x, %w : tensor<?x64xf64>, tensor<2048xf32>)
+      outs(%y : tensor<?x64xf32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @packed_2d_storage(%x: tensor<?x64xf32>, %w: tensor<64x32xf32>, %y: tensor<?x64xf32>) {
+  // expected-error @+1 {{'packed' must be 1-D with a whole number of bytes per element, got 'tensor<64x32xf32>'}}
+  %0 = ssm.packed_matmul bf16 ins(%x, %w : tensor<?x64xf32>, tensor<64x32xf32>)
+      outs(%y : tensor<?x64xf32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @gather_i32_ids(%w: tensor<2048xf32>, %ids: tensor<?xi32>, %y: tensor<?x64xf32>) {
+  // expected-error @+1 {{'ids' must be a rank-1 i64 tensor or memref, got 'tensor<?xi32>'}}
+  %0 = ssm.packed_gather bf16 rows 64 ins(%w, %ids : tensor<2048xf32>, tensor<?xi32>)
+      outs(%y : tensor<?x64xf32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @gather_no_rows(%w: tensor<2048xf32>, %ids: tensor<?xi64>, %y: tensor<?x64xf32>) {
+  // expected-error @+1 {{'rows' must be positive, got 0}}
+  %0 = ssm.packed_gather bf16 rows 0 ins(%w, %ids : tensor<2048xf32>, tensor<?xi64>)
+      outs(%y : tensor<?x64xf32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @gather_count_mismatch(%w: tensor<2048xf32>, %ids: tensor<3xi64>, %y: tensor<4x64xf32>) {
+  // expected-error @+1 {{'ids' has 3 entries but 'init' has 4 rows}}
+  %0 = ssm.packed_gather bf16 rows 64 ins(%w, %ids : tensor<2048xf32>, tensor<3xi64>)
+      outs(%y : tensor<4x64xf32>) -> tensor<4x64xf32>
+  return
+}
+
+// -----
+
+func.func @gather_bad_format(%w: tensor<2048xf32>, %ids: tensor<?xi64>, %y: tensor<?x64xf32>) {
+  // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'format' [bf16, f16, q8_0, q4_0]}}
+  %0 = ssm.packed_gather q5_k rows 64 ins(%w, %ids : tensor<2048xf32>, tensor<?xi64>)
+      outs(%y : tensor<?x64xf32>) -> tensor<?x64xf32>
+  return
+}

@@ -199,3 +199,35 @@ func.func @recurrence_configured(%x: tensor<2x?x24x64xf32>, %dt: tensor<2x?x24xf
   }
   return %y, %w : tensor<2x?x24x64xf32>, tensor<2x?x24x64xf32>
 }
+
+// Packed weights: the packed operand in 4-byte words (a weights buffer's)
+// or in bytes; tensor and memref forms.
+// CHECK-LABEL: func.func @packed
+func.func @packed(%x: tensor<?x64xf32>, %wq: tensor<1088xf32>,
+                  %wb: tensor<8192xi8>, %y: tensor<?x64xf32>,
+                  %table: tensor<4352xf32>, %ids: tensor<?xi64>)
+    -> (tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>) {
+  // CHECK: ssm.packed_matmul q8_0 ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<1088xf32>) outs(%{{.*}} : tensor<?x64xf32>) -> tensor<?x64xf32>
+  %0 = ssm.packed_matmul q8_0 ins(%x, %wq : tensor<?x64xf32>, tensor<1088xf32>)
+      outs(%y : tensor<?x64xf32>) -> tensor<?x64xf32>
+  // CHECK: ssm.packed_matmul bf16 ins(%{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<8192xi8>)
+  %1 = ssm.packed_matmul bf16 ins(%x, %wb : tensor<?x64xf32>, tensor<8192xi8>)
+      outs(%y : tensor<?x64xf32>) -> tensor<?x64xf32>
+  // CHECK: ssm.packed_gather q8_0 rows 256 ins(%{{.*}}, %{{.*}} : tensor<4352xf32>, tensor<?xi64>) outs(%{{.*}} : tensor<?x64xf32>) -> tensor<?x64xf32>
+  %2 = ssm.packed_gather q8_0 rows 256 ins(%table, %ids : tensor<4352xf32>, tensor<?xi64>)
+      outs(%y : tensor<?x64xf32>) -> tensor<?x64xf32>
+  return %0, %1, %2 : tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>
+}
+
+// CHECK-LABEL: func.func @packed_memrefs
+func.func @packed_memrefs(%x: memref<?x64xf32>, %w: memref<576xf32>,
+                          %y: memref<?x64xf32>, %ids: memref<?xi64>) {
+  // CHECK: ssm.packed_matmul q4_0 ins(%{{.*}}, %{{.*}} : memref<?x64xf32>, memref<576xf32>) outs(%{{.*}} : memref<?x64xf32>)
+  // CHECK-NOT: ->
+  ssm.packed_matmul q4_0 ins(%x, %w : memref<?x64xf32>, memref<576xf32>)
+      outs(%y : memref<?x64xf32>)
+  // CHECK: ssm.packed_gather q4_0 rows 64 ins
+  ssm.packed_gather q4_0 rows 64 ins(%w, %ids : memref<576xf32>, memref<?xi64>)
+      outs(%y : memref<?x64xf32>)
+  return
+}

@@ -84,6 +84,17 @@ def SSM_SpanOrderAttr : I32EnumAttr<"SpanOrder",
   let cppNamespace = "::mlir::ssm";
 }
 
+def SSM_WeightFormatAttr : I32EnumAttr<"WeightFormat",
+    "how ssm.packed_matmul and ssm.packed_gather find a matrix in its bytes", [
+      I32EnumAttrCase<"bf16", 1>,
+      I32EnumAttrCase<"f16", 2>,
+      I32EnumAttrCase<"q8_0", 3>,
+      I32EnumAttrCase<"q4_0", 4>]> {
+  // The values are the runtime's (enum ssm_weight_format, ssm/model_abi.h):
+  // generated code passes them to it unchanged.
+  let cppNamespace = "::mlir::ssm";
+}
+
 //===----------------------------------------------------------------------===//
 // Type constraints
 //===----------------------------------------------------------------------===//

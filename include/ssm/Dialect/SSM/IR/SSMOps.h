@@ -23,6 +23,10 @@
 
 namespace mlir::ssm {
 
+/// Attaches One-Shot Bufferize's interface to the ops that have a memref
+/// form (ssm.packed_matmul, ssm.packed_gather).
+void registerBufferizableOpInterfaceExternalModels(DialectRegistry &registry);
+
 /// The extent of every core dimension of `op` as an index value (1 for a
 /// dimension no layout names), built at `b`'s insertion point: a constant
 /// where the types fix it, else read from the operand's image in `sources`

@@ -333,6 +333,90 @@ def SSM_StateUpdateOp : SSM_Op<"state_update", [Pure,
 
 
 //===----------------------------------------------------------------------===//
+// packed_matmul, packed_gather (weights stored in 16 bits or quantized)
+//===----------------------------------------------------------------------===//
+
+class SSM_PackedOp<string mnemonic> : SSM_Op<mnemonic, [
+    DeclareOpInterfaceMethods<DestinationStyleOpInterface>,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>]> {
+  let extraClassDeclaration = [{
+    /// Rows and columns (n, k) of the packed matrix.
+    std::pair<int64_t, int64_t> getMatrixShape();
+  }];
+  let hasVerifier = 1;
+}
+
+def SSM_PackedMatmulOp : SSM_PackedOp<"packed_matmul"> {
+  let summary = "product with a packed weight matrix: out = init + x · Wᵀ";
+  let description = [{
+    `out[m, i] = init[m, i] + Σ_j x[m, j] · W[i, j]`, where the weight
+    matrix `W [N, K]` (the layout of a PyTorch Linear weight) is stored in
+    `packed` in `format`: bf16 or f16 elements, or blocks of 32 elements
+    quantized to 8 (`q8_0`) or 4 (`q4_0`) bits with one f16 scale each.
+    runtime/include/ssm/model_abi.h defines the byte layouts; `packed` is a
+    1-D tensor or memref whose bytes are exactly those of the layout (its
+    element type only sets the unit: bytes, or the 4-byte words of a
+    weights buffer). This is how `ssmc --weight-type` keeps a model's large
+    matrices in less than 32 bits: the elements are decoded where they are
+    used, never written out as f32.
+
+    - `x`: `[M, K]` f32; `init` and the result: `[M, N]` f32
+    - `packed`: the bytes of `W [N, K]` in `format`; q8_0 and q4_0 need `K`
+      to be a multiple of 32.
+
+    In destination-passing style: on tensors the result is tied to `init`;
+    on memrefs (after bufferization) the op has no result and accumulates
+    into `init`, and the CPU lowering calls the runtime's
+    `ssm_kernel_packed_matmul`.
+
+    Example:
+
+    ```mlir
+    %y = ssm.packed_matmul q8_0 ins(%x, %w : tensor<?x768xf32>, tensor<151104xf32>)
+        outs(%zeros : tensor<?x3072xf32>) -> tensor<?x3072xf32>
+    ```
+  }];
+  let arguments = (ins SSM_WeightFormatAttr:$format, AnyShaped:$x,
+                   AnyShaped:$packed, AnyShaped:$init);
+  let results = (outs Variadic<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    $format `ins` `(` $x `,` $packed `:` type($x) `,` type($packed) `)`
+    `outs` `(` $init `:` type($init) `)` attr-dict (`->` type($result)^)?
+  }];
+}
+
+def SSM_PackedGatherOp : SSM_PackedOp<"packed_gather"> {
+  let summary = "rows of a packed table: out[m, :] = W[ids[m], :]";
+  let description = [{
+    Reads the rows `ids` of the matrix `W [rows, K]` stored in `packed` in
+    `format` (see `ssm.packed_matmul`), decoded to f32: an embedding lookup
+    in a packed embedding table. An id outside `[0, rows)` is an error at
+    run time.
+
+    - `ids`: `[M]` i64; `init` and the result: `[M, K]` f32 (`init` is
+      only written)
+
+    Example:
+
+    ```mlir
+    %e = ssm.packed_gather q8_0 rows 50280 ins(%w, %ids
+        : tensor<9895104xf32>, tensor<?xi64>)
+        outs(%empty : tensor<?x768xf32>) -> tensor<?x768xf32>
+    ```
+  }];
+  let arguments = (ins SSM_WeightFormatAttr:$format, I64Attr:$rows,
+                   AnyShaped:$packed, AnyShaped:$ids, AnyShaped:$init);
+  let results = (outs Variadic<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    $format `rows` $rows `ins` `(` $packed `,` $ids `:` type($packed) `,`
+    type($ids) `)` `outs` `(` $init `:` type($init) `)` attr-dict
+    (`->` type($result)^)?
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // recurrence (the core every scan-like op is rewritten into)
 //===----------------------------------------------------------------------===//
 
