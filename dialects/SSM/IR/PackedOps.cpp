@@ -32,10 +32,12 @@ static_assert(static_cast<int>(WeightFormat::bf16) == SSM_WEIGHT_BF16 &&
 //===----------------------------------------------------------------------===//
 
 namespace {
-/// The checks both ops share, given their matrix shape and the f32 operand
-/// whose rows are W's columns (x of a product, the result of a lookup).
-LogicalResult verifyPacked(Operation *op, WeightFormat format, Value packed,
-                           int64_t n, int64_t k) {
+/// The checks both ops share: the forms, the destination, then the packed
+/// matrix, whose shape `matrixShape` reads once the destination is known to
+/// be rank 2.
+LogicalResult
+verifyPacked(Operation *op, WeightFormat format, Value packed,
+             llvm::function_ref<std::pair<int64_t, int64_t>()> matrixShape) {
   auto dps = cast<DestinationStyleOpInterface>(op);
   bool tensors = dps.hasPureTensorSemantics();
   if (!tensors && !dps.hasPureBufferSemantics())
@@ -54,6 +56,7 @@ LogicalResult verifyPacked(Operation *op, WeightFormat format, Value packed,
     return op->emitOpError("'init' must be a rank-2 f32 tensor or memref, got ")
            << initType;
 
+  auto [n, k] = matrixShape();
   auto packedType = cast<ShapedType>(packed.getType());
   Type unit = packedType.getElementType();
   if (packedType.getRank() != 1 || !unit.isIntOrFloat() ||
@@ -131,8 +134,8 @@ LogicalResult PackedMatmulOp::verify() {
   if (xType.getRank() != 2 || !xType.getElementType().isF32())
     return emitOpError("'x' must be a rank-2 f32 tensor or memref, got ")
            << xType;
-  auto [n, k] = getMatrixShape();
-  if (failed(verifyPacked(*this, getFormat(), getPacked(), n, k)))
+  if (failed(verifyPacked(*this, getFormat(), getPacked(),
+                          [&] { return getMatrixShape(); })))
     return failure();
   int64_t rows = xType.getDimSize(0), initRows = dimOf(getInit(), 0);
   if (!ShapedType::isDynamic(rows) && !ShapedType::isDynamic(initRows) &&
@@ -172,8 +175,8 @@ LogicalResult PackedGatherOp::verify() {
            << idsType;
   if (getRows() <= 0)
     return emitOpError("'rows' must be positive, got ") << getRows();
-  auto [n, k] = getMatrixShape();
-  if (failed(verifyPacked(*this, getFormat(), getPacked(), n, k)))
+  if (failed(verifyPacked(*this, getFormat(), getPacked(),
+                          [&] { return getMatrixShape(); })))
     return failure();
   int64_t count = idsType.getDimSize(0), initRows = dimOf(getInit(), 0);
   if (!ShapedType::isDynamic(count) && !ShapedType::isDynamic(initRows) &&

@@ -862,3 +862,30 @@ func.func @gather_bad_format(%w: tensor<2048xf32>, %ids: tensor<?xi64>, %y: tens
       outs(%y : tensor<?x64xf32>) -> tensor<?x64xf32>
   return
 }
+
+// -----
+
+func.func @packed_rank1_init(%x: tensor<?x64xf32>, %w: tensor<2048xf32>, %y: tensor<64xf32>) {
+  // expected-error @+1 {{'init' must be a rank-2 f32 tensor or memref, got 'tensor<64xf32>'}}
+  %0 = ssm.packed_matmul bf16 ins(%x, %w : tensor<?x64xf32>, tensor<2048xf32>)
+      outs(%y : tensor<64xf32>) -> tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @gather_rank1_init(%w: tensor<2048xf32>, %ids: tensor<?xi64>, %y: tensor<64xf32>) {
+  // expected-error @+1 {{'init' must be a rank-2 f32 tensor or memref, got 'tensor<64xf32>'}}
+  %0 = ssm.packed_gather bf16 rows 64 ins(%w, %ids : tensor<2048xf32>, tensor<?xi64>)
+      outs(%y : tensor<64xf32>) -> tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @packed_unranked(%x: tensor<*xf32>, %w: tensor<2048xf32>, %y: tensor<?x64xf32>) {
+  // expected-error @+1 {{operand #0 must be ranked tensor of any type values or memref of any type values, but got 'tensor<*xf32>'}}
+  %0 = ssm.packed_matmul bf16 ins(%x, %w : tensor<*xf32>, tensor<2048xf32>)
+      outs(%y : tensor<?x64xf32>) -> tensor<?x64xf32>
+  return
+}

@@ -336,6 +336,9 @@ def SSM_StateUpdateOp : SSM_Op<"state_update", [Pure,
 // packed_matmul, packed_gather (weights stored in 16 bits or quantized)
 //===----------------------------------------------------------------------===//
 
+// A ranked tensor (before bufferization) or memref (after).
+def SSM_RankedTensorOrMemRef : AnyTypeOf<[AnyRankedTensor, AnyMemRef]>;
+
 class SSM_PackedOp<string mnemonic> : SSM_Op<mnemonic, [
     DeclareOpInterfaceMethods<DestinationStyleOpInterface>,
     DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
@@ -378,8 +381,9 @@ def SSM_PackedMatmulOp : SSM_PackedOp<"packed_matmul"> {
         outs(%zeros : tensor<?x3072xf32>) -> tensor<?x3072xf32>
     ```
   }];
-  let arguments = (ins SSM_WeightFormatAttr:$format, AnyShaped:$x,
-                   AnyShaped:$packed, AnyShaped:$init);
+  let arguments = (ins SSM_WeightFormatAttr:$format,
+                   SSM_RankedTensorOrMemRef:$x, SSM_RankedTensorOrMemRef:$packed,
+                   SSM_RankedTensorOrMemRef:$init);
   let results = (outs Variadic<AnyRankedTensor>:$result);
   let assemblyFormat = [{
     $format `ins` `(` $x `,` $packed `:` type($x) `,` type($packed) `)`
@@ -407,7 +411,8 @@ def SSM_PackedGatherOp : SSM_PackedOp<"packed_gather"> {
     ```
   }];
   let arguments = (ins SSM_WeightFormatAttr:$format, I64Attr:$rows,
-                   AnyShaped:$packed, AnyShaped:$ids, AnyShaped:$init);
+                   SSM_RankedTensorOrMemRef:$packed,
+                   SSM_RankedTensorOrMemRef:$ids, SSM_RankedTensorOrMemRef:$init);
   let results = (outs Variadic<AnyRankedTensor>:$result);
   let assemblyFormat = [{
     $format `rows` $rows `ins` `(` $packed `,` $ids `:` type($packed) `,`
