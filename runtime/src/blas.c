@@ -213,14 +213,30 @@ ssm_status_t ssm_internal_check_ld(const char *fn, const char *name,
 
 // The last element's offset, (rows - 1) * ld + cols, and that offset in
 // bytes must fit in a ptrdiff_t.
-bool ssm_internal_extent_fits(int64_t rows, int64_t cols, int64_t ld) {
+ssm_status_t ssm_internal_check_extent(const char *fn, const char *name,
+                                       int64_t rows, int64_t cols,
+                                       int64_t ld) {
   if (rows == 0 || cols == 0)
-    return true;
+    return SSM_OK;
   int64_t offset;
   if (__builtin_mul_overflow(rows - 1, ld, &offset) ||
-      __builtin_add_overflow(offset, cols, &offset))
-    return false;
-  return offset <= PTRDIFF_MAX / (int64_t)sizeof(float);
+      __builtin_add_overflow(offset, cols, &offset) ||
+      offset > PTRDIFF_MAX / (int64_t)sizeof(float))
+    return ssm_set_error(SSM_ERROR_OUT_OF_RANGE,
+                         "%s: %s spans more than the address space (%lld "
+                         "rows with stride %lld)",
+                         fn, name, (long long)rows, (long long)ld);
+  return SSM_OK;
+}
+
+ssm_status_t ssm_internal_check_pointer(const char *fn, const char *name,
+                                        const void *pointer, int64_t rows,
+                                        int64_t cols) {
+  if (rows != 0 && cols != 0 && !pointer)
+    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                         "%s: %s is null but has %lld x %lld elements", fn,
+                         name, (long long)rows, (long long)cols);
+  return SSM_OK;
 }
 
 // beta == 0 stores zeros, as BLAS does, so that NaNs in an uninitialized C
@@ -344,19 +360,14 @@ static ssm_status_t sgemm(const char *fn, int trans_b, int64_t m, int64_t n,
   } operands[] = {
       {"a", a, m, k, lda}, {"b", b, b_rows, b_cols, ldb}, {"c", c, m, n, ldc}};
   for (size_t i = 0; i < sizeof operands / sizeof operands[0]; ++i) {
-    bool empty = operands[i].rows == 0 || operands[i].cols == 0;
-    if (!empty && !operands[i].pointer)
-      return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
-                           "%s: %s is null but has %lld x %lld elements", fn,
-                           operands[i].name, (long long)operands[i].rows,
-                           (long long)operands[i].cols);
-    if (!ssm_internal_extent_fits(operands[i].rows, operands[i].cols,
-                                  operands[i].ld))
-      return ssm_set_error(SSM_ERROR_OUT_OF_RANGE,
-                           "%s: %s spans more than the address space (%lld "
-                           "rows with stride %lld)",
-                           fn, operands[i].name, (long long)operands[i].rows,
-                           (long long)operands[i].ld);
+    ssm_status_t status =
+        ssm_internal_check_pointer(fn, operands[i].name, operands[i].pointer,
+                                   operands[i].rows, operands[i].cols);
+    if (status == SSM_OK)
+      status = ssm_internal_check_extent(fn, operands[i].name, operands[i].rows,
+                                         operands[i].cols, operands[i].ld);
+    if (status != SSM_OK)
+      return status;
   }
 
   if (m == 0 || n == 0)

@@ -50,10 +50,17 @@ int32_t ssm_internal_live_workers(void);
 ssm_status_t ssm_internal_check_ld(const char *fn, const char *name,
                                    int64_t ld, int64_t cols);
 
-/// Whether a row-major matrix of `rows` x `cols` floats with row stride `ld`
-/// (rows, cols >= 0, ld >= cols) is addressable: its extent in bytes fits in
-/// a ptrdiff_t. Empty matrices always are.
-bool ssm_internal_extent_fits(int64_t rows, int64_t cols, int64_t ld);
+/// Checks that a row-major matrix `name` of `rows` x `cols` floats with row
+/// stride `ld` (rows, cols >= 0, ld >= cols) is addressable: its extent in
+/// bytes fits in a ptrdiff_t (SSM_ERROR_OUT_OF_RANGE). Empty matrices are.
+ssm_status_t ssm_internal_check_extent(const char *fn, const char *name,
+                                       int64_t rows, int64_t cols, int64_t ld);
+
+/// Checks that the operand `name` is not null unless its rows x cols
+/// matrix is empty (SSM_ERROR_INVALID_ARGUMENT).
+ssm_status_t ssm_internal_check_pointer(const char *fn, const char *name,
+                                        const void *pointer, int64_t rows,
+                                        int64_t cols);
 
 /// C = beta * C on the m x n matrix C (row stride ldc); beta == 0 stores
 /// zeros without reading C. The products' k == 0 case.

@@ -366,20 +366,14 @@ ssm_status_t ssm_pack_weights(int32_t format, int64_t n, int64_t k,
   int64_t bytes = 0;
   if ((status = packed_size(fn, format, n, k, &bytes)) != SSM_OK)
     return status;
-  bool empty = n == 0 || k == 0;
-  if (!empty && !w)
-    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
-                         "%s: w is null but has %lld x %lld elements", fn,
-                         (long long)n, (long long)k);
+  if ((status = ssm_internal_check_pointer(fn, "w", w, n, k)) != SSM_OK)
+    return status;
   if (bytes > 0 && !dst)
     return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
                          "%s: dst is null but the matrix takes %lld bytes", fn,
                          (long long)bytes);
-  if (!ssm_internal_extent_fits(n, k, ldw))
-    return ssm_set_error(SSM_ERROR_OUT_OF_RANGE,
-                         "%s: w spans more than the address space (%lld rows "
-                         "with stride %lld)",
-                         fn, (long long)n, (long long)ldw);
+  if ((status = ssm_internal_check_extent(fn, "w", n, k, ldw)) != SSM_OK)
+    return status;
   if (bytes == 0)
     return SSM_OK;
 
@@ -979,23 +973,19 @@ static ssm_status_t packed_matmul(const char *fn, int32_t format, int64_t m,
                   {"w", w, n, k, k, false},
                   {"c", c, m, n, ldc, true}};
   for (size_t i = 0; i < sizeof operands / sizeof operands[0]; ++i)
-    if (operands[i].rows != 0 && operands[i].cols != 0 && !operands[i].pointer)
-      return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
-                           "%s: %s is null but has %lld x %lld elements", fn,
-                           operands[i].name, (long long)operands[i].rows,
-                           (long long)operands[i].cols);
+    if ((status = ssm_internal_check_pointer(
+             fn, operands[i].name, operands[i].pointer, operands[i].rows,
+             operands[i].cols)) != SSM_OK)
+      return status;
   int64_t bytes = 0;
   if ((status = packed_size(fn, format, n, k, &bytes)) != SSM_OK)
     return status;
   for (size_t i = 0; i < sizeof operands / sizeof operands[0]; ++i)
     if (operands[i].floats &&
-        !ssm_internal_extent_fits(operands[i].rows, operands[i].cols,
-                                  operands[i].ld))
-      return ssm_set_error(SSM_ERROR_OUT_OF_RANGE,
-                           "%s: %s spans more than the address space (%lld "
-                           "rows with stride %lld)",
-                           fn, operands[i].name, (long long)operands[i].rows,
-                           (long long)operands[i].ld);
+        (status = ssm_internal_check_extent(fn, operands[i].name,
+                                            operands[i].rows, operands[i].cols,
+                                            operands[i].ld)) != SSM_OK)
+      return status;
 
   if (m == 0 || n == 0)
     return SSM_OK;
@@ -1062,18 +1052,14 @@ static ssm_status_t packed_gather(const char *fn, int32_t format, int64_t n,
     return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
                          "%s: ids is null but count is %lld", fn,
                          (long long)count);
-  if (count != 0 && k != 0 && !out)
-    return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
-                         "%s: out is null but has %lld x %lld elements", fn,
-                         (long long)count, (long long)k);
+  if ((status = ssm_internal_check_pointer(fn, "out", out, count, k)) !=
+      SSM_OK)
+    return status;
   int64_t bytes = 0;
   if ((status = packed_size(fn, format, n, k, &bytes)) != SSM_OK)
     return status;
-  if (!ssm_internal_extent_fits(count, k, ldo))
-    return ssm_set_error(SSM_ERROR_OUT_OF_RANGE,
-                         "%s: out spans more than the address space (%lld "
-                         "rows with stride %lld)",
-                         fn, (long long)count, (long long)ldo);
+  if ((status = ssm_internal_check_extent(fn, "out", count, k, ldo)) != SSM_OK)
+    return status;
   // Every id before any row is written: a failing call writes nothing.
   for (int64_t i = 0; i < count; ++i)
     if (ids[i] < 0 || ids[i] >= n)

@@ -77,6 +77,12 @@ std::pair<Value, Value> addressAndRowStride(OpBuilder &b, Location loc,
   return {address, stride};
 }
 
+/// Dimension `dim` of `memref` as an i64, as the runtime's kernels take it.
+Value sizeOf(OpBuilder &b, Location loc, Value memref, int64_t dim) {
+  Value size = memref::DimOp::create(b, loc, memref, dim);
+  return arith::IndexCastOp::create(b, loc, b.getI64Type(), size);
+}
+
 /// A packed operand or an i64 index list: 1-D and contiguous.
 bool isContiguousVector(Value value) {
   auto type = dyn_cast<MemRefType>(value.getType());
@@ -123,10 +129,6 @@ LogicalResult lowerPackedOps(ModuleOp module) {
   for (Operation *op : ops) {
     b.setInsertionPoint(op);
     Location loc = op->getLoc();
-    auto size = [&](Value v, int64_t dim) -> Value {
-      Value s = memref::DimOp::create(b, loc, v, dim);
-      return arith::IndexCastOp::create(b, loc, i64, s);
-    };
     auto constant = [&](Type type, int64_t value) -> Value {
       return LLVM::ConstantOp::create(b, loc, type, value);
     };
@@ -143,7 +145,7 @@ LogicalResult lowerPackedOps(ModuleOp module) {
       LLVM::CallOp::create(
           b, loc, *fn,
           ValueRange{constant(i32, static_cast<int64_t>(matmul.getFormat())),
-                     size(matmul.getX(), 0), constant(i64, n),
+                     sizeOf(b, loc, matmul.getX(), 0), constant(i64, n),
                      constant(i64, k), x, lda,
                      addressOf(b, loc, matmul.getPacked()), beta, c, ldc});
     } else {
@@ -161,7 +163,7 @@ LogicalResult lowerPackedOps(ModuleOp module) {
                      constant(i64, n), constant(i64, k),
                      addressOf(b, loc, gather.getPacked()),
                      addressOf(b, loc, gather.getIds()),
-                     size(gather.getIds(), 0), out, ldo});
+                     sizeOf(b, loc, gather.getIds(), 0), out, ldo});
     }
     op->erase();
   }
@@ -210,13 +212,9 @@ struct MatmulToBLASPass : ssm::impl::MatmulToBLASPassBase<MatmulToBLASPass> {
       Location loc = op.getLoc();
       Value a = op.getDpsInputOperand(0)->get(), bm = op.getDpsInputOperand(1)->get();
       Value c = op.getDpsInitOperand(0)->get();
-      auto size = [&](Value v, int64_t dim) -> Value {
-        Value s = memref::DimOp::create(b, loc, v, dim);
-        return arith::IndexCastOp::create(b, loc, i64, s);
-      };
-      Value rows = size(c, 0);
-      Value cols = size(c, 1);
-      Value depth = size(a, 1);
+      Value rows = sizeOf(b, loc, c, 0);
+      Value cols = sizeOf(b, loc, c, 1);
+      Value depth = sizeOf(b, loc, a, 1);
       auto [pa, lda] = addressAndRowStride(b, loc, a);
       auto [pb, ldb] = addressAndRowStride(b, loc, bm);
       auto [pc, ldc] = addressAndRowStride(b, loc, c);
