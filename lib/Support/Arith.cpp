@@ -67,6 +67,14 @@ Value ssm::buildReductionFMA(OpBuilder &b, Location loc, Value acc, Value lhs,
   return arith::AddFOp::create(b, loc, acc, product, flags);
 }
 
+Value ssm::buildFMA(OpBuilder &b, Location loc, Value acc, Value lhs,
+                    Value rhs) {
+  auto flags = arith::FastMathFlagsAttr::get(b.getContext(),
+                                             arith::FastMathFlags::contract);
+  Value product = arith::MulFOp::create(b, loc, lhs, rhs, flags);
+  return arith::AddFOp::create(b, loc, acc, product, flags);
+}
+
 Type ssm::computeTypeFor(MLIRContext *context, TypeRange types) {
   for (Type t : types)
     if (getElementTypeOrSelf(t).isF64())

@@ -16,11 +16,9 @@ using namespace mlir::ssm;
 std::pair<Value, Value> mlir::ssm::buildDiscretization(OpBuilder &b,
                                                        Location loc,
                                                        Discretization method,
-                                                       Value A, Value B,
-                                                       Value delta) {
+                                                       Value A, Value delta) {
   Type t = A.getType();
   Value x = arith::MulFOp::create(b, loc, delta, A);
-  Value deltaB = arith::MulFOp::create(b, loc, delta, B);
   Value one = buildFloat(b, loc, t, 1.0);
   switch (method) {
   case Discretization::zoh: {
@@ -30,19 +28,19 @@ std::pair<Value, Value> mlir::ssm::buildDiscretization(OpBuilder &b,
                                          buildFloat(b, loc, t, 0.0));
     ratio = arith::SelectOp::create(b, loc, isZero, one, ratio);
     return {math::ExpOp::create(b, loc, x),
-            arith::MulFOp::create(b, loc, ratio, deltaB)};
+            arith::MulFOp::create(b, loc, ratio, delta)};
   }
   case Discretization::bilinear: {
     Value half = arith::MulFOp::create(b, loc, x, buildFloat(b, loc, t, 0.5));
     Value denom = arith::SubFOp::create(b, loc, one, half);
     return {arith::DivFOp::create(b, loc, arith::AddFOp::create(b, loc, one, half),
                                   denom),
-            arith::DivFOp::create(b, loc, deltaB, denom)};
+            arith::DivFOp::create(b, loc, delta, denom)};
   }
   case Discretization::euler:
-    return {arith::AddFOp::create(b, loc, one, x), deltaB};
+    return {arith::AddFOp::create(b, loc, one, x), delta};
   case Discretization::mamba:
-    return {math::ExpOp::create(b, loc, x), deltaB};
+    return {math::ExpOp::create(b, loc, x), delta};
   }
   llvm_unreachable("unknown discretization");
 }

@@ -268,10 +268,13 @@ struct SelectiveScanToRecurrence : OpRewritePattern<SelectiveScanOp> {
         [&](OpBuilder &bb, Location l, function_ref<Value(int)> arg) {
           Value step = buildStepSize(bb, l, arg(delta), arg(bias),
                                      op.getDeltaSoftplus(), std::nullopt);
-          auto [abar, bbar] = buildDiscretization(bb, l, method, arg(A), arg(Bm), step);
+          // The input B̄·u as (s·u) ⊗ B: for Mamba's rule s·u is one value
+          // per (step, channel), computed outside the loop over the state.
+          auto [abar, scale] = buildDiscretization(bb, l, method, arg(A), step);
+          Value value = arith::MulFOp::create(bb, l, scale, arg(u));
           Value skip = D >= 0 ? arith::MulFOp::create(bb, l, arg(D), arg(u)) : Value();
           Value gate = z >= 0 ? buildSilu(bb, l, arg(z)) : Value();
-          return Coefficients{abar, arg(u), bbar, arg(Cm), skip, gate};
+          return Coefficients{abar, value, arg(Bm), arg(Cm), skip, gate};
         });
     replace(rewriter, op, core, /*yFirst=*/true);
     return success();

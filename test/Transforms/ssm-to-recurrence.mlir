@@ -3,7 +3,8 @@
 // transposes, no copies) and its coefficients become the region.
 
 // Mamba-1: channel d = (g, p); a diagonal transition exp(δA) per (p, n);
-// δ = softplus(delta + bias) in the region; the state starts from `init`.
+// δ = softplus(delta + bias) in the region; the input B̄u = (δu) ⊗ B, so
+// that δu is a value per (t, p); the state starts from `init`.
 // CHECK-LABEL: func.func @selective_scan
 // CHECK: %[[Y0:.*]] = tensor.empty() : tensor<2x8x5xf32>
 // CHECK: %[[Y:.*]], %[[H:.*]] = ssm.recurrence diagonal forward ins(%{{.*}} [b, (g, p), t], %{{.*}} [b, (g, p), t], %{{.*}} [(g, p), n], %{{.*}} [b, g, n, t], %{{.*}} [b, g, n, t], %{{.*}} [(g, p)], %{{.*}} [(g, p)] : {{.*}}) outs(%[[Y0]] [b, (g, p), t], %{{.*}} [b, (g, p), n] : tensor<2x8x5xf32>, tensor<2x8x4xf32>) {
@@ -12,10 +13,10 @@
 // CHECK: math.log1p
 // CHECK: %[[STEP:.*]] = arith.addf
 // CHECK: %[[X:.*]] = arith.mulf %[[STEP]], %[[A]]
-// CHECK: %[[DB:.*]] = arith.mulf %[[STEP]], %[[B]]
 // CHECK: %[[DECAY:.*]] = math.exp %[[X]]
+// CHECK: %[[DU:.*]] = arith.mulf %[[STEP]], %[[U]]
 // CHECK: %[[SKIP:.*]] = arith.mulf %[[D]], %[[U]]
-// CHECK: ssm.yield %[[DECAY]], %[[U]], %[[DB]], %[[C]], %[[SKIP]]
+// CHECK: ssm.yield %[[DECAY]], %[[DU]], %[[B]], %[[C]], %[[SKIP]]
 // CHECK: return %[[Y]], %[[H]]
 func.func @selective_scan(%u: tensor<2x8x5xf32>, %delta: tensor<2x8x5xf32>, %A: tensor<8x4xf32>,
                           %B: tensor<2x2x4x5xf32>, %C: tensor<2x2x4x5xf32>, %D: tensor<8xf32>,

@@ -39,18 +39,21 @@ public:
                      IRMapping sources = {});
 
   /// A point in a kernel's loop nest: the core indices bound there (b is
-  /// the row inputs are read at), the tile-local index of `p` (`lane`) and
-  /// the values computed at this level. A child scope sees its parents'.
+  /// the row inputs are read at), the tile-local index of `p` (`lane`), the
+  /// index of the step within the block of steps a form computes its
+  /// per-step values for (`step`) and the values computed at this level. A
+  /// child scope sees its parents'.
   struct Scope {
     explicit Scope(const Scope *parent = nullptr) : parent(parent) {
       if (parent) {
         index = parent->index;
         lane = parent->lane;
+        step = parent->step;
       }
     }
     const Scope *parent;
     std::array<Value, RecurrenceOp::kNumDims> index{};
-    Value lane;
+    Value lane, step;
     IRMapping values;
   };
 
@@ -73,10 +76,14 @@ public:
   Value emit(OpBuilder &b, Location loc, Value v, Scope &scope);
 
   /// Records that `v` has been stored in `scratch`: [N, lane], [N] or
-  /// [lane] by its dependences on n and p.
-  void materialize(Value v, Value scratch) { scratches[v] = scratch; }
+  /// [lane] by its dependences on n and p, preceded by the block's `step`
+  /// index when `perStep` (a form that computes a block of steps' values
+  /// ahead of the steps).
+  void materialize(Value v, Value scratch, bool perStep = false) {
+    scratches[v] = {scratch, perStep};
+  }
   /// The scratch buffer `v` was stored in, or null.
-  Value scratchOf(Value v) const { return scratches.lookup(v); }
+  Value scratchOf(Value v) const { return scratches.lookup(v).buffer; }
 
   /// The indices of tensor operand `operand` at `scope` (merged layout
   /// dimensions linearized row-major), replacing the `b` index by `row`
@@ -95,12 +102,15 @@ public:
   Value cutBefore(OpBuilder &b, Location loc, Value i, Value ti, Value begin,
                   Value row) const;
 
-  /// One of `candidates` (region values a form holds per step, the others
-  /// unchanged) whose zero makes a step the identity: the decay 1 (0 as a
-  /// log) and value · key 0, whatever the inputs (taken to be finite); null
-  /// when none does. A form pads steps with it, a select per step instead
+  /// How a form makes a step the identity (decay 1, or 0 as a log, and
+  /// value · key 0, whatever the inputs, taken to be finite) by setting
+  /// some of `candidates`, the region values it holds per step: one
+  /// candidate set to zero, and each other candidate computed from it set
+  /// to the constant (0 or 1) that zero gives it. Empty when no candidate
+  /// does. A form pads steps so, a select per held value and step instead
   /// of two per (step, entry).
-  Value identityAtZero(ArrayRef<Value> candidates) const;
+  SmallVector<std::pair<Value, double>>
+  identityAtZero(ArrayRef<Value> candidates) const;
 
   Type computeType() const { return ct; }
 
@@ -111,7 +121,11 @@ private:
   IRMapping sources;
   Type ct;
   llvm::DenseMap<Value, unsigned> deps;
-  llvm::DenseMap<Value, Value> scratches;
+  struct Scratch {
+    Value buffer;
+    bool perStep = false;
+  };
+  llvm::DenseMap<Value, Scratch> scratches;
   llvm::SetVector<Value> planned;
   unsigned levelMask = 0;
 };

@@ -38,6 +38,10 @@ Value buildStepSize(OpBuilder &b, Location loc, Value dt, Value bias,
 Value buildReductionFMA(OpBuilder &b, Location loc, Value acc, Value lhs,
                         Value rhs);
 
+/// `acc + lhs * rhs` with fast-math `contract` only: LLVM may fuse it into
+/// one FMA (one rounding instead of two), and nothing is reordered.
+Value buildFMA(OpBuilder &b, Location loc, Value acc, Value lhs, Value rhs);
+
 /// A float constant of `type`.
 Value buildFloat(OpBuilder &b, Location loc, Type type, double value);
 

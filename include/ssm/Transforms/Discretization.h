@@ -17,11 +17,14 @@
 
 namespace mlir::ssm {
 
-/// (Ā, B̄) of one diagonal element with rule `method`, from A, B and the
-/// step δ, all scalars of one float type. δ = 0 gives (1, 0) for every rule.
+/// Ā and the factor s of B̄ = s·B of one diagonal element with rule
+/// `method`, from A and the step δ, scalars of one float type. δ = 0 gives
+/// (1, 0) for every rule. B̄ is returned as a factor so that a recurrence
+/// can apply it to its input (s·x) wherever that is cheaper: for Mamba's
+/// rule and Euler's s = δ does not depend on the state entry.
 std::pair<Value, Value> buildDiscretization(OpBuilder &b, Location loc,
                                             Discretization method, Value A,
-                                            Value B, Value delta);
+                                            Value delta);
 
 } // namespace mlir::ssm
 

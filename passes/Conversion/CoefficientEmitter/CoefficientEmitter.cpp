@@ -13,6 +13,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -106,8 +107,10 @@ Value CoefficientEmitter::emit(OpBuilder &b, Location loc, Value v, Scope &scope
   for (const Scope *s = &scope; s; s = s->parent)
     if (Value found = s->values.lookupOrNull(v))
       return found;
-  if (Value scratch = scratches.lookup(v)) {
+  if (auto [scratch, perStep] = scratches.lookup(v); scratch) {
     SmallVector<Value> at;
+    if (perStep)
+      at.push_back(scope.step);
     if (deps.lookup(v) & bit(RecurrenceOp::kN))
       at.push_back(scope.index[RecurrenceOp::kN]);
     if (deps.lookup(v) & bit(RecurrenceOp::kP))
@@ -191,29 +194,45 @@ static Known propagate(Operation &inner, function_ref<Known(Value)> known) {
       });
 }
 
-Value CoefficientEmitter::identityAtZero(ArrayRef<Value> candidates) const {
+SmallVector<std::pair<Value, double>>
+CoefficientEmitter::identityAtZero(ArrayRef<Value> candidates) const {
   Block &block = op.getBody().front();
   YieldOp yield = op.getYield();
   for (Value candidate : candidates) {
     llvm::DenseMap<Value, Known> known{{candidate, Known::Zero}};
+    llvm::DenseSet<Value> fromCandidate{candidate};
     auto lookup = [&](Value v) {
       if (auto it = known.find(v); it != known.end())
         return it->second;
       // Inputs are read; other values come from outside the region.
       return isa<BlockArgument>(v) ? Known::Finite : Known::Any;
     };
-    // The other candidates reach the form as they are, not recomputed from
-    // the zeroed one: nothing is known of those the region computes.
-    for (Operation &inner : block.without_terminator())
-      if (inner.getNumResults() == 1 && !llvm::is_contained(candidates, inner.getResult(0)))
-        known[inner.getResult(0)] = propagate(inner, lookup);
-      else if (inner.getNumResults() == 1 && inner.getResult(0) != candidate)
-        known[inner.getResult(0)] = Known::Any;
+    for (Operation &inner : block.without_terminator()) {
+      if (inner.getNumResults() != 1 || inner.getResult(0) == candidate)
+        continue;
+      known[inner.getResult(0)] = propagate(inner, lookup);
+      if (llvm::any_of(inner.getOperands(),
+                       [&](Value v) { return fromCandidate.contains(v); }))
+        fromCandidate.insert(inner.getResult(0));
+    }
     Known decay = lookup(yield.getRole(YieldOp::kDecay));
     bool noInput = lookup(yield.getRole(YieldOp::kValue)) == Known::Zero ||
                    lookup(yield.getRole(YieldOp::kKey)) == Known::Zero;
-    if (noInput && decay == (op.getLogDecay() ? Known::Zero : Known::One))
-      return candidate;
+    if (!noInput || decay != (op.getLogDecay() ? Known::Zero : Known::One))
+      continue;
+    // The form holds the other candidates as computed from the true
+    // candidate: those computed from it are set too, to constants only.
+    SmallVector<std::pair<Value, double>> settings{{candidate, 0.0}};
+    bool constant = true;
+    for (Value other : candidates) {
+      if (other == candidate || !fromCandidate.contains(other))
+        continue;
+      Known k = lookup(other);
+      constant &= k == Known::Zero || k == Known::One;
+      settings.push_back({other, k == Known::One ? 1.0 : 0.0});
+    }
+    if (constant)
+      return settings;
   }
-  return Value();
+  return {};
 }

@@ -401,10 +401,10 @@ SmallVector<Value> RecurrentKernel::round(Scope &itemScope, Value start,
   SmallVector<SmallVector<Value>> chunk = exchange(series, /*toChunks=*/true);
 
   // The lane's chunk; steps past L are the identity, for the state leaving
-  // the round: a step value whose zero makes them so is zeroed there, else
-  // the entries mask each decay and input (validStep). Masks inside the
+  // the round: step values that make them so are set there, else the
+  // entries mask each decay and input (validStep). Masks inside the
   // entries' loop cost the scan some 20 registers.
-  Value identity = emitter->identityAtZero(stepValues);
+  SmallVector<std::pair<Value, double>> identity = emitter->identityAtZero(stepValues);
   Value first = arith::AddIOp::create(
       b, l, start, arith::MulIOp::create(b, l, lane, index(kChunk)));
   SmallVector<Scope> chunks(kChunk, Scope(&itemScope));
@@ -412,11 +412,16 @@ SmallVector<Value> RecurrentKernel::round(Scope &itemScope, Value start,
   for (int64_t s = 0; s < kChunk; ++s) {
     Value t = arith::AddIOp::create(b, l, first, index(s));
     Value valid = cmp(arith::CmpIPredicate::ult, t, length);
-    if (!identity)
+    if (identity.empty())
       validStep.push_back(valid);
     chunks[s].index[kT] = arith::MinUIOp::create(b, l, t, lastStep);
-    for (auto [v, values] : llvm::zip(stepValues, chunk))
-      chunks[s].values.map(v, v == identity ? select(valid, values[s], zero()) : values[s]);
+    for (auto [v, values] : llvm::zip(stepValues, chunk)) {
+      const auto *set = llvm::find_if(identity, [&](auto &e) { return e.first == v; });
+      chunks[s].values.map(
+          v, set == identity.end()
+                 ? values[s]
+                 : select(valid, values[s], buildFloat(b, l, ct, set->second)));
+    }
     Value skip = skipAt(chunks[s]);
     y.push_back(skip ? skip : zero());
   }

@@ -109,14 +109,6 @@ SmallVector<Value> consecutive(OpBuilder &b, Location loc, Value first,
   return indices;
 }
 
-/// `acc + lhs * rhs` that LLVM may contract into an FMA.
-Value fma(OpBuilder &b, Location loc, Value lhs, Value rhs, Value acc) {
-  auto flags = arith::FastMathFlagsAttr::get(b.getContext(),
-                                             arith::FastMathFlags::contract);
-  Value product = arith::MulFOp::create(b, loc, lhs, rhs, flags);
-  return arith::AddFOp::create(b, loc, acc, product, flags);
-}
-
 /// The per-step vectors of one chunk, scratch of one (row, head) pair:
 /// logDecay[i] = Σ_{k ≤ i} log a_k inside the chunk; weights[j], the weight
 /// exp(s_last − s_j) of step j in the state passed on; segments[i] (with
@@ -473,9 +465,8 @@ std::pair<Value, Value> ChunkedForm::outputs(OpBuilder &b, Location l,
                             Value sum = tensor::ExtractOp::create(
                                 b, l, a[0], ValueRange{p});
                             for (int64_t k = 0; k < width; ++k)
-                              sum = fma(b, l, ws[k],
-                                        read(b, l, YieldOp::kValue, start, js[k], p),
-                                        sum);
+                              sum = buildFMA(b, l, sum, ws[k],
+                                             read(b, l, YieldOp::kValue, start, js[k], p));
                             return {tensor::InsertOp::create(b, l, sum, a[0],
                                                              ValueRange{p})};
                           })
@@ -555,9 +546,8 @@ Value ChunkedForm::passState(OpBuilder &b, Location l, Value start, Value count,
                                    Value e = tensor::ExtractOp::create(
                                        b, l, a[0], ValueRange{p, n});
                                    for (int64_t k = 0; k < width; ++k)
-                                     e = fma(b, l, coefs[k],
-                                             read(b, l, YieldOp::kKey, start, js[k], n),
-                                             e);
+                                     e = buildFMA(b, l, e, coefs[k],
+                                                  read(b, l, YieldOp::kKey, start, js[k], n));
                                    return {tensor::InsertOp::create(
                                        b, l, e, a[0], ValueRange{p, n})};
                                  })

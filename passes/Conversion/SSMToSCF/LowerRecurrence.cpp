@@ -63,6 +63,13 @@ struct Config {
 constexpr int64_t kMinVectorHead = 8, kMaxVectorHead = 128;
 /// Bytes: one cache line, one AVX-512 vector.
 constexpr int64_t kScratchAlignment = 64;
+/// Steps whose per-step coefficients (step sizes, skip, gate: everything
+/// but the update of the state) the recurrent form computes together, in a
+/// loop of their own ahead of the recurrence over them. Inside the
+/// recurrence that code (a softplus, strided reads) sat on the critical
+/// path of every step; on its own it has no dependence between steps and
+/// overlaps freely. 16 steps of a 64-row head are 4 KB per value.
+constexpr int64_t kStepBlock = 16;
 
 /// The configuration ssm-select-algorithm recorded (its defaults where the
 /// op went through no configuration step), and whether the inner update
@@ -173,9 +180,11 @@ private:
   struct Item {
     Scope scope;
     Value row, begin, end;
-    /// State [N, tile], output sums and gates [tile].
+    /// State [N, tile]; output sums and gates of a block of steps
+    /// [kStepBlock, tile].
     Value h, acc, gates;
-    /// Coefficients along p computed per step, and their [tile] buffers.
+    /// Coefficients computed per step ahead of the recurrence, along p or
+    /// not, and their [kStepBlock, tile] or [kStepBlock] buffers.
     SmallVector<Value> stepValues, stepBuffers;
   };
   /// Computes the planned values of `level` (p, n or both, no t) once per
@@ -183,8 +192,13 @@ private:
   void materializeLevel(OpBuilder &b, Location l, Item &item, unsigned level);
   void prepareItem(OpBuilder &b, Location l, Item &item);
   Value loadState(OpBuilder &b, Location l, Value state, Scope &s, Value row);
-  /// One time step of the recurrent form; returns the updated y.
-  Value step(OpBuilder &b, Location l, Item &item, Value i, Value y);
+  /// The scope of step `i` (counted from item.begin in the order of
+  /// processing), the `s`-th of its block.
+  Scope stepScope(OpBuilder &b, Location l, const Item &item, Value i, Value s);
+  /// The block of `count` steps from `first`: the per-step coefficients,
+  /// then the recurrence, then the outputs; returns the updated y.
+  Value block(OpBuilder &b, Location l, Item &item, Value first, Value count,
+              Value y);
   /// The state update and output sums of one step, with scalar loops over
   /// the lanes (LLVM vectorizes them) or on explicit vectors.
   void updateScalar(OpBuilder &b, Location l, Item &item, Scope &step,
@@ -282,13 +296,21 @@ void Lowering::prepareItem(OpBuilder &b, Location l, Item &item) {
                             : buildFloat(b, l, ct, 0.0);
     memref::StoreOp::create(b, l, v, item.h, ValueRange{s.index[kN], s.lane});
   });
-  // Per-step scratch: coefficients along p, the output sum, the gate.
-  item.stepValues = emitter.plannedAt(T | P);
+  // Per-block scratch: the per-step coefficients, the output sums, the
+  // gates; no longer than a sequence of known length.
+  std::optional<int64_t> length = getConstantIntValue(extents[kT]);
+  Value steps = arith::ConstantIndexOp::create(
+      b, l, length ? std::clamp<int64_t>(*length, 1, kStepBlock) : kStepBlock);
+  item.stepValues.clear();
   item.stepBuffers.clear();
-  for (size_t i = 0; i < item.stepValues.size(); ++i)
-    item.stepBuffers.push_back(alloc(b, l, {tile}));
-  item.acc = alloc(b, l, {tile});
-  item.gates = yield.getRole(YieldOp::kGate) ? alloc(b, l, {tile}) : Value();
+  for (unsigned level : {T, T | P})
+    for (Value v : emitter.plannedAt(level)) {
+      item.stepValues.push_back(v);
+      item.stepBuffers.push_back(level & P ? alloc(b, l, {steps, tile})
+                                           : alloc(b, l, {steps}));
+    }
+  item.acc = alloc(b, l, {steps, tile});
+  item.gates = yield.getRole(YieldOp::kGate) ? alloc(b, l, {steps, tile}) : Value();
 }
 
 Value Lowering::loadState(OpBuilder &b, Location l, Value state, Scope &s,
@@ -308,17 +330,16 @@ void Lowering::updateScalar(OpBuilder &b, Location l, Item &item, Scope &step,
           b, l, emitter.emit(b, l, yield.getRole(YieldOp::kValue), s),
           emitter.emit(b, l, yield.getRole(YieldOp::kKey), s));
       SmallVector<Value, 2> at{s.index[kN], s.lane};
-      Value next = arith::AddFOp::create(
-          b, l,
-          arith::MulFOp::create(b, l, decay, memref::LoadOp::create(b, l, item.h, at)),
-          input);
+      Value next =
+          buildFMA(b, l, input, decay, memref::LoadOp::create(b, l, item.h, at));
       memref::StoreOp::create(b, l, next, item.h, at);
+      SmallVector<Value, 2> out{s.step, s.lane};
       memref::StoreOp::create(
           b, l,
-          buildReductionFMA(b, l, memref::LoadOp::create(b, l, item.acc, s.lane),
+          buildReductionFMA(b, l, memref::LoadOp::create(b, l, item.acc, out),
                             emitter.emit(b, l, yield.getRole(YieldOp::kQuery), s),
                             next),
-          item.acc, s.lane);
+          item.acc, out);
     });
   });
 }
@@ -334,13 +355,15 @@ void Lowering::updateVector(OpBuilder &b, Location l, Item &item, Scope &step,
   Value value = yield.getRole(YieldOp::kValue);
   Value valueVector =
       emitter.dependences(value) & P
-          ? vector::LoadOp::create(b, l, type, emitter.scratchOf(value), c0).getResult()
+          ? vector::LoadOp::create(b, l, type, emitter.scratchOf(value),
+                                   ValueRange{step.step, c0})
+                .getResult()
           : vector::BroadcastOp::create(b, l, type, emitter.emit(b, l, value, step))
                 .getResult();
   Value decayVector = vector::BroadcastOp::create(b, l, type, stepDecay);
   auto sum = scf::ForOp::create(
       b, l, c0, extents[kN], c1,
-      ValueRange{vector::LoadOp::create(b, l, type, item.acc, c0)},
+      ValueRange{vector::LoadOp::create(b, l, type, item.acc, ValueRange{step.step, c0})},
       [&](OpBuilder &b, Location l, Value n, ValueRange accv) {
         Scope sn(&step);
         sn.index[kN] = n;
@@ -359,62 +382,88 @@ void Lowering::updateVector(OpBuilder &b, Location l, Item &item, Scope &step,
             ValueRange{arith::AddFOp::create(
                 b, l, accv[0], arith::MulFOp::create(b, l, query, next, flags), flags)});
       });
-  vector::StoreOp::create(b, l, sum.getResult(0), item.acc, c0);
+  vector::StoreOp::create(b, l, sum.getResult(0), item.acc, ValueRange{step.step, c0});
 }
 
-Value Lowering::step(OpBuilder &b, Location l, Item &item, Value i, Value y) {
-  bool reverse = op.getDirection() == Direction::reverse;
-  Value ti = reverse ? arith::SubIOp::create(
-                           b, l, arith::SubIOp::create(b, l, item.end, c1),
-                           arith::SubIOp::create(b, l, i, item.begin))
-                           .getResult()
-                     : i;
+Scope Lowering::stepScope(OpBuilder &b, Location l, const Item &item, Value i,
+                          Value s) {
   Scope step(&item.scope);
-  step.index[kT] = ti;
-  if (Value cut = emitter.cutBefore(b, l, i, ti, item.begin, item.scope.index[kB]))
-    scf::IfOp::create(b, l, cut, [&](OpBuilder &b, Location l) {
-      overState(b, l, item.scope, [&](OpBuilder &b, Location l, Scope &s) {
-        memref::StoreOp::create(b, l, buildFloat(b, l, ct, 0.0), item.h,
-                                ValueRange{s.index[kN], s.lane});
-      });
-      scf::YieldOp::create(b, l);
-    });
-  for (Value v : emitter.plannedAt(T))
-    emitter.emit(b, l, v, step);
-  unsigned decayLevel = emitter.dependences(yield.getRole(YieldOp::kDecay)) & (P | N);
-  Value stepDecay = decayLevel ? Value() : decayAt(b, l, step);
+  step.index[kT] = op.getDirection() == Direction::reverse
+                       ? arith::SubIOp::create(
+                             b, l, arith::SubIOp::create(b, l, item.end, c1),
+                             arith::SubIOp::create(b, l, i, item.begin))
+                             .getResult()
+                       : i;
+  step.step = s;
+  return step;
+}
 
+Value Lowering::block(OpBuilder &b, Location l, Item &item, Value first,
+                      Value count, Value y) {
+  // The per-step coefficients of the block, then the scratch holds them.
   Value gate = yield.getRole(YieldOp::kGate);
-  overLanes(b, l, step, [&](OpBuilder &b, Location l, Scope &s) {
+  loop(b, l, c0, count, [&](OpBuilder &b, Location l, Value s) {
+    Scope step = stepScope(b, l, item, arith::AddIOp::create(b, l, first, s), s);
     for (auto [v, buffer] : llvm::zip(item.stepValues, item.stepBuffers))
-      memref::StoreOp::create(b, l, emitter.emit(b, l, v, s), buffer, s.lane);
-    memref::StoreOp::create(b, l, emitter.emit(b, l, yield.getRole(YieldOp::kSkip), s),
-                            item.acc, s.lane);
-    if (gate)
-      memref::StoreOp::create(b, l, emitter.emit(b, l, gate, s), item.gates, s.lane);
+      if (!(emitter.dependences(v) & P))
+        memref::StoreOp::create(b, l, emitter.emit(b, l, v, step), buffer, s);
+    overLanes(b, l, step, [&](OpBuilder &b, Location l, Scope &at) {
+      SmallVector<Value, 2> out{s, at.lane};
+      for (auto [v, buffer] : llvm::zip(item.stepValues, item.stepBuffers))
+        if (emitter.dependences(v) & P)
+          memref::StoreOp::create(b, l, emitter.emit(b, l, v, at), buffer, out);
+      memref::StoreOp::create(b, l, emitter.emit(b, l, yield.getRole(YieldOp::kSkip), at),
+                              item.acc, out);
+      if (gate)
+        memref::StoreOp::create(b, l, emitter.emit(b, l, gate, at), item.gates, out);
+    });
   });
   for (auto [v, buffer] : llvm::zip(item.stepValues, item.stepBuffers))
-    emitter.materialize(v, buffer);
+    emitter.materialize(v, buffer, /*perStep=*/true);
 
-  if (config.vectorHead)
-    updateVector(b, l, item, step, stepDecay);
-  else
-    updateScalar(b, l, item, step, stepDecay);
-
-  auto out = scf::ForOp::create(
-      b, l, c0, width, c1, ValueRange{y},
-      [&](OpBuilder &b, Location l, Value lane, ValueRange yc) {
-        Scope s(&step);
-        bindLane(b, l, s, lane);
-        Value v = memref::LoadOp::create(b, l, item.acc, lane);
-        if (item.gates)
-          v = arith::MulFOp::create(b, l, v,
-                                    memref::LoadOp::create(b, l, item.gates, lane));
-        Value next = yc[0];
-        storeOutput(b, l, next, s, v);
-        scf::YieldOp::create(b, l, next);
+  // The recurrence over the block.
+  unsigned decayLevel = emitter.dependences(yield.getRole(YieldOp::kDecay)) & (P | N);
+  loop(b, l, c0, count, [&](OpBuilder &b, Location l, Value s) {
+    Value i = arith::AddIOp::create(b, l, first, s);
+    Scope step = stepScope(b, l, item, i, s);
+    if (Value cut = emitter.cutBefore(b, l, i, step.index[kT], item.begin,
+                                      item.scope.index[kB]))
+      scf::IfOp::create(b, l, cut, [&](OpBuilder &b, Location l) {
+        overState(b, l, item.scope, [&](OpBuilder &b, Location l, Scope &at) {
+          memref::StoreOp::create(b, l, buildFloat(b, l, ct, 0.0), item.h,
+                                  ValueRange{at.index[kN], at.lane});
+        });
+        scf::YieldOp::create(b, l);
       });
-  return out.getResult(0);
+    Value stepDecay = decayLevel ? Value() : decayAt(b, l, step);
+    if (config.vectorHead)
+      updateVector(b, l, item, step, stepDecay);
+    else
+      updateScalar(b, l, item, step, stepDecay);
+  });
+
+  // The block's outputs, gated.
+  auto steps = scf::ForOp::create(
+      b, l, c0, count, c1, ValueRange{y},
+      [&](OpBuilder &b, Location l, Value s, ValueRange ys) {
+        Scope step = stepScope(b, l, item, arith::AddIOp::create(b, l, first, s), s);
+        auto lanes = scf::ForOp::create(
+            b, l, c0, width, c1, ys,
+            [&](OpBuilder &b, Location l, Value lane, ValueRange yc) {
+              Scope at(&step);
+              bindLane(b, l, at, lane);
+              SmallVector<Value, 2> out{s, lane};
+              Value v = memref::LoadOp::create(b, l, item.acc, out);
+              if (item.gates)
+                v = arith::MulFOp::create(b, l, v,
+                                          memref::LoadOp::create(b, l, item.gates, out));
+              Value next = yc[0];
+              storeOutput(b, l, next, at, v);
+              scf::YieldOp::create(b, l, next);
+            });
+        scf::YieldOp::create(b, l, lanes.getResults());
+      });
+  return steps.getResult(0);
 }
 
 Value Lowering::storeFinalState(OpBuilder &b, Location l, Item &item, Value dest) {
@@ -462,10 +511,13 @@ void Lowering::lowerRecurrent() {
         if (cu)
           std::tie(item.begin, item.end) = sequenceBounds(b, l, cu, row, extents[kT]);
         prepareItem(b, l, item);
+        Value blockSize = arith::ConstantIndexOp::create(b, l, kStepBlock);
         auto timeLoop = scf::ForOp::create(
-            b, l, item.begin, item.end, c1, ValueRange{carried[0]},
-            [&](OpBuilder &b, Location l, Value i, ValueRange y) {
-              scf::YieldOp::create(b, l, step(b, l, item, i, y[0]));
+            b, l, item.begin, item.end, blockSize, ValueRange{carried[0]},
+            [&](OpBuilder &b, Location l, Value first, ValueRange y) {
+              Value count = arith::MinUIOp::create(
+                  b, l, blockSize, arith::SubIOp::create(b, l, item.end, first));
+              scf::YieldOp::create(b, l, block(b, l, item, first, count, y[0]));
             });
         if (!state)
           return {timeLoop.getResult(0)};
@@ -509,11 +561,12 @@ void Lowering::lowerDecode() {
                     sn.index[kN] = n;
                     SmallVector<Value> at = emitter.indicesOf(b, l, stateOperand, sn);
                     Value decay = rowDecay ? rowDecay : decayAt(b, l, sn);
-                    Value next = arith::AddFOp::create(
-                        b, l, arith::MulFOp::create(b, l, decay, load(b, l, inner[0], at, ct)),
+                    Value next = buildFMA(
+                        b, l,
                         arith::MulFOp::create(
                             b, l, emitter.emit(b, l, yield.getRole(YieldOp::kValue), sn),
-                            emitter.emit(b, l, yield.getRole(YieldOp::kKey), sn)));
+                            emitter.emit(b, l, yield.getRole(YieldOp::kKey), sn)),
+                        decay, load(b, l, inner[0], at, ct));
                     Value newState = tensor::InsertOp::create(
                         b, l, convertFloat(b, l, next, stateElement), inner[0], at);
                     Value sum = buildReductionFMA(

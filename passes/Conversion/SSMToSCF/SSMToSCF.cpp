@@ -64,9 +64,11 @@ struct LowerDiscretize : OpRewritePattern<DiscretizeOp> {
         ValueRange{op.getA(), op.getB(), op.getDelta()}, ValueRange{empty, empty},
         SmallVector<AffineMap>(5, id), iterators,
         [&](OpBuilder &b, Location nl, ValueRange args) {
-          auto [abar, bbar] = buildDiscretization(
-              b, nl, method, convertFloat(b, nl, args[0], ct),
-              convertFloat(b, nl, args[1], ct), convertFloat(b, nl, args[2], ct));
+          auto [abar, scale] = buildDiscretization(b, nl, method,
+                                                   convertFloat(b, nl, args[0], ct),
+                                                   convertFloat(b, nl, args[2], ct));
+          Value bbar =
+              arith::MulFOp::create(b, nl, scale, convertFloat(b, nl, args[1], ct));
           linalg::YieldOp::create(b, nl,
                                   ValueRange{convertFloat(b, nl, abar, element),
                                              convertFloat(b, nl, bbar, element)});

@@ -21,8 +21,10 @@ func.func @discretize(%a: tensor<4x8xbf16>) -> (tensor<4x8xbf16>, tensor<4x8xbf1
 // its recurrent form: one loop over work items (row x tile of channels),
 // marked parallel; the state in an [N, tile] scratch buffer seeded from the
 // initial state; time-invariant c copied once per item into an [N, tile]
-// buffer; reverse runs t = L - 1 - i; a reset zeroes the state before the
-// step; one read of a tensor passed as two operands.
+// buffer; time in blocks of at most 16 steps (here all 8), each with a loop
+// storing the per-step values (x) in [block, tile] scratch, the recurrence
+// reading them, and the outputs; reverse runs t = L - 1 - i; a reset zeroes
+// the state before the step; one read of a tensor passed as two operands.
 // CHECK-LABEL: func.func @scan
 // CHECK-SAME: %[[X:[^:]*]]: tensor<2x8x4xf32>, %[[A:[^:]*]]: tensor<2x8x4x16xf32>, %[[C:[^:]*]]: tensor<4x16xf32>, %[[H0:[^:]*]]: tensor<2x4x16xf32>, %[[R:[^:]*]]: tensor<2x8xi1>
 // CHECK-NOT: ssm.
@@ -32,19 +34,29 @@ func.func @discretize(%a: tensor<4x8xbf16>) -> (tensor<4x8xbf16>, tensor<4x8xbf1
 // CHECK: tensor.extract %[[C]]
 // CHECK: %[[H:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x4xf32>
 // CHECK: tensor.extract %[[H0]]
-// CHECK: scf.for %[[I:[a-z0-9]+]] =
+// CHECK: %[[XS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<8x4xf32>
+// CHECK: scf.for %[[FIRST:[a-z0-9]+]] = %{{.*}} to %{{.*}} step %c16
+// CHECK: scf.for %[[S:[a-z0-9]+]] =
+// CHECK: %[[I:.*]] = arith.addi %[[FIRST]], %[[S]]
 // CHECK: %[[T:.*]] = arith.subi %{{.*}}, %[[I]] : index
+// CHECK: scf.for %[[L0:[a-z0-9]+]] =
+// CHECK: %[[XT:.*]] = tensor.extract %[[X]][%{{.*}}, %[[T]], %[[L0]]]
+// CHECK: memref.store %[[XT]], %[[XS]][%[[S]], %[[L0]]]
+// CHECK: scf.for %[[S2:[a-z0-9]+]] =
+// CHECK: %[[T2:.*]] = arith.subi
 // CHECK: %[[CUT:.*]] = tensor.extract %[[R]]
 // CHECK: scf.if
 // CHECK: memref.store %{{.*}}, %[[H]]
-// CHECK: tensor.extract %[[X]][%{{.*}}, %[[T]], %{{.*}}]
 // CHECK: scf.for %[[N:[a-z0-9]+]] =
 // CHECK: scf.for %[[L:[a-z0-9]+]] =
-// CHECK: tensor.extract %[[A]][%{{.*}}, %[[T]], %[[L]], %[[N]]]
+// CHECK: tensor.extract %[[A]][%{{.*}}, %[[T2]], %[[L]], %[[N]]]
 // CHECK-NOT: tensor.extract %[[A]]
+// CHECK: memref.load %[[XS]][%[[S2]], %[[L]]]
 // CHECK: memref.load %[[H]][%[[N]], %[[L]]]
 // CHECK: memref.load %[[CT]][%[[N]], %[[L]]]
-// CHECK: tensor.insert %{{.*}} into %{{.*}}[%{{.*}}, %[[T]], %{{.*}}]
+// CHECK: scf.for %[[S3:[a-z0-9]+]] =
+// CHECK: %[[T3:.*]] = arith.subi
+// CHECK: tensor.insert %{{.*}} into %{{.*}}[%{{.*}}, %[[T3]], %{{.*}}]
 // CHECK: tensor.insert %{{.*}} : tensor<2x4x16xf32>
 // CHECK: return %[[OUT]]#0, %[[OUT]]#1
 func.func @scan(%x: tensor<2x8x4xf32>, %a: tensor<2x8x4x16xf32>, %c: tensor<4x16xf32>,
@@ -111,21 +123,30 @@ func.func @conv(%x: tensor<1x4x8xf32>, %w: tensor<4x4xf32>, %s0: tensor<1x4x3xf3
 
 // The selective scan: one work item per (batch row, group, tile of the
 // group's channels), with the state in a [N, tile] scratch buffer and the
-// channel loop innermost; A copied once per item; softplus once per
-// (t, channel); the discretization inside the state loop; no discretize op
-// and no [B, L, D, N] tensor.
+// channel loop innermost; A copied once per item; softplus and δu once per
+// (t, channel), ahead of the recurrence, in [block, tile] scratch; the
+// discretization inside the state loop; no discretize op and no
+// [B, L, D, N] tensor.
 // CHECK-LABEL: func.func @selective_scan
 // CHECK-NOT: ssm.
 // CHECK-NOT: tensor<1x8x4x16
 // CHECK: scf.for
 // CHECK: %[[AT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x2xf32>
 // CHECK: %[[H:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x2xf32>
+// CHECK: %[[DELTA:.*]] = memref.alloc() {alignment = 64 : i64} : memref<8x2xf32>
+// CHECK: %[[DU:.*]] = memref.alloc() {alignment = 64 : i64} : memref<8x2xf32>
+// CHECK: scf.for
 // CHECK: scf.for
 // CHECK: math.log1p
+// CHECK: memref.store %{{.*}}, %[[DELTA]]
+// CHECK: memref.store %{{.*}}, %[[DU]]
+// CHECK: scf.for %[[S:.*]] = %{{.*}} to %{{.*}}
 // CHECK: scf.for %[[N:.*]] = %{{.*}} to %{{.*}}
 // CHECK: scf.for %[[CH:.*]] = %{{.*}} to %{{.*}}
+// CHECK: memref.load %[[DELTA]][%[[S]], %[[CH]]]
 // CHECK: memref.load %[[AT]][%[[N]], %[[CH]]]
 // CHECK: math.exp
+// CHECK: memref.load %[[DU]][%[[S]], %[[CH]]]
 // CHECK: memref.store %{{.*}}, %[[H]][%[[N]], %[[CH]]]
 // CHECK: tensor.insert
 // CHECK: return
@@ -140,20 +161,28 @@ func.func @selective_scan(%u: tensor<1x4x8xf32>, %A: tensor<4x16xf32>, %B: tenso
 // -----
 
 // The SSD's recurrent form: one work item per (batch row, head); the state in an [N, P] scratch buffer in f32; one decay per
-// (t, head); the channel loop innermost; the final state, rounded to bf16
-// once after the time loop.
+// (t, head), its logarithm stored per step of the block; the channel loop
+// innermost; the final state, rounded to bf16 once after the time loop.
 // CHECK-LABEL: func.func @ssd
 // CHECK: scf.for %[[ITEM:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
 // CHECK: %[[H:.*]] = memref.alloc() {alignment = 64 : i64} : memref<5x3xf32>
-// CHECK: scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<7xf32>
+// CHECK: %[[LOGDECAY:.*]] = memref.alloc() {alignment = 64 : i64} : memref<7xf32>
+// CHECK: scf.for %[[FIRST:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK: memref.store %{{.*}}, %[[LOGDECAY]]
+// CHECK: }
+// CHECK: scf.for %[[S:.*]] = %{{.*}} to %{{.*}}
+// CHECK-NEXT: %[[T:.*]] = arith.addi %[[FIRST]], %[[S]]
+// CHECK-NEXT: memref.load %[[LOGDECAY]][%[[S]]]
 // CHECK: math.exp
 // CHECK-NOT: math.exp
-// CHECK: memref.store %{{.*}} : memref<3xf32>
 // CHECK: scf.for %[[N:[a-z0-9]+]] = %{{.*}} to %{{.*}}
 // CHECK: scf.for %[[P:[a-z0-9]+]] = %{{.*}} to %{{.*}}
 // CHECK: memref.load %[[H]][%[[N]], %[[P]]]
 // CHECK: memref.store %{{.*}}, %[[H]][%[[N]], %[[P]]]
-// CHECK: tensor.insert %{{.*}} into %{{.*}}[%{{.*}}, %[[T]], %{{.*}}, %{{.*}}] : tensor<2x7x4x3xf32>
+// CHECK: scf.for %[[S2:.*]] = %{{.*}} to %{{.*}}
+// CHECK: %[[T2:.*]] = arith.addi %[[FIRST]], %[[S2]]
+// CHECK: tensor.insert %{{.*}} into %{{.*}}[%{{.*}}, %[[T2]], %{{.*}}, %{{.*}}] : tensor<2x7x4x3xf32>
 // CHECK: arith.truncf %{{.*}} : f32 to bf16
 // CHECK: tensor.insert %{{.*}} : tensor<2x4x3x5xbf16>
 func.func @ssd(%x: tensor<2x7x4x3xf32>, %dt: tensor<2x7x4xf32>, %A: tensor<4xf32>,
@@ -173,7 +202,7 @@ func.func @ssd(%x: tensor<2x7x4x3xf32>, %dt: tensor<2x7x4xf32>, %A: tensor<4xf32
 // the loop over n in registers.
 // CHECK-LABEL: func.func @ssd_vector_head
 // CHECK: %[[H:.*]] = memref.alloc() {alignment = 64 : i64} : memref<5x16xf32>
-// CHECK: %[[DX:.*]] = vector.load %{{.*}}[%{{.*}}] : memref<16xf32>, vector<16xf32>
+// CHECK: %[[DX:.*]] = vector.load %{{.*}}[%{{.*}}, %{{.*}}] : memref<7x16xf32>, vector<16xf32>
 // CHECK: %[[SUM:.*]] = scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<16xf32>)
 // CHECK: %[[ROW:.*]] = vector.load %[[H]][%[[N]], %{{.*}}] : memref<5x16xf32>, vector<16xf32>
 // CHECK: vector.store %{{.*}}, %[[H]][%[[N]], %{{.*}}] : memref<5x16xf32>, vector<16xf32>
