@@ -59,7 +59,7 @@ constexpr int64_t kDiagonalTile = 16;
 bool chunkable(RecurrenceOp op) {
   return op.getTransition() == Transition::scalar && op.getLogDecay() &&
          op.getDirection() == Direction::forward && !op.getReset() &&
-         op.hasDim(RecurrenceOp::kT);
+         op.hasDim(RecurrenceOp::kT) && op.hasOuterProductTerms();
 }
 
 /// The cost model's choice for `op`, or nullopt when it cannot weigh the
@@ -144,19 +144,6 @@ int64_t mmaSyncSharedBytes(int64_t q, int64_t n) {
          4 * 2 * q;
 }
 
-/// Whether the GPU's chunked kernels compute `op`'s terms: chunkable, with
-/// keys and queries per (step, entry) and values per (step, channel).
-bool gpuChunkable(RecurrenceOp op) {
-  if (!chunkable(op))
-    return false;
-  constexpr unsigned P = 1u << RecurrenceOp::kP, N = 1u << RecurrenceOp::kN;
-  llvm::DenseMap<Value, unsigned> deps = op.computeDependences();
-  YieldOp yield = op.getYield();
-  return !(deps.lookup(yield.getRole(YieldOp::kKey)) & P) &&
-         !(deps.lookup(yield.getRole(YieldOp::kQuery)) & P) &&
-         !(deps.lookup(yield.getRole(YieldOp::kValue)) & N);
-}
-
 /// The chunked kernel for `op` on `chip`, as (chunk length, tile): the
 /// wgmma kernel where it fits, else the mma.sync kernel with the longer of
 /// its chunks, within the op's chunk_size (when it names one: the default
@@ -211,7 +198,7 @@ struct SSMSelectGPUAlgorithmPass
 
 bool mlir::ssm::fitsGPUChunkedKernel(RecurrenceOp op, int64_t chunk,
                                      int64_t tile, GPUChip chip) {
-  if (!gpuChunkable(op) || !op.getComputeType().isF32())
+  if (!chunkable(op) || !op.getComputeType().isF32())
     return false;
   SmallVector<int64_t> extents = op.getStaticExtents();
   int64_t p = extents[RecurrenceOp::kP], n = extents[RecurrenceOp::kN];

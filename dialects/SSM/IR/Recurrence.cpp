@@ -519,6 +519,15 @@ LogicalResult RecurrenceOp::verify() {
   return success();
 }
 
+bool RecurrenceOp::hasOuterProductTerms() {
+  llvm::DenseMap<Value, unsigned> deps = computeDependences();
+  YieldOp yield = getYield();
+  auto on = [&](YieldOp::Role role, unsigned dim) {
+    return (deps.lookup(yield.getRole(role)) & (1u << dim)) != 0;
+  };
+  return !on(YieldOp::kValue, kN) && !on(YieldOp::kKey, kP) && !on(YieldOp::kQuery, kP);
+}
+
 LogicalResult RecurrenceOp::verifyRegions() {
   Block &block = getBody().front();
   if (block.getNumArguments() != getInputs().size())
@@ -564,5 +573,9 @@ LogicalResult RecurrenceOp::verifyRegions() {
   if (failed(forbid(YieldOp::kSkip, "skip", 1u << kN, "an output term may not")) ||
       failed(forbid(YieldOp::kGate, "gate", 1u << kN, "an output term may not")))
     return failure();
+  if (getForm() == RecurrenceForm::chunked && !hasOuterProductTerms())
+    return yield.emitOpError()
+           << "the chunked form needs a value that does not depend on n and a key "
+              "and query that do not depend on p (its input term is value ⊗ key)";
   return success();
 }

@@ -182,7 +182,8 @@ private:
 
   /// Coefficient `role` at step `i` of the chunk starting at `start`, at
   /// row (or entry) `index`: from the chunk's scratch when the region
-  /// computes it, else read from its input.
+  /// computes it (the emitter knows it as materialized per step), else read
+  /// from its input.
   Value read(OpBuilder &b, Location l, Role role, Value start, Value i,
              Value index);
   /// Σ_n lhs(n)·rhs(k, n) for k < width in one pass over n, reassociable so
@@ -204,6 +205,11 @@ private:
   static bool alongEntries(Role role) {
     return role == YieldOp::kKey || role == YieldOp::kQuery;
   }
+  /// Whether coefficient `role` varies along its dimension (n or p).
+  bool variesAlong(Role role) {
+    unsigned dim = alongEntries(role) ? RecurrenceOp::kN : RecurrenceOp::kP;
+    return emitter.dependences(yield.getRole(role)) & CoefficientEmitter::bit(dim);
+  }
 
   // Op accessors are not const; reading them changes nothing.
   mutable RecurrenceOp op;
@@ -220,7 +226,7 @@ private:
   // row, and the scratch [longest, P or N] of each computed coefficient.
   CoefficientEmitter::Scope item;
   Value stateRow;
-  std::array<Value, 6> scratchOf{};
+  SmallVector<std::pair<Role, Value>> scratches;
 };
 
 void ChunkedForm::setPair(OpBuilder &b, Location l, Value row, Value head,
@@ -234,31 +240,35 @@ void ChunkedForm::setPair(OpBuilder &b, Location l, Value row, Value head,
   stateRow = row;
   for (Value v : emitter.plannedAt(0))
     emitter.emit(b, l, v, item);
+  scratches.clear();
   for (Role role : {YieldOp::kValue, YieldOp::kKey, YieldOp::kQuery,
                     YieldOp::kSkip, YieldOp::kGate}) {
     Value v = yield.getRole(role);
-    scratchOf[role] = Value();
     if (!v || isa<BlockArgument>(v) || (role == YieldOp::kSkip && !hasSkip))
       continue;
+    // [steps, N or P] as the emitter indexes it: by the step, then by n or
+    // p where the value depends on it.
+    SmallVector<Value, 2> sizes{longest};
+    if (variesAlong(role))
+      sizes.push_back(alongEntries(role) ? stateSize : headDim);
     SmallVector<Value> dynamic;
     SmallVector<int64_t> shape;
-    for (Value size : {longest, alongEntries(role) ? stateSize : headDim}) {
+    for (Value size : sizes) {
       std::optional<int64_t> constant = getConstantIntValue(size);
       shape.push_back(constant ? *constant : ShapedType::kDynamic);
       if (!constant)
         dynamic.push_back(size);
     }
-    scratchOf[role] =
-        memref::AllocOp::create(b, l, MemRefType::get(shape, ct), dynamic);
+    scratches.push_back(
+        {role, memref::AllocOp::create(b, l, MemRefType::get(shape, ct), dynamic)});
   }
 }
 
 Value ChunkedForm::read(OpBuilder &b, Location l, Role role, Value start,
                         Value i, Value index) {
-  if (Value scratch = scratchOf[role])
-    return memref::LoadOp::create(b, l, scratch, ValueRange{i, index});
   CoefficientEmitter::Scope at(&item);
   at.index[RecurrenceOp::kT] = arith::AddIOp::create(b, l, start, i);
+  at.step = i;
   unsigned dim = alongEntries(role) ? RecurrenceOp::kN : RecurrenceOp::kP;
   at.index[dim] = index;
   at.lane = index;
@@ -360,13 +370,17 @@ ChunkVectors ChunkedForm::prepare(OpBuilder &b, Location l, Value start,
              emitter.plannedAt(CoefficientEmitter::bit(RecurrenceOp::kT)))
           emitter.emit(b, l, planned, step);
         // The coefficients the region computes, once per chunk.
-        for (Role role : {YieldOp::kValue, YieldOp::kKey, YieldOp::kQuery,
-                          YieldOp::kSkip, YieldOp::kGate}) {
-          Value scratchBuffer = scratchOf[role];
-          if (!scratchBuffer)
-            continue;
+        for (auto &entry : scratches) {
+          // Named copies: the loop body's lambda captures them.
+          Role role = entry.first;
+          Value scratchBuffer = entry.second;
           unsigned dim = alongEntries(role) ? RecurrenceOp::kN : RecurrenceOp::kP;
           Value along = alongEntries(role) ? stateSize : headDim;
+          if (!variesAlong(role)) {
+            memref::StoreOp::create(b, l, emitter.emit(b, l, yield.getRole(role), step),
+                                    scratchBuffer, i);
+            continue;
+          }
           scf::ForOp::create(
               b, l, c0, along, c1, ValueRange{},
               [&](OpBuilder &b, Location l, Value index, ValueRange) {
@@ -395,6 +409,8 @@ ChunkVectors ChunkedForm::prepare(OpBuilder &b, Location l, Value start,
         next.push_back(seg);
         return next;
       });
+  for (auto [role, scratchBuffer] : scratches)
+    emitter.materialize(yield.getRole(role), scratchBuffer, /*perStep=*/true);
   v.logDecay = prep.getResult(0);
   if (seq)
     v.segments = prep.getResult(2);

@@ -83,15 +83,10 @@ Config configure(RecurrenceOp op, const CoefficientEmitter &emitter) {
                      rows % *config.tile == 0;
   // Explicit vectors when every operand of the inner update is a
   // per-step scalar, a per-row vector or a per-entry scalar.
-  YieldOp yield = op.getYield();
-  auto dims = [&](YieldOp::Role role) {
-    return emitter.dependences(yield.getRole(role)) & (T | P | N);
-  };
   config.vectorHead = op.getTransition() == Transition::scalar &&
                       op.hasDim(kT) && config.fullTiles &&
                       *config.tile >= kMinVectorHead && *config.tile <= kMaxVectorHead &&
-                      (dims(YieldOp::kValue) & N) == 0 && (dims(YieldOp::kKey) & P) == 0 &&
-                      (dims(YieldOp::kQuery) & P) == 0;
+                      op.hasOuterProductTerms();
   return config;
 }
 

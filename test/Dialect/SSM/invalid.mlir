@@ -714,6 +714,23 @@ func.func @recurrence_chunked_diagonal(%x: tensor<2x8x4xf32>) {
 
 // -----
 
+// The chunked form multiplies values along p by keys along n: a key that
+// varies with p cannot be one of its matrices.
+func.func @recurrence_chunked_key_along_p(%x: tensor<2x8x4xf32>, %d: tensor<2x8xf32>,
+                                          %k: tensor<2x8x3xf32>) {
+  %y = ssm.recurrence scalar forward log_decay form chunked
+      ins(%x [b, t, p], %d [b, t], %k [b, t, n] : tensor<2x8x4xf32>, tensor<2x8xf32>, tensor<2x8x3xf32>)
+      outs(%x [b, t, p] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32, %dt: f32, %kn: f32):
+    %key = arith.mulf %e, %kn : f32
+    // expected-error @+1 {{the chunked form needs a value that does not depend on n and a key and query that do not depend on p (its input term is value ⊗ key)}}
+    ssm.yield %dt, %e, %key, %kn, %e : f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
 func.func @recurrence_spans_without_chunks(%x: tensor<2x8x4xf32>, %d: tensor<2x8xf32>) {
   // expected-error @+1 {{spans order the chunks of the chunked form; the op has no form chunked}}
   %y = ssm.recurrence scalar forward log_decay form recurrent spans sequential

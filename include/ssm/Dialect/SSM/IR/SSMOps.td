@@ -537,6 +537,11 @@ def SSM_RecurrenceOp : SSM_Op<"recurrence", [Pure, AttrSizedOperandSegments,
     /// Bit set of the core dimensions each region value depends on, for
     /// every value of the region (block arguments included).
     llvm::DenseMap<Value, unsigned> computeDependences();
+    /// Whether the input term is value(p) ⊗ key(n) and the readout
+    /// query(n): the value does not depend on n, the key and the query do
+    /// not depend on p. The chunked forms (matrix products over p and n)
+    /// and the CPU's explicit-vector heads rely on it.
+    bool hasOuterProductTerms();
     /// The extent of every core dimension where the operand types fix it
     /// (ShapedType::kDynamic elsewhere; 1 for a dimension no layout names).
     /// With `cu_seqlens`, `b` is the batch of the inputs (1), not the
