@@ -40,8 +40,8 @@ namespace {
 // recurrent lowering works on the head's P channels as one vector: full
 // width from P = 32, narrower from P = 8, scalar loops below.
 constexpr int64_t kRecurrentFullWidthP = 32, kRecurrentVectorP = 8;
-constexpr double kRecurrentPerElement = 0.050;
-constexpr double kRecurrentPerElementOutOfL2 = 0.057;
+constexpr double kRecurrentPerElement = 0.044;
+constexpr double kRecurrentPerElementOutOfL2 = 0.052;
 constexpr double kRecurrentNarrowPerElement = 0.09;
 constexpr double kRecurrentScalarPerElement = 0.175;
 constexpr double kChunkedStatePerElement = 0.06;

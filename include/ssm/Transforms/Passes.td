@@ -306,9 +306,9 @@ def SSMSelectAlgorithmPass : Pass<"ssm-select-algorithm"> {
     q = min(chunk_size, L) (chunk_size when L is dynamic):
 
     - recurrent: `P·N·κr`. Each step updates the whole state in an L1
-      scratch buffer, the head's P channels as one vector; κr = 0.050 ns
+      scratch buffer, the head's P channels as one vector; κr = 0.044 ns
       while the sequence's B and C (2·L·N·4 bytes) fit in L2 (1 MiB) and
-      0.057 ns when they do not, 0.09 ns for heads of 8 to 31 channels
+      0.052 ns when they do not, 0.09 ns for heads of 8 to 31 channels
       (narrower vectors), 0.175 ns below 8 (scalar loops).
     - chunked: `P·N·κs + (q + 1)·(N + P)·κq·m`. The first term is the state
       contribution C·h and the state update, two FMA passes over the state
@@ -328,11 +328,11 @@ def SSMSelectAlgorithmPass : Pass<"ssm-select-algorithm"> {
     recurrent against chunked with chunks of 16: 0.054 / 0.073 at P = 64,
     0.075 / 0.107 at P = 16, 0.112 / 0.134 at P = 8, 0.17 / 0.19 at P = 4;
     and 0.17 / 0.12 at P = 4 with chunks of 4. Since the recurrence computes
-    its per-step values in blocks of 16 steps (2026-12-05), with dt_bias,
-    softplus and D: 0.050 / 0.07 at P = 64 (0.057 at L = 4096), 0.10 /
-    0.15 at P = 16, 0.17 / 0.16 at P = 8, 0.195 / 0.27 at P = 4; the
-    narrow and scalar constants, which decide the same way, are the older
-    ones. An op whose P or N is
+    its per-step values in blocks of 16 steps and updates vector heads two
+    steps at a time (2026-12-05), with dt_bias, softplus and D: 0.042-0.044
+    / 0.062-0.07 at P = 64 (0.052 at L = 4096), 0.067 / 0.13 at P = 16,
+    0.107 / 0.15 at P = 8, 0.18 / 0.24 at P = 4; the narrow and scalar
+    constants, which decide the same way, are the older ones. An op whose P or N is
     dynamic stays recurrent: the model has nothing to weigh.
 
     Before:

@@ -199,15 +199,22 @@ func.func @ssd(%x: tensor<2x7x4x3xf32>, %dt: tensor<2x7x4xf32>, %A: tensor<4xf32
 
 // Heads of 8 to 128 channels are one vector value: each state row is
 // loaded, updated and stored whole, and the output sum is carried through
-// the loop over n in registers.
+// the loop over n in registers. Up to 2048 bits (here 16 x f32), two steps
+// at a time, each state row loaded and stored once for both, then the odd
+// step alone.
 // CHECK-LABEL: func.func @ssd_vector_head
 // CHECK: %[[H:.*]] = memref.alloc() {alignment = 64 : i64} : memref<5x16xf32>
-// CHECK: %[[DX:.*]] = vector.load %{{.*}}[%{{.*}}, %{{.*}}] : memref<7x16xf32>, vector<16xf32>
-// CHECK: %[[SUM:.*]] = scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<16xf32>)
+// CHECK: scf.for %[[S:.*]] = %{{.*}} to %{{.*}} step %c2
+// CHECK: %[[DX:.*]] = vector.load %{{.*}}[%[[S]], %{{.*}}] : memref<7x16xf32>, vector<16xf32>
+// CHECK: %[[SUMS:.*]]:2 = scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC0:.*]] = %{{.*}}, %[[ACC1:.*]] = %{{.*}}) -> (vector<16xf32>, vector<16xf32>)
 // CHECK: %[[ROW:.*]] = vector.load %[[H]][%[[N]], %{{.*}}] : memref<5x16xf32>, vector<16xf32>
+// CHECK: arith.addf %[[ACC0]], %{{.*}} fastmath<reassoc,contract> : vector<16xf32>
+// CHECK: arith.addf %[[ACC1]], %{{.*}} fastmath<reassoc,contract> : vector<16xf32>
 // CHECK: vector.store %{{.*}}, %[[H]][%[[N]], %{{.*}}] : memref<5x16xf32>, vector<16xf32>
-// CHECK: arith.addf %[[ACC]], %{{.*}} fastmath<reassoc,contract> : vector<16xf32>
-// CHECK: vector.store %[[SUM]]
+// CHECK: vector.store %[[SUMS]]#0
+// CHECK: vector.store %[[SUMS]]#1
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1
+// CHECK: scf.for {{.*}} -> (vector<16xf32>)
 func.func @ssd_vector_head(%x: tensor<1x7x2x16xf32>, %dt: tensor<1x7x2xf32>,
                            %A: tensor<2xf32>, %B: tensor<1x7x1x5xf32>)
     -> tensor<1x7x2x16xf32> {
