@@ -1,6 +1,7 @@
 //===- bench.cpp - CPU benchmarks of ssmc-compiled kernels ----------------===//
 //
-// Part of ssmc. Times the headline cases of shared/PERFORMANCE.md, compiled
+// Part of ssmc. Times the headline cases of shared/PERFORMANCE.md (with the
+// targets of issue 14 where they are stricter), compiled
 // by ssmc into bench_kernels.o, and reports each against ceilings this
 // program measures itself on the same machine (a STREAM-style triad for
 // memory bandwidth, in DRAM and in cache, and an FMA loop for compute), so
@@ -18,6 +19,7 @@
 #include <immintrin.h>
 #endif
 
+#include <alloca.h>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -162,6 +164,17 @@ double fmaGFlops(int threads) {
   return 2.0 * lanes * kAcc * iters * threads / t / 1e9;
 }
 
+/// Calls `run` with the stack pointer `offset` bytes lower than it would
+/// be: a kernel whose spills straddle cache lines at some alignments (as
+/// the scan's did around library calls) runs at two speeds depending on
+/// its caller's frame.
+__attribute__((noinline)) void callAtOffset(size_t offset, const std::function<void()> &run) {
+  volatile char *pad = static_cast<char *>(alloca(offset + 1));
+  pad[0] = 0;
+  run();
+  asm volatile("" : : "r"(pad) : "memory");
+}
+
 /// This machine's limits for a thread count, measured here.
 struct Ceilings {
   double dram, cache, peak;
@@ -221,7 +234,7 @@ int main(int argc, char **argv) {
            std::snprintf(buf, sizeof buf, "%.2f ns/(d,t,n)", t / elems * 1e9);
            return std::string(buf);
          },
-         "<= 0.6 ns (1 thread)"});
+         "<= 0.5 ns (1 thread)"});
   }
   // Mamba-2 SSD, H=48, P=64, N=128: `chunk` is 0 for the recurrent form.
   using SSDKernel = void (*)(ssmc_memref_4d_f32 *, ssmc_memref_3d_f32 *,
@@ -263,11 +276,10 @@ int main(int argc, char **argv) {
          },
          target});
   };
-  ssd("mamba2 ssd H=48 P=64 N=128 L=512", _mlir_ciface_ssd, 512, 0,
-      "<= 0.06 ns (>= 60% FMA)");
-  ssd("  chunked (Q=16)", _mlir_ciface_ssd_chunked, 512, 16, "<= 0.06 ns");
-  ssd("mamba2 ssd L=4096", _mlir_ciface_ssd_long, 4096, 0, "<= 0.06 ns");
-  ssd("  chunked (Q=16)", _mlir_ciface_ssd_chunked_long, 4096, 16, "<= 0.06 ns");
+  ssd("mamba2 ssd H=48 P=64 N=128 L=512", _mlir_ciface_ssd, 512, 0, "<= 0.045 ns");
+  ssd("  chunked (Q=16)", _mlir_ciface_ssd_chunked, 512, 16, "<= 0.045 ns");
+  ssd("mamba2 ssd L=4096", _mlir_ciface_ssd_long, 4096, 0, "<= 0.045 ns");
+  ssd("  chunked (Q=16)", _mlir_ciface_ssd_chunked_long, 4096, 16, ">= 60% FMA");
   {
     // Mamba-2 decode, batch 32, H=80, P=64, N=128: state in DRAM.
     const int64_t Bt = 32, H = 80, P = 64, N = 128;
@@ -348,5 +360,20 @@ int main(int argc, char **argv) {
     }
     std::printf(" %s\n", cases[i].target.c_str());
   }
+
+  // The first case (the scan) on one thread from 8 caller stack offsets.
+  if (ssm_set_num_threads(1) != SSM_OK) {
+    std::fprintf(stderr, "ssm_set_num_threads(1): %s\n", ssm_last_error());
+    return 1;
+  }
+  double fastest = 0, slowest = 0;
+  for (size_t offset = 0; offset < 64; offset += 8) {
+    double t = median(runs, [&] { callAtOffset(offset, cases[0].run); });
+    fastest = offset == 0 ? t : std::min(fastest, t);
+    slowest = std::max(slowest, t);
+  }
+  std::printf("\n%s, 1 thread, 8 caller stack offsets (0-56 bytes): %.3f-%.3f ms, "
+              "max/min %.3f (target <= 1.1)\n",
+              cases[0].name.c_str(), fastest * 1e3, slowest * 1e3, slowest / fastest);
   return 0;
 }
