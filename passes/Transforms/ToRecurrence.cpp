@@ -409,6 +409,97 @@ struct StateUpdateToRecurrence : OpRewritePattern<StateUpdateOp> {
   }
 };
 
+//===----------------------------------------------------------------------===//
+// Transposes around the core op, as layouts
+//===----------------------------------------------------------------------===//
+
+/// `layouts[index]` with its dimensions permuted: dimension k of the
+/// result is dimension `perm[k]` of `layouts[index]`.
+ArrayAttr permuteLayout(Builder &b, ArrayAttr layouts, unsigned index,
+                        ArrayRef<int64_t> perm) {
+  auto layout = cast<ArrayAttr>(layouts[index]);
+  SmallVector<Attribute> groups;
+  for (int64_t from : perm)
+    groups.push_back(layout[from]);
+  SmallVector<Attribute> all(layouts.getValue());
+  all[index] = b.getArrayAttr(groups);
+  return b.getArrayAttr(all);
+}
+
+/// The inverse of permutation `perm`.
+SmallVector<int64_t> inverse(ArrayRef<int64_t> perm) {
+  SmallVector<int64_t> result(perm.size());
+  for (auto [k, from] : llvm::enumerate(perm))
+    result[from] = k;
+  return result;
+}
+
+/// An input that is a linalg.transpose of a tensor is read from that
+/// tensor through the permuted layout: the transpose (a strided copy of
+/// the whole tensor) goes away. A model written for mamba_ssm's [B, D, L]
+/// ops on token-major activations has one per operand.
+struct FoldInputTransposes : OpRewritePattern<RecurrenceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RecurrenceOp op, PatternRewriter &rewriter) const override {
+    auto transposed = [](OpOperand &input) {
+      return input.get().getDefiningOp<linalg::TransposeOp>();
+    };
+    if (llvm::none_of(op.getInputsMutable(), transposed))
+      return failure();
+    rewriter.modifyOpInPlace(op, [&] {
+      for (OpOperand &input : op.getInputsMutable()) {
+        linalg::TransposeOp transpose = transposed(input);
+        if (!transpose)
+          continue;
+        // Dimension k of the transposed input is dimension perm[k] of the
+        // source: the source's dimension j takes the group of k = perm⁻¹[j].
+        op.setLayoutsAttr(permuteLayout(rewriter, op.getLayouts(),
+                                        input.getOperandNumber() -
+                                            op.getInputs().getBeginOperandIndex(),
+                                        inverse(transpose.getPermutation())));
+        input.set(transpose.getInput());
+      }
+    });
+    return success();
+  }
+};
+
+/// An output whose one use is a linalg.transpose is written transposed:
+/// the op's y takes the transpose's shape and the permuted layout.
+struct FoldOutputTranspose : OpRewritePattern<linalg::TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(linalg::TransposeOp transpose,
+                                PatternRewriter &rewriter) const override {
+    auto op = transpose.getInput().getDefiningOp<RecurrenceOp>();
+    if (!op || transpose.getInput() != op.getY() || !op.getY().hasOneUse())
+      return failure();
+    ArrayRef<int64_t> perm = transpose.getPermutation();
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPoint(op);
+    SmallVector<OpFoldResult> sizes =
+        tensor::getMixedSizes(rewriter, op.getLoc(), op.getYInit());
+    SmallVector<OpFoldResult> permuted;
+    for (int64_t from : perm)
+      permuted.push_back(sizes[from]);
+    Value init = tensor::EmptyOp::create(rewriter, op.getLoc(), permuted,
+                                         getElementTypeOrSelf(op.getYInit().getType()));
+    // Layouts list the inputs', then y's, then the state's.
+    unsigned yIndex = op.getInputs().size();
+    rewriter.modifyOpInPlace(op, [&] {
+      op.getYInitMutable().assign(init);
+      op.setLayoutsAttr(permuteLayout(rewriter, op.getLayouts(), yIndex, perm));
+      op.getY().setType(cast<RankedTensorType>(init.getType()));
+    });
+    rewriter.setInsertionPoint(transpose);
+    Value y = op.getY();
+    if (y.getType() != transpose.getResult()[0].getType())
+      y = tensor::CastOp::create(rewriter, transpose.getLoc(),
+                                 transpose.getResult()[0].getType(), y);
+    rewriter.replaceOp(transpose, y);
+    return success();
+  }
+};
+
 struct SSMToRecurrencePass
     : ssm::impl::SSMToRecurrencePassBase<SSMToRecurrencePass> {
   void runOnOperation() override {
@@ -423,5 +514,6 @@ struct SSMToRecurrencePass
 
 void mlir::ssm::populateSSMToRecurrencePatterns(RewritePatternSet &patterns) {
   patterns.add<ScanToRecurrence, SelectiveScanToRecurrence, SSDToRecurrence,
-               StateUpdateToRecurrence>(patterns.getContext());
+               StateUpdateToRecurrence, FoldInputTransposes, FoldOutputTranspose>(
+      patterns.getContext());
 }

@@ -116,3 +116,28 @@ func.func @ssd_cu_seqlens_states(%x: tensor<1x?x4x2xf32>, %dt: tensor<1x?x4xf32>
          tensor<3xi32>) -> (tensor<1x?x4x2xf32>, tensor<2x4x2x16xf32>)
   return %h : tensor<2x4x2x16xf32>
 }
+
+// -----
+
+// Transposes around the op become layouts: u read token-major
+// [b, t, (g, p)] from the tensor the transpose copied, y written
+// token-major into a destination of the transpose's shape; no
+// linalg.transpose is left.
+// CHECK-LABEL: func.func @token_major
+// CHECK-SAME: %[[X:[^:]*]]: tensor<2x5x8xf32>
+// CHECK-NOT: linalg.transpose
+// CHECK: %[[Y0:.*]] = tensor.empty() : tensor<2x5x8xf32>
+// CHECK: %[[Y:.*]] = ssm.recurrence diagonal forward ins(%[[X]] [b, t, (g, p)], %{{.*}} [b, (g, p), t], {{.*}} outs(%[[Y0]] [b, t, (g, p)] : tensor<2x5x8xf32>)
+// CHECK-NOT: linalg.transpose
+// CHECK: return %[[Y]] : tensor<2x5x8xf32>
+func.func @token_major(%x: tensor<2x5x8xf32>, %delta: tensor<2x8x5xf32>, %A: tensor<8x4xf32>,
+                       %B: tensor<2x2x4x5xf32>) -> tensor<2x5x8xf32> {
+  %e = tensor.empty() : tensor<2x8x5xf32>
+  %u = linalg.transpose ins(%x : tensor<2x5x8xf32>) outs(%e : tensor<2x8x5xf32>) permutation = [0, 2, 1]
+  %y = ssm.selective_scan %u, %delta, %A, %B, %B
+      : (tensor<2x8x5xf32>, tensor<2x8x5xf32>, tensor<8x4xf32>, tensor<2x2x4x5xf32>,
+         tensor<2x2x4x5xf32>) -> tensor<2x8x5xf32>
+  %e2 = tensor.empty() : tensor<2x5x8xf32>
+  %yt = linalg.transpose ins(%y : tensor<2x8x5xf32>) outs(%e2 : tensor<2x5x8xf32>) permutation = [0, 2, 1]
+  return %yt : tensor<2x5x8xf32>
+}

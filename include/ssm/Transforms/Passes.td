@@ -63,7 +63,11 @@ def SSMToRecurrencePass : Pass<"ssm-to-recurrence"> {
     clamps, the discretization rule, the skip and the gate) become the
     core op's region. Kernel forms are written once against the core op
     (docs/design.md). An `ssm.ssd`'s `algorithm` and `chunk_size` become
-    the core op's `form` and `chunk_size`.
+    the core op's `form` and `chunk_size`. A `linalg.transpose` that makes
+    an input, or that is the one use of the output, becomes the core op's
+    layout for that operand instead: a model written for mamba_ssm's
+    `[B, D, L]` ops on token-major activations reads and writes them in
+    place, with no strided copies.
 
     ```mlir
     %y = ssm.ssd %x, %dt, %A, %B, %C dt_softplus algorithm recurrent : ...
