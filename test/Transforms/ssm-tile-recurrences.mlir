@@ -98,3 +98,20 @@ func.func @merged(%x: tensor<1x4x3x4xf32>, %z: tensor<1x4x12xf32>) -> tensor<1x4
   }
   return %y : tensor<1x4x3x4xf32>
 }
+
+// -----
+
+// A transpose is copied in blocks of 16 x 16 over the dimensions it moves
+// (1 over those it keeps), each block a work item: 16 whole cache lines
+// read and 16 written, where a whole-tensor copy walked one side with the
+// stride of a row.
+// CHECK-LABEL: func.func @transpose
+// CHECK: scf.forall (%[[B:.*]], %[[C:.*]], %[[T:.*]]) = (0, 0, 0) to (%{{.*}}, 1536, %{{.*}}) step (1, 16, 16) shared_outs(%[[O:.*]] = %{{.*}})
+// CHECK: %[[N:.*]] = affine.min
+// CHECK: %[[IN:.*]] = tensor.extract_slice %{{.*}}[%[[B]], %[[T]], %[[C]]] [1, %[[N]], 16] [1, 1, 1]
+// CHECK: linalg.transpose ins(%[[IN]] : tensor<1x?x16xf32>) outs(%{{.*}} : tensor<1x16x?xf32>) permutation = [0, 2, 1]
+// CHECK: tensor.parallel_insert_slice %{{.*}} into %[[O]][%[[B]], %[[C]], %[[T]]] [1, 16, %[[N]]] [1, 1, 1]
+func.func @transpose(%x: tensor<?x?x1536xf32>, %e: tensor<?x1536x?xf32>) -> tensor<?x1536x?xf32> {
+  %t = linalg.transpose ins(%x : tensor<?x?x1536xf32>) outs(%e : tensor<?x1536x?xf32>) permutation = [0, 2, 1]
+  return %t : tensor<?x1536x?xf32>
+}

@@ -378,6 +378,14 @@ def SSMTileRecurrencesPass : Pass<"ssm-tile-recurrences"> {
     the runtime's thread pool (`ssm-parallel-to-runtime`) or, without it,
     becomes an `scf.for` (`scf-forall-to-for`).
 
+    A `linalg.transpose` on tensors (what is left of them after
+    `ssm-to-recurrence` folded those around the core ops into layouts: a
+    model's around `ssm.causal_conv1d`) is tiled the same way, into blocks
+    of 16 along each dimension it moves and 1 along each it keeps: a block
+    reads and writes 16 whole cache lines, where the whole copy walked one
+    side with the stride of a row (a cache miss per element at
+    [512, 1536]).
+
     Before:
 
     ```mlir
