@@ -78,7 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   // MLIR's lexer reads up to a terminating NUL, as files and ssmc's
   // buffers have: a std::string gives the fuzzer's bytes one.
   std::string text(reinterpret_cast<const char *>(data), size);
-  if (ssm::findExcessiveNesting(text))
+  if (ssm::findExcessiveNesting(text) || ssm::findMalformedDimensionList(text))
     return 0;
   MLIRContext &ctx = context();
   OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(text, &ctx);

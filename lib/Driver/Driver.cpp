@@ -561,7 +561,7 @@ LogicalResult compileInput(const DriverOptions &options, StringRef name,
       if (!text)
         return report.error(error);
     }
-    if (!checkNestingDepth(*text))
+    if (!checkInputText(*text))
       return failure();
     sources.AddNewSourceBuffer(std::move(text), llvm::SMLoc());
     module = parseInput(sources, context);

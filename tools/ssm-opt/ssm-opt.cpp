@@ -56,7 +56,7 @@ int main(int argc, char **argv) {
     llvm::errs() << "ssm-opt: " << error << "\n";
     return 1;
   }
-  if (!mlir::ssm::checkNestingDepth(*input))
+  if (!mlir::ssm::checkInputText(*input))
     return 1;
   std::unique_ptr<llvm::ToolOutputFile> output = mlir::openOutputFile(outputFile, &error);
   if (!output) {

@@ -1,9 +1,15 @@
-//===- Nesting.h - A bound on the nesting depth of IR text ------*- C++ -*-===//
+//===- Nesting.h - Lexical checks of IR text before MLIR's parser -*- C++ -*-===//
 //
-// Part of ssmc. MLIR's parser descends recursively into nested attributes,
-// types and regions: a file of a hundred thousand '[' exhausts the stack
-// before any error can be reported. The tools measure the nesting of the
-// text first, lexically, and refuse it past a depth no real program has.
+// Part of ssmc. Input that MLIR 22's parser cannot survive, refused first
+// with an error at its place:
+// - MLIR's parser descends recursively into nested attributes, types and
+//   regions: a file of a hundred thousand '[' exhausts the stack before any
+//   error can be reported. The tools measure the nesting of the text first
+//   and refuse it past a depth no real program has.
+// - linalg.transpose, linalg.broadcast and linalg.reduce parse their
+//   `permutation = [...]` / `dimensions = [...]` lists and store the result
+//   without checking it: a malformed list (`permutation = 2`) makes the
+//   parser dereference a null attribute. The tools check such lists first.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,10 +38,16 @@ constexpr unsigned kMaxNestingDepth = 256;
 std::optional<size_t> findExcessiveNesting(llvm::StringRef text,
                                            unsigned maxDepth = kMaxNestingDepth);
 
-/// Checks `buffer`; on excess prints an error at the offending bracket (file,
-/// line and column) to stderr and returns false.
-bool checkNestingDepth(const llvm::MemoryBuffer &buffer,
-                       unsigned maxDepth = kMaxNestingDepth);
+/// The offset in `text` of a `permutation =` or `dimensions =` (outside
+/// string literals and comments) followed by neither a list of integers
+/// (`[1, 0]`, `[]`) nor an attribute (`array<...>`, `dense<...>`), or
+/// nullopt when there is none.
+std::optional<size_t> findMalformedDimensionList(llvm::StringRef text);
+
+/// Checks `buffer` for both; on a finding prints an error at its place
+/// (file, line and column) to stderr and returns false.
+bool checkInputText(const llvm::MemoryBuffer &buffer,
+                    unsigned maxDepth = kMaxNestingDepth);
 
 } // namespace mlir::ssm
 
