@@ -12,6 +12,23 @@
 
 using namespace mlir::ssm;
 
+/// Skips a string literal or a `//` comment starting at `i`; returns
+/// whether there was one (then `i` is on its last character).
+static bool skipLiteralOrComment(llvm::StringRef text, size_t &i) {
+  if (text[i] == '"') {
+    for (++i; i < text.size() && text[i] != '"'; ++i)
+      if (text[i] == '\\')
+        ++i;
+    return true;
+  }
+  if (text[i] == '/' && i + 1 < text.size() && text[i + 1] == '/') {
+    while (i < text.size() && text[i] != '\n')
+      ++i;
+    return true;
+  }
+  return false;
+}
+
 std::optional<size_t> mlir::ssm::findExcessiveNesting(llvm::StringRef text,
                                                       unsigned maxDepth) {
   // An overestimate of the parser's depth is harmless here (the bound is
@@ -20,20 +37,11 @@ std::optional<size_t> mlir::ssm::findExcessiveNesting(llvm::StringRef text,
   unsigned depth = 0;
   const size_t size = text.size();
   for (size_t i = 0; i < size; ++i) {
+    if (skipLiteralOrComment(text, i))
+      continue;
     char c = text[i];
     char next = i + 1 < size ? text[i + 1] : '\0';
     switch (c) {
-    case '"':
-      // A string literal: skip to its closing quote.
-      for (++i; i < size && text[i] != '"'; ++i)
-        if (text[i] == '\\')
-          ++i;
-      break;
-    case '/':
-      if (next == '/')
-        while (i < size && text[i] != '\n')
-          ++i;
-      break;
     case '(':
     case '[':
     case '{':
@@ -57,23 +65,6 @@ std::optional<size_t> mlir::ssm::findExcessiveNesting(llvm::StringRef text,
     }
   }
   return std::nullopt;
-}
-
-/// Skips a string literal or a `//` comment starting at `i`; returns
-/// whether there was one (then `i` is on its last character).
-static bool skipLiteralOrComment(llvm::StringRef text, size_t &i) {
-  if (text[i] == '"') {
-    for (++i; i < text.size() && text[i] != '"'; ++i)
-      if (text[i] == '\\')
-        ++i;
-    return true;
-  }
-  if (text[i] == '/' && i + 1 < text.size() && text[i + 1] == '/') {
-    while (i < text.size() && text[i] != '\n')
-      ++i;
-    return true;
-  }
-  return false;
 }
 
 /// Whether `text` from `i` on is a list of integers `[1, -2]` (or `[]`).

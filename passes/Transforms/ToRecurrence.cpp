@@ -13,6 +13,7 @@
 #include "ssm/Transforms/ToRecurrence.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -426,14 +427,6 @@ ArrayAttr permuteLayout(Builder &b, ArrayAttr layouts, unsigned index,
   return b.getArrayAttr(all);
 }
 
-/// The inverse of permutation `perm`.
-SmallVector<int64_t> inverse(ArrayRef<int64_t> perm) {
-  SmallVector<int64_t> result(perm.size());
-  for (auto [k, from] : llvm::enumerate(perm))
-    result[from] = k;
-  return result;
-}
-
 /// An input that is a linalg.transpose of a tensor is read from that
 /// tensor through the permuted layout: the transpose (a strided copy of
 /// the whole tensor) goes away. A model written for mamba_ssm's [B, D, L]
@@ -456,7 +449,7 @@ struct FoldInputTransposes : OpRewritePattern<RecurrenceOp> {
         op.setLayoutsAttr(permuteLayout(rewriter, op.getLayouts(),
                                         input.getOperandNumber() -
                                             op.getInputs().getBeginOperandIndex(),
-                                        inverse(transpose.getPermutation())));
+                                        invertPermutationVector(transpose.getPermutation())));
         input.set(transpose.getInput());
       }
     });

@@ -82,6 +82,11 @@ public:
   void materialize(Value v, Value scratch, bool perStep = false) {
     scratches[v] = {scratch, perStep};
   }
+  /// Computes `v` at `scope` and stores it into `scratch` where emit()
+  /// reads it once materialize(v, scratch, perStep) is called (after the
+  /// loops that fill the scratch are built).
+  void store(OpBuilder &b, Location loc, Value v, Scope &scope, Value scratch,
+             bool perStep = false);
   /// The scratch buffer `v` was stored in, or null.
   Value scratchOf(Value v) const { return scratches.lookup(v).buffer; }
 
@@ -115,6 +120,10 @@ public:
   Type computeType() const { return ct; }
 
 private:
+  /// Where `v` is in its scratch at `scope`: the block's step (when
+  /// `perStep`), then n and the lane where `v` depends on n and p.
+  SmallVector<Value> scratchIndices(Value v, const Scope &scope, bool perStep) const;
+
   // Op accessors are not const; the emitter never changes the op.
   mutable RecurrenceOp op;
   SmallVector<Value> extents;

@@ -103,19 +103,31 @@ SmallVector<Value> CoefficientEmitter::indicesOf(OpBuilder &b, Location loc,
   return indices;
 }
 
+SmallVector<Value> CoefficientEmitter::scratchIndices(Value v, const Scope &scope,
+                                                     bool perStep) const {
+  SmallVector<Value> at;
+  if (perStep)
+    at.push_back(scope.step);
+  if (deps.lookup(v) & bit(RecurrenceOp::kN))
+    at.push_back(scope.index[RecurrenceOp::kN]);
+  if (deps.lookup(v) & bit(RecurrenceOp::kP))
+    at.push_back(scope.lane);
+  return at;
+}
+
+void CoefficientEmitter::store(OpBuilder &b, Location loc, Value v, Scope &scope,
+                               Value scratch, bool perStep) {
+  memref::StoreOp::create(b, loc, emit(b, loc, v, scope), scratch,
+                          scratchIndices(v, scope, perStep));
+}
+
 Value CoefficientEmitter::emit(OpBuilder &b, Location loc, Value v, Scope &scope) {
   for (const Scope *s = &scope; s; s = s->parent)
     if (Value found = s->values.lookupOrNull(v))
       return found;
   if (auto [scratch, perStep] = scratches.lookup(v); scratch) {
-    SmallVector<Value> at;
-    if (perStep)
-      at.push_back(scope.step);
-    if (deps.lookup(v) & bit(RecurrenceOp::kN))
-      at.push_back(scope.index[RecurrenceOp::kN]);
-    if (deps.lookup(v) & bit(RecurrenceOp::kP))
-      at.push_back(scope.lane);
-    Value loaded = memref::LoadOp::create(b, loc, scratch, at);
+    Value loaded =
+        memref::LoadOp::create(b, loc, scratch, scratchIndices(v, scope, perStep));
     scope.values.map(v, loaded);
     return loaded;
   }

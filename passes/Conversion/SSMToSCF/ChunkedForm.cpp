@@ -366,6 +366,7 @@ ChunkVectors ChunkedForm::prepare(OpBuilder &b, Location l, Value start,
         Value t = arith::AddIOp::create(b, l, start, i);
         CoefficientEmitter::Scope step(&item);
         step.index[RecurrenceOp::kT] = t;
+        step.step = i;
         for (Value planned :
              emitter.plannedAt(CoefficientEmitter::bit(RecurrenceOp::kT)))
           emitter.emit(b, l, planned, step);
@@ -377,8 +378,7 @@ ChunkVectors ChunkedForm::prepare(OpBuilder &b, Location l, Value start,
           unsigned dim = alongEntries(role) ? RecurrenceOp::kN : RecurrenceOp::kP;
           Value along = alongEntries(role) ? stateSize : headDim;
           if (!variesAlong(role)) {
-            memref::StoreOp::create(b, l, emitter.emit(b, l, yield.getRole(role), step),
-                                    scratchBuffer, i);
+            emitter.store(b, l, yield.getRole(role), step, scratchBuffer, /*perStep=*/true);
             continue;
           }
           scf::ForOp::create(
@@ -387,9 +387,8 @@ ChunkVectors ChunkedForm::prepare(OpBuilder &b, Location l, Value start,
                 CoefficientEmitter::Scope at(&step);
                 at.index[dim] = index;
                 at.lane = index;
-                memref::StoreOp::create(b, l,
-                                        emitter.emit(b, l, yield.getRole(role), at),
-                                        scratchBuffer, ValueRange{i, index});
+                emitter.store(b, l, yield.getRole(role), at, scratchBuffer,
+                                  /*perStep=*/true);
                 scf::YieldOp::create(b, l);
               });
         }

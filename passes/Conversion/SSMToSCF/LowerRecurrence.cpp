@@ -264,13 +264,8 @@ void Lowering::materializeLevel(OpBuilder &b, Location l, Item &item,
   for (size_t i = 0; i < values.size(); ++i)
     buffers.push_back(alloc(b, l, sizes));
   auto store = [&](OpBuilder &b, Location l, Scope &scope) {
-    SmallVector<Value> at;
-    if (level & N)
-      at.push_back(scope.index[kN]);
-    if (level & P)
-      at.push_back(scope.lane);
     for (auto [v, buffer] : llvm::zip(values, buffers))
-      memref::StoreOp::create(b, l, emitter.emit(b, l, v, scope), buffer, at);
+      emitter.store(b, l, v, scope, buffer);
   };
   if (level == P)
     overLanes(b, l, item.scope, store);
@@ -413,12 +408,12 @@ Value Lowering::block(OpBuilder &b, Location l, Item &item, Value first,
     Scope step = stepScope(b, l, item, arith::AddIOp::create(b, l, first, s), s);
     for (auto [v, buffer] : llvm::zip(item.stepValues, item.stepBuffers))
       if (!(emitter.dependences(v) & P))
-        memref::StoreOp::create(b, l, emitter.emit(b, l, v, step), buffer, s);
+        emitter.store(b, l, v, step, buffer, /*perStep=*/true);
     overLanes(b, l, step, [&](OpBuilder &b, Location l, Scope &at) {
-      SmallVector<Value, 2> out{s, at.lane};
       for (auto [v, buffer] : llvm::zip(item.stepValues, item.stepBuffers))
         if (emitter.dependences(v) & P)
-          memref::StoreOp::create(b, l, emitter.emit(b, l, v, at), buffer, out);
+          emitter.store(b, l, v, at, buffer, /*perStep=*/true);
+      SmallVector<Value, 2> out{s, at.lane};
       memref::StoreOp::create(b, l, emitter.emit(b, l, yield.getRole(YieldOp::kSkip), at),
                               item.acc, out);
       if (gate)
