@@ -113,11 +113,15 @@ std::optional<size_t> mlir::ssm::findMalformedDimensionList(llvm::StringRef text
       ++j;
     if (j >= text.size() || text[j] != '=')
       continue;
+    // In an attribute dictionary (after '{' or ','), MLIR's attribute
+    // parser reads the value and fails cleanly; elsewhere it is the ops'
+    // custom syntax, which must be a list of integers.
+    llvm::StringRef before = text.take_front(i).rtrim();
+    if (before.ends_with("{") || before.ends_with(","))
+      continue;
     for (++j; j < text.size() && llvm::isSpace(text[j]);)
       ++j;
-    llvm::StringRef value = text.drop_front(j);
-    if (!value.starts_with("array<") && !value.starts_with("dense<") &&
-        !isIntegerList(text, j))
+    if (!isIntegerList(text, j))
       return i;
   }
   return std::nullopt;

@@ -39,9 +39,8 @@ std::optional<size_t> findExcessiveNesting(llvm::StringRef text,
                                            unsigned maxDepth = kMaxNestingDepth);
 
 /// The offset in `text` of a `permutation =` or `dimensions =` (outside
-/// string literals and comments) followed by neither a list of integers
-/// (`[1, 0]`, `[]`) nor an attribute (`array<...>`, `dense<...>`), or
-/// nullopt when there is none.
+/// string literals, comments and attribute dictionaries) not followed by a
+/// list of integers (`[1, 0]`, `[]`), or nullopt when there is none.
 std::optional<size_t> findMalformedDimensionList(llvm::StringRef text);
 
 /// Checks `buffer` for both; on a finding prints an error at its place

@@ -1,6 +1,7 @@
 // Well-formed lists and attributes: "permutation = [1, 0]" in a comment,
-// a string "dimensions = 2" and the generic form all parse.
-func.func @f(%x: tensor<2x5xf32>, %e: tensor<5x2xf32>) -> tensor<5x2xf32> attributes {note = "dimensions = 2"} {
+// a string "dimensions = 2", a dictionary entry and the generic form all
+// parse.
+func.func @f(%x: tensor<2x5xf32>, %e: tensor<5x2xf32>) -> tensor<5x2xf32> attributes {note = "dimensions = 2", dimensions = 2} {
   %u = linalg.transpose ins(%x : tensor<2x5xf32>) outs(%e : tensor<5x2xf32>) permutation = [1, 0]
   %v = "linalg.transpose"(%u, %x) <{permutation = array<i64: 1, 0>}> ({
   ^bb0(%a: f32, %b: f32):
