@@ -67,62 +67,85 @@ std::optional<size_t> mlir::ssm::findExcessiveNesting(llvm::StringRef text,
   return std::nullopt;
 }
 
-/// Whether `text` from `i` on is a list of integers `[1, -2]` (or `[]`).
-static bool isIntegerList(llvm::StringRef text, size_t i) {
-  auto skipSpace = [&] {
-    while (i < text.size() && llvm::isSpace(text[i]))
+/// The offset of the first token at or after `i`: white space and `//`
+/// comments skipped, as MLIR's lexer does between tokens.
+static size_t skipSpaceAndComments(llvm::StringRef text, size_t i) {
+  while (i < text.size()) {
+    if (llvm::isSpace(text[i])) {
       ++i;
-  };
+    } else if (text[i] == '/' && i + 1 < text.size() && text[i + 1] == '/') {
+      skipLiteralOrComment(text, i);
+      ++i;
+    } else {
+      break;
+    }
+  }
+  return i;
+}
+
+/// Whether the tokens from `i` on are a list of decimal integers that fit in
+/// 64 bits, `[1, -2]` or `[]`: what DenseI64ArrayAttr's parser reads without
+/// failing.
+static bool isIntegerList(llvm::StringRef text, size_t i) {
   auto at = [&](char c) { return i < text.size() && text[i] == c; };
+  i = skipSpaceAndComments(text, i);
   if (!at('['))
     return false;
-  ++i;
-  skipSpace();
+  i = skipSpaceAndComments(text, i + 1);
   if (at(']'))
     return true;
   while (true) {
+    size_t begin = i;
     if (at('-'))
       ++i;
-    size_t digits = i;
     while (i < text.size() && llvm::isDigit(text[i]))
       ++i;
-    if (i == digits)
+    int64_t value;
+    if (text.slice(begin, i).getAsInteger(10, value))
       return false;
-    skipSpace();
+    i = skipSpaceAndComments(text, i);
     if (at(']'))
       return true;
     if (!at(','))
       return false;
-    ++i;
-    skipSpace();
+    i = skipSpaceAndComments(text, i + 1);
   }
 }
 
 std::optional<size_t> mlir::ssm::findMalformedDimensionList(llvm::StringRef text) {
-  auto isIdentifier = [](char c) { return llvm::isAlnum(c) || c == '_' || c == '.' || c == '$'; };
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (skipLiteralOrComment(text, i))
+  auto isIdentifier = [](char c) {
+    return llvm::isAlnum(c) || c == '_' || c == '.' || c == '$' || c == '-';
+  };
+  // The last character of the previous token (comments are not tokens).
+  char previous = '\0';
+  for (size_t i = skipSpaceAndComments(text, 0); i < text.size();
+       i = skipSpaceAndComments(text, i + 1)) {
+    if (text[i] == '"') {
+      skipLiteralOrComment(text, i);
+      previous = '"';
       continue;
-    llvm::StringRef rest = text.drop_front(i);
-    size_t length = rest.starts_with("permutation") ? 11 : rest.starts_with("dimensions") ? 10 : 0;
-    if (!length || (i > 0 && isIdentifier(text[i - 1])) ||
-        (length < rest.size() && isIdentifier(rest[length])))
+    }
+    // A word, with the sigil of a value, symbol, block, attribute or type
+    // alias name if it has one (`%dimensions` is no keyword).
+    size_t end = i;
+    if (llvm::StringRef("%@^#!").contains(text[i]))
+      ++end;
+    while (end < text.size() && isIdentifier(text[end]))
+      ++end;
+    if (end == i) {
+      previous = text[i];
       continue;
-    size_t j = i + length;
-    while (j < text.size() && llvm::isSpace(text[j]))
-      ++j;
-    if (j >= text.size() || text[j] != '=')
-      continue;
+    }
+    llvm::StringRef word = text.slice(i, end);
+    size_t equals = skipSpaceAndComments(text, end);
     // In an attribute dictionary (after '{' or ','), MLIR's attribute
-    // parser reads the value and fails cleanly; elsewhere it is the ops'
-    // custom syntax, which must be a list of integers.
-    llvm::StringRef before = text.take_front(i).rtrim();
-    if (before.ends_with("{") || before.ends_with(","))
-      continue;
-    for (++j; j < text.size() && llvm::isSpace(text[j]);)
-      ++j;
-    if (!isIntegerList(text, j))
+    // parser reads the value and fails cleanly; elsewhere it is the custom
+    // syntax of the linalg ops, which must read a list of integers.
+    if ((word == "permutation" || word == "dimensions") && previous != '{' && previous != ',' &&
+        equals < text.size() && text[equals] == '=' && !isIntegerList(text, equals + 1))
       return i;
+    i = end - 1;
+    previous = text[i];
   }
   return std::nullopt;
 }
@@ -145,7 +168,7 @@ bool mlir::ssm::checkInputText(const llvm::MemoryBuffer &buffer, unsigned maxDep
     llvm::errs() << "brackets nest deeper than " << maxDepth
                  << " levels; refused rather than exhaust the parser's stack\n";
   else
-    llvm::errs() << "expected a list of integers such as [1, 0] after '"
+    llvm::errs() << "expected a list of 64-bit integers such as [1, 0] after '"
                  << text.drop_front(at).take_while([](char c) { return llvm::isAlpha(c); })
                  << " ='; refused before MLIR's linalg parsers, which crash on anything else\n";
   return false;

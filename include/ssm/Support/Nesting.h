@@ -40,7 +40,8 @@ std::optional<size_t> findExcessiveNesting(llvm::StringRef text,
 
 /// The offset in `text` of a `permutation =` or `dimensions =` (outside
 /// string literals, comments and attribute dictionaries) not followed by a
-/// list of integers (`[1, 0]`, `[]`), or nullopt when there is none.
+/// list of integers that fit in 64 bits (`[1, 0]`, `[]`), or nullopt when
+/// there is none. Works on tokens: comments between them are skipped.
 std::optional<size_t> findMalformedDimensionList(llvm::StringRef text);
 
 /// Checks `buffer` for both; on a finding prints an error at its place

@@ -1,0 +1,6 @@
+func.func @f(%x: tensor<2x5xf32>, %e: tensor<5x2xf32>) -> tensor<5x2xf32> {
+  %u = linalg.transpose ins(%x : tensor<2x5xf32>) outs(%e : tensor<5x2xf32>) // {
+    permutation // ,
+    = 2
+  return %u : tensor<5x2xf32>
+}
