@@ -503,7 +503,7 @@ def SSM_RecurrenceOp : SSM_Op<"recurrence", [Pure, AttrSizedOperandSegments,
       %v = arith.mulf %dte, %xe : f32
       %zero = arith.constant 0.0 : f32
       ssm.yield %ld, %v, %be, %ce, %zero : f32, f32, f32, f32, f32
-    } -> tensor<?x?x24x64xf32>, tensor<?x24x64x128xf32>
+    }
     ```
   }];
   let arguments = (ins Variadic<SSM_FloatTensor>:$inputs,
