@@ -141,6 +141,12 @@ static void load_blas(void) {
   size_t length = 0;
   const char *chosen = getenv("SSM_BLAS");
   choose_openblas_kernels();
+  // OpenBLAS starts its own threads when it is loaded, one per core, and
+  // they spin in sched_yield for about 0.1 s before they sleep: a prefill on
+  // two threads lost a core to them. The runtime's pool runs the BLAS one
+  // thread per work item (openblas_set_num_threads(1) below), so OpenBLAS
+  // is asked for one thread from the start, unless the user has set it.
+  setenv("OPENBLAS_NUM_THREADS", "1", /*overwrite=*/0);
   bool loaded = false;
   append_message(&length, "no CBLAS library: tried ");
   if (chosen && chosen[0] != '\0') {

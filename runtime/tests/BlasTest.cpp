@@ -324,6 +324,17 @@ TEST(Blas, AsksOpenBLASForItsAVX512Kernels) {
 #endif
 }
 
+// OpenBLAS is asked for one thread before it is loaded (it would start one
+// per core, spinning before they sleep), unless the user set a count.
+TEST(Blas, AsksOpenBLASForOneThread) {
+  const char *before = std::getenv("OPENBLAS_NUM_THREADS");
+  std::string given = before ? before : "";
+  ASSERT_EQ(ssm_blas_status(), SSM_OK) << ssm_last_error();
+  const char *after = std::getenv("OPENBLAS_NUM_THREADS");
+  ASSERT_NE(after, nullptr);
+  EXPECT_EQ(std::string(after), given.empty() ? "1" : given);
+}
+
 // OpenBLAS runs single-threaded (the runtime's pool splits wide products
 // by columns); the split products agree with the reference on every thread
 // count, wide and narrow, both layouts of B, padded strides, one row.

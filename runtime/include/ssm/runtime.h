@@ -437,10 +437,13 @@ SSM_RUNTIME_API ssm_status_t ssm_runtime_shutdown(void);
 // Threads: products with at least 128 columns of C run on the runtime's
 // thread pool (ssm_get_num_threads() threads), a block of 64 columns per
 // work item, each a single-threaded call of the BLAS; smaller ones run on
-// the calling thread. With OpenBLAS (openblas_set_num_threads exported) the
-// runtime sets the library's own thread count to 1 when it loads it, so
-// that its threads do not compete with the pool; other libraries keep their
-// own setting: give them one thread (BLIS_NUM_THREADS=1, MKL_NUM_THREADS=1).
+// the calling thread. OpenBLAS gets one thread of its own: the runtime sets
+// OPENBLAS_NUM_THREADS=1 before it loads the library (unless the variable
+// is set; OpenBLAS would otherwise start a thread per core, which spin for
+// about 0.1 s before they sleep) and calls openblas_set_num_threads(1)
+// after, so that its threads do not compete with the pool; other libraries
+// keep their own setting: give them one thread (BLIS_NUM_THREADS=1,
+// MKL_NUM_THREADS=1).
 // A product called from inside a parallel loop body runs on that body's
 // thread, like any nested parallel loop.
 
