@@ -529,7 +529,10 @@ public:
     return generic(x.shape, {{x, identity(x.shape.size())}}, zeros(outShape),
                    outDims, [&](ValueRange args) -> Value {
                      Value square = arith::MulFOp::create(b, args[0], args[0]);
-                     return arith::AddFOp::create(b, square, args[1]);
+                     // In any order: LLVM then sums in vector lanes, where
+                     // one running sum was a chain of dependent adds.
+                     return arith::AddFOp::create(b, square, args[1],
+                                                  arith::FastMathFlags::reassoc);
                    });
   }
 
@@ -542,8 +545,9 @@ public:
     Value mean = arith::DivFOp::create(b, args[1], n);
     Value e = constant(eps);
     Value root = math::SqrtOp::create(b, arith::AddFOp::create(b, mean, e));
-    return arith::MulFOp::create(b, arith::DivFOp::create(b, args[0], root),
-                                 args[2]);
+    // x / root as x times a reciprocal that LLVM hoists out of the row.
+    Value scaled = arith::DivFOp::create(b, args[0], root, arith::FastMathFlags::arcp);
+    return arith::MulFOp::create(b, scaled, args[2]);
   }
 
   /// RMS normalisation of x[M, K] over K (weight [K]).
