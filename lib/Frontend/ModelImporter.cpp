@@ -999,13 +999,12 @@ private:
     return dims;
   }
 
-  /// The causal convolution with SiLU of x[M, C] (tokens as rows), reading
-  /// and updating the layer's conv cache. Returns [M, C].
-  llvm::Expected<Val> convolution(EntryBuilder &w, const Val &x, bool decode,
+  /// The causal convolution with SiLU of seq[B, L, C] (tokens major),
+  /// reading and updating the layer's conv cache. Returns [B, L, C].
+  llvm::Expected<Val> convolution(EntryBuilder &w, const Val &seq, bool decode,
                                   Val &conv) {
     Step step(w, "backbone.layers.*.mixer.conv1d");
-    int64_t channels = x.shape[1];
-    Val seq = w.expand(x, {{0, 1}, {2}}, {kB, decode ? 1 : kL, channels});
+    int64_t channels = seq.shape[2];
     Val channelsMajor = w.transpose(seq, {0, 2, 1});
     llvm::Expected<Val> weight = w.weight(mixer("conv1d.weight"));
     if (!weight)
@@ -1025,9 +1024,14 @@ private:
         w.b, typeOf(channelsMajor.shape, w.f32), typeOf(lastShape, w.f32),
         channelsMajor.value, weight->value, bias, init, Activation::silu);
     conv = cacheInsert(w, {op.getFinalState(), lastShape}, conv);
-    Val tokensMajor =
-        w.transpose({op.getOut(), channelsMajor.shape}, {0, 2, 1});
-    return w.collapse(tokensMajor, {{0, 1}, {2}});
+    return w.transpose({op.getOut(), channelsMajor.shape}, {0, 2, 1});
+  }
+
+  /// The rows of x[M, C] as [B, L, C] (L = 1 when decoding). Split before
+  /// any slice: a contiguous buffer splits as a view, where a strided slice
+  /// split into two dynamic sizes is copied (see EntryBuilder::expand).
+  Val tokens(EntryBuilder &w, const Val &x, bool decode) {
+    return w.expand(x, {{0, 1}, {2}}, {kB, decode ? 1 : kL, x.shape[1]});
   }
 
   /// MambaMixer: in_proj, conv + SiLU, x_proj, dt_proj, selective scan with
@@ -1041,7 +1045,10 @@ private:
       return projected.takeError();
     Val xs = w.slice(*projected, 1, 0, inner);
     Val gate = w.slice(*projected, 1, inner, inner);
-    llvm::Expected<Val> u = convolution(w, xs, decode, conv);
+    llvm::Expected<Val> u3 = convolution(w, tokens(w, xs, decode), decode, conv);
+    if (!u3)
+      return u3.takeError();
+    llvm::Expected<Val> u = w.collapse(*u3, {{0, 1}, {2}});
     if (!u)
       return u.takeError();
     llvm::Expected<Val> params =
@@ -1073,9 +1080,13 @@ private:
       ssm = cacheInsert(w, {op.getNewState(), h.shape}, ssm);
       y = {op.getY(), yInit.shape};
     } else {
+      // The scan reads its inputs tokens-major (ssm-to-recurrence folds
+      // these transposes into its layouts); a 16-channel work item then
+      // reads 64 contiguous bytes per step of each. (Built from the
+      // convolution's 3-D output directly, u's two transposes cancel and
+      // the scan read it channels-major: 523 -> 395 tokens/s.)
       auto channelsMajor = [&](const Val &v) {
-        return w.transpose(w.expand(v, {{0, 1}, {2}}, {kB, kL, v.shape[1]}),
-                           {0, 2, 1});
+        return w.transpose(tokens(w, v, decode), {0, 2, 1});
       };
       Val uT = channelsMajor(*u), dtT = channelsMajor(*dt),
           zT = channelsMajor(gate);
@@ -1110,14 +1121,11 @@ private:
     if (!projected)
       return projected.takeError();
     Val z = w.slice(*projected, 1, 0, inner);
-    Val xBC = w.slice(*projected, 1, inner, convDim);
-    Val dt = w.slice(*projected, 1, inner + convDim, heads);
-    llvm::Expected<Val> mixed = convolution(w, xBC, decode, conv);
-    if (!mixed)
-      return mixed.takeError();
-    Val xs = w.slice(*mixed, 1, 0, inner);
-    Val Bm = w.slice(*mixed, 1, inner, groups * state);
-    Val Cm = w.slice(*mixed, 1, inner + groups * state, groups * state);
+    Val projected3 = tokens(w, *projected, decode);
+    llvm::Expected<Val> mixed3 =
+        convolution(w, w.slice(projected3, 2, inner, convDim), decode, conv);
+    if (!mixed3)
+      return mixed3.takeError();
     llvm::Expected<ScanParameters> p = scanParameters(w, "dt_bias");
     if (!p)
       return p.takeError();
@@ -1128,6 +1136,13 @@ private:
           {config.timeStepLimitLow, config.timeStepLimitHigh});
     Val y;
     if (decode) {
+      llvm::Expected<Val> mixed = w.collapse(*mixed3, {{0, 1}, {2}});
+      if (!mixed)
+        return mixed.takeError();
+      Val xs = w.slice(*mixed, 1, 0, inner);
+      Val Bm = w.slice(*mixed, 1, inner, groups * state);
+      Val Cm = w.slice(*mixed, 1, inner + groups * state, groups * state);
+      Val dt = w.slice(*projected, 1, inner + convDim, heads);
       Val x3 = w.expand(xs, {{0}, {1, 2}}, {kB, heads, headDim});
       Val B3 = w.expand(Bm, {{0}, {1, 2}}, {kB, groups, state});
       Val C3 = w.expand(Cm, {{0}, {1, 2}}, {kB, groups, state});
@@ -1144,10 +1159,15 @@ private:
         return rows.takeError();
       y = *rows;
     } else {
-      Val x4 = w.expand(xs, {{0, 1}, {2, 3}}, {kB, kL, heads, headDim});
-      Val dt3 = w.expand(dt, {{0, 1}, {2}}, {kB, kL, heads});
-      Val B4 = w.expand(Bm, {{0, 1}, {2, 3}}, {kB, kL, groups, state});
-      Val C4 = w.expand(Cm, {{0, 1}, {2, 3}}, {kB, kL, groups, state});
+      // Views of the tokens-major buffers, split by heads and groups.
+      auto split = [&](const Val &v3, int64_t offset, int64_t outer, int64_t inner) {
+        return w.expand(w.slice(v3, 2, offset, outer * inner), {{0}, {1}, {2, 3}},
+                        {kB, kL, outer, inner});
+      };
+      Val x4 = split(*mixed3, 0, heads, headDim);
+      Val dt3 = w.slice(projected3, 2, inner + convDim, heads);
+      Val B4 = split(*mixed3, inner, groups, state);
+      Val C4 = split(*mixed3, inner + groups * state, groups, state);
       std::vector<int64_t> lastShape{kB, heads, headDim, state};
       auto op = SSDOp::create(
           w.b, typeOf(x4.shape, w.f32), typeOf(lastShape, w.f32), x4.value,
