@@ -96,7 +96,9 @@ def MatmulToBLASPass : Pass<"ssm-matmul-to-blas", "::mlir::ModuleOp"> {
     ```
     which libssm_runtime forwards to the CBLAS it opens at run time
     (OpenBLAS by default, `SSM_BLAS` to choose; docs/runtime.md). `beta` is
-    1: the product accumulates into C as linalg.matmul does. Other matmuls
+    1: the product accumulates into C as linalg.matmul does, except after a
+    `linalg.fill` of zeros into the same C with nothing touching memory in
+    between: then `beta` is 0 and the fill goes. Other matmuls
     are left to the loop lowering. Run it after bufferization and before
     `convert-linalg-to-loops`; the code then links against the runtime.
 

@@ -40,6 +40,42 @@ func.func @plain_view(%a: memref<4x8xf32, strided<[16, 1], offset: 3>>, %b: memr
 
 // -----
 
+// Zeros filled into C just before the product: beta = 0 and no fill. A
+// fill of another value, or one with a write to C in between, stays (and
+// beta stays 1).
+// CHECK-LABEL: func.func @zero_filled
+// CHECK-NOT:     linalg.fill
+// CHECK:         %[[BETA:.*]] = llvm.mlir.constant(0.000000e+00 : f32) : f32
+// CHECK:         llvm.call @ssm_kernel_sgemm(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[BETA]], %{{.*}}, %{{.*}})
+func.func @zero_filled(%a: memref<4x8xf32>, %b: memref<8x5xf32>, %c: memref<4x5xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<4x5xf32>)
+  linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x5xf32>) outs(%c : memref<4x5xf32>)
+  return
+}
+
+// CHECK-LABEL: func.func @kept_fills
+// CHECK:         linalg.fill ins(%{{.*}} : f32) outs(%arg2
+// CHECK:         %[[B1:.*]] = llvm.mlir.constant(1.000000e+00 : f32) : f32
+// CHECK:         llvm.call @ssm_kernel_sgemm(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[B1]],
+// CHECK:         linalg.fill
+// CHECK:         memref.store
+// CHECK:         %[[B2:.*]] = llvm.mlir.constant(1.000000e+00 : f32) : f32
+// CHECK:         llvm.call @ssm_kernel_sgemm(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[B2]],
+func.func @kept_fills(%a: memref<4x8xf32>, %b: memref<8x5xf32>, %c: memref<4x5xf32>, %d: memref<4x5xf32>) {
+  %one = arith.constant 1.0 : f32
+  %zero = arith.constant 0.0 : f32
+  %i = arith.constant 0 : index
+  linalg.fill ins(%one : f32) outs(%c : memref<4x5xf32>)
+  linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x5xf32>) outs(%c : memref<4x5xf32>)
+  linalg.fill ins(%zero : f32) outs(%d : memref<4x5xf32>)
+  memref.store %one, %d[%i, %i] : memref<4x5xf32>
+  linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x5xf32>) outs(%d : memref<4x5xf32>)
+  return
+}
+
+// -----
+
 // What BLAS cannot take stays: f64, a column stride, tensors.
 // CHECK-LABEL: func.func @left_alone
 // CHECK-NOT:     llvm.call
