@@ -1043,9 +1043,10 @@ private:
     llvm::Expected<Val> projected = projection(w, x, "in_proj", config.useBias);
     if (!projected)
       return projected.takeError();
-    Val xs = w.slice(*projected, 1, 0, inner);
     Val gate = w.slice(*projected, 1, inner, inner);
-    llvm::Expected<Val> u3 = convolution(w, tokens(w, xs, decode), decode, conv);
+    Val projected3 = tokens(w, *projected, decode);
+    llvm::Expected<Val> u3 =
+        convolution(w, w.slice(projected3, 2, 0, inner), decode, conv);
     if (!u3)
       return u3.takeError();
     llvm::Expected<Val> u = w.collapse(*u3, {{0, 1}, {2}});
@@ -1056,8 +1057,6 @@ private:
     if (!params)
       return params.takeError();
     Val dtLow = w.slice(*params, 1, 0, rank);
-    Val Bm = w.slice(*params, 1, rank, state);
-    Val Cm = w.slice(*params, 1, rank + state, state);
     // dt_proj without its bias: the scan adds it before the softplus.
     llvm::Expected<Val> dt =
         projection(w, dtLow, "dt_proj", /*withBias=*/false);
@@ -1066,10 +1065,11 @@ private:
     llvm::Expected<ScanParameters> p = scanParameters(w, "dt_proj.bias");
     if (!p)
       return p.takeError();
+    // B and C as [B, L, N]: views of x_proj's output.
+    Val params3 = tokens(w, *params, decode);
+    Val B3 = w.slice(params3, 2, rank, state), C3 = w.slice(params3, 2, rank + state, state);
     Val y;
     if (decode) {
-      Val B3 = w.expand(Bm, {{0, 1}, {2}}, {kB, 1, state});
-      Val C3 = w.expand(Cm, {{0, 1}, {2}}, {kB, 1, state});
       Val h = cacheSlice(w, ssm);
       Val yInit = w.empty({kB, inner});
       auto op = StateUpdateOp::create(
@@ -1080,20 +1080,20 @@ private:
       ssm = cacheInsert(w, {op.getNewState(), h.shape}, ssm);
       y = {op.getY(), yInit.shape};
     } else {
-      // The scan reads its inputs tokens-major (ssm-to-recurrence folds
-      // these transposes into its layouts); a 16-channel work item then
-      // reads 64 contiguous bytes per step of each. (Built from the
-      // convolution's 3-D output directly, u's two transposes cancel and
-      // the scan read it channels-major: 523 -> 395 tokens/s.)
-      auto channelsMajor = [&](const Val &v) {
-        return w.transpose(tokens(w, v, decode), {0, 2, 1});
+      // The scan reads its inputs tokens-major: ssm-to-recurrence folds
+      // these transposes into its layouts, and a 16-channel work item then
+      // reads 64 contiguous bytes per step of each. u goes through its
+      // rows: the convolution's [B, L, C] output transposed here would
+      // cancel its transpose, and the scan read u channels-major (523 ->
+      // 395 tokens/s).
+      auto channelsMajor = [&](const Val &v3) { return w.transpose(v3, {0, 2, 1}); };
+      Val uT = channelsMajor(tokens(w, *u, decode)),
+          dtT = channelsMajor(tokens(w, *dt, decode)),
+          zT = channelsMajor(w.slice(projected3, 2, inner, inner));
+      auto grouped = [&](const Val &v3) {
+        return w.expand(channelsMajor(v3), {{0, 1}, {2}, {3}}, {kB, 1, state, kL});
       };
-      Val uT = channelsMajor(*u), dtT = channelsMajor(*dt),
-          zT = channelsMajor(gate);
-      Val BT =
-          w.expand(channelsMajor(Bm), {{0, 1}, {2}, {3}}, {kB, 1, state, kL});
-      Val CT =
-          w.expand(channelsMajor(Cm), {{0, 1}, {2}, {3}}, {kB, 1, state, kL});
+      Val BT = grouped(B3), CT = grouped(C3);
       std::vector<int64_t> lastShape{kB, inner, state};
       auto op = SelectiveScanOp::create(
           w.b, typeOf(uT.shape, w.f32), typeOf(lastShape, w.f32), uT.value,
