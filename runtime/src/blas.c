@@ -117,16 +117,21 @@ static bool try_library(const char *name, size_t *length) {
   return true;
 }
 
-// OpenBLAS builds for many CPUs pick their kernels when loaded, from the CPU
-// model, and older ones (Debian 12's 0.3.21) do not know Sapphire Rapids or
-// Zen 4: they fall back to their Haswell (AVX2) kernels, whose sgemv streams
-// half as fast (7 against 14 GB/s measured on Sapphire Rapids) and whose
-// sgemm is slower too. On a CPU with the AVX-512 subsets of OpenBLAS's
-// SkylakeX kernels, the runtime asks for those (what newer OpenBLAS
-// releases choose for these CPUs) through OPENBLAS_CORETYPE, which OpenBLAS
-// reads when it is loaded, unless the user has set it. Only the variable is
-// set: a BLAS other than OpenBLAS ignores it. Called once, before dlopen.
-static void choose_openblas_kernels(void) {
+// What OpenBLAS reads from the environment when it is loaded, set before
+// dlopen unless the user has set it (a BLAS other than OpenBLAS ignores
+// both variables). Called once.
+// - OPENBLAS_NUM_THREADS=1: OpenBLAS starts a thread per core when loaded,
+//   and they spin in sched_yield for about 0.1 s before they sleep (a
+//   prefill on two threads lost a core to them). The runtime's pool runs
+//   the BLAS one thread per work item (openblas_set_num_threads(1) below).
+// - OPENBLAS_CORETYPE=SkylakeX on a CPU with the AVX-512 subsets of those
+//   kernels: builds for many CPUs pick their kernels from the CPU model,
+//   and older ones (Debian 12's 0.3.21) do not know Sapphire Rapids or
+//   Zen 4 and fall back to their Haswell (AVX2) kernels, whose sgemv
+//   streams half as fast (7 against 14 GB/s measured on Sapphire Rapids)
+//   and whose sgemm is slower too; newer releases choose SkylakeX there.
+static void prepare_openblas_environment(void) {
+  setenv("OPENBLAS_NUM_THREADS", "1", /*overwrite=*/0);
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   if (getenv("OPENBLAS_CORETYPE"))
     return;
@@ -140,13 +145,7 @@ static void choose_openblas_kernels(void) {
 static void load_blas(void) {
   size_t length = 0;
   const char *chosen = getenv("SSM_BLAS");
-  choose_openblas_kernels();
-  // OpenBLAS starts its own threads when it is loaded, one per core, and
-  // they spin in sched_yield for about 0.1 s before they sleep: a prefill on
-  // two threads lost a core to them. The runtime's pool runs the BLAS one
-  // thread per work item (openblas_set_num_threads(1) below), so OpenBLAS
-  // is asked for one thread from the start, unless the user has set it.
-  setenv("OPENBLAS_NUM_THREADS", "1", /*overwrite=*/0);
+  prepare_openblas_environment();
   bool loaded = false;
   append_message(&length, "no CBLAS library: tried ");
   if (chosen && chosen[0] != '\0') {
