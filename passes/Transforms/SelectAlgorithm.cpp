@@ -54,14 +54,6 @@ constexpr double kL2Bytes = 1024 * 1024;
 /// f32 (two AVX2 ones).
 constexpr int64_t kDiagonalTile = 16;
 
-/// Whether `op` can take the chunked form (RecurrenceOp's verifier states
-/// the same conditions for an op that names it).
-bool chunkable(RecurrenceOp op) {
-  return op.getTransition() == Transition::scalar && op.getLogDecay() &&
-         op.getDirection() == Direction::forward && !op.getReset() &&
-         op.hasDim(RecurrenceOp::kT) && op.hasOuterProductTerms();
-}
-
 /// The cost model's choice for `op`, or nullopt when it cannot weigh the
 /// forms (dynamic P or N).
 std::optional<RecurrenceForm> choose(RecurrenceOp op) {
@@ -97,7 +89,7 @@ struct SSMSelectAlgorithmPass
       if (!op.getTile())
         if (std::optional<int64_t> tile = cpuTile(op))
           op.setTile(*tile);
-      if (op.getForm() || !chunkable(op))
+      if (op.getForm() || !op.allowsChunkedForm())
         return;
       RecurrenceForm form = RecurrenceForm::recurrent;
       switch (force) {
@@ -198,7 +190,7 @@ struct SSMSelectGPUAlgorithmPass
 
 bool mlir::ssm::fitsGPUChunkedKernel(RecurrenceOp op, int64_t chunk,
                                      int64_t tile, GPUChip chip) {
-  if (!chunkable(op) || !op.getComputeType().isF32())
+  if (!op.allowsChunkedForm() || !op.getComputeType().isF32())
     return false;
   SmallVector<int64_t> extents = op.getStaticExtents();
   int64_t p = extents[RecurrenceOp::kP], n = extents[RecurrenceOp::kN];
@@ -223,7 +215,7 @@ bool mlir::ssm::fitsGPUChunkedKernel(RecurrenceOp op, int64_t chunk,
 void mlir::ssm::configureForGPU(RecurrenceOp op, GPUChip chip,
                                 SSDChunkOrder order) {
   if (op.getSpans() || op.getForm() == RecurrenceForm::recurrent ||
-      !chunkable(op))
+      !op.allowsChunkedForm())
     return;
   int64_t length = op.getStaticExtents()[RecurrenceOp::kT];
   // The op is chunkable and its form, if any, chunked.

@@ -99,7 +99,8 @@ public:
         DirectionAttr::get(rewriter.getContext(), direction),
         logDecay ? rewriter.getUnitAttr() : UnitAttr(), rewriter.getArrayAttr(all),
         /*form=*/RecurrenceFormAttr(), /*chunk_size=*/IntegerAttr(),
-        /*tile=*/IntegerAttr(), /*spans=*/SpanOrderAttr());
+        /*tile=*/IntegerAttr(), /*spans=*/SpanOrderAttr(), /*terms=*/IntegerAttr(),
+        /*previous=*/DenseI64ArrayAttr());
     // createBlock moves the insertion point into the region: the guard
     // comes first, so that what the pattern builds next (casts of the
     // results) goes after the op, not after the region's terminator.

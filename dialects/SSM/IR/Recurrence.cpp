@@ -220,18 +220,24 @@ static void printLayout(OpAsmPrinter &printer, ArrayRef<SmallVector<unsigned, 2>
   printer << "]";
 }
 
-/// `(%v [layout], ... : type, ...)`
+/// `(%v [layout], ... : type, ...)`; where `previous` is given, an operand
+/// may be followed by the keyword `previous`, and its index is recorded.
 static ParseResult
 parseOperandsWithLayouts(OpAsmParser &parser,
                          SmallVectorImpl<OpAsmParser::UnresolvedOperand> &operands,
                          SmallVectorImpl<Type> &types,
-                         SmallVectorImpl<Attribute> &layouts) {
+                         SmallVectorImpl<Attribute> &layouts,
+                         SmallVectorImpl<int64_t> *previous = nullptr) {
   if (parser.parseLParen())
     return failure();
   if (failed(parser.parseOptionalColon())) {
     if (parser.parseCommaSeparatedList([&] {
-          return failure(parser.parseOperand(operands.emplace_back()) ||
-                         parseLayout(parser, layouts.emplace_back()));
+          if (parser.parseOperand(operands.emplace_back()) ||
+              parseLayout(parser, layouts.emplace_back()))
+            return failure();
+          if (previous && succeeded(parser.parseOptionalKeyword("previous")))
+            previous->push_back(operands.size() - 1);
+          return success();
         }) ||
         parser.parseColon())
       return failure();
@@ -261,6 +267,12 @@ ParseResult RecurrenceOp::parse(OpAsmParser &parser, OperationState &result) {
   props.direction = DirectionAttr::get(context, *dir);
   if (succeeded(parser.parseOptionalKeyword("log_decay")))
     props.log_decay = UnitAttr::get(context);
+  if (succeeded(parser.parseOptionalKeyword("terms"))) {
+    int64_t terms = 0;
+    if (parser.parseInteger(terms))
+      return failure();
+    props.terms = IntegerAttr::get(IntegerType::get(context, 64), terms);
+  }
   if (succeeded(parser.parseOptionalKeyword("form"))) {
     StringRef form;
     at = parser.getCurrentLocation();
@@ -294,9 +306,12 @@ ParseResult RecurrenceOp::parse(OpAsmParser &parser, OperationState &result) {
   SmallVector<OpAsmParser::UnresolvedOperand> inputs, outs;
   SmallVector<Type> inputTypes, outTypes;
   SmallVector<Attribute> layouts;
+  SmallVector<int64_t> previous;
   if (parser.parseKeyword("ins") ||
-      parseOperandsWithLayouts(parser, inputs, inputTypes, layouts))
+      parseOperandsWithLayouts(parser, inputs, inputTypes, layouts, &previous))
     return failure();
+  if (!previous.empty())
+    props.previous = DenseI64ArrayAttr::get(context, previous);
   // At most one segment operand; the verifier reports a second one.
   std::array<SmallVector<OpAsmParser::UnresolvedOperand, 1>, 3> segments;
   std::array<SmallVector<Type, 1>, 3> segmentTypes;
@@ -348,6 +363,8 @@ void RecurrenceOp::print(OpAsmPrinter &printer) {
           << stringifyDirection(getDirection());
   if (getLogDecay())
     printer << " log_decay";
+  if (IntegerAttr terms = getTermsAttr())
+    printer << " terms " << terms.getInt();
   if (std::optional<RecurrenceForm> form = getForm())
     printer << " form " << stringifyRecurrenceForm(*form);
   if (IntegerAttr chunk = getChunkSizeAttr())
@@ -361,6 +378,9 @@ void RecurrenceOp::print(OpAsmPrinter &printer) {
     llvm::interleaveComma(operands, printer, [&](OpOperand &operand) {
       printer << operand.get() << " ";
       printLayout(printer, getLayout(operand));
+      if (operand.getOperandNumber() < getInputs().size() &&
+          readsPrevious(operand.getOperandNumber()))
+        printer << " previous";
     });
     if (!operands.empty()) {
       printer << " : ";
@@ -380,8 +400,8 @@ void RecurrenceOp::print(OpAsmPrinter &printer) {
   printWithLayouts("outs", getDpsInitsMutable());
   printer.printOptionalAttrDictWithKeyword(
       (*this)->getAttrs(), {"transition", "direction", "log_decay", "layouts",
-                            "form", "chunk_size", "tile", "spans",
-                            "operandSegmentSizes"});
+                            "form", "chunk_size", "tile", "spans", "terms",
+                            "previous", "operandSegmentSizes"});
   printer << " ";
   printer.printRegion(getBody(), /*printEntryBlockArgs=*/true,
                       /*printBlockTerminators=*/true);
@@ -397,6 +417,14 @@ static std::string describeDims(unsigned bits) {
     if (bits & (1u << dim))
       s += (s.empty() ? "" : ", ") + kDimNames[dim].str();
   return s;
+}
+
+/// The conditions of the chunked form that the op's attributes and
+/// operands decide (the region decides the rest: outer-product terms).
+static bool chunkedFormAttributesAllow(RecurrenceOp op) {
+  return op.getTransition() == Transition::scalar && op.getLogDecay() &&
+         op.getDirection() == Direction::forward && !op.getReset() &&
+         op.hasDim(RecurrenceOp::kT) && op.getNumTerms() == 1 && !op.getPrevious();
 }
 
 LogicalResult RecurrenceOp::verify() {
@@ -502,14 +530,28 @@ LogicalResult RecurrenceOp::verify() {
   // I64Attr accessors are unsigned: read the signed values to refuse
   // negative ones.
   for (auto [name, attr] : {std::pair<StringRef, IntegerAttr>{"chunk_size", getChunkSizeAttr()},
-                            {"tile", getTileAttr()}})
+                            {"tile", getTileAttr()}, {"terms", getTermsAttr()}})
     if (attr && attr.getInt() < 1)
       return emitOpError() << name << " must be at least 1, got " << attr.getInt();
-  if (getForm() == RecurrenceForm::chunked &&
-      (getTransition() != Transition::scalar || !getLogDecay() ||
-       getDirection() != Direction::forward || getReset() || !hasDim(kT)))
+  if (std::optional<ArrayRef<int64_t>> previous = getPrevious()) {
+    int64_t last = -1;
+    for (int64_t index : *previous) {
+      if (index <= last || index >= static_cast<int64_t>(getInputs().size()))
+        return emitOpError() << "previous must list input indices in increasing "
+                                "order, below the "
+                             << getInputs().size() << " inputs";
+      last = index;
+      bool alongTime = llvm::any_of(getLayout(getInputsMutable()[index]),
+                                    [](auto &group) { return llvm::is_contained(group, kT); });
+      if (!alongTime)
+        return emitOpError() << "input #" << index
+                             << " is read at the previous step but its layout has no 't'";
+    }
+  }
+  if (getForm() == RecurrenceForm::chunked && !chunkedFormAttributesAllow(*this))
     return emitOpError() << "the chunked form needs a scalar transition given "
-                            "as log_decay, forward in time, without reset";
+                            "as log_decay, forward in time, without reset, with "
+                            "one input term and no input read at the previous step";
   if (getSpans() && getForm() != RecurrenceForm::chunked)
     return emitOpError() << "spans order the chunks of the chunked form; "
                             "the op has no form chunked";
@@ -522,10 +564,31 @@ LogicalResult RecurrenceOp::verify() {
 bool RecurrenceOp::hasOuterProductTerms() {
   llvm::DenseMap<Value, unsigned> deps = computeDependences();
   YieldOp yield = getYield();
-  auto on = [&](YieldOp::Role role, unsigned dim) {
-    return (deps.lookup(yield.getRole(role)) & (1u << dim)) != 0;
-  };
-  return !on(YieldOp::kValue, kN) && !on(YieldOp::kKey, kP) && !on(YieldOp::kQuery, kP);
+  auto on = [&](Value v, unsigned dim) { return (deps.lookup(v) & (1u << dim)) != 0; };
+  for (unsigned i = 0; i < getNumTerms(); ++i) {
+    auto [value, key] = yield.getTerm(i);
+    if (on(value, kN) || on(key, kP))
+      return false;
+  }
+  return !on(yield.getRole(YieldOp::kQuery), kP);
+}
+
+bool RecurrenceOp::allowsChunkedForm() {
+  return chunkedFormAttributesAllow(*this) && hasOuterProductTerms();
+}
+
+Value YieldOp::getRole(Role role) {
+  unsigned position = role <= kKey ? role : role + 2 * (getParentOp().getNumTerms() - 1);
+  return position < getNumOperands() ? getOperand(position) : Value();
+}
+
+YieldOp::Role YieldOp::getRoleOf(unsigned position) {
+  unsigned terms = getParentOp().getNumTerms();
+  if (position == 0)
+    return kDecay;
+  if (position <= 2 * terms)
+    return position % 2 ? kValue : kKey;
+  return static_cast<Role>(position - 2 * (terms - 1));
 }
 
 LogicalResult RecurrenceOp::verifyRegions() {
@@ -536,11 +599,18 @@ LogicalResult RecurrenceOp::verifyRegions() {
   auto yield = dyn_cast<YieldOp>(block.getTerminator());
   if (!yield)
     return emitOpError() << "region must end with ssm.yield";
-  if (yield.getNumOperands() != 5 && yield.getNumOperands() != 6)
-    return yield.emitOpError()
-           << "yields decay, value, key, query, skip and optionally gate: "
-              "expected 5 or 6 values, got "
-           << yield.getNumOperands();
+  int64_t terms = getTermsAttr() ? getTermsAttr().getInt() : 1;
+  int64_t yields = yield.getNumOperands();
+  auto yieldError = [&] {
+    return yield.emitOpError() << "yields decay, a value and a key per input term ("
+                               << terms << "), query, skip and optionally gate: ";
+  };
+  // Bounded by the yields first, so that 2·terms is exact.
+  if (terms < 1 || terms > yields)
+    return yieldError() << "got " << yields << " values";
+  if (yields != 3 + 2 * terms && yields != 4 + 2 * terms)
+    return yieldError() << "expected " << 3 + 2 * terms << " or " << 4 + 2 * terms
+                        << " values, got " << yields;
   Type ct = yield.getOperand(0).getType();
   if (!ct.isF32() && !ct.isF64())
     return yield.emitOpError() << "values must be f32 or f64 (the compute type), got "

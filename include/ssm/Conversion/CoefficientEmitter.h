@@ -41,19 +41,22 @@ public:
   /// A point in a kernel's loop nest: the core indices bound there (b is
   /// the row inputs are read at), the tile-local index of `p` (`lane`), the
   /// index of the step within the block of steps a form computes its
-  /// per-step values for (`step`) and the values computed at this level. A
-  /// child scope sees its parents'.
+  /// per-step values for (`step`), whether the step has a previous one in
+  /// its sequence (`hasPrevious`, an i1 from hasPreviousStep(); needed where
+  /// inputs marked `previous` are read) and the values computed at this
+  /// level. A child scope sees its parents'.
   struct Scope {
     explicit Scope(const Scope *parent = nullptr) : parent(parent) {
       if (parent) {
         index = parent->index;
         lane = parent->lane;
         step = parent->step;
+        hasPrevious = parent->hasPrevious;
       }
     }
     const Scope *parent;
     std::array<Value, RecurrenceOp::kNumDims> index{};
-    Value lane, step;
+    Value lane, step, hasPrevious;
     IRMapping values;
   };
 
@@ -106,6 +109,16 @@ public:
   /// step processed never restarts.
   Value cutBefore(OpBuilder &b, Location loc, Value i, Value ti, Value begin,
                   Value row) const;
+  /// Whether step `i` (as for cutBefore) has a previous step in its
+  /// sequence: it is not the first processed and no restart comes before
+  /// it. Null when the op reads no input at the previous step; a form
+  /// stores it in the step's Scope::hasPrevious.
+  Value hasPreviousStep(OpBuilder &b, Location loc, Value i, Value ti, Value begin,
+                        Value row) const;
+
+  /// The input of the state update at `scope`: Σ_i value_i · key_i over the
+  /// op's input terms.
+  Value emitInput(OpBuilder &b, Location loc, Scope &scope);
 
   /// How a form makes a step the identity (decay 1, or 0 as a log, and
   /// value · key 0, whatever the inputs, taken to be finite) by setting
@@ -120,6 +133,14 @@ public:
   Type computeType() const { return ct; }
 
 private:
+  /// The first step processed and the restart before step `i` (null
+  /// without reset or seq_idx); cutBefore and hasPreviousStep combine them.
+  std::pair<Value, Value> boundaryBefore(OpBuilder &b, Location loc, Value i,
+                                         Value ti, Value begin, Value row) const;
+  /// Element `arg` of an input read at the previous step: at t ∓ 1, or 0
+  /// where the scope's step has no previous step.
+  Value readPrevious(OpBuilder &b, Location loc, BlockArgument arg,
+                     const Scope &scope) const;
   /// Where `v` is in its scratch at `scope`: the block's step (when
   /// `perStep`), then n and the lane where `v` depends on n and p.
   SmallVector<Value> scratchIndices(Value v, const Scope &scope, bool perStep) const;

@@ -32,31 +32,79 @@ Value CoefficientEmitter::read(OpBuilder &b, Location loc, Value operand,
   return tensor::ExtractOp::create(b, loc, source, indices);
 }
 
-Value CoefficientEmitter::cutBefore(OpBuilder &b, Location loc, Value i, Value ti,
-                                    Value begin, Value row) const {
+std::pair<Value, Value>
+CoefficientEmitter::boundaryBefore(OpBuilder &b, Location loc, Value i, Value ti,
+                                   Value begin, Value row) const {
+  Value notFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, i, begin);
   Value segments = op.getReset() ? op.getReset() : op.getSeqIdx();
   if (!segments)
-    return Value();
+    return {notFirst, Value()};
   bool reverse = op.getDirection() == Direction::reverse;
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
   // Going forward the boundary before step ti is (ti - 1, ti); backward it
   // is (ti, ti + 1). The first step processed has none; clamping its
   // indices to 0 keeps the reads in bounds.
-  Value notFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, i, begin);
   Value after = reverse ? arith::AddIOp::create(b, loc, ti, c1).getResult() : ti;
   Value safeAfter = arith::SelectOp::create(b, loc, notFirst, after, c0);
-  Value cut;
-  if (op.getReset()) {
-    cut = read(b, loc, segments, ValueRange{row, safeAfter});
-  } else {
-    Value before = arith::SelectOp::create(
-        b, loc, notFirst, arith::SubIOp::create(b, loc, after, c1), c0);
-    cut = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
-                                read(b, loc, segments, ValueRange{row, safeAfter}),
-                                read(b, loc, segments, ValueRange{row, before}));
-  }
+  if (op.getReset())
+    return {notFirst, read(b, loc, segments, ValueRange{row, safeAfter})};
+  Value before = arith::SelectOp::create(
+      b, loc, notFirst, arith::SubIOp::create(b, loc, after, c1), c0);
+  return {notFirst, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
+                                          read(b, loc, segments, ValueRange{row, safeAfter}),
+                                          read(b, loc, segments, ValueRange{row, before}))};
+}
+
+Value CoefficientEmitter::cutBefore(OpBuilder &b, Location loc, Value i, Value ti,
+                                    Value begin, Value row) const {
+  if (!op.getReset() && !op.getSeqIdx())
+    return Value();
+  auto [notFirst, cut] = boundaryBefore(b, loc, i, ti, begin, row);
   return arith::AndIOp::create(b, loc, notFirst, cut);
+}
+
+Value CoefficientEmitter::hasPreviousStep(OpBuilder &b, Location loc, Value i,
+                                          Value ti, Value begin, Value row) const {
+  if (!op.getPrevious())
+    return Value();
+  auto [notFirst, cut] = boundaryBefore(b, loc, i, ti, begin, row);
+  if (!cut)
+    return notFirst;
+  Value whole = arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1);
+  return arith::AndIOp::create(b, loc, notFirst,
+                               arith::XOrIOp::create(b, loc, cut, whole));
+}
+
+Value CoefficientEmitter::readPrevious(OpBuilder &b, Location loc, BlockArgument arg,
+                                       const Scope &scope) const {
+  assert(scope.hasPrevious && scope.index[RecurrenceOp::kT] &&
+         "a form reading a previous-step input binds Scope::hasPrevious");
+  Value t = scope.index[RecurrenceOp::kT];
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Value previous = op.getDirection() == Direction::reverse
+                       ? arith::AddIOp::create(b, loc, t, c1).getResult()
+                       : arith::SubIOp::create(b, loc, t, c1).getResult();
+  // The index stays in bounds where there is no previous step.
+  Scope at(&scope);
+  at.index[RecurrenceOp::kT] = arith::SelectOp::create(b, loc, scope.hasPrevious, previous, t);
+  OpOperand &input = op.getInputsMutable()[arg.getArgNumber()];
+  Value element =
+      convertFloat(b, loc, read(b, loc, input.get(), indicesOf(b, loc, input, at)), ct);
+  return arith::SelectOp::create(b, loc, scope.hasPrevious, element,
+                                 buildFloat(b, loc, ct, 0.0));
+}
+
+Value CoefficientEmitter::emitInput(OpBuilder &b, Location loc, Scope &scope) {
+  YieldOp yield = op.getYield();
+  Value sum;
+  for (unsigned i = 0; i < op.getNumTerms(); ++i) {
+    auto [value, key] = yield.getTerm(i);
+    Value term = arith::MulFOp::create(b, loc, emit(b, loc, value, scope),
+                                       emit(b, loc, key, scope));
+    sum = sum ? arith::AddFOp::create(b, loc, sum, term).getResult() : term;
+  }
+  return sum;
 }
 
 void CoefficientEmitter::planLevels(ArrayRef<unsigned> consumedAt,
@@ -69,8 +117,8 @@ void CoefficientEmitter::planLevels(ArrayRef<unsigned> consumedAt,
       if (level(operand) != level(inner.getResult(0)))
         planned.insert(operand);
   YieldOp yield = op.getYield();
-  for (auto [role, value] : llvm::enumerate(yield.getValues()))
-    if (level(value) != consumedAt[role])
+  for (auto [position, value] : llvm::enumerate(yield.getValues()))
+    if (level(value) != consumedAt[yield.getRoleOf(position)])
       planned.insert(value);
 }
 
@@ -134,8 +182,11 @@ Value CoefficientEmitter::emit(OpBuilder &b, Location loc, Value v, Scope &scope
   Value result;
   if (auto arg = dyn_cast<BlockArgument>(v)) {
     OpOperand &input = op.getInputsMutable()[arg.getArgNumber()];
-    Value element = read(b, loc, input.get(), indicesOf(b, loc, input, scope));
-    result = convertFloat(b, loc, element, ct);
+    result = op.readsPrevious(arg.getArgNumber())
+                 ? readPrevious(b, loc, arg, scope)
+                 : convertFloat(b, loc,
+                                read(b, loc, input.get(), indicesOf(b, loc, input, scope)),
+                                ct);
   } else {
     Operation *def = v.getDefiningOp();
     IRMapping mapping;
@@ -228,8 +279,11 @@ CoefficientEmitter::identityAtZero(ArrayRef<Value> candidates) const {
         fromCandidate.insert(inner.getResult(0));
     }
     Known decay = lookup(yield.getRole(YieldOp::kDecay));
-    bool noInput = lookup(yield.getRole(YieldOp::kValue)) == Known::Zero ||
-                   lookup(yield.getRole(YieldOp::kKey)) == Known::Zero;
+    bool noInput = true;
+    for (unsigned i = 0; i < op.getNumTerms(); ++i) {
+      auto [value, key] = yield.getTerm(i);
+      noInput &= lookup(value) == Known::Zero || lookup(key) == Known::Zero;
+    }
     if (!noInput || decay != (op.getLogDecay() ? Known::Zero : Known::One))
       continue;
     // The form holds the other candidates as computed from the true

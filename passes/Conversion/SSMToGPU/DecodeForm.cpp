@@ -79,9 +79,7 @@ void buildDecode(OpBuilder &b, Location l, RecurrenceOp op,
     e.scope.index[kN] = n;
     e.at = emitter.indicesOf(b, l, stateOperand, e.scope);
     e.h = loadAs(b, l, buffers.state, e.at, ct);
-    e.input = arith::MulFOp::create(
-        b, l, emitter.emit(b, l, yield.getRole(YieldOp::kValue), e.scope),
-        emitter.emit(b, l, yield.getRole(YieldOp::kKey), e.scope));
+    e.input = emitter.emitInput(b, l, e.scope);
     e.query = emitter.emit(b, l, yield.getRole(YieldOp::kQuery), e.scope);
     e.decay = rowDecay ? rowDecay : decayAt(b, l, op, emitter, e.scope);
   };

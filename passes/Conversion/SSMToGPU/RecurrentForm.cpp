@@ -123,6 +123,13 @@ private:
   Value role(YieldOp::Role r, Scope &scope) {
     return emitter->emit(b, l, yield.getRole(r), scope);
   }
+  /// Binds whether the step of `scope` has a previous one: lanes over
+  /// time walk whole rows from t = 0, without segments.
+  void bindPrevious(Scope &scope) {
+    Value t = scope.index[kT];
+    scope.hasPrevious =
+        emitter->hasPreviousStep(b, l, t, t, index(0), scope.index[RecurrenceOp::kB]);
+  }
   /// The skip term at `scope`, or null when the op has none (a zero).
   Value skipAt(Scope &scope) {
     if (matchPattern(yield.getRole(YieldOp::kSkip), m_AnyZeroFloat()))
@@ -239,6 +246,8 @@ void RecurrentKernel::buildLanesOverStates() {
                             arith::SubIOp::create(b, l, i, begin))
                             .getResult()
                       : i;
+          step.hasPrevious = emitter->hasPreviousStep(b, l, i, step.index[kT], begin,
+                                                      step.index[RecurrenceOp::kB]);
           for (Value v : emitter->plannedAt(T))
             emitter->emit(b, l, v, step);
           // A restart forgets the state: a zero decay.
@@ -256,8 +265,7 @@ void RecurrentKernel::buildLanesOverStates() {
             s.index[kN] = entryScopes[k].index[kN];
             copyValues(entryScopes[k], s);
             Value decay = stepDecay ? stepDecay : decayAt(s);
-            Value input = mul(role(YieldOp::kValue, s), role(YieldOp::kKey, s));
-            Value hk = fma(decay, state[k], input);
+            Value hk = fma(decay, state[k], emitter->emitInput(b, l, s));
             next.push_back(hk);
             Value sum = buildReductionFMA(b, l, acc, hk, role(YieldOp::kQuery, s));
             acc = valid[k] ? select(valid[k], sum, acc) : sum;
@@ -390,6 +398,7 @@ SmallVector<Value> RecurrentKernel::round(Scope &itemScope, Value start,
     stored.push_back(arith::AndIOp::create(
         b, l, active, cmp(arith::CmpIPredicate::ult, t, length)));
     coalesced[j].index[kT] = arith::MinUIOp::create(b, l, t, lastStep);
+    bindPrevious(coalesced[j]);
   }
   // The step values the entries use, computed where they are read
   // coalesced and handed to the lanes' chunks.
@@ -415,6 +424,7 @@ SmallVector<Value> RecurrentKernel::round(Scope &itemScope, Value start,
     if (identity.empty())
       validStep.push_back(valid);
     chunks[s].index[kT] = arith::MinUIOp::create(b, l, t, lastStep);
+    bindPrevious(chunks[s]);
     for (auto [v, values] : llvm::zip(stepValues, chunk)) {
       const auto *set = llvm::find_if(identity, [&](auto &e) { return e.first == v; });
       chunks[s].values.map(
@@ -494,7 +504,7 @@ SmallVector<Value> RecurrentKernel::stateEntries(int64_t k, ArrayRef<Scope *> co
           for (auto [arg, values] : llvm::zip(staged, series))
             e.values.map(arg, values[s]);
           decay.push_back(gpu_lowering::decayAt(b, l, op, *emitter, e));
-          input.push_back(mul(role(YieldOp::kValue, e), role(YieldOp::kKey, e)));
+          input.push_back(emitter->emitInput(b, l, e));
           if (!valid.empty()) {
             decay.back() = select(valid[s], decay.back(), buildFloat(b, l, ct, 1.0));
             input.back() = select(valid[s], input.back(), zero());

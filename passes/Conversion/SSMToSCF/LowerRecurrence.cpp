@@ -320,9 +320,7 @@ void Lowering::updateScalar(OpBuilder &b, Location l, Item &item, Scope &step,
       emitter.emit(b, l, v, sn);
     overLanes(b, l, sn, [&](OpBuilder &b, Location l, Scope &s) {
       Value decay = stepDecay ? stepDecay : decayAt(b, l, s);
-      Value input = arith::MulFOp::create(
-          b, l, emitter.emit(b, l, yield.getRole(YieldOp::kValue), s),
-          emitter.emit(b, l, yield.getRole(YieldOp::kKey), s));
+      Value input = emitter.emitInput(b, l, s);
       SmallVector<Value, 2> at{s.index[kN], s.lane};
       Value next =
           buildFMA(b, l, input, decay, memref::LoadOp::create(b, l, item.h, at));
@@ -346,17 +344,22 @@ void Lowering::updateVector(OpBuilder &b, Location l, Item &item,
   VectorType type = VectorType::get({*config.tile}, ct);
   auto flags = arith::FastMathFlagsAttr::get(
       b.getContext(), arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
-  // A value that depends on p was stored per lane (configure() checked).
-  Value value = yield.getRole(YieldOp::kValue);
-  SmallVector<Value> values, decays, sums;
+  // Per step, each term's value: one that depends on p was stored per lane
+  // (configure() checked).
+  SmallVector<SmallVector<Value, 2>> values;
+  SmallVector<Value> decays, sums;
   for (auto [step, decay] : llvm::zip(steps, stepDecays)) {
-    values.push_back(emitter.dependences(value) & P
-                         ? vector::LoadOp::create(b, l, type, emitter.scratchOf(value),
-                                                  ValueRange{step->step, c0})
-                               .getResult()
-                         : vector::BroadcastOp::create(b, l, type,
-                                                       emitter.emit(b, l, value, *step))
-                               .getResult());
+    SmallVector<Value, 2> &stepValues = values.emplace_back();
+    for (unsigned i = 0; i < op.getNumTerms(); ++i) {
+      Value value = yield.getTerm(i).first;
+      stepValues.push_back(
+          emitter.dependences(value) & P
+              ? vector::LoadOp::create(b, l, type, emitter.scratchOf(value),
+                                       ValueRange{step->step, c0})
+                    .getResult()
+              : vector::BroadcastOp::create(b, l, type, emitter.emit(b, l, value, *step))
+                    .getResult());
+    }
     decays.push_back(vector::BroadcastOp::create(b, l, type, decay));
     sums.push_back(
         vector::LoadOp::create(b, l, type, item.acc, ValueRange{step->step, c0}));
@@ -369,15 +372,21 @@ void Lowering::updateVector(OpBuilder &b, Location l, Item &item,
         for (auto [k, step] : llvm::enumerate(steps)) {
           Scope sn(step);
           sn.index[kN] = n;
-          auto splat = [&](YieldOp::Role role) -> Value {
-            return vector::BroadcastOp::create(
-                b, l, type, emitter.emit(b, l, yield.getRole(role), sn));
+          auto splat = [&](Value v) -> Value {
+            return vector::BroadcastOp::create(b, l, type, emitter.emit(b, l, v, sn));
           };
-          h = arith::AddFOp::create(
-              b, l, arith::MulFOp::create(b, l, decays[k], h, flags),
-              arith::MulFOp::create(b, l, values[k], splat(YieldOp::kKey), flags), flags);
+          Value input;
+          for (unsigned i = 0; i < op.getNumTerms(); ++i) {
+            Value term = arith::MulFOp::create(b, l, values[k][i],
+                                               splat(yield.getTerm(i).second), flags);
+            input = input ? arith::AddFOp::create(b, l, input, term, flags).getResult()
+                          : term;
+          }
+          h = arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, decays[k], h, flags),
+                                    input, flags);
           next.push_back(arith::AddFOp::create(
-              b, l, accs[k], arith::MulFOp::create(b, l, splat(YieldOp::kQuery), h, flags),
+              b, l, accs[k],
+              arith::MulFOp::create(b, l, splat(yield.getRole(YieldOp::kQuery)), h, flags),
               flags));
         }
         vector::StoreOp::create(b, l, h, item.h, ValueRange{n, c0});
@@ -397,6 +406,8 @@ Scope Lowering::stepScope(OpBuilder &b, Location l, const Item &item, Value i,
                              .getResult()
                        : i;
   step.step = s;
+  step.hasPrevious = emitter.hasPreviousStep(b, l, i, step.index[kT], item.begin,
+                                             item.scope.index[kB]);
   return step;
 }
 
@@ -590,12 +601,8 @@ void Lowering::lowerDecode() {
                     sn.index[kN] = n;
                     SmallVector<Value> at = emitter.indicesOf(b, l, stateOperand, sn);
                     Value decay = rowDecay ? rowDecay : decayAt(b, l, sn);
-                    Value next = buildFMA(
-                        b, l,
-                        arith::MulFOp::create(
-                            b, l, emitter.emit(b, l, yield.getRole(YieldOp::kValue), sn),
-                            emitter.emit(b, l, yield.getRole(YieldOp::kKey), sn)),
-                        decay, load(b, l, inner[0], at, ct));
+                    Value next = buildFMA(b, l, emitter.emitInput(b, l, sn), decay,
+                                          load(b, l, inner[0], at, ct));
                     Value newState = tensor::InsertOp::create(
                         b, l, convertFloat(b, l, next, stateElement), inner[0], at);
                     Value sum = buildReductionFMA(

@@ -631,7 +631,7 @@ func.func @recurrence_yield_count(%x: tensor<2x8x4xf32>) {
   %y = ssm.recurrence diagonal forward ins(%x [b, t, p] : tensor<2x8x4xf32>)
       outs(%x [b, t, p] : tensor<2x8x4xf32>) {
   ^bb0(%e: f32):
-    // expected-error @+1 {{yields decay, value, key, query, skip and optionally gate: expected 5 or 6 values, got 3}}
+    // expected-error @+1 {{yields decay, a value and a key per input term (1), query, skip and optionally gate: expected 5 or 6 values, got 3}}
     ssm.yield %e, %e, %e : f32, f32, f32
   }
   return
@@ -904,5 +904,96 @@ func.func @packed_unranked(%x: tensor<*xf32>, %w: tensor<2048xf32>, %y: tensor<?
   // expected-error @+1 {{operand #0 must be ranked tensor of any type values or memref of any type values, but got 'tensor<*xf32>'}}
   %0 = ssm.packed_matmul bf16 ins(%x, %w : tensor<*xf32>, tensor<2048xf32>)
       outs(%y : tensor<?x64xf32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @recurrence_terms_count(%x: tensor<2x8x4xf32>) {
+  %y = ssm.recurrence diagonal forward terms 2 ins(%x [b, t, p] : tensor<2x8x4xf32>)
+      outs(%x [b, t, p] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32):
+    // expected-error @+1 {{yields decay, a value and a key per input term (2), query, skip and optionally gate: expected 7 or 8 values, got 5}}
+    ssm.yield %e, %e, %e, %e, %e : f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_terms_huge(%x: tensor<2x8x4xf32>) {
+  %y = ssm.recurrence diagonal forward terms 9223372036854775807 ins(%x [b, t, p] : tensor<2x8x4xf32>)
+      outs(%x [b, t, p] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32):
+    // expected-error @+1 {{yields decay, a value and a key per input term (9223372036854775807), query, skip and optionally gate: got 5 values}}
+    ssm.yield %e, %e, %e, %e, %e : f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_no_terms(%x: tensor<2x8x4xf32>) {
+  // expected-error @+1 {{terms must be at least 1, got 0}}
+  %y = ssm.recurrence diagonal forward terms 0 ins(%x [b, t, p] : tensor<2x8x4xf32>)
+      outs(%x [b, t, p] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32):
+    ssm.yield %e, %e, %e, %e, %e : f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_previous_without_t(%x: tensor<2x8x4xf32>, %a: tensor<4xf32>) {
+  // expected-error @+1 {{input #1 is read at the previous step but its layout has no 't'}}
+  %y = ssm.recurrence diagonal forward
+      ins(%x [b, t, p], %a [p] previous : tensor<2x8x4xf32>, tensor<4xf32>)
+      outs(%x [b, t, p] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32, %f: f32):
+    ssm.yield %f, %e, %e, %e, %e : f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_previous_order(%x: tensor<2x8x4xf32>) {
+  // expected-error @+1 {{previous must list input indices in increasing order, below the 1 inputs}}
+  %y = "ssm.recurrence"(%x, %x) <{direction = 0 : i32,
+      layouts = [[array<i64: 0>, array<i64: 1>, array<i64: 4>], [array<i64: 0>, array<i64: 1>, array<i64: 4>]],
+      operandSegmentSizes = array<i32: 1, 0, 0, 0, 1, 0>, previous = array<i64: 3>,
+      transition = 1 : i32}> ({
+  ^bb0(%e: f32):
+    ssm.yield %e, %e, %e, %e, %e : f32, f32, f32, f32, f32
+  }) : (tensor<2x8x4xf32>, tensor<2x8x4xf32>) -> tensor<2x8x4xf32>
+  return
+}
+
+// -----
+
+func.func @recurrence_chunked_terms(%x: tensor<2x8x4xf32>, %n: tensor<2x8x16xf32>) {
+  // expected-error @+1 {{the chunked form needs a scalar transition given as log_decay, forward in time, without reset, with one input term and no input read at the previous step}}
+  %y = ssm.recurrence scalar forward log_decay terms 2 form chunked
+      ins(%x [b, t, p], %n [b, t, n] : tensor<2x8x4xf32>, tensor<2x8x16xf32>)
+      outs(%x [b, t, p] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32, %f: f32):
+    %zero = arith.constant 0.0 : f32
+    ssm.yield %zero, %e, %f, %e, %f, %f, %zero : f32, f32, f32, f32, f32, f32, f32
+  }
+  return
+}
+
+// -----
+
+func.func @recurrence_chunked_previous(%x: tensor<2x8x4xf32>, %n: tensor<2x8x16xf32>) {
+  // expected-error @+1 {{the chunked form needs}}
+  %y = ssm.recurrence scalar forward log_decay form chunked
+      ins(%x [b, t, p] previous, %n [b, t, n] : tensor<2x8x4xf32>, tensor<2x8x16xf32>)
+      outs(%x [b, t, p] : tensor<2x8x4xf32>) {
+  ^bb0(%e: f32, %f: f32):
+    %zero = arith.constant 0.0 : f32
+    ssm.yield %zero, %e, %f, %f, %zero : f32, f32, f32, f32, f32
+  }
   return
 }

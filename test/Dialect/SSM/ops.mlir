@@ -171,6 +171,25 @@ func.func @recurrence(%x: tensor<1x?x24x64xf32>, %dt: tensor<1x?x24xf32>, %A: te
 
 // A configuration as ssm-select-gpu-algorithm records it: form, chunk
 // length, tile and span order, in that order.
+// Two input terms, one read at the previous step (a trapezoidal rule).
+// CHECK-LABEL: func.func @recurrence_terms
+// CHECK: ssm.recurrence scalar reverse terms 2 ins(%{{.*}} [b, t, p], %{{.*}} [b, t, p] previous, %{{.*}} [b, t, n], %{{.*}} [b, t, n] previous : tensor<2x?x4xf32>, tensor<2x?x4xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32>) seq_idx(%{{.*}} : tensor<2x?xi64>) outs(
+// CHECK: ssm.yield %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : f32, f32, f32, f32, f32, f32, f32
+func.func @recurrence_terms(%x: tensor<2x?x4xf32>, %B: tensor<2x?x8xf32>,
+                            %s: tensor<2x?xi64>) -> tensor<2x?x4xf32> {
+  %y = ssm.recurrence scalar reverse terms 2
+      ins(%x [b, t, p], %x [b, t, p] previous, %B [b, t, n], %B [b, t, n] previous
+          : tensor<2x?x4xf32>, tensor<2x?x4xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32>)
+      seq_idx(%s : tensor<2x?xi64>)
+      outs(%x [b, t, p] : tensor<2x?x4xf32>) {
+  ^bb0(%xe: f32, %xp: f32, %be: f32, %bp: f32):
+    %half = arith.constant 0.5 : f32
+    %zero = arith.constant 0.0 : f32
+    ssm.yield %half, %xp, %bp, %xe, %be, %be, %zero : f32, f32, f32, f32, f32, f32, f32
+  }
+  return %y : tensor<2x?x4xf32>
+}
+
 // CHECK-LABEL: func.func @recurrence_configured
 // CHECK: ssm.recurrence scalar forward log_decay form chunked chunk_size 64 tile 16 spans parallel ins(
 // CHECK: ssm.recurrence scalar forward log_decay form chunked chunk_size 32 tile 16 spans sequential ins(

@@ -43,6 +43,7 @@
 
 #include "JitHarness.h"
 #include "../../Support/RandomTensor.h"
+#include "../../Support/Trapezoid.h"
 
 #include <gtest/gtest.h>
 
@@ -551,4 +552,102 @@ INSTANTIATE_TEST_SUITE_P(
         UpdateCase{"mamba1_odd", false, false, 2, 17, 1, 5, 1, Storage::BF16},
         UpdateCase{"mamba2_odd_groups", true, true, 3, 6, 3, 5, 3, Storage::F16},
         UpdateCase{"mamba2_odd_groups", true, true, 3, 6, 3, 5, 3, Storage::BF16}),
+    CaseName());
+
+//===----------------------------------------------------------------------===//
+// ssm.recurrence with two input terms, one read at the previous step: the
+// trapezoidal rule (test/Support/Trapezoid.h), through the explicit-vector
+// heads (P = 16, scalar transition) and the scalar loops (diagonal
+// transition, P = 5), both directions and every kind of segment.
+//===----------------------------------------------------------------------===//
+
+class NumericsTrapezoid : public ::testing::TestWithParam<TrapezoidCase> {};
+
+TEST_P(NumericsTrapezoid, MatchesFormula) {
+  const TrapezoidCase &c = GetParam();
+  Storage s = c.storage;
+  std::mt19937_64 rng(c.L * 13 + c.P * 7 + static_cast<int>(c.segments));
+  TrapezoidArgs a = randomTrapezoid(c, rng, s);
+  TrapezoidResult expected = trapezoidReference(c, a);
+
+  KernelCall k(s);
+  std::vector<std::string> names, types;
+  for (const ref::Tensor *t : {&a.x, &a.Bm, &a.C, &a.dt, &a.A, &a.lam, &a.D}) {
+    names.push_back(k.input(*t));
+    types.push_back(k.floatType(t->shape));
+  }
+  ref::Tensor y0(a.x.shape);
+  names.push_back(k.input(y0));
+  types.push_back(k.floatType(y0.shape));
+  names.push_back(k.input(a.h0));
+  types.push_back(k.floatType(a.h0.shape));
+  std::vector<int64_t> segmentShape =
+      c.segments == Segments::CuSeqlens ? std::vector<int64_t>{c.B + 1}
+                                        : std::vector<int64_t>{c.B, c.L};
+  if (c.segments == Segments::Reset) {
+    names.push_back(k.intInput<uint8_t>(segmentShape, a.segments, "i1"));
+    types.push_back(type(segmentShape, "i1"));
+  } else if (c.segments != Segments::None) {
+    names.push_back(k.intInput<int64_t>(segmentShape, a.segments, "i64"));
+    types.push_back(type(segmentShape, "i64"));
+  }
+  k.output(expected.y.shape);
+  k.output(expected.h.shape);
+  ASSERT_EQ(k.run(trapezoidOp(c, names, types)), "");
+  double tol = toleranceFor(s, c.L);
+  EXPECT_LT(relativeError(k.result(0), expected.y), tol);
+  EXPECT_LT(relativeError(k.result(1), expected.h), tol);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, NumericsTrapezoid,
+    ::testing::Values(
+        TrapezoidCase{"vector_head", 2, 37, 4, 2, 16, 8, false, false, Segments::None, true},
+        TrapezoidCase{"vector_head_reverse", 2, 23, 4, 2, 16, 8, false, true,
+                      Segments::None, true},
+        TrapezoidCase{"vector_head_seq_idx", 2, 41, 4, 1, 16, 8, false, false,
+                      Segments::SeqIdx, true},
+        TrapezoidCase{"diagonal_reverse_reset", 2, 29, 3, 3, 5, 4, true, true,
+                      Segments::Reset, true},
+        TrapezoidCase{"diagonal_seq_idx", 2, 29, 2, 1, 5, 4, true, false,
+                      Segments::SeqIdx, false},
+        TrapezoidCase{"packed", 3, 41, 4, 2, 16, 8, false, false, Segments::CuSeqlens,
+                      true},
+        TrapezoidCase{"packed_reverse_diagonal", 3, 41, 2, 1, 5, 4, true, true,
+                      Segments::CuSeqlens, true},
+        TrapezoidCase{"vector_head", 2, 37, 4, 2, 16, 8, false, false, Segments::None,
+                      true, Storage::BF16}),
+    CaseName());
+
+// The decode form: the same rule's step, previous inputs as tensors of
+// their own, the state updated in place.
+class NumericsTrapezoidStep : public ::testing::TestWithParam<TrapezoidCase> {};
+
+TEST_P(NumericsTrapezoidStep, MatchesFormula) {
+  const TrapezoidCase &c = GetParam();
+  std::mt19937_64 rng(c.P * 7 + c.N);
+  TrapezoidStep a = randomTrapezoidStep(c, rng, c.storage);
+  TrapezoidResult expected = trapezoidStepReference(c, a);
+  KernelCall k(c.storage);
+  std::vector<std::string> names, types;
+  ref::Tensor y0(a.x.shape);
+  for (const ref::Tensor *t :
+       {&a.x, &a.xp, &a.Bm, &a.Bp, &a.C, &a.dt, &a.A, &a.lam, &a.D, &y0, &a.h}) {
+    names.push_back(k.input(*t));
+    types.push_back(k.floatType(t->shape));
+  }
+  k.output(expected.y.shape);
+  k.output(expected.h.shape);
+  ASSERT_EQ(k.run(trapezoidStepOp(c, names, types)), "");
+  EXPECT_LT(relativeError(k.result(0), expected.y), kernelTolerance(c.storage));
+  EXPECT_LT(relativeError(k.result(1), expected.h), kernelTolerance(c.storage));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, NumericsTrapezoidStep,
+    ::testing::Values(
+        TrapezoidCase{"scalar", 3, 1, 4, 2, 16, 8, false, false, Segments::None, true},
+        TrapezoidCase{"diagonal", 2, 1, 3, 1, 5, 4, true, false, Segments::None, true},
+        TrapezoidCase{"scalar", 3, 1, 4, 2, 16, 8, false, false, Segments::None, true,
+                      Storage::BF16}),
     CaseName());

@@ -25,6 +25,7 @@
 
 #include "../../Support/Jit.h"
 #include "../../Support/RandomTensor.h"
+#include "../../Support/Trapezoid.h"
 #include "JitHarness.h"
 #include "ssm/Conversion/SSMToGPU.h"
 #include "ssm/Transforms/Configuration.h"
@@ -877,6 +878,116 @@ INSTANTIATE_TEST_SUITE_P(
         LinearScanCase{"f16", 1, 5, 40, 16, true, true, true, false, false,
                        Storage::F16}),
     [](const ::testing::TestParamInfo<LinearScanCase> &info) {
+      return std::string(info.param.name);
+    });
+
+//===----------------------------------------------------------------------===//
+// ssm.recurrence with two input terms, one read at the previous step (the
+// trapezoidal rule of test/Support/Trapezoid.h): lanes over states (scalar
+// transitions, segments, reverse) and lanes over time (a forward diagonal
+// one, over two rounds of 256 steps, so a previous step crosses a round).
+//===----------------------------------------------------------------------===//
+
+class EmulatedTrapezoid : public ::testing::TestWithParam<TrapezoidCase> {};
+
+TEST_P(EmulatedTrapezoid, MatchesFormula) {
+  const TrapezoidCase &c = GetParam();
+  Storage s = c.storage;
+  std::mt19937_64 rng(c.L * 17 + c.N);
+  TrapezoidArgs a = randomTrapezoid(c, rng, s);
+  TrapezoidResult expected = trapezoidReference(c, a);
+
+  Params p(s);
+  std::vector<std::string> names, types;
+  ref::Tensor y0(a.x.shape);
+  for (const ref::Tensor *t : {&a.x, &a.Bm, &a.C, &a.dt, &a.A, &a.lam, &a.D, &y0, &a.h0}) {
+    names.push_back(p.add(*t));
+    types.push_back(p.ty(*t));
+  }
+  std::vector<int64_t> segmentShape =
+      c.segments == Segments::CuSeqlens ? std::vector<int64_t>{c.B + 1}
+                                        : std::vector<int64_t>{c.B, c.L};
+  if (c.segments == Segments::Reset) {
+    names.push_back(p.addMask(segmentShape, a.segments));
+    types.push_back(type(segmentShape, "i1"));
+  } else if (c.segments != Segments::None) {
+    names.push_back(p.addIndices(segmentShape, a.segments));
+    types.push_back(type(segmentShape, "i64"));
+  }
+  std::string results = types[7] + ", " + types[8];
+  std::string source = "func.func @f(" + p.text + ") -> (" + results + ") {\n  " +
+                       trapezoidOp(c, names, types) + "\n  return %r#0, %r#1 : " +
+                       results + "\n}\n";
+  Buffer y = fromTensor(ref::Tensor(expected.y.shape), s);
+  Buffer finalState = fromTensor(ref::Tensor(expected.h.shape), s);
+  // The kernel's arguments: y, the final state, each input in operand
+  // order (x and B twice), the initial state, the segments.
+  std::vector<Buffer> &in = p.buffers;
+  std::vector<Buffer *> args = {&y,     &finalState, &in[0], &in[0], &in[1], &in[1],
+                                &in[2], &in[3],      &in[4], &in[5], &in[6], &in[8]};
+  if (c.segments != Segments::None)
+    args.push_back(&in[9]);
+  ASSERT_EQ(emulate(source, "f_recurrence", ceilDiv(c.B * c.H * c.P, 4), 128, args), "");
+  EXPECT_LT(relativeError(y, expected.y), kernelTolerance(s));
+  EXPECT_LT(relativeError(finalState, expected.h), kernelTolerance(s));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, EmulatedTrapezoid,
+    ::testing::Values(
+        TrapezoidCase{"scalar_seq_idx", 2, 41, 4, 2, 3, 40, false, false, Segments::SeqIdx,
+                      true},
+        TrapezoidCase{"lanes_over_time", 1, 300, 2, 1, 2, 16, true, false, Segments::None,
+                      true},
+        TrapezoidCase{"diagonal_reverse_reset", 2, 37, 2, 1, 3, 16, true, true,
+                      Segments::Reset, true},
+        TrapezoidCase{"packed", 3, 41, 2, 1, 4, 16, false, false, Segments::CuSeqlens,
+                      true}),
+    [](const ::testing::TestParamInfo<TrapezoidCase> &info) {
+      return std::string(info.param.name);
+    });
+
+// The decode form's step of the same rule (a warp per state row, the state
+// updated in place).
+class EmulatedTrapezoidStep : public ::testing::TestWithParam<TrapezoidCase> {};
+
+TEST_P(EmulatedTrapezoidStep, MatchesFormula) {
+  const TrapezoidCase &c = GetParam();
+  Storage s = c.storage;
+  std::mt19937_64 rng(c.P * 11 + c.N);
+  TrapezoidStep a = randomTrapezoidStep(c, rng, s);
+  TrapezoidResult expected = trapezoidStepReference(c, a);
+  Params p(s);
+  std::vector<std::string> names, types;
+  ref::Tensor y0(a.x.shape);
+  for (const ref::Tensor *t :
+       {&a.x, &a.xp, &a.Bm, &a.Bp, &a.C, &a.dt, &a.A, &a.lam, &a.D, &y0, &a.h}) {
+    names.push_back(p.add(*t));
+    types.push_back(p.ty(*t));
+  }
+  std::string results = types[9] + ", " + types[10];
+  std::string source = "func.func @f(" + p.text + ") -> (" + results + ") {\n  " +
+                       trapezoidStepOp(c, names, types) + "\n  return %r#0, %r#1 : " +
+                       results + "\n}\n";
+  // In place: the state, y, then the inputs in operand order.
+  std::vector<Buffer> &in = p.buffers;
+  std::vector<Buffer *> args = {&in[10], &in[9]};
+  for (size_t i = 0; i < 9; ++i)
+    args.push_back(&in[i]);
+  ASSERT_EQ(emulate(source, "f_recurrence", ceilDiv(c.B * c.H * c.P, 4), 128, args), "");
+  EXPECT_LT(relativeError(in[9], expected.y), kernelTolerance(s));
+  EXPECT_LT(relativeError(in[10], expected.h), kernelTolerance(s));
+}
+
+// N = 64: the register path; N = 40: the loop.
+INSTANTIATE_TEST_SUITE_P(
+    Cases, EmulatedTrapezoidStep,
+    ::testing::Values(
+        TrapezoidCase{"scalar_registers", 3, 1, 4, 2, 3, 64, false, false, Segments::None,
+                      true},
+        TrapezoidCase{"diagonal_loop", 2, 1, 3, 1, 2, 40, true, false, Segments::None,
+                      true}),
+    [](const ::testing::TestParamInfo<TrapezoidCase> &info) {
       return std::string(info.param.name);
     });
 

@@ -447,19 +447,32 @@ def SSM_RecurrenceOp : SSM_Op<"recurrence", [Pure, AttrSizedOperandSegments,
     `g·R + r`). A dimension that no layout names has extent 1 (a decode step
     has no `t`). Per (b, g, r) the state is a `P × N` matrix `h`:
 
-        h[p, n] ← a · h[p, n] + value · key       (a: the decay)
+        h[p, n] ← a · h[p, n] + Σ_i value_i · key_i    (a: the decay)
         y[p]     = (Σ_n query · h[p, n] + skip) · gate
+
+    with `terms R` input terms (i = 1 … R; one when absent): a rank-R
+    update when each value_i depends on p and each key_i on n.
 
     **Coefficients.** The region computes them from one scalar per input
     (the element at the current point of the iteration space, in the compute
     type: f64 if any operand stores f64, else f32) and yields `decay`,
-    `value`, `key`, `query`, `skip` and optionally `gate`. What a yielded
+    `value_1`, `key_1`, … `value_R`, `key_R`, `query`, `skip` and
+    optionally `gate`. What a yielded
     value depends on follows from the layouts of the inputs it reads;
     lowerings evaluate each region value once at the outermost loop where
     its dimensions are fixed. The transition is `scalar` (the decay may not
     depend on `p` or `n`: one per step and head, Mamba-2) or `diagonal`
     (one per (p, n)). With `log_decay` the region yields log a (what the
     chunked form needs). `skip` and `gate` may not depend on `n`.
+
+    **The previous step.** An input marked `previous` after its layout
+    (which must name `t`) gives the region its element at the step
+    processed before the current one — `t − 1` forward, `t + 1` reverse —
+    of the same sequence, and 0 at a step that has none: the first of its
+    row or packed sequence, or the first after a `reset` or a change of
+    `seq_idx`. A trapezoidal discretization's term from the previous step
+    (Mamba-3) is an input term built from such inputs; one tensor may be
+    passed twice, once read at the current step and once at the previous.
 
     **Destinations.** `outs(%y_init [, %state])`: `y` is written over
     `%y_init` (whose values are not read); `%state`, when present, holds the
@@ -475,7 +488,8 @@ def SSM_RecurrenceOp : SSM_Op<"recurrence", [Pure, AttrSizedOperandSegments,
     mma.sync, 64: wgmma). Forms: `recurrent` (one step at a time) or
     `chunked` (state-space duality: matmuls inside chunks of `chunk_size`
     steps and a recurrence over the chunk states; needs a scalar transition
-    given as `log_decay`, forward, without `reset`). `spans`, only with the
+    given as `log_decay`, forward, without `reset`, with one input term
+    and no `previous` input). `spans`, only with the
     chunked form, is how the GPU covers a row's chunks: `sequential` (one
     kernel walks them in order, carrying the state) or `parallel` (spans of
     256 steps at once, then a pass over the spans' states; not with
@@ -505,6 +519,25 @@ def SSM_RecurrenceOp : SSM_Op<"recurrence", [Pure, AttrSizedOperandSegments,
       ssm.yield %ld, %v, %be, %ce, %zero : f32, f32, f32, f32, f32
     }
     ```
+
+    A trapezoidal step, h ← a·h + β·(x_prev ⊗ B_prev) + γ·(x ⊗ B), as two
+    input terms (`%x` and `%B` are passed twice):
+    ```mlir
+    %y = ssm.recurrence scalar forward terms 2
+        ins(%x [b, t, (g, r), p], %x [b, t, (g, r), p] previous,
+            %B [b, t, g, n], %B [b, t, g, n] previous, %C [b, t, g, n],
+            %a [b, t, (g, r)], %beta [b, t, (g, r)], %gamma [b, t, (g, r)]
+            : ...)
+        outs(%y0 [b, t, (g, r), p] : ...) {
+    ^bb0(%xe: f32, %xp: f32, %be: f32, %bp: f32, %ce: f32, %ae: f32,
+         %beta_e: f32, %gamma_e: f32):
+      %v0 = arith.mulf %beta_e, %xp : f32
+      %v1 = arith.mulf %gamma_e, %xe : f32
+      %zero = arith.constant 0.0 : f32
+      ssm.yield %ae, %v0, %bp, %v1, %be, %ce, %zero
+          : f32, f32, f32, f32, f32, f32, f32
+    }
+    ```
   }];
   let arguments = (ins Variadic<SSM_FloatTensor>:$inputs,
                    Optional<SSM_MaskTensor>:$reset,
@@ -519,7 +552,9 @@ def SSM_RecurrenceOp : SSM_Op<"recurrence", [Pure, AttrSizedOperandSegments,
                    OptionalAttr<SSM_RecurrenceFormAttr>:$form,
                    OptionalAttr<I64Attr>:$chunk_size,
                    OptionalAttr<I64Attr>:$tile,
-                   OptionalAttr<SSM_SpanOrderAttr>:$spans);
+                   OptionalAttr<SSM_SpanOrderAttr>:$spans,
+                   OptionalAttr<I64Attr>:$terms,
+                   OptionalAttr<DenseI64ArrayAttr>:$previous);
   let results = (outs SSM_FloatTensor:$y,
                  Optional<SSM_FloatTensor>:$final_state);
   let regions = (region SizedRegion<1>:$body);
@@ -537,11 +572,20 @@ def SSM_RecurrenceOp : SSM_Op<"recurrence", [Pure, AttrSizedOperandSegments,
     /// Bit set of the core dimensions each region value depends on, for
     /// every value of the region (block arguments included).
     llvm::DenseMap<Value, unsigned> computeDependences();
-    /// Whether the input term is value(p) ⊗ key(n) and the readout
-    /// query(n): the value does not depend on n, the key and the query do
-    /// not depend on p. The chunked forms (matrix products over p and n)
-    /// and the CPU's explicit-vector heads rely on it.
+    /// Whether every input term is value(p) ⊗ key(n) and the readout
+    /// query(n): no value depends on n, no key and not the query on p. The
+    /// chunked forms (matrix products over p and n) and the CPU's
+    /// explicit-vector heads rely on it.
     bool hasOuterProductTerms();
+    /// The number of input terms R (`terms`, 1 when absent).
+    unsigned getNumTerms() { return getTerms() ? *getTerms() : 1; }
+    /// Whether input `index` is read at the previous step.
+    bool readsPrevious(unsigned index) {
+      return getPrevious() && llvm::is_contained(*getPrevious(), index);
+    }
+    /// Whether the chunked form can compute the op (the verifier refuses
+    /// `form chunked` otherwise; configuration steps never choose it).
+    bool allowsChunkedForm();
     /// The extent of every core dimension where the operand types fix it
     /// (ShapedType::kDynamic elsewhere; 1 for a dimension no layout names).
     /// With `cu_seqlens`, `b` is the batch of the inputs (1), not the
@@ -573,15 +617,23 @@ def SSM_YieldOp : SSM_Op<"yield", [Pure, Terminator, ReturnLike,
     HasParent<"RecurrenceOp">]> {
   let summary = "the per-step coefficients of ssm.recurrence";
   let description = [{
-    Yields, in order, `decay` (or its logarithm with `log_decay`), `value`,
-    `key`, `query`, `skip` and optionally `gate`, all in the compute type.
+    Yields, in order, `decay` (or its logarithm with `log_decay`), the
+    `value` and `key` of each input term, `query`, `skip` and optionally
+    `gate`, all in the compute type.
   }];
   let arguments = (ins Variadic<AnyFloat>:$values);
   let assemblyFormat = "$values attr-dict `:` type($values)";
   let extraClassDeclaration = [{
     enum Role : unsigned { kDecay = 0, kValue, kKey, kQuery, kSkip, kGate };
-    Value getRole(Role role) {
-      return role < getNumOperands() ? getOperand(role) : Value();
+    /// The value of `role` (kValue and kKey: of the first input term);
+    /// null for an absent gate.
+    Value getRole(Role role);
+    /// The role of yielded value `position` (kValue or kKey for every
+    /// input term's).
+    Role getRoleOf(unsigned position);
+    /// Input term `i`: its value and key.
+    std::pair<Value, Value> getTerm(unsigned i) {
+      return {getOperand(1 + 2 * i), getOperand(2 + 2 * i)};
     }
   }];
 }
