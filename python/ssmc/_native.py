@@ -30,7 +30,18 @@ def library_dir() -> Path:
 # (DT_NEEDED libssm_runtime.so.1), and the loader gives them this copy, so
 # that ssm_last_error() read here is the one their checks set.
 runtime = ctypes.CDLL(str(library_dir() / "libssm_runtime.so.1"))
-compiler = ctypes.CDLL(str(library_dir() / "libssmc_compiler.so.0"))
+compiler_path = library_dir() / "libssmc_compiler.so.0"
+compiler = ctypes.CDLL(str(compiler_path))
+
+
+def compiler_stamp() -> bytes:
+    """The compiler's identity for cache keys: its library's resolved path,
+    size and modification time. ssmc_version() stays the same across
+    rebuilds and reinstalls, so a key on it alone would reuse what an older
+    compiler made."""
+    stat = compiler_path.resolve().stat()
+    return repr((str(compiler_path.resolve()), stat.st_size,
+                 stat.st_mtime_ns)).encode()
 
 c_char_p, c_int, c_size_t, c_void_p = (ctypes.c_char_p, ctypes.c_int,
                                        ctypes.c_size_t, ctypes.c_void_p)

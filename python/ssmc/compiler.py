@@ -9,6 +9,7 @@ flags of the ssmc command line.
 """
 
 import ctypes
+import hashlib
 import json
 import os
 import tempfile
@@ -128,24 +129,66 @@ def emit(source, kind="llvm", flags=(), name=None):
     return data if kind in ("obj", "shared") else data.decode()
 
 
-def compile(source, flags=(), name=None):
+def cache_root():
+    """Where compiled models and cached modules are kept: $SSM_CACHE_DIR,
+    else $XDG_CACHE_HOME/ssmc or ~/.cache/ssmc."""
+    root = os.environ.get("SSM_CACHE_DIR")
+    if root:
+        return Path(root)
+    return Path(os.environ.get("XDG_CACHE_HOME",
+                               Path.home() / ".cache")) / "ssmc"
+
+
+def write_whole(path, data):
+    """Writes `data` so that `path` appears complete or not at all."""
+    partial = path.with_name(path.name + f".{os.getpid()}.tmp")
+    partial.write_bytes(data)
+    os.replace(partial, path)
+
+
+def compile(source, flags=(), name=None, cache=False):
     """Compiles MLIR text, an .mlir file or a model folder into a loaded
     Module. `flags` are ssmc's (`--mcpu=znver4`, `--ssd-algorithm=chunked`).
     A failed run-time check raises ValueError (--checks=status) unless
     `flags` choose otherwise. With --target=cuda the module takes and
-    returns device arrays (ssmc.cuda)."""
+    returns device arrays (ssmc.cuda). With `cache=True` (MLIR text only)
+    the compiled library is kept in cache_root(), keyed by the text, the
+    flags, the name and the compiler library, and later calls, in this
+    process or another, load it instead of compiling."""
     flags = list(flags)
     if _has_flag(flags, "--emit"):
         raise ValueError("ssmc.compile makes a shared library; use "
                          "ssmc.emit for other outputs")
     if not _has_flag(flags, "--checks"):
         flags.append("--checks=status")
+    entry = None
+    if cache:
+        if not isinstance(source, (str, bytes)) or (
+                isinstance(source, str) and "\n" not in source):
+            raise ValueError("ssmc.compile caches MLIR text only (a file or "
+                             "folder can change under the same name)")
+        key = hashlib.sha256(_native.compiler_stamp())
+        key.update(repr((flags, name)).encode())
+        key.update(source.encode() if isinstance(source, str) else source)
+        entry = cache_root() / f"python-module-{key.hexdigest()[:24]}"
+        files = [entry / "module.so", entry / "interface.json",
+                 entry / "header.h"]
+        if all(f.exists() for f in files):
+            return Module(files[0].read_bytes(),
+                          json.loads(files[1].read_text(encoding="utf-8")),
+                          files[2].read_text(encoding="utf-8"))
     session = Session(["--emit=shared", *flags])
     artifacts = session.compile(source, name)
     library = artifacts.get(_native.OUTPUT, session)
-    interface = json.loads(artifacts.get(_native.INTERFACE, session))
+    interface_text = artifacts.get(_native.INTERFACE, session)
     header = artifacts.get(_native.HEADER, session).decode()
-    return Module(library, interface, header)
+    if entry is not None:
+        entry.mkdir(parents=True, exist_ok=True)
+        # The library last: a reader takes the entry once it is there.
+        write_whole(entry / "header.h", header.encode())
+        write_whole(entry / "interface.json", interface_text)
+        write_whole(entry / "module.so", library)
+    return Module(library, json.loads(interface_text), header)
 
 
 def load(library, interface):

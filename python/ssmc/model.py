@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _native
-from .compiler import Session, load
+from .compiler import Session, cache_root, load
 
 # ssm/model_abi.h.
 _FORMAT_VERSION = 2
@@ -29,27 +29,20 @@ _FORMAT_VERSION = 2
 _INFO_FIELDS = 16
 
 
-def _cache_root():
-    root = os.environ.get("SSM_CACHE_DIR")
-    if root:
-        return Path(root)
-    return Path(os.environ.get("XDG_CACHE_HOME",
-                               Path.home() / ".cache")) / "ssmc"
-
-
 def _compile_folder(folder, flags, name):
     """The library, interface and weights of `folder`, compiled into the
     cache unless an entry for the same files, flags and compiler is there."""
     folder = Path(folder).resolve()
     key = hashlib.sha256()
     key.update(_native.ssmc_version())
+    key.update(_native.compiler_stamp())
     key.update(repr((str(folder), list(flags), name)).encode())
     for entry in sorted(folder.iterdir()):
         if entry.suffix in (".json", ".safetensors"):
             stat = entry.stat()
             key.update(repr((entry.name, stat.st_size,
                              stat.st_mtime_ns)).encode())
-    cached = _cache_root() / f"python-{folder.name}-{key.hexdigest()[:16]}"
+    cached = cache_root() / f"python-{folder.name}-{key.hexdigest()[:16]}"
     library = cached / f"lib{name}.so"
     interface = cached / f"{name}.json"
     weights = cached / f"lib{name}.weights"

@@ -5,6 +5,9 @@ dtype and option set; every size is dynamic).
     from ssmc.torch import selective_scan_fn, mamba_chunk_scan_combined
     y = selective_scan_fn(u, delta, A, B, C, D, z, delta_bias, delta_softplus=True)
 
+The kernels are kept in ssmc's cache (ssmc.compile(cache=True)), so a
+new process loads them instead of compiling them again.
+
 Each is registered as `torch.ops.ssmc.<name>` with `torch.library` (with a
 fake implementation for torch.compile's tracing), so a model or a serving
 engine that calls mamba_ssm's functions can call these instead. Tensors go
@@ -48,7 +51,8 @@ def _call(kind, operands, build, *extra_key):
     key = (kind, signature, extra_key)
     if key not in _modules:
         types = {name: _type(rank, element) for name, rank, element in signature}
-        _modules[key] = compiler.compile(build(types), name=f"ssmc.torch.{kind}")
+        _modules[key] = compiler.compile(build(types), name=f"ssmc.torch.{kind}",
+                                         cache=True)
     return _modules[key].kernel(*[t.detach().contiguous() for _, t in present])
 
 

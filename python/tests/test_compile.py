@@ -183,3 +183,35 @@ def test_artifacts_outlive_their_session():
     with pytest.raises(ssmc.CompileError, match="only a model folder has weights"):
         artifacts.get(3)  # the weights: reported through the session's callback
     assert b"define" in artifacts.get(0)
+
+
+def test_cache_keeps_modules_across_calls(monkeypatch):
+    cache = ssmc.compiler.cache_root()
+    x = np.arange(32, dtype=np.float32).reshape(4, 8)
+    first = ssmc.compile(SQUARES, cache=True)
+    entries = sorted(p.name for p in cache.iterdir())
+    assert len(entries) == 1
+    # A hit loads what is there and compiles nothing.
+    def no_compiler(*args, **kwargs):
+        raise AssertionError("compiled although the module was cached")
+    monkeypatch.setattr(ssmc.compiler, "Session", no_compiler)
+    again = ssmc.compile(SQUARES, cache=True)
+    assert np.array_equal(again.squares(x), x * x)
+    assert np.array_equal(first.squares(x), again.squares(x))
+    assert sorted(p.name for p in cache.iterdir()) == entries
+    # Other flags, or another compiler, are other entries.
+    with pytest.raises(AssertionError, match="compiled although"):
+        ssmc.compile(SQUARES, flags=["--mcpu=x86-64-v3"], cache=True)
+    stamp = ssmc._native.compiler_stamp()
+    monkeypatch.setattr(ssmc._native, "compiler_stamp", lambda: stamp + b"!")
+    with pytest.raises(AssertionError, match="compiled although"):
+        ssmc.compile(SQUARES, cache=True)
+
+
+def test_cache_refuses_paths(tmp_path):
+    path = tmp_path / "squares.mlir"
+    path.write_text(SQUARES)
+    with pytest.raises(ValueError, match="caches MLIR text only"):
+        ssmc.compile(path, cache=True)
+    with pytest.raises(ValueError, match="caches MLIR text only"):
+        ssmc.compile(str(path), cache=True)

@@ -70,6 +70,21 @@ def test_compiled_once_into_the_cache():
             for e in entries} == stamps
 
 
+def test_another_compiler_compiles_again(monkeypatch):
+    # The key covers the compiler library itself, not only ssmc_version()
+    # (the same across rebuilds): a rebuilt ssmc must not reuse what the
+    # old one compiled.
+    folder = MODELS / "mamba1-n16"
+    ssmc.Model.load(folder)
+    cache = os.environ["SSM_CACHE_DIR"]
+    before = set(os.listdir(cache))
+    stamp = ssmc._native.compiler_stamp()
+    monkeypatch.setattr(ssmc._native, "compiler_stamp",
+                        lambda: stamp + b" rebuilt")
+    ssmc.Model.load(folder)
+    assert len(set(os.listdir(cache)) - before) == 1
+
+
 def test_bad_ids_and_order_are_refused():
     model = ssmc.Model.load(MODELS / "mamba1-n16")
     with pytest.raises(RuntimeError, match="prefill first"):
