@@ -2,14 +2,16 @@
 ssmc compiler and call the result on NumPy arrays or DLPack tensors, with
 no copies. docs/python.md."""
 
+from ._native import CompilerUnavailable
+from ._native import runtime_version as _runtime_version
 from ._native import set_num_threads as _set_num_threads
-from ._native import ssmc_version as _ssmc_version
 from .compiler import (Artifacts, CompileError, Function, Module, Session,
                        compile, emit, load)
 from . import cuda
 from .model import Model
 
-__version__ = _ssmc_version().decode()
+# The runtime's, which the compiler and the package share.
+__version__ = _runtime_version().decode()
 
 
 def set_num_threads(count):
@@ -19,5 +21,6 @@ def set_num_threads(count):
         raise ValueError(last_error().decode())
 
 
-__all__ = ["cuda", "Artifacts", "CompileError", "Function", "Model", "Module",
+__all__ = ["cuda", "Artifacts", "CompileError", "CompilerUnavailable",
+           "Function", "Model", "Module",
            "Session", "compile", "emit", "load", "set_num_threads"]

@@ -34,7 +34,6 @@ def _compile_folder(folder, flags, name):
     cache unless an entry for the same files, flags and compiler is there."""
     folder = Path(folder).resolve()
     key = hashlib.sha256()
-    key.update(_native.ssmc_version())
     key.update(_native.compiler_stamp())
     key.update(repr((str(folder), list(flags), name)).encode())
     for entry in sorted(folder.iterdir()):
