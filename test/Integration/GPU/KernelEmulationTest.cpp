@@ -888,6 +888,26 @@ INSTANTIATE_TEST_SUITE_P(
 // one, over two rounds of 256 steps, so a previous step crosses a round).
 //===----------------------------------------------------------------------===//
 
+/// The parameters of a trapezoid function: `tensors` added to `p` in
+/// order, with their SSA names and types.
+struct TrapezoidParams {
+  std::vector<std::string> names, types;
+  TrapezoidParams(Params &p, std::initializer_list<const ref::Tensor *> tensors) {
+    for (const ref::Tensor *t : tensors) {
+      names.push_back(p.add(*t));
+      types.push_back(p.ty(*t));
+    }
+  }
+  /// `@f` computing `op` (`%r:2 = …`) and returning its results, of the
+  /// types of parameters `y` and `h`.
+  std::string function(const Params &p, const std::string &op, size_t y,
+                       size_t h) const {
+    std::string results = types[y] + ", " + types[h];
+    return "func.func @f(" + p.text + ") -> (" + results + ") {\n  " + op +
+           "\n  return %r#0, %r#1 : " + results + "\n}\n";
+  }
+};
+
 class EmulatedTrapezoid : public ::testing::TestWithParam<TrapezoidCase> {};
 
 TEST_P(EmulatedTrapezoid, MatchesFormula) {
@@ -898,12 +918,9 @@ TEST_P(EmulatedTrapezoid, MatchesFormula) {
   TrapezoidResult expected = trapezoidReference(c, a);
 
   Params p(s);
-  std::vector<std::string> names, types;
   ref::Tensor y0(a.x.shape);
-  for (const ref::Tensor *t : {&a.x, &a.Bm, &a.C, &a.dt, &a.A, &a.lam, &a.D, &y0, &a.h0}) {
-    names.push_back(p.add(*t));
-    types.push_back(p.ty(*t));
-  }
+  TrapezoidParams params(p, {&a.x, &a.Bm, &a.C, &a.dt, &a.A, &a.lam, &a.D, &y0, &a.h0});
+  std::vector<std::string> &names = params.names, &types = params.types;
   std::vector<int64_t> segmentShape =
       c.segments == Segments::CuSeqlens ? std::vector<int64_t>{c.B + 1}
                                         : std::vector<int64_t>{c.B, c.L};
@@ -914,10 +931,7 @@ TEST_P(EmulatedTrapezoid, MatchesFormula) {
     names.push_back(p.addIndices(segmentShape, a.segments));
     types.push_back(type(segmentShape, "i64"));
   }
-  std::string results = types[7] + ", " + types[8];
-  std::string source = "func.func @f(" + p.text + ") -> (" + results + ") {\n  " +
-                       trapezoidOp(c, names, types) + "\n  return %r#0, %r#1 : " +
-                       results + "\n}\n";
+  std::string source = params.function(p, trapezoidOp(c, names, types), 7, 8);
   Buffer y = fromTensor(ref::Tensor(expected.y.shape), s);
   Buffer finalState = fromTensor(ref::Tensor(expected.h.shape), s);
   // The kernel's arguments: y, the final state, each input in operand
@@ -958,17 +972,11 @@ TEST_P(EmulatedTrapezoidStep, MatchesFormula) {
   TrapezoidStep a = randomTrapezoidStep(c, rng, s);
   TrapezoidResult expected = trapezoidStepReference(c, a);
   Params p(s);
-  std::vector<std::string> names, types;
   ref::Tensor y0(a.x.shape);
-  for (const ref::Tensor *t :
-       {&a.x, &a.xp, &a.Bm, &a.Bp, &a.C, &a.dt, &a.A, &a.lam, &a.D, &y0, &a.h}) {
-    names.push_back(p.add(*t));
-    types.push_back(p.ty(*t));
-  }
-  std::string results = types[9] + ", " + types[10];
-  std::string source = "func.func @f(" + p.text + ") -> (" + results + ") {\n  " +
-                       trapezoidStepOp(c, names, types) + "\n  return %r#0, %r#1 : " +
-                       results + "\n}\n";
+  TrapezoidParams params(
+      p, {&a.x, &a.xp, &a.Bm, &a.Bp, &a.C, &a.dt, &a.A, &a.lam, &a.D, &y0, &a.h});
+  std::string source =
+      params.function(p, trapezoidStepOp(c, params.names, params.types), 9, 10);
   // In place: the state, y, then the inputs in operand order.
   std::vector<Buffer> &in = p.buffers;
   std::vector<Buffer *> args = {&in[10], &in[9]};
