@@ -65,12 +65,12 @@ def compiler_stamp() -> bytes:
     rebuilds and reinstalls, so a key on it alone would reuse what an older
     compiler made."""
     try:
-        stat = compiler_path.resolve().stat()
+        path = compiler_path.resolve(strict=True)
+        stat = path.stat()
     except OSError as error:
         raise CompilerUnavailable(
             f"ssmc: no compiler ({compiler_path}): {error}") from None
-    return repr((str(compiler_path.resolve()), stat.st_size,
-                 stat.st_mtime_ns)).encode()
+    return repr((str(path), stat.st_size, stat.st_mtime_ns)).encode()
 
 
 c_char_p, c_int, c_size_t, c_void_p = (ctypes.c_char_p, ctypes.c_int,
