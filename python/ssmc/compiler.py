@@ -154,30 +154,41 @@ def compile(source, flags=(), name=None, cache=False):
     returns device arrays (ssmc.cuda). With `cache=True` (MLIR text only)
     the compiled library is kept in cache_root(), keyed by the text, the
     flags, the name and the compiler library, and later calls, in this
-    process or another, load it instead of compiling."""
+    process or another, load it instead of compiling. Where the compiler
+    cannot be opened (a machine with the runtime alone, and a cache folder
+    copied from another), the newest library any compiler kept for the
+    text, flags and name is loaded."""
     flags = list(flags)
     if _has_flag(flags, "--emit"):
         raise ValueError("ssmc.compile makes a shared library; use "
                          "ssmc.emit for other outputs")
     if not _has_flag(flags, "--checks"):
         flags.append("--checks=status")
-    entry = None
+    entry = newest = None
     if cache:
         if not isinstance(source, (str, bytes)) or (
                 isinstance(source, str) and "\n" not in source):
             raise ValueError("ssmc.compile caches MLIR text only (a file or "
                              "folder can change under the same name)")
-        key = hashlib.sha256(_native.compiler_stamp())
-        key.update(repr((flags, name)).encode())
-        key.update(source.encode() if isinstance(source, str) else source)
-        entry = cache_root() / f"python-module-{key.hexdigest()[:24]}"
-        files = [entry / "module.so", entry / "interface.json",
-                 entry / "header.h"]
-        if all(f.exists() for f in files):
-            return Module(files[0].read_bytes(),
-                          json.loads(files[1].read_text(encoding="utf-8")),
-                          files[2].read_text(encoding="utf-8"))
-    session = Session(["--emit=shared", *flags])
+        text = hashlib.sha256(repr((flags, name)).encode())
+        text.update(source.encode() if isinstance(source, str) else source)
+        # Names the entry of the compiler that last compiled the text.
+        newest = cache_root() / f"python-module-{text.hexdigest()[:24]}.newest"
+        try:
+            key = hashlib.sha256(_native.compiler_stamp() + text.digest())
+            entry = cache_root() / f"python-module-{key.hexdigest()[:24]}"
+            if _complete(entry):
+                return _load_entry(entry)
+        except _native.CompilerUnavailable:
+            pass
+    try:
+        session = Session(["--emit=shared", *flags])
+    except _native.CompilerUnavailable:
+        if newest is not None and newest.exists():
+            kept = cache_root() / newest.read_text(encoding="utf-8").strip()
+            if _complete(kept):
+                return _load_entry(kept)
+        raise
     artifacts = session.compile(source, name)
     library = artifacts.get(_native.OUTPUT, session)
     interface_text = artifacts.get(_native.INTERFACE, session)
@@ -188,7 +199,22 @@ def compile(source, flags=(), name=None, cache=False):
         write_whole(entry / "header.h", header.encode())
         write_whole(entry / "interface.json", interface_text)
         write_whole(entry / "module.so", library)
+        write_whole(newest, entry.name.encode())
     return Module(library, json.loads(interface_text), header)
+
+
+_ENTRY_FILES = ("module.so", "interface.json", "header.h")
+
+
+def _complete(entry):
+    return all((entry / f).exists() for f in _ENTRY_FILES)
+
+
+def _load_entry(entry):
+    return Module((entry / "module.so").read_bytes(),
+                  json.loads((entry / "interface.json").read_text(
+                      encoding="utf-8")),
+                  (entry / "header.h").read_text(encoding="utf-8"))
 
 
 def load(library, interface):

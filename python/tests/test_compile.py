@@ -190,7 +190,11 @@ def test_cache_keeps_modules_across_calls(monkeypatch):
     x = np.arange(32, dtype=np.float32).reshape(4, 8)
     first = ssmc.compile(SQUARES, cache=True)
     entries = sorted(p.name for p in cache.iterdir())
-    assert len(entries) == 1
+    # The module's folder, and the note naming it as the text's newest.
+    folders = [p for p in cache.iterdir() if p.is_dir()]
+    notes = [p for p in cache.iterdir() if p.suffix == ".newest"]
+    assert len(entries) == 2 and len(folders) == 1 and len(notes) == 1
+    assert notes[0].read_text() == folders[0].name
     # A hit loads what is there and compiles nothing.
     def no_compiler(*args, **kwargs):
         raise AssertionError("compiled although the module was cached")

@@ -21,15 +21,17 @@ module = ssmc.load(sys.argv[1], sys.argv[2])
 x = np.arange(32, dtype=np.float32).reshape(4, 8)
 assert np.array_equal(module.squares(x), x * x)
 print("called", ssmc.__version__)
+cached = ssmc.compile(sys.argv[3], cache=True)  # kept by the compiler
+assert np.array_equal(cached.squares(x), x * x)
 try:
-    ssmc.compile("func.func @f() {\\n  return\\n}\\n")
+    ssmc.compile("func.func @f() {\\n  return\\n}\\n", cache=True)
 except ssmc.CompilerUnavailable as error:
     print("refused:", error)
 """
 
 
 def test_compiled_libraries_run_without_the_compiler(tmp_path):
-    module = ssmc.compile(SQUARES)
+    module = ssmc.compile(SQUARES, cache=True)
     library, interface = tmp_path / "libsquares.so", tmp_path / "squares.json"
     module.save(library)
     interface.write_text(json.dumps(module.interface))
@@ -40,7 +42,7 @@ def test_compiled_libraries_run_without_the_compiler(tmp_path):
     os.symlink(runtime.resolve(), runtime_only / "libssm_runtime.so.1")
     env = dict(os.environ, SSMC_LIBRARY_DIR=str(runtime_only))
     done = subprocess.run([sys.executable, "-c", SCRIPT, str(library),
-                           str(interface)], env=env, capture_output=True,
+                           str(interface), SQUARES], env=env, capture_output=True,
                           text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
