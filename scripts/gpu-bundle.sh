@@ -2,8 +2,11 @@
 # Builds what a GPU machine runs and copies it into one folder (default
 # build/gpu-bundle, or $1): the GPU test program and the GPU benchmark, each
 # with its kernel libraries (PTX for sm_80 and sm_90 embedded), the runtime
-# libssm_runtime, scripts/gpu-check.sh and bench/torch_reference.py. Nothing
-# in it needs LLVM, MLIR or the CUDA toolkit at run time, only the NVIDIA
+# libssm_runtime, scripts/gpu-check.sh and bench/torch_reference.py; and
+# the Python package with ssmc.torch's kernels compiled for the GPU and the
+# CPU's results to compare with (python/tests_torch/torch_cuda_cases.py,
+# made in build/venv-torch as scripts/test-torch.sh makes it). Nothing in
+# it needs LLVM, MLIR or the CUDA toolkit at run time, only the NVIDIA
 # driver (libcuda.so.1): copy the folder to the GPU machine and run its
 # gpu-check.sh there (docs/gpu.md, "Running on a GPU").
 set -euo pipefail
@@ -26,4 +29,13 @@ cp "$build/test/Integration/GPU/ssm-gpu-device-tests" \
 for lib in "$build"/lib/libssm_runtime.so.*; do
   [[ $lib =~ \.so\.[0-9]+$ ]] && cp -L "$lib" "$bundle/"
 done
+# ssmc.torch on CUDA tensors: the package (runtime-only there) and a
+# cache of kernels, which ssmc.compile(cache=True) loads without a compiler.
+venv=$build/venv-torch
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check torch "$root"
+mkdir -p "$bundle/python"
+cp -r "$root/python/ssmc" "$root/python/tests_torch/torch_cuda_cases.py" "$bundle/python/"
+rm -rf "$bundle/python/ssmc/_lib" "$bundle/python/ssmc/__pycache__"
+"$venv/bin/python" "$root/python/tests_torch/torch_cuda_cases.py" prepare "$bundle/torch-ops"
 echo "GPU bundle: $bundle ($(du -sh "$bundle" | cut -f1)); on the GPU machine run: $bundle/gpu-check.sh"

@@ -9,6 +9,8 @@
 #   bench      the GPU benchmarks (ssm-gpu-bench)
 #   bench90a   the benchmarks on the sm_90a kernels, on Hopper
 #   torch      the PyTorch reference of the same cases (torch_reference.py)
+#   torchops   ssmc.torch's ops on CUDA tensors against the CPU's results
+#              (torch_cuda_cases.py, with the kernels the bundle carries)
 #   memcheck   the GPU tests under compute-sanitizer --tool memcheck
 #   racecheck  the GPU tests under compute-sanitizer --tool racecheck
 # and writes each one's log, the tests' XML report and summary.txt into
@@ -87,6 +89,9 @@ step bench90a 60 env SSM_GPU_ARCH=sm_90a "$bundle/ssm-gpu-bench" 10
 sed 's/^/    /' "$out/bench90a.log"
 step torch 120 python3 "$bundle/torch_reference.py" 10
 sed 's/^/    /' "$out/torch.log"
+step torchops 90 env PYTHONPATH="$bundle/python" SSMC_LIBRARY_DIR="$bundle" \
+  python3 "$bundle/python/torch_cuda_cases.py" check "$bundle/torch-ops"
+sed 's/^/    /' "$out/torchops.log"
 
 sanitizer=$(command -v compute-sanitizer || true)
 for candidate in /usr/local/cuda/bin/compute-sanitizer \

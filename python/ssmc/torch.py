@@ -11,25 +11,28 @@ new process loads them instead of compiling them again.
 Each is registered as `torch.ops.ssmc.<name>` with `torch.library` (with a
 fake implementation for torch.compile's tracing), so a model or a serving
 engine that calls mamba_ssm's functions can call these instead. Tensors go
-to the kernels through DLPack and results come back through NumPy, without
-copies. CPU tensors only so far, and no backward.
+to the kernels and results come back without copies. CPU tensors run on
+the CPU; tensors on CUDA device 0 run kernels compiled with --target=cuda
+for the device's architecture, queued on PyTorch's current stream (no GPU
+has run this path yet: docs/python.md). No backward.
 """
 
 from typing import Optional, Tuple
 
+import numpy as np
 import torch
 
 from . import compiler
+from . import cuda as _cuda
 
 _ELEMENT = {torch.float32: "f32", torch.float16: "f16", torch.bfloat16: "bf16",
             torch.float64: "f64", torch.int32: "i32", torch.int64: "i64"}
+_NUMPY = {"f32": np.float32, "f16": np.float16, "bf16": np.uint16,
+          "f64": np.float64, "i32": np.int32, "i64": np.int64}
 _modules = {}
 
 
 def _element(tensor, what):
-    if tensor.device.type != "cpu":
-        raise NotImplementedError(f"{what} is on {tensor.device}: ssmc.torch "
-                                  "runs on CPU tensors so far")
     if tensor.dtype not in _ELEMENT:
         raise TypeError(f"{what} is {tensor.dtype}; ssmc's kernels take "
                         "float32, float16, bfloat16 or float64 (and int32 or "
@@ -37,23 +40,93 @@ def _element(tensor, what):
     return _ELEMENT[tensor.dtype]
 
 
-def _type(rank, element):
-    return "tensor<" + "?x" * rank + element + ">"
+def _type(rank, element, shape=None):
+    """A tensor type of `rank` dynamic sizes, or of `shape` (None for a
+    dynamic size)."""
+    shape = shape if shape is not None else (None,) * rank
+    return ("tensor<" + "".join("?x" if s is None else f"{s}x" for s in shape)
+            + element + ">")
 
 
-def _call(kind, operands, build, *extra_key):
+def cuda_arch(capability):
+    """ssmc's --cuda-arch for a device of compute capability (major, minor):
+    sm_90a (wgmma) on Hopper, portable sm_90 PTX above it, sm_80 PTX on
+    Ampere and Ada (the driver compiles PTX for the device)."""
+    major, minor = capability
+    if major == 9:
+        return "sm_90a"
+    if major > 9:
+        return "sm_90"
+    if major == 8:
+        return "sm_80"
+    raise NotImplementedError(f"a CUDA device of compute capability "
+                              f"{major}.{minor}: ssmc's GPU kernels need 8.0 "
+                              "or newer")
+
+
+def _device(present):
+    """The device all of `present` [(name, tensor)] are on: "cpu", or CUDA
+    device 0, the one ssmc's generated code runs on."""
+    name, first = present[0]
+    for other, t in present[1:]:
+        if t.device != first.device:
+            raise ValueError(f"{other} is on {t.device} and {name} on "
+                             f"{first.device}: pass all tensors on one device")
+    device = first.device
+    if device.type == "cpu":
+        return device
+    if device.type != "cuda" or (device.index or 0) != _cuda.DEVICE:
+        raise NotImplementedError(f"{name} is on {device}: ssmc.torch runs on "
+                                  f"the CPU and on cuda:{_cuda.DEVICE}")
+    return device
+
+
+def _cuda_view(tensor, element):
+    """`tensor` (dense, on CUDA device 0) as an ssmc.cuda.DeviceArray that
+    does not own it; bf16 travels as its raw 16-bit patterns."""
+    return _cuda.DeviceArray(tensor.data_ptr(), tensor.shape, _NUMPY[element])
+
+
+def _call(kind, operands, build, *extra_key, state_dims=()):
     """Calls the kernel of `kind` for `operands` [(name, tensor or None)],
-    compiled once per element types, ranks and `extra_key`: `build(types)`
-    gets {name: MLIR type} of the present operands and returns the MLIR
-    function @kernel taking them in order."""
+    compiled once per device kind, element types, ranks, state size and
+    `extra_key`: `build(types)` gets {name: MLIR type} of the present
+    operands and returns the MLIR function @kernel taking them in order.
+    Every size is dynamic but the state size N, at the (name, dimension)
+    pairs of `state_dims`: the GPU keeps a state in registers and needs it
+    static. Results are CPU tensors or CUDA tensors, on the operands'
+    device."""
     present = [(name, t) for name, t in operands if t is not None]
-    signature = tuple((name, t.dim(), _element(t, name)) for name, t in present)
-    key = (kind, signature, extra_key)
+    device = _device(present)
+    flags = []
+    if device.type == "cuda":
+        arch = cuda_arch(torch.cuda.get_device_capability(device))
+        flags = ["--target=cuda", f"--cuda-arch={arch}"]
+    static = {(name, dim % operand.dim())
+              for name, dim in state_dims
+              for other, operand in present if other == name}
+    signature = tuple(
+        (name, tuple(size if (name, d) in static else None
+                     for d, size in enumerate(t.shape)), _element(t, name))
+        for name, t in present)
+    key = (kind, signature, extra_key, tuple(flags))
     if key not in _modules:
-        types = {name: _type(rank, element) for name, rank, element in signature}
-        _modules[key] = compiler.compile(build(types), name=f"ssmc.torch.{kind}",
-                                         cache=True)
-    return _modules[key].kernel(*[t.detach().contiguous() for _, t in present])
+        types = {name: _type(len(shape), element, shape)
+                 for name, shape, element in signature}
+        _modules[key] = compiler.compile(build(types), flags=flags,
+                                         name=f"ssmc.torch.{kind}", cache=True)
+    tensors = [t.detach().contiguous() for _, t in present]
+    if device.type == "cpu":
+        return _modules[key].kernel(*tensors)
+    views = [_cuda_view(t, element)
+             for t, (_, _, element) in zip(tensors, signature)]
+    with _cuda.stream(torch.cuda.current_stream(device).cuda_stream):
+        results = _modules[key].kernel(*views)
+    if results is None:
+        return None
+    if not isinstance(results, tuple):
+        return torch.as_tensor(results, device=device)
+    return tuple(torch.as_tensor(r, device=device) for r in results)
 
 
 def _function(types, op, results):
@@ -69,9 +142,12 @@ def _operands_text(types):
     return ", ".join(types.values())
 
 
-def _tensor(array, dtype):
-    result = torch.from_numpy(array)
-    return result.view(torch.bfloat16) if dtype == torch.bfloat16 else result
+def _tensor(result, dtype):
+    """A result of _call (a NumPy array or a CUDA tensor) as a tensor of
+    `dtype` (bf16 comes back as its raw bits)."""
+    if isinstance(result, np.ndarray):
+        result = torch.from_numpy(result)
+    return result.view(dtype) if dtype == torch.bfloat16 else result
 
 
 def _optional(types, pairs):
@@ -105,8 +181,9 @@ def _selective_scan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor,
     y, h = _call("selective_scan",
                  [("u", u), ("delta", delta), ("A", A), ("B", B), ("C", C),
                   ("D", D), ("z", z), ("delta_bias", delta_bias)],
-                 build, delta_softplus)
-    return _tensor(y, u.dtype), torch.from_numpy(h)
+                 build, delta_softplus,
+                 state_dims=[("A", -1), ("B", 2), ("C", 2)])
+    return _tensor(y, u.dtype), _tensor(h, torch.float32)
 
 
 @_selective_scan.register_fake
@@ -161,8 +238,9 @@ def _chunk_scan(x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor,
                   ("D", D), ("z", z), ("dt_bias", dt_bias),
                   ("initial_states", initial_states), ("seq_idx", seq_idx),
                   ("cu_seqlens", cu_seqlens)],
-                 build, chunk_size, dt_softplus, dt_min, dt_max)
-    return _tensor(y, x.dtype), torch.from_numpy(h)
+                 build, chunk_size, dt_softplus, dt_min, dt_max,
+                 state_dims=[("B", -1), ("C", -1), ("initial_states", -1)])
+    return _tensor(y, x.dtype), _tensor(h, torch.float32)
 
 
 @_chunk_scan.register_fake
@@ -255,7 +333,9 @@ def _state_update(state: torch.Tensor, x: torch.Tensor, dt: torch.Tensor,
     _call("state_update",
           [("x", x), ("dt", dt), ("A", A), ("B", B), ("C", C), ("D", D),
            ("z", z), ("dt_bias", dt_bias), ("state", state), ("y", y)],
-          build, dt_softplus)
+          build, dt_softplus,
+          state_dims=[("state", -1), ("B", -1), ("C", -1)] +
+          ([("A", -1)] if A.dim() == 2 else []))
     return y
 
 
