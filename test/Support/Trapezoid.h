@@ -38,6 +38,9 @@ struct TrapezoidCase {
   Segments segments;
   bool state;
   Storage storage = Storage::F32;
+  /// x and y hold time innermost, [b, h, p, t] (mamba_ssm's layout): the
+  /// CPU computes the per-step values along time and transposes them.
+  bool timeMajor = false;
 };
 
 inline void PrintTo(const TrapezoidCase &c, std::ostream *os) { *os << c.name; }
@@ -181,10 +184,11 @@ inline std::string trapezoidOp(const TrapezoidCase &c, const std::vector<std::st
                                const std::vector<std::string> &types) {
   static const char *kSegmentKeyword[] = {"", "reset", "seq_idx", "cu_seqlens"};
   const std::string &x = names[0], &xt = types[0], &B = names[1], &Bt = types[1];
+  std::string rows = c.timeMajor ? " [b, (g, r), p, t]" : " [b, t, (g, r), p]";
   std::string op = std::string("%r:2 = ssm.recurrence ") +
                    (c.diagonal ? "diagonal " : "scalar ") +
                    (c.reverse ? "reverse" : "forward") + " terms 2\n    ins(" + x +
-                   " [b, t, (g, r), p], " + x + " [b, t, (g, r), p] previous, " + B +
+                   rows + ", " + x + rows + " previous, " + B +
                    " [b, t, g, n], " + B + " [b, t, g, n] previous, " + names[2] +
                    " [b, t, g, n], " + names[3] + " [b, t, (g, r)], " + names[4] +
                    (c.diagonal ? " [(g, r), n], " : " [(g, r)], ") + names[5] +
@@ -194,7 +198,7 @@ inline std::string trapezoidOp(const TrapezoidCase &c, const std::vector<std::st
   if (c.segments != Segments::None)
     op += std::string(" ") + kSegmentKeyword[static_cast<int>(c.segments)] + "(" +
           names[9] + " : " + types[9] + ")";
-  op += "\n    outs(" + names[7] + " [b, t, (g, r), p], " + names[8] +
+  op += "\n    outs(" + names[7] + rows + ", " + names[8] +
         " [b, (g, r), p, n] : " + types[7] + ", " + types[8] + ")" + trapezoidRegion();
   return op;
 }

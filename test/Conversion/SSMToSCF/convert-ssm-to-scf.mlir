@@ -223,3 +223,40 @@ func.func @ssd_vector_head(%x: tensor<1x7x2x16xf32>, %dt: tensor<1x7x2xf32>,
          tensor<1x7x1x5xf32>) -> tensor<1x7x2x16xf32>
   return %y : tensor<1x7x2x16xf32>
 }
+
+// -----
+
+// Inputs and y with time innermost (mamba_ssm's [B, D, L]) and full tiles
+// of 16 rows: the per-step values are computed lanes outer and steps inner
+// (reads along time with unit stride) into [tile, block] scratch, then
+// transposed into the [block, tile] buffers the recurrence reads: 16 rows
+// loaded, 4 stages of 16 shuffles, 16 rows stored. The output sums go back
+// the same way, and y is written lanes outer, steps inner.
+// CHECK-LABEL: func.func @selective_scan_time_major
+// CHECK: %[[DELTA:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x16xf32>
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<16x16xf32>
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<16x16xf32>
+// CHECK: %[[DELTA_T:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x16xf32>
+// CHECK: scf.for %[[FIRST:.*]] = %{{.*}} to %{{.*}} step %c16
+// CHECK: scf.for %[[LANE:.*]] = %{{.*}} to %{{.*}}
+// CHECK: scf.for %[[S:.*]] = %{{.*}} to %{{.*}}
+// CHECK: %[[T:.*]] = arith.addi %[[FIRST]], %[[S]]
+// CHECK: tensor.extract %{{.*}}[%{{.*}}, %{{.*}}, %[[T]]] : tensor<1x32x40xf32>
+// CHECK: math.log1p
+// CHECK: memref.store %{{.*}}, %[[DELTA_T]][%[[LANE]], %[[S]]]
+// CHECK: vector.load %[[DELTA_T]]
+// CHECK-COUNT-64: vector.shuffle
+// CHECK: vector.store %{{.*}}, %[[DELTA]]
+// CHECK: math.exp
+// CHECK-COUNT-64: vector.shuffle
+// CHECK: scf.for %[[LANE2:.*]] = %{{.*}} to %{{.*}}
+// CHECK: scf.for %[[S2:.*]] = %{{.*}} to %{{.*}}
+// CHECK: %[[T2:.*]] = arith.addi %[[FIRST]], %[[S2]]
+// CHECK: tensor.insert %{{.*}}[%{{.*}}, %{{.*}}, %[[T2]]] : tensor<1x32x40xf32>
+func.func @selective_scan_time_major(%u: tensor<1x32x40xf32>, %A: tensor<32x4xf32>,
+                                     %B: tensor<1x1x4x40xf32>) -> tensor<1x32x40xf32> {
+  %y = ssm.selective_scan %u, %u, %A, %B, %B delta_softplus
+      : (tensor<1x32x40xf32>, tensor<1x32x40xf32>, tensor<32x4xf32>, tensor<1x1x4x40xf32>,
+         tensor<1x1x4x40xf32>) -> tensor<1x32x40xf32>
+  return %y : tensor<1x32x40xf32>
+}

@@ -570,13 +570,26 @@ TEST_P(NumericsTrapezoid, MatchesFormula) {
   TrapezoidArgs a = randomTrapezoid(c, rng, s);
   TrapezoidResult expected = trapezoidReference(c, a);
 
+  // Time-major cases pass x and take y as [rows, H, P, L].
+  auto layout = [&](const ref::Tensor &t) {
+    if (!c.timeMajor)
+      return t;
+    int64_t rows = t.shape[0], L = t.shape[1], H = t.shape[2], P = t.shape[3];
+    ref::Tensor moved({rows, H, P, L});
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t i = 0; i < L * H * P; ++i)
+        moved.data[((r * H + i / P % H) * P + i % P) * L + i / (H * P)] =
+            t.data[r * L * H * P + i];
+    return moved;
+  };
+  ref::Tensor x = layout(a.x);
   KernelCall k(s);
   std::vector<std::string> names, types;
-  for (const ref::Tensor *t : {&a.x, &a.Bm, &a.C, &a.dt, &a.A, &a.lam, &a.D}) {
+  for (const ref::Tensor *t : {&x, &a.Bm, &a.C, &a.dt, &a.A, &a.lam, &a.D}) {
     names.push_back(k.input(*t));
     types.push_back(k.floatType(t->shape));
   }
-  ref::Tensor y0(a.x.shape);
+  ref::Tensor y0(x.shape);
   names.push_back(k.input(y0));
   types.push_back(k.floatType(y0.shape));
   names.push_back(k.input(a.h0));
@@ -591,11 +604,12 @@ TEST_P(NumericsTrapezoid, MatchesFormula) {
     names.push_back(k.intInput<int64_t>(segmentShape, a.segments, "i64"));
     types.push_back(type(segmentShape, "i64"));
   }
-  k.output(expected.y.shape);
+  ref::Tensor y = layout(expected.y);
+  k.output(y.shape);
   k.output(expected.h.shape);
   ASSERT_EQ(k.run(trapezoidOp(c, names, types)), "");
   double tol = toleranceFor(s, c.L);
-  EXPECT_LT(relativeError(k.result(0), expected.y), tol);
+  EXPECT_LT(relativeError(k.result(0), y), tol);
   EXPECT_LT(relativeError(k.result(1), expected.h), tol);
 }
 
@@ -616,7 +630,17 @@ INSTANTIATE_TEST_SUITE_P(
         TrapezoidCase{"packed_reverse_diagonal", 3, 41, 2, 1, 5, 4, true, true,
                       Segments::CuSeqlens, true},
         TrapezoidCase{"vector_head", 2, 37, 4, 2, 16, 8, false, false, Segments::None,
-                      true, Storage::BF16}),
+                      true, Storage::BF16},
+        // Time innermost: per-step values along time, transposed in blocks
+        // of 16 steps by 16 rows; a block cut short at the end.
+        TrapezoidCase{"time_major", 2, 37, 2, 1, 16, 8, false, false, Segments::None,
+                      true, Storage::F32, true},
+        TrapezoidCase{"time_major_diagonal_reverse_reset", 2, 29, 2, 1, 32, 4, true,
+                      true, Segments::Reset, true, Storage::F32, true},
+        TrapezoidCase{"time_major_seq_idx", 2, 41, 2, 2, 16, 8, false, false,
+                      Segments::SeqIdx, false, Storage::F32, true},
+        TrapezoidCase{"time_major_packed_reverse", 3, 41, 2, 1, 16, 4, false, true,
+                      Segments::CuSeqlens, true, Storage::BF16, true}),
     CaseName());
 
 // The decode form: the same rule's step, previous inputs as tensors of
