@@ -201,20 +201,45 @@ func.func @ssd(%x: tensor<2x7x4x3xf32>, %dt: tensor<2x7x4xf32>, %A: tensor<4xf32
 // loaded, updated and stored whole, and the output sum is carried through
 // the loop over n in registers. Up to 2048 bits (here 16 x f32), two steps
 // at a time, each state row loaded and stored once for both, then the odd
-// step alone.
+// step alone. One decay per step: the block first sums the log-decays
+// (exp of the sum and of its negation per step, the smallest and largest
+// sum); within e^±44 the state is updated divided by the running product
+// (no decay multiplies it; the sums start at 0 and are scaled after the
+// loop over n) and multiplied back at the block's end; else the plain
+// update, the decay broadcast per step.
 // CHECK-LABEL: func.func @ssd_vector_head
 // CHECK: %[[H:.*]] = memref.alloc() {alignment = 64 : i64} : memref<5x16xf32>
+// CHECK: %[[LOGS:.*]]:3 = scf.for {{.*}} -> (f32, f32, f32)
+// CHECK: math.exp
+// CHECK: math.exp
+// CHECK: arith.minimumf
+// CHECK: arith.maximumf
+// CHECK: %[[OK:.*]] = arith.andi
+// CHECK: scf.if %[[OK]] {
 // CHECK: scf.for %[[S:.*]] = %{{.*}} to %{{.*}} step %c2
 // CHECK: %[[DX:.*]] = vector.load %{{.*}}[%[[S]], %{{.*}}] : memref<7x16xf32>, vector<16xf32>
-// CHECK: %[[SUMS:.*]]:2 = scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC0:.*]] = %{{.*}}, %[[ACC1:.*]] = %{{.*}}) -> (vector<16xf32>, vector<16xf32>)
+// CHECK: %[[SUMS:.*]]:2 = scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC0:.*]] = %[[ZERO:.*]], %[[ACC1:.*]] = %[[ZERO]]) -> (vector<16xf32>, vector<16xf32>)
 // CHECK: %[[ROW:.*]] = vector.load %[[H]][%[[N]], %{{.*}}] : memref<5x16xf32>, vector<16xf32>
+// CHECK-NOT: arith.mulf %{{.*}}, %[[ROW]]
+// CHECK: arith.addf %[[ROW]], %{{.*}} fastmath<reassoc,contract> : vector<16xf32>
 // CHECK: arith.addf %[[ACC0]], %{{.*}} fastmath<reassoc,contract> : vector<16xf32>
 // CHECK: arith.addf %[[ACC1]], %{{.*}} fastmath<reassoc,contract> : vector<16xf32>
 // CHECK: vector.store %{{.*}}, %[[H]][%[[N]], %{{.*}}] : memref<5x16xf32>, vector<16xf32>
-// CHECK: vector.store %[[SUMS]]#0
-// CHECK: vector.store %[[SUMS]]#1
+// CHECK: arith.mulf %{{.*}}, %[[SUMS]]#0
+// CHECK: vector.store
+// CHECK: arith.mulf %{{.*}}, %[[SUMS]]#1
+// CHECK: vector.store
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1
 // CHECK: scf.for {{.*}} -> (vector<16xf32>)
+// CHECK: scf.for
+// CHECK: vector.load %[[H]]
+// CHECK: arith.mulf
+// CHECK: vector.store %{{.*}}, %[[H]]
+// CHECK: } else {
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c2
+// CHECK: math.exp
+// CHECK: vector.broadcast
+// CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>)
 func.func @ssd_vector_head(%x: tensor<1x7x2x16xf32>, %dt: tensor<1x7x2xf32>,
                            %A: tensor<2xf32>, %B: tensor<1x7x1x5xf32>)
     -> tensor<1x7x2x16xf32> {

@@ -337,6 +337,8 @@ struct SSDCase {
   /// For cu_seqlens: the packed boundaries (first 0, last L).
   std::vector<int64_t> cu = {};
   bool smallSteps = false;
+  /// The range of A (with steps in [0.05, 0.6]).
+  double aLo = -1.5, aHi = -0.1;
 };
 
 void PrintTo(const SSDCase &c, std::ostream *os) { *os << c.name; }
@@ -352,7 +354,7 @@ TEST_P(NumericsSSD, MatchesReference) {
   a.dt = c.smallSteps ? stored({c.B, c.L, c.H}, rng, s, 0.005, 0.01)
                       : stored({c.B, c.L, c.H}, rng, s, -2.0, 0.5);
   a.A = c.smallSteps ? stored({c.H}, rng, s, -0.5, -0.1)
-                     : stored({c.H}, rng, s, -1.5, -0.1);
+                     : stored({c.H}, rng, s, c.aLo, c.aHi);
   a.B = stored({c.B, c.L, c.G, c.N}, rng, s);
   a.C = stored({c.B, c.L, c.G, c.N}, rng, s);
   a.D = c.perChannelD ? stored({c.H, c.P}, rng, s) : stored({c.H}, rng, s);
@@ -424,6 +426,16 @@ INSTANTIATE_TEST_SUITE_P(
                 Storage::F32},
         SSDCase{"wide_heads", 1, 13, 2, 64, 1, 16, false, true, Packing::SeqIdx,
                 Storage::F32},
+        // Vector heads over several blocks of 16 steps, each on the state
+        // divided by the block's running product of decays; with strong
+        // decays (A down to -8: up to e^-77 over a block) some blocks leave
+        // e^±44 and take the plain update.
+        SSDCase{"vector_heads_blocks", 2, 75, 4, 16, 2, 8, false, true, Packing::None,
+                Storage::F32},
+        SSDCase{"vector_heads_strong_decays", 2, 75, 4, 16, 2, 8, true, true,
+                Packing::None, Storage::F32, {}, false, -8.0, -3.0},
+        SSDCase{"vector_heads_strong_decays_cu", 1, 75, 4, 16, 1, 8, false, true,
+                Packing::CuSeqlens, Storage::BF16, {0, 20, 20, 75}, false, -8.0, -3.0},
         SSDCase{"odd_groups", 2, 33, 6, 3, 3, 5, true, true, Packing::None,
                 Storage::F32},
         SSDCase{"zero_init", 3, 9, 2, 17, 1, 3, false, false, Packing::None,
