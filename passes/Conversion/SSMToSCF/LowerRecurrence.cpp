@@ -278,9 +278,9 @@ private:
   /// returns whether every product is within e^±kMaxLogScale.
   Value blockScales(OpBuilder &b, Location l, Item &item, Value first, Value count,
                     Value scales, Value inverses);
-  /// The outputs of a time-major block: lanes outer, steps inner.
-  Value laneMajorOutputs(OpBuilder &b, Location l, Item &item, Value first,
-                         Value count, Value y);
+  /// Writes the block's outputs, gated, into `y`; returns it.
+  Value storeOutputs(OpBuilder &b, Location l, Item &item, Value first, Value count,
+                     Value y);
   Value storeFinalState(OpBuilder &b, Location l, Item &item, Value dest);
 
   PatternRewriter &rewriter;
@@ -759,58 +759,48 @@ Value Lowering::block(OpBuilder &b, Location l, Item &item, Value first,
         });
   }
 
-  // The block's outputs, gated.
-  if (config.timeMajor)
-    return laneMajorOutputs(b, l, item, first, count, y);
-  auto steps = scf::ForOp::create(
-      b, l, c0, count, c1, ValueRange{y},
-      [&](OpBuilder &b, Location l, Value s, ValueRange ys) {
-        Scope step = stepScope(b, l, item, arith::AddIOp::create(b, l, first, s), s);
-        auto lanes = scf::ForOp::create(
-            b, l, c0, width, c1, ys,
-            [&](OpBuilder &b, Location l, Value lane, ValueRange yc) {
-              Scope at(&step);
-              bindLane(b, l, at, lane);
-              SmallVector<Value, 2> out{s, lane};
-              Value v = memref::LoadOp::create(b, l, item.acc, out);
-              if (item.gates)
-                v = arith::MulFOp::create(b, l, v,
-                                          memref::LoadOp::create(b, l, item.gates, out));
-              Value next = yc[0];
-              storeOutput(b, l, next, at, v);
-              scf::YieldOp::create(b, l, next);
-            });
-        scf::YieldOp::create(b, l, lanes.getResults());
-      });
-  return steps.getResult(0);
+  return storeOutputs(b, l, item, first, count, y);
 }
 
-Value Lowering::laneMajorOutputs(OpBuilder &b, Location l, Item &item,
-                                 Value first, Value count, Value y) {
-  // The sums back to [lane, step], then each lane's steps are written
-  // along time.
-  transpose(b, l, item.acc, item.laneMajorAcc, /*toLaneMajor=*/true);
-  auto lanes = scf::ForOp::create(
-      b, l, c0, width, c1, ValueRange{y},
-      [&](OpBuilder &b, Location l, Value lane, ValueRange ys) {
-        Scope at(&item.scope);
-        bindLane(b, l, at, lane);
-        auto steps = scf::ForOp::create(
-            b, l, c0, count, c1, ys,
-            [&](OpBuilder &b, Location l, Value s, ValueRange yc) {
-              Scope step = stepScope(b, l, item, arith::AddIOp::create(b, l, first, s), s, &at);
-              SmallVector<Value, 2> where{lane, s};
-              Value v = memref::LoadOp::create(b, l, item.laneMajorAcc, where);
+Value Lowering::storeOutputs(OpBuilder &b, Location l, Item &item, Value first,
+                             Value count, Value y) {
+  // Steps outer, or, time-major, the sums back to [lane, step] and each
+  // lane's steps written along time.
+  bool laneMajor = config.timeMajor;
+  if (laneMajor)
+    transpose(b, l, item.acc, item.laneMajorAcc, /*toLaneMajor=*/true);
+  Value acc = laneMajor ? item.laneMajorAcc : item.acc;
+  // A child of `parent` that binds the step `s`, or the lane.
+  auto bindStep = [&](OpBuilder &b, Location l, const Scope &parent, Value s) {
+    return stepScope(b, l, item, arith::AddIOp::create(b, l, first, s), s, &parent);
+  };
+  auto bindLaneIn = [&](OpBuilder &b, Location l, const Scope &parent, Value lane) {
+    Scope at(&parent);
+    bindLane(b, l, at, lane);
+    return at;
+  };
+  auto outer = scf::ForOp::create(
+      b, l, c0, laneMajor ? width : count, c1, ValueRange{y},
+      [&](OpBuilder &b, Location l, Value i, ValueRange ys) {
+        Scope row = laneMajor ? bindLaneIn(b, l, item.scope, i) : bindStep(b, l, item.scope, i);
+        auto inner = scf::ForOp::create(
+            b, l, c0, laneMajor ? count : width, c1, ys,
+            [&](OpBuilder &b, Location l, Value j, ValueRange yc) {
+              Scope at = laneMajor ? bindStep(b, l, row, j) : bindLaneIn(b, l, row, j);
+              SmallVector<Value, 2> where{at.step, at.lane};
+              if (laneMajor)
+                std::swap(where[0], where[1]);
+              Value v = memref::LoadOp::create(b, l, acc, where);
               if (item.gates)
                 v = arith::MulFOp::create(b, l, v,
                                           memref::LoadOp::create(b, l, item.gates, where));
               Value next = yc[0];
-              storeOutput(b, l, next, step, v);
+              storeOutput(b, l, next, at, v);
               scf::YieldOp::create(b, l, next);
             });
-        scf::YieldOp::create(b, l, steps.getResults());
+        scf::YieldOp::create(b, l, inner.getResults());
       });
-  return lanes.getResult(0);
+  return outer.getResult(0);
 }
 
 Value Lowering::storeFinalState(OpBuilder &b, Location l, Item &item, Value dest) {
