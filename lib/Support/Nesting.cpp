@@ -67,11 +67,12 @@ std::optional<size_t> mlir::ssm::findExcessiveNesting(llvm::StringRef text,
   return std::nullopt;
 }
 
-/// The offset of the first token at or after `i`: white space and `//`
-/// comments skipped, as MLIR's lexer does between tokens.
+/// The offset of the first token at or after `i`: white space, `//`
+/// comments and NUL characters skipped, as MLIR's lexer does between tokens
+/// (it takes a NUL for the end only at the end of the buffer).
 static size_t skipSpaceAndComments(llvm::StringRef text, size_t i) {
   while (i < text.size()) {
-    if (llvm::isSpace(text[i])) {
+    if (llvm::isSpace(text[i]) || text[i] == '\0') {
       ++i;
     } else if (text[i] == '/' && i + 1 < text.size() && text[i + 1] == '/') {
       skipLiteralOrComment(text, i);
