@@ -10,7 +10,7 @@ every architecture ssmc.torch picks (`ssmc.torch.cuda_arch`) into the cache
 FOLDER/cache. `check` runs the same ops on CUDA device 0 with that cache
 (ssmc.compile(cache=True) loads the newest kernel kept for a text where the
 compiler is missing) and compares each result with the CPU's. It exits 77
-when PyTorch sees no GPU. scripts/gpu-bundle.sh and scripts/gpu-check.sh
+when PyTorch sees no GPU or NumPy is missing. scripts/gpu-bundle.sh and scripts/gpu-check.sh
 run the two halves.
 """
 
@@ -176,6 +176,11 @@ def main(argv):
         return 0
     if not torch.cuda.is_available():
         print("SKIPPED: PyTorch sees no CUDA device")
+        return 77
+    try:
+        import numpy  # noqa: F401  (ssmc's package needs it; torch does not)
+    except ImportError:
+        print("SKIPPED: NumPy is not installed; ssmc's Python package needs it")
         return 77
     failures = check(argv[2])
     print("\n".join(failures) if failures else "all cases agree")
