@@ -10,8 +10,8 @@ every architecture ssmc.torch picks (`ssmc.torch.cuda_arch`) into the cache
 FOLDER/cache. `check` runs the same ops on CUDA device 0 with that cache
 (ssmc.compile(cache=True) loads the newest kernel kept for a text where the
 compiler is missing) and compares each result with the CPU's. It exits 77
-when PyTorch sees no GPU or NumPy is missing. scripts/gpu-bundle.sh and scripts/gpu-check.sh
-run the two halves.
+when PyTorch sees no GPU or NumPy is missing. scripts/gpu-bundle.sh and
+scripts/gpu-check.sh run the two halves.
 """
 
 import contextlib
