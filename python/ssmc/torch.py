@@ -24,11 +24,10 @@ import torch
 
 from . import compiler
 from . import cuda as _cuda
+from ._buffers import numpy_dtype
 
 _ELEMENT = {torch.float32: "f32", torch.float16: "f16", torch.bfloat16: "bf16",
             torch.float64: "f64", torch.int32: "i32", torch.int64: "i64"}
-_NUMPY = {"f32": np.float32, "f16": np.float16, "bf16": np.uint16,
-          "f64": np.float64, "i32": np.int32, "i64": np.int64}
 _modules = {}
 
 
@@ -84,7 +83,7 @@ def _device(present):
 def _cuda_view(tensor, element):
     """`tensor` (dense, on CUDA device 0) as an ssmc.cuda.DeviceArray that
     does not own it; bf16 travels as its raw 16-bit patterns."""
-    return _cuda.DeviceArray(tensor.data_ptr(), tensor.shape, _NUMPY[element])
+    return _cuda.DeviceArray(tensor.data_ptr(), tensor.shape, numpy_dtype(element))
 
 
 def _call(kind, operands, build, *extra_key, state_dims=()):

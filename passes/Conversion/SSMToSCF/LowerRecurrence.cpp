@@ -440,8 +440,10 @@ void Lowering::updateVector(OpBuilder &b, Location l, Item &item,
   // (configure() checked).
   SmallVector<SmallVector<Value, 2>> values;
   SmallVector<Value> decays, sums;
-  Value zero = arith::ConstantOp::create(b, l, type, DenseElementsAttr::get(
-                                                         type, b.getFloatAttr(ct, 0.0)));
+  Value zero = scales.empty()
+                   ? Value()
+                   : arith::ConstantOp::create(
+                         b, l, type, DenseElementsAttr::get(type, b.getFloatAttr(ct, 0.0)));
   for (auto [k, step] : llvm::enumerate(steps)) {
     SmallVector<Value, 2> &stepValues = values.emplace_back();
     for (unsigned i = 0; i < op.getNumTerms(); ++i) {
