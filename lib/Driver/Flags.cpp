@@ -87,7 +87,10 @@ struct DriverFlags : mlir::detail::PassOptions {
                      "matrices whose rows are not a multiple of 32 stay f32)"),
           clEnumValN(WeightType::Q4_0, "q4_0",
                      "4-bit integers with an f16 scale per 32 (GGUF's "
-                     "Q4_0; likewise)"))};
+                     "Q4_0; likewise). With AVX-512 VNNI, decoding "
+                     "multiplies them by activations rounded to 8 bits, "
+                     "as llama.cpp does; SSM_Q4_0_A=f32 at run time keeps "
+                     "activations in f32"))};
   Option<std::string> mcpu{
       *this, "mcpu",
       llvm::cl::desc("Target CPU: native (default), x86-64-v3, znver4, ..."),

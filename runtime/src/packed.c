@@ -31,6 +31,7 @@
 #include "internal.h"
 #include "ssm/model_abi.h"
 
+#include <float.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -454,6 +455,33 @@ static void portable_decode_row(const struct packed *w, int64_t row,
 }
 
 //===----------------------------------------------------------------------===//
+// A in 8 bits, for Q4_0
+//===----------------------------------------------------------------------===//
+//
+// With AVX-512 VNNI, a Q4_0 product in registers multiplies the weights'
+// 4-bit quants by A's rows quantized to 8 bits per block of 32, as
+// llama.cpp does: one vpdpbusd multiplies and adds 64 pairs of bytes, where
+// the f32 code spent a permutation and an FMA per 16 weights. Each block of
+// a row of A gets the scale d = max |a| / 127 (f32) and the quants
+// round(a / d) (nearest even); a block holding a NaN or an infinity gets
+// d = NaN, so that its products are NaN.
+//
+// A row of A, laid out for the kernel in `pairs` groups of two blocks b0
+// and b1, each group 64 bytes: b0's elements 0-15, b1's 0-15, b0's 16-31,
+// b1's 16-31, the order in which the kernel unpacks two blocks of weights
+// (low nibbles, then high nibbles). Then per group 16 int32: -8 times the
+// sum of the four quants that each 32-bit lane of the group multiplies
+// (the weights' quants are stored as q + 8). Then the blocks' scales,
+// padded to a multiple of 16 with zeros. A missing b1 is zeros.
+enum { kScaleChunk = 16, kPairBytes = 64 };
+
+static int64_t quantized_row_bytes(int64_t k) {
+  int64_t blocks = k / kBlock, pairs = (blocks + 1) / 2;
+  int64_t scales = (blocks + kScaleChunk - 1) / kScaleChunk * kScaleChunk;
+  return 2 * pairs * kPairBytes + scales * (int64_t)sizeof(float);
+}
+
+//===----------------------------------------------------------------------===//
 // Products, portable
 //===----------------------------------------------------------------------===//
 
@@ -468,6 +496,10 @@ struct product {
   int64_t ldc;
   bool avx512;        // Chosen once per call: every item computes alike.
   int64_t panel_rows; // Columns of C per work item.
+  // Q4_0 in registers with AVX-512 VNNI: A in 8 bits (vnni_quantize_rows),
+  // each row qa_stride bytes; null otherwise.
+  const uint8_t *qa;
+  int64_t qa_stride;
 };
 
 static void store_c(float *c, float sum, float beta) {
@@ -536,9 +568,6 @@ static void portable_product(const struct product *p, int64_t i0, int rows,
 #define SSM_AVX512 __attribute__((SSM_AVX512_TARGET))
 #define SSM_AVX512_INLINE                                                      \
   static inline __attribute__((always_inline, SSM_AVX512_TARGET))
-
-// Blocks whose scales are converted at a time: one vector of f16.
-enum { kScaleChunk = 16 };
 
 // Bytes of one block of 32 elements in `format`, scales apart.
 static inline int block_bytes(int32_t format) {
@@ -632,6 +661,39 @@ static inline int avx512_columns_for(int rows) { return rows <= 2 ? 4 : 2; }
 // with it at 12.7 (it streams one array at 14.7; 4-16 KiB ahead were best).
 enum { kPrefetchBytes = 8192 };
 
+// The values and scales of rows j .. j + columns of W.
+SSM_AVX512_INLINE void avx512_w_rows(const struct packed *w, int32_t format,
+                                     int columns, int64_t j,
+                                     const uint8_t *values[4],
+                                     const uint8_t *scales[4]) {
+#pragma GCC unroll 4
+  for (int r = 0; r < columns; ++r) {
+    values[r] = w->values + (j + r) * row_bytes(format, w->k);
+    scales[r] = w->scales + (j + r) * w->blocks * 2;
+  }
+}
+
+SSM_AVX512_INLINE void avx512_zero_tile(__m512 acc[kTileRows][4], int rows,
+                                        int columns) {
+#pragma GCC unroll 8
+  for (int i = 0; i < rows; ++i)
+#pragma GCC unroll 4
+    for (int r = 0; r < columns; ++r)
+      acc[i][r] = _mm512_setzero_ps();
+}
+
+// C[i0 + i, j + r] from the lanes of acc[i][r].
+SSM_AVX512_INLINE void avx512_store_tile(const struct product *p,
+                                         __m512 acc[kTileRows][4], int rows,
+                                         int columns, int64_t i0, int64_t j) {
+#pragma GCC unroll 8
+  for (int i = 0; i < rows; ++i)
+#pragma GCC unroll 4
+    for (int r = 0; r < columns; ++r)
+      store_c(p->c + (i0 + i) * p->ldc + j + r, _mm512_reduce_add_ps(acc[i][r]),
+              p->beta);
+}
+
 // C[i0 .. i0 + rows, j .. j + columns], with every sum in registers.
 SSM_AVX512_INLINE void avx512_tile(const struct product *p, int32_t format,
                                    int rows, int columns, int64_t i0,
@@ -640,17 +702,9 @@ SSM_AVX512_INLINE void avx512_tile(const struct product *p, int32_t format,
   int bytes = block_bytes(format);
   int64_t blocks = (w->k + kBlock - 1) / kBlock;
   const uint8_t *values[4], *scales[4];
-#pragma GCC unroll 4
-  for (int r = 0; r < columns; ++r) {
-    values[r] = w->values + (j + r) * row_bytes(format, w->k);
-    scales[r] = w->scales + (j + r) * w->blocks * 2;
-  }
+  avx512_w_rows(w, format, columns, j, values, scales);
   __m512 acc[kTileRows][4];
-#pragma GCC unroll 8
-  for (int i = 0; i < rows; ++i)
-#pragma GCC unroll 4
-    for (int r = 0; r < columns; ++r)
-      acc[i][r] = _mm512_setzero_ps();
+  avx512_zero_tile(acc, rows, columns);
   const float *a = p->a + i0 * p->lda;
   for (int64_t b0 = 0; b0 < blocks; b0 += kScaleChunk) {
     int chunk = blocks - b0 < kScaleChunk ? (int)(blocks - b0) : kScaleChunk;
@@ -685,12 +739,7 @@ SSM_AVX512_INLINE void avx512_tile(const struct product *p, int32_t format,
       }
     }
   }
-#pragma GCC unroll 8
-  for (int i = 0; i < rows; ++i)
-#pragma GCC unroll 4
-    for (int r = 0; r < columns; ++r)
-      store_c(p->c + (i0 + i) * p->ldc + j + r, _mm512_reduce_add_ps(acc[i][r]),
-              p->beta);
+  avx512_store_tile(p, acc, rows, columns, i0, j);
 }
 
 SSM_AVX512_INLINE void avx512_span(const struct product *p, int32_t format,
@@ -785,6 +834,157 @@ SSM_AVX512 static void avx512_decode_row(const struct packed *w, int64_t row,
   }
 }
 
+// Q4_0 times A in 8 bits (the section "A in 8 bits" above), with VNNI.
+
+#define SSM_VNNI_TARGET target("avx512f,avx512bw,avx512vl,avx512vnni")
+#define SSM_VNNI __attribute__((SSM_VNNI_TARGET))
+#define SSM_VNNI_INLINE                                                        \
+  static inline __attribute__((always_inline, SSM_VNNI_TARGET))
+
+// Rows [0, m) of A into `out` (rows of `stride` bytes, 64-byte aligned).
+SSM_VNNI static void vnni_quantize_rows(const float *a, int64_t lda, int64_t m,
+                                        int64_t k, uint8_t *out,
+                                        int64_t stride) {
+  int64_t blocks = k / kBlock, pairs = (blocks + 1) / 2;
+  const __m512i ones = _mm512_set1_epi8(1);
+  for (int64_t i = 0; i < m; ++i) {
+    uint8_t *row = out + i * stride;
+    memset(row, 0, (size_t)stride);
+    float *scales = (float *)(row + 2 * pairs * kPairBytes);
+    for (int64_t b = 0; b < blocks; ++b) {
+      const float *x = a + i * lda + b * kBlock;
+      __m512 lo = _mm512_loadu_ps(x), hi = _mm512_loadu_ps(x + 16);
+      float amax = _mm512_reduce_max_ps(
+          _mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
+      // vmaxps passes over a NaN in its first operand: look for NaNs apart
+      // (an unordered compare of lo with hi finds one in either).
+      bool finite =
+          amax <= FLT_MAX && _mm512_cmp_ps_mask(lo, hi, _CMP_UNORD_Q) == 0;
+      float d = finite ? amax / 127.0f : __builtin_nanf("");
+      scales[b] = d;
+      if (!finite || d == 0.0f)
+        continue;
+      // Nearest even in the default rounding mode; where d underflows the
+      // quotients can exceed 127 and are clamped.
+      __m512 limit = _mm512_set1_ps(127.0f), dv = _mm512_set1_ps(d);
+      __m512i ql = _mm512_cvtps_epi32(
+          _mm512_max_ps(_mm512_min_ps(_mm512_div_ps(lo, dv), limit), -limit));
+      __m512i qh = _mm512_cvtps_epi32(
+          _mm512_max_ps(_mm512_min_ps(_mm512_div_ps(hi, dv), limit), -limit));
+      uint8_t *q = row + b / 2 * kPairBytes + b % 2 * (kBlock / 2);
+      _mm_storeu_si128((void *)q, _mm512_cvtsepi32_epi8(ql));
+      _mm_storeu_si128((void *)(q + kBlock), _mm512_cvtsepi32_epi8(qh));
+    }
+    for (int64_t g = 0; g < pairs; ++g) {
+      __m512i lanes =
+          _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones,
+                              _mm512_load_si512(row + g * kPairBytes));
+      _mm512_store_si512(row + (pairs + g) * kPairBytes,
+                         _mm512_sub_epi32(_mm512_setzero_si512(),
+                                          _mm512_slli_epi32(lanes, 3)));
+    }
+  }
+}
+
+// C[i0 .. i0 + rows, j .. j + columns] with Q4_0 weights and p->qa: two
+// blocks at a time, unpacked into 64 unsigned bytes (q + 8) and multiplied
+// with one vpdpbusd per row of A into 16 int32 sums, the -8 offsets in its
+// initial value; each lane's sum is converted and scaled by the product of
+// its block's two scales.
+SSM_VNNI_INLINE void vnni_q4_tile(const struct product *p, int rows,
+                                  int columns, int64_t i0, int64_t j) {
+  const struct packed *w = &p->w;
+  int64_t blocks = w->blocks, pairs = (blocks + 1) / 2;
+  const uint8_t *values[4], *scales[4];
+  avx512_w_rows(w, SSM_WEIGHT_Q4_0, columns, j, values, scales);
+  const uint8_t *qa[kTileRows];
+#pragma GCC unroll 8
+  for (int i = 0; i < rows; ++i)
+    qa[i] = p->qa + (i0 + i) * p->qa_stride;
+  __m512 acc[kTileRows][4];
+  avx512_zero_tile(acc, rows, columns);
+  const __m256i nibble = _mm256_set1_epi8(0x0F);
+  // The lanes of b0 (0-3, 8-11) and of b1 (4-7, 12-15).
+  const __m512i pattern =
+      _mm512_set_epi32(1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0);
+  for (int64_t b0 = 0; b0 < blocks; b0 += kScaleChunk) {
+    int chunk = blocks - b0 < kScaleChunk ? (int)(blocks - b0) : kScaleChunk;
+    float s[kTileRows][4][kScaleChunk];
+#pragma GCC unroll 4
+    for (int r = 0; r < columns; ++r) {
+      float d[kScaleChunk];
+      avx512_scales(scales[r] + b0 * 2, chunk, d);
+      __m512 dw = _mm512_loadu_ps(d);
+#pragma GCC unroll 8
+      for (int i = 0; i < rows; ++i)
+        _mm512_storeu_ps(
+            s[i][r],
+            _mm512_mul_ps(
+                dw, _mm512_load_ps(
+                        (const float *)(qa[i] + 2 * pairs * kPairBytes) + b0)));
+    }
+    for (int c = 0; c < chunk; c += 2) {
+      int64_t g = (b0 + c) / 2;
+      __m512i index = _mm512_add_epi32(pattern, _mm512_set1_epi32(c));
+      __m512i wq[4];
+#pragma GCC unroll 4
+      for (int r = 0; r < columns; ++r) {
+        const uint8_t *q = values[r] + (b0 + c) * (kBlock / 2);
+        _mm_prefetch((const char *)q + kPrefetchBytes, _MM_HINT_T0);
+        __m256i x =
+            c + 1 < chunk
+                ? _mm256_loadu_si256((const void *)q)
+                : _mm256_zextsi128_si256(_mm_loadu_si128((const void *)q));
+        __m256i lo = _mm256_and_si256(x, nibble);
+        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), nibble);
+        wq[r] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+      }
+#pragma GCC unroll 8
+      for (int i = 0; i < rows; ++i) {
+        __m512i a = _mm512_load_si512(qa[i] + g * kPairBytes);
+        __m512i offsets = _mm512_load_si512(qa[i] + (pairs + g) * kPairBytes);
+#pragma GCC unroll 4
+        for (int r = 0; r < columns; ++r)
+          acc[i][r] = _mm512_fmadd_ps(
+              _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(offsets, wq[r], a)),
+              _mm512_permutexvar_ps(index, _mm512_loadu_ps(s[i][r])),
+              acc[i][r]);
+      }
+    }
+  }
+  avx512_store_tile(p, acc, rows, columns, i0, j);
+}
+
+SSM_VNNI_INLINE void vnni_q4_span(const struct product *p, int rows, int64_t i0,
+                                  int64_t j0, int64_t j1) {
+  int columns = avx512_columns_for(rows);
+  int64_t j = j0;
+  for (; j + columns <= j1; j += columns)
+    vnni_q4_tile(p, rows, columns, i0, j);
+  for (; j < j1; ++j)
+    vnni_q4_tile(p, rows, 1, i0, j);
+}
+
+#define SSM_VNNI_SPAN(rows)                                                    \
+  SSM_VNNI static void vnni_q4_span_##rows(                                    \
+      const struct product *p, int64_t i0, int64_t j0, int64_t j1) {           \
+    vnni_q4_span(p, rows, i0, j0, j1);                                         \
+  }
+SSM_VNNI_SPAN(1)
+SSM_VNNI_SPAN(2)
+SSM_VNNI_SPAN(3)
+SSM_VNNI_SPAN(4)
+SSM_VNNI_SPAN(5)
+SSM_VNNI_SPAN(6)
+SSM_VNNI_SPAN(7)
+SSM_VNNI_SPAN(8)
+
+// Indexed by rows of A.
+static const avx512_span_fn kVnniQ4Spans[kTileRows + 1] = {
+    NULL,           vnni_q4_span_1, vnni_q4_span_2,
+    vnni_q4_span_3, vnni_q4_span_4, vnni_q4_span_5,
+    vnni_q4_span_6, vnni_q4_span_7, vnni_q4_span_8};
+
 static bool cpu_has_avx512(void) {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") &&
@@ -792,9 +992,15 @@ static bool cpu_has_avx512(void) {
          __builtin_cpu_supports("avx512vl");
 }
 
+static bool cpu_has_vnni(void) {
+  __builtin_cpu_init();
+  return cpu_has_avx512() && __builtin_cpu_supports("avx512vnni");
+}
+
 #else
 
 static bool cpu_has_avx512(void) { return false; }
+static bool cpu_has_vnni(void) { return false; }
 
 #endif // SSM_PACKED_AVX512
 
@@ -805,13 +1011,21 @@ static bool cpu_has_avx512(void) { return false; }
 static atomic_bool g_force_portable;
 static _Atomic int64_t g_register_rows = -1; // -1: the code's own choice.
 static pthread_once_t g_cpu_once = PTHREAD_ONCE_INIT;
-static bool g_cpu_avx512;
+static bool g_cpu_avx512, g_cpu_vnni;
 
-static void detect_cpu(void) { g_cpu_avx512 = cpu_has_avx512(); }
+static void detect_cpu(void) {
+  g_cpu_avx512 = cpu_has_avx512();
+  g_cpu_vnni = cpu_has_vnni();
+}
 
 bool ssm_internal_packed_has_avx512(void) {
   pthread_once(&g_cpu_once, detect_cpu);
   return g_cpu_avx512;
+}
+
+bool ssm_internal_packed_has_vnni(void) {
+  pthread_once(&g_cpu_once, detect_cpu);
+  return g_cpu_vnni;
 }
 
 void ssm_internal_packed_force_portable(bool force) {
@@ -851,6 +1065,10 @@ static void register_product(const struct product *p, int64_t j0, int64_t j1) {
   for (int64_t i0 = 0; i0 < p->m; i0 += kTileRows) {
     int rows = p->m - i0 < kTileRows ? (int)(p->m - i0) : kTileRows;
 #if SSM_PACKED_AVX512
+    if (p->qa) {
+      kVnniQ4Spans[rows](p, i0, j0, j1);
+      continue;
+    }
     if (p->avx512) {
       kAvx512Spans[p->w.format][rows](p, i0, j0, j1);
       continue;
@@ -939,6 +1157,20 @@ static void panel_items(void *ctx, int64_t lo, int64_t hi) {
 // Entry points
 //===----------------------------------------------------------------------===//
 
+// Whether Q4_0 products may multiply A in 8 bits: SSM_Q4_0_A unset or
+// "int8"; "f32" keeps A in f32 (the product of A and the decoded weights).
+// Read at each call, so that a program can compare both.
+static ssm_status_t q4_eight_bit_a(const char *fn, bool *out) {
+  const char *value = getenv("SSM_Q4_0_A");
+  *out = !value || strcmp(value, "int8") == 0;
+  if (*out || strcmp(value, "f32") == 0)
+    return SSM_OK;
+  return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
+                       "%s: SSM_Q4_0_A is \"%.40s\"; set it to int8 (the "
+                       "default) or f32",
+                       fn, value);
+}
+
 static ssm_status_t packed_matmul(const char *fn, int32_t format, int64_t m,
                                   int64_t n, int64_t k, const float *a,
                                   int64_t lda, const void *w, float beta,
@@ -993,6 +1225,10 @@ static ssm_status_t packed_matmul(const char *fn, int32_t format, int64_t m,
     ssm_internal_scale_c(m, n, beta, c, ldc);
     return SSM_OK;
   }
+  bool eight_bit = false;
+  if (format == SSM_WEIGHT_Q4_0 &&
+      (status = q4_eight_bit_a(fn, &eight_bit)) != SSM_OK)
+    return status;
   bool avx512 = use_avx512();
   bool in_registers = m <= register_rows(avx512);
   if (!in_registers && (status = ssm_internal_blas_load(fn)) != SSM_OK)
@@ -1008,6 +1244,21 @@ static ssm_status_t packed_matmul(const char *fn, int32_t format, int64_t m,
                       .ldc = ldc,
                       .avx512 = avx512,
                       .panel_rows = panel_rows(k)};
+#if SSM_PACKED_AVX512
+  // A in 8 bits, in the calling thread's scratch; without it (out of
+  // memory) the f32 code computes the product.
+  if (eight_bit && in_registers && avx512 && ssm_internal_packed_has_vnni()) {
+    int64_t stride = quantized_row_bytes(k);
+    uint8_t *buffer = (uint8_t *)scratch((size_t)(m * stride) / sizeof(float));
+    if (buffer) {
+      vnni_quantize_rows(a, lda, m, k, buffer, stride);
+      p.qa = buffer;
+      p.qa_stride = stride;
+    }
+  }
+#else
+  (void)eight_bit;
+#endif
   int64_t width = in_registers ? kRegisterColumns : p.panel_rows;
   int64_t items = (n + width - 1) / width;
   ssm_parallel_body_t body = in_registers ? register_items : panel_items;

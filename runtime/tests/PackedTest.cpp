@@ -777,7 +777,8 @@ struct Reference {
   std::vector<double> sum, magnitude;
 };
 
-Reference reference(const Problem &p, int64_t m, const std::vector<float> &a) {
+template <typename T>
+Reference reference(const Problem &p, int64_t m, const std::vector<T> &a) {
   Reference r{std::vector<double>(m * p.n), std::vector<double>(m * p.n)};
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < p.n; ++j) {
@@ -791,6 +792,44 @@ Reference reference(const Problem &p, int64_t m, const std::vector<float> &a) {
       r.magnitude[i * p.n + j] = magnitude;
     }
   return r;
+}
+
+// A as Q4_0 products in registers with AVX-512 VNNI multiply it (runtime.h):
+// each block of 32 elements of a row in 8 bits, d = max |a| / 127 in f32,
+// q = a / d (f32) rounded to nearest even; NaN for a block holding a NaN
+// or an infinity. The padding past k stays NaN.
+std::vector<double> quantizeRows(int64_t m, int64_t k, int64_t lda,
+                                 const std::vector<float> &a) {
+  std::vector<double> q(a.begin(), a.end());
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t b = 0; b < k / SSM_WEIGHT_BLOCK; ++b) {
+      const float *x = &a[i * lda + b * SSM_WEIGHT_BLOCK];
+      float amax = 0.0f;
+      bool finite = true;
+      for (int t = 0; t < SSM_WEIGHT_BLOCK; ++t) {
+        finite = finite && std::isfinite(x[t]);
+        amax = std::max(amax, std::fabs(x[t]));
+      }
+      float d = amax / 127.0f;
+      for (int t = 0; t < SSM_WEIGHT_BLOCK; ++t) {
+        double &out = q[i * lda + b * SSM_WEIGHT_BLOCK + t];
+        if (!finite)
+          out = kNaN;
+        else if (d == 0.0f)
+          out = 0.0;
+        else
+          out = std::clamp(std::nearbyint(x[t] / d), -127.0f, 127.0f) *
+                static_cast<double>(d);
+      }
+    }
+  return q;
+}
+
+// Whether ssm_packed_matmul multiplies A in 8 bits: Q4_0 in registers
+// (up to 32 rows by default) in the AVX-512 code, on a CPU with VNNI.
+bool eightBitA(int32_t format, bool portable, bool registers) {
+  return format == SSM_WEIGHT_Q4_0 && !portable && registers &&
+         ssm_internal_packed_has_vnni();
 }
 
 // Runs C = A W^T + beta C and checks every element of C, padding included.
@@ -854,6 +893,7 @@ TEST_P(PackedMatmul, MatchesDoublePrecisionReference) {
       std::vector<float> a =
           randomMatrix(m, k, p.lda, static_cast<unsigned>(m));
       Reference r = reference(p, m, a);
+      Reference rq = reference(p, m, quantizeRows(m, k, p.lda, a));
       for (bool portable : portableChoices())
         for (bool panels : {false, true})
           for (int threads : {1, 2})
@@ -866,7 +906,9 @@ TEST_P(PackedMatmul, MatchesDoublePrecisionReference) {
                            " beta=" + std::to_string(beta));
               ASSERT_EQ(ssm_set_num_threads(threads), SSM_OK);
               Mode mode(portable, panels ? 0 : INT64_MAX);
-              checkProduct(p, m, a, r, beta, panels);
+              checkProduct(p, m, a,
+                           eightBitA(format, portable, !panels) ? rq : r, beta,
+                           panels);
               if (HasFatalFailure())
                 return;
             }
@@ -884,7 +926,9 @@ TEST_P(PackedMatmul, DefaultPathsKernelAndOddShapes) {
       Mode mode(portable, -1);
       Problem p = makeProblem(format, 70, 96, 1, 2);
       std::vector<float> a = randomMatrix(m, p.k, p.lda, 5);
-      Reference r = reference(p, m, a);
+      bool eightBit = eightBitA(format, portable, m <= 32);
+      Reference r = eightBit ? reference(p, m, quantizeRows(m, p.k, p.lda, a))
+                             : reference(p, m, a);
       // Which path ran is not visible: allow the panels' tolerance.
       checkProduct(p, m, a, r, 0.5f, /*panels=*/true);
       checkProduct(p, m, a, r, 0.0f, /*panels=*/true, /*kernel=*/true);
@@ -896,7 +940,10 @@ TEST_P(PackedMatmul, DefaultPathsKernelAndOddShapes) {
       checkProduct(p, m, a, r, 1.0f, /*panels=*/true);
       Problem column = makeProblem(format, 1, 64, 0, 0);
       std::vector<float> b = randomMatrix(m, 64, 64, 9);
-      checkProduct(column, m, b, reference(column, m, b), 0.0f, true);
+      checkProduct(column, m, b,
+                   eightBit ? reference(column, m, quantizeRows(m, 64, 64, b))
+                            : reference(column, m, b),
+                   0.0f, true);
     }
 }
 
@@ -904,6 +951,74 @@ INSTANTIATE_TEST_SUITE_P(Formats, PackedMatmul, ::testing::ValuesIn(kFormats),
                          [](const ::testing::TestParamInfo<int32_t> &info) {
                            return formatName(info.param);
                          });
+
+// Q4_0 with A in 8 bits: within the bound the quantization promises of the
+// exact product, sum over blocks of d / 2 * sum |w| (plus rounding), and
+// non-finite or tiny blocks of A handled as runtime.h says.
+TEST(PackedMatmulEightBitA, BoundAndSpecialBlocks) {
+  if (!ssm_internal_packed_has_vnni())
+    GTEST_SKIP() << "the CPU has no AVX-512 VNNI: A stays in f32";
+  constexpr int64_t kN = 37, kK = 160, kBlocks = kK / SSM_WEIGHT_BLOCK;
+  Problem p = makeProblem(SSM_WEIGHT_Q4_0, kN, kK, 0, 0);
+  std::vector<float> a = randomMatrix(4, kK, kK, 11);
+  // Row 1: a huge block and a tiny (subnormal) block; row 2: a NaN in block
+  // 3; row 3: an infinity in block 0.
+  for (int t = 0; t < SSM_WEIGHT_BLOCK; ++t) {
+    a[kK + t] *= 1e30f;
+    a[kK + 2 * SSM_WEIGHT_BLOCK + t] = 1e-40f * static_cast<float>(t - 16);
+  }
+  a[2 * kK + 3 * SSM_WEIGHT_BLOCK + 5] = kNaN;
+  a[3 * kK + 7] = -kInf;
+  std::vector<float> c(4 * kN);
+  ASSERT_EQ(ssm_packed_matmul(SSM_WEIGHT_Q4_0, 4, kN, kK, a.data(), kK,
+                              p.packed->data(), 0.0f, c.data(), kN),
+            SSM_OK)
+      << ssm_last_error();
+  Reference exact = reference(p, 2, a);
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < kN; ++j) {
+      double bound = 1e-5 * exact.magnitude[i * kN + j];
+      for (int64_t b = 0; b < kBlocks; ++b) {
+        double amax = 0, wsum = 0;
+        for (int t = 0; t < SSM_WEIGHT_BLOCK; ++t) {
+          int64_t q = b * SSM_WEIGHT_BLOCK + t;
+          amax = std::max(amax, std::fabs(double(a[i * kK + q])));
+          wsum += std::fabs(p.w[j * kK + q]);
+        }
+        bound += amax / 127 / 2 * wsum * (1 + 1e-6);
+      }
+      EXPECT_NEAR(c[i * kN + j], exact.sum[i * kN + j], bound)
+          << "at " << i << "," << j;
+    }
+  for (int64_t i = 2; i < 4; ++i)
+    for (int64_t j = 0; j < kN; ++j)
+      EXPECT_TRUE(std::isnan(c[i * kN + j])) << "at " << i << "," << j;
+}
+
+// SSM_Q4_0_A=f32 keeps A in f32 (the exact reference's tolerance holds);
+// any value but int8 and f32 fails the call, and C is not written.
+TEST(PackedMatmulEightBitA, EnvironmentChoosesA) {
+  Problem p = makeProblem(SSM_WEIGHT_Q4_0, 20, 64, 0, 0);
+  std::vector<float> a = randomMatrix(3, 64, 64, 4);
+  Reference r = reference(p, 3, a);
+  ASSERT_EQ(setenv("SSM_Q4_0_A", "f32", 1), 0);
+  checkProduct(p, 3, a, r, 0.0f, /*panels=*/false);
+  ASSERT_EQ(setenv("SSM_Q4_0_A", "int4", 1), 0);
+  std::vector<float> c(3 * 20, 7.0f);
+  EXPECT_EQ(ssm_packed_matmul(SSM_WEIGHT_Q4_0, 3, 20, 64, a.data(), 64,
+                              p.packed->data(), 0.0f, c.data(), 20),
+            SSM_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(ssm_last_error(), "ssm_packed_matmul: SSM_Q4_0_A is \"int4\"; "
+                                 "set it to int8 (the default) or f32");
+  for (float x : c)
+    ASSERT_EQ(x, 7.0f);
+  // Other formats do not read it.
+  Problem q8 = makeProblem(SSM_WEIGHT_Q8_0, 20, 64, 0, 0);
+  EXPECT_EQ(ssm_packed_matmul(SSM_WEIGHT_Q8_0, 3, 20, 64, a.data(), 64,
+                              q8.packed->data(), 0.0f, c.data(), 20),
+            SSM_OK);
+  ASSERT_EQ(unsetenv("SSM_Q4_0_A"), 0);
+}
 
 TEST(PackedMatmulEdges, EmptyProductsAndKZero) {
   float c[6] = {1, 2, 3, 4, 5, 6};
@@ -1175,7 +1290,11 @@ TEST(PackedWithoutBlas, RegistersWorkPanelsFailCleanly) {
   std::vector<float> a = randomMatrix(40, 64, 64, 2);
   for (bool portable : portableChoices()) {
     Mode registers(portable, INT64_MAX);
-    checkProduct(p, 40, a, reference(p, 40, a), 1.0f, false);
+    checkProduct(p, 40, a,
+                 eightBitA(SSM_WEIGHT_Q4_0, portable, true)
+                     ? reference(p, 40, quantizeRows(40, 64, 64, a))
+                     : reference(p, 40, a),
+                 1.0f, false);
   }
   Mode panels(false, 0);
   std::vector<float> c(10, 7.0f);

@@ -377,47 +377,75 @@ TEST_P(PackedWeightsTest, ComputesTheF32ModelOfTheDecodedWeights) {
   auto parsed = llvm::json::parse((*json)->getBuffer());
   ASSERT_TRUE(bool(parsed));
   std::vector<int64_t> prompt = readIds(*parsed->getAsObject(), "prompt_ids");
-  std::vector<int64_t> decodeIds = readIds(*parsed->getAsObject(), "decode_ids");
+  std::vector<int64_t> decodeIds =
+      readIds(*parsed->getAsObject(), "decode_ids");
   int64_t vocab = model->vocab();
 
-  double worstToTransformers = 0, scale = 1;
+  double worstToTransformers = 0, scale = 1, worstRelative = 0;
   for (float v : *transformers)
     scale = std::max(scale, std::fabs(double(v)));
   auto compare = [&](const std::vector<float> &actual,
-                     const std::vector<float> &expected, const std::string &what) {
+                     const std::vector<float> &expected,
+                     const std::string &what, double tolerance) {
     ASSERT_EQ(actual.size(), expected.size());
     double reach = 1, worst = 0;
     for (size_t i = 0; i < actual.size(); ++i) {
       reach = std::max(reach, std::fabs(double(expected[i])));
       worst = std::max(worst, std::fabs(double(actual[i]) - expected[i]));
     }
-    EXPECT_LE(worst, 1e-5 * reach) << what << ": max |diff| " << worst;
+    worstRelative = std::max(worstRelative, worst / reach);
+    EXPECT_LE(worst, tolerance * reach) << what << ": max |diff| " << worst;
   };
   // Every prompt length: one row of activations (decoded in registers)
   // up to 20 (decoded in blocks for the BLAS).
-  for (size_t length = 1; length <= prompt.size(); ++length) {
-    std::vector<float> expected, actual;
-    ModelCaches refCaches = reference->makeCaches(1);
-    ModelCaches caches = model->makeCaches(1);
-    ASSERT_TRUE(reference->prefill(prompt.data(), length, refCaches, expected,
-                                   error))
-        << error;
-    ASSERT_TRUE(model->prefill(prompt.data(), length, caches, actual, error))
-        << error;
-    compare(actual, expected, "prefill of " + std::to_string(length));
-    for (int64_t v = 0; v < vocab; ++v)
-      worstToTransformers =
-          std::max(worstToTransformers,
-                   std::fabs(double(actual[v]) -
-                             (*transformers)[(length - 1) * vocab + v]));
-    if (length < prompt.size())
-      continue;
-    for (size_t step = 0; step < decodeIds.size(); ++step) {
-      ASSERT_TRUE(reference->decode(&decodeIds[step], refCaches, expected, error))
+  auto run = [&](double tolerance) {
+    for (size_t length = 1; length <= prompt.size(); ++length) {
+      std::vector<float> expected, actual;
+      ModelCaches refCaches = reference->makeCaches(1);
+      ModelCaches caches = model->makeCaches(1);
+      ASSERT_TRUE(
+          reference->prefill(prompt.data(), length, refCaches, expected, error))
           << error;
-      ASSERT_TRUE(model->decode(&decodeIds[step], caches, actual, error)) << error;
-      compare(actual, expected, "decode step " + std::to_string(step));
+      ASSERT_TRUE(model->prefill(prompt.data(), length, caches, actual, error))
+          << error;
+      compare(actual, expected, "prefill of " + std::to_string(length),
+              tolerance);
+      for (int64_t v = 0; v < vocab; ++v)
+        worstToTransformers =
+            std::max(worstToTransformers,
+                     std::fabs(double(actual[v]) -
+                               (*transformers)[(length - 1) * vocab + v]));
+      if (length < prompt.size())
+        continue;
+      for (size_t step = 0; step < decodeIds.size(); ++step) {
+        ASSERT_TRUE(
+            reference->decode(&decodeIds[step], refCaches, expected, error))
+            << error;
+        ASSERT_TRUE(model->decode(&decodeIds[step], caches, actual, error))
+            << error;
+        compare(actual, expected, "decode step " + std::to_string(step),
+                tolerance);
+      }
     }
+  };
+  if (param.type != "q4_0") {
+    run(1e-5);
+  } else {
+    // Q4_0 products with few rows multiply A in 8 bits on CPUs with AVX-512
+    // VNNI (runtime.h); SSM_Q4_0_A=f32 keeps it in f32, and then the f32
+    // tolerance holds. In 8 bits, the four models moved by 1.6-4.2 % of
+    // max |logit| (4.2 %: mamba2-n64, whose Q4_0 weights move it by 30 %
+    // and Q8_0 weights by 2.4 %); allow 10 %, which a wrong quant, scale or
+    // offset exceeds many times over (runtime/tests/PackedTest.cpp checks
+    // the arithmetic itself to 1e-5).
+    setenv("SSM_Q4_0_A", "f32", 1);
+    run(1e-5);
+    unsetenv("SSM_Q4_0_A");
+    worstRelative = 0;
+    run(1e-1);
+    std::printf("[ %s q4_0 ] A in 8 bits: max |diff| to the decoded f32 "
+                "model %.3g of max |logit|\n",
+                param.model.c_str(), worstRelative);
   }
   double relative = worstToTransformers / scale;
   std::printf("[ %s %s ] max |logit - transformers'| = %.3g (%.3g of max "

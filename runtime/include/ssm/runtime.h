@@ -564,6 +564,16 @@ SSM_RUNTIME_API ssm_status_t ssm_pack_weights(int32_t format, int64_t n,
 /// runtime's pool, split by columns of C. Each element of C is a sum in an
 /// order that depends on the path and the CPU's code, not on the number of
 /// threads (with the BLAS: as the BLAS's own sgemm does).
+///
+/// Q4_0 in registers on a CPU with AVX-512 VNNI multiplies the weights by A
+/// quantized to 8 bits, as llama.cpp does: each block of 32 elements of a
+/// row of A gets d = max |a| / 127 (f32) and the quants a / d rounded to
+/// nearest even, so an element of C differs from the product with the
+/// decoded weights by at most the sum over blocks of d / 2 * sum |w| (a
+/// block holding a NaN or an infinity makes its row of C NaN). The
+/// environment variable SSM_Q4_0_A, read at each call, chooses: "int8" (the
+/// default) or "f32" (A as given, on every path); any other value fails the
+/// call with SSM_ERROR_INVALID_ARGUMENT.
 SSM_RUNTIME_API ssm_status_t ssm_packed_matmul(int32_t format, int64_t m,
                                                int64_t n, int64_t k,
                                                const float *a, int64_t lda,
