@@ -455,33 +455,6 @@ static void portable_decode_row(const struct packed *w, int64_t row,
 }
 
 //===----------------------------------------------------------------------===//
-// A in 8 bits, for Q4_0
-//===----------------------------------------------------------------------===//
-//
-// With AVX-512 VNNI, a Q4_0 product in registers multiplies the weights'
-// 4-bit quants by A's rows quantized to 8 bits per block of 32, as
-// llama.cpp does: one vpdpbusd multiplies and adds 64 pairs of bytes, where
-// the f32 code spent a permutation and an FMA per 16 weights. Each block of
-// a row of A gets the scale d = max |a| / 127 (f32) and the quants
-// round(a / d) (nearest even); a block holding a NaN or an infinity gets
-// d = NaN, so that its products are NaN.
-//
-// A row of A, laid out for the kernel in `pairs` groups of two blocks b0
-// and b1, each group 64 bytes: b0's elements 0-15, b1's 0-15, b0's 16-31,
-// b1's 16-31, the order in which the kernel unpacks two blocks of weights
-// (low nibbles, then high nibbles). Then per group 16 int32: -8 times the
-// sum of the four quants that each 32-bit lane of the group multiplies
-// (the weights' quants are stored as q + 8). Then the blocks' scales,
-// padded to a multiple of 16 with zeros. A missing b1 is zeros.
-enum { kScaleChunk = 16, kPairBytes = 64 };
-
-static int64_t quantized_row_bytes(int64_t k) {
-  int64_t blocks = k / kBlock, pairs = (blocks + 1) / 2;
-  int64_t scales = (blocks + kScaleChunk - 1) / kScaleChunk * kScaleChunk;
-  return 2 * pairs * kPairBytes + scales * (int64_t)sizeof(float);
-}
-
-//===----------------------------------------------------------------------===//
 // Products, portable
 //===----------------------------------------------------------------------===//
 
@@ -568,6 +541,9 @@ static void portable_product(const struct product *p, int64_t i0, int rows,
 #define SSM_AVX512 __attribute__((SSM_AVX512_TARGET))
 #define SSM_AVX512_INLINE                                                      \
   static inline __attribute__((always_inline, SSM_AVX512_TARGET))
+
+// Blocks whose scales are converted at a time: one vector of f16.
+enum { kScaleChunk = 16 };
 
 // Bytes of one block of 32 elements in `format`, scales apart.
 static inline int block_bytes(int32_t format) {
@@ -834,7 +810,32 @@ SSM_AVX512 static void avx512_decode_row(const struct packed *w, int64_t row,
   }
 }
 
-// Q4_0 times A in 8 bits (the section "A in 8 bits" above), with VNNI.
+//===----------------------------------------------------------------------===//
+// A in 8 bits, for Q4_0
+//===----------------------------------------------------------------------===//
+//
+// With AVX-512 VNNI, a Q4_0 product in registers multiplies the weights'
+// 4-bit quants by A's rows quantized to 8 bits per block of 32, as
+// llama.cpp does: one vpdpbusd multiplies and adds 64 pairs of bytes, where
+// the f32 code spent a permutation and an FMA per 16 weights. Each block of
+// a row of A gets the scale d = max |a| / 127 (f32) and the quants
+// round(a / d) (nearest even); a block holding a NaN or an infinity gets
+// d = NaN, so that its products are NaN.
+//
+// A row of A, laid out for the kernel in `pairs` groups of two blocks b0
+// and b1, each group 64 bytes: b0's elements 0-15, b1's 0-15, b0's 16-31,
+// b1's 16-31, the order in which the kernel unpacks two blocks of weights
+// (low nibbles, then high nibbles). Then per group 16 int32: -8 times the
+// sum of the four quants that each 32-bit lane of the group multiplies
+// (the weights' quants are stored as q + 8). Then the blocks' scales,
+// padded to a multiple of 16 with zeros. A missing b1 is zeros.
+enum { kPairBytes = 64 };
+
+static int64_t quantized_row_bytes(int64_t k) {
+  int64_t blocks = k / kBlock, pairs = (blocks + 1) / 2;
+  int64_t scales = (blocks + kScaleChunk - 1) / kScaleChunk * kScaleChunk;
+  return 2 * pairs * kPairBytes + scales * (int64_t)sizeof(float);
+}
 
 #define SSM_VNNI_TARGET target("avx512f,avx512bw,avx512vl,avx512vnni")
 #define SSM_VNNI __attribute__((SSM_VNNI_TARGET))
