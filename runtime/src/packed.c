@@ -10,7 +10,11 @@
 //    every row of A;
 //  - more rows (a prompt): the flops dominate, and they are the BLAS's
 //    business. Panels of W's rows are decoded into a per-thread f32 buffer
-//    small enough to stay in cache and multiplied with the BLAS.
+//    small enough to stay in cache and multiplied with the BLAS;
+//  - except Q4_0 on CPUs with AVX-512 VNNI, which multiplies A rounded to
+//    8 bits by the 4-bit quants in integers (as llama.cpp does), in
+//    registers for a few rows and from panels of unpacked quants for more,
+//    several times faster than f32 arithmetic can be.
 // Both split the columns of C over the runtime's pool, like ssm_sgemm.
 //
 // The decoding of a block of weights is written once in portable C
@@ -61,6 +65,10 @@ enum {
   // falls behind by 2-4x.
   kRegisterRowsAvx512 = 32,
   kRegisterRowsPortable = 1,
+  // Q4_0 with A in 8 bits: the prompt panels cost about one and a half
+  // one-row products to unpack and are faster from 4-6 rows on (in cache
+  // from 3; docs/runtime.md).
+  kRegisterRowsEightBit = 4,
   // Columns of C per work item of the register path: few enough to balance
   // a 768-column projection over the threads; the rows of W they cover stay
   // in L2 when m > kTileRows reads them again.
@@ -469,9 +477,9 @@ struct product {
   int64_t ldc;
   bool avx512;        // Chosen once per call: every item computes alike.
   int64_t panel_rows; // Columns of C per work item.
-  // Q4_0 in registers with AVX-512 VNNI: A in 8 bits (vnni_quantize_rows),
-  // each row qa_stride bytes; null otherwise.
-  const uint8_t *qa;
+  // Q4_0 with AVX-512 VNNI: A in 8 bits (vnni_quantize_rows), each row
+  // qa_stride bytes; null otherwise.
+  uint8_t *qa;
   int64_t qa_stride;
 };
 
@@ -828,13 +836,28 @@ SSM_AVX512 static void avx512_decode_row(const struct packed *w, int64_t row,
 // (low nibbles, then high nibbles). Then per group 16 int32: -8 times the
 // sum of the four quants that each 32-bit lane of the group multiplies
 // (the weights' quants are stored as q + 8). Then the blocks' scales,
-// padded to a multiple of 16 with zeros. A missing b1 is zeros.
+// padded to a multiple of 16 with zeros, and as many int32: -8 times the
+// sum of each block's quants (what the prompt kernel starts a block's sums
+// at). A missing b1 is zeros.
 enum { kPairBytes = 64 };
+
+// Scales (or block sums) of a row of A, padded to a multiple of 16.
+static int64_t padded_blocks(int64_t k) {
+  return (k / kBlock + kScaleChunk - 1) / kScaleChunk * kScaleChunk;
+}
 
 static int64_t quantized_row_bytes(int64_t k) {
   int64_t blocks = k / kBlock, pairs = (blocks + 1) / 2;
-  int64_t scales = (blocks + kScaleChunk - 1) / kScaleChunk * kScaleChunk;
-  return 2 * pairs * kPairBytes + scales * (int64_t)sizeof(float);
+  return 2 * pairs * kPairBytes + 2 * padded_blocks(k) * (int64_t)sizeof(float);
+}
+
+static const float *quantized_scales(const uint8_t *row, int64_t k) {
+  int64_t pairs = (k / kBlock + 1) / 2;
+  return (const float *)(row + 2 * pairs * kPairBytes);
+}
+
+static const int32_t *quantized_block_offsets(const uint8_t *row, int64_t k) {
+  return (const int32_t *)(quantized_scales(row, k) + padded_blocks(k));
 }
 
 #define SSM_VNNI_TARGET target("avx512f,avx512bw,avx512vl,avx512vnni")
@@ -851,7 +874,8 @@ SSM_VNNI static void vnni_quantize_rows(const float *a, int64_t lda, int64_t m,
   for (int64_t i = 0; i < m; ++i) {
     uint8_t *row = out + i * stride;
     memset(row, 0, (size_t)stride);
-    float *scales = (float *)(row + 2 * pairs * kPairBytes);
+    float *scales = (float *)quantized_scales(row, k);
+    int32_t *offsets = (int32_t *)quantized_block_offsets(row, k);
     for (int64_t b = 0; b < blocks; ++b) {
       const float *x = a + i * lda + b * kBlock;
       __m512 lo = _mm512_loadu_ps(x), hi = _mm512_loadu_ps(x + 16);
@@ -875,6 +899,7 @@ SSM_VNNI static void vnni_quantize_rows(const float *a, int64_t lda, int64_t m,
       uint8_t *q = row + b / 2 * kPairBytes + b % 2 * (kBlock / 2);
       _mm_storeu_si128((void *)q, _mm512_cvtsepi32_epi8(ql));
       _mm_storeu_si128((void *)(q + kBlock), _mm512_cvtsepi32_epi8(qh));
+      offsets[b] = -8 * _mm512_reduce_add_epi32(_mm512_add_epi32(ql, qh));
     }
     for (int64_t g = 0; g < pairs; ++g) {
       __m512i lanes =
@@ -920,9 +945,8 @@ SSM_VNNI_INLINE void vnni_q4_tile(const struct product *p, int rows,
       for (int i = 0; i < rows; ++i)
         _mm512_storeu_ps(
             s[i][r],
-            _mm512_mul_ps(
-                dw, _mm512_load_ps(
-                        (const float *)(qa[i] + 2 * pairs * kPairBytes) + b0)));
+            _mm512_mul_ps(dw, _mm512_load_ps(quantized_scales(qa[i], w->k) +
+                                             b0)));
     }
     for (int c = 0; c < chunk; c += 2) {
       int64_t g = (b0 + c) / 2;
@@ -986,6 +1010,182 @@ static const avx512_span_fn kVnniQ4Spans[kTileRows + 1] = {
     vnni_q4_span_3, vnni_q4_span_4, vnni_q4_span_5,
     vnni_q4_span_6, vnni_q4_span_7, vnni_q4_span_8};
 
+// Prompts (more rows than the register path takes) multiply the same 8-bit
+// A the other way round: a vector holds 16 columns of C, and each vpdpbusd
+// multiplies 4 elements of a row of A, broadcast, with those 4 elements of
+// 16 rows of W. The rows of W a work item covers are first unpacked into a
+// panel in that order (per block, per 4 elements, per column: 4 bytes), so
+// that a tile of kPromptRows rows of A and kPromptColumns columns sums a
+// block in int32 with 8 vpdpbusd per accumulator and then scales it once by
+// the outer product of A's and W's block scales. That is 2.7 times the
+// multiplications per vector instruction of an f32 FMA, where the register
+// path's per-pair scaling left it no better than the BLAS's sgemm.
+enum {
+  kPromptRows = 6,     // 12 int32 and 12 f32 accumulators.
+  kPromptColumns = 32, // Two vectors; also the columns per work item.
+  kPanelBlockBytes = kBlock * kPromptColumns,
+  // The panel's gathers index W's words in int32 (vnni_prompt_panel).
+  kPromptMaxBlocks = INT32_MAX / (4 * kPromptColumns),
+  kQuantizeRows = 16, // Rows of A per work item of its quantization.
+};
+
+// Bytes of a prompt panel for k: the quants, then per block the 32 columns'
+// f32 scales.
+static int64_t prompt_panel_bytes(int64_t k) {
+  return k / kBlock * (kPanelBlockBytes + kPromptColumns * (int64_t)sizeof(float));
+}
+
+// Rows [j, j + columns) of Q4_0 W (columns <= kPromptColumns) into `panel`;
+// the columns past them are zeros (their sums are not stored). Byte t of a
+// block holds its element t (low nibble) and t + 16 (high nibble), so the
+// 32-bit word t of a block, masked, is elements 4t .. 4t + 3 and, shifted,
+// 16 + 4t .. 16 + 4t + 3: one gather of word t from 16 rows makes two
+// vectors of the panel. (Gathers index in int32: kPromptMaxBlocks.)
+SSM_VNNI static void vnni_prompt_panel(const struct packed *w, int64_t j,
+                                       int columns, uint8_t *panel) {
+  int64_t blocks = w->blocks;
+  float *dw = (float *)(panel + blocks * kPanelBlockBytes);
+  if (columns < kPromptColumns) // Columns past W's rows scale by 0.
+    memset(dw, 0, (size_t)(blocks * kPromptColumns) * sizeof(float));
+  for (int64_t b0 = 0; b0 < blocks; b0 += kScaleChunk) {
+    int chunk = blocks - b0 < kScaleChunk ? (int)(blocks - b0) : kScaleChunk;
+    for (int c = 0; c < columns; ++c) {
+      float d[kScaleChunk];
+      avx512_scales(w->scales + (j + c) * blocks * 2 + b0 * 2, chunk, d);
+      for (int i = 0; i < chunk; ++i)
+        dw[(b0 + i) * kPromptColumns + c] = d[i];
+    }
+  }
+  // The rows are contiguous; the gathers below stride across them, which
+  // the hardware prefetchers do not follow.
+  const uint8_t *values = w->values + j * row_bytes(SSM_WEIGHT_Q4_0, w->k);
+  for (int64_t at = 0; at < columns * row_bytes(SSM_WEIGHT_Q4_0, w->k);
+       at += 64)
+    _mm_prefetch((const char *)values + at, _MM_HINT_T0);
+  const __m512i nibbles = _mm512_set1_epi8(0x0F);
+  // Word t of row c is 4 * blocks * c + t words past word 0 of row 0.
+  const __m512i row_words = _mm512_mullo_epi32(
+      _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+      _mm512_set1_epi32((int32_t)(4 * blocks)));
+  for (int g = 0; g < kPromptColumns / 16; ++g) {
+    int valid = columns - 16 * g;
+    __mmask16 mask = valid >= 16 ? 0xFFFF
+                     : valid <= 0 ? 0
+                                  : (__mmask16)((1u << valid) - 1);
+    const uint8_t *first =
+        w->values + (j + 16 * g) * row_bytes(SSM_WEIGHT_Q4_0, w->k);
+    for (int64_t b = 0; b < blocks; ++b) {
+      uint8_t *out = panel + b * kPanelBlockBytes + g * 64;
+#pragma GCC unroll 4
+      for (int t = 0; t < 4; ++t) {
+        __m512i words = _mm512_mask_i32gather_epi32(
+            _mm512_setzero_si512(), mask,
+            _mm512_add_epi32(row_words, _mm512_set1_epi32(t)),
+            first + b * (kBlock / 2), 4);
+        _mm512_storeu_si512(out + t * kPromptColumns * 4,
+                            _mm512_and_si512(words, nibbles));
+        _mm512_storeu_si512(
+            out + (t + 4) * kPromptColumns * 4,
+            _mm512_and_si512(_mm512_srli_epi32(words, 4), nibbles));
+      }
+    }
+  }
+}
+
+// C[i0 .. i0 + rows, j .. j + columns] from the panel of W's rows j ..
+// j + kPromptColumns and p->qa.
+SSM_VNNI_INLINE void vnni_prompt_tile(const struct product *p,
+                                      const uint8_t *panel, int rows,
+                                      int64_t i0, int64_t j, int columns) {
+  int64_t blocks = p->w.blocks;
+  const float *dw = (const float *)(panel + blocks * kPanelBlockBytes);
+  const uint8_t *qa[kPromptRows];
+  const float *da[kPromptRows];
+  const int32_t *offsets[kPromptRows];
+#pragma GCC unroll 6
+  for (int i = 0; i < rows; ++i) {
+    qa[i] = p->qa + (i0 + i) * p->qa_stride;
+    da[i] = quantized_scales(qa[i], p->k);
+    offsets[i] = quantized_block_offsets(qa[i], p->k);
+  }
+  __m512 acc[kPromptRows][2];
+#pragma GCC unroll 6
+  for (int i = 0; i < rows; ++i)
+    acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < blocks; ++b) {
+    __m512i sums[kPromptRows][2];
+#pragma GCC unroll 6
+    for (int i = 0; i < rows; ++i)
+      sums[i][0] = sums[i][1] = _mm512_set1_epi32(offsets[i][b]);
+    const uint8_t *wb = panel + b * kPanelBlockBytes;
+    // Elements 4t .. 4t + 3 of block b sit 4t (t < 4) or 32 + 4(t - 4)
+    // bytes past its element 0 in A's pair layout.
+    int64_t at = b / 2 * kPairBytes + b % 2 * (kBlock / 2);
+#pragma GCC unroll 8
+    for (int t = 0; t < kBlock / 4; ++t) {
+      __m512i w0 = _mm512_loadu_si512(wb + t * kPromptColumns * 4);
+      __m512i w1 = _mm512_loadu_si512(wb + t * kPromptColumns * 4 + 64);
+      int64_t offset = at + (t < 4 ? 4 * t : kBlock + 4 * (t - 4));
+#pragma GCC unroll 6
+      for (int i = 0; i < rows; ++i) {
+        int32_t quad;
+        memcpy(&quad, qa[i] + offset, sizeof quad);
+        __m512i a = _mm512_set1_epi32(quad);
+        sums[i][0] = _mm512_dpbusd_epi32(sums[i][0], w0, a);
+        sums[i][1] = _mm512_dpbusd_epi32(sums[i][1], w1, a);
+      }
+    }
+    __m512 d0 = _mm512_loadu_ps(dw + b * kPromptColumns);
+    __m512 d1 = _mm512_loadu_ps(dw + b * kPromptColumns + 16);
+#pragma GCC unroll 6
+    for (int i = 0; i < rows; ++i) {
+      __m512 s = _mm512_set1_ps(da[i][b]);
+      acc[i][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums[i][0]),
+                                  _mm512_mul_ps(d0, s), acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums[i][1]),
+                                  _mm512_mul_ps(d1, s), acc[i][1]);
+    }
+  }
+  __mmask16 masks[2];
+  avx512_masks(columns, &masks[0], &masks[1]);
+#pragma GCC unroll 6
+  for (int i = 0; i < rows; ++i)
+#pragma GCC unroll 2
+    for (int g = 0; g < 2; ++g) {
+      float *c = p->c + (i0 + i) * p->ldc + j + 16 * g;
+      __m512 v = acc[i][g];
+      if (p->beta != 0.0f)
+        v = _mm512_fmadd_ps(_mm512_set1_ps(p->beta),
+                            _mm512_maskz_loadu_ps(masks[g], c), v);
+      _mm512_mask_storeu_ps(c, masks[g], v);
+    }
+}
+
+typedef void (*vnni_prompt_fn)(const struct product *p, const uint8_t *panel,
+                               int64_t i0, int64_t j, int columns);
+#define SSM_VNNI_PROMPT(rows)                                                  \
+  SSM_VNNI static void vnni_prompt_tile_##rows(                                \
+      const struct product *p, const uint8_t *panel, int64_t i0, int64_t j,    \
+      int columns) {                                                           \
+    vnni_prompt_tile(p, panel, rows, i0, j, columns);                          \
+  }
+SSM_VNNI_PROMPT(1)
+SSM_VNNI_PROMPT(2)
+SSM_VNNI_PROMPT(3)
+SSM_VNNI_PROMPT(4)
+SSM_VNNI_PROMPT(5)
+SSM_VNNI_PROMPT(6)
+
+// Indexed by rows of A.
+static const vnni_prompt_fn kVnniPromptTiles[kPromptRows + 1] = {
+    NULL,
+    vnni_prompt_tile_1,
+    vnni_prompt_tile_2,
+    vnni_prompt_tile_3,
+    vnni_prompt_tile_4,
+    vnni_prompt_tile_5,
+    vnni_prompt_tile_6};
+
 static bool cpu_has_avx512(void) {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") &&
@@ -1041,10 +1241,12 @@ static bool use_avx512(void) {
   return ssm_internal_packed_has_avx512() && !atomic_load(&g_force_portable);
 }
 
-static int64_t register_rows(bool avx512) {
+static int64_t register_rows(bool avx512, bool eight_bit) {
   int64_t rows = atomic_load(&g_register_rows);
   if (rows >= 0)
     return rows;
+  if (eight_bit)
+    return kRegisterRowsEightBit;
   return avx512 ? kRegisterRowsAvx512 : kRegisterRowsPortable;
 }
 
@@ -1095,38 +1297,50 @@ static void register_items(void *ctx, int64_t lo, int64_t hi) {
 // destructor deletes the key, so that threads outliving a dlclose do not
 // call into unmapped code (their buffers are leaked then).
 
-static pthread_once_t g_scratch_once = PTHREAD_ONCE_INIT;
-static pthread_key_t g_scratch_key;
-static bool g_scratch_key_made;
-static _Thread_local float *tls_scratch;
-static _Thread_local size_t tls_scratch_floats;
+// Two buffers per thread: one for panels of W, one for A in 8 bits (which
+// the calling thread keeps while it also works on panels).
+enum { kScratchPanel, kScratchA, kScratchSlots };
 
-static void make_scratch_key(void) {
-  g_scratch_key_made = pthread_key_create(&g_scratch_key, free) == 0;
+static pthread_once_t g_scratch_once = PTHREAD_ONCE_INIT;
+static pthread_key_t g_scratch_keys[kScratchSlots];
+static bool g_scratch_keys_made;
+static _Thread_local float *tls_scratch[kScratchSlots];
+static _Thread_local size_t tls_scratch_floats[kScratchSlots];
+
+static void make_scratch_keys(void) {
+  int made = 0;
+  while (made < kScratchSlots &&
+         pthread_key_create(&g_scratch_keys[made], free) == 0)
+    ++made;
+  g_scratch_keys_made = made == kScratchSlots;
+  if (!g_scratch_keys_made)
+    while (made > 0)
+      pthread_key_delete(g_scratch_keys[--made]);
 }
 
 __attribute__((destructor)) static void ssm_packed_on_unload(void) {
-  if (g_scratch_key_made)
-    pthread_key_delete(g_scratch_key);
+  if (g_scratch_keys_made)
+    for (int slot = 0; slot < kScratchSlots; ++slot)
+      pthread_key_delete(g_scratch_keys[slot]);
 }
 
 // A buffer of at least `floats` floats for the calling thread, or null if
 // it cannot be had (then the caller computes without one).
-static float *scratch(size_t floats) {
-  if (floats <= tls_scratch_floats)
-    return tls_scratch;
-  pthread_once(&g_scratch_once, make_scratch_key);
-  if (!g_scratch_key_made)
+static float *scratch(int slot, size_t floats) {
+  if (floats <= tls_scratch_floats[slot])
+    return tls_scratch[slot];
+  pthread_once(&g_scratch_once, make_scratch_keys);
+  if (!g_scratch_keys_made)
     return NULL;
   size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
   float *buffer = aligned_alloc(64, bytes);
-  if (!buffer || pthread_setspecific(g_scratch_key, buffer) != 0) {
+  if (!buffer || pthread_setspecific(g_scratch_keys[slot], buffer) != 0) {
     free(buffer);
     return NULL;
   }
-  free(tls_scratch);
-  tls_scratch = buffer;
-  tls_scratch_floats = floats;
+  free(tls_scratch[slot]);
+  tls_scratch[slot] = buffer;
+  tls_scratch_floats[slot] = floats;
   return buffer;
 }
 
@@ -1142,7 +1356,7 @@ static void panel_items(void *ctx, int64_t lo, int64_t hi) {
   for (int64_t item = lo; item < hi; ++item) {
     int64_t j0 = item * p->panel_rows;
     int64_t j1 = j0 + p->panel_rows < p->n ? j0 + p->panel_rows : p->n;
-    float *panel = scratch((size_t)((j1 - j0) * p->k));
+    float *panel = scratch(kScratchPanel, (size_t)((j1 - j0) * p->k));
     if (!panel) { // Out of memory: slower, but no failure to report.
       register_product(p, j0, j1);
       continue;
@@ -1153,6 +1367,39 @@ static void panel_items(void *ctx, int64_t lo, int64_t hi) {
                               p->beta, p->c + j0, p->ldc);
   }
 }
+
+#if SSM_PACKED_AVX512
+// Rows [lo, hi) * kQuantizeRows of A into p->qa.
+static void quantize_items(void *ctx, int64_t lo, int64_t hi) {
+  const struct product *p = ctx;
+  int64_t i0 = lo * kQuantizeRows;
+  int64_t i1 = hi * kQuantizeRows < p->m ? hi * kQuantizeRows : p->m;
+  vnni_quantize_rows(p->a + i0 * p->lda, p->lda, i1 - i0, p->k,
+                     p->qa + i0 * p->qa_stride, p->qa_stride);
+}
+
+// Q4_0 with A in 8 bits, more rows than the register path takes: a panel
+// of kPromptColumns rows of W per item, unpacked for vpdpbusd.
+static void prompt_items(void *ctx, int64_t lo, int64_t hi) {
+  const struct product *p = ctx;
+  for (int64_t item = lo; item < hi; ++item) {
+    int64_t j = item * kPromptColumns;
+    int columns = p->n - j < kPromptColumns ? (int)(p->n - j) : kPromptColumns;
+    uint8_t *panel = (uint8_t *)scratch(
+        kScratchPanel, (size_t)prompt_panel_bytes(p->k) / sizeof(float));
+    if (panel) {
+      vnni_prompt_panel(&p->w, j, columns, panel);
+      for (int64_t i0 = 0; i0 < p->m; i0 += kPromptRows) {
+        int rows = p->m - i0 < kPromptRows ? (int)(p->m - i0) : kPromptRows;
+        kVnniPromptTiles[rows](p, panel, i0, j, columns);
+      }
+      continue;
+    }
+    // Out of memory: the register tiles, with the same A.
+    register_product(p, j, j + columns);
+  }
+}
+#endif
 
 //===----------------------------------------------------------------------===//
 // Entry points
@@ -1231,9 +1478,8 @@ static ssm_status_t packed_matmul(const char *fn, int32_t format, int64_t m,
       (status = q4_eight_bit_a(fn, &eight_bit)) != SSM_OK)
     return status;
   bool avx512 = use_avx512();
-  bool in_registers = m <= register_rows(avx512);
-  if (!in_registers && (status = ssm_internal_blas_load(fn)) != SSM_OK)
-    return status;
+  eight_bit = eight_bit && avx512 && ssm_internal_packed_has_vnni();
+  bool in_registers = m <= register_rows(avx512, eight_bit);
   struct product p = {.w = describe(format, n, k, w),
                       .m = m,
                       .n = n,
@@ -1245,24 +1491,41 @@ static ssm_status_t packed_matmul(const char *fn, int32_t format, int64_t m,
                       .ldc = ldc,
                       .avx512 = avx512,
                       .panel_rows = panel_rows(k)};
+  int64_t width = in_registers ? kRegisterColumns : p.panel_rows;
+  ssm_parallel_body_t body = in_registers ? register_items : panel_items;
 #if SSM_PACKED_AVX512
-  // A in 8 bits, in the calling thread's scratch; without it (out of
-  // memory) the f32 code computes the product.
-  if (eight_bit && in_registers && avx512 && ssm_internal_packed_has_vnni()) {
+  // A in 8 bits, in the calling thread's scratch. Without it (out of
+  // memory) the f32 register tiles compute the product.
+  if (eight_bit) {
     int64_t stride = quantized_row_bytes(k);
-    uint8_t *buffer = (uint8_t *)scratch((size_t)(m * stride) / sizeof(float));
+    uint8_t *buffer = (uint8_t *)scratch(
+        kScratchA, (size_t)(m * stride) / sizeof(float));
     if (buffer) {
-      vnni_quantize_rows(a, lda, m, k, buffer, stride);
       p.qa = buffer;
       p.qa_stride = stride;
+      // A prompt's rows are quantized on the pool too (16 rows per item).
+      int64_t chunks = (m + kQuantizeRows - 1) / kQuantizeRows;
+      if (ssm_get_num_threads() > 1 && chunks > 1) {
+        if ((status = ssm_parallel_for(0, chunks, 1, quantize_items, &p)) !=
+            SSM_OK)
+          return status;
+      } else {
+        vnni_quantize_rows(a, lda, m, k, buffer, stride);
+      }
+      // Prompts from panels, but for rows of W too long for the panels'
+      // gathers: those take the register tiles, with the same A.
+      bool panels = !in_registers && p.w.blocks <= kPromptMaxBlocks;
+      width = panels ? kPromptColumns : kRegisterColumns;
+      body = panels ? prompt_items : register_items;
+    } else {
+      width = kRegisterColumns;
+      body = register_items;
     }
   }
-#else
-  (void)eight_bit;
 #endif
-  int64_t width = in_registers ? kRegisterColumns : p.panel_rows;
+  if (body == panel_items && (status = ssm_internal_blas_load(fn)) != SSM_OK)
+    return status;
   int64_t items = (n + width - 1) / width;
-  ssm_parallel_body_t body = in_registers ? register_items : panel_items;
   if (ssm_get_num_threads() > 1 && items > 1)
     return ssm_parallel_for(0, items, 1, body, &p);
   body(&p, 0, items);

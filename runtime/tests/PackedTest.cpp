@@ -825,10 +825,10 @@ std::vector<double> quantizeRows(int64_t m, int64_t k, int64_t lda,
   return q;
 }
 
-// Whether ssm_packed_matmul multiplies A in 8 bits: Q4_0 in registers
-// (up to 32 rows by default) in the AVX-512 code, on a CPU with VNNI.
-bool eightBitA(int32_t format, bool portable, bool registers) {
-  return format == SSM_WEIGHT_Q4_0 && !portable && registers &&
+// Whether ssm_packed_matmul multiplies A in 8 bits: Q4_0 in the AVX-512
+// code on a CPU with VNNI (in registers and in panels alike).
+bool eightBitA(int32_t format, bool portable) {
+  return format == SSM_WEIGHT_Q4_0 && !portable &&
          ssm_internal_packed_has_vnni();
 }
 
@@ -907,7 +907,7 @@ TEST_P(PackedMatmul, MatchesDoublePrecisionReference) {
               ASSERT_EQ(ssm_set_num_threads(threads), SSM_OK);
               Mode mode(portable, panels ? 0 : INT64_MAX);
               checkProduct(p, m, a,
-                           eightBitA(format, portable, !panels) ? rq : r, beta,
+                           eightBitA(format, portable) ? rq : r, beta,
                            panels);
               if (HasFatalFailure())
                 return;
@@ -921,12 +921,12 @@ TEST_P(PackedMatmul, MatchesDoublePrecisionReference) {
 TEST_P(PackedMatmul, DefaultPathsKernelAndOddShapes) {
   int32_t format = GetParam();
   for (bool portable : portableChoices())
-    for (int64_t m : {1, 2, 31, 32, 33}) {
+    for (int64_t m : {1, 2, 4, 5, 31, 32, 33}) {
       SCOPED_TRACE(std::to_string(m) + (portable ? " portable" : " avx512"));
       Mode mode(portable, -1);
       Problem p = makeProblem(format, 70, 96, 1, 2);
       std::vector<float> a = randomMatrix(m, p.k, p.lda, 5);
-      bool eightBit = eightBitA(format, portable, m <= 32);
+      bool eightBit = eightBitA(format, portable);
       Reference r = eightBit ? reference(p, m, quantizeRows(m, p.k, p.lda, a))
                              : reference(p, m, a);
       // Which path ran is not visible: allow the panels' tolerance.
@@ -954,45 +954,51 @@ INSTANTIATE_TEST_SUITE_P(Formats, PackedMatmul, ::testing::ValuesIn(kFormats),
 
 // Q4_0 with A in 8 bits: within the bound the quantization promises of the
 // exact product, sum over blocks of d / 2 * sum |w| (plus rounding), and
-// non-finite or tiny blocks of A handled as runtime.h says.
+// non-finite or tiny blocks of A handled as runtime.h says, in registers
+// and in the prompt panels (n = 59: a full panel of 32 columns and one of
+// 27, which ends inside its second vector).
 TEST(PackedMatmulEightBitA, BoundAndSpecialBlocks) {
   if (!ssm_internal_packed_has_vnni())
     GTEST_SKIP() << "the CPU has no AVX-512 VNNI: A stays in f32";
-  constexpr int64_t kN = 37, kK = 160, kBlocks = kK / SSM_WEIGHT_BLOCK;
-  Problem p = makeProblem(SSM_WEIGHT_Q4_0, kN, kK, 0, 0);
-  std::vector<float> a = randomMatrix(4, kK, kK, 11);
-  // Row 1: a huge block and a tiny (subnormal) block; row 2: a NaN in block
-  // 3; row 3: an infinity in block 0.
-  for (int t = 0; t < SSM_WEIGHT_BLOCK; ++t) {
-    a[kK + t] *= 1e30f;
-    a[kK + 2 * SSM_WEIGHT_BLOCK + t] = 1e-40f * static_cast<float>(t - 16);
-  }
-  a[2 * kK + 3 * SSM_WEIGHT_BLOCK + 5] = kNaN;
-  a[3 * kK + 7] = -kInf;
-  std::vector<float> c(4 * kN);
-  ASSERT_EQ(ssm_packed_matmul(SSM_WEIGHT_Q4_0, 4, kN, kK, a.data(), kK,
-                              p.packed->data(), 0.0f, c.data(), kN),
-            SSM_OK)
-      << ssm_last_error();
-  Reference exact = reference(p, 2, a);
-  for (int64_t i = 0; i < 2; ++i)
-    for (int64_t j = 0; j < kN; ++j) {
-      double bound = 1e-5 * exact.magnitude[i * kN + j];
-      for (int64_t b = 0; b < kBlocks; ++b) {
-        double amax = 0, wsum = 0;
-        for (int t = 0; t < SSM_WEIGHT_BLOCK; ++t) {
-          int64_t q = b * SSM_WEIGHT_BLOCK + t;
-          amax = std::max(amax, std::fabs(double(a[i * kK + q])));
-          wsum += std::fabs(p.w[j * kK + q]);
-        }
-        bound += amax / 127 / 2 * wsum * (1 + 1e-6);
-      }
-      EXPECT_NEAR(c[i * kN + j], exact.sum[i * kN + j], bound)
-          << "at " << i << "," << j;
+  for (int64_t registerRows : {INT64_MAX, int64_t{0}}) {
+    SCOPED_TRACE(registerRows ? "registers" : "panels");
+    Mode mode(false, registerRows);
+    constexpr int64_t kN = 59, kK = 160, kBlocks = kK / SSM_WEIGHT_BLOCK;
+    Problem p = makeProblem(SSM_WEIGHT_Q4_0, kN, kK, 0, 0);
+    std::vector<float> a = randomMatrix(4, kK, kK, 11);
+    // Row 1: a huge block and a tiny (subnormal) block; row 2: a NaN in block
+    // 3; row 3: an infinity in block 0.
+    for (int t = 0; t < SSM_WEIGHT_BLOCK; ++t) {
+      a[kK + t] *= 1e30f;
+      a[kK + 2 * SSM_WEIGHT_BLOCK + t] = 1e-40f * static_cast<float>(t - 16);
     }
-  for (int64_t i = 2; i < 4; ++i)
-    for (int64_t j = 0; j < kN; ++j)
-      EXPECT_TRUE(std::isnan(c[i * kN + j])) << "at " << i << "," << j;
+    a[2 * kK + 3 * SSM_WEIGHT_BLOCK + 5] = kNaN;
+    a[3 * kK + 7] = -kInf;
+    std::vector<float> c(4 * kN);
+    ASSERT_EQ(ssm_packed_matmul(SSM_WEIGHT_Q4_0, 4, kN, kK, a.data(), kK,
+                                p.packed->data(), 0.0f, c.data(), kN),
+              SSM_OK)
+        << ssm_last_error();
+    Reference exact = reference(p, 2, a);
+    for (int64_t i = 0; i < 2; ++i)
+      for (int64_t j = 0; j < kN; ++j) {
+        double bound = 1e-5 * exact.magnitude[i * kN + j];
+        for (int64_t b = 0; b < kBlocks; ++b) {
+          double amax = 0, wsum = 0;
+          for (int t = 0; t < SSM_WEIGHT_BLOCK; ++t) {
+            int64_t q = b * SSM_WEIGHT_BLOCK + t;
+            amax = std::max(amax, std::fabs(double(a[i * kK + q])));
+            wsum += std::fabs(p.w[j * kK + q]);
+          }
+          bound += amax / 127 / 2 * wsum * (1 + 1e-6);
+        }
+        EXPECT_NEAR(c[i * kN + j], exact.sum[i * kN + j], bound)
+            << "at " << i << "," << j;
+      }
+    for (int64_t i = 2; i < 4; ++i)
+      for (int64_t j = 0; j < kN; ++j)
+        EXPECT_TRUE(std::isnan(c[i * kN + j])) << "at " << i << "," << j;
+  }
 }
 
 // SSM_Q4_0_A=f32 keeps A in f32 (the exact reference's tolerance holds);
@@ -1281,7 +1287,8 @@ TEST(PackedGather, RejectsBadArguments) {
 //===----------------------------------------------------------------------===//
 
 // Decoding in registers needs no BLAS; panels do, and their products fail
-// like ssm_sgemm's, before anything is written.
+// like ssm_sgemm's, before anything is written. Q4_0 products with A in 8
+// bits (AVX-512 VNNI) need none for any number of rows.
 TEST(PackedWithoutBlas, RegistersWorkPanelsFailCleanly) {
   if (!std::getenv("SSM_TEST_PACKED_WITHOUT_BLAS"))
     GTEST_SKIP() << "run by ctest with SSM_BLAS naming a missing library";
@@ -1291,15 +1298,19 @@ TEST(PackedWithoutBlas, RegistersWorkPanelsFailCleanly) {
   for (bool portable : portableChoices()) {
     Mode registers(portable, INT64_MAX);
     checkProduct(p, 40, a,
-                 eightBitA(SSM_WEIGHT_Q4_0, portable, true)
+                 eightBitA(SSM_WEIGHT_Q4_0, portable)
                      ? reference(p, 40, quantizeRows(40, 64, 64, a))
                      : reference(p, 40, a),
                  1.0f, false);
   }
   Mode panels(false, 0);
+  if (eightBitA(SSM_WEIGHT_Q4_0, false))
+    checkProduct(p, 40, a, reference(p, 40, quantizeRows(40, 64, 64, a)), 1.0f,
+                 false);
+  Problem q8 = makeProblem(SSM_WEIGHT_Q8_0, 10, 64, 0, 0);
   std::vector<float> c(10, 7.0f);
-  EXPECT_EQ(ssm_packed_matmul(SSM_WEIGHT_Q4_0, 1, 10, 64, a.data(), 64,
-                              p.packed->data(), 0.0f, c.data(), 10),
+  EXPECT_EQ(ssm_packed_matmul(SSM_WEIGHT_Q8_0, 1, 10, 64, a.data(), 64,
+                              q8.packed->data(), 0.0f, c.data(), 10),
             SSM_ERROR_UNAVAILABLE);
   std::string message = ssm_last_error();
   EXPECT_EQ(message.rfind("ssm_packed_matmul: no CBLAS library: tried ", 0), 0u)

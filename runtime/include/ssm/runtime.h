@@ -558,14 +558,16 @@ SSM_RUNTIME_API ssm_status_t ssm_pack_weights(int32_t format, int64_t n,
 /// 32 rows of A (on CPUs with AVX-512; 1 row elsewhere) the weights are
 /// decoded in registers, which needs no BLAS; more rows are multiplied by
 /// the BLAS, which is then loaded if needed, its absence being
-/// SSM_ERROR_UNAVAILABLE as for ssm_sgemm. Nothing is written to C when the
-/// call fails. Products with more than 64 columns (in registers) or more
-/// than one panel of up to 128 rows of W (with the BLAS) run on the
-/// runtime's pool, split by columns of C. Each element of C is a sum in an
-/// order that depends on the path and the CPU's code, not on the number of
-/// threads (with the BLAS: as the BLAS's own sgemm does).
+/// SSM_ERROR_UNAVAILABLE as for ssm_sgemm; Q4_0 with A in 8 bits (below)
+/// needs no BLAS for any number of rows. Nothing is written to C when the
+/// call fails. Products with more than 64 columns (in registers), 32
+/// columns (Q4_0 with A in 8 bits) or more than one panel of up to 128 rows
+/// of W (with the BLAS) run on the runtime's pool, split by columns of C.
+/// Each element of C is a sum in an order that depends on the path and the
+/// CPU's code, not on the number of threads (with the BLAS: as the BLAS's
+/// own sgemm does).
 ///
-/// Q4_0 in registers on a CPU with AVX-512 VNNI multiplies the weights by A
+/// Q4_0 on a CPU with AVX-512 VNNI multiplies the weights by A
 /// quantized to 8 bits, as llama.cpp does: each block of 32 elements of a
 /// row of A gets d = max |a| / 127 (f32) and the quants a / d rounded to
 /// nearest even, so an element of C differs from the product with the
