@@ -94,6 +94,34 @@ bool isContiguousVector(Value value) {
          strides[0] == 1;
 }
 
+/// The linalg.fill of zeros into `c` that `op` (a product into `c`)
+/// follows, with nothing that touches memory in between: the product then
+/// writes C with beta = 0 and the fill goes (a serial pass over C, 8 MB per
+/// layer of a 512-token prefill).
+linalg::FillOp zeroFillBefore(Operation *op, Value c) {
+  for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
+    if (auto fill = dyn_cast<linalg::FillOp>(prev)) {
+      if (fill.getDpsInitOperand(0)->get() != c)
+        return {};
+      auto zero = fill.getDpsInputOperand(0)->get().getDefiningOp<arith::ConstantOp>();
+      auto value = zero ? dyn_cast<FloatAttr>(zero.getValue()) : FloatAttr();
+      return value && value.getValue().isZero() ? fill : linalg::FillOp();
+    }
+    if (!isMemoryEffectFree(prev))
+      return {};
+  }
+  return {};
+}
+
+/// beta for a product into `c` after erasing a zero fill it makes redundant.
+Value betaAfterFill(OpBuilder &b, Location loc, Operation *op, Value c) {
+  linalg::FillOp fill = zeroFillBefore(op, c);
+  if (fill)
+    fill.erase();
+  return LLVM::ConstantOp::create(b, loc, b.getF32Type(),
+                                  b.getF32FloatAttr(fill ? 0.0f : 1.0f));
+}
+
 /// The packed products and lookups, as calls of the runtime's kernels
 /// (ssm_kernel_packed_matmul, ssm_kernel_packed_gather), which decode the
 /// weights and abort with a message on bad arguments.
@@ -141,7 +169,7 @@ LogicalResult lowerPackedOps(ModuleOp module) {
       auto [n, k] = matmul.getMatrixShape();
       auto [x, lda] = addressAndRowStride(b, loc, matmul.getX());
       auto [c, ldc] = addressAndRowStride(b, loc, matmul.getInit());
-      Value beta = LLVM::ConstantOp::create(b, loc, f32, b.getF32FloatAttr(1));
+      Value beta = betaAfterFill(b, loc, op, matmul.getInit());
       LLVM::CallOp::create(
           b, loc, *fn,
           ValueRange{constant(i32, static_cast<int64_t>(matmul.getFormat())),
@@ -168,24 +196,6 @@ LogicalResult lowerPackedOps(ModuleOp module) {
     op->erase();
   }
   return success();
-}
-
-/// The linalg.fill of zeros into `c` that `op` follows, with nothing that
-/// touches memory in between: BLAS then writes C with beta = 0 and the fill
-/// goes (a serial pass over C, 8 MB per layer of a 512-token prefill).
-linalg::FillOp zeroFillBefore(linalg::MatmulOp op, Value c) {
-  for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
-    if (auto fill = dyn_cast<linalg::FillOp>(prev)) {
-      if (fill.getDpsInitOperand(0)->get() != c)
-        return {};
-      auto zero = fill.getDpsInputOperand(0)->get().getDefiningOp<arith::ConstantOp>();
-      auto value = zero ? dyn_cast<FloatAttr>(zero.getValue()) : FloatAttr();
-      return value && value.getValue().isZero() ? fill : linalg::FillOp();
-    }
-    if (!isMemoryEffectFree(prev))
-      return {};
-  }
-  return {};
 }
 
 struct MatmulToBLASPass : ssm::impl::MatmulToBLASPassBase<MatmulToBLASPass> {
@@ -237,10 +247,7 @@ struct MatmulToBLASPass : ssm::impl::MatmulToBLASPassBase<MatmulToBLASPass> {
       auto [pb, ldb] = addressAndRowStride(b, loc, bm);
       auto [pc, ldc] = addressAndRowStride(b, loc, c);
       Value trans = LLVM::ConstantOp::create(b, loc, i32, transB ? 1 : 0);
-      linalg::FillOp fill = zeroFillBefore(op, c);
-      Value beta = LLVM::ConstantOp::create(b, loc, f32, b.getF32FloatAttr(fill ? 0.0f : 1.0f));
-      if (fill)
-        fill.erase();
+      Value beta = betaAfterFill(b, loc, op, c);
       LLVM::CallOp::create(b, loc, *sgemm,
                            ValueRange{trans, rows, cols, depth, pa, lda, pb, ldb,
                                       beta, pc, ldc});

@@ -44,3 +44,34 @@ func.func @lookup(%weights: tensor<4096xf32>, %ids: tensor<?xi64>,
       outs(%out : tensor<?x64xf32>) -> tensor<?x64xf32>
   return %0 : tensor<?x64xf32>
 }
+
+// -----
+
+// Zeros filled into the destination just before a packed product: beta = 0
+// and no fill, as for ssm_kernel_sgemm (matmul-to-blas.mlir); a fill of
+// another value stays, with beta = 1.
+// CHECK-LABEL: func.func @zero_filled
+// CHECK-NOT:     linalg.fill
+// CHECK:         %[[ZERO:.*]] = llvm.mlir.constant(0.000000e+00 : f32) : f32
+// CHECK:         llvm.call @ssm_kernel_packed_matmul(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[ZERO]], %{{.*}}, %{{.*}})
+// CHECK-LABEL: func.func @filled_with_ones
+// CHECK:         linalg.fill
+// CHECK:         %[[ONE:.*]] = llvm.mlir.constant(1.000000e+00 : f32) : f32
+// CHECK:         llvm.call @ssm_kernel_packed_matmul(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[ONE]], %{{.*}}, %{{.*}})
+func.func @zero_filled(%x: memref<?x64xf32>, %w: memref<544xf32>,
+                       %y: memref<?x32xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%y : memref<?x32xf32>)
+  ssm.packed_matmul q8_0 ins(%x, %w : memref<?x64xf32>, memref<544xf32>)
+      outs(%y : memref<?x32xf32>)
+  return
+}
+
+func.func @filled_with_ones(%x: memref<?x64xf32>, %w: memref<544xf32>,
+                            %y: memref<?x32xf32>) {
+  %one = arith.constant 1.0 : f32
+  linalg.fill ins(%one : f32) outs(%y : memref<?x32xf32>)
+  ssm.packed_matmul q8_0 ins(%x, %w : memref<?x64xf32>, memref<544xf32>)
+      outs(%y : memref<?x32xf32>)
+  return
+}
