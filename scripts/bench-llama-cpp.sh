@@ -16,7 +16,16 @@ echo "== ssmc (scripts/bench-models.sh)"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
+# llama.cpp for this CPU; on CPUs with AMX without its AMX kernels, which
+# die of SIGILL (tilezero in ggml_backend_amx_mul_mat, llama-cpp-python
+# 0.3.36 on Emerald Rapids) at the first Q8_0 product.
+native=-DGGML_NATIVE=ON
+if grep -q '\bamx_int8\b' /proc/cpuinfo 2>/dev/null; then
+  native="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON"
+  native+=" -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX_VNNI=ON -DGGML_AVX512=ON"
+  native+=" -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON"
+fi
 echo "== llama.cpp: pip install llama-cpp-python gguf into $venv"
-CMAKE_ARGS=${CMAKE_ARGS:--DGGML_NATIVE=ON} "$venv/bin/python" -m pip install \
+CMAKE_ARGS=${CMAKE_ARGS:-$native} "$venv/bin/python" -m pip install \
   --quiet --disable-pip-version-check llama-cpp-python gguf "$root"
 "$venv/bin/python" "$root/bench/llama_cpp_compare.py" "$build/bench-models" "$@"

@@ -87,8 +87,8 @@ struct DriverFlags : mlir::detail::PassOptions {
                      "matrices whose rows are not a multiple of 32 stay f32)"),
           clEnumValN(WeightType::Q4_0, "q4_0",
                      "4-bit integers with an f16 scale per 32 (GGUF's "
-                     "Q4_0; likewise). With AVX-512 VNNI, decoding "
-                     "multiplies them by activations rounded to 8 bits, "
+                     "Q4_0; likewise). With AVX-512 VNNI, products "
+                     "multiply them by activations rounded to 8 bits, "
                      "as llama.cpp does; SSM_Q4_0_A=f32 at run time keeps "
                      "activations in f32"))};
   Option<std::string> mcpu{
