@@ -8,13 +8,15 @@
 //  - a few rows of A (decoding; how few: kRegisterRowsAvx512, ...Portable):
 //    each block of 32 weights is decoded in registers and used at once for
 //    every row of A;
-//  - more rows (a prompt): the flops dominate, and they are the BLAS's
-//    business. Panels of W's rows are decoded into a per-thread f32 buffer
-//    small enough to stay in cache and multiplied with the BLAS;
-//  - except Q4_0 on CPUs with AVX-512 VNNI, which multiplies A rounded to
-//    8 bits by the 4-bit quants in integers (as llama.cpp does), in
-//    registers for a few rows and from panels of unpacked quants for more,
-//    several times faster than f32 arithmetic can be.
+//  - more rows (a prompt): the flops dominate. Panels of W's rows are
+//    decoded into a per-thread buffer small enough to stay in cache, in the
+//    layout of an sgemm kernel's register tiles, which the AVX-512 code
+//    then runs itself; the portable code multiplies f32 panels with the
+//    BLAS;
+//  - Q4_0 on CPUs with AVX-512 VNNI multiplies A rounded to 8 bits by the
+//    4-bit quants in integers (as llama.cpp does), in registers for a few
+//    rows and from panels of unpacked quants for more, several times
+//    faster than f32 arithmetic can be.
 // Both split the columns of C over the runtime's pool, like ssm_sgemm.
 //
 // The decoding of a block of weights is written once in portable C
@@ -56,9 +58,10 @@ enum {
   // fill the 32 vector registers. More rows are done in groups of these.
   kTileRows = 8,
   // Up to how many rows of A the product decodes in registers rather than
-  // into panels for the BLAS (docs/runtime.md has the measurements). With
-  // AVX-512, the register tiles beat decoding panels for OpenBLAS's sgemm
-  // up to about 40 rows. The portable code (compiled for the baseline
+  // into panels (docs/runtime.md has the measurements). With AVX-512, the
+  // register tiles beat the f32 panel tiles up to 24-32 rows (bf16, 3072 x
+  // 768), as they beat decoding panels for OpenBLAS's sgemm up to about 40
+  // rows. The portable code (compiled for the baseline
   // instruction set) is within 5 % of a decoded panel and the BLAS's
   // AVX-512 sgemv at one row for 16-bit formats, 10-35 % slower for the
   // block formats, and needs neither buffer nor BLAS; from two rows on it
@@ -476,7 +479,7 @@ struct product {
   float *c;
   int64_t ldc;
   bool avx512;        // Chosen once per call: every item computes alike.
-  int64_t panel_rows; // Columns of C per work item.
+  int64_t panel_rows; // Columns of C per work item with the BLAS.
   // Q4_0 with AVX-512 VNNI: A in 8 bits (vnni_quantize_rows), each row
   // qa_stride bytes; null otherwise.
   uint8_t *qa;
@@ -818,6 +821,148 @@ SSM_AVX512 static void avx512_decode_row(const struct packed *w, int64_t row,
   }
 }
 
+// Prompts in f32: a work item decodes 32 rows of W and transposes them into
+// a panel [k][32], which a tile of 6 rows of A by 32 columns of C multiplies
+// with 12 FMAs per element of A's rows (each broadcast against 16 columns),
+// as a BLAS's sgemm kernel does; but the panel is decoded straight into the
+// layout the tile reads, where the BLAS would copy a decoded panel and A
+// into its own layouts again (13 % of a bf16 prefill in OpenBLAS's copy
+// routines). On one thread the tiles are 14-35 % faster than decoded
+// panels for OpenBLAS from 33 to 512 rows (bf16), and they need no BLAS.
+enum {
+  kPanelColumns = 32, // Two vectors of C; also the columns per work item.
+  kPanelTileRows = 6, // 12 accumulators (and, in 8 bits, 12 int32 sums).
+};
+
+// The rows as decoded, then the panel.
+static int64_t f32_panel_floats(int64_t k) {
+  return 2 * kPanelColumns * k;
+}
+
+// r[i][j] becomes r[j][i]: pairs, then quads of lanes interleaved, then
+// 128-bit lanes exchanged twice.
+SSM_AVX512_INLINE void avx512_transpose16(__m512 r[16]) {
+  __m512 t[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+#pragma GCC unroll 4
+  for (int q = 0; q < 4; ++q) {
+    r[4 * q] = _mm512_shuffle_ps(t[4 * q], t[4 * q + 2], 0x44);
+    r[4 * q + 1] = _mm512_shuffle_ps(t[4 * q], t[4 * q + 2], 0xEE);
+    r[4 * q + 2] = _mm512_shuffle_ps(t[4 * q + 1], t[4 * q + 3], 0x44);
+    r[4 * q + 3] = _mm512_shuffle_ps(t[4 * q + 1], t[4 * q + 3], 0xEE);
+  }
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h)
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      t[8 * h + j] = _mm512_shuffle_f32x4(r[8 * h + j], r[8 * h + 4 + j], 0x88);
+      t[8 * h + 4 + j] =
+          _mm512_shuffle_f32x4(r[8 * h + j], r[8 * h + 4 + j], 0xDD);
+    }
+#pragma GCC unroll 8
+  for (int j = 0; j < 8; ++j) {
+    r[j] = _mm512_shuffle_f32x4(t[j], t[8 + j], 0x88);
+    r[8 + j] = _mm512_shuffle_f32x4(t[j], t[8 + j], 0xDD);
+  }
+}
+
+SSM_AVX512 static const void *avx512_f32_panel(const struct packed *w,
+                                               int64_t j, int columns,
+                                               float *buffer) {
+  int64_t k = w->k;
+  float *rows = buffer, *panel = buffer + kPanelColumns * k;
+  for (int c = 0; c < columns; ++c)
+    avx512_decode_row(w, j + c, rows + c * k);
+  if (columns < kPanelColumns)
+    memset(rows + columns * k, 0,
+           (size_t)((kPanelColumns - columns) * k) * sizeof(float));
+  // 16 x 16 blocks, each transposed in registers.
+  for (int g = 0; g < kPanelColumns / 16; ++g)
+    for (int64_t t0 = 0; t0 < k; t0 += 16) {
+      int count = k - t0 < 16 ? (int)(k - t0) : 16;
+      __mmask16 mask = (__mmask16)((1u << count) - 1);
+      __m512 r[16];
+#pragma GCC unroll 16
+      for (int c = 0; c < 16; ++c)
+        r[c] = _mm512_maskz_loadu_ps(mask, rows + (16 * g + c) * k + t0);
+      avx512_transpose16(r);
+      for (int t = 0; t < count; ++t)
+        _mm512_storeu_ps(panel + (t0 + t) * kPanelColumns + 16 * g, r[t]);
+    }
+  return panel;
+}
+
+// C[i0 .. i0 + rows, j .. j + columns] (columns <= kPanelColumns) from a
+// panel tile's sums, one vector per 16 columns.
+SSM_AVX512_INLINE void avx512_store_panel_tile(const struct product *p,
+                                               __m512 acc[kPanelTileRows][2],
+                                               int rows, int64_t i0, int64_t j,
+                                               int columns) {
+  __mmask16 masks[2];
+  avx512_masks(columns, &masks[0], &masks[1]);
+#pragma GCC unroll 6
+  for (int i = 0; i < rows; ++i)
+#pragma GCC unroll 2
+    for (int g = 0; g < 2; ++g) {
+      float *c = p->c + (i0 + i) * p->ldc + j + 16 * g;
+      __m512 v = acc[i][g];
+      if (p->beta != 0.0f)
+        v = _mm512_fmadd_ps(_mm512_set1_ps(p->beta),
+                            _mm512_maskz_loadu_ps(masks[g], c), v);
+      _mm512_mask_storeu_ps(c, masks[g], v);
+    }
+}
+
+// A panel tile: rows of A from i0, columns of C from j, from a panel. One
+// function per number of rows (1 .. kPanelTileRows) of each kind of tile,
+// indexed by rows.
+typedef void (*panel_tile_fn)(const struct product *p, const void *panel,
+                              int64_t i0, int64_t j, int columns);
+#define SSM_PANEL_TILE(attributes, tile, rows)                                 \
+  attributes static void tile##_##rows(const struct product *p,                \
+                                       const void *panel, int64_t i0,          \
+                                       int64_t j, int columns) {               \
+    tile(p, panel, rows, i0, j, columns);                                      \
+  }
+#define SSM_PANEL_TILES(attributes, tile)                                      \
+  SSM_PANEL_TILE(attributes, tile, 1)                                          \
+  SSM_PANEL_TILE(attributes, tile, 2)                                          \
+  SSM_PANEL_TILE(attributes, tile, 3)                                          \
+  SSM_PANEL_TILE(attributes, tile, 4)                                          \
+  SSM_PANEL_TILE(attributes, tile, 5)                                          \
+  SSM_PANEL_TILE(attributes, tile, 6)
+#define SSM_PANEL_TILE_TABLE(tile)                                             \
+  {NULL, tile##_1, tile##_2, tile##_3, tile##_4, tile##_5, tile##_6}
+
+SSM_AVX512_INLINE void avx512_f32_tile(const struct product *p,
+                                       const float *panel, int rows,
+                                       int64_t i0, int64_t j, int columns) {
+  __m512 acc[kPanelTileRows][2];
+#pragma GCC unroll 6
+  for (int i = 0; i < rows; ++i)
+    acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  const float *a = p->a + i0 * p->lda;
+  for (int64_t t = 0; t < p->k; ++t) {
+    __m512 w0 = _mm512_loadu_ps(panel + t * kPanelColumns);
+    __m512 w1 = _mm512_loadu_ps(panel + t * kPanelColumns + 16);
+#pragma GCC unroll 6
+    for (int i = 0; i < rows; ++i) {
+      __m512 x = _mm512_set1_ps(a[i * p->lda + t]);
+      acc[i][0] = _mm512_fmadd_ps(x, w0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(x, w1, acc[i][1]);
+    }
+  }
+  avx512_store_panel_tile(p, acc, rows, i0, j, columns);
+}
+
+SSM_PANEL_TILES(SSM_AVX512, avx512_f32_tile)
+static const panel_tile_fn kF32Tiles[kPanelTileRows + 1] =
+    SSM_PANEL_TILE_TABLE(avx512_f32_tile);
+
 //===----------------------------------------------------------------------===//
 // A in 8 bits, for Q4_0
 //===----------------------------------------------------------------------===//
@@ -1015,45 +1160,45 @@ static const avx512_span_fn kVnniQ4Spans[kTileRows + 1] = {
 // multiplies 4 elements of a row of A, broadcast, with those 4 elements of
 // 16 rows of W. The rows of W a work item covers are first unpacked into a
 // panel in that order (per block, per 4 elements, per column: 4 bytes), so
-// that a tile of kPromptRows rows of A and kPromptColumns columns sums a
+// that a tile of kPanelTileRows rows of A and kPanelColumns columns sums a
 // block in int32 with 8 vpdpbusd per accumulator and then scales it once by
 // the outer product of A's and W's block scales. That is 2.7 times the
 // multiplications per vector instruction of an f32 FMA, where the register
 // path's per-pair scaling left it no better than the BLAS's sgemm.
 enum {
-  kPromptRows = 6,     // 12 int32 and 12 f32 accumulators.
-  kPromptColumns = 32, // Two vectors; also the columns per work item.
-  kPanelBlockBytes = kBlock * kPromptColumns,
+  kPanelBlockBytes = kBlock * kPanelColumns,
   // The panel's gathers index W's words in int32 (vnni_prompt_panel).
-  kPromptMaxBlocks = INT32_MAX / (4 * kPromptColumns),
+  kPromptMaxBlocks = INT32_MAX / (4 * kPanelColumns),
   kQuantizeRows = 16, // Rows of A per work item of its quantization.
 };
 
 // Bytes of a prompt panel for k: the quants, then per block the 32 columns'
 // f32 scales.
 static int64_t prompt_panel_bytes(int64_t k) {
-  return k / kBlock * (kPanelBlockBytes + kPromptColumns * (int64_t)sizeof(float));
+  return k / kBlock * (kPanelBlockBytes + kPanelColumns * (int64_t)sizeof(float));
 }
 
-// Rows [j, j + columns) of Q4_0 W (columns <= kPromptColumns) into `panel`;
+// Rows [j, j + columns) of Q4_0 W (columns <= kPanelColumns) into `panel`;
 // the columns past them are zeros (their sums are not stored). Byte t of a
 // block holds its element t (low nibble) and t + 16 (high nibble), so the
 // 32-bit word t of a block, masked, is elements 4t .. 4t + 3 and, shifted,
 // 16 + 4t .. 16 + 4t + 3: one gather of word t from 16 rows makes two
 // vectors of the panel. (Gathers index in int32: kPromptMaxBlocks.)
-SSM_VNNI static void vnni_prompt_panel(const struct packed *w, int64_t j,
-                                       int columns, uint8_t *panel) {
+SSM_VNNI static const void *vnni_prompt_panel(const struct packed *w,
+                                              int64_t j, int columns,
+                                              void *buffer) {
+  uint8_t *panel = buffer;
   int64_t blocks = w->blocks;
   float *dw = (float *)(panel + blocks * kPanelBlockBytes);
-  if (columns < kPromptColumns) // Columns past W's rows scale by 0.
-    memset(dw, 0, (size_t)(blocks * kPromptColumns) * sizeof(float));
+  if (columns < kPanelColumns) // Columns past W's rows scale by 0.
+    memset(dw, 0, (size_t)(blocks * kPanelColumns) * sizeof(float));
   for (int64_t b0 = 0; b0 < blocks; b0 += kScaleChunk) {
     int chunk = blocks - b0 < kScaleChunk ? (int)(blocks - b0) : kScaleChunk;
     for (int c = 0; c < columns; ++c) {
       float d[kScaleChunk];
       avx512_scales(w->scales + (j + c) * blocks * 2 + b0 * 2, chunk, d);
       for (int i = 0; i < chunk; ++i)
-        dw[(b0 + i) * kPromptColumns + c] = d[i];
+        dw[(b0 + i) * kPanelColumns + c] = d[i];
     }
   }
   // The rows are contiguous; the gathers below stride across them, which
@@ -1067,7 +1212,7 @@ SSM_VNNI static void vnni_prompt_panel(const struct packed *w, int64_t j,
   const __m512i row_words = _mm512_mullo_epi32(
       _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
       _mm512_set1_epi32((int32_t)(4 * blocks)));
-  for (int g = 0; g < kPromptColumns / 16; ++g) {
+  for (int g = 0; g < kPanelColumns / 16; ++g) {
     int valid = columns - 16 * g;
     __mmask16 mask = valid >= 16 ? 0xFFFF
                      : valid <= 0 ? 0
@@ -1082,38 +1227,39 @@ SSM_VNNI static void vnni_prompt_panel(const struct packed *w, int64_t j,
             _mm512_setzero_si512(), mask,
             _mm512_add_epi32(row_words, _mm512_set1_epi32(t)),
             first + b * (kBlock / 2), 4);
-        _mm512_storeu_si512(out + t * kPromptColumns * 4,
+        _mm512_storeu_si512(out + t * kPanelColumns * 4,
                             _mm512_and_si512(words, nibbles));
         _mm512_storeu_si512(
-            out + (t + 4) * kPromptColumns * 4,
+            out + (t + 4) * kPanelColumns * 4,
             _mm512_and_si512(_mm512_srli_epi32(words, 4), nibbles));
       }
     }
   }
+  return panel;
 }
 
 // C[i0 .. i0 + rows, j .. j + columns] from the panel of W's rows j ..
-// j + kPromptColumns and p->qa.
+// j + kPanelColumns and p->qa.
 SSM_VNNI_INLINE void vnni_prompt_tile(const struct product *p,
                                       const uint8_t *panel, int rows,
                                       int64_t i0, int64_t j, int columns) {
   int64_t blocks = p->w.blocks;
   const float *dw = (const float *)(panel + blocks * kPanelBlockBytes);
-  const uint8_t *qa[kPromptRows];
-  const float *da[kPromptRows];
-  const int32_t *offsets[kPromptRows];
+  const uint8_t *qa[kPanelTileRows];
+  const float *da[kPanelTileRows];
+  const int32_t *offsets[kPanelTileRows];
 #pragma GCC unroll 6
   for (int i = 0; i < rows; ++i) {
     qa[i] = p->qa + (i0 + i) * p->qa_stride;
     da[i] = quantized_scales(qa[i], p->k);
     offsets[i] = quantized_block_offsets(qa[i], p->k);
   }
-  __m512 acc[kPromptRows][2];
+  __m512 acc[kPanelTileRows][2];
 #pragma GCC unroll 6
   for (int i = 0; i < rows; ++i)
     acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   for (int64_t b = 0; b < blocks; ++b) {
-    __m512i sums[kPromptRows][2];
+    __m512i sums[kPanelTileRows][2];
 #pragma GCC unroll 6
     for (int i = 0; i < rows; ++i)
       sums[i][0] = sums[i][1] = _mm512_set1_epi32(offsets[i][b]);
@@ -1123,8 +1269,8 @@ SSM_VNNI_INLINE void vnni_prompt_tile(const struct product *p,
     int64_t at = b / 2 * kPairBytes + b % 2 * (kBlock / 2);
 #pragma GCC unroll 8
     for (int t = 0; t < kBlock / 4; ++t) {
-      __m512i w0 = _mm512_loadu_si512(wb + t * kPromptColumns * 4);
-      __m512i w1 = _mm512_loadu_si512(wb + t * kPromptColumns * 4 + 64);
+      __m512i w0 = _mm512_loadu_si512(wb + t * kPanelColumns * 4);
+      __m512i w1 = _mm512_loadu_si512(wb + t * kPanelColumns * 4 + 64);
       int64_t offset = at + (t < 4 ? 4 * t : kBlock + 4 * (t - 4));
 #pragma GCC unroll 6
       for (int i = 0; i < rows; ++i) {
@@ -1135,8 +1281,8 @@ SSM_VNNI_INLINE void vnni_prompt_tile(const struct product *p,
         sums[i][1] = _mm512_dpbusd_epi32(sums[i][1], w1, a);
       }
     }
-    __m512 d0 = _mm512_loadu_ps(dw + b * kPromptColumns);
-    __m512 d1 = _mm512_loadu_ps(dw + b * kPromptColumns + 16);
+    __m512 d0 = _mm512_loadu_ps(dw + b * kPanelColumns);
+    __m512 d1 = _mm512_loadu_ps(dw + b * kPanelColumns + 16);
 #pragma GCC unroll 6
     for (int i = 0; i < rows; ++i) {
       __m512 s = _mm512_set1_ps(da[i][b]);
@@ -1146,45 +1292,12 @@ SSM_VNNI_INLINE void vnni_prompt_tile(const struct product *p,
                                   _mm512_mul_ps(d1, s), acc[i][1]);
     }
   }
-  __mmask16 masks[2];
-  avx512_masks(columns, &masks[0], &masks[1]);
-#pragma GCC unroll 6
-  for (int i = 0; i < rows; ++i)
-#pragma GCC unroll 2
-    for (int g = 0; g < 2; ++g) {
-      float *c = p->c + (i0 + i) * p->ldc + j + 16 * g;
-      __m512 v = acc[i][g];
-      if (p->beta != 0.0f)
-        v = _mm512_fmadd_ps(_mm512_set1_ps(p->beta),
-                            _mm512_maskz_loadu_ps(masks[g], c), v);
-      _mm512_mask_storeu_ps(c, masks[g], v);
-    }
+  avx512_store_panel_tile(p, acc, rows, i0, j, columns);
 }
 
-typedef void (*vnni_prompt_fn)(const struct product *p, const uint8_t *panel,
-                               int64_t i0, int64_t j, int columns);
-#define SSM_VNNI_PROMPT(rows)                                                  \
-  SSM_VNNI static void vnni_prompt_tile_##rows(                                \
-      const struct product *p, const uint8_t *panel, int64_t i0, int64_t j,    \
-      int columns) {                                                           \
-    vnni_prompt_tile(p, panel, rows, i0, j, columns);                          \
-  }
-SSM_VNNI_PROMPT(1)
-SSM_VNNI_PROMPT(2)
-SSM_VNNI_PROMPT(3)
-SSM_VNNI_PROMPT(4)
-SSM_VNNI_PROMPT(5)
-SSM_VNNI_PROMPT(6)
-
-// Indexed by rows of A.
-static const vnni_prompt_fn kVnniPromptTiles[kPromptRows + 1] = {
-    NULL,
-    vnni_prompt_tile_1,
-    vnni_prompt_tile_2,
-    vnni_prompt_tile_3,
-    vnni_prompt_tile_4,
-    vnni_prompt_tile_5,
-    vnni_prompt_tile_6};
+SSM_PANEL_TILES(SSM_VNNI, vnni_prompt_tile)
+static const panel_tile_fn kVnniPromptTiles[kPanelTileRows + 1] =
+    SSM_PANEL_TILE_TABLE(vnni_prompt_tile);
 
 static bool cpu_has_avx512(void) {
   __builtin_cpu_init();
@@ -1369,6 +1482,32 @@ static void panel_items(void *ctx, int64_t lo, int64_t hi) {
 }
 
 #if SSM_PACKED_AVX512
+// Prompts in the AVX-512 code: a panel of kPanelColumns rows of W per
+// item, decoded to f32 or, with A in 8 bits (p->qa), unpacked for
+// vpdpbusd, and multiplied by tiles of kPanelTileRows rows of A.
+static void panel_tile_items(void *ctx, int64_t lo, int64_t hi) {
+  const struct product *p = ctx;
+  size_t floats = p->qa ? (size_t)prompt_panel_bytes(p->k) / sizeof(float)
+                        : (size_t)f32_panel_floats(p->k);
+  const panel_tile_fn *tiles = p->qa ? kVnniPromptTiles : kF32Tiles;
+  for (int64_t item = lo; item < hi; ++item) {
+    int64_t j = item * kPanelColumns;
+    int columns = p->n - j < kPanelColumns ? (int)(p->n - j) : kPanelColumns;
+    float *buffer = scratch(kScratchPanel, floats);
+    if (!buffer) { // Out of memory: the register tiles, with the same A.
+      register_product(p, j, j + columns);
+      continue;
+    }
+    const void *panel = p->qa ? vnni_prompt_panel(&p->w, j, columns, buffer)
+                              : avx512_f32_panel(&p->w, j, columns, buffer);
+    for (int64_t i0 = 0; i0 < p->m; i0 += kPanelTileRows) {
+      int rows =
+          p->m - i0 < kPanelTileRows ? (int)(p->m - i0) : kPanelTileRows;
+      tiles[rows](p, panel, i0, j, columns);
+    }
+  }
+}
+
 // Rows [lo, hi) * kQuantizeRows of A into p->qa.
 static void quantize_items(void *ctx, int64_t lo, int64_t hi) {
   const struct product *p = ctx;
@@ -1378,27 +1517,6 @@ static void quantize_items(void *ctx, int64_t lo, int64_t hi) {
                      p->qa + i0 * p->qa_stride, p->qa_stride);
 }
 
-// Q4_0 with A in 8 bits, more rows than the register path takes: a panel
-// of kPromptColumns rows of W per item, unpacked for vpdpbusd.
-static void prompt_items(void *ctx, int64_t lo, int64_t hi) {
-  const struct product *p = ctx;
-  for (int64_t item = lo; item < hi; ++item) {
-    int64_t j = item * kPromptColumns;
-    int columns = p->n - j < kPromptColumns ? (int)(p->n - j) : kPromptColumns;
-    uint8_t *panel = (uint8_t *)scratch(
-        kScratchPanel, (size_t)prompt_panel_bytes(p->k) / sizeof(float));
-    if (panel) {
-      vnni_prompt_panel(&p->w, j, columns, panel);
-      for (int64_t i0 = 0; i0 < p->m; i0 += kPromptRows) {
-        int rows = p->m - i0 < kPromptRows ? (int)(p->m - i0) : kPromptRows;
-        kVnniPromptTiles[rows](p, panel, i0, j, columns);
-      }
-      continue;
-    }
-    // Out of memory: the register tiles, with the same A.
-    register_product(p, j, j + columns);
-  }
-}
 #endif
 
 //===----------------------------------------------------------------------===//
@@ -1494,6 +1612,12 @@ static ssm_status_t packed_matmul(const char *fn, int32_t format, int64_t m,
   int64_t width = in_registers ? kRegisterColumns : p.panel_rows;
   ssm_parallel_body_t body = in_registers ? register_items : panel_items;
 #if SSM_PACKED_AVX512
+  if (!in_registers && avx512) {
+    width = kPanelColumns;
+    body = panel_tile_items;
+  }
+#endif
+#if SSM_PACKED_AVX512
   // A in 8 bits, in the calling thread's scratch. Without it (out of
   // memory) the f32 register tiles compute the product.
   if (eight_bit) {
@@ -1515,8 +1639,8 @@ static ssm_status_t packed_matmul(const char *fn, int32_t format, int64_t m,
       // Prompts from panels, but for rows of W too long for the panels'
       // gathers: those take the register tiles, with the same A.
       bool panels = !in_registers && p.w.blocks <= kPromptMaxBlocks;
-      width = panels ? kPromptColumns : kRegisterColumns;
-      body = panels ? prompt_items : register_items;
+      width = panels ? kPanelColumns : kRegisterColumns;
+      body = panels ? panel_tile_items : register_items;
     } else {
       width = kRegisterColumns;
       body = register_items;

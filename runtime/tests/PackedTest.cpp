@@ -1286,28 +1286,33 @@ TEST(PackedGather, RejectsBadArguments) {
 // Without a BLAS (ctest: ssm-runtime-packed-without-blas)
 //===----------------------------------------------------------------------===//
 
-// Decoding in registers needs no BLAS; panels do, and their products fail
-// like ssm_sgemm's, before anything is written. Q4_0 products with A in 8
-// bits (AVX-512 VNNI) need none for any number of rows.
+// Decoding in registers needs no BLAS, nor do the AVX-512 code's prompt
+// tiles (f32, and 8 bits for Q4_0 with VNNI); the portable code's panels do,
+// and their products fail like ssm_sgemm's, before anything is written.
 TEST(PackedWithoutBlas, RegistersWorkPanelsFailCleanly) {
   if (!std::getenv("SSM_TEST_PACKED_WITHOUT_BLAS"))
     GTEST_SKIP() << "run by ctest with SSM_BLAS naming a missing library";
   ASSERT_EQ(ssm_blas_status(), SSM_ERROR_UNAVAILABLE);
-  Problem p = makeProblem(SSM_WEIGHT_Q4_0, 10, 64, 0, 0);
   std::vector<float> a = randomMatrix(40, 64, 64, 2);
-  for (bool portable : portableChoices()) {
-    Mode registers(portable, INT64_MAX);
-    checkProduct(p, 40, a,
-                 eightBitA(SSM_WEIGHT_Q4_0, portable)
-                     ? reference(p, 40, quantizeRows(40, 64, 64, a))
-                     : reference(p, 40, a),
-                 1.0f, false);
+  for (int32_t format : kFormats) {
+    Problem p = makeProblem(format, 10, 64, 0, 0);
+    Reference r = eightBitA(format, false)
+                      ? reference(p, 40, quantizeRows(40, 64, 64, a))
+                      : reference(p, 40, a);
+    for (bool portable : portableChoices()) {
+      SCOPED_TRACE(formatName(format) + (portable ? " portable" : " avx512"));
+      Mode registers(portable, INT64_MAX);
+      checkProduct(p, 40, a,
+                   eightBitA(format, portable) ? r : reference(p, 40, a),
+                   1.0f, false);
+    }
+    if (ssm_internal_packed_has_avx512()) {
+      Mode tiles(false, 0);
+      checkProduct(p, 40, a, r, 1.0f, /*panels=*/true);
+    }
   }
-  Mode panels(false, 0);
-  if (eightBitA(SSM_WEIGHT_Q4_0, false))
-    checkProduct(p, 40, a, reference(p, 40, quantizeRows(40, 64, 64, a)), 1.0f,
-                 false);
   Problem q8 = makeProblem(SSM_WEIGHT_Q8_0, 10, 64, 0, 0);
+  Mode panels(true, 0);
   std::vector<float> c(10, 7.0f);
   EXPECT_EQ(ssm_packed_matmul(SSM_WEIGHT_Q8_0, 1, 10, 64, a.data(), 64,
                               q8.packed->data(), 0.0f, c.data(), 10),

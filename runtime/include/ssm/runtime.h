@@ -555,14 +555,14 @@ SSM_RUNTIME_API ssm_status_t ssm_pack_weights(int32_t format, int64_t n,
 /// whose extent does not fit the address space is SSM_ERROR_OUT_OF_RANGE.
 ///
 /// m == 0 or n == 0 does nothing, and k == 0 only scales C by beta. Up to
-/// 32 rows of A (on CPUs with AVX-512; 1 row elsewhere) the weights are
-/// decoded in registers, which needs no BLAS; more rows are multiplied by
+/// 32 rows of A (on CPUs with AVX-512, 4 for Q4_0 with A in 8 bits; 1 row
+/// elsewhere) the weights are decoded in registers; more rows are decoded
+/// into panels, which CPUs with AVX-512 multiply themselves and others with
 /// the BLAS, which is then loaded if needed, its absence being
-/// SSM_ERROR_UNAVAILABLE as for ssm_sgemm; Q4_0 with A in 8 bits (below)
-/// needs no BLAS for any number of rows. Nothing is written to C when the
+/// SSM_ERROR_UNAVAILABLE as for ssm_sgemm. Nothing is written to C when the
 /// call fails. Products with more than 64 columns (in registers), 32
-/// columns (Q4_0 with A in 8 bits) or more than one panel of up to 128 rows
-/// of W (with the BLAS) run on the runtime's pool, split by columns of C.
+/// (panels with AVX-512) or more than one panel of up to 128 rows of W
+/// (with the BLAS) run on the runtime's pool, split by columns of C.
 /// Each element of C is a sum in an order that depends on the path and the
 /// CPU's code, not on the number of threads (with the BLAS: as the BLAS's
 /// own sgemm does).
