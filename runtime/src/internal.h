@@ -89,11 +89,12 @@ void ssm_internal_packed_force_portable(bool force);
 /// Whether this CPU runs the packed products' AVX-512 code (whatever
 /// ssm_internal_packed_force_portable says).
 bool ssm_internal_packed_has_avx512(void);
-// True where Q4_0 products in registers multiply A in 8 bits (AVX-512 VNNI).
+// True where Q4_0 products multiply A in 8 bits (AVX-512 VNNI).
 bool ssm_internal_packed_has_vnni(void);
 
 /// Makes ssm_packed_matmul decode in registers when m <= `rows` and into
-/// panels for the BLAS above, so that tests reach both paths with any m;
+/// panels above (the AVX-512 code's own tiles, or the BLAS's in the
+/// portable code), so that tests reach both paths with any m;
 /// a negative `rows` restores the runtime's own choice (which depends on
 /// the code: see packed.c). Process-wide, like the hook above.
 void ssm_internal_packed_set_register_rows(int64_t rows);

@@ -17,7 +17,7 @@
 //    4-bit quants in integers (as llama.cpp does), in registers for a few
 //    rows and from panels of unpacked quants for more, several times
 //    faster than f32 arithmetic can be.
-// Both split the columns of C over the runtime's pool, like ssm_sgemm.
+// All split the columns of C over the runtime's pool, like ssm_sgemm.
 //
 // The decoding of a block of weights is written once in portable C
 // (decode_block: the gather, the panels and the portable product use it)
@@ -68,7 +68,7 @@ enum {
   // falls behind by 2-4x.
   kRegisterRowsAvx512 = 32,
   kRegisterRowsPortable = 1,
-  // Q4_0 with A in 8 bits: the prompt panels cost about one and a half
+  // Q4_0 with A in 8 bits: the 8-bit panels cost about one and a half
   // one-row products to unpack and are faster from 4-6 rows on (in cache
   // from 3; docs/runtime.md).
   kRegisterRowsEightBit = 4,
@@ -1175,7 +1175,8 @@ enum {
 // Bytes of a prompt panel for k: the quants, then per block the 32 columns'
 // f32 scales.
 static int64_t prompt_panel_bytes(int64_t k) {
-  return k / kBlock * (kPanelBlockBytes + kPanelColumns * (int64_t)sizeof(float));
+  return k / kBlock *
+         (kPanelBlockBytes + kPanelColumns * (int64_t)sizeof(float));
 }
 
 // Rows [j, j + columns) of Q4_0 W (columns <= kPanelColumns) into `panel`;
@@ -1481,6 +1482,16 @@ static void panel_items(void *ctx, int64_t lo, int64_t hi) {
   }
 }
 
+// Runs `body` over items [0, items): on the pool where there are more than
+// one item and one thread, else on the calling thread.
+static ssm_status_t run_items(ssm_parallel_body_t body, int64_t items,
+                              void *ctx) {
+  if (ssm_get_num_threads() > 1 && items > 1)
+    return ssm_parallel_for(0, items, 1, body, ctx);
+  body(ctx, 0, items);
+  return SSM_OK;
+}
+
 #if SSM_PACKED_AVX512
 // Prompts in the AVX-512 code: a panel of kPanelColumns rows of W per
 // item, decoded to f32 or, with A in 8 bits (p->qa), unpacked for
@@ -1515,6 +1526,21 @@ static void quantize_items(void *ctx, int64_t lo, int64_t hi) {
   int64_t i1 = hi * kQuantizeRows < p->m ? hi * kQuantizeRows : p->m;
   vnni_quantize_rows(p->a + i0 * p->lda, p->lda, i1 - i0, p->k,
                      p->qa + i0 * p->qa_stride, p->qa_stride);
+}
+
+// A in 8 bits into the calling thread's scratch (p->qa), a prompt's rows on
+// the pool, kQuantizeRows per item. Without the memory p->qa stays null and
+// the product keeps A in f32.
+static ssm_status_t quantize_a(struct product *p) {
+  int64_t stride = quantized_row_bytes(p->k);
+  uint8_t *buffer =
+      (uint8_t *)scratch(kScratchA, (size_t)(p->m * stride) / sizeof(float));
+  if (!buffer)
+    return SSM_OK;
+  p->qa = buffer;
+  p->qa_stride = stride;
+  return run_items(quantize_items, (p->m + kQuantizeRows - 1) / kQuantizeRows,
+                   p);
 }
 
 #endif
@@ -1609,51 +1635,27 @@ static ssm_status_t packed_matmul(const char *fn, int32_t format, int64_t m,
                       .ldc = ldc,
                       .avx512 = avx512,
                       .panel_rows = panel_rows(k)};
-  int64_t width = in_registers ? kRegisterColumns : p.panel_rows;
-  ssm_parallel_body_t body = in_registers ? register_items : panel_items;
+  bool panels = !in_registers;
+  ssm_parallel_body_t body = panels ? panel_items : register_items;
+  int64_t width = panels ? p.panel_rows : kRegisterColumns;
 #if SSM_PACKED_AVX512
-  if (!in_registers && avx512) {
-    width = kPanelColumns;
-    body = panel_tile_items;
+  if (eight_bit && (status = quantize_a(&p)) != SSM_OK)
+    return status;
+  // Rows of W too long for the 8-bit panels' gathers take the register
+  // tiles, with the same A.
+  if (p.qa && p.w.blocks > kPromptMaxBlocks) {
+    panels = false;
+    body = register_items;
+    width = kRegisterColumns;
   }
-#endif
-#if SSM_PACKED_AVX512
-  // A in 8 bits, in the calling thread's scratch. Without it (out of
-  // memory) the f32 register tiles compute the product.
-  if (eight_bit) {
-    int64_t stride = quantized_row_bytes(k);
-    uint8_t *buffer = (uint8_t *)scratch(
-        kScratchA, (size_t)(m * stride) / sizeof(float));
-    if (buffer) {
-      p.qa = buffer;
-      p.qa_stride = stride;
-      // A prompt's rows are quantized on the pool too (16 rows per item).
-      int64_t chunks = (m + kQuantizeRows - 1) / kQuantizeRows;
-      if (ssm_get_num_threads() > 1 && chunks > 1) {
-        if ((status = ssm_parallel_for(0, chunks, 1, quantize_items, &p)) !=
-            SSM_OK)
-          return status;
-      } else {
-        vnni_quantize_rows(a, lda, m, k, buffer, stride);
-      }
-      // Prompts from panels, but for rows of W too long for the panels'
-      // gathers: those take the register tiles, with the same A.
-      bool panels = !in_registers && p.w.blocks <= kPromptMaxBlocks;
-      width = panels ? kPanelColumns : kRegisterColumns;
-      body = panels ? panel_tile_items : register_items;
-    } else {
-      width = kRegisterColumns;
-      body = register_items;
-    }
+  if (panels && avx512) {
+    body = panel_tile_items;
+    width = kPanelColumns;
   }
 #endif
   if (body == panel_items && (status = ssm_internal_blas_load(fn)) != SSM_OK)
     return status;
-  int64_t items = (n + width - 1) / width;
-  if (ssm_get_num_threads() > 1 && items > 1)
-    return ssm_parallel_for(0, items, 1, body, &p);
-  body(&p, 0, items);
-  return SSM_OK;
+  return run_items(body, (n + width - 1) / width, &p);
 }
 
 ssm_status_t ssm_packed_matmul(int32_t format, int64_t m, int64_t n, int64_t k,
