@@ -89,7 +89,7 @@ void ssm_internal_packed_force_portable(bool force);
 /// Whether this CPU runs the packed products' AVX-512 code (whatever
 /// ssm_internal_packed_force_portable says).
 bool ssm_internal_packed_has_avx512(void);
-// True where Q4_0 products multiply A in 8 bits (AVX-512 VNNI).
+// True where Q8_0 and Q4_0 products multiply A in 8 bits (AVX-512 VNNI).
 bool ssm_internal_packed_has_vnni(void);
 
 /// Makes ssm_packed_matmul decode in registers when m <= `rows` and into

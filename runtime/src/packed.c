@@ -13,10 +13,10 @@
 //    layout of an sgemm kernel's register tiles, which the AVX-512 code
 //    then runs itself; the portable code multiplies f32 panels with the
 //    BLAS;
-//  - Q4_0 on CPUs with AVX-512 VNNI multiplies A rounded to 8 bits by the
-//    4-bit quants in integers (as llama.cpp does), in registers for a few
-//    rows and from panels of unpacked quants for more, several times
-//    faster than f32 arithmetic can be.
+//  - Q8_0 and Q4_0 on CPUs with AVX-512 VNNI multiply A rounded to 8 bits
+//    by the weights' quants in integers (as llama.cpp does), in registers
+//    for a few rows and from panels of unpacked quants for more, several
+//    times faster than f32 arithmetic can be.
 // All split the columns of C over the runtime's pool, like ssm_sgemm.
 //
 // The decoding of a block of weights is written once in portable C
@@ -68,10 +68,12 @@ enum {
   // falls behind by 2-4x.
   kRegisterRowsAvx512 = 32,
   kRegisterRowsPortable = 1,
-  // Q4_0 with A in 8 bits: the 8-bit panels cost about one and a half
-  // one-row products to unpack and are faster from 4-6 rows on (in cache
-  // from 3; docs/runtime.md).
-  kRegisterRowsEightBit = 4,
+  // A in 8 bits: Q4_0's 8-bit panels cost about one and a half one-row
+  // products to unpack and are faster from 4-6 rows on (in cache from 3);
+  // Q8_0's take twice the gathers and are faster from 8-12 rows on
+  // (docs/runtime.md).
+  kRegisterRowsEightBitQ4 = 4,
+  kRegisterRowsEightBitQ8 = 8,
   // Columns of C per work item of the register path: few enough to balance
   // a 768-column projection over the threads; the rows of W they cover stay
   // in L2 when m > kTileRows reads them again.
@@ -480,8 +482,8 @@ struct product {
   int64_t ldc;
   bool avx512;        // Chosen once per call: every item computes alike.
   int64_t panel_rows; // Columns of C per work item with the BLAS.
-  // Q4_0 with AVX-512 VNNI: A in 8 bits (vnni_quantize_rows), each row
-  // qa_stride bytes; null otherwise.
+  // Q8_0 and Q4_0 with AVX-512 VNNI: A in 8 bits (vnni_quantize_rows),
+  // each row qa_stride bytes; null otherwise.
   uint8_t *qa;
   int64_t qa_stride;
 };
@@ -964,26 +966,33 @@ static const panel_tile_fn kF32Tiles[kPanelTileRows + 1] =
     SSM_PANEL_TILE_TABLE(avx512_f32_tile);
 
 //===----------------------------------------------------------------------===//
-// A in 8 bits, for Q4_0
+// A in 8 bits, for Q8_0 and Q4_0
 //===----------------------------------------------------------------------===//
 //
-// With AVX-512 VNNI, a Q4_0 product in registers multiplies the weights'
-// 4-bit quants by A's rows quantized to 8 bits per block of 32, as
-// llama.cpp does: one vpdpbusd multiplies and adds 64 pairs of bytes, where
-// the f32 code spent a permutation and an FMA per 16 weights. Each block of
-// a row of A gets the scale d = max |a| / 127 (f32) and the quants
+// With AVX-512 VNNI, Q8_0 and Q4_0 products multiply the weights' quants by
+// A's rows quantized to 8 bits per block of 32, as llama.cpp does: one
+// vpdpbusd multiplies and adds 64 pairs of bytes, where the f32 code spent
+// a conversion or a permutation and an FMA per 16 weights. Each block of a
+// row of A gets the scale d = max |a| / 127 (f32) and the quants
 // round(a / d) (nearest even); a block holding a NaN or an infinity gets
 // d = NaN, so that its products are NaN.
 //
+// vpdpbusd multiplies unsigned bytes by signed ones, so the weights'
+// quants q enter unsigned, as q + 8 (Q4_0: the stored nibble) or q + 128
+// (Q8_0: the stored byte with its top bit flipped), and A's quants signed;
+// the sums start from -8 or -128 times the sum of A's quants they multiply,
+// which removes the offset exactly. A is therefore quantized for one weight
+// format, whose offset its sums carry.
+//
 // A row of A, laid out for the kernel in `pairs` groups of two blocks b0
 // and b1, each group 64 bytes: b0's elements 0-15, b1's 0-15, b0's 16-31,
-// b1's 16-31, the order in which the kernel unpacks two blocks of weights
-// (low nibbles, then high nibbles). Then per group 16 int32: -8 times the
-// sum of the four quants that each 32-bit lane of the group multiplies
-// (the weights' quants are stored as q + 8). Then the blocks' scales,
-// padded to a multiple of 16 with zeros, and as many int32: -8 times the
-// sum of each block's quants (what the prompt kernel starts a block's sums
-// at). A missing b1 is zeros.
+// b1's 16-31, the order in which the kernel unpacks two blocks of Q4_0
+// weights (low nibbles, then high nibbles). Then per group 16 int32: minus
+// the offset times the sum of the four quants that each 32-bit lane of the
+// group multiplies. Then the blocks' scales, padded to a multiple of 16
+// with zeros, and as many int32: minus the offset times the sum of each
+// block's quants (what the prompt kernel starts a block's sums at). A
+// missing b1 is zeros.
 enum { kPairBytes = 64 };
 
 // Scales (or block sums) of a row of A, padded to a multiple of 16.
@@ -1005,17 +1014,24 @@ static const int32_t *quantized_block_offsets(const uint8_t *row, int64_t k) {
   return (const int32_t *)(quantized_scales(row, k) + padded_blocks(k));
 }
 
+// What the weights' quants are stored plus, as vpdpbusd reads them.
+static int32_t weight_offset(int32_t format) {
+  return format == SSM_WEIGHT_Q8_0 ? 128 : 8;
+}
+
 #define SSM_VNNI_TARGET target("avx512f,avx512bw,avx512vl,avx512vnni")
 #define SSM_VNNI __attribute__((SSM_VNNI_TARGET))
 #define SSM_VNNI_INLINE                                                        \
   static inline __attribute__((always_inline, SSM_VNNI_TARGET))
 
-// Rows [0, m) of A into `out` (rows of `stride` bytes, 64-byte aligned).
+// Rows [0, m) of A into `out` (rows of `stride` bytes, 64-byte aligned),
+// for weights stored plus `offset`.
 SSM_VNNI static void vnni_quantize_rows(const float *a, int64_t lda, int64_t m,
-                                        int64_t k, uint8_t *out,
+                                        int64_t k, int32_t offset, uint8_t *out,
                                         int64_t stride) {
   int64_t blocks = k / kBlock, pairs = (blocks + 1) / 2;
   const __m512i ones = _mm512_set1_epi8(1);
+  const __m512i minus_offset = _mm512_set1_epi32(-offset);
   for (int64_t i = 0; i < m; ++i) {
     uint8_t *row = out + i * stride;
     memset(row, 0, (size_t)stride);
@@ -1044,37 +1060,60 @@ SSM_VNNI static void vnni_quantize_rows(const float *a, int64_t lda, int64_t m,
       uint8_t *q = row + b / 2 * kPairBytes + b % 2 * (kBlock / 2);
       _mm_storeu_si128((void *)q, _mm512_cvtsepi32_epi8(ql));
       _mm_storeu_si128((void *)(q + kBlock), _mm512_cvtsepi32_epi8(qh));
-      offsets[b] = -8 * _mm512_reduce_add_epi32(_mm512_add_epi32(ql, qh));
+      offsets[b] = -offset * _mm512_reduce_add_epi32(_mm512_add_epi32(ql, qh));
     }
     for (int64_t g = 0; g < pairs; ++g) {
       __m512i lanes =
           _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones,
                               _mm512_load_si512(row + g * kPairBytes));
       _mm512_store_si512(row + (pairs + g) * kPairBytes,
-                         _mm512_sub_epi32(_mm512_setzero_si512(),
-                                          _mm512_slli_epi32(lanes, 3)));
+                         _mm512_mullo_epi32(lanes, minus_offset));
     }
   }
 }
 
-// C[i0 .. i0 + rows, j .. j + columns] with Q4_0 weights and p->qa: two
-// blocks at a time, unpacked into 64 unsigned bytes (q + 8) and multiplied
-// with one vpdpbusd per row of A into 16 int32 sums, the -8 offsets in its
-// initial value; each lane's sum is converted and scaled by the product of
-// its block's two scales.
-SSM_VNNI_INLINE void vnni_q4_tile(const struct product *p, int rows,
-                                  int columns, int64_t i0, int64_t j) {
+// Blocks b and b + 1 of a row of Q8_0 or Q4_0 weights at `q` (b's first
+// byte) as 64 unsigned bytes in A's pair order; with `single`, block b
+// only (b + 1 would be past the row; its bytes are then multiplied by
+// zeros of A).
+SSM_VNNI_INLINE __m512i vnni_weight_pair(int32_t format, const uint8_t *q,
+                                         bool single) {
+  if (format == SSM_WEIGHT_Q8_0) {
+    __m512i x = single ? _mm512_zextsi256_si512(
+                             _mm256_loadu_si256((const void *)q))
+                       : _mm512_loadu_si512(q);
+    // 16-byte lanes b0 0-15, b0 16-31, b1 0-15, b1 16-31 to lanes 0, 2, 1,
+    // 3; the flipped top bit adds 128.
+    return _mm512_xor_si512(_mm512_shuffle_i64x2(x, x, 0xD8),
+                            _mm512_set1_epi8((char)0x80));
+  }
+  const __m256i nibble = _mm256_set1_epi8(0x0F);
+  __m256i x = single
+                  ? _mm256_zextsi128_si256(_mm_loadu_si128((const void *)q))
+                  : _mm256_loadu_si256((const void *)q);
+  __m256i lo = _mm256_and_si256(x, nibble);
+  __m256i hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), nibble);
+  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+// C[i0 .. i0 + rows, j .. j + columns] with Q8_0 or Q4_0 weights and
+// p->qa: two blocks at a time, as 64 unsigned bytes multiplied with one
+// vpdpbusd per row of A into 16 int32 sums, the offsets in its initial
+// value; each lane's sum is converted and scaled by the product of its
+// block's two scales.
+SSM_VNNI_INLINE void vnni_tile(const struct product *p, int32_t format,
+                               int rows, int columns, int64_t i0, int64_t j) {
   const struct packed *w = &p->w;
   int64_t blocks = w->blocks, pairs = (blocks + 1) / 2;
+  int bytes = block_bytes(format);
   const uint8_t *values[4], *scales[4];
-  avx512_w_rows(w, SSM_WEIGHT_Q4_0, columns, j, values, scales);
+  avx512_w_rows(w, format, columns, j, values, scales);
   const uint8_t *qa[kTileRows];
 #pragma GCC unroll 8
   for (int i = 0; i < rows; ++i)
     qa[i] = p->qa + (i0 + i) * p->qa_stride;
   __m512 acc[kTileRows][4];
   avx512_zero_tile(acc, rows, columns);
-  const __m256i nibble = _mm256_set1_epi8(0x0F);
   // The lanes of b0 (0-3, 8-11) and of b1 (4-7, 12-15).
   const __m512i pattern =
       _mm512_set_epi32(1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0);
@@ -1099,15 +1138,9 @@ SSM_VNNI_INLINE void vnni_q4_tile(const struct product *p, int rows,
       __m512i wq[4];
 #pragma GCC unroll 4
       for (int r = 0; r < columns; ++r) {
-        const uint8_t *q = values[r] + (b0 + c) * (kBlock / 2);
+        const uint8_t *q = values[r] + (b0 + c) * bytes;
         _mm_prefetch((const char *)q + kPrefetchBytes, _MM_HINT_T0);
-        __m256i x =
-            c + 1 < chunk
-                ? _mm256_loadu_si256((const void *)q)
-                : _mm256_zextsi128_si256(_mm_loadu_si128((const void *)q));
-        __m256i lo = _mm256_and_si256(x, nibble);
-        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), nibble);
-        wq[r] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+        wq[r] = vnni_weight_pair(format, q, c + 1 == chunk);
       }
 #pragma GCC unroll 8
       for (int i = 0; i < rows; ++i) {
@@ -1125,35 +1158,45 @@ SSM_VNNI_INLINE void vnni_q4_tile(const struct product *p, int rows,
   avx512_store_tile(p, acc, rows, columns, i0, j);
 }
 
-SSM_VNNI_INLINE void vnni_q4_span(const struct product *p, int rows, int64_t i0,
-                                  int64_t j0, int64_t j1) {
+SSM_VNNI_INLINE void vnni_span(const struct product *p, int32_t format,
+                               int rows, int64_t i0, int64_t j0, int64_t j1) {
   int columns = avx512_columns_for(rows);
   int64_t j = j0;
   for (; j + columns <= j1; j += columns)
-    vnni_q4_tile(p, rows, columns, i0, j);
+    vnni_tile(p, format, rows, columns, i0, j);
   for (; j < j1; ++j)
-    vnni_q4_tile(p, rows, 1, i0, j);
+    vnni_tile(p, format, rows, 1, i0, j);
 }
 
-#define SSM_VNNI_SPAN(rows)                                                    \
-  SSM_VNNI static void vnni_q4_span_##rows(                                    \
+#define SSM_VNNI_SPAN(format, rows)                                            \
+  SSM_VNNI static void vnni_span_##format##_##rows(                            \
       const struct product *p, int64_t i0, int64_t j0, int64_t j1) {           \
-    vnni_q4_span(p, rows, i0, j0, j1);                                         \
+    vnni_span(p, SSM_WEIGHT_##format, rows, i0, j0, j1);                       \
   }
-SSM_VNNI_SPAN(1)
-SSM_VNNI_SPAN(2)
-SSM_VNNI_SPAN(3)
-SSM_VNNI_SPAN(4)
-SSM_VNNI_SPAN(5)
-SSM_VNNI_SPAN(6)
-SSM_VNNI_SPAN(7)
-SSM_VNNI_SPAN(8)
+#define SSM_VNNI_SPANS(format)                                                 \
+  SSM_VNNI_SPAN(format, 1)                                                     \
+  SSM_VNNI_SPAN(format, 2)                                                     \
+  SSM_VNNI_SPAN(format, 3)                                                     \
+  SSM_VNNI_SPAN(format, 4)                                                     \
+  SSM_VNNI_SPAN(format, 5)                                                     \
+  SSM_VNNI_SPAN(format, 6)                                                     \
+  SSM_VNNI_SPAN(format, 7)                                                     \
+  SSM_VNNI_SPAN(format, 8)
+SSM_VNNI_SPANS(Q8_0)
+SSM_VNNI_SPANS(Q4_0)
+#define SSM_VNNI_SPAN_ROW(format)                                              \
+  {                                                                            \
+    NULL, vnni_span_##format##_1, vnni_span_##format##_2,                      \
+        vnni_span_##format##_3, vnni_span_##format##_4,                        \
+        vnni_span_##format##_5, vnni_span_##format##_6,                        \
+        vnni_span_##format##_7, vnni_span_##format##_8                         \
+  }
 
-// Indexed by rows of A.
-static const avx512_span_fn kVnniQ4Spans[kTileRows + 1] = {
-    NULL,           vnni_q4_span_1, vnni_q4_span_2,
-    vnni_q4_span_3, vnni_q4_span_4, vnni_q4_span_5,
-    vnni_q4_span_6, vnni_q4_span_7, vnni_q4_span_8};
+// Indexed by format and rows of A.
+static const avx512_span_fn kVnniSpans[SSM_WEIGHT_Q4_0 + 1][kTileRows + 1] = {
+    [SSM_WEIGHT_Q8_0] = SSM_VNNI_SPAN_ROW(Q8_0),
+    [SSM_WEIGHT_Q4_0] = SSM_VNNI_SPAN_ROW(Q4_0),
+};
 
 // Prompts (more rows than the register path takes) multiply the same 8-bit
 // A the other way round: a vector holds 16 columns of C, and each vpdpbusd
@@ -1167,8 +1210,9 @@ static const avx512_span_fn kVnniQ4Spans[kTileRows + 1] = {
 // path's per-pair scaling left it no better than the BLAS's sgemm.
 enum {
   kPanelBlockBytes = kBlock * kPanelColumns,
-  // The panel's gathers index W's words in int32 (vnni_prompt_panel).
-  kPromptMaxBlocks = INT32_MAX / (4 * kPanelColumns),
+  // The panel's gathers index 32-bit words of 16 rows of W in int32: at
+  // most 15 rows of 8 words per block (Q8_0's; Q4_0 has 4) past the first.
+  kPromptMaxBlocks = INT32_MAX / (16 * kBlock / 4),
   kQuantizeRows = 16, // Rows of A per work item of its quantization.
 };
 
@@ -1179,17 +1223,18 @@ static int64_t prompt_panel_bytes(int64_t k) {
          (kPanelBlockBytes + kPanelColumns * (int64_t)sizeof(float));
 }
 
-// Rows [j, j + columns) of Q4_0 W (columns <= kPanelColumns) into `panel`;
-// the columns past them are zeros (their sums are not stored). Byte t of a
-// block holds its element t (low nibble) and t + 16 (high nibble), so the
-// 32-bit word t of a block, masked, is elements 4t .. 4t + 3 and, shifted,
-// 16 + 4t .. 16 + 4t + 3: one gather of word t from 16 rows makes two
-// vectors of the panel. (Gathers index in int32: kPromptMaxBlocks.)
-SSM_VNNI static const void *vnni_prompt_panel(const struct packed *w,
-                                              int64_t j, int columns,
-                                              void *buffer) {
-  uint8_t *panel = buffer;
+// Rows [j, j + columns) of Q8_0 or Q4_0 W (columns <= kPanelColumns) into
+// `panel`; the columns past them are scaled by zero (their sums are not
+// stored). A gather of 32-bit word t of a block from 16 rows makes a
+// vector of the panel: Q8_0's word t holds elements 4t .. 4t + 3 (its top
+// bits flipped, they add 128); Q4_0's byte t holds element t (low nibble)
+// and t + 16 (high nibble), so its word t, masked, is elements 4t .. 4t + 3
+// and, shifted, 16 + 4t .. 16 + 4t + 3: two vectors. (Gathers index in
+// int32: kPromptMaxBlocks.)
+SSM_VNNI_INLINE void vnni_prompt_panel(const struct packed *w, int32_t format,
+                                       int64_t j, int columns, uint8_t *panel) {
   int64_t blocks = w->blocks;
+  int64_t stride = row_bytes(format, w->k);
   float *dw = (float *)(panel + blocks * kPanelBlockBytes);
   if (columns < kPanelColumns) // Columns past W's rows scale by 0.
     memset(dw, 0, (size_t)(blocks * kPanelColumns) * sizeof(float));
@@ -1204,39 +1249,52 @@ SSM_VNNI static const void *vnni_prompt_panel(const struct packed *w,
   }
   // The rows are contiguous; the gathers below stride across them, which
   // the hardware prefetchers do not follow.
-  const uint8_t *values = w->values + j * row_bytes(SSM_WEIGHT_Q4_0, w->k);
-  for (int64_t at = 0; at < columns * row_bytes(SSM_WEIGHT_Q4_0, w->k);
-       at += 64)
+  const uint8_t *values = w->values + j * stride;
+  for (int64_t at = 0; at < columns * stride; at += 64)
     _mm_prefetch((const char *)values + at, _MM_HINT_T0);
   const __m512i nibbles = _mm512_set1_epi8(0x0F);
-  // Word t of row c is 4 * blocks * c + t words past word 0 of row 0.
+  const __m512i top_bits = _mm512_set1_epi8((char)0x80);
+  // Word t of row c is c * stride / 4 + t words past word 0 of row 0.
   const __m512i row_words = _mm512_mullo_epi32(
       _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-      _mm512_set1_epi32((int32_t)(4 * blocks)));
+      _mm512_set1_epi32((int32_t)(stride / 4)));
+  int words = block_bytes(format) / 4;
   for (int g = 0; g < kPanelColumns / 16; ++g) {
     int valid = columns - 16 * g;
     __mmask16 mask = valid >= 16 ? 0xFFFF
                      : valid <= 0 ? 0
                                   : (__mmask16)((1u << valid) - 1);
-    const uint8_t *first =
-        w->values + (j + 16 * g) * row_bytes(SSM_WEIGHT_Q4_0, w->k);
+    const uint8_t *first = w->values + (j + 16 * g) * stride;
     for (int64_t b = 0; b < blocks; ++b) {
       uint8_t *out = panel + b * kPanelBlockBytes + g * 64;
-#pragma GCC unroll 4
-      for (int t = 0; t < 4; ++t) {
-        __m512i words = _mm512_mask_i32gather_epi32(
+#pragma GCC unroll 8
+      for (int t = 0; t < words; ++t) {
+        __m512i word = _mm512_mask_i32gather_epi32(
             _mm512_setzero_si512(), mask,
             _mm512_add_epi32(row_words, _mm512_set1_epi32(t)),
-            first + b * (kBlock / 2), 4);
+            first + b * block_bytes(format), 4);
+        if (format == SSM_WEIGHT_Q8_0) {
+          _mm512_storeu_si512(out + t * kPanelColumns * 4,
+                              _mm512_xor_si512(word, top_bits));
+          continue;
+        }
         _mm512_storeu_si512(out + t * kPanelColumns * 4,
-                            _mm512_and_si512(words, nibbles));
+                            _mm512_and_si512(word, nibbles));
         _mm512_storeu_si512(
             out + (t + 4) * kPanelColumns * 4,
-            _mm512_and_si512(_mm512_srli_epi32(words, 4), nibbles));
+            _mm512_and_si512(_mm512_srli_epi32(word, 4), nibbles));
       }
     }
   }
-  return panel;
+}
+
+SSM_VNNI static const void *vnni_panel(const struct packed *w, int64_t j,
+                                       int columns, void *buffer) {
+  if (w->format == SSM_WEIGHT_Q8_0)
+    vnni_prompt_panel(w, SSM_WEIGHT_Q8_0, j, columns, buffer);
+  else
+    vnni_prompt_panel(w, SSM_WEIGHT_Q4_0, j, columns, buffer);
+  return buffer;
 }
 
 // C[i0 .. i0 + rows, j .. j + columns] from the panel of W's rows j ..
@@ -1355,12 +1413,13 @@ static bool use_avx512(void) {
   return ssm_internal_packed_has_avx512() && !atomic_load(&g_force_portable);
 }
 
-static int64_t register_rows(bool avx512, bool eight_bit) {
+static int64_t register_rows(int32_t format, bool avx512, bool eight_bit) {
   int64_t rows = atomic_load(&g_register_rows);
   if (rows >= 0)
     return rows;
   if (eight_bit)
-    return kRegisterRowsEightBit;
+    return format == SSM_WEIGHT_Q8_0 ? kRegisterRowsEightBitQ8
+                                     : kRegisterRowsEightBitQ4;
   return avx512 ? kRegisterRowsAvx512 : kRegisterRowsPortable;
 }
 
@@ -1383,7 +1442,7 @@ static void register_product(const struct product *p, int64_t j0, int64_t j1) {
     int rows = p->m - i0 < kTileRows ? (int)(p->m - i0) : kTileRows;
 #if SSM_PACKED_AVX512
     if (p->qa) {
-      kVnniQ4Spans[rows](p, i0, j0, j1);
+      kVnniSpans[p->w.format][rows](p, i0, j0, j1);
       continue;
     }
     if (p->avx512) {
@@ -1509,7 +1568,7 @@ static void panel_tile_items(void *ctx, int64_t lo, int64_t hi) {
       register_product(p, j, j + columns);
       continue;
     }
-    const void *panel = p->qa ? vnni_prompt_panel(&p->w, j, columns, buffer)
+    const void *panel = p->qa ? vnni_panel(&p->w, j, columns, buffer)
                               : avx512_f32_panel(&p->w, j, columns, buffer);
     for (int64_t i0 = 0; i0 < p->m; i0 += kPanelTileRows) {
       int rows =
@@ -1525,7 +1584,8 @@ static void quantize_items(void *ctx, int64_t lo, int64_t hi) {
   int64_t i0 = lo * kQuantizeRows;
   int64_t i1 = hi * kQuantizeRows < p->m ? hi * kQuantizeRows : p->m;
   vnni_quantize_rows(p->a + i0 * p->lda, p->lda, i1 - i0, p->k,
-                     p->qa + i0 * p->qa_stride, p->qa_stride);
+                     weight_offset(p->w.format), p->qa + i0 * p->qa_stride,
+                     p->qa_stride);
 }
 
 // A in 8 bits into the calling thread's scratch (p->qa), a prompt's rows on
@@ -1549,18 +1609,23 @@ static ssm_status_t quantize_a(struct product *p) {
 // Entry points
 //===----------------------------------------------------------------------===//
 
-// Whether Q4_0 products may multiply A in 8 bits: SSM_Q4_0_A unset or
-// "int8"; "f32" keeps A in f32 (the product of A and the decoded weights).
-// Read at each call, so that a program can compare both.
-static ssm_status_t q4_eight_bit_a(const char *fn, bool *out) {
-  const char *value = getenv("SSM_Q4_0_A");
+// Whether Q8_0 or Q4_0 products may multiply A in 8 bits: SSM_Q8_0_A or
+// SSM_Q4_0_A unset or "int8"; "f32" keeps A in f32 (the product of A and
+// the decoded weights). Read at each call, so that a program can compare
+// both.
+static ssm_status_t eight_bit_a(const char *fn, int32_t format, bool *out) {
+  *out = false;
+  if (!is_block_format(format))
+    return SSM_OK;
+  const char *name = format == SSM_WEIGHT_Q8_0 ? "SSM_Q8_0_A" : "SSM_Q4_0_A";
+  const char *value = getenv(name);
   *out = !value || strcmp(value, "int8") == 0;
   if (*out || strcmp(value, "f32") == 0)
     return SSM_OK;
   return ssm_set_error(SSM_ERROR_INVALID_ARGUMENT,
-                       "%s: SSM_Q4_0_A is \"%.40s\"; set it to int8 (the "
-                       "default) or f32",
-                       fn, value);
+                       "%s: %s is \"%.40s\"; set it to int8 (the default) or "
+                       "f32",
+                       fn, name, value);
 }
 
 static ssm_status_t packed_matmul(const char *fn, int32_t format, int64_t m,
@@ -1618,12 +1683,11 @@ static ssm_status_t packed_matmul(const char *fn, int32_t format, int64_t m,
     return SSM_OK;
   }
   bool eight_bit = false;
-  if (format == SSM_WEIGHT_Q4_0 &&
-      (status = q4_eight_bit_a(fn, &eight_bit)) != SSM_OK)
+  if ((status = eight_bit_a(fn, format, &eight_bit)) != SSM_OK)
     return status;
   bool avx512 = use_avx512();
   eight_bit = eight_bit && avx512 && ssm_internal_packed_has_vnni();
-  bool in_registers = m <= register_rows(avx512, eight_bit);
+  bool in_registers = m <= register_rows(format, avx512, eight_bit);
   struct product p = {.w = describe(format, n, k, w),
                       .m = m,
                       .n = n,

@@ -794,7 +794,7 @@ Reference reference(const Problem &p, int64_t m, const std::vector<T> &a) {
   return r;
 }
 
-// A as Q4_0 products in registers with AVX-512 VNNI multiply it (runtime.h):
+// A as Q8_0 and Q4_0 products with AVX-512 VNNI multiply it (runtime.h):
 // each block of 32 elements of a row in 8 bits, d = max |a| / 127 in f32,
 // q = a / d (f32) rounded to nearest even; NaN for a block holding a NaN
 // or an infinity. The padding past k stays NaN.
@@ -825,11 +825,10 @@ std::vector<double> quantizeRows(int64_t m, int64_t k, int64_t lda,
   return q;
 }
 
-// Whether ssm_packed_matmul multiplies A in 8 bits: Q4_0 in the AVX-512
-// code on a CPU with VNNI (in registers and in panels alike).
+// Whether ssm_packed_matmul multiplies A in 8 bits: Q8_0 and Q4_0 in the
+// AVX-512 code on a CPU with VNNI (in registers and in panels alike).
 bool eightBitA(int32_t format, bool portable) {
-  return format == SSM_WEIGHT_Q4_0 && !portable &&
-         ssm_internal_packed_has_vnni();
+  return isBlockFormat(format) && !portable && ssm_internal_packed_has_vnni();
 }
 
 // Runs C = A W^T + beta C and checks every element of C, padding included.
@@ -952,78 +951,100 @@ INSTANTIATE_TEST_SUITE_P(Formats, PackedMatmul, ::testing::ValuesIn(kFormats),
                            return formatName(info.param);
                          });
 
-// Q4_0 with A in 8 bits: within the bound the quantization promises of the
-// exact product, sum over blocks of d / 2 * sum |w| (plus rounding), and
-// non-finite or tiny blocks of A handled as runtime.h says, in registers
-// and in the prompt panels (n = 59: a full panel of 32 columns and one of
-// 27, which ends inside its second vector).
+// Q8_0 and Q4_0 with A in 8 bits: within the bound the quantization
+// promises of the exact product, sum over blocks of d / 2 * sum |w| (plus
+// rounding), and non-finite or tiny blocks of A handled as runtime.h says,
+// in registers and in the prompt panels (n = 59: a full panel of 32
+// columns and one of 27, which ends inside its second vector). A block of
+// Q8_0 quants -128, which ssm_pack_weights does not make but a weights file
+// may hold, checks that the offset of 128 is exact.
 TEST(PackedMatmulEightBitA, BoundAndSpecialBlocks) {
   if (!ssm_internal_packed_has_vnni())
     GTEST_SKIP() << "the CPU has no AVX-512 VNNI: A stays in f32";
-  for (int64_t registerRows : {INT64_MAX, int64_t{0}}) {
-    SCOPED_TRACE(registerRows ? "registers" : "panels");
-    Mode mode(false, registerRows);
-    constexpr int64_t kN = 59, kK = 160, kBlocks = kK / SSM_WEIGHT_BLOCK;
-    Problem p = makeProblem(SSM_WEIGHT_Q4_0, kN, kK, 0, 0);
-    std::vector<float> a = randomMatrix(4, kK, kK, 11);
-    // Row 1: a huge block and a tiny (subnormal) block; row 2: a NaN in block
-    // 3; row 3: an infinity in block 0.
-    for (int t = 0; t < SSM_WEIGHT_BLOCK; ++t) {
-      a[kK + t] *= 1e30f;
-      a[kK + 2 * SSM_WEIGHT_BLOCK + t] = 1e-40f * static_cast<float>(t - 16);
-    }
-    a[2 * kK + 3 * SSM_WEIGHT_BLOCK + 5] = kNaN;
-    a[3 * kK + 7] = -kInf;
-    std::vector<float> c(4 * kN);
-    ASSERT_EQ(ssm_packed_matmul(SSM_WEIGHT_Q4_0, 4, kN, kK, a.data(), kK,
-                                p.packed->data(), 0.0f, c.data(), kN),
-              SSM_OK)
-        << ssm_last_error();
-    Reference exact = reference(p, 2, a);
-    for (int64_t i = 0; i < 2; ++i)
-      for (int64_t j = 0; j < kN; ++j) {
-        double bound = 1e-5 * exact.magnitude[i * kN + j];
-        for (int64_t b = 0; b < kBlocks; ++b) {
-          double amax = 0, wsum = 0;
-          for (int t = 0; t < SSM_WEIGHT_BLOCK; ++t) {
-            int64_t q = b * SSM_WEIGHT_BLOCK + t;
-            amax = std::max(amax, std::fabs(double(a[i * kK + q])));
-            wsum += std::fabs(p.w[j * kK + q]);
-          }
-          bound += amax / 127 / 2 * wsum * (1 + 1e-6);
-        }
-        EXPECT_NEAR(c[i * kN + j], exact.sum[i * kN + j], bound)
-            << "at " << i << "," << j;
+  for (int32_t format : {SSM_WEIGHT_Q8_0, SSM_WEIGHT_Q4_0})
+    for (int64_t registerRows : {INT64_MAX, int64_t{0}}) {
+      SCOPED_TRACE(formatName(format) +
+                   (registerRows ? " registers" : " panels"));
+      Mode mode(false, registerRows);
+      constexpr int64_t kN = 59, kK = 160, kBlocks = kK / SSM_WEIGHT_BLOCK;
+      Problem p = makeProblem(format, kN, kK, 0, 0);
+      if (format == SSM_WEIGHT_Q8_0) {
+        uint8_t *quants = p.packed->data() + scaleRegionBytes(kN, kK);
+        std::memset(quants + 3 * kK + SSM_WEIGHT_BLOCK, 0x80,
+                    SSM_WEIGHT_BLOCK);
+        p.w = decodeAll(format, kN, kK, p.packed->data());
       }
-    for (int64_t i = 2; i < 4; ++i)
-      for (int64_t j = 0; j < kN; ++j)
-        EXPECT_TRUE(std::isnan(c[i * kN + j])) << "at " << i << "," << j;
-  }
+      std::vector<float> a = randomMatrix(4, kK, kK, 11);
+      // Row 1: a huge block and a tiny (subnormal) block; row 2: a NaN in
+      // block 3; row 3: an infinity in block 0.
+      for (int t = 0; t < SSM_WEIGHT_BLOCK; ++t) {
+        a[kK + t] *= 1e30f;
+        a[kK + 2 * SSM_WEIGHT_BLOCK + t] = 1e-40f * static_cast<float>(t - 16);
+      }
+      a[2 * kK + 3 * SSM_WEIGHT_BLOCK + 5] = kNaN;
+      a[3 * kK + 7] = -kInf;
+      std::vector<float> c(4 * kN);
+      ASSERT_EQ(ssm_packed_matmul(format, 4, kN, kK, a.data(), kK,
+                                  p.packed->data(), 0.0f, c.data(), kN),
+                SSM_OK)
+          << ssm_last_error();
+      Reference exact = reference(p, 2, a);
+      for (int64_t i = 0; i < 2; ++i)
+        for (int64_t j = 0; j < kN; ++j) {
+          double bound = 1e-5 * exact.magnitude[i * kN + j];
+          for (int64_t b = 0; b < kBlocks; ++b) {
+            double amax = 0, wsum = 0;
+            for (int t = 0; t < SSM_WEIGHT_BLOCK; ++t) {
+              int64_t q = b * SSM_WEIGHT_BLOCK + t;
+              amax = std::max(amax, std::fabs(double(a[i * kK + q])));
+              wsum += std::fabs(p.w[j * kK + q]);
+            }
+            bound += amax / 127 / 2 * wsum * (1 + 1e-6);
+          }
+          EXPECT_NEAR(c[i * kN + j], exact.sum[i * kN + j], bound)
+              << "at " << i << "," << j;
+        }
+      for (int64_t i = 2; i < 4; ++i)
+        for (int64_t j = 0; j < kN; ++j)
+          EXPECT_TRUE(std::isnan(c[i * kN + j])) << "at " << i << "," << j;
+    }
 }
 
-// SSM_Q4_0_A=f32 keeps A in f32 (the exact reference's tolerance holds);
-// any value but int8 and f32 fails the call, and C is not written.
+// SSM_Q8_0_A=f32 and SSM_Q4_0_A=f32 keep A in f32 for their format (the
+// exact reference's tolerance holds); any value but int8 and f32 fails the
+// call, and C is not written. Each format reads its own variable only.
 TEST(PackedMatmulEightBitA, EnvironmentChoosesA) {
-  Problem p = makeProblem(SSM_WEIGHT_Q4_0, 20, 64, 0, 0);
-  std::vector<float> a = randomMatrix(3, 64, 64, 4);
-  Reference r = reference(p, 3, a);
-  ASSERT_EQ(setenv("SSM_Q4_0_A", "f32", 1), 0);
-  checkProduct(p, 3, a, r, 0.0f, /*panels=*/false);
-  ASSERT_EQ(setenv("SSM_Q4_0_A", "int4", 1), 0);
-  std::vector<float> c(3 * 20, 7.0f);
-  EXPECT_EQ(ssm_packed_matmul(SSM_WEIGHT_Q4_0, 3, 20, 64, a.data(), 64,
-                              p.packed->data(), 0.0f, c.data(), 20),
-            SSM_ERROR_INVALID_ARGUMENT);
-  EXPECT_STREQ(ssm_last_error(), "ssm_packed_matmul: SSM_Q4_0_A is \"int4\"; "
-                                 "set it to int8 (the default) or f32");
-  for (float x : c)
-    ASSERT_EQ(x, 7.0f);
-  // Other formats do not read it.
-  Problem q8 = makeProblem(SSM_WEIGHT_Q8_0, 20, 64, 0, 0);
-  EXPECT_EQ(ssm_packed_matmul(SSM_WEIGHT_Q8_0, 3, 20, 64, a.data(), 64,
-                              q8.packed->data(), 0.0f, c.data(), 20),
-            SSM_OK);
-  ASSERT_EQ(unsetenv("SSM_Q4_0_A"), 0);
+  struct Case {
+    int32_t format, other;
+    const char *variable;
+  } cases[] = {{SSM_WEIGHT_Q8_0, SSM_WEIGHT_Q4_0, "SSM_Q8_0_A"},
+               {SSM_WEIGHT_Q4_0, SSM_WEIGHT_Q8_0, "SSM_Q4_0_A"}};
+  for (const Case &t : cases) {
+    SCOPED_TRACE(t.variable);
+    Problem p = makeProblem(t.format, 20, 64, 0, 0);
+    std::vector<float> a = randomMatrix(3, 64, 64, 4);
+    Reference r = reference(p, 3, a);
+    ASSERT_EQ(setenv(t.variable, "f32", 1), 0);
+    checkProduct(p, 3, a, r, 0.0f, /*panels=*/false);
+    ASSERT_EQ(setenv(t.variable, "int4", 1), 0);
+    std::vector<float> c(3 * 20, 7.0f);
+    EXPECT_EQ(ssm_packed_matmul(t.format, 3, 20, 64, a.data(), 64,
+                                p.packed->data(), 0.0f, c.data(), 20),
+              SSM_ERROR_INVALID_ARGUMENT);
+    EXPECT_EQ(std::string(ssm_last_error()),
+              std::string("ssm_packed_matmul: ") + t.variable +
+                  " is \"int4\"; set it to int8 (the default) or f32");
+    for (float x : c)
+      ASSERT_EQ(x, 7.0f);
+    for (int32_t other : {t.other, int32_t{SSM_WEIGHT_BF16}}) {
+      Problem q = makeProblem(other, 20, 64, 0, 0);
+      EXPECT_EQ(ssm_packed_matmul(other, 3, 20, 64, a.data(), 64,
+                                  q.packed->data(), 0.0f, c.data(), 20),
+                SSM_OK)
+          << ssm_last_error();
+    }
+    ASSERT_EQ(unsetenv(t.variable), 0);
+  }
 }
 
 TEST(PackedMatmulEdges, EmptyProductsAndKZero) {
