@@ -91,6 +91,8 @@ void ssm_internal_packed_force_portable(bool force);
 bool ssm_internal_packed_has_avx512(void);
 // True where Q8_0 and Q4_0 products multiply A in 8 bits (AVX-512 VNNI).
 bool ssm_internal_packed_has_vnni(void);
+// True where bf16 products round A to bf16 and run prompts on AMX tiles.
+bool ssm_internal_packed_has_amx_bf16(void);
 
 /// Makes ssm_packed_matmul decode in registers when m <= `rows` and into
 /// panels above (the AVX-512 code's own tiles, or the BLAS's in the

@@ -825,10 +825,47 @@ std::vector<double> quantizeRows(int64_t m, int64_t k, int64_t lda,
   return q;
 }
 
-// Whether ssm_packed_matmul multiplies A in 8 bits: Q8_0 and Q4_0 in the
-// AVX-512 code on a CPU with VNNI (in registers and in panels alike).
-bool eightBitA(int32_t format, bool portable) {
-  return isBlockFormat(format) && !portable && ssm_internal_packed_has_vnni();
+// A as bf16 products on CPUs with AMX-BF16 multiply it (runtime.h): each
+// element rounded to bf16, to nearest even, a subnormal to zero. The
+// padding past k stays NaN.
+std::vector<double> roundRowsBf16(int64_t m, int64_t k, int64_t lda,
+                                  const std::vector<float> &a) {
+  std::vector<double> r(a.begin(), a.end());
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t q = 0; q < k; ++q) {
+      float x = a[i * lda + q];
+      double &out = r[i * lda + q];
+      if (std::isnan(x)) {
+        out = kNaN;
+      } else if (std::fabs(x) < std::numeric_limits<float>::min()) {
+        out = std::copysign(0.0, x);
+      } else {
+        uint32_t u;
+        std::memcpy(&u, &x, sizeof u);
+        u = (u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFF0000u;
+        std::memcpy(&x, &u, sizeof u);
+        out = x;
+      }
+    }
+  return r;
+}
+
+// Whether ssm_packed_matmul multiplies A in lower precision, in the
+// AVX-512 code (in registers and in panels alike): Q8_0 and Q4_0 in 8 bits
+// on a CPU with VNNI, bf16 in bf16 on a CPU with AMX-BF16.
+bool reducedA(int32_t format, bool portable) {
+  if (portable)
+    return false;
+  if (format == SSM_WEIGHT_BF16)
+    return ssm_internal_packed_has_amx_bf16();
+  return isBlockFormat(format) && ssm_internal_packed_has_vnni();
+}
+
+// A as reducedA's products see it.
+std::vector<double> reduceRows(int32_t format, int64_t m, int64_t k,
+                               int64_t lda, const std::vector<float> &a) {
+  return format == SSM_WEIGHT_BF16 ? roundRowsBf16(m, k, lda, a)
+                                   : quantizeRows(m, k, lda, a);
 }
 
 // Runs C = A W^T + beta C and checks every element of C, padding included.
@@ -892,7 +929,7 @@ TEST_P(PackedMatmul, MatchesDoublePrecisionReference) {
       std::vector<float> a =
           randomMatrix(m, k, p.lda, static_cast<unsigned>(m));
       Reference r = reference(p, m, a);
-      Reference rq = reference(p, m, quantizeRows(m, k, p.lda, a));
+      Reference rq = reference(p, m, reduceRows(format, m, k, p.lda, a));
       for (bool portable : portableChoices())
         for (bool panels : {false, true})
           for (int threads : {1, 2})
@@ -906,7 +943,7 @@ TEST_P(PackedMatmul, MatchesDoublePrecisionReference) {
               ASSERT_EQ(ssm_set_num_threads(threads), SSM_OK);
               Mode mode(portable, panels ? 0 : INT64_MAX);
               checkProduct(p, m, a,
-                           eightBitA(format, portable) ? rq : r, beta,
+                           reducedA(format, portable) ? rq : r, beta,
                            panels);
               if (HasFatalFailure())
                 return;
@@ -925,8 +962,8 @@ TEST_P(PackedMatmul, DefaultPathsKernelAndOddShapes) {
       Mode mode(portable, -1);
       Problem p = makeProblem(format, 70, 96, 1, 2);
       std::vector<float> a = randomMatrix(m, p.k, p.lda, 5);
-      bool eightBit = eightBitA(format, portable);
-      Reference r = eightBit ? reference(p, m, quantizeRows(m, p.k, p.lda, a))
+      bool reduced = reducedA(format, portable);
+      Reference r = reduced ? reference(p, m, reduceRows(format, m, p.k, p.lda, a))
                              : reference(p, m, a);
       // Which path ran is not visible: allow the panels' tolerance.
       checkProduct(p, m, a, r, 0.5f, /*panels=*/true);
@@ -940,7 +977,7 @@ TEST_P(PackedMatmul, DefaultPathsKernelAndOddShapes) {
       Problem column = makeProblem(format, 1, 64, 0, 0);
       std::vector<float> b = randomMatrix(m, 64, 64, 9);
       checkProduct(column, m, b,
-                   eightBit ? reference(column, m, quantizeRows(m, 64, 64, b))
+                   reduced ? reference(column, m, reduceRows(format, m, 64, 64, b))
                             : reference(column, m, b),
                    0.0f, true);
     }
@@ -1317,14 +1354,14 @@ TEST(PackedWithoutBlas, RegistersWorkPanelsFailCleanly) {
   std::vector<float> a = randomMatrix(40, 64, 64, 2);
   for (int32_t format : kFormats) {
     Problem p = makeProblem(format, 10, 64, 0, 0);
-    Reference r = eightBitA(format, false)
-                      ? reference(p, 40, quantizeRows(40, 64, 64, a))
+    Reference r = reducedA(format, false)
+                      ? reference(p, 40, reduceRows(format, 40, 64, 64, a))
                       : reference(p, 40, a);
     for (bool portable : portableChoices()) {
       SCOPED_TRACE(formatName(format) + (portable ? " portable" : " avx512"));
       Mode registers(portable, INT64_MAX);
       checkProduct(p, 40, a,
-                   eightBitA(format, portable) ? r : reference(p, 40, a),
+                   reducedA(format, portable) ? r : reference(p, 40, a),
                    1.0f, false);
     }
     if (ssm_internal_packed_has_avx512()) {
