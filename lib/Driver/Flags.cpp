@@ -80,17 +80,21 @@ struct DriverFlags : mlir::detail::PassOptions {
                      "the checkpoint's type if it is bf16 or f16, else f32 "
                      "(default)"),
           clEnumValN(WeightType::F32, "f32", "32-bit floats"),
-          clEnumValN(WeightType::BF16, "bf16", "bfloat16"),
+          clEnumValN(WeightType::BF16, "bf16",
+                     "bfloat16. With AMX-BF16, products multiply them by "
+                     "activations rounded to bf16 on the tile unit, as "
+                     "llama.cpp does; SSM_BF16_A=f32 at run time keeps "
+                     "activations in f32"),
           clEnumValN(WeightType::F16, "f16", "IEEE half precision"),
           clEnumValN(WeightType::Q8_0, "q8_0",
                      "8-bit integers with an f16 scale per 32 (GGUF's Q8_0; "
-                     "matrices whose rows are not a multiple of 32 stay f32)"),
+                     "matrices whose rows are not a multiple of 32 stay "
+                     "f32). With AVX-512 VNNI, products multiply them by "
+                     "activations rounded to 8 bits, as llama.cpp does; "
+                     "SSM_Q8_0_A=f32 at run time keeps activations in f32"),
           clEnumValN(WeightType::Q4_0, "q4_0",
                      "4-bit integers with an f16 scale per 32 (GGUF's "
-                     "Q4_0; likewise). With AVX-512 VNNI, products "
-                     "multiply them by activations rounded to 8 bits, "
-                     "as llama.cpp does; SSM_Q4_0_A=f32 at run time keeps "
-                     "activations in f32"))};
+                     "Q4_0; likewise, SSM_Q4_0_A=f32)"))};
   Option<std::string> mcpu{
       *this, "mcpu",
       llvm::cl::desc("Target CPU: native (default), x86-64-v3, znver4, ..."),

@@ -555,27 +555,34 @@ SSM_RUNTIME_API ssm_status_t ssm_pack_weights(int32_t format, int64_t n,
 /// whose extent does not fit the address space is SSM_ERROR_OUT_OF_RANGE.
 ///
 /// m == 0 or n == 0 does nothing, and k == 0 only scales C by beta. Up to
-/// 32 rows of A (on CPUs with AVX-512, 4 for Q4_0 with A in 8 bits; 1 row
-/// elsewhere) the weights are decoded in registers; more rows are decoded
-/// into panels, which CPUs with AVX-512 multiply themselves and others with
-/// the BLAS, which is then loaded if needed, its absence being
-/// SSM_ERROR_UNAVAILABLE as for ssm_sgemm. Nothing is written to C when the
-/// call fails. Products with more than 64 columns (in registers), 32
-/// (panels with AVX-512) or more than one panel of up to 128 rows of W
-/// (with the BLAS) run on the runtime's pool, split by columns of C.
-/// Each element of C is a sum in an order that depends on the path and the
-/// CPU's code, not on the number of threads (with the BLAS: as the BLAS's
-/// own sgemm does).
+/// 32 rows of A (on CPUs with AVX-512; 8 for Q8_0 with A in 8 bits and for
+/// bf16 with AMX, 4 for Q4_0 with A in 8 bits; 1 row elsewhere) the weights
+/// are decoded in registers; more rows are decoded into panels, which CPUs
+/// with AVX-512 multiply themselves (on the AMX tile unit for bf16 where
+/// it has one) and others with the BLAS, which is then loaded if needed,
+/// its absence being SSM_ERROR_UNAVAILABLE as for ssm_sgemm. Nothing is
+/// written to C when the call fails. Products with more than 64 columns
+/// (in registers), 32 (panels with AVX-512) or more than one panel of up to
+/// 128 rows of W (with the BLAS) run on the runtime's pool, split by
+/// columns of C. Each element of C is a sum in an order that depends on the
+/// path and the CPU's code, not on the number of threads (with the BLAS: as
+/// the BLAS's own sgemm does).
 ///
-/// Q4_0 on a CPU with AVX-512 VNNI multiplies the weights by A
+/// Q8_0 and Q4_0 on a CPU with AVX-512 VNNI multiply the weights by A
 /// quantized to 8 bits, as llama.cpp does: each block of 32 elements of a
 /// row of A gets d = max |a| / 127 (f32) and the quants a / d rounded to
 /// nearest even, so an element of C differs from the product with the
 /// decoded weights by at most the sum over blocks of d / 2 * sum |w| (a
-/// block holding a NaN or an infinity makes its row of C NaN). The
-/// environment variable SSM_Q4_0_A, read at each call, chooses: "int8" (the
-/// default) or "f32" (A as given, on every path); any other value fails the
-/// call with SSM_ERROR_INVALID_ARGUMENT.
+/// block holding a NaN or an infinity makes its row of C NaN). bf16 on a
+/// CPU with AMX-BF16 (and an OS that grants it, Linux 5.16 on) multiplies
+/// the weights by A rounded to bf16 (nearest even; subnormals, in A and in
+/// the tile unit's sums, count as zero), as llama.cpp does, so an element
+/// of C moves by at most 2^-9 * sum |a w|; prompts then run on the tile
+/// unit, whose tiles each call configures and releases. The environment
+/// variables SSM_Q8_0_A and SSM_Q4_0_A ("int8", the default, or "f32") and
+/// SSM_BF16_A ("bf16", the default, or "f32"), read at each call, choose:
+/// "f32" keeps A as given, on every path; any other value fails the call
+/// with SSM_ERROR_INVALID_ARGUMENT.
 SSM_RUNTIME_API ssm_status_t ssm_packed_matmul(int32_t format, int64_t m,
                                                int64_t n, int64_t k,
                                                const float *a, int64_t lda,
