@@ -1,8 +1,11 @@
-"""llama.cpp on the same random-weight models as scripts/bench-models.sh,
-at F32, BF16, Q8_0 and Q4_0 weights: prefill and decode tokens/s on 1 and
-2 threads; and at each precision, how far ssmc's logits (at the matching
---weight-type) and llama.cpp's are from ssmc's F32 logits (at F32 a check
-that the conversion below describes the same network).
+"""llama.cpp against ssmc on the same random-weight models as
+scripts/bench-models.sh, at F32, BF16, Q8_0 and Q4_0 weights: prefill and
+decode tokens/s on 1 and 2 threads, each configuration measured for both
+systems in turn, --rounds times (the best of each counts: on a shared
+machine a run can be a third slower than the next); and at each precision,
+how far ssmc's logits (at the matching --weight-type) and llama.cpp's are
+from ssmc's F32 logits (at F32 a check that the conversion below describes
+the same network).
 
 Run by scripts/bench-llama-cpp.sh in a private environment with
 llama-cpp-python and gguf from PyPI; nothing of llama.cpp is in this
@@ -15,6 +18,7 @@ and D as [H, 1], the gated norm as [groups, d_inner / groups]); then
 llama.cpp's own quantizer makes the other precisions.
 
     python bench/llama_cpp_compare.py build/bench-models [--threads 1,2]
+        [--rounds 2]
 """
 
 import argparse
@@ -161,23 +165,45 @@ def logits_array(pointer, vocab):
     return np.ctypeslib.as_array(pointer, shape=(vocab,)).copy()
 
 
-def measure(path, threads, vocab):
-    runner = Runner(path, threads)
+def timed(prefill, decode, vocab):
+    """Prefill and decode tokens/s of one system: a 16-token warm-up, a
+    PROMPT-token prefill, STEPS greedy decode steps (as model_bench.cpp)."""
     rng = np.random.default_rng(7)
     prompt = [int(i) for i in rng.integers(0, vocab, PROMPT)]
-    runner.run(prompt[:16], 0)  # warm-up
-    runner.reset()
+    prefill(prompt[:16])
     start = time.perf_counter()
-    logits = runner.run(prompt, 0)
-    prefill = time.perf_counter() - start
-    token = int(np.argmax(logits_array(logits, vocab)))
+    logits = prefill(prompt)
+    prefill_s = time.perf_counter() - start
     start = time.perf_counter()
     for step in range(STEPS):
-        logits = runner.run([token], PROMPT + step)
-        token = int(np.argmax(logits_array(logits, vocab)))
-    decode = time.perf_counter() - start
+        logits = decode(int(np.argmax(logits)), step)
+    return PROMPT / prefill_s, STEPS / (time.perf_counter() - start)
+
+
+def measure(path, threads, vocab):
+    runner = Runner(path, threads)
+
+    def prefill(ids):
+        runner.reset()
+        return logits_array(runner.run(ids, 0), vocab)
+
+    def decode(token, step):
+        return logits_array(runner.run([token], PROMPT + step), vocab)
+
+    rates = timed(prefill, decode, vocab)
     runner.close()
-    return PROMPT / prefill, STEPS / decode
+    return rates
+
+
+def measure_ssmc(folder, precision, threads, vocab):
+    """ssmc's library for `folder` at `precision` (compiled once into the
+    cache, with ssm-model-bench's flags), through the Python package."""
+    import ssmc
+    ssmc.set_num_threads(threads)
+    model = ssmc.Model.load(folder,
+                            flags=[f"--weight-type={precision.lower()}"])
+    return timed(lambda ids: model.prefill(np.array(ids, np.int64)),
+                 lambda token, step: model.decode(token), vocab)
 
 
 def logits_gaps(folder, paths, vocab):
@@ -207,6 +233,9 @@ def main():
     parser.add_argument("models", type=Path,
                         help="the folder scripts/bench-models.sh writes")
     parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="measurements of each system per configuration, "
+                             "alternated; the best counts")
     args = parser.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
     llama_cpp.llama_backend_init()
@@ -214,9 +243,11 @@ def main():
     quiet = llama_cpp.llama_log_callback(lambda level, text, user: None)
     llama_cpp.llama_log_set(quiet, ctypes.c_void_p())
     print(f"llama.cpp through llama-cpp-python {llama_cpp.__version__}; "
-          f"prompt {PROMPT} tokens, {STEPS} decode steps")
-    print(f"{'model':20} {'weights':7} {'MB':>7} {'threads':>7} "
-          f"{'prefill t/s':>12} {'decode t/s':>11}")
+          f"prompt {PROMPT} tokens, {STEPS} decode steps; best of "
+          f"{args.rounds} alternated runs per system; tokens/s")
+    print(f"{'model':18} {'weights':7} {'MB':>4} {'thr':>3} "
+          f"{'prefill ssmc':>12} {'llama.cpp':>9} {'ratio':>5} "
+          f"{'decode ssmc':>11} {'llama.cpp':>9} {'ratio':>5}")
     for folder in sorted(p for p in args.models.iterdir()
                          if (p / "config.json").exists()):
         config = json.loads((folder / "config.json").read_text())
@@ -230,10 +261,17 @@ def main():
             if ftype is not None:
                 quantize(f32, path, ftype)
             for t in threads:
-                prefill, decode = measure(path, t, vocab)
-                print(f"{folder.name:20} {precision:7} "
-                      f"{path.stat().st_size / 1e6:7.0f} {t:7d} "
-                      f"{prefill:12.1f} {decode:11.1f}", flush=True)
+                ours, theirs = (0.0, 0.0), (0.0, 0.0)
+                for _ in range(args.rounds):
+                    ours = np.maximum(ours, measure_ssmc(folder, precision, t,
+                                                         vocab))
+                    theirs = np.maximum(theirs, measure(path, t, vocab))
+                print(f"{folder.name:18} {precision:7} "
+                      f"{path.stat().st_size / 1e6:4.0f} {t:3d} "
+                      f"{ours[0]:12.1f} {theirs[0]:9.1f} "
+                      f"{ours[0] / theirs[0]:5.2f} {ours[1]:11.1f} "
+                      f"{theirs[1]:9.1f} {ours[1] / theirs[1]:5.2f}",
+                      flush=True)
         print(f"{folder.name}: logits against ssmc's at F32, max |diff| / "
               f"max |logit|:")
         for precision, (ours, theirs) in logits_gaps(folder, paths,

@@ -1608,6 +1608,11 @@ static ssm_status_t run_items(ssm_parallel_body_t body, int64_t items,
 enum {
   kAmxBlock = 32, // bf16 per tile row.
   kAmxRows = 32,  // Rows of A per block of C: two tiles of 16.
+  // Panels per work item, which share each read of a block of A's rows:
+  // with one, each thread read all of A (1.5 MiB for k = 1536) per 32
+  // columns, and a second thread gained nothing on 768 x 1536.
+  kAmxPanels = 4,
+  kAmxColumns = kAmxPanels * kPanelColumns,
 };
 
 static int64_t amx_depth(int64_t k) {
@@ -1712,52 +1717,59 @@ struct amx_config {
   uint8_t rows[16];
 };
 
-// C[i0 .. i0 + kAmxRows, j .. j + columns] for every i0 from the panel
-// and p->ab.
-SSM_AMX static void amx_product(const struct product *p, const uint8_t *panel,
+// C[i0 .. i0 + kAmxRows, j .. j + columns] for every i0, from p->ab and
+// the panels of those columns (kPanelColumns each): each block of rows of A
+// is read once for all of them.
+SSM_AMX static void amx_product(const struct product *p, const uint8_t *panels,
                                 int64_t j, int columns) {
-  int64_t depth = amx_depth(p->k);
+  int64_t depth = amx_depth(p->k), panel_bytes = amx_panel_bytes(p->k);
   size_t w_row = kPanelColumns * 4;
   float sums[kAmxRows][kPanelColumns];
-  __mmask16 masks[2];
-  avx512_masks(columns, &masks[0], &masks[1]);
   for (int64_t i0 = 0; i0 < p->m; i0 += kAmxRows) {
     const uint16_t *a = p->ab + i0 * depth;
-    _tile_zero(0);
-    _tile_zero(1);
-    _tile_zero(2);
-    _tile_zero(3);
-    for (int64_t t = 0; t < depth; t += kAmxBlock) {
-      const uint8_t *wt = panel + t / 2 * w_row;
-      _tile_loadd(4, a + amx_tile_at(0, t, depth), 64);
-      _tile_loadd(5, a + amx_tile_at(16, t, depth), 64);
-      _tile_loadd(6, wt, w_row);
-      _tile_loadd(7, wt + 64, w_row);
-      _tile_dpbf16ps(0, 4, 6);
-      _tile_dpbf16ps(1, 4, 7);
-      _tile_dpbf16ps(2, 5, 6);
-      _tile_dpbf16ps(3, 5, 7);
-    }
-    _tile_stored(0, &sums[0][0], sizeof sums[0]);
-    _tile_stored(1, &sums[0][16], sizeof sums[0]);
-    _tile_stored(2, &sums[16][0], sizeof sums[0]);
-    _tile_stored(3, &sums[16][16], sizeof sums[0]);
     int rows = p->m - i0 < kAmxRows ? (int)(p->m - i0) : kAmxRows;
-    for (int i = 0; i < rows; ++i)
-      for (int g = 0; g < 2; ++g) {
-        float *c = p->c + (i0 + i) * p->ldc + j + 16 * g;
-        __m512 v = _mm512_loadu_ps(&sums[i][16 * g]);
-        if (p->beta != 0.0f)
-          v = _mm512_fmadd_ps(_mm512_set1_ps(p->beta),
-                              _mm512_maskz_loadu_ps(masks[g], c), v);
-        _mm512_mask_storeu_ps(c, masks[g], v);
+    for (int q = 0; q * kPanelColumns < columns; ++q) {
+      const uint8_t *panel = panels + q * panel_bytes;
+      _tile_zero(0);
+      _tile_zero(1);
+      _tile_zero(2);
+      _tile_zero(3);
+      for (int64_t t = 0; t < depth; t += kAmxBlock) {
+        const uint8_t *wt = panel + t / 2 * w_row;
+        _tile_loadd(4, a + amx_tile_at(0, t, depth), 64);
+        _tile_loadd(5, a + amx_tile_at(16, t, depth), 64);
+        _tile_loadd(6, wt, w_row);
+        _tile_loadd(7, wt + 64, w_row);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
       }
+      _tile_stored(0, &sums[0][0], sizeof sums[0]);
+      _tile_stored(1, &sums[0][16], sizeof sums[0]);
+      _tile_stored(2, &sums[16][0], sizeof sums[0]);
+      _tile_stored(3, &sums[16][16], sizeof sums[0]);
+      int left = columns - q * kPanelColumns;
+      __mmask16 masks[2];
+      avx512_masks(left < kPanelColumns ? left : kPanelColumns, &masks[0],
+                   &masks[1]);
+      for (int i = 0; i < rows; ++i)
+        for (int g = 0; g < 2; ++g) {
+          float *c =
+              p->c + (i0 + i) * p->ldc + j + q * kPanelColumns + 16 * g;
+          __m512 v = _mm512_loadu_ps(&sums[i][16 * g]);
+          if (p->beta != 0.0f)
+            v = _mm512_fmadd_ps(_mm512_set1_ps(p->beta),
+                                _mm512_maskz_loadu_ps(masks[g], c), v);
+          _mm512_mask_storeu_ps(c, masks[g], v);
+        }
+    }
   }
 }
 
-// Panels [lo, hi) of kPanelColumns rows of W, multiplied on the tile unit.
-// The tile configuration belongs to the thread: each call loads it and
-// releases the tiles at the end.
+// Work items [lo, hi) of kAmxPanels panels of W, multiplied on the tile
+// unit. The tile configuration belongs to the thread: each call loads it
+// and releases the tiles at the end.
 SSM_AMX static void amx_items(void *ctx, int64_t lo, int64_t hi) {
   const struct product *p = ctx;
   struct amx_config config = {.palette = 1};
@@ -1766,16 +1778,23 @@ SSM_AMX static void amx_items(void *ctx, int64_t lo, int64_t hi) {
     config.bytes_per_row[t] = 64;
   }
   _tile_loadconfig(&config);
+  int64_t panel_bytes = amx_panel_bytes(p->k);
   for (int64_t item = lo; item < hi; ++item) {
-    int64_t j = item * kPanelColumns;
-    int columns = p->n - j < kPanelColumns ? (int)(p->n - j) : kPanelColumns;
-    float *buffer =
-        scratch(kScratchPanel, (size_t)amx_panel_bytes(p->k) / sizeof(float));
+    int64_t j = item * kAmxColumns;
+    int columns = p->n - j < kAmxColumns ? (int)(p->n - j) : kAmxColumns;
+    uint8_t *buffer = (uint8_t *)scratch(
+        kScratchPanel, (size_t)(kAmxPanels * panel_bytes) / sizeof(float));
     if (!buffer) { // Out of memory: the register tiles, with A in f32.
       register_product(p, j, j + columns);
       continue;
     }
-    amx_product(p, amx_panel(&p->w, j, columns, buffer), j, columns);
+    for (int q = 0; q * kPanelColumns < columns; ++q) {
+      int left = columns - q * kPanelColumns;
+      amx_panel(&p->w, j + q * kPanelColumns,
+                left < kPanelColumns ? left : kPanelColumns,
+                buffer + q * panel_bytes);
+    }
+    amx_product(p, buffer, j, columns);
   }
   _tile_release();
 }
@@ -1982,7 +2001,7 @@ static ssm_status_t packed_matmul(const char *fn, int32_t format, int64_t m,
   }
   if (panels && avx512) {
     body = p.ab ? amx_items : panel_tile_items;
-    width = kPanelColumns;
+    width = p.ab ? kAmxColumns : kPanelColumns;
   }
 #endif
   if (body == panel_items && (status = ssm_internal_blas_load(fn)) != SSM_OK)
