@@ -2,10 +2,11 @@
 # ssmc against llama.cpp on the same random-weight models (issue: whole
 # models vs llama.cpp): scripts/bench-models.sh writes the Mamba and Mamba-2
 # 130M-shape folders and prints ssmc's table; then bench/llama_cpp_compare.py
-# runs llama.cpp on them at F32, BF16, Q8_0 and Q4_0 in a private virtual
-# environment ($SSM_BUILD_DIR/venv-llama) with llama-cpp-python (which
-# compiles llama.cpp for this machine on first install: minutes) and gguf
-# from PyPI, and checks its F32 logits against ssmc's.
+# runs llama.cpp and ssmc on them in turn at F32, BF16, Q8_0 and Q4_0 (best
+# of --rounds, default 2, each) in a private virtual environment
+# ($SSM_BUILD_DIR/venv-llama) with llama-cpp-python (which compiles
+# llama.cpp for this machine on first install: minutes) and gguf from PyPI,
+# prints both with their ratios, and checks the logits against ssmc's F32.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SSM_BUILD_DIR:-$root/build}
