@@ -752,39 +752,40 @@ SSM_AVX512_INLINE void avx512_span(const struct product *p, int32_t format,
 typedef void (*avx512_span_fn)(const struct product *p, int64_t i0, int64_t j0,
                                int64_t j1);
 
-#define SSM_AVX512_SPAN(format, rows)                                          \
-  SSM_AVX512 static void avx512_span_##format##_##rows(                        \
+// A span function per format and number of rows of A (1 .. kTileRows),
+// indexed by rows.
+#define SSM_SPAN(attributes, span, format, rows)                               \
+  attributes static void span##_##format##_##rows(                             \
       const struct product *p, int64_t i0, int64_t j0, int64_t j1) {           \
-    avx512_span(p, SSM_WEIGHT_##format, rows, i0, j0, j1);                     \
+    span(p, SSM_WEIGHT_##format, rows, i0, j0, j1);                            \
   }
-#define SSM_AVX512_SPANS(format)                                               \
-  SSM_AVX512_SPAN(format, 1)                                                   \
-  SSM_AVX512_SPAN(format, 2)                                                   \
-  SSM_AVX512_SPAN(format, 3)                                                   \
-  SSM_AVX512_SPAN(format, 4)                                                   \
-  SSM_AVX512_SPAN(format, 5)                                                   \
-  SSM_AVX512_SPAN(format, 6)                                                   \
-  SSM_AVX512_SPAN(format, 7)                                                   \
-  SSM_AVX512_SPAN(format, 8)
-SSM_AVX512_SPANS(BF16)
-SSM_AVX512_SPANS(F16)
-SSM_AVX512_SPANS(Q8_0)
-SSM_AVX512_SPANS(Q4_0)
-#define SSM_AVX512_SPAN_ROW(format)                                            \
+#define SSM_SPANS(attributes, span, format)                                    \
+  SSM_SPAN(attributes, span, format, 1)                                        \
+  SSM_SPAN(attributes, span, format, 2)                                        \
+  SSM_SPAN(attributes, span, format, 3)                                        \
+  SSM_SPAN(attributes, span, format, 4)                                        \
+  SSM_SPAN(attributes, span, format, 5)                                        \
+  SSM_SPAN(attributes, span, format, 6)                                        \
+  SSM_SPAN(attributes, span, format, 7)                                        \
+  SSM_SPAN(attributes, span, format, 8)
+#define SSM_SPAN_ROW(span, format)                                             \
   {                                                                            \
-    NULL, avx512_span_##format##_1, avx512_span_##format##_2,                  \
-        avx512_span_##format##_3, avx512_span_##format##_4,                    \
-        avx512_span_##format##_5, avx512_span_##format##_6,                    \
-        avx512_span_##format##_7, avx512_span_##format##_8                     \
+    NULL, span##_##format##_1, span##_##format##_2, span##_##format##_3,       \
+        span##_##format##_4, span##_##format##_5, span##_##format##_6,         \
+        span##_##format##_7, span##_##format##_8                               \
   }
+SSM_SPANS(SSM_AVX512, avx512_span, BF16)
+SSM_SPANS(SSM_AVX512, avx512_span, F16)
+SSM_SPANS(SSM_AVX512, avx512_span, Q8_0)
+SSM_SPANS(SSM_AVX512, avx512_span, Q4_0)
 
 // Indexed by format and rows of A.
 static const avx512_span_fn kAvx512Spans[SSM_WEIGHT_Q4_0 + 1][kTileRows + 1] = {
     {NULL},
-    SSM_AVX512_SPAN_ROW(BF16),
-    SSM_AVX512_SPAN_ROW(F16),
-    SSM_AVX512_SPAN_ROW(Q8_0),
-    SSM_AVX512_SPAN_ROW(Q4_0),
+    SSM_SPAN_ROW(avx512_span, BF16),
+    SSM_SPAN_ROW(avx512_span, F16),
+    SSM_SPAN_ROW(avx512_span, Q8_0),
+    SSM_SPAN_ROW(avx512_span, Q4_0),
 };
 
 SSM_AVX512_INLINE void avx512_row(const struct packed *w, int32_t format,
@@ -1175,34 +1176,13 @@ SSM_VNNI_INLINE void vnni_span(const struct product *p, int32_t format,
     vnni_tile(p, format, rows, 1, i0, j);
 }
 
-#define SSM_VNNI_SPAN(format, rows)                                            \
-  SSM_VNNI static void vnni_span_##format##_##rows(                            \
-      const struct product *p, int64_t i0, int64_t j0, int64_t j1) {           \
-    vnni_span(p, SSM_WEIGHT_##format, rows, i0, j0, j1);                       \
-  }
-#define SSM_VNNI_SPANS(format)                                                 \
-  SSM_VNNI_SPAN(format, 1)                                                     \
-  SSM_VNNI_SPAN(format, 2)                                                     \
-  SSM_VNNI_SPAN(format, 3)                                                     \
-  SSM_VNNI_SPAN(format, 4)                                                     \
-  SSM_VNNI_SPAN(format, 5)                                                     \
-  SSM_VNNI_SPAN(format, 6)                                                     \
-  SSM_VNNI_SPAN(format, 7)                                                     \
-  SSM_VNNI_SPAN(format, 8)
-SSM_VNNI_SPANS(Q8_0)
-SSM_VNNI_SPANS(Q4_0)
-#define SSM_VNNI_SPAN_ROW(format)                                              \
-  {                                                                            \
-    NULL, vnni_span_##format##_1, vnni_span_##format##_2,                      \
-        vnni_span_##format##_3, vnni_span_##format##_4,                        \
-        vnni_span_##format##_5, vnni_span_##format##_6,                        \
-        vnni_span_##format##_7, vnni_span_##format##_8                         \
-  }
+SSM_SPANS(SSM_VNNI, vnni_span, Q8_0)
+SSM_SPANS(SSM_VNNI, vnni_span, Q4_0)
 
 // Indexed by format and rows of A.
 static const avx512_span_fn kVnniSpans[SSM_WEIGHT_Q4_0 + 1][kTileRows + 1] = {
-    [SSM_WEIGHT_Q8_0] = SSM_VNNI_SPAN_ROW(Q8_0),
-    [SSM_WEIGHT_Q4_0] = SSM_VNNI_SPAN_ROW(Q4_0),
+    [SSM_WEIGHT_Q8_0] = SSM_SPAN_ROW(vnni_span, Q8_0),
+    [SSM_WEIGHT_Q4_0] = SSM_SPAN_ROW(vnni_span, Q4_0),
 };
 
 // Prompts (more rows than the register path takes) multiply the same 8-bit
