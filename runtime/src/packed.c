@@ -77,7 +77,8 @@ enum {
   // (docs/runtime.md).
   kRegisterRowsEightBitQ4 = 4,
   kRegisterRowsEightBitQ8 = 8,
-  // bf16 with AMX: the tiles' panels are faster from ROWS rows on.
+  // bf16 with AMX: the tile unit's panels are faster from 8-12 rows on
+  // (docs/runtime.md).
   kRegisterRowsAmx = 8,
   // Columns of C per work item of the register path: few enough to balance
   // a 768-column projection over the threads; the rows of W they cover stay
