@@ -562,9 +562,9 @@ SSM_RUNTIME_API ssm_status_t ssm_pack_weights(int32_t format, int64_t n,
 /// it has one) and others with the BLAS, which is then loaded if needed,
 /// its absence being SSM_ERROR_UNAVAILABLE as for ssm_sgemm. Nothing is
 /// written to C when the call fails. Products with more than 64 columns
-/// (in registers), 32 (panels with AVX-512) or more than one panel of up to
-/// 128 rows of W (with the BLAS) run on the runtime's pool, split by
-/// columns of C. Each element of C is a sum in an order that depends on the
+/// (in registers), 32 (panels with AVX-512; 128 on the tile unit) or more
+/// than one panel of up to 128 rows of W (with the BLAS) run on the
+/// runtime's pool, split by columns of C. Each element of C is a sum in an order that depends on the
 /// path and the CPU's code, not on the number of threads (with the BLAS: as
 /// the BLAS's own sgemm does).
 ///
