@@ -137,6 +137,8 @@ weights_open = _declare(runtime, "ssm_weights_open", c_int, c_char_p,
 weights_data = _declare(runtime, "ssm_weights_data", POINTER(ctypes.c_float),
                         c_void_p)
 weights_close = _declare(runtime, "ssm_weights_close", c_int, c_void_p)
+packed_check_environment = _declare(runtime, "ssm_packed_check_environment",
+                                    c_int)
 
 # Results that compiled code allocates (aligned_alloc) are released with
 # the C library's free.

@@ -64,6 +64,10 @@ class Model:
 
     def __init__(self, library, interface, weights, name="model",
                  tokenizer=None, config=None):
+        # A bad SSM_Q8_0_A, SSM_Q4_0_A or SSM_BF16_A would abort the
+        # process at the first packed product: refuse it here instead.
+        if _native.packed_check_environment() != _native.OK:
+            raise ValueError(_native.last_error().decode())
         self.module = load(library, interface)
         self.name = name
         info_address = ctypes.c_void_p.in_dll(self.module._library,

@@ -118,3 +118,13 @@ def test_generate_needs_a_tokenizer_for_text():
     model = ssmc.Model.load(MODELS / "mamba1-n16")
     with pytest.raises(ValueError, match="needs a tokenizer"):
         model.generate("hello")
+
+
+def test_bad_activation_precision_is_refused(monkeypatch):
+    # A bad SSM_Q8_0_A would abort the process at the first packed product
+    # (generated code has no error path): Model refuses it up front.
+    monkeypatch.setenv("SSM_Q8_0_A", "int4")
+    with pytest.raises(ValueError, match='SSM_Q8_0_A is "int4"; set it to '
+                                         r'int8 \(the default\) or f32'):
+        ssmc.Model.load(MODELS / "mamba1-n16",
+                        flags=["--weight-type=q8_0"])

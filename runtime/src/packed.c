@@ -1990,6 +1990,19 @@ static ssm_status_t packed_matmul(const char *fn, int32_t format, int64_t m,
   return run_items(body, (n + width - 1) / width, &p);
 }
 
+ssm_status_t ssm_packed_check_environment(void) {
+  static const int32_t formats[] = {SSM_WEIGHT_BF16, SSM_WEIGHT_Q8_0,
+                                    SSM_WEIGHT_Q4_0};
+  for (size_t i = 0; i < sizeof formats / sizeof formats[0]; ++i) {
+    bool reduced;
+    ssm_status_t status =
+        reduced_a("ssm_packed_check_environment", formats[i], &reduced);
+    if (status != SSM_OK)
+      return status;
+  }
+  return SSM_OK;
+}
+
 ssm_status_t ssm_packed_matmul(int32_t format, int64_t m, int64_t n, int64_t k,
                                const float *a, int64_t lda, const void *w,
                                float beta, float *c, int64_t ldc) {

@@ -1047,15 +1047,22 @@ TEST(PackedMatmulEightBitA, BoundAndSpecialBlocks) {
     }
 }
 
-// SSM_Q8_0_A=f32 and SSM_Q4_0_A=f32 keep A in f32 for their format (the
-// exact reference's tolerance holds); any value but int8 and f32 fails the
-// call, and C is not written. Each format reads its own variable only.
+// SSM_Q8_0_A=f32, SSM_Q4_0_A=f32 and SSM_BF16_A=f32 keep A in f32 for
+// their format (the exact reference's tolerance holds); any value but the
+// reduced one and f32 fails the call, and C is not written, and
+// ssm_packed_check_environment names it. Each format reads its own
+// variable only; f16 reads none.
 TEST(PackedMatmulEightBitA, EnvironmentChoosesA) {
   struct Case {
-    int32_t format, other;
-    const char *variable;
-  } cases[] = {{SSM_WEIGHT_Q8_0, SSM_WEIGHT_Q4_0, "SSM_Q8_0_A"},
-               {SSM_WEIGHT_Q4_0, SSM_WEIGHT_Q8_0, "SSM_Q4_0_A"}};
+    int32_t format, others[2];
+    const char *variable, *reduced;
+  } cases[] = {
+      {SSM_WEIGHT_Q8_0, {SSM_WEIGHT_Q4_0, SSM_WEIGHT_BF16}, "SSM_Q8_0_A",
+       "int8"},
+      {SSM_WEIGHT_Q4_0, {SSM_WEIGHT_Q8_0, SSM_WEIGHT_F16}, "SSM_Q4_0_A",
+       "int8"},
+      {SSM_WEIGHT_BF16, {SSM_WEIGHT_Q8_0, SSM_WEIGHT_F16}, "SSM_BF16_A",
+       "bf16"}};
   for (const Case &t : cases) {
     SCOPED_TRACE(t.variable);
     Problem p = makeProblem(t.format, 20, 64, 0, 0);
@@ -1063,17 +1070,21 @@ TEST(PackedMatmulEightBitA, EnvironmentChoosesA) {
     Reference r = reference(p, 3, a);
     ASSERT_EQ(setenv(t.variable, "f32", 1), 0);
     checkProduct(p, 3, a, r, 0.0f, /*panels=*/false);
+    EXPECT_EQ(ssm_packed_check_environment(), SSM_OK) << ssm_last_error();
     ASSERT_EQ(setenv(t.variable, "int4", 1), 0);
     std::vector<float> c(3 * 20, 7.0f);
     EXPECT_EQ(ssm_packed_matmul(t.format, 3, 20, 64, a.data(), 64,
                                 p.packed->data(), 0.0f, c.data(), 20),
               SSM_ERROR_INVALID_ARGUMENT);
-    EXPECT_EQ(std::string(ssm_last_error()),
-              std::string("ssm_packed_matmul: ") + t.variable +
-                  " is \"int4\"; set it to int8 (the default) or f32");
+    std::string message = std::string(t.variable) + " is \"int4\"; set it to " +
+                          t.reduced + " (the default) or f32";
+    EXPECT_EQ(std::string(ssm_last_error()), "ssm_packed_matmul: " + message);
     for (float x : c)
       ASSERT_EQ(x, 7.0f);
-    for (int32_t other : {t.other, int32_t{SSM_WEIGHT_BF16}}) {
+    EXPECT_EQ(ssm_packed_check_environment(), SSM_ERROR_INVALID_ARGUMENT);
+    EXPECT_EQ(std::string(ssm_last_error()),
+              "ssm_packed_check_environment: " + message);
+    for (int32_t other : t.others) {
       Problem q = makeProblem(other, 20, 64, 0, 0);
       EXPECT_EQ(ssm_packed_matmul(other, 3, 20, 64, a.data(), 64,
                                   q.packed->data(), 0.0f, c.data(), 20),
@@ -1081,6 +1092,7 @@ TEST(PackedMatmulEightBitA, EnvironmentChoosesA) {
           << ssm_last_error();
     }
     ASSERT_EQ(unsetenv(t.variable), 0);
+    EXPECT_EQ(ssm_packed_check_environment(), SSM_OK) << ssm_last_error();
   }
 }
 

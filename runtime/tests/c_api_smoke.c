@@ -57,6 +57,7 @@ int main(void) {
       "ssm_kernel_sgemm",         "ssm_packed_bytes",
       "ssm_pack_weights",         "ssm_packed_matmul",
       "ssm_packed_gather",        "ssm_kernel_packed_matmul",
+      "ssm_packed_check_environment",
       "ssm_kernel_packed_gather", "ssm_cuda_status",
       "ssm_cuda_device_count",    "ssm_cuda_compute_capability",
       "ssm_cuda_alloc",           "ssm_cuda_free",

@@ -64,7 +64,15 @@ const char kUsage[] =
     "  --model-name NAME     the --model-name given to ssmc (default model)\n"
     "  --eos-id ID           stop after generating this id\n"
     "  --quiet               no progress and no statistics\n"
-    "  -h, --help            this text\n";
+    "  -h, --help            this text\n"
+    "\n"
+    "environment:\n"
+    "  SSM_Q8_0_A, SSM_Q4_0_A=f32  q8_0 / q4_0 weights: keep the activations\n"
+    "                        in f32 (default int8: rounded to 8 bits on CPUs\n"
+    "                        with AVX-512 VNNI, as llama.cpp does)\n"
+    "  SSM_BF16_A=f32        bf16 weights: keep the activations in f32\n"
+    "                        (default bf16: rounded to bf16 on CPUs with\n"
+    "                        AMX-BF16, prompts on the tile unit)\n";
 
 [[noreturn]] void die(const std::string &message) {
   std::fprintf(stderr, "ssm-run: error: %s\n", message.c_str());
@@ -367,6 +375,8 @@ int main(int argc, char **argv) {
   if (threads > 0 && ssm_set_num_threads(static_cast<int32_t>(threads)) != SSM_OK)
     die(ssm_last_error());
   if (ssm_blas_status() != SSM_OK)
+    die(ssm_last_error());
+  if (ssm_packed_check_environment() != SSM_OK)
     die(ssm_last_error());
 
   if (folder) {

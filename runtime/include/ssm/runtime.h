@@ -589,6 +589,14 @@ SSM_RUNTIME_API ssm_status_t ssm_packed_matmul(int32_t format, int64_t m,
                                                const void *w, float beta,
                                                float *c, int64_t ldc);
 
+/// Checks the environment variables ssm_packed_matmul reads (SSM_Q8_0_A,
+/// SSM_Q4_0_A, SSM_BF16_A): SSM_OK, or SSM_ERROR_INVALID_ARGUMENT with the
+/// message a product would fail with, e.g. "ssm_packed_check_environment:
+/// SSM_BF16_A is "fp8"; set it to bf16 (the default) or f32". Generated
+/// code's products abort on that error (ssm_kernel_packed_matmul), so a
+/// program that runs it checks first; ssm-run and the Python package do.
+SSM_RUNTIME_API ssm_status_t ssm_packed_check_environment(void);
+
 /// Rows of a packed table (an embedding): out[i, :] = W[ids[i], :] as f32
 /// for i < count, where W is n x k packed at `w` in `format` and out has row
 /// stride ldo. Checks, in this order: the format; n, k, count >= 0; k a
