@@ -907,6 +907,16 @@ SSM_AVX512 static const void *avx512_f32_panel(const struct packed *w,
   return panel;
 }
 
+// The lanes of `mask` of C's 16 columns at `c`: the sums `v` plus beta
+// times C.
+SSM_AVX512_INLINE void avx512_store_c(const struct product *p, float *c,
+                                      __m512 v, __mmask16 mask) {
+  if (p->beta != 0.0f)
+    v = _mm512_fmadd_ps(_mm512_set1_ps(p->beta), _mm512_maskz_loadu_ps(mask, c),
+                        v);
+  _mm512_mask_storeu_ps(c, mask, v);
+}
+
 // C[i0 .. i0 + rows, j .. j + columns] (columns <= kPanelColumns) from a
 // panel tile's sums, one vector per 16 columns.
 SSM_AVX512_INLINE void avx512_store_panel_tile(const struct product *p,
@@ -918,14 +928,9 @@ SSM_AVX512_INLINE void avx512_store_panel_tile(const struct product *p,
 #pragma GCC unroll 6
   for (int i = 0; i < rows; ++i)
 #pragma GCC unroll 2
-    for (int g = 0; g < 2; ++g) {
-      float *c = p->c + (i0 + i) * p->ldc + j + 16 * g;
-      __m512 v = acc[i][g];
-      if (p->beta != 0.0f)
-        v = _mm512_fmadd_ps(_mm512_set1_ps(p->beta),
-                            _mm512_maskz_loadu_ps(masks[g], c), v);
-      _mm512_mask_storeu_ps(c, masks[g], v);
-    }
+    for (int g = 0; g < 2; ++g)
+      avx512_store_c(p, p->c + (i0 + i) * p->ldc + j + 16 * g, acc[i][g],
+                     masks[g]);
 }
 
 // A panel tile: rows of A from i0, columns of C from j, from a panel. One
@@ -1201,7 +1206,8 @@ enum {
   // The panel's gathers index 32-bit words of 16 rows of W in int32: at
   // most 15 rows of 8 words per block (Q8_0's; Q4_0 has 4) past the first.
   kPromptMaxBlocks = INT32_MAX / (16 * kBlock / 4),
-  kQuantizeRows = 16, // Rows of A per work item of its quantization.
+  kReduceRows = 16, // Rows of A per work item of its quantization (or,
+                    // for AMX, rounding to bf16).
 };
 
 // Bytes of a prompt panel for k: the quants, then per block the 32 columns'
@@ -1735,15 +1741,11 @@ SSM_AMX static void amx_product(const struct product *p, const uint8_t *panels,
       avx512_masks(left < kPanelColumns ? left : kPanelColumns, &masks[0],
                    &masks[1]);
       for (int i = 0; i < rows; ++i)
-        for (int g = 0; g < 2; ++g) {
-          float *c =
-              p->c + (i0 + i) * p->ldc + j + q * kPanelColumns + 16 * g;
-          __m512 v = _mm512_loadu_ps(&sums[i][16 * g]);
-          if (p->beta != 0.0f)
-            v = _mm512_fmadd_ps(_mm512_set1_ps(p->beta),
-                                _mm512_maskz_loadu_ps(masks[g], c), v);
-          _mm512_mask_storeu_ps(c, masks[g], v);
-        }
+        for (int g = 0; g < 2; ++g)
+          avx512_store_c(p,
+                         p->c + (i0 + i) * p->ldc + j + q * kPanelColumns +
+                             16 * g,
+                         _mm512_loadu_ps(&sums[i][16 * g]), masks[g]);
     }
   }
 }
@@ -1806,11 +1808,11 @@ static void panel_tile_items(void *ctx, int64_t lo, int64_t hi) {
   }
 }
 
-// Rows [lo, hi) * kQuantizeRows of A into p->qa or p->ab.
+// Rows [lo, hi) * kReduceRows of A into p->qa or p->ab.
 static void reduce_items(void *ctx, int64_t lo, int64_t hi) {
   const struct product *p = ctx;
-  int64_t i0 = lo * kQuantizeRows;
-  int64_t i1 = hi * kQuantizeRows < p->m ? hi * kQuantizeRows : p->m;
+  int64_t i0 = lo * kReduceRows;
+  int64_t i1 = hi * kReduceRows < p->m ? hi * kReduceRows : p->m;
   if (p->qa) {
     vnni_quantize_rows(p->a + i0 * p->lda, p->lda, i1 - i0, p->k,
                        weight_offset(p->w.format), p->qa + i0 * p->qa_stride,
@@ -1820,8 +1822,13 @@ static void reduce_items(void *ctx, int64_t lo, int64_t hi) {
   amx_round_rows(p->a + i0 * p->lda, p->lda, i0, i1 - i0, p->k, p->ab);
 }
 
+// A's rows into p->qa or p->ab, on the pool for a prompt.
+static ssm_status_t reduce_a(struct product *p) {
+  return run_items(reduce_items, (p->m + kReduceRows - 1) / kReduceRows, p);
+}
+
 // A in 8 bits into the calling thread's scratch (p->qa), a prompt's rows on
-// the pool, kQuantizeRows per item. Without the memory p->qa stays null and
+// the pool, kReduceRows per item. Without the memory p->qa stays null and
 // the product keeps A in f32.
 static ssm_status_t quantize_a(struct product *p) {
   int64_t stride = quantized_row_bytes(p->k);
@@ -1831,8 +1838,7 @@ static ssm_status_t quantize_a(struct product *p) {
     return SSM_OK;
   p->qa = buffer;
   p->qa_stride = stride;
-  return run_items(reduce_items, (p->m + kQuantizeRows - 1) / kQuantizeRows,
-                   p);
+  return reduce_a(p);
 }
 
 // A for a bf16 product with AMX: a prompt's in bf16 for the tile unit (on
@@ -1859,8 +1865,7 @@ static ssm_status_t round_a(struct product *p, bool in_registers) {
     for (int64_t t = 0; t < depth; t += kAmxBlock)
       memset(buffer + amx_tile_at(i, t, depth), 0, kAmxBlock * 2);
   p->ab = buffer;
-  return run_items(reduce_items, (p->m + kQuantizeRows - 1) / kQuantizeRows,
-                   p);
+  return reduce_a(p);
 }
 
 #endif
