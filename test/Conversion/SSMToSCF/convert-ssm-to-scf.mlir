@@ -251,6 +251,36 @@ func.func @ssd_vector_head(%x: tensor<1x7x2x16xf32>, %dt: tensor<1x7x2xf32>,
 
 // -----
 
+// A head of 16 f32 channels and N = 8: each step's output sum over n runs
+// in 4 partial sums (entries n to n + 3 of a pass over the state), added
+// up after the loop; two steps at a time carry 8. The plain update (no
+// scaling) starts each step's first partial sum from its skip.
+// CHECK-LABEL: func.func @ssd_vector_head_chains
+// CHECK: scf.if
+// CHECK: %[[SUMS:.*]]:8 = scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %c4 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: vector.load %{{.*}}[%[[N]], %{{.*}}]
+// CHECK: %[[N1:.*]] = arith.addi %[[N]], %c1
+// CHECK: vector.load %{{.*}}[%[[N1]], %{{.*}}]
+// CHECK: %[[N3:.*]] = arith.addi %[[N]], %c3
+// CHECK: vector.load %{{.*}}[%[[N3]], %{{.*}}]
+// CHECK: scf.yield
+// CHECK: %[[S0:.*]] = arith.addf %[[SUMS]]#0, %[[SUMS]]#2
+// CHECK: %[[S1:.*]] = arith.addf %[[S0]], %[[SUMS]]#4
+// CHECK: arith.addf %[[S1]], %[[SUMS]]#6
+// CHECK: %[[T0:.*]] = arith.addf %[[SUMS]]#1, %[[SUMS]]#3
+// CHECK: } else {
+// CHECK: %[[PLAIN:.*]]:8 = scf.for %{{.*}} step %c4 iter_args(%{{.*}} = %[[SKIP0:[^,]*]], %{{.*}} = %[[SKIP1:[^,]*]], %{{.*}} = %[[ZERO:[^,]*]], %{{.*}} = %[[ZERO]],
+func.func @ssd_vector_head_chains(%x: tensor<1x7x2x16xf32>, %dt: tensor<1x7x2xf32>,
+                                  %A: tensor<2xf32>, %B: tensor<1x7x1x8xf32>)
+    -> tensor<1x7x2x16xf32> {
+  %y = ssm.ssd %x, %dt, %A, %B, %B
+      : (tensor<1x7x2x16xf32>, tensor<1x7x2xf32>, tensor<2xf32>, tensor<1x7x1x8xf32>,
+         tensor<1x7x1x8xf32>) -> tensor<1x7x2x16xf32>
+  return %y : tensor<1x7x2x16xf32>
+}
+
+// -----
+
 // Inputs and y with time innermost (mamba_ssm's [B, D, L]) and full tiles
 // of 16 rows: the per-step values are computed lanes outer and steps inner
 // (reads along time with unit stride) into [tile, block] scratch, then
