@@ -134,17 +134,10 @@ struct LowerDecode : OpRewritePattern<RecurrenceOp> {
         op.getSeqIdx() || op.getCuSeqlens())
       return rewriter.notifyMatchFailure(op, "not a decode step");
     RecurrenceKernel kernel(rewriter, op, /*inPlace=*/true);
-    KernelSpec spec = kernel.spec();
-    spec.blockSize = kWarpsPerBlock * kWarpSize;
-    auto gridSize = [&](OpBuilder &b, Location l, ValueRange buffers) -> Value {
-      return kernel.blocksFor(b, l, buffers, kWarpsPerBlock);
-    };
-    auto body = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
-      buildDecode(b, l, op, kernel, args);
-    };
-    spec.gridSize = gridSize;
-    spec.body = body;
-    kernel.launch(rewriter, spec);
+    kernel.launchWarps(rewriter, kWarpsPerBlock,
+                       [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
+                         buildDecode(b, l, op, kernel, args);
+                       });
     return success();
   }
 };

@@ -325,6 +325,19 @@ void RecurrenceKernel::launch(RewriterBase &rewriter, const KernelSpec &spec) {
   replace(rewriter, results);
 }
 
+void RecurrenceKernel::launchWarps(
+    RewriterBase &rewriter, int64_t warpsPerBlock,
+    function_ref<void(OpBuilder &, Location, ArrayRef<Value>)> body) {
+  KernelSpec s = spec();
+  s.blockSize = warpsPerBlock * kWarpSize;
+  auto gridSize = [&](OpBuilder &b, Location l, ValueRange buffers) -> Value {
+    return blocksFor(b, l, buffers, warpsPerBlock);
+  };
+  s.gridSize = gridSize;
+  s.body = body;
+  launch(rewriter, s);
+}
+
 void RecurrenceKernel::replace(RewriterBase &rewriter, ValueRange results) {
   rewriter.replaceOp(op, results);
   if (zeroFill && zeroFill->use_empty()) {

@@ -138,6 +138,10 @@ public:
 
   /// Launches `spec` and replaces the op by the kernel's results.
   void launch(RewriterBase &rewriter, const KernelSpec &spec);
+  /// Launches a kernel of a warp per work item (rowItems), `warpsPerBlock`
+  /// to a block, whose body `body` emits; replaces the op.
+  void launchWarps(RewriterBase &rewriter, int64_t warpsPerBlock,
+                   function_ref<void(OpBuilder &, Location, ArrayRef<Value>)> body);
   /// Replaces the op by `results` (y, then the final state when the op
   /// has one), for an op lowered to several kernels.
   void replace(RewriterBase &rewriter, ValueRange results);

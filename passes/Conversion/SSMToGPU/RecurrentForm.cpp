@@ -570,21 +570,14 @@ struct LowerRecurrent : OpRewritePattern<RecurrenceOp> {
     if (std::optional<std::string> reason = whyNoRecurrentKernel(op))
       return rewriter.notifyMatchFailure(op, *reason);
     RecurrenceKernel kernel(rewriter, op, /*inPlace=*/false);
-    KernelSpec spec = kernel.spec();
-    spec.blockSize = kWarpsPerBlock * kWarpSize;
-    auto gridSize = [&](OpBuilder &b, Location l, ValueRange buffers) -> Value {
-      return kernel.blocksFor(b, l, buffers, kWarpsPerBlock);
-    };
-    auto body = [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
-      RecurrentKernel builder(b, l, op, kernel, args);
-      if (lanesOverTime(op))
-        builder.buildLanesOverTime();
-      else
-        builder.buildLanesOverStates();
-    };
-    spec.gridSize = gridSize;
-    spec.body = body;
-    kernel.launch(rewriter, spec);
+    kernel.launchWarps(rewriter, kWarpsPerBlock,
+                       [&](OpBuilder &b, Location l, ArrayRef<Value> args) {
+                         RecurrentKernel builder(b, l, op, kernel, args);
+                         if (lanesOverTime(op))
+                           builder.buildLanesOverTime();
+                         else
+                           builder.buildLanesOverStates();
+                       });
     return success();
   }
 };

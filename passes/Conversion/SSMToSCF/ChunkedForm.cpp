@@ -251,16 +251,7 @@ void ChunkedForm::setPair(OpBuilder &b, Location l, Value row, Value head,
     SmallVector<Value, 2> sizes{longest};
     if (variesAlong(role))
       sizes.push_back(alongEntries(role) ? stateSize : headDim);
-    SmallVector<Value> dynamic;
-    SmallVector<int64_t> shape;
-    for (Value size : sizes) {
-      std::optional<int64_t> constant = getConstantIntValue(size);
-      shape.push_back(constant ? *constant : ShapedType::kDynamic);
-      if (!constant)
-        dynamic.push_back(size);
-    }
-    scratches.push_back(
-        {role, memref::AllocOp::create(b, l, MemRefType::get(shape, ct), dynamic)});
+    scratches.push_back({role, allocScratch(b, l, sizes, ct)});
   }
 }
 

@@ -17,6 +17,11 @@ namespace mlir::ssm::lowering {
 Value load(OpBuilder &b, Location loc, Value tensor, ValueRange indices,
            Type ct);
 
+/// A scratch buffer of element type `type` and extents `sizes` (index
+/// values; static where they are constants), aligned to a cache line: rows
+/// loaded and stored whole then never straddle two lines.
+Value allocScratch(OpBuilder &b, Location loc, ArrayRef<Value> sizes, Type type);
+
 /// Replaces `op` by the output (and the final state when `op` returns one),
 /// cast to the result types `op` declares where the loops inferred a more
 /// static shape.

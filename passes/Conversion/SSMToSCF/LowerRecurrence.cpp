@@ -69,8 +69,6 @@ struct Config {
 /// per element at P = 16; at P = 4 the broadcasts cost more than they
 /// save).
 constexpr int64_t kMinVectorHead = 8, kMaxVectorHead = 128;
-/// Bytes: one cache line, one AVX-512 vector.
-constexpr int64_t kScratchAlignment = 64;
 /// Steps whose per-step coefficients (step sizes, skip, gate: everything
 /// but the update of the state) the recurrent form computes together, in a
 /// loop of their own ahead of the recurrence over them. Inside the
@@ -182,20 +180,6 @@ private:
   void bindLane(OpBuilder &b, Location l, Scope &scope, Value lane) {
     scope.lane = lane;
     scope.index[kP] = arith::AddIOp::create(b, l, firstRow, lane);
-  }
-  Value alloc(OpBuilder &b, Location l, ArrayRef<Value> sizes) {
-    SmallVector<int64_t> shape;
-    SmallVector<Value> dynamic;
-    for (Value size : sizes) {
-      std::optional<int64_t> constant = getConstantIntValue(size);
-      shape.push_back(constant ? *constant : ShapedType::kDynamic);
-      if (!constant)
-        dynamic.push_back(size);
-    }
-    // Cache-line aligned: the state rows and lane vectors are loaded and
-    // stored whole, and a row straddling two lines costs a second access.
-    return memref::AllocOp::create(b, l, MemRefType::get(shape, ct), dynamic,
-                                   b.getI64IntegerAttr(kScratchAlignment));
   }
   /// The decay at `scope` (exp of the yield with log_decay).
   Value decayAt(OpBuilder &b, Location l, Scope &scope) {
@@ -344,7 +328,7 @@ void Lowering::materializeLevel(OpBuilder &b, Location l, Item &item,
     sizes.push_back(tile);
   SmallVector<Value> buffers;
   for (size_t i = 0; i < values.size(); ++i)
-    buffers.push_back(alloc(b, l, sizes));
+    buffers.push_back(allocScratch(b, l, sizes, ct));
   auto store = [&](OpBuilder &b, Location l, Scope &scope) {
     for (auto [v, buffer] : llvm::zip(values, buffers))
       emitter.store(b, l, v, scope, buffer);
@@ -366,7 +350,7 @@ void Lowering::prepareItem(OpBuilder &b, Location l, Item &item) {
   for (unsigned level : {P, N, P | N})
     materializeLevel(b, l, item, level);
   // The state [N, tile], from the destination or zero.
-  item.h = alloc(b, l, {extents[kN], tile});
+  item.h = allocScratch(b, l, {extents[kN], tile}, ct);
   overState(b, l, item.scope, [&](OpBuilder &b, Location l, Scope &s) {
     Value v = op.getState() ? loadState(b, l, op.getState(), s, item.row)
                             : buildFloat(b, l, ct, 0.0);
@@ -382,25 +366,25 @@ void Lowering::prepareItem(OpBuilder &b, Location l, Item &item) {
   for (unsigned level : {T, T | P})
     for (Value v : emitter.plannedAt(level)) {
       item.stepValues.push_back(v);
-      item.stepBuffers.push_back(level & P ? alloc(b, l, {steps, tile})
-                                           : alloc(b, l, {steps}));
+      item.stepBuffers.push_back(level & P ? allocScratch(b, l, {steps, tile}, ct)
+                                           : allocScratch(b, l, {steps}, ct));
     }
-  item.acc = alloc(b, l, {steps, tile});
+  item.acc = allocScratch(b, l, {steps, tile}, ct);
   if (config.scaledBlocks) {
-    item.scales = alloc(b, l, {steps});
-    item.inverses = alloc(b, l, {steps});
+    item.scales = allocScratch(b, l, {steps}, ct);
+    item.inverses = allocScratch(b, l, {steps}, ct);
   }
   item.laneMajorBuffers.clear();
   if (config.timeMajor) {
     for (Value v : item.stepValues)
-      item.laneMajorBuffers.push_back(emitter.dependences(v) & P ? alloc(b, l, {tile, steps})
+      item.laneMajorBuffers.push_back(emitter.dependences(v) & P ? allocScratch(b, l, {tile, steps}, ct)
                                                                  : Value());
-    item.laneMajorAcc = alloc(b, l, {tile, steps});
+    item.laneMajorAcc = allocScratch(b, l, {tile, steps}, ct);
   }
   SmallVector<Value, 2> gateSizes{steps, tile};
   if (config.timeMajor)
     std::swap(gateSizes[0], gateSizes[1]);
-  item.gates = yield.getRole(YieldOp::kGate) ? alloc(b, l, gateSizes) : Value();
+  item.gates = yield.getRole(YieldOp::kGate) ? allocScratch(b, l, gateSizes, ct) : Value();
 }
 
 Value Lowering::loadState(OpBuilder &b, Location l, Value state, Scope &s,

@@ -104,6 +104,20 @@ std::pair<Value, Value> lowering::sequenceBounds(OpBuilder &b, Location loc,
   return {begin, end};
 }
 
+Value lowering::allocScratch(OpBuilder &b, Location loc, ArrayRef<Value> sizes,
+                            Type type) {
+  SmallVector<int64_t> shape;
+  SmallVector<Value> dynamic;
+  for (Value size : sizes) {
+    std::optional<int64_t> constant = getConstantIntValue(size);
+    shape.push_back(constant ? *constant : ShapedType::kDynamic);
+    if (!constant)
+      dynamic.push_back(size);
+  }
+  return memref::AllocOp::create(b, loc, MemRefType::get(shape, type), dynamic,
+                                 b.getI64IntegerAttr(64));
+}
+
 Value lowering::load(OpBuilder &b, Location loc, Value tensor,
                      ValueRange indices, Type ct) {
   return convertFloat(b, loc, tensor::ExtractOp::create(b, loc, tensor, indices),
