@@ -12,32 +12,32 @@
 // PIPE: func.func(ssm-to-recurrence,ssm-select-algorithm{force=auto},ssm-tile-recurrences,convert-ssm-to-scf)
 // PIPE-CHUNKED: func.func(ssm-to-recurrence,ssm-select-algorithm{force=chunked},ssm-tile-recurrences,convert-ssm-to-scf)
 
-// The two forms tell apart by their state: the recurrence keeps it as
-// [N, P] = 16x8, set by loops of its own, the chunked form as [P, N] = 8x16,
-// zeroed by a linalg.fill. Each op is a loop over its heads, the work items.
+// The two forms tell apart by their products: the chunked form's register
+// tiles accumulate with vector.fma, which the recurrence does not use.
+// Each op is a loop over its heads, the work items.
 // With the default chunk_size (256) the cost model keeps the recurrence;
 // the explicitly chunked op is chunked.
 // AUTO-LABEL: func.func @two
 // AUTO:       scf.forall (%{{.*}}) in (4)
-// AUTO-NOT:   linalg.fill
+// AUTO-NOT:   vector.fma
 // AUTO:       scf.forall (%{{.*}}) in (4)
-// AUTO:       linalg.fill {{.*}} : memref<8x16xf32>
+// AUTO:       vector.fma
 // AUTO:       return
 
 // Forced: both are chunked.
 // CHUNKED-LABEL: func.func @two
 // CHUNKED:       scf.forall (%{{.*}}) in (4)
-// CHUNKED:       linalg.fill {{.*}} : memref<8x16xf32>
+// CHUNKED:       vector.fma
 // CHUNKED:       scf.forall (%{{.*}}) in (4)
-// CHUNKED:       linalg.fill {{.*}} : memref<8x16xf32>
+// CHUNKED:       vector.fma
 // CHUNKED:       return
 
 // Forced recurrent: the explicit `algorithm chunked` is kept.
 // RECURRENT-LABEL: func.func @two
 // RECURRENT:       scf.forall (%{{.*}}) in (4)
-// RECURRENT-NOT:   linalg.fill
+// RECURRENT-NOT:   vector.fma
 // RECURRENT:       scf.forall (%{{.*}}) in (4)
-// RECURRENT:       linalg.fill {{.*}} : memref<8x16xf32>
+// RECURRENT:       vector.fma
 // RECURRENT:       return
 func.func @two(%x: tensor<1x512x4x8xf32>, %dt: tensor<1x512x4xf32>, %A: tensor<4xf32>,
                %B: tensor<1x512x1x16xf32>) -> (tensor<1x512x4x8xf32>, tensor<1x512x4x8xf32>) {

@@ -336,7 +336,11 @@ def SSMSelectAlgorithmPass : Pass<"ssm-select-algorithm"> {
     steps at a time (2026-12-05), with dt_bias, softplus and D: 0.042-0.044
     / 0.062-0.07 at P = 64 (0.052 at L = 4096), 0.067 / 0.13 at P = 16,
     0.107 / 0.15 at P = 8, 0.18 / 0.24 at P = 4; the narrow and scalar
-    constants, which decide the same way, are the older ones. An op whose P or N is
+    constants, which decide the same way, are the older ones. Since the
+    chunked form's products are register tiles (2026-12-06), with chunks of
+    16: 0.035-0.039 / 0.037-0.044 at P = 64, L = 512, and 0.040-0.044 /
+    0.046-0.050 at L = 4096; the chunked constants, which still choose the
+    recurrence there, are the older ones. An op whose P or N is
     dynamic stays recurrent: the model has nothing to weigh.
 
     Before:

@@ -9,15 +9,19 @@
 // K = B, V = δ·x).
 //
 // One loop runs over (row, head) pairs (one pair once ssm-tile-recurrences
-// made each pair a work item of its own); each iteration owns its
-// slice of the output and of the final state and keeps its running state,
-// the chunk's log-decays, and one output row in scratch tensors of the
-// compute type (f32, or f64), so f16/bf16 storage never rounds an
-// accumulator. Coefficients that the region computes (V = δ·x, a gate) are
-// evaluated once per chunk into scratch buffers; those that are plain
-// inputs (K, Q) are read where they are used. Every inner loop runs over a
-// contiguous dimension (n of the keys, queries and state; p of the values
-// and y) so that LLVM vectorizes it.
+// made each pair a work item of its own); each iteration owns its slice of
+// the output and of the final state. Its running state (as [N, P]) and the
+// chunk's keys (as [N, steps]), values and masked scores are scratch
+// buffers of the compute type (f32, or f64), so f16/bf16 storage never
+// rounds an accumulator; queries are read where they are used. The
+// chunk's products (scores Q Kᵀ, outputs Q h0ᵀ and M V, the state update
+// Kᵀ V) are register tiles: a block of 4 rows by a panel of up to 4
+// vectors of the compute type stays in registers across the loop over the
+// shared dimension, each row of the right operand loaded once per block
+// and each element of the left one broadcast; columns past a dynamic or
+// ragged extent are masked.
+// Coefficients that the region computes (V = δ·x, a gate) are evaluated
+// once per chunk into scratch buffers.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,9 +33,9 @@
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/TypeUtilities.h"
 
@@ -66,47 +70,34 @@ Value scratch(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
       b, loc, RankedTensorType::get(shape, element), dynamic);
 }
 
-/// How many dot products or rank-1 updates share one pass over a row: each
-/// element loaded from the shared row then feeds this many FMAs, and the
-/// row being updated is loaded and stored once for this many of them.
-constexpr int64_t kBlock = 4;
+/// Rows of a register tile, and vectors of its panel: 4 x 4 AVX-512
+/// accumulators, the panel's 4 right-hand vectors and a broadcast are 21
+/// of the 32 vector registers.
+constexpr int64_t kTileRows = 4, kPanelVectors = 4;
+/// The vector width the tiles are built for, in bits (AVX-512).
+constexpr int64_t kVectorBits = 512;
 
+using BlockFn = function_ref<SmallVector<Value>(OpBuilder &, Location, Value,
+                                                int64_t, ValueRange)>;
 
-using BlockFn =
-    function_ref<Value(OpBuilder &, Location, Value, int64_t, Value)>;
-
-/// Threads `init` through `body(first, width, value)` over [0, count): in
-/// blocks of kBlock consecutive indices, then one index at a time for the
+/// Threads `init` through `body(first, rows, values)` over [0, count): in
+/// blocks of kTileRows consecutive rows, then one row at a time for the
 /// remainder.
-Value blocked(OpBuilder &b, Location loc, Value count, Value init,
-              BlockFn body) {
-  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+SmallVector<Value> overRowBlocks(OpBuilder &b, Location loc, Value count,
+                                 ValueRange init, BlockFn body) {
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-  Value width = arith::ConstantIndexOp::create(b, loc, kBlock);
-  Value full = arith::SubIOp::create(
-      b, loc, count, arith::RemUIOp::create(b, loc, count, width));
-  Value value = loop(b, loc, c0, full, width, init,
-                     [&](OpBuilder &nb, Location nl, Value first,
-                         ValueRange it) -> SmallVector<Value> {
-                       return {body(nb, nl, first, kBlock, it[0])};
-                     })
-                    .getResult(0);
-  return loop(b, loc, full, count, c1, value,
-              [&](OpBuilder &nb, Location nl, Value index,
-                  ValueRange it) -> SmallVector<Value> {
-                return {body(nb, nl, index, 1, it[0])};
-              })
-      .getResult(0);
-}
-
-/// `first`, `first + 1`, ..., `first + width - 1`.
-SmallVector<Value> consecutive(OpBuilder &b, Location loc, Value first,
-                               int64_t width) {
-  SmallVector<Value> indices{first};
-  for (int64_t k = 1; k < width; ++k)
-    indices.push_back(arith::AddIOp::create(
-        b, loc, first, arith::ConstantIndexOp::create(b, loc, k)));
-  return indices;
+  Value rows = arith::ConstantIndexOp::create(b, loc, kTileRows);
+  Value full = arith::SubIOp::create(b, loc, count,
+                                     arith::RemUIOp::create(b, loc, count, rows));
+  auto blocks = loop(b, loc, arith::ConstantIndexOp::create(b, loc, 0), full, rows,
+                     init, [&](OpBuilder &b, Location l, Value first, ValueRange it) {
+                       return body(b, l, first, kTileRows, it);
+                     });
+  auto rest = loop(b, loc, full, count, c1, blocks.getResults(),
+                   [&](OpBuilder &b, Location l, Value first, ValueRange it) {
+                     return body(b, l, first, 1, it);
+                   });
+  return SmallVector<Value>(rest.getResults());
 }
 
 /// The per-step vectors of one chunk, scratch of one (row, head) pair:
@@ -132,8 +123,8 @@ public:
     c1 = arith::ConstantIndexOp::create(b, loc, 1);
     headDim = extents[RecurrenceOp::kP];
     stateSize = extents[RecurrenceOp::kN];
-    headDimF = getAsOpFoldResult(headDim);
-    stateSizeF = getAsOpFoldResult(stateSize);
+    width = std::max<int64_t>(1, kVectorBits / ct.getIntOrFloatBitWidth());
+    vectorType = VectorType::get({width}, ct);
     // Where the form consumes each coefficient: the decay per step, the
     // values, skip and gate per (step, row), keys and queries per (step,
     // entry).
@@ -151,27 +142,22 @@ public:
   ArrayRef<Value> allExtents() const { return extents; }
 
   /// Sets the (row, head) pair the following calls build for and allocates
-  /// its per-chunk scratch for the computed coefficients (`longest` steps).
+  /// its scratch: the computed coefficients' and the chunk's buffers hold
+  /// `longest` steps.
   void setPair(OpBuilder &b, Location l, Value row, Value head, Value longest);
 
-  /// The pair's starting state as [P, N] scratch: the state destination's
-  /// or zeros.
-  Value startState(OpBuilder &b, Location l) const;
+  /// Fills the pair's state from the state destination, or with zeros.
+  void startState(OpBuilder &b, Location l);
   /// Fills `v` and the coefficient scratch for the chunk of `count` steps
   /// from `start`.
   ChunkVectors prepare(OpBuilder &b, Location l, Value start, Value count,
                        ChunkVectors v);
-  /// Writes the chunk's outputs into `y`, using `row` as the accumulator of
-  /// one step; returns {y, row}.
-  std::pair<Value, Value> outputs(OpBuilder &b, Location l, Value start,
-                                  Value count, const ChunkVectors &v, Value h,
-                                  Value y, Value row);
-  /// The state after the chunk, from the state `h` before it; fills
-  /// `v.weights`.
-  Value passState(OpBuilder &b, Location l, Value start, Value count,
-                  ChunkVectors &v, Value h);
-  /// Stores the state `h` into the pair's rows of `dest`.
-  Value storeState(OpBuilder &b, Location l, Value h, Value dest) const;
+  /// Writes the chunk's outputs into `y` (from the state before the
+  /// chunk), then passes the state on; fills `v.weights`. Returns y.
+  Value step(OpBuilder &b, Location l, Value start, Value count, ChunkVectors &v,
+             Value y);
+  /// Stores the pair's state into its rows of `dest`.
+  Value storeState(OpBuilder &b, Location l, Value dest) const;
 
 private:
   using StateElementFn = function_ref<Value(OpBuilder &, Location,
@@ -186,12 +172,6 @@ private:
   /// from its input.
   Value read(OpBuilder &b, Location l, Role role, Value start, Value i,
              Value index);
-  /// Σ_n lhs(n)·rhs(k, n) for k < width in one pass over n, reassociable so
-  /// that it vectorizes.
-  SmallVector<Value>
-  dots(OpBuilder &b, Location l, int64_t width,
-       function_ref<Value(OpBuilder &, Location, Value)> lhs,
-       function_ref<Value(OpBuilder &, Location, int64_t, Value)> rhs) const;
   /// `weight`, or zero when a sequence starts between steps j and i of the
   /// chunk.
   Value sameSegment(OpBuilder &b, Location l, const ChunkVectors &v,
@@ -211,6 +191,58 @@ private:
     return emitter.dependences(yield.getRole(role)) & CoefficientEmitter::bit(dim);
   }
 
+  // Register tiles.
+  /// The columns [0, extent) of a product's result, in panels of `vectors`
+  /// vectors; `inBounds` when every vector of every panel is whole.
+  struct Columns {
+    Value extent;
+    int64_t vectors;
+    bool inBounds;
+  };
+  /// `bound`: a static bound of a dynamic extent (the chunk length for the
+  /// steps of a chunk), which then decides the panel's width.
+  Columns columnsOf(Value extent, std::optional<int64_t> bound = std::nullopt) const;
+  /// Which lanes of a vector from column `col` lie below the extent.
+  Value laneMask(OpBuilder &b, Location l, Value col, const Columns &cols) const;
+  /// A vector of row `row` of `buffer` from column `col` (lanes past the
+  /// columns' extent masked: read as zero, not written).
+  Value loadVector(OpBuilder &b, Location l, Value buffer, Value row, Value col,
+                   const Columns &cols) const;
+  void storeVector(OpBuilder &b, Location l, Value value, Value buffer, Value row,
+                   Value col, const Columns &cols) const;
+  /// For each panel of `cols` below `end`: `body(col, values)`, threading
+  /// `init`.
+  SmallVector<Value> overPanels(OpBuilder &b, Location l, const Columns &cols,
+                                Value end, ValueRange init, BodyFn body) const;
+  /// The tile of `rows` rows by the panel at `col`: `acc` (rows x vectors,
+  /// row-major) plus Σ_k a(r, k) · right[k, col + v · width] for k in
+  /// [kBegin, kEnd).
+  SmallVector<Value>
+  accumulate(OpBuilder &b, Location l, int64_t rows, Value col, const Columns &cols,
+             Value right, Value kBegin, Value kEnd,
+             function_ref<Value(OpBuilder &, Location, int64_t, Value)> a,
+             ValueRange acc) const;
+  /// Stores `tile` (rows x cols.vectors) into rows [row, row + rows) of
+  /// `buffer` at the panel `col`.
+  void storeTile(OpBuilder &b, Location l, ArrayRef<Value> tile, int64_t rows,
+                 Value buffer, Value row, Value col, const Columns &cols) const;
+  /// Copies the chunk's keys to [N, Q], and its values to [Q, P] unless
+  /// the region's scratch holds them so.
+  void stage(OpBuilder &b, Location l, Value start, Value count);
+  /// The masked scores m_ij = exp(s_i − s_j) q_i·k_j (j ≤ i in i's
+  /// sequence; else 0) into `scores`.
+  void scoreChunk(OpBuilder &b, Location l, Value start, Value count,
+                  const ChunkVectors &v);
+  /// The chunk's outputs, from the state before it, into `y`; returns y.
+  Value writeOutputs(OpBuilder &b, Location l, Value start, Value count,
+                     const ChunkVectors &v, Value y);
+  /// The state after the chunk; fills `v.weights` (and weights the values
+  /// in place).
+  void passState(OpBuilder &b, Location l, Value count, ChunkVectors &v);
+  /// rows x cols.vectors zero vectors.
+  SmallVector<Value> zeroTile(OpBuilder &b, Location l, int64_t rows,
+                              const Columns &cols) const;
+
   // Op accessors are not const; reading them changes nothing.
   mutable RecurrenceOp op;
   Type ct;
@@ -221,12 +253,20 @@ private:
   Type yElement;
   bool hasSkip;
   Value c0, c1, headDim, stateSize;
-  OpFoldResult headDimF, stateSizeF;
+  /// Lanes of a vector of the compute type.
+  int64_t width;
+  VectorType vectorType;
   // The current (row, head) pair: its scope (b, g, r bound), the state's
   // row, and the scratch [longest, P or N] of each computed coefficient.
   CoefficientEmitter::Scope item;
   Value stateRow;
   SmallVector<std::pair<Role, Value>> scratches;
+  /// The pair's buffers: the state hᵀ [N, P]; the chunk's keys [N, Q],
+  /// values [Q, P] (the region's scratch of them when it computes them
+  /// along p: `copyValues` false), masked scores [Q, Q]; a tile of outputs
+  /// [kTileRows, P]. Queries are read where they are used.
+  Value state, keys, values, scores, outputs;
+  bool copyValues;
 };
 
 void ChunkedForm::setPair(OpBuilder &b, Location l, Value row, Value head,
@@ -253,6 +293,16 @@ void ChunkedForm::setPair(OpBuilder &b, Location l, Value row, Value head,
       sizes.push_back(alongEntries(role) ? stateSize : headDim);
     scratches.push_back({role, allocScratch(b, l, sizes, ct)});
   }
+  state = allocScratch(b, l, {stateSize, headDim}, ct);
+  keys = allocScratch(b, l, {stateSize, longest}, ct);
+  const auto *computed = llvm::find_if(scratches, [&](auto &entry) {
+    return entry.first == YieldOp::kValue && variesAlong(YieldOp::kValue);
+  });
+  copyValues = computed == scratches.end();
+  values = copyValues ? allocScratch(b, l, {longest, headDim}, ct) : computed->second;
+  scores = allocScratch(b, l, {longest, longest}, ct);
+  outputs = allocScratch(
+      b, l, {arith::ConstantIndexOp::create(b, l, kTileRows).getResult(), headDim}, ct);
 }
 
 Value ChunkedForm::read(OpBuilder &b, Location l, Role role, Value start,
@@ -264,24 +314,6 @@ Value ChunkedForm::read(OpBuilder &b, Location l, Role role, Value start,
   at.index[dim] = index;
   at.lane = index;
   return emitter.emit(b, l, yield.getRole(role), at);
-}
-
-SmallVector<Value> ChunkedForm::dots(
-    OpBuilder &b, Location l, int64_t width,
-    function_ref<Value(OpBuilder &, Location, Value)> lhs,
-    function_ref<Value(OpBuilder &, Location, int64_t, Value)> rhs) const {
-  SmallVector<Value> init(width, buildFloat(b, l, ct, 0.0));
-  auto sums = loop(b, l, c0, stateSize, c1, init,
-                   [&](OpBuilder &b, Location l, Value n,
-                       ValueRange acc) -> SmallVector<Value> {
-                     Value shared = lhs(b, l, n);
-                     SmallVector<Value> next;
-                     for (int64_t k = 0; k < width; ++k)
-                       next.push_back(buildReductionFMA(b, l, acc[k], shared,
-                                                        rhs(b, l, k, n)));
-                     return next;
-                   });
-  return SmallVector<Value>(sums.getResults());
 }
 
 Value ChunkedForm::sameSegment(OpBuilder &b, Location l, const ChunkVectors &v,
@@ -326,22 +358,20 @@ Value ChunkedForm::overState(OpBuilder &b, Location l, Value init,
       .getResult(0);
 }
 
-Value ChunkedForm::startState(OpBuilder &b, Location l) const {
-  Value state = scratch(b, l, {headDimF, stateSizeF}, ct);
-  if (!op.getState())
-    return linalg::FillOp::create(b, l, ValueRange{buildFloat(b, l, ct, 0.0)},
-                                  ValueRange{state})
-        .getResult(0);
-  OpOperand &dest = op.getStateMutable()[0];
-  return overState(b, l, state,
-                   [&](OpBuilder &b, Location l, CoefficientEmitter::Scope &at,
-                       Value s) -> Value {
-                     Value v = load(b, l, dest.get(),
-                                    emitter.indicesOf(b, l, dest, at, stateRow), ct);
-                     return tensor::InsertOp::create(
-                         b, l, v, s,
-                         ValueRange{at.index[RecurrenceOp::kP], at.index[RecurrenceOp::kN]});
-                   });
+void ChunkedForm::startState(OpBuilder &b, Location l) {
+  OpOperand *dest = op.getState() ? &op.getStateMutable()[0] : nullptr;
+  auto entries = scf::ForOp::create(b, l, c0, stateSize, c1);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(entries.getBody());
+  auto rows = scf::ForOp::create(b, l, c0, headDim, c1);
+  b.setInsertionPointToStart(rows.getBody());
+  CoefficientEmitter::Scope at(&item);
+  at.index[RecurrenceOp::kN] = entries.getInductionVar();
+  at.index[RecurrenceOp::kP] = rows.getInductionVar();
+  Value v = dest ? load(b, l, dest->get(), emitter.indicesOf(b, l, *dest, at, stateRow), ct)
+                 : buildFloat(b, l, ct, 0.0);
+  memref::StoreOp::create(b, l, v, state,
+                          ValueRange{at.index[RecurrenceOp::kN], at.index[RecurrenceOp::kP]});
 }
 
 ChunkVectors ChunkedForm::prepare(OpBuilder &b, Location l, Value start,
@@ -407,172 +437,309 @@ ChunkVectors ChunkedForm::prepare(OpBuilder &b, Location l, Value start,
   return v;
 }
 
-std::pair<Value, Value> ChunkedForm::outputs(OpBuilder &b, Location l,
-                                             Value start, Value count,
-                                             const ChunkVectors &v, Value h,
-                                             Value y, Value row) {
-  OpOperand &yInit = op.getYInitMutable();
-  Value gate = yield.getRole(YieldOp::kGate);
-  auto steps = loop(
-      b, l, c0, count, c1, ValueRange{y, row},
-      [&](OpBuilder &b, Location l, Value i,
-          ValueRange s) -> SmallVector<Value> {
-        Value si = tensor::ExtractOp::create(b, l, v.logDecay, i);
-        Value decay0 = fromStart(b, l, v, i);
-        auto query = [&](OpBuilder &b, Location l, Value n) {
-          return read(b, l, YieldOp::kQuery, start, i, n);
-        };
-        // exp(s_i)·q_i·h0 and the skip term, for rows p0 .. p0 + width - 1
-        // at once.
-        Value acc = blocked(
-            b, l, headDim, s[1],
-            [&](OpBuilder &b, Location l, Value p0, int64_t width,
-                Value r) -> Value {
-              SmallVector<Value> ps = consecutive(b, l, p0, width);
-              SmallVector<Value> sums =
-                  dots(b, l, width, query,
-                       [&](OpBuilder &b, Location l, int64_t k, Value n) {
-                         return tensor::ExtractOp::create(
-                                    b, l, h, ValueRange{ps[k], n})
-                             .getResult();
-                       });
-              for (int64_t k = 0; k < width; ++k) {
-                Value v = arith::MulFOp::create(b, l, decay0, sums[k]);
-                if (hasSkip)
-                  v = arith::AddFOp::create(
-                      b, l, v, read(b, l, YieldOp::kSkip, start, i, ps[k]));
-                r = tensor::InsertOp::create(b, l, v, r, ValueRange{ps[k]});
-              }
-              return r;
-            });
-        // Σ_{j ≤ i} exp(s_i − s_j)·(q_i·k_j)·v_j, for steps j0 .. j0 +
-        // width - 1 at once.
-        acc = blocked(
-            b, l, arith::AddIOp::create(b, l, i, c1), acc,
-            [&](OpBuilder &b, Location l, Value j0, int64_t width,
-                Value r) -> Value {
-              SmallVector<Value> js = consecutive(b, l, j0, width);
-              SmallVector<Value> qks =
-                  dots(b, l, width, query,
-                       [&](OpBuilder &b, Location l, int64_t k, Value n) {
-                         return read(b, l, YieldOp::kKey, start, js[k], n);
-                       });
-              SmallVector<Value> ws;
-              for (int64_t k = 0; k < width; ++k) {
-                Value sj = tensor::ExtractOp::create(b, l, v.logDecay, js[k]);
-                Value w = math::ExpOp::create(
-                    b, l, arith::SubFOp::create(b, l, si, sj));
-                w = arith::MulFOp::create(b, l, w, qks[k]);
-                ws.push_back(sameSegment(b, l, v, w, i, js[k]));
-              }
-              return loop(b, l, c0, headDim, c1, r,
-                          [&](OpBuilder &b, Location l, Value p,
-                              ValueRange a) -> SmallVector<Value> {
-                            Value sum = tensor::ExtractOp::create(
-                                b, l, a[0], ValueRange{p});
-                            for (int64_t k = 0; k < width; ++k)
-                              sum = buildFMA(b, l, sum, ws[k],
-                                             read(b, l, YieldOp::kValue, start, js[k], p));
-                            return {tensor::InsertOp::create(b, l, sum, a[0],
-                                                             ValueRange{p})};
-                          })
-                  .getResult(0);
-            });
-        // Gate and store.
-        Value yNext =
-            loop(b, l, c0, headDim, c1, s[0],
-                 [&](OpBuilder &b, Location l, Value p,
-                     ValueRange r) -> SmallVector<Value> {
-                   Value out =
-                       tensor::ExtractOp::create(b, l, acc, ValueRange{p});
-                   if (gate)
-                     out = arith::MulFOp::create(
-                         b, l, out, read(b, l, YieldOp::kGate, start, i, p));
-                   CoefficientEmitter::Scope at(&item);
-                   at.index[RecurrenceOp::kT] = arith::AddIOp::create(b, l, start, i);
-                   at.index[RecurrenceOp::kP] = p;
-                   return {tensor::InsertOp::create(
-                       b, l, convertFloat(b, l, out, yElement), r[0],
-                       emitter.indicesOf(b, l, yInit, at))};
-                 })
-                .getResult(0);
-        return {yNext, acc};
-      });
-  return {steps.getResult(0), steps.getResult(1)};
+ChunkedForm::Columns ChunkedForm::columnsOf(Value extent,
+                                            std::optional<int64_t> bound) const {
+  std::optional<int64_t> known = getConstantIntValue(extent);
+  std::optional<int64_t> most = known ? known : bound;
+  int64_t vectors =
+      most ? std::clamp<int64_t>(llvm::divideCeil(*most, width), 1, kPanelVectors)
+           : kPanelVectors;
+  return {extent, vectors, known && *known % (vectors * width) == 0};
 }
 
-Value ChunkedForm::passState(OpBuilder &b, Location l, Value start, Value count,
-                             ChunkVectors &v, Value h) {
+Value ChunkedForm::laneMask(OpBuilder &b, Location l, Value col,
+                            const Columns &cols) const {
+  // Lane k is col + k < extent: a compare of the lane numbers with what is
+  // left (vector.create_mask of a constant would fold to a constant_mask,
+  // which the conversion to LLVM does not take).
+  auto lanesType = VectorType::get({width}, b.getI64Type());
+  SmallVector<int64_t> numbers(width);
+  for (int64_t k = 0; k < width; ++k)
+    numbers[k] = k;
+  Value left = arith::IndexCastOp::create(b, l, b.getI64Type(),
+                                          arith::SubIOp::create(b, l, cols.extent, col));
+  return arith::CmpIOp::create(
+      b, l, arith::CmpIPredicate::slt,
+      arith::ConstantOp::create(b, l, lanesType,
+                                DenseElementsAttr::get(lanesType, ArrayRef<int64_t>(numbers))),
+      vector::BroadcastOp::create(b, l, lanesType, left));
+}
+
+Value ChunkedForm::loadVector(OpBuilder &b, Location l, Value buffer, Value row,
+                              Value col, const Columns &cols) const {
+  if (cols.inBounds)
+    return vector::LoadOp::create(b, l, vectorType, buffer, ValueRange{row, col});
+  Value mask = laneMask(b, l, col, cols);
+  Value zero = arith::ConstantOp::create(
+      b, l, vectorType, DenseElementsAttr::get(vectorType, b.getFloatAttr(ct, 0.0)));
+  return vector::MaskedLoadOp::create(b, l, vectorType, buffer, ValueRange{row, col},
+                                      mask, zero);
+}
+
+void ChunkedForm::storeVector(OpBuilder &b, Location l, Value value, Value buffer,
+                              Value row, Value col, const Columns &cols) const {
+  if (cols.inBounds) {
+    vector::StoreOp::create(b, l, value, buffer, ValueRange{row, col});
+    return;
+  }
+  Value mask = laneMask(b, l, col, cols);
+  vector::MaskedStoreOp::create(b, l, buffer, ValueRange{row, col}, mask, value);
+}
+
+SmallVector<Value> ChunkedForm::overPanels(OpBuilder &b, Location l,
+                                           const Columns &cols, Value end,
+                                           ValueRange init, BodyFn body) const {
+  Value panel = arith::ConstantIndexOp::create(b, l, cols.vectors * width);
+  return SmallVector<Value>(loop(b, l, c0, end, panel, init, body).getResults());
+}
+
+SmallVector<Value> ChunkedForm::zeroTile(OpBuilder &b, Location l, int64_t rows,
+                                         const Columns &cols) const {
+  Value zero = arith::ConstantOp::create(
+      b, l, vectorType, DenseElementsAttr::get(vectorType, b.getFloatAttr(ct, 0.0)));
+  return SmallVector<Value>(rows * cols.vectors, zero);
+}
+
+SmallVector<Value> ChunkedForm::accumulate(
+    OpBuilder &b, Location l, int64_t rows, Value col, const Columns &cols,
+    Value right, Value kBegin, Value kEnd,
+    function_ref<Value(OpBuilder &, Location, int64_t, Value)> a,
+    ValueRange acc) const {
+  int64_t vectors = cols.vectors;
+  auto k = loop(b, l, kBegin, kEnd, c1, acc,
+                [&](OpBuilder &b, Location l, Value k, ValueRange acc) {
+                  SmallVector<Value> rhs;
+                  for (int64_t v = 0; v < vectors; ++v)
+                    rhs.push_back(loadVector(
+                        b, l, right, k,
+                        arith::AddIOp::create(
+                            b, l, col, arith::ConstantIndexOp::create(b, l, v * width)),
+                        cols));
+                  SmallVector<Value> next(acc);
+                  for (int64_t r = 0; r < rows; ++r) {
+                    Value lhs = vector::BroadcastOp::create(b, l, vectorType, a(b, l, r, k));
+                    for (int64_t v = 0; v < vectors; ++v)
+                      next[r * vectors + v] =
+                          vector::FMAOp::create(b, l, lhs, rhs[v], next[r * vectors + v]);
+                  }
+                  return next;
+                });
+  return SmallVector<Value>(k.getResults());
+}
+
+/// `base + r` (`base` itself for r = 0).
+Value offset(OpBuilder &b, Location l, Value base, int64_t r) {
+  if (!r)
+    return base;
+  return arith::AddIOp::create(b, l, base, arith::ConstantIndexOp::create(b, l, r));
+}
+
+/// A tile's left operand read from `buffer`: element (first + r, k).
+auto rowsOf(Value buffer, Value first) {
+  return [buffer, first](OpBuilder &b, Location l, int64_t r, Value k) -> Value {
+    return memref::LoadOp::create(b, l, buffer, ValueRange{offset(b, l, first, r), k});
+  };
+}
+
+/// A loop over [0, end) with no results whose body is `body(iv)`.
+void forEach(OpBuilder &b, Location l, Value end,
+             function_ref<void(OpBuilder &, Location, Value)> body) {
+  scf::ForOp::create(b, l, arith::ConstantIndexOp::create(b, l, 0), end,
+                     arith::ConstantIndexOp::create(b, l, 1), ValueRange{},
+                     [&](OpBuilder &b, Location l, Value i, ValueRange) {
+                       body(b, l, i);
+                       scf::YieldOp::create(b, l);
+                     });
+}
+
+void ChunkedForm::storeTile(OpBuilder &b, Location l, ArrayRef<Value> tile,
+                            int64_t rows, Value buffer, Value row, Value col,
+                            const Columns &cols) const {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t v = 0; v < cols.vectors; ++v)
+      storeVector(b, l, tile[r * cols.vectors + v], buffer, offset(b, l, row, r),
+                  offset(b, l, col, v * width), cols);
+}
+
+void ChunkedForm::stage(OpBuilder &b, Location l, Value start, Value count) {
+  forEach(b, l, stateSize, [&](OpBuilder &b, Location l, Value n) {
+    forEach(b, l, count, [&](OpBuilder &b, Location l, Value j) {
+      memref::StoreOp::create(b, l, read(b, l, YieldOp::kKey, start, j, n), keys,
+                              ValueRange{n, j});
+    });
+  });
+  if (!copyValues)
+    return;
+  forEach(b, l, count, [&](OpBuilder &b, Location l, Value j) {
+    forEach(b, l, headDim, [&](OpBuilder &b, Location l, Value p) {
+      memref::StoreOp::create(b, l, read(b, l, YieldOp::kValue, start, j, p), values,
+                              ValueRange{j, p});
+    });
+  });
+}
+
+void ChunkedForm::scoreChunk(OpBuilder &b, Location l, Value start, Value count,
+                             const ChunkVectors &v) {
+  // q_i·k_j for j below the end of i's block of rows.
+  Columns steps = columnsOf(count, op.getChunkLength());
+  overRowBlocks(b, l, count, {}, [&](OpBuilder &b, Location l, Value i0, int64_t rows,
+                                     ValueRange) {
+    Value end = arith::MinUIOp::create(b, l, offset(b, l, i0, rows), count);
+    overPanels(b, l, steps, end, {}, [&](OpBuilder &b, Location l, Value col, ValueRange) {
+      SmallVector<Value> tile = accumulate(
+          b, l, rows, col, steps, keys, c0, stateSize,
+          [&](OpBuilder &b, Location l, int64_t r, Value n) {
+            return read(b, l, YieldOp::kQuery, start, offset(b, l, i0, r), n);
+          },
+          zeroTile(b, l, rows, steps));
+      storeTile(b, l, tile, rows, scores, i0, col, steps);
+      return SmallVector<Value>{};
+    });
+    return SmallVector<Value>{};
+  });
+  // exp(s_i − s_j)·q_i·k_j for j ≤ i in i's sequence, else 0.
+  forEach(b, l, count, [&](OpBuilder &b, Location l, Value i) {
+    Value si = tensor::ExtractOp::create(b, l, v.logDecay, i);
+    forEach(b, l, count, [&](OpBuilder &b, Location l, Value j) {
+      Value sj = tensor::ExtractOp::create(b, l, v.logDecay, j);
+      Value w = arith::MulFOp::create(
+          b, l, math::ExpOp::create(b, l, arith::SubFOp::create(b, l, si, sj)),
+          memref::LoadOp::create(b, l, scores, ValueRange{i, j}));
+      w = sameSegment(b, l, v, w, i, j);
+      Value causal = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule, j, i);
+      memref::StoreOp::create(
+          b, l, arith::SelectOp::create(b, l, causal, w, buildFloat(b, l, ct, 0.0)),
+          scores, ValueRange{i, j});
+    });
+  });
+}
+
+Value ChunkedForm::writeOutputs(OpBuilder &b, Location l, Value start, Value count,
+                                const ChunkVectors &v, Value y) {
+  OpOperand &yInit = op.getYInitMutable();
+  Value gate = yield.getRole(YieldOp::kGate);
+  Columns cols = columnsOf(headDim);
+  return overRowBlocks(b, l, count, {y}, [&](OpBuilder &b, Location l, Value i0,
+                                            int64_t rows, ValueRange ys) {
+    // exp(s_i)·q_i·h0 + Σ_{j ≤ i} m_ij v_j into the rows of `outputs`.
+    Value end = arith::MinUIOp::create(b, l, offset(b, l, i0, rows), count);
+    overPanels(b, l, cols, headDim, {}, [&](OpBuilder &b, Location l, Value col,
+                                            ValueRange) {
+      SmallVector<Value> tile = accumulate(
+          b, l, rows, col, cols, state, c0, stateSize,
+          [&](OpBuilder &b, Location l, int64_t r, Value n) {
+            return read(b, l, YieldOp::kQuery, start, offset(b, l, i0, r), n);
+          },
+          zeroTile(b, l, rows, cols));
+      for (int64_t r = 0; r < rows; ++r) {
+        Value decay = vector::BroadcastOp::create(b, l, vectorType,
+                                                  fromStart(b, l, v, offset(b, l, i0, r)));
+        for (int64_t k = 0; k < cols.vectors; ++k)
+          tile[r * cols.vectors + k] =
+              arith::MulFOp::create(b, l, decay, tile[r * cols.vectors + k]);
+      }
+      tile = accumulate(b, l, rows, col, cols, values, c0, end, rowsOf(scores, i0), tile);
+      storeTile(b, l, tile, rows, outputs, c0, col, cols);
+      return SmallVector<Value>{};
+    });
+    // The skip, the gate, and y.
+    Value out = ys[0];
+    for (int64_t r = 0; r < rows; ++r) {
+      Value i = offset(b, l, i0, r);
+      Value rowIndex = arith::ConstantIndexOp::create(b, l, r);
+      out = loop(b, l, c0, headDim, c1, out,
+                 [&](OpBuilder &b, Location l, Value p, ValueRange o) -> SmallVector<Value> {
+                   Value sum = memref::LoadOp::create(b, l, outputs, ValueRange{rowIndex, p});
+                   if (hasSkip)
+                     sum = arith::AddFOp::create(b, l, sum,
+                                                 read(b, l, YieldOp::kSkip, start, i, p));
+                   if (gate)
+                     sum = arith::MulFOp::create(b, l, sum,
+                                                 read(b, l, YieldOp::kGate, start, i, p));
+                   CoefficientEmitter::Scope pt(&item);
+                   pt.index[RecurrenceOp::kT] = arith::AddIOp::create(b, l, start, i);
+                   pt.index[RecurrenceOp::kP] = p;
+                   return {tensor::InsertOp::create(b, l, convertFloat(b, l, sum, yElement),
+                                                    o[0], emitter.indicesOf(b, l, yInit, pt))};
+                 })
+                .getResult(0);
+    }
+    return SmallVector<Value>{out};
+  })[0];
+}
+
+void ChunkedForm::passState(OpBuilder &b, Location l, Value count, ChunkVectors &v) {
+  // exp(s_last)·h0 + Σ_j w_j k_j v_j, w_j = exp(s_last − s_j) in the last
+  // step's sequence, else 0.
   Value last = arith::SubIOp::create(b, l, count, c1);
   Value sLast = tensor::ExtractOp::create(b, l, v.logDecay, last);
-  Value decayEnd = fromStart(b, l, v, last);
+  Value decayEnd = vector::BroadcastOp::create(b, l, vectorType, fromStart(b, l, v, last));
   v.weights = loop(b, l, c0, count, c1, v.weights,
                    [&](OpBuilder &b, Location l, Value j,
                        ValueRange s) -> SmallVector<Value> {
                      Value w = math::ExpOp::create(
                          b, l,
                          arith::SubFOp::create(
-                             b, l, sLast,
-                             tensor::ExtractOp::create(b, l, v.logDecay, j)));
+                             b, l, sLast, tensor::ExtractOp::create(b, l, v.logDecay, j)));
                      w = sameSegment(b, l, v, w, last, j);
-                     return {tensor::InsertOp::create(b, l, w, s[0],
-                                                      ValueRange{j})};
+                     return {tensor::InsertOp::create(b, l, w, s[0], ValueRange{j})};
                    })
                   .getResult(0);
-  return loop(
-             b, l, c0, headDim, c1, h,
-             [&](OpBuilder &b, Location l, Value p,
-                 ValueRange s) -> SmallVector<Value> {
-               Value decayed =
-                   loop(b, l, c0, stateSize, c1, s,
-                        [&](OpBuilder &b, Location l, Value n,
-                            ValueRange r) -> SmallVector<Value> {
-                          Value e = arith::MulFOp::create(
-                              b, l, decayEnd,
-                              tensor::ExtractOp::create(b, l, r[0],
-                                                        ValueRange{p, n}));
-                          return {tensor::InsertOp::create(b, l, e, r[0],
-                                                           ValueRange{p, n})};
-                        })
-                       .getResult(0);
-               // Rank-1 updates by steps j0 .. j0 + width - 1 at once.
-               return {blocked(
-                   b, l, count, decayed,
-                   [&](OpBuilder &b, Location l, Value j0, int64_t width,
-                       Value r) -> Value {
-                     SmallVector<Value> js = consecutive(b, l, j0, width);
-                     SmallVector<Value> coefs;
-                     for (Value j : js)
-                       coefs.push_back(arith::MulFOp::create(
-                           b, l, tensor::ExtractOp::create(b, l, v.weights, j),
-                           read(b, l, YieldOp::kValue, start, j, p)));
-                     return loop(b, l, c0, stateSize, c1, r,
-                                 [&](OpBuilder &b, Location l, Value n,
-                                     ValueRange a) -> SmallVector<Value> {
-                                   Value e = tensor::ExtractOp::create(
-                                       b, l, a[0], ValueRange{p, n});
-                                   for (int64_t k = 0; k < width; ++k)
-                                     e = buildFMA(b, l, e, coefs[k],
-                                                  read(b, l, YieldOp::kKey, start, js[k], n));
-                                   return {tensor::InsertOp::create(
-                                       b, l, e, a[0], ValueRange{p, n})};
-                                 })
-                         .getResult(0);
-                   })};
-             })
-      .getResult(0);
+  // The values weighted in place (the outputs have read them): a vector
+  // multiply per row instead of a scalar one per element of the tiles'
+  // left operand.
+  Columns cols = columnsOf(headDim);
+  forEach(b, l, count, [&](OpBuilder &b, Location l, Value j) {
+    Value w = vector::BroadcastOp::create(b, l, vectorType,
+                                          tensor::ExtractOp::create(b, l, v.weights, j));
+    overPanels(b, l, cols, headDim, {}, [&](OpBuilder &b, Location l, Value col,
+                                            ValueRange) {
+      for (int64_t k = 0; k < cols.vectors; ++k) {
+        Value at = offset(b, l, col, k * width);
+        storeVector(b, l,
+                    arith::MulFOp::create(b, l, w, loadVector(b, l, values, j, at, cols)),
+                    values, j, at, cols);
+      }
+      return SmallVector<Value>{};
+    });
+  });
+  overRowBlocks(b, l, stateSize, {}, [&](OpBuilder &b, Location l, Value n0,
+                                         int64_t rows, ValueRange) {
+    overPanels(b, l, cols, headDim, {}, [&](OpBuilder &b, Location l, Value col,
+                                            ValueRange) {
+      SmallVector<Value> tile;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t k = 0; k < cols.vectors; ++k)
+          tile.push_back(arith::MulFOp::create(
+              b, l, decayEnd,
+              loadVector(b, l, state, offset(b, l, n0, r), offset(b, l, col, k * width),
+                         cols)));
+      tile = accumulate(b, l, rows, col, cols, values, c0, count, rowsOf(keys, n0), tile);
+      storeTile(b, l, tile, rows, state, n0, col, cols);
+      return SmallVector<Value>{};
+    });
+    return SmallVector<Value>{};
+  });
 }
 
-Value ChunkedForm::storeState(OpBuilder &b, Location l, Value h,
-                              Value dest) const {
+Value ChunkedForm::step(OpBuilder &b, Location l, Value start, Value count,
+                        ChunkVectors &v, Value y) {
+  stage(b, l, start, count);
+  scoreChunk(b, l, start, count, v);
+  y = writeOutputs(b, l, start, count, v, y);
+  passState(b, l, count, v);
+  return y;
+}
+
+Value ChunkedForm::storeState(OpBuilder &b, Location l, Value dest) const {
   OpOperand &stateOperand = op.getStateMutable()[0];
   Type element = cast<RankedTensorType>(dest.getType()).getElementType();
   return overState(b, l, dest,
                    [&](OpBuilder &b, Location l, CoefficientEmitter::Scope &at,
                        Value s) -> Value {
-                     Value v = tensor::ExtractOp::create(
-                         b, l, h,
-                         ValueRange{at.index[RecurrenceOp::kP], at.index[RecurrenceOp::kN]});
+                     Value v = memref::LoadOp::create(
+                         b, l, state,
+                         ValueRange{at.index[RecurrenceOp::kN], at.index[RecurrenceOp::kP]});
                      return tensor::InsertOp::create(
                          b, l, convertFloat(b, l, v, element), s,
                          emitter.indicesOf(b, l, stateOperand, at, stateRow));
@@ -598,7 +765,6 @@ struct LowerChunked : OpRewritePattern<RecurrenceOp> {
     Value length = chunked.extent(RecurrenceOp::kT);
     Value heads = arith::MulIOp::create(rewriter, loc, chunked.extent(RecurrenceOp::kG),
                                         chunked.extent(RecurrenceOp::kR));
-    OpFoldResult headDimF = getAsOpFoldResult(chunked.extent(RecurrenceOp::kP));
     // With cu_seqlens a row is one packed sequence of batch row 0.
     Value rows = recurrenceRows(rewriter, loc, chunked.allExtents(), cu);
 
@@ -626,16 +792,15 @@ struct LowerChunked : OpRewritePattern<RecurrenceOp> {
             std::tie(begin, end) = sequenceBounds(b, l, cu, ri, length);
           chunked.setPair(b, l, ri, hi,
                           getValueOrCreateConstantIndexOp(b, l, longest));
+          chunked.startState(b, l);
 
-          // Scratch of this pair, in the compute type.
+          // Per-step vectors of this pair, in the compute type.
           ChunkVectors vectors{scratch(b, l, {longest}, ct),
                                scratch(b, l, {longest}, ct),
                                chunked.hasSegments()
                                    ? scratch(b, l, {longest}, ct)
                                    : Value()};
-          SmallVector<Value> iters{carried[0], chunked.startState(b, l),
-                                   scratch(b, l, {headDimF}, ct),
-                                   vectors.logDecay, vectors.weights};
+          SmallVector<Value> iters{carried[0], vectors.logDecay, vectors.weights};
           if (vectors.segments)
             iters.push_back(vectors.segments);
           auto chunks = loop(
@@ -645,13 +810,11 @@ struct LowerChunked : OpRewritePattern<RecurrenceOp> {
                 Value stop = arith::MinUIOp::create(
                     b, l, arith::AddIOp::create(b, l, start, chunk), end);
                 Value count = arith::SubIOp::create(b, l, stop, start);
-                ChunkVectors v{it[3], it[4],
-                               chunked.hasSegments() ? it[5] : Value()};
+                ChunkVectors v{it[1], it[2],
+                               chunked.hasSegments() ? it[3] : Value()};
                 v = chunked.prepare(b, l, start, count, v);
-                auto [y, row] =
-                    chunked.outputs(b, l, start, count, v, it[1], it[0], it[2]);
-                Value h = chunked.passState(b, l, start, count, v, it[1]);
-                SmallVector<Value> next{y, h, row, v.logDecay, v.weights};
+                Value y = chunked.step(b, l, start, count, v, it[0]);
+                SmallVector<Value> next{y, v.logDecay, v.weights};
                 if (v.segments)
                   next.push_back(v.segments);
                 return next;
@@ -659,8 +822,7 @@ struct LowerChunked : OpRewritePattern<RecurrenceOp> {
 
           SmallVector<Value> results{chunks.getResult(0)};
           if (carried.size() > 1)
-            results.push_back(
-                chunked.storeState(b, l, chunks.getResult(1), carried[1]));
+            results.push_back(chunked.storeState(b, l, carried[1]));
           return results;
         });
     rewriter.replaceOp(op, outer.getResults());

@@ -3,18 +3,39 @@
 
 // `algorithm chunked` gives one loop over (row, head) pairs, with
 // the row and head recovered by divui/remui, around a loop over chunks of
-// chunk_size steps; f16 storage is computed in f32 and the state is
-// carried in an f32 scratch tensor, stored once per pair.
+// chunk_size steps; f16 storage is computed in f32. The pair's state is an
+// f32 [N, P] buffer, loaded from the initial state and stored once per
+// pair; the chunk's keys are copied to [N, steps], and the region's δ·x
+// scratch [steps, P] is the values' buffer. The products are register
+// tiles: 4 rows by a panel of vector<16xf32>, accumulated by vector.fma
+// over the shared dimension; the scores' panel is one vector (chunks of 16
+// steps), masked past the chunk's steps, and P = 8 fills half a vector.
 // CHECK-LABEL: func.func @chunked
 // CHECK-DAG:   %[[C16:.*]] = arith.constant 16 : index
 // CHECK-DAG:   %[[H:.*]] = arith.constant 4 : index
 // CHECK:       %[[R:.*]]:2 = scf.for %[[K:[^ ]+]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}}) -> (tensor<2x?x4x8xf16>, tensor<2x4x8x16xf16>)
 // CHECK:         %[[ROW:.*]] = arith.divui %[[K]], %[[H]]
 // CHECK:         %[[HEAD:.*]] = arith.remui %[[K]], %[[H]]
-// CHECK:         bufferization.alloc_tensor() : tensor<8x16xf32>
+// CHECK:         %[[DX:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?x8xf32>
+// CHECK:         %[[STATE:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x8xf32>
+// CHECK:         %[[KEYS:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<16x?xf32>
+// CHECK:         %[[SCORES:.*]] = memref.alloc(%{{.*}}, %{{.*}}) {alignment = 64 : i64} : memref<?x?xf32>
+// CHECK:         tensor.extract %{{.*}}[%[[ROW]], %{{.*}}, %{{.*}}, %{{.*}}] : tensor<2x4x8x16xf16>
+// CHECK:         memref.store %{{.*}}, %[[STATE]]
 // CHECK:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C16]]
 // CHECK:           math.exp
-// CHECK:           arith.mulf {{.*}} fastmath<reassoc,contract> : f32
+// CHECK:           memref.store %{{.*}}, %[[DX]]
+// CHECK:           memref.store %{{.*}}, %[[KEYS]]
+// CHECK:           scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK:             vector.maskedload %[[KEYS]]
+// CHECK-COUNT-4:     vector.fma
+// CHECK:           vector.maskedstore %[[SCORES]]
+// CHECK:           math.exp
+// CHECK:           vector.maskedload %[[STATE]]
+// CHECK:           vector.maskedload %[[DX]]
+// CHECK:           tensor.insert %{{.*}} into %{{.*}} : tensor<2x?x4x8xf16>
+// CHECK:           vector.maskedload %[[DX]]
+// CHECK:           vector.maskedstore %[[STATE]]
 // CHECK:         tensor.insert %{{.*}} into %{{.*}}[%[[ROW]], %{{.*}}, %{{.*}}, %{{.*}}] : tensor<2x4x8x16xf16>
 // CHECK:       return %[[R]]#0, %[[R]]#1
 
@@ -23,10 +44,10 @@
 // BUF-LABEL: func.func @chunked
 // BUF:         %[[LEN:.*]] = arith.minui %{{.*}}, %{{.*}} : index
 // BUF:         scf.for
-// BUF-DAG:       memref.alloc() {{.*}} : memref<8x16xf32>
+// BUF-DAG:       memref.alloc() {{.*}} : memref<16x8xf32>
 // BUF-DAG:       memref.alloc(%[[LEN]]) {{.*}} : memref<?xf32>
 // BUF-DAG:       memref.alloc(%[[LEN]]) {{.*}} : memref<?xf32>
-// BUF-DAG:       memref.alloc() {{.*}} : memref<8xf32>
+// BUF-DAG:       memref.alloc() {{.*}} : memref<4x8xf32>
 // BUF-NOT:     memref.copy
 func.func @chunked(%x: tensor<2x?x4x8xf16>, %dt: tensor<2x?x4xf32>, %A: tensor<4xf32>,
                    %B: tensor<2x?x2x16xf16>, %h0: tensor<2x4x8x16xf16>)
@@ -63,11 +84,13 @@ func.func @chunked_cu_seqlens(%x: tensor<1x?x4x8xf32>, %dt: tensor<1x?x4xf32>,
 // -----
 
 // `algorithm recurrent` (and no algorithm) keeps the recurrence: its state
-// is an [N, P] scratch buffer, and there are no chunk tensors.
+// is an [N, P] scratch buffer, and there are no chunk tensors or tiles.
 // CHECK-LABEL: func.func @recurrent
 // CHECK-NOT:   alloc_tensor
+// CHECK-NOT:   vector.fma
 // CHECK:       memref.alloc() {alignment = 64 : i64} : memref<16x2xf32>
 // CHECK-NOT:   alloc_tensor
+// CHECK-NOT:   vector.fma
 // CHECK:       return
 func.func @recurrent(%x: tensor<1x8x4x2xf32>, %dt: tensor<1x8x4xf32>, %A: tensor<4xf32>,
                      %B: tensor<1x8x1x16xf32>) -> tensor<1x8x4x2xf32> {
