@@ -70,6 +70,13 @@ Value scratch(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
       b, loc, RankedTensorType::get(shape, element), dynamic);
 }
 
+/// `base + r` (`base` itself for r = 0).
+Value offset(OpBuilder &b, Location l, Value base, int64_t r) {
+  if (!r)
+    return base;
+  return arith::AddIOp::create(b, l, base, arith::ConstantIndexOp::create(b, l, r));
+}
+
 /// Rows of a register tile, and vectors of its panel: 4 x 4 AVX-512
 /// accumulators, the panel's 4 right-hand vectors and a broadcast are 21
 /// of the 32 vector registers.
@@ -239,7 +246,9 @@ private:
   /// The state after the chunk; fills `v.weights` (and weights the values
   /// in place).
   void passState(OpBuilder &b, Location l, Value count, ChunkVectors &v);
-  /// rows x cols.vectors zero vectors.
+  /// A vector of zeros.
+  Value zeros(OpBuilder &b, Location l) const;
+  /// rows x cols.vectors vectors of zeros.
   SmallVector<Value> zeroTile(OpBuilder &b, Location l, int64_t rows,
                               const Columns &cols) const;
 
@@ -469,11 +478,8 @@ Value ChunkedForm::loadVector(OpBuilder &b, Location l, Value buffer, Value row,
                               Value col, const Columns &cols) const {
   if (cols.inBounds)
     return vector::LoadOp::create(b, l, vectorType, buffer, ValueRange{row, col});
-  Value mask = laneMask(b, l, col, cols);
-  Value zero = arith::ConstantOp::create(
-      b, l, vectorType, DenseElementsAttr::get(vectorType, b.getFloatAttr(ct, 0.0)));
   return vector::MaskedLoadOp::create(b, l, vectorType, buffer, ValueRange{row, col},
-                                      mask, zero);
+                                      laneMask(b, l, col, cols), zeros(b, l));
 }
 
 void ChunkedForm::storeVector(OpBuilder &b, Location l, Value value, Value buffer,
@@ -493,11 +499,14 @@ SmallVector<Value> ChunkedForm::overPanels(OpBuilder &b, Location l,
   return SmallVector<Value>(loop(b, l, c0, end, panel, init, body).getResults());
 }
 
+Value ChunkedForm::zeros(OpBuilder &b, Location l) const {
+  return arith::ConstantOp::create(
+      b, l, vectorType, DenseElementsAttr::get(vectorType, b.getFloatAttr(ct, 0.0)));
+}
+
 SmallVector<Value> ChunkedForm::zeroTile(OpBuilder &b, Location l, int64_t rows,
                                          const Columns &cols) const {
-  Value zero = arith::ConstantOp::create(
-      b, l, vectorType, DenseElementsAttr::get(vectorType, b.getFloatAttr(ct, 0.0)));
-  return SmallVector<Value>(rows * cols.vectors, zero);
+  return SmallVector<Value>(rows * cols.vectors, zeros(b, l));
 }
 
 SmallVector<Value> ChunkedForm::accumulate(
@@ -510,11 +519,8 @@ SmallVector<Value> ChunkedForm::accumulate(
                 [&](OpBuilder &b, Location l, Value k, ValueRange acc) {
                   SmallVector<Value> rhs;
                   for (int64_t v = 0; v < vectors; ++v)
-                    rhs.push_back(loadVector(
-                        b, l, right, k,
-                        arith::AddIOp::create(
-                            b, l, col, arith::ConstantIndexOp::create(b, l, v * width)),
-                        cols));
+                    rhs.push_back(
+                        loadVector(b, l, right, k, offset(b, l, col, v * width), cols));
                   SmallVector<Value> next(acc);
                   for (int64_t r = 0; r < rows; ++r) {
                     Value lhs = vector::BroadcastOp::create(b, l, vectorType, a(b, l, r, k));
@@ -525,13 +531,6 @@ SmallVector<Value> ChunkedForm::accumulate(
                   return next;
                 });
   return SmallVector<Value>(k.getResults());
-}
-
-/// `base + r` (`base` itself for r = 0).
-Value offset(OpBuilder &b, Location l, Value base, int64_t r) {
-  if (!r)
-    return base;
-  return arith::AddIOp::create(b, l, base, arith::ConstantIndexOp::create(b, l, r));
 }
 
 /// A tile's left operand read from `buffer`: element (first + r, k).
