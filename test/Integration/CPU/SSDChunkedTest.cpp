@@ -200,6 +200,11 @@ INSTANTIATE_TEST_SUITE_P(
         ChunkedCase{"chunkOne", 1, 9, 2, 2, 1, 3, 1},
         ChunkedCase{"headsPerGroup", 1, 33, 6, 4, 3, 7, 8},
         ChunkedCase{"wide", 1, 70, 2, 16, 1, 32, 32},
+        // The register tiles: P = 64 in whole vectors (unmasked panels);
+        // P = 80 and chunks of 96 steps in two panels each, the second
+        // ragged, and N = 42 rows in blocks of 4 and a remainder.
+        ChunkedCase{"wholeVectors", 1, 70, 2, 64, 1, 64, 32},
+        ChunkedCase{"twoPanels", 2, 150, 2, 80, 1, 42, 96},
         with(kBase, [](ChunkedCase &c) { c.name = "perChannelD"; c.perChannelD = true; }),
         with(kBase, [](ChunkedCase &c) {
           c.name = "plain";
