@@ -25,6 +25,10 @@ Value ssm::convertFloat(OpBuilder &b, Location loc, Value value, Type to) {
 }
 
 Value ssm::buildFloat(OpBuilder &b, Location loc, Type type, double value) {
+  if (auto vector = dyn_cast<VectorType>(type))
+    return arith::ConstantOp::create(
+        b, loc, vector,
+        DenseElementsAttr::get(vector, b.getFloatAttr(vector.getElementType(), value)));
   return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, value));
 }
 

@@ -42,7 +42,8 @@ Value buildReductionFMA(OpBuilder &b, Location loc, Value acc, Value lhs,
 /// one FMA (one rounding instead of two), and nothing is reordered.
 Value buildFMA(OpBuilder &b, Location loc, Value acc, Value lhs, Value rhs);
 
-/// A float constant of `type`.
+/// A float constant of `type`: a scalar float type, or a vector of one
+/// (every lane `value`).
 Value buildFloat(OpBuilder &b, Location loc, Type type, double value);
 
 /// The type arithmetic is carried out in for `types` (shaped or scalar):

@@ -246,8 +246,6 @@ private:
   /// The state after the chunk; fills `v.weights` (and weights the values
   /// in place).
   void passState(OpBuilder &b, Location l, Value count, ChunkVectors &v);
-  /// A vector of zeros.
-  Value zeros(OpBuilder &b, Location l) const;
   /// rows x cols.vectors vectors of zeros.
   SmallVector<Value> zeroTile(OpBuilder &b, Location l, int64_t rows,
                               const Columns &cols) const;
@@ -369,18 +367,16 @@ Value ChunkedForm::overState(OpBuilder &b, Location l, Value init,
 
 void ChunkedForm::startState(OpBuilder &b, Location l) {
   OpOperand *dest = op.getState() ? &op.getStateMutable()[0] : nullptr;
-  auto entries = scf::ForOp::create(b, l, c0, stateSize, c1);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(entries.getBody());
-  auto rows = scf::ForOp::create(b, l, c0, headDim, c1);
-  b.setInsertionPointToStart(rows.getBody());
-  CoefficientEmitter::Scope at(&item);
-  at.index[RecurrenceOp::kN] = entries.getInductionVar();
-  at.index[RecurrenceOp::kP] = rows.getInductionVar();
-  Value v = dest ? load(b, l, dest->get(), emitter.indicesOf(b, l, *dest, at, stateRow), ct)
-                 : buildFloat(b, l, ct, 0.0);
-  memref::StoreOp::create(b, l, v, state,
-                          ValueRange{at.index[RecurrenceOp::kN], at.index[RecurrenceOp::kP]});
+  forRange(b, l, c0, stateSize, [&](OpBuilder &b, Location l, Value n) {
+    forRange(b, l, c0, headDim, [&](OpBuilder &b, Location l, Value p) {
+      CoefficientEmitter::Scope at(&item);
+      at.index[RecurrenceOp::kN] = n;
+      at.index[RecurrenceOp::kP] = p;
+      Value v = dest ? load(b, l, dest->get(), emitter.indicesOf(b, l, *dest, at, stateRow), ct)
+                     : buildFloat(b, l, ct, 0.0);
+      memref::StoreOp::create(b, l, v, state, ValueRange{n, p});
+    });
+  });
 }
 
 ChunkVectors ChunkedForm::prepare(OpBuilder &b, Location l, Value start,
@@ -479,7 +475,7 @@ Value ChunkedForm::loadVector(OpBuilder &b, Location l, Value buffer, Value row,
   if (cols.inBounds)
     return vector::LoadOp::create(b, l, vectorType, buffer, ValueRange{row, col});
   return vector::MaskedLoadOp::create(b, l, vectorType, buffer, ValueRange{row, col},
-                                      laneMask(b, l, col, cols), zeros(b, l));
+                                      laneMask(b, l, col, cols), buildFloat(b, l, vectorType, 0.0));
 }
 
 void ChunkedForm::storeVector(OpBuilder &b, Location l, Value value, Value buffer,
@@ -499,14 +495,9 @@ SmallVector<Value> ChunkedForm::overPanels(OpBuilder &b, Location l,
   return SmallVector<Value>(loop(b, l, c0, end, panel, init, body).getResults());
 }
 
-Value ChunkedForm::zeros(OpBuilder &b, Location l) const {
-  return arith::ConstantOp::create(
-      b, l, vectorType, DenseElementsAttr::get(vectorType, b.getFloatAttr(ct, 0.0)));
-}
-
 SmallVector<Value> ChunkedForm::zeroTile(OpBuilder &b, Location l, int64_t rows,
                                          const Columns &cols) const {
-  return SmallVector<Value>(rows * cols.vectors, zeros(b, l));
+  return SmallVector<Value>(rows * cols.vectors, buildFloat(b, l, vectorType, 0.0));
 }
 
 SmallVector<Value> ChunkedForm::accumulate(
@@ -540,17 +531,6 @@ auto rowsOf(Value buffer, Value first) {
   };
 }
 
-/// A loop over [0, end) with no results whose body is `body(iv)`.
-void forEach(OpBuilder &b, Location l, Value end,
-             function_ref<void(OpBuilder &, Location, Value)> body) {
-  scf::ForOp::create(b, l, arith::ConstantIndexOp::create(b, l, 0), end,
-                     arith::ConstantIndexOp::create(b, l, 1), ValueRange{},
-                     [&](OpBuilder &b, Location l, Value i, ValueRange) {
-                       body(b, l, i);
-                       scf::YieldOp::create(b, l);
-                     });
-}
-
 void ChunkedForm::storeTile(OpBuilder &b, Location l, ArrayRef<Value> tile,
                             int64_t rows, Value buffer, Value row, Value col,
                             const Columns &cols) const {
@@ -561,16 +541,16 @@ void ChunkedForm::storeTile(OpBuilder &b, Location l, ArrayRef<Value> tile,
 }
 
 void ChunkedForm::stage(OpBuilder &b, Location l, Value start, Value count) {
-  forEach(b, l, stateSize, [&](OpBuilder &b, Location l, Value n) {
-    forEach(b, l, count, [&](OpBuilder &b, Location l, Value j) {
+  forRange(b, l, c0, stateSize, [&](OpBuilder &b, Location l, Value n) {
+    forRange(b, l, c0, count, [&](OpBuilder &b, Location l, Value j) {
       memref::StoreOp::create(b, l, read(b, l, YieldOp::kKey, start, j, n), keys,
                               ValueRange{n, j});
     });
   });
   if (!copyValues)
     return;
-  forEach(b, l, count, [&](OpBuilder &b, Location l, Value j) {
-    forEach(b, l, headDim, [&](OpBuilder &b, Location l, Value p) {
+  forRange(b, l, c0, count, [&](OpBuilder &b, Location l, Value j) {
+    forRange(b, l, c0, headDim, [&](OpBuilder &b, Location l, Value p) {
       memref::StoreOp::create(b, l, read(b, l, YieldOp::kValue, start, j, p), values,
                               ValueRange{j, p});
     });
@@ -597,9 +577,9 @@ void ChunkedForm::scoreChunk(OpBuilder &b, Location l, Value start, Value count,
     return SmallVector<Value>{};
   });
   // exp(s_i − s_j)·q_i·k_j for j ≤ i in i's sequence, else 0.
-  forEach(b, l, count, [&](OpBuilder &b, Location l, Value i) {
+  forRange(b, l, c0, count, [&](OpBuilder &b, Location l, Value i) {
     Value si = tensor::ExtractOp::create(b, l, v.logDecay, i);
-    forEach(b, l, count, [&](OpBuilder &b, Location l, Value j) {
+    forRange(b, l, c0, count, [&](OpBuilder &b, Location l, Value j) {
       Value sj = tensor::ExtractOp::create(b, l, v.logDecay, j);
       Value w = arith::MulFOp::create(
           b, l, math::ExpOp::create(b, l, arith::SubFOp::create(b, l, si, sj)),
@@ -688,7 +668,7 @@ void ChunkedForm::passState(OpBuilder &b, Location l, Value count, ChunkVectors 
   // multiply per row instead of a scalar one per element of the tiles'
   // left operand.
   Columns cols = columnsOf(headDim);
-  forEach(b, l, count, [&](OpBuilder &b, Location l, Value j) {
+  forRange(b, l, c0, count, [&](OpBuilder &b, Location l, Value j) {
     Value w = vector::BroadcastOp::create(b, l, vectorType,
                                           tensor::ExtractOp::create(b, l, v.weights, j));
     overPanels(b, l, cols, headDim, {}, [&](OpBuilder &b, Location l, Value col,

@@ -17,6 +17,10 @@ namespace mlir::ssm::lowering {
 Value load(OpBuilder &b, Location loc, Value tensor, ValueRange indices,
            Type ct);
 
+/// A loop over [lb, ub) by 1 with no results whose body is `body(iv)`.
+void forRange(OpBuilder &b, Location loc, Value lb, Value ub,
+              function_ref<void(OpBuilder &, Location, Value)> body);
+
 /// A scratch buffer of element type `type` and extents `sizes` (index
 /// values; static where they are constants), aligned to a cache line: rows
 /// loaded and stored whole then never straddle two lines.

@@ -159,19 +159,10 @@ public:
   void lowerDecode();
 
 private:
-  /// A loop over [lb, ub) with no results whose body is `body(iv)`.
-  void loop(OpBuilder &b, Location l, Value lb, Value ub,
-            function_ref<void(OpBuilder &, Location, Value)> body) {
-    scf::ForOp::create(b, l, lb, ub, c1, ValueRange{},
-                       [&](OpBuilder &b, Location l, Value iv, ValueRange) {
-                         body(b, l, iv);
-                         scf::YieldOp::create(b, l);
-                       });
-  }
   /// A loop over the item's lanes binding `p` in a child of `parent`.
   void overLanes(OpBuilder &b, Location l, const Scope &parent,
                  function_ref<void(OpBuilder &, Location, Scope &)> body) {
-    loop(b, l, c0, width, [&](OpBuilder &b, Location l, Value lane) {
+    forRange(b, l, c0, width, [&](OpBuilder &b, Location l, Value lane) {
       Scope scope(&parent);
       bindLane(b, l, scope, lane);
       body(b, l, scope);
@@ -189,7 +180,7 @@ private:
   /// A loop over the state entries binding `n` in a child of `parent`.
   void overEntries(OpBuilder &b, Location l, const Scope &parent,
                    function_ref<void(OpBuilder &, Location, Scope &)> body) {
-    loop(b, l, c0, extents[kN], [&](OpBuilder &b, Location l, Value n) {
+    forRange(b, l, c0, extents[kN], [&](OpBuilder &b, Location l, Value n) {
       Scope scope(&parent);
       scope.index[kN] = n;
       body(b, l, scope);
@@ -429,8 +420,7 @@ void Lowering::updateVector(OpBuilder &b, Location l, Item &item,
   // (configure() checked).
   SmallVector<SmallVector<Value, 2>> values;
   SmallVector<Value> decays, sums;
-  Value zeros = arith::ConstantOp::create(
-      b, l, type, DenseElementsAttr::get(type, b.getFloatAttr(ct, 0.0)));
+  Value zeros = buildFloat(b, l, type, 0.0);
   for (auto [k, step] : llvm::enumerate(steps)) {
     SmallVector<Value, 2> &stepValues = values.emplace_back();
     for (unsigned i = 0; i < op.getNumTerms(); ++i) {
@@ -640,7 +630,7 @@ void Lowering::computeStepValues(OpBuilder &b, Location l, Item &item,
         emitter.store(b, l, v, step, buffer, /*perStep=*/true);
   };
   if (!config.timeMajor) {
-    loop(b, l, c0, count, [&](OpBuilder &b, Location l, Value s) {
+    forRange(b, l, c0, count, [&](OpBuilder &b, Location l, Value s) {
       Scope step = stepAt(b, l, s, nullptr);
       storeStep(b, l, step);
       overLanes(b, l, step, storePoint);
@@ -650,7 +640,7 @@ void Lowering::computeStepValues(OpBuilder &b, Location l, Item &item,
     // along time with unit stride and vectorizes without gathers; the
     // values then move to [step, lane] through registers. The Mamba-1 scan
     // of bench/ (D = 1536, N = 16, L = 512, one thread): 6.67 -> 6.41 ms.
-    loop(b, l, c0, count, [&](OpBuilder &b, Location l, Value s) {
+    forRange(b, l, c0, count, [&](OpBuilder &b, Location l, Value s) {
       Scope step = stepAt(b, l, s, nullptr);
       storeStep(b, l, step);
     });
@@ -658,7 +648,7 @@ void Lowering::computeStepValues(OpBuilder &b, Location l, Item &item,
       if (!(emitter.dependences(v) & P))
         emitter.materialize(v, buffer, /*perStep=*/true);
     overLanes(b, l, item.scope, [&](OpBuilder &b, Location l, Scope &lane) {
-      loop(b, l, c0, count, [&](OpBuilder &b, Location l, Value s) {
+      forRange(b, l, c0, count, [&](OpBuilder &b, Location l, Value s) {
         Scope at = stepAt(b, l, s, &lane);
         storePoint(b, l, at);
       });
@@ -724,7 +714,7 @@ Value Lowering::block(OpBuilder &b, Location l, Item &item, Value first,
       update(b, l, {&step});
     };
     if (!paired) {
-      loop(b, l, c0, count, single);
+      forRange(b, l, c0, count, single);
       return;
     }
     Value c2 = arith::ConstantIndexOp::create(b, l, 2);
@@ -736,7 +726,7 @@ Value Lowering::block(OpBuilder &b, Location l, Item &item, Value first,
                          update(b, l, {&first, &second});
                          scf::YieldOp::create(b, l);
                        });
-    loop(b, l, pairs, count, single);
+    forRange(b, l, pairs, count, single);
   };
   if (!config.scaledBlocks) {
     recurrence(b, l, Value(), Value());
@@ -757,7 +747,7 @@ Value Lowering::block(OpBuilder &b, Location l, Item &item, Value first,
                                               ValueRange{arith::SubIOp::create(b, l, count, c1)});
           VectorType type = VectorType::get({*config.tile}, ct);
           Value factor = vector::BroadcastOp::create(b, l, type, last);
-          loop(b, l, c0, extents[kN], [&](OpBuilder &b, Location l, Value n) {
+          forRange(b, l, c0, extents[kN], [&](OpBuilder &b, Location l, Value n) {
             Value row = vector::LoadOp::create(b, l, type, item.h, ValueRange{n, c0});
             vector::StoreOp::create(b, l, arith::MulFOp::create(b, l, row, factor), item.h,
                                     ValueRange{n, c0});

@@ -104,6 +104,15 @@ std::pair<Value, Value> lowering::sequenceBounds(OpBuilder &b, Location loc,
   return {begin, end};
 }
 
+void lowering::forRange(OpBuilder &b, Location loc, Value lb, Value ub,
+                        function_ref<void(OpBuilder &, Location, Value)> body) {
+  scf::ForOp::create(b, loc, lb, ub, arith::ConstantIndexOp::create(b, loc, 1),
+                     ValueRange{}, [&](OpBuilder &b, Location l, Value iv, ValueRange) {
+                       body(b, l, iv);
+                       scf::YieldOp::create(b, l);
+                     });
+}
+
 Value lowering::allocScratch(OpBuilder &b, Location loc, ArrayRef<Value> sizes,
                             Type type) {
   SmallVector<int64_t> shape;
