@@ -115,3 +115,76 @@ func.func @transpose(%x: tensor<?x?x1536xf32>, %e: tensor<?x1536x?xf32>) -> tens
   %t = linalg.transpose ins(%x : tensor<?x?x1536xf32>) outs(%e : tensor<?x1536x?xf32>) permutation = [0, 2, 1]
   return %t : tensor<?x1536x?xf32>
 }
+
+// -----
+
+// The other linalg ops become row blocks of at least 4096 iterations along
+// their first parallel loop with more than one iteration (6 rows of 768);
+// a residual added in place reads the block of the loop's shared output
+// that it writes, so that bufferization keeps it in place. Fills stay
+// whole: matmul-to-blas reads a fill before a product as beta = 0.
+// CHECK-LABEL: func.func @rows
+// CHECK: linalg.fill
+// CHECK-NOT: scf.forall
+// CHECK: linalg.matmul
+// CHECK: %[[R:.*]] = scf.forall (%[[I:.*]]) = (0) to (%{{.*}}) step (6) shared_outs(%[[O:.*]] = %[[X:[^ ]*]])
+// CHECK: %[[N:.*]] = affine.min
+// CHECK: %[[P:.*]] = tensor.extract_slice %{{.*}}[%[[I]], 0] [%[[N]], 768]
+// CHECK: %[[S:.*]] = tensor.extract_slice %[[O]][%[[I]], 0] [%[[N]], 768]
+// CHECK: linalg.generic {{.*}} ins(%[[S]], %[[P]] : {{.*}}) outs(%[[S]] : {{.*}})
+// CHECK: tensor.parallel_insert_slice %{{.*}} into %[[O]][%[[I]], 0] [%[[N]], 768]
+// CHECK: scf.forall (%{{.*}}) = (0) to (%{{.*}}) step (6) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<?xf32>)
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// A small static op stays one op.
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<4x8xf32>)
+func.func @rows(%x: tensor<?x768xf32>, %a: tensor<?x16xf32>, %w: tensor<16x768xf32>,
+                %small: tensor<4x8xf32>) -> (tensor<?x768xf32>, tensor<?xf32>, tensor<4x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = tensor.dim %x, %c0 : tensor<?x768xf32>
+  %e = tensor.empty(%m) : tensor<?x768xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<?x768xf32>) -> tensor<?x768xf32>
+  %p = linalg.matmul ins(%a, %w : tensor<?x16xf32>, tensor<16x768xf32>) outs(%f : tensor<?x768xf32>) -> tensor<?x768xf32>
+  %sum = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                         iterator_types = ["parallel", "parallel"]}
+      ins(%x, %p : tensor<?x768xf32>, tensor<?x768xf32>) outs(%x : tensor<?x768xf32>) {
+  ^bb0(%u: f32, %v: f32, %o: f32):
+    %s = arith.addf %u, %v : f32
+    linalg.yield %s : f32
+  } -> tensor<?x768xf32>
+  %e1 = tensor.empty(%m) : tensor<?xf32>
+  %sq = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>],
+                        iterator_types = ["parallel", "reduction"]}
+      ins(%sum : tensor<?x768xf32>) outs(%e1 : tensor<?xf32>) {
+  ^bb0(%u: f32, %o: f32):
+    %s = arith.mulf %u, %u : f32
+    %t = arith.addf %s, %o : f32
+    linalg.yield %t : f32
+  } -> tensor<?xf32>
+  %half = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]}
+      outs(%small : tensor<4x8xf32>) {
+  ^bb0(%o: f32):
+    %h = arith.constant 0.5 : f32
+    %s = arith.mulf %o, %h : f32
+    linalg.yield %s : f32
+  } -> tensor<4x8xf32>
+  return %sum, %sq, %half : tensor<?x768xf32>, tensor<?xf32>, tensor<4x8xf32>
+}
+
+// -----
+
+// A result read collapsed is computed into a destination allocated
+// collapsed and expanded for the op, so that after bufferization the
+// readers of the collapsed rows get the buffer itself.
+// CHECK-LABEL: func.func @collapsed
+// CHECK: %[[E:.*]] = tensor.empty(%{{.*}}) : tensor<?x12xf32>
+// CHECK: %[[V:.*]] = tensor.expand_shape %[[E]] {{\[\[}}0, 1], [2, 3]] output_shape [1, %{{.*}}, 4, 3] : tensor<?x12xf32> into tensor<1x?x4x3xf32>
+// CHECK: scf.forall {{.*}} shared_outs(%{{.*}} = %[[V]]
+func.func @collapsed(%x: tensor<1x?x4x3xf32>, %dt: tensor<1x?x4xf32>, %A: tensor<4xf32>,
+                     %B: tensor<1x?x1x5xf32>, %C: tensor<1x?x1x5xf32>) -> tensor<?x12xf32> {
+  %y = ssm.ssd %x, %dt, %A, %B, %C
+      : (tensor<1x?x4x3xf32>, tensor<1x?x4xf32>, tensor<4xf32>, tensor<1x?x1x5xf32>,
+         tensor<1x?x1x5xf32>) -> tensor<1x?x4x3xf32>
+  %r = tensor.collapse_shape %y [[0, 1], [2, 3]] : tensor<1x?x4x3xf32> into tensor<?x12xf32>
+  return %r : tensor<?x12xf32>
+}

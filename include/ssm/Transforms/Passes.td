@@ -369,7 +369,7 @@ def SSMSelectAlgorithmPass : Pass<"ssm-select-algorithm"> {
 }
 
 def SSMTileRecurrencesPass : Pass<"ssm-tile-recurrences"> {
-  let summary = "split each ssm.recurrence into independent work items (scf.forall)";
+  let summary = "split each ssm.recurrence, transpose and elementwise or row op into independent work items (scf.forall)";
   let description = [{
     Tiles every `ssm.recurrence` through its TilingInterface into an
     `scf.forall` whose iterations are the CPU forms' work items, the
@@ -389,6 +389,23 @@ def SSMTileRecurrencesPass : Pass<"ssm-tile-recurrences"> {
     reads and writes 16 whole cache lines, where the whole copy walked one
     side with the stride of a row (a cache miss per element at
     [512, 1536]).
+
+    The other linalg ops on tensors (elementwise ops, row reductions such
+    as a norm's sum of squares) are tiled into row blocks along their first
+    parallel loop with more than one iteration, each block at least 4096
+    iterations of the other loops, so that they too run on the pool.
+    Contractions stay whole for `matmul-to-blas`, and so do fills, which it
+    reads as a product's beta = 0; an op that fits one block stays as it
+    is. An input that is also the op's destination through the same
+    indexing map (a residual added in place) is read from the loop's
+    shared output, which keeps it in place through bufferization.
+
+    Before tiling, a core op's result that is read collapsed (a model's
+    [B, L, H, P] output read as [B·L, H·P] rows) gets its destination
+    allocated collapsed and expanded for the op: after bufferization the
+    readers of the rows get the buffer itself, not a collapsed view of a
+    4-d one, which LLVM reads through a division per element and cannot
+    vectorize on a work item's buffers (which it cannot prove apart).
 
     Before:
 
