@@ -73,6 +73,12 @@ SmallVector<int64_t> rowBlocks(linalg::LinalgOp op) {
   return sizes;
 }
 
+/// Whether `op` swaps the last two of three dimensions.
+bool swapsLastTwo(linalg::TransposeOp op) {
+  return op && op.hasPureTensorSemantics() &&
+         op.getPermutation() == ArrayRef<int64_t>{0, 2, 1};
+}
+
 /// Tiles `op` by `sizes` (0: not tiled) into an scf.forall, which runs on
 /// the runtime's pool. Returns the op's tile inside the loop.
 FailureOr<Operation *> tileToForall(IRRewriter &rewriter, TilingInterface op,
@@ -151,6 +157,20 @@ void allocateCollapsed(IRRewriter &rewriter, Operation *root) {
   }
 }
 
+} // namespace
+
+std::optional<TokensMajorConvolution> ssm::tokensMajor(CausalConv1dOp op) {
+  auto input = op.getX().getDefiningOp<linalg::TransposeOp>();
+  if (!swapsLastTwo(input) || !op.getOut().hasOneUse())
+    return std::nullopt;
+  auto output = dyn_cast<linalg::TransposeOp>(*op.getOut().user_begin());
+  if (!swapsLastTwo(output) || output.getInput() != op.getOut())
+    return std::nullopt;
+  return TokensMajorConvolution{input, output};
+}
+
+namespace {
+
 struct SSMTileRecurrencesPass
     : ssm::impl::SSMTileRecurrencesPassBase<SSMTileRecurrencesPass> {
   void runOnOperation() override {
@@ -175,9 +195,15 @@ struct SSMTileRecurrencesPass
     }
     // Transposes in blocks: each dimension that moves in kTransposeBlock
     // steps, each that stays in steps of 1.
+    llvm::SmallPtrSet<Operation *, 4> convolutions;
+    getOperation()->walk([&](CausalConv1dOp op) {
+      if (std::optional<TokensMajorConvolution> layout = tokensMajor(op))
+        convolutions.insert({layout->input, layout->output});
+    });
     SmallVector<linalg::TransposeOp> transposes;
     getOperation()->walk([&](linalg::TransposeOp op) {
-      if (!op->getParentOfType<scf::ForallOp>() && op.hasPureTensorSemantics())
+      if (!op->getParentOfType<scf::ForallOp>() && op.hasPureTensorSemantics() &&
+          !convolutions.contains(op))
         transposes.push_back(op);
     });
     for (linalg::TransposeOp op : transposes) {

@@ -40,7 +40,14 @@ def ConvertSSMToSCFPass : Pass<"convert-ssm-to-scf"> {
     `ssm-tile-recurrences` made (which then run in parallel).
     `ssm.causal_conv1d` becomes an `scf.forall` over (batch, channel) rows
     with its destinations as `shared_outs`; the left history of a row
-    comes from the carried state.
+    comes from the carried state. A convolution between transposes from
+    and to tokens-major `[B, L, C]` tensors (`linalg.transpose` with
+    permutation `[0, 2, 1]` on x, and as out's one use: a model's layout)
+    reads and writes those tensors instead, and the transposes go: its
+    work items are blocks of 64 channels of a batch row, each step a loop
+    over the block's channels (contiguous, so LLVM vectorizes it), the
+    taps' weights copied once per item to a `[W, 64]` scratch.
+    `ssm-tile-recurrences` leaves those two transposes whole for it.
 
     Arithmetic is carried out in f32 (f64 when an operand is f64); states
     kept across steps stay in that type and are rounded to the storage type

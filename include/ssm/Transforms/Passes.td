@@ -383,8 +383,9 @@ def SSMTileRecurrencesPass : Pass<"ssm-tile-recurrences"> {
     becomes an `scf.for` (`scf-forall-to-for`).
 
     A `linalg.transpose` on tensors (what is left of them after
-    `ssm-to-recurrence` folded those around the core ops into layouts: a
-    model's around `ssm.causal_conv1d`) is tiled the same way, into blocks
+    `ssm-to-recurrence` folded those around the core ops into layouts, and
+    those around an `ssm.causal_conv1d` that `convert-ssm-to-scf` reads
+    and writes through) is tiled the same way, into blocks
     of 16 along each dimension it moves and 1 along each it keeps: a block
     reads and writes 16 whole cache lines, where the whole copy walked one
     side with the stride of a row (a cache miss per element at

@@ -12,6 +12,7 @@
 #include "ssm/Conversion/SSMToSCF.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Support/Arith.h"
+#include "ssm/Transforms/TileRecurrences.h"
 #include "ssm/Transforms/ToRecurrence.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -167,73 +168,137 @@ using namespace mlir::ssm::lowering;
 
 namespace {
 
-/// The depthwise causal convolution as an scf.forall over the (batch,
-/// channel) rows, each a work item writing its slices of the output and
-/// the final state. Inside a row, the W − 1 first outputs read the carried
-/// history through a branch per tap; every later output reads only x, so
-/// that interior loop over t has no branch and its loads and stores are
-/// contiguous in t: LLVM vectorizes it. With a static width of up to
-/// kMaxUnrolledTaps the taps are unrolled and their weights loaded once per
-/// row; other widths keep a tap loop inside the t loop.
+/// The depthwise causal convolution as an scf.forall of work items, each
+/// writing its slices of the output and the final state. The W − 1 first
+/// outputs of a channel read the carried history through a branch per tap;
+/// every later output reads only x, so that interior loop has no branch.
+/// The innermost loop runs along the dimension the tensors hold
+/// contiguous, so that LLVM vectorizes it:
+/// - channels-major x and out ([B, C, L], the op's own layout): a work item
+///   is a (batch, channel) row, its loop over t;
+/// - tokens-major (tokensMajor(): the transposes around the op in a model
+///   that holds [B, L, C], read and written through): a work item is a
+///   block of kChannelBlock channels of a batch row, the loop over t outside
+///   the one over its channels, whose tap weights are copied to a
+///   [W, block] scratch so that they too are read along channels.
+/// With a static width of up to kMaxUnrolledTaps the taps are unrolled;
+/// other widths keep a tap loop inside the output loop.
 constexpr int64_t kMaxUnrolledTaps = 16;
+/// Channels per tokens-major work item: 4 vectors of 16 f32, a 256-byte
+/// run of each row of x read per step.
+constexpr int64_t kChannelBlock = 64;
 
 class CausalConv1dLowering {
 public:
   CausalConv1dLowering(PatternRewriter &rewriter, CausalConv1dOp op)
       : rewriter(rewriter), op(op), loc(op.getLoc()),
         ct(computeTypeFor(op.getContext(), op->getOperandTypes())),
-        outElement(op.getOut().getType().getElementType()) {
+        outElement(op.getOut().getType().getElementType()), layout(tokensMajor(op)) {
     auto size = [&](Value tensor, int64_t dim) {
       return getValueOrCreateConstantIndexOp(
           rewriter, loc, tensor::getMixedSize(rewriter, loc, tensor, dim));
     };
     c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
     c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    x = layout ? layout->input.getInput() : op.getX();
     width = size(op.getWeight(), 1);
-    length = size(op.getX(), 2);
+    length = size(x, layout ? 1 : 2);
     history = arith::SubIOp::create(rewriter, loc, width, c1);
     staticWidth = getConstantIntValue(width);
   }
 
   void lower() {
-    // Destinations of the op's reified shapes: out [B, C, L], final state
-    // [B, C, W - 1].
+    // Destinations of the op's reified shapes: out [B, C, L] ([B, L, C]
+    // tokens-major), final state [B, C, W - 1].
     ReifiedRankedShapedTypeDims shapes;
-    (void)op.reifyResultShapes(rewriter, shapes);
-    SmallVector<OpFoldResult> sizes = shapes[0];
+    if (layout) {
+      // From the tokens-major x, so that nothing reads the transpose.
+      SmallVector<OpFoldResult> tokens = tensor::getMixedSizes(rewriter, loc, x);
+      shapes.push_back({tokens[0], tokens[2], tokens[1]});
+      shapes.push_back({tokens[0], tokens[2], historySize()});
+    } else {
+      (void)op.reifyResultShapes(rewriter, shapes);
+    }
+    SmallVector<OpFoldResult> sizes = shapes[0], outSizes = sizes;
+    if (layout)
+      std::swap(outSizes[1], outSizes[2]);
     SmallVector<Value> outputs{
-        tensor::EmptyOp::create(rewriter, loc, sizes, outElement)};
+        tensor::EmptyOp::create(rewriter, loc, outSizes, outElement)};
     Value fs = op.getFinalState();
     Value finalState;
     if (fs) {
       finalState = tensor::EmptyOp::create(rewriter, loc, shapes[1],
                                            getElementTypeOrSelf(fs.getType()));
       // A width of 1 carries no history: the final state is empty and no
-      // row writes it (a slice of a dimension of size 0 does not verify).
+      // item writes it (a slice of a dimension of size 0 does not verify).
       if (!staticWidth || *staticWidth > 1)
         outputs.push_back(finalState);
     }
-    auto rows = scf::ForallOp::create(rewriter, loc, {sizes[0], sizes[1]}, outputs,
-                                      std::nullopt);
-    buildRow(rows);
-    replaceWithOutputs(rewriter, op, rows.getResult(0),
-                       outputs.size() > 1 ? rows.getResult(1) : finalState);
+    Value result;
+    if (layout) {
+      auto blocks = scf::ForallOp::create(
+          rewriter, loc, {rewriter.getIndexAttr(0), rewriter.getIndexAttr(0)},
+          {sizes[0], sizes[1]}, {rewriter.getIndexAttr(1), rewriter.getIndexAttr(kChannelBlock)},
+          outputs, std::nullopt);
+      buildBlock(blocks);
+      result = blocks.getResult(0);
+      if (outputs.size() > 1)
+        finalState = blocks.getResult(1);
+      // out's one use was the transpose back: it is the loop's result.
+      Value tokens = result;
+      Type type = layout->output.getResult()[0].getType();
+      if (tokens.getType() != type)
+        tokens = tensor::CastOp::create(rewriter, loc, type, tokens);
+      rewriter.replaceOp(layout->output, tokens);
+      // What replaces out, which nothing reads any more.
+      result = tensor::EmptyOp::create(rewriter, loc, sizes, outElement);
+    } else {
+      auto rows = scf::ForallOp::create(rewriter, loc, {sizes[0], sizes[1]}, outputs,
+                                        std::nullopt);
+      buildRow(rows);
+      result = rows.getResult(0);
+      if (outputs.size() > 1)
+        finalState = rows.getResult(1);
+    }
+    replaceWithOutputs(rewriter, op, result, finalState);
   }
 
 private:
-  /// The body of `rows`: one (batch, channel) row.
+  /// The body of `rows`: one (batch, channel) row, channels-major.
   void buildRow(scf::ForallOp rows);
+  /// The body of `blocks`: kChannelBlock channels of a batch row,
+  /// tokens-major.
+  void buildBlock(scf::ForallOp blocks);
+  /// W − 1, static when the width is.
+  OpFoldResult historySize() {
+    if (staticWidth)
+      return rewriter.getIndexAttr(*staticWidth - 1);
+    return history;
+  }
+  /// x[b, c, s] whatever the layout.
+  Value readX(OpBuilder &b, Location l, Value bi, Value ci, Value s) {
+    return layout ? load(b, l, x, {bi, s, ci}, ct) : load(b, l, x, {bi, ci, s}, ct);
+  }
   /// x̃(s) for s in [-(W - 1), L): the carried state left of x (zero when
   /// absent), read only on the side of the branch where its index is valid.
   Value extended(OpBuilder &b, Location l, Value bi, Value ci, Value s);
-  /// bias + Σ_k w_k · read(k), then the activation, in the storage type.
-  Value output(OpBuilder &b, Location l, Value acc, ArrayRef<Value> taps,
-               function_ref<Value(OpBuilder &, Location, Value)> read, Value ci);
+  /// bias + Σ_k w(k) · read(k), then the activation, in the storage type.
+  /// `weight` gives tap k's weight of the channel.
+  Value output(OpBuilder &b, Location l, Value acc,
+               function_ref<Value(OpBuilder &, Location, Value)> weight,
+               function_ref<Value(OpBuilder &, Location, Value)> read);
+  /// The final state of channel `ci` into `dest` (a [1, 1, W - 1] slice or
+  /// the block's [1, n, W - 1], at channel `at` of it):
+  /// final[b, c, s] = x̃(L − (W − 1) + s).
+  Value finalStateOf(OpBuilder &b, Location l, Value bi, Value ci, Value dest, Value at);
 
   PatternRewriter &rewriter;
   CausalConv1dOp op;
   Location loc;
   Type ct, outElement;
+  std::optional<TokensMajorConvolution> layout;
+  /// The tensor x is read from: the op's, or the tokens-major one.
+  Value x;
   Value c0, c1, width, length, history;
   std::optional<int64_t> staticWidth;
 };
@@ -251,37 +316,51 @@ Value CausalConv1dLowering::extended(OpBuilder &b, Location l, Value bi, Value c
         scf::YieldOp::create(b, l, v);
       },
       [&](OpBuilder &b, Location l) {
-        scf::YieldOp::create(b, l, load(b, l, op.getX(), {bi, ci, s}, ct));
+        scf::YieldOp::create(b, l, readX(b, l, bi, ci, s));
       });
   return branch.getResult(0);
 }
 
 Value CausalConv1dLowering::output(
-    OpBuilder &b, Location l, Value acc, ArrayRef<Value> taps,
-    function_ref<Value(OpBuilder &, Location, Value)> read, Value ci) {
+    OpBuilder &b, Location l, Value acc,
+    function_ref<Value(OpBuilder &, Location, Value)> weight,
+    function_ref<Value(OpBuilder &, Location, Value)> read) {
   // The multiply-adds may contract to FMAs (one rounding instead of two).
   auto contract = arith::FastMathFlags::contract;
-  auto term = [&](OpBuilder &b, Location l, Value acc, Value w, Value k) {
-    Value prod = arith::MulFOp::create(b, l, w, read(b, l, k), contract);
+  auto term = [&](OpBuilder &b, Location l, Value acc, Value k) {
+    Value prod = arith::MulFOp::create(b, l, weight(b, l, k), read(b, l, k), contract);
     return arith::AddFOp::create(b, l, acc, prod, contract).getResult();
   };
-  if (!taps.empty()) {
-    for (auto [k, w] : llvm::enumerate(taps))
-      acc = term(b, l, acc, w,
-                 arith::ConstantIndexOp::create(b, l, static_cast<int64_t>(k)));
+  if (staticWidth && *staticWidth <= kMaxUnrolledTaps) {
+    for (int64_t k = 0; k < *staticWidth; ++k)
+      acc = term(b, l, acc, arith::ConstantIndexOp::create(b, l, k));
   } else {
     acc = scf::ForOp::create(
               b, l, c0, width, c1, ValueRange{acc},
               [&](OpBuilder &b, Location l, Value k, ValueRange sum) {
-                scf::YieldOp::create(
-                    b, l,
-                    term(b, l, sum[0], load(b, l, op.getWeight(), {ci, k}, ct), k));
+                scf::YieldOp::create(b, l, term(b, l, sum[0], k));
               })
               .getResult(0);
   }
   if (op.getActivation() == Activation::silu)
     acc = buildSilu(b, l, acc);
   return convertFloat(b, l, acc, outElement);
+}
+
+Value CausalConv1dLowering::finalStateOf(OpBuilder &b, Location l, Value bi, Value ci,
+                                         Value dest, Value at) {
+  Type fsElement = getElementTypeOrSelf(dest.getType());
+  Value offset = arith::SubIOp::create(b, l, length, history);
+  return scf::ForOp::create(
+             b, l, c0, history, c1, ValueRange{dest},
+             [&](OpBuilder &b, Location l, Value si, ValueRange f) {
+               Value v = extended(b, l, bi, ci, arith::AddIOp::create(b, l, offset, si));
+               scf::YieldOp::create(
+                   b, l,
+                   ValueRange{tensor::InsertOp::create(b, l, convertFloat(b, l, v, fsElement),
+                                                       f[0], ValueRange{c0, at, si})});
+             })
+      .getResult(0);
 }
 
 void CausalConv1dLowering::buildRow(scf::ForallOp rows) {
@@ -300,28 +379,30 @@ void CausalConv1dLowering::buildRow(scf::ForallOp rows) {
   }
   Value bias = op.getBias();
   Value acc0 = bias ? load(b, l, bias, {ci}, ct) : buildFloat(b, l, ct, 0.0);
-  // Unrolled taps cost IR per tap: a width past kMaxUnrolledTaps (no real
-  // model comes near) takes the tap loop, so that compile time and memory
-  // do not grow with a static size.
+  // Unrolled taps load their weights once per row; a width past
+  // kMaxUnrolledTaps (no real model comes near) takes the tap loop, so that
+  // compile time and memory do not grow with a static size.
   SmallVector<Value> taps;
   if (staticWidth && *staticWidth <= kMaxUnrolledTaps)
     for (int64_t k = 0; k < *staticWidth; ++k)
       taps.push_back(load(b, l, op.getWeight(),
                           {ci, arith::ConstantIndexOp::create(b, l, k)}, ct));
+  auto weight = [&](OpBuilder &b, Location l, Value k) {
+    if (!taps.empty())
+      return taps[*getConstantIntValue(k)];
+    return load(b, l, op.getWeight(), {ci, k}, ct);
+  };
   // Output t over [from, to), tap k reading `read(t − (W − 1) + k)`.
   auto outputs = [&](Value from, Value to, Value dest,
                      function_ref<Value(OpBuilder &, Location, Value)> read) {
     return scf::ForOp::create(
                b, l, from, to, c1, ValueRange{dest},
                [&](OpBuilder &b, Location l, Value t, ValueRange o) {
-                 Value v = output(
-                     b, l, acc0, taps,
-                     [&](OpBuilder &b, Location l, Value k) {
-                       return read(b, l,
-                                   arith::AddIOp::create(
-                                       b, l, arith::SubIOp::create(b, l, t, history), k));
-                     },
-                     ci);
+                 Value v = output(b, l, acc0, weight, [&](OpBuilder &b, Location l, Value k) {
+                   return read(b, l,
+                               arith::AddIOp::create(
+                                   b, l, arith::SubIOp::create(b, l, t, history), k));
+                 });
                  scf::YieldOp::create(
                      b, l, ValueRange{tensor::InsertOp::create(b, l, v, o[0],
                                                                ValueRange{c0, c0, t})});
@@ -334,26 +415,101 @@ void CausalConv1dLowering::buildRow(scf::ForallOp rows) {
     return extended(b, l, bi, ci, s);
   });
   y = outputs(split, length, y, [&](OpBuilder &b, Location l, Value s) {
-    return load(b, l, op.getX(), {bi, ci, s}, ct);
+    return readX(b, l, bi, ci, s);
+  });
+  SmallVector<Value> results{y};
+  if (dests.size() > 1)
+    results.push_back(finalStateOf(b, l, bi, ci, dests[1], c0));
+  b.setInsertionPointToStart(rows.getTerminator().getBody());
+  for (auto [result, dest, extent] : llvm::zip(results, rows.getRegionIterArgs(), extents))
+    tensor::ParallelInsertSliceOp::create(b, l, result, dest, at, extent, ones);
+}
+
+void CausalConv1dLowering::buildBlock(scf::ForallOp blocks) {
+  OpBuilder::InsertionGuard guard(rewriter);
+  OpBuilder &b = rewriter;
+  Location l = loc;
+  b.setInsertionPoint(blocks.getTerminator());
+  Value bi = blocks.getInductionVar(0), first = blocks.getInductionVar(1);
+  Value channels = getValueOrCreateConstantIndexOp(
+      b, l, tensor::getMixedSize(b, l, op.getWeight(), 0));
+  Value count = arith::MinUIOp::create(
+      b, l, arith::SubIOp::create(b, l, channels, first),
+      arith::ConstantIndexOp::create(b, l, kChannelBlock));
+  // The block's slices: out [1, L, n] at (b, 0, c), final state [1, n, W − 1]
+  // at (b, c, 0).
+  OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0);
+  SmallVector<OpFoldResult> ones(3, one);
+  SmallVector<SmallVector<OpFoldResult>> offsets{{bi, zero, first}},
+      extents{{one, length, count}};
+  if (blocks.getRegionIterArgs().size() > 1) {
+    offsets.push_back({bi, first, zero});
+    extents.push_back({one, count, historySize()});
+  }
+  SmallVector<Value> dests;
+  for (auto [dest, at, extent] : llvm::zip(blocks.getRegionIterArgs(), offsets, extents))
+    dests.push_back(tensor::ExtractSliceOp::create(b, l, dest, at, extent, ones));
+  // The taps' weights along channels: ws[k, c] = w[first + c, k].
+  Value ws = allocScratch(b, l, {width, arith::ConstantIndexOp::create(b, l, kChannelBlock)}, ct);
+  forRange(b, l, c0, count, [&](OpBuilder &b, Location l, Value c) {
+    Value ci = arith::AddIOp::create(b, l, first, c);
+    forRange(b, l, c0, width, [&](OpBuilder &b, Location l, Value k) {
+      memref::StoreOp::create(b, l, load(b, l, op.getWeight(), {ci, k}, ct), ws,
+                              ValueRange{k, c});
+    });
+  });
+  Value bias = op.getBias();
+  // Outputs t over [from, to), each over the block's channels, tap k
+  // reading `read(c, t − (W − 1) + k)`.
+  auto outputs = [&](Value from, Value to, Value dest,
+                     function_ref<Value(OpBuilder &, Location, Value, Value)> read) {
+    return scf::ForOp::create(
+               b, l, from, to, c1, ValueRange{dest},
+               [&](OpBuilder &b, Location l, Value t, ValueRange o) {
+                 Value s0 = arith::SubIOp::create(b, l, t, history);
+                 auto row = scf::ForOp::create(
+                     b, l, c0, count, c1, ValueRange{o[0]},
+                     [&](OpBuilder &b, Location l, Value c, ValueRange o) {
+                       Value ci = arith::AddIOp::create(b, l, first, c);
+                       Value acc0 = bias ? load(b, l, bias, {ci}, ct) : buildFloat(b, l, ct, 0.0);
+                       Value v = output(
+                           b, l, acc0,
+                           [&](OpBuilder &b, Location l, Value k) {
+                             return memref::LoadOp::create(b, l, ws, ValueRange{k, c})
+                                 .getResult();
+                           },
+                           [&](OpBuilder &b, Location l, Value k) {
+                             return read(b, l, ci, arith::AddIOp::create(b, l, s0, k));
+                           });
+                       scf::YieldOp::create(
+                           b, l,
+                           ValueRange{tensor::InsertOp::create(b, l, v, o[0],
+                                                               ValueRange{c0, t, c})});
+                     });
+                 scf::YieldOp::create(b, l, row.getResults());
+               })
+        .getResult(0);
+  };
+  Value split = arith::MinUIOp::create(b, l, history, length);
+  Value y = outputs(c0, split, dests[0], [&](OpBuilder &b, Location l, Value ci, Value s) {
+    return extended(b, l, bi, ci, s);
+  });
+  y = outputs(split, length, y, [&](OpBuilder &b, Location l, Value ci, Value s) {
+    return readX(b, l, bi, ci, s);
   });
   SmallVector<Value> results{y};
   if (dests.size() > 1) {
-    // final[b, c, s] = x̃(L − (W − 1) + s): W − 1 copies per row.
-    Type fsElement = getElementTypeOrSelf(dests[1].getType());
-    Value offset = arith::SubIOp::create(b, l, length, history);
     auto final = scf::ForOp::create(
-        b, l, c0, history, c1, ValueRange{dests[1]},
-        [&](OpBuilder &b, Location l, Value si, ValueRange f) {
-          Value v = extended(b, l, bi, ci, arith::AddIOp::create(b, l, offset, si));
-          scf::YieldOp::create(
-              b, l,
-              ValueRange{tensor::InsertOp::create(b, l, convertFloat(b, l, v, fsElement),
-                                                  f[0], ValueRange{c0, c0, si})});
+        b, l, c0, count, c1, ValueRange{dests[1]},
+        [&](OpBuilder &b, Location l, Value c, ValueRange f) {
+          Value ci = arith::AddIOp::create(b, l, first, c);
+          scf::YieldOp::create(b, l, finalStateOf(b, l, bi, ci, f[0], c));
         });
     results.push_back(final.getResult(0));
   }
-  b.setInsertionPointToStart(rows.getTerminator().getBody());
-  for (auto [result, dest, extent] : llvm::zip(results, rows.getRegionIterArgs(), extents))
+  b.setInsertionPointToStart(blocks.getTerminator().getBody());
+  for (auto [result, dest, at, extent] :
+       llvm::zip(results, blocks.getRegionIterArgs(), offsets, extents))
     tensor::ParallelInsertSliceOp::create(b, l, result, dest, at, extent, ones);
 }
 

@@ -121,6 +121,43 @@ func.func @conv(%x: tensor<1x4x8xf32>, %w: tensor<4x4xf32>, %s0: tensor<1x4x3xf3
 
 // -----
 
+// Between transposes from and to tokens-major [B, L, C] (a model's
+// layout), the convolution reads and writes those tensors: a work item is
+// a block of 64 channels of a batch row (the last one partial), the tap
+// weights copied to a [W, 64] scratch; each step loops over the block's
+// channels, innermost. No transpose is left.
+// CHECK-LABEL: func.func @conv_tokens_major
+// CHECK-NOT: linalg.transpose
+// CHECK: %[[BLOCKS:.*]]:2 = scf.forall (%[[B:.*]], %[[C:.*]]) = (0, 0) to (2, 100) step (1, 64) shared_outs(%[[O:.*]] = %{{.*}}, %[[S:.*]] = %{{.*}}) -> (tensor<2x?x100xf32>, tensor<2x100x3xf32>)
+// CHECK: %[[N:.*]] = arith.minui
+// CHECK: tensor.extract_slice %[[O]][%[[B]], 0, %[[C]]] [1, %{{.*}}, %[[N]]] [1, 1, 1] : tensor<2x?x100xf32> to tensor<1x?x?xf32>
+// CHECK: tensor.extract_slice %[[S]][%[[B]], %[[C]], 0] [1, %[[N]], 3] [1, 1, 1] : tensor<2x100x3xf32> to tensor<1x?x3xf32>
+// CHECK: %[[WS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x64xf32>
+// CHECK: memref.store %{{.*}}, %[[WS]]
+// CHECK: scf.for %[[T:[a-z0-9]+]] =
+// CHECK: scf.for %[[CC:[a-z0-9]+]] = %{{.*}} to %[[N]]
+// CHECK: scf.if
+// CHECK: tensor.extract %{{.*}}[%[[B]], %{{.*}}, %{{.*}}] : tensor<2x?x100xf32>
+// CHECK: tensor.insert %{{.*}} into %{{.*}}[%{{.*}}, %[[T]], %[[CC]]] : tensor<1x?x?xf32>
+// CHECK: scf.forall.in_parallel
+// CHECK: tensor.parallel_insert_slice %{{.*}} into %[[O]][%[[B]], 0, %[[C]]] [1, %{{.*}}, %[[N]]]
+// CHECK: tensor.parallel_insert_slice %{{.*}} into %[[S]][%[[B]], %[[C]], 0] [1, %[[N]], 3]
+// CHECK: return %[[BLOCKS]]#0, %[[BLOCKS]]#1
+func.func @conv_tokens_major(%x: tensor<2x?x100xf32>, %w: tensor<100x4xf32>, %b: tensor<100xf32>)
+    -> (tensor<2x?x100xf32>, tensor<2x100x3xf32>) {
+  %c1 = arith.constant 1 : index
+  %len = tensor.dim %x, %c1 : tensor<2x?x100xf32>
+  %e = tensor.empty(%len) : tensor<2x100x?xf32>
+  %xc = linalg.transpose ins(%x : tensor<2x?x100xf32>) outs(%e : tensor<2x100x?xf32>) permutation = [0, 2, 1]
+  %o, %s = ssm.causal_conv1d %xc, %w bias(%b) silu
+      : (tensor<2x100x?xf32>, tensor<100x4xf32>, tensor<100xf32>) -> (tensor<2x100x?xf32>, tensor<2x100x3xf32>)
+  %e2 = tensor.empty(%len) : tensor<2x?x100xf32>
+  %y = linalg.transpose ins(%o : tensor<2x100x?xf32>) outs(%e2 : tensor<2x?x100xf32>) permutation = [0, 2, 1]
+  return %y, %s : tensor<2x?x100xf32>, tensor<2x100x3xf32>
+}
+
+// -----
+
 // The selective scan: one work item per (batch row, group, tile of the
 // group's channels), with the state in a [N, tile] scratch buffer and the
 // channel loop innermost; A copied once per item; softplus and δu once per

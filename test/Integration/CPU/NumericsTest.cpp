@@ -524,6 +524,99 @@ INSTANTIATE_TEST_SUITE_P(
                  Storage::F16, true}),
     CaseName());
 
+/// A [B, C, L] tensor as [B, L, C] (or back: the last two dimensions
+/// swapped).
+ref::Tensor swapLastTwo(const ref::Tensor &t) {
+  int64_t B = t.dim(0), M = t.dim(1), N = t.dim(2);
+  ref::Tensor r({B, N, M});
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j)
+        r.data[(b * N + j) * M + i] = t.data[(b * M + i) * N + j];
+  return r;
+}
+
+class NumericsTokensMajorConv1d : public ::testing::TestWithParam<ConvCase> {};
+
+// The convolution between transposes from and to tokens-major [B, L, C]
+// tensors, as a model has it: the CPU lowering reads and writes those
+// tensors directly, in blocks of 64 channels (a remainder block when C is
+// not a multiple), the steps outside the channels.
+TEST_P(NumericsTokensMajorConv1d, MatchesReference) {
+  const ConvCase &c = GetParam();
+  Storage s = c.storage;
+  std::mt19937_64 rng(c.L * 5 + c.W + c.C);
+  ref::CausalConv1dArgs a = randomConvOperands(c.B, c.C, c.L, c.W, c.bias, c.state,
+                                                 c.silu, rng, s);
+  ref::CausalConv1dResult expected = ref::causalConv1d(a);
+
+  KernelCall k(s);
+  ref::Tensor tokens = swapLastTwo(a.x);
+  std::string x = k.input(tokens, c.dynamic), w = k.input(a.weight, c.dynamicWidth);
+  // The types of x, channels-major and tokens-major, and of the final
+  // state: all dimensions dynamic (x's read at run time) or static.
+  std::string element = elementName(s), dyn = "tensor<?x?x?x" + element + ">";
+  std::vector<int64_t> tokensMajor{c.B, c.L, c.C};
+  std::string xc = c.dynamic ? dyn : k.floatType({c.B, c.C, c.L});
+  std::string xt = c.dynamic ? dyn : k.floatType(tokensMajor);
+  std::string fs = c.dynamic ? dyn : k.floatType(expected.finalState.shape);
+  std::string body, sizes = "()", swapped = "()";
+  if (c.dynamic) {
+    for (int d = 0; d < 3; ++d)
+      body += "%i" + std::to_string(d) + " = arith.constant " + std::to_string(d) +
+              " : index\n  %d" + std::to_string(d) + " = tensor.dim " + x + ", %i" +
+              std::to_string(d) + " : " + xt + "\n  ";
+    sizes = "(%d0, %d2, %d1)";
+    swapped = "(%d0, %d1, %d2)";
+  }
+  body += "%e = tensor.empty" + sizes + " : " + xc + "\n  %xc = linalg.transpose ins(" +
+          x + " : " + xt + ") outs(%e : " + xc + ") permutation = [0, 2, 1]\n  ";
+  std::string op = "%c:2 = ssm.causal_conv1d %xc, " + w;
+  std::string types = xc + ", " +
+                      (c.dynamicWidth ? "tensor<?x?x" + element + ">"
+                                      : k.floatType(a.weight.shape));
+  if (c.bias) {
+    op += " bias(" + k.input(*a.bias) + ")";
+    types += ", " + k.floatType(a.bias->shape);
+  }
+  if (c.state) {
+    op += " init_state(" + k.input(*a.initState) + ")";
+    types += ", " + k.floatType(a.initState->shape);
+  }
+  if (c.silu)
+    op += " silu";
+  body += op + " : (" + types + ") -> (" + xc + ", " + fs + ")\n  ";
+  body += "%e2 = tensor.empty" + swapped + " : " + xt +
+          "\n  %y = linalg.transpose ins(%c#0 : " + xc + ") outs(%e2 : " + xt +
+          ") permutation = [0, 2, 1]\n  ";
+  k.output(tokensMajor);
+  k.output(expected.finalState.shape);
+  std::string yOut = k.floatType(tokensMajor), fsOut = k.floatType(expected.finalState.shape);
+  body += k.results() + "scf.execute_region -> (" + yOut + ", " + fsOut +
+          ") {\n    %ys = tensor.cast %y : " + xt + " to " + yOut +
+          "\n    %fs = tensor.cast %c#1 : " + fs + " to " + fsOut + "\n    scf.yield %ys, %fs : " +
+          yOut + ", " + fsOut + "\n  }";
+  ASSERT_EQ(k.run(body), "");
+  EXPECT_LT(relativeError(k.result(0), swapLastTwo(expected.out)), kernelTolerance(s));
+  EXPECT_EQ(relativeError(k.result(1), expected.finalState), 0.0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, NumericsTokensMajorConv1d,
+    ::testing::Values(
+        ConvCase{"one_block", 2, 64, 37, 4, true, true, true, false, Storage::F32},
+        ConvCase{"remainder_block", 2, 70, 37, 4, true, true, true, false, Storage::F32},
+        ConvCase{"three_blocks_nobias", 1, 130, 19, 4, false, false, true, false,
+                 Storage::F32},
+        ConvCase{"decode_step", 3, 90, 1, 4, true, true, true, false, Storage::F32},
+        ConvCase{"shorter_than_width", 2, 70, 2, 4, true, true, false, false, Storage::F32},
+        ConvCase{"dynamic_length", 2, 70, 23, 4, true, true, true, true, Storage::F32},
+        ConvCase{"W1", 1, 66, 9, 1, true, false, true, false, Storage::F32},
+        ConvCase{"dynamic_width", 2, 70, 19, 3, true, true, true, false, Storage::F32,
+                 true},
+        ConvCase{"bf16", 2, 70, 37, 4, true, true, true, false, Storage::BF16}),
+    CaseName());
+
 //===----------------------------------------------------------------------===//
 // state_update: both forms, groups, odd sizes, storage
 //===----------------------------------------------------------------------===//
