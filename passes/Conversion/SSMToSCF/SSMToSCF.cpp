@@ -234,41 +234,32 @@ public:
       if (!staticWidth || *staticWidth > 1)
         outputs.push_back(finalState);
     }
-    Value result;
+    // Items of one (batch, channel) row, or of kChannelBlock channels.
+    int64_t channelsPerItem = layout ? kChannelBlock : 1;
+    auto items = scf::ForallOp::create(
+        rewriter, loc, {rewriter.getIndexAttr(0), rewriter.getIndexAttr(0)},
+        {sizes[0], sizes[1]}, {rewriter.getIndexAttr(1), rewriter.getIndexAttr(channelsPerItem)},
+        outputs, std::nullopt);
+    buildItem(items, channelsPerItem);
+    Value result = items.getResult(0);
+    if (outputs.size() > 1)
+      finalState = items.getResult(1);
     if (layout) {
-      auto blocks = scf::ForallOp::create(
-          rewriter, loc, {rewriter.getIndexAttr(0), rewriter.getIndexAttr(0)},
-          {sizes[0], sizes[1]}, {rewriter.getIndexAttr(1), rewriter.getIndexAttr(kChannelBlock)},
-          outputs, std::nullopt);
-      buildBlock(blocks);
-      result = blocks.getResult(0);
-      if (outputs.size() > 1)
-        finalState = blocks.getResult(1);
       // out's one use was the transpose back: it is the loop's result.
-      Value tokens = result;
       Type type = layout->output.getResult()[0].getType();
-      if (tokens.getType() != type)
-        tokens = tensor::CastOp::create(rewriter, loc, type, tokens);
-      rewriter.replaceOp(layout->output, tokens);
+      if (result.getType() != type)
+        result = tensor::CastOp::create(rewriter, loc, type, result);
+      rewriter.replaceOp(layout->output, result);
       // What replaces out, which nothing reads any more.
       result = tensor::EmptyOp::create(rewriter, loc, sizes, outElement);
-    } else {
-      auto rows = scf::ForallOp::create(rewriter, loc, {sizes[0], sizes[1]}, outputs,
-                                        std::nullopt);
-      buildRow(rows);
-      result = rows.getResult(0);
-      if (outputs.size() > 1)
-        finalState = rows.getResult(1);
     }
     replaceWithOutputs(rewriter, op, result, finalState);
   }
 
 private:
-  /// The body of `rows`: one (batch, channel) row, channels-major.
-  void buildRow(scf::ForallOp rows);
-  /// The body of `blocks`: kChannelBlock channels of a batch row,
-  /// tokens-major.
-  void buildBlock(scf::ForallOp blocks);
+  /// The body of `items`: `channelsPerItem` channels of a batch row (the
+  /// last item of a row fewer).
+  void buildItem(scf::ForallOp items, int64_t channelsPerItem);
   /// W − 1, static when the width is.
   OpFoldResult historySize() {
     if (staticWidth)
@@ -287,8 +278,8 @@ private:
   Value output(OpBuilder &b, Location l, Value acc,
                function_ref<Value(OpBuilder &, Location, Value)> weight,
                function_ref<Value(OpBuilder &, Location, Value)> read);
-  /// The final state of channel `ci` into `dest` (a [1, 1, W - 1] slice or
-  /// the block's [1, n, W - 1], at channel `at` of it):
+  /// The final state of channel `ci` into `dest`, the item's
+  /// [1, channels, W − 1], at channel `at` of it:
   /// final[b, c, s] = x̃(L − (W − 1) + s).
   Value finalStateOf(OpBuilder &b, Location l, Value bi, Value ci, Value dest, Value at);
 
@@ -363,133 +354,110 @@ Value CausalConv1dLowering::finalStateOf(OpBuilder &b, Location l, Value bi, Val
       .getResult(0);
 }
 
-void CausalConv1dLowering::buildRow(scf::ForallOp rows) {
+void CausalConv1dLowering::buildItem(scf::ForallOp items, int64_t channelsPerItem) {
   OpBuilder::InsertionGuard guard(rewriter);
   OpBuilder &b = rewriter;
   Location l = loc;
-  b.setInsertionPoint(rows.getTerminator());
-  Value bi = rows.getInductionVar(0), ci = rows.getInductionVar(1);
-  // The row's [1, 1, size] slice of each destination.
-  SmallVector<OpFoldResult> at{bi, ci, b.getIndexAttr(0)}, ones(3, b.getIndexAttr(1));
-  SmallVector<SmallVector<OpFoldResult>> extents;
-  SmallVector<Value> dests;
-  for (Value dest : rows.getRegionIterArgs()) {
-    extents.push_back({ones[0], ones[1], tensor::getMixedSize(b, l, dest, 2)});
-    dests.push_back(tensor::ExtractSliceOp::create(b, l, dest, at, extents.back(), ones));
+  b.setInsertionPoint(items.getTerminator());
+  Value bi = items.getInductionVar(0), first = items.getInductionVar(1);
+  Value count = c1;
+  if (channelsPerItem > 1) {
+    Value channels = getValueOrCreateConstantIndexOp(
+        b, l, tensor::getMixedSize(b, l, op.getWeight(), 0));
+    count = arith::MinUIOp::create(b, l, arith::SubIOp::create(b, l, channels, first),
+                                   arith::ConstantIndexOp::create(b, l, channelsPerItem));
   }
-  Value bias = op.getBias();
-  Value acc0 = bias ? load(b, l, bias, {ci}, ct) : buildFloat(b, l, ct, 0.0);
-  // Unrolled taps load their weights once per row; a width past
-  // kMaxUnrolledTaps (no real model comes near) takes the tap loop, so that
-  // compile time and memory do not grow with a static size.
+  // The item's slices: out [1, n, L] at (b, c, 0) ([1, L, n] at (b, 0, c)
+  // tokens-major), final state [1, n, W − 1] at (b, c, 0).
+  OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0),
+               n = getAsOpFoldResult(count);
+  OpFoldResult steps = tensor::getMixedSize(b, l, items.getRegionIterArgs()[0], layout ? 1 : 2);
+  SmallVector<OpFoldResult> ones(3, one);
+  SmallVector<SmallVector<OpFoldResult>> offsets, extents;
+  offsets.push_back(layout ? SmallVector<OpFoldResult>{bi, zero, first}
+                           : SmallVector<OpFoldResult>{bi, first, zero});
+  extents.push_back(layout ? SmallVector<OpFoldResult>{one, steps, n}
+                           : SmallVector<OpFoldResult>{one, n, steps});
+  if (items.getRegionIterArgs().size() > 1) {
+    offsets.push_back({bi, first, zero});
+    extents.push_back({one, n, historySize()});
+  }
+  SmallVector<Value> dests;
+  for (auto [dest, at, extent] : llvm::zip(items.getRegionIterArgs(), offsets, extents))
+    dests.push_back(tensor::ExtractSliceOp::create(b, l, dest, at, extent, ones));
+  // The taps' weights: a row's unrolled ones loaded once; a block's along
+  // its channels, ws[k, c] = w[first + c, k]; else read per output (a
+  // width past kMaxUnrolledTaps, which no real model comes near, so that
+  // compile time and memory do not grow with a static size).
+  bool unrolled = staticWidth && *staticWidth <= kMaxUnrolledTaps;
   SmallVector<Value> taps;
-  if (staticWidth && *staticWidth <= kMaxUnrolledTaps)
+  Value ws;
+  if (channelsPerItem > 1) {
+    ws = allocScratch(b, l, {width, arith::ConstantIndexOp::create(b, l, channelsPerItem)}, ct);
+    forRange(b, l, c0, count, [&](OpBuilder &b, Location l, Value c) {
+      Value ci = arith::AddIOp::create(b, l, first, c);
+      forRange(b, l, c0, width, [&](OpBuilder &b, Location l, Value k) {
+        memref::StoreOp::create(b, l, load(b, l, op.getWeight(), {ci, k}, ct), ws,
+                                ValueRange{k, c});
+      });
+    });
+  } else if (unrolled) {
     for (int64_t k = 0; k < *staticWidth; ++k)
       taps.push_back(load(b, l, op.getWeight(),
-                          {ci, arith::ConstantIndexOp::create(b, l, k)}, ct));
-  auto weight = [&](OpBuilder &b, Location l, Value k) {
-    if (!taps.empty())
-      return taps[*getConstantIntValue(k)];
-    return load(b, l, op.getWeight(), {ci, k}, ct);
-  };
-  // Output t over [from, to), tap k reading `read(t − (W − 1) + k)`.
-  auto outputs = [&](Value from, Value to, Value dest,
-                     function_ref<Value(OpBuilder &, Location, Value)> read) {
+                          {first, arith::ConstantIndexOp::create(b, l, k)}, ct));
+  }
+  Value bias = op.getBias();
+  Value rowBias = channelsPerItem == 1 && bias ? load(b, l, bias, {first}, ct) : Value();
+  // Channel c of the item (ci = first + c) over `dest`: the loop over the
+  // item's channels, or, for one, the body alone.
+  auto overChannels = [&](OpBuilder &b, Location l, Value dest,
+                          function_ref<Value(OpBuilder &, Location, Value, Value, Value)> body) {
+    if (channelsPerItem == 1)
+      return body(b, l, c0, first, dest);
     return scf::ForOp::create(
-               b, l, from, to, c1, ValueRange{dest},
-               [&](OpBuilder &b, Location l, Value t, ValueRange o) {
-                 Value v = output(b, l, acc0, weight, [&](OpBuilder &b, Location l, Value k) {
-                   return read(b, l,
-                               arith::AddIOp::create(
-                                   b, l, arith::SubIOp::create(b, l, t, history), k));
-                 });
+               b, l, c0, count, c1, ValueRange{dest},
+               [&](OpBuilder &b, Location l, Value c, ValueRange o) {
                  scf::YieldOp::create(
-                     b, l, ValueRange{tensor::InsertOp::create(b, l, v, o[0],
-                                                               ValueRange{c0, c0, t})});
+                     b, l, body(b, l, c, arith::AddIOp::create(b, l, first, c), o[0]));
                })
         .getResult(0);
   };
-  // The prologue covers t < min(W − 1, L); the interior the rest.
-  Value split = arith::MinUIOp::create(b, l, history, length);
-  Value y = outputs(c0, split, dests[0], [&](OpBuilder &b, Location l, Value s) {
-    return extended(b, l, bi, ci, s);
-  });
-  y = outputs(split, length, y, [&](OpBuilder &b, Location l, Value s) {
-    return readX(b, l, bi, ci, s);
-  });
-  SmallVector<Value> results{y};
-  if (dests.size() > 1)
-    results.push_back(finalStateOf(b, l, bi, ci, dests[1], c0));
-  b.setInsertionPointToStart(rows.getTerminator().getBody());
-  for (auto [result, dest, extent] : llvm::zip(results, rows.getRegionIterArgs(), extents))
-    tensor::ParallelInsertSliceOp::create(b, l, result, dest, at, extent, ones);
-}
-
-void CausalConv1dLowering::buildBlock(scf::ForallOp blocks) {
-  OpBuilder::InsertionGuard guard(rewriter);
-  OpBuilder &b = rewriter;
-  Location l = loc;
-  b.setInsertionPoint(blocks.getTerminator());
-  Value bi = blocks.getInductionVar(0), first = blocks.getInductionVar(1);
-  Value channels = getValueOrCreateConstantIndexOp(
-      b, l, tensor::getMixedSize(b, l, op.getWeight(), 0));
-  Value count = arith::MinUIOp::create(
-      b, l, arith::SubIOp::create(b, l, channels, first),
-      arith::ConstantIndexOp::create(b, l, kChannelBlock));
-  // The block's slices: out [1, L, n] at (b, 0, c), final state [1, n, W − 1]
-  // at (b, c, 0).
-  OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0);
-  SmallVector<OpFoldResult> ones(3, one);
-  SmallVector<SmallVector<OpFoldResult>> offsets{{bi, zero, first}},
-      extents{{one, length, count}};
-  if (blocks.getRegionIterArgs().size() > 1) {
-    offsets.push_back({bi, first, zero});
-    extents.push_back({one, count, historySize()});
-  }
-  SmallVector<Value> dests;
-  for (auto [dest, at, extent] : llvm::zip(blocks.getRegionIterArgs(), offsets, extents))
-    dests.push_back(tensor::ExtractSliceOp::create(b, l, dest, at, extent, ones));
-  // The taps' weights along channels: ws[k, c] = w[first + c, k].
-  Value ws = allocScratch(b, l, {width, arith::ConstantIndexOp::create(b, l, kChannelBlock)}, ct);
-  forRange(b, l, c0, count, [&](OpBuilder &b, Location l, Value c) {
-    Value ci = arith::AddIOp::create(b, l, first, c);
-    forRange(b, l, c0, width, [&](OpBuilder &b, Location l, Value k) {
-      memref::StoreOp::create(b, l, load(b, l, op.getWeight(), {ci, k}, ct), ws,
-                              ValueRange{k, c});
-    });
-  });
-  Value bias = op.getBias();
-  // Outputs t over [from, to), each over the block's channels, tap k
-  // reading `read(c, t − (W − 1) + k)`.
+  // Outputs t over [from, to), each over the item's channels (innermost,
+  // contiguous tokens-major; one loop over t channels-major, contiguous),
+  // tap k reading `read(ci, t − (W − 1) + k)`.
   auto outputs = [&](Value from, Value to, Value dest,
                      function_ref<Value(OpBuilder &, Location, Value, Value)> read) {
     return scf::ForOp::create(
                b, l, from, to, c1, ValueRange{dest},
                [&](OpBuilder &b, Location l, Value t, ValueRange o) {
                  Value s0 = arith::SubIOp::create(b, l, t, history);
-                 auto row = scf::ForOp::create(
-                     b, l, c0, count, c1, ValueRange{o[0]},
-                     [&](OpBuilder &b, Location l, Value c, ValueRange o) {
-                       Value ci = arith::AddIOp::create(b, l, first, c);
-                       Value acc0 = bias ? load(b, l, bias, {ci}, ct) : buildFloat(b, l, ct, 0.0);
-                       Value v = output(
-                           b, l, acc0,
-                           [&](OpBuilder &b, Location l, Value k) {
-                             return memref::LoadOp::create(b, l, ws, ValueRange{k, c})
-                                 .getResult();
-                           },
-                           [&](OpBuilder &b, Location l, Value k) {
-                             return read(b, l, ci, arith::AddIOp::create(b, l, s0, k));
-                           });
-                       scf::YieldOp::create(
-                           b, l,
-                           ValueRange{tensor::InsertOp::create(b, l, v, o[0],
-                                                               ValueRange{c0, t, c})});
-                     });
-                 scf::YieldOp::create(b, l, row.getResults());
+                 Value y = overChannels(b, l, o[0], [&](OpBuilder &b, Location l, Value c,
+                                                       Value ci, Value y) {
+                   Value acc0 = rowBias ? rowBias
+                                : bias  ? load(b, l, bias, {ci}, ct)
+                                        : buildFloat(b, l, ct, 0.0);
+                   Value v = output(
+                       b, l, acc0,
+                       [&](OpBuilder &b, Location l, Value k) -> Value {
+                         if (ws)
+                           return memref::LoadOp::create(b, l, ws, ValueRange{k, c});
+                         if (!taps.empty())
+                           return taps[*getConstantIntValue(k)];
+                         return load(b, l, op.getWeight(), {ci, k}, ct);
+                       },
+                       [&](OpBuilder &b, Location l, Value k) {
+                         return read(b, l, ci, arith::AddIOp::create(b, l, s0, k));
+                       });
+                   SmallVector<Value> at{c0, c, t};
+                   if (layout)
+                     std::swap(at[1], at[2]);
+                   return tensor::InsertOp::create(b, l, v, y, at).getResult();
+                 });
+                 scf::YieldOp::create(b, l, y);
                })
         .getResult(0);
   };
+  // The prologue covers t < min(W − 1, L); the interior the rest.
   Value split = arith::MinUIOp::create(b, l, history, length);
   Value y = outputs(c0, split, dests[0], [&](OpBuilder &b, Location l, Value ci, Value s) {
     return extended(b, l, bi, ci, s);
@@ -498,18 +466,14 @@ void CausalConv1dLowering::buildBlock(scf::ForallOp blocks) {
     return readX(b, l, bi, ci, s);
   });
   SmallVector<Value> results{y};
-  if (dests.size() > 1) {
-    auto final = scf::ForOp::create(
-        b, l, c0, count, c1, ValueRange{dests[1]},
-        [&](OpBuilder &b, Location l, Value c, ValueRange f) {
-          Value ci = arith::AddIOp::create(b, l, first, c);
-          scf::YieldOp::create(b, l, finalStateOf(b, l, bi, ci, f[0], c));
-        });
-    results.push_back(final.getResult(0));
-  }
-  b.setInsertionPointToStart(blocks.getTerminator().getBody());
+  if (dests.size() > 1)
+    results.push_back(overChannels(b, l, dests[1], [&](OpBuilder &b, Location l, Value c,
+                                                        Value ci, Value f) {
+      return finalStateOf(b, l, bi, ci, f, c);
+    }));
+  b.setInsertionPointToStart(items.getTerminator().getBody());
   for (auto [result, dest, at, extent] :
-       llvm::zip(results, blocks.getRegionIterArgs(), offsets, extents))
+       llvm::zip(results, items.getRegionIterArgs(), offsets, extents))
     tensor::ParallelInsertSliceOp::create(b, l, result, dest, at, extent, ones);
 }
 
