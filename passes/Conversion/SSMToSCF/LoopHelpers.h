@@ -21,6 +21,18 @@ Value load(OpBuilder &b, Location loc, Value tensor, ValueRange indices,
 void forRange(OpBuilder &b, Location loc, Value lb, Value ub,
               function_ref<void(OpBuilder &, Location, Value)> body);
 
+/// The side of the square blocks transposeBlock() moves: 16 lanes, an
+/// AVX-512 register of f32.
+constexpr int64_t kTransposeSide = 16;
+
+/// The kTransposeSide x kTransposeSide block whose rows are `rows`
+/// (vectors of kTransposeSide lanes) transposed in registers: log2(16) = 4
+/// stages of 16 shuffles, stage k exchanging bit k of the row index with
+/// bit k of the column index. Returns its columns. No element goes through
+/// memory alone, where a strided copy of a block stores element by element
+/// (or by scatter).
+SmallVector<Value> transposeBlock(OpBuilder &b, Location loc, ArrayRef<Value> rows);
+
 /// A scratch buffer of element type `type` and extents `sizes` (index
 /// values; static where they are constants), aligned to a cache line: rows
 /// loaded and stored whole then never straddle two lines.

@@ -87,9 +87,9 @@ constexpr int64_t kSumChainBits = 2048, kMaxSumChains = 4;
 /// scaled update takes (e^44 is about 2^63: far from f32's range for states
 /// of any reasonable size); a block past it takes the plain update.
 constexpr double kMaxLogScale = 44.0;
-/// The side of the blocks that time-major values are transposed in: the
-/// step block by 16 lanes.
-constexpr int64_t kTransposeSide = kStepBlock;
+// Time-major values are transposed in blocks of the step block by 16
+// lanes (transposeBlock).
+static_assert(kTransposeSide == kStepBlock);
 
 /// Whether the op's inputs that vary along time and the state rows, and
 /// its output y, all hold time innermost. Along the lanes their elements
@@ -563,9 +563,8 @@ Scope Lowering::stepScope(OpBuilder &b, Location l, const Item &item, Value i,
 
 void Lowering::transpose(OpBuilder &b, Location l, Value from, Value to,
                          bool toLaneMajor) {
-  // Per block, 16 vector loads, log2(16) = 4 stages of 16 shuffles (stage k
-  // exchanges bit k of the row index with bit k of the column index) and 16
-  // vector stores: no element goes through memory alone.
+  // Per block, 16 vector loads, the shuffles of transposeBlock and 16
+  // vector stores.
   constexpr int64_t side = kTransposeSide;
   VectorType type = VectorType::get({side}, ct);
   Value blockStep = arith::ConstantIndexOp::create(b, l, side);
@@ -582,20 +581,7 @@ void Lowering::transpose(OpBuilder &b, Location l, Value from, Value to,
         SmallVector<Value> rows;
         for (int64_t i = 0; i < side; ++i)
           rows.push_back(vector::LoadOp::create(b, l, type, from, rowAt(!toLaneMajor, i)));
-        for (int64_t k = 1; k < side; k *= 2) {
-          SmallVector<int64_t> low, high;
-          for (int64_t j = 0; j < side; ++j) {
-            low.push_back(j & k ? side + j - k : j);
-            high.push_back(j & k ? side + j : j + k);
-          }
-          for (int64_t r = 0; r < side; ++r) {
-            if (r & k)
-              continue;
-            Value first = rows[r], second = rows[r + k];
-            rows[r] = vector::ShuffleOp::create(b, l, first, second, low);
-            rows[r + k] = vector::ShuffleOp::create(b, l, first, second, high);
-          }
-        }
+        rows = transposeBlock(b, l, rows);
         for (int64_t i = 0; i < side; ++i)
           vector::StoreOp::create(b, l, rows[i], to, rowAt(toLaneMajor, i));
         scf::YieldOp::create(b, l);

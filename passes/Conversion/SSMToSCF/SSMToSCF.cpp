@@ -128,6 +128,28 @@ Value lowering::allocScratch(OpBuilder &b, Location loc, ArrayRef<Value> sizes,
                                  b.getI64IntegerAttr(64));
 }
 
+SmallVector<Value> lowering::transposeBlock(OpBuilder &b, Location loc,
+                                           ArrayRef<Value> rows) {
+  constexpr int64_t side = kTransposeSide;
+  assert(rows.size() == side && "a block of kTransposeSide rows");
+  SmallVector<Value> block(rows);
+  for (int64_t k = 1; k < side; k *= 2) {
+    SmallVector<int64_t> low, high;
+    for (int64_t j = 0; j < side; ++j) {
+      low.push_back(j & k ? side + j - k : j);
+      high.push_back(j & k ? side + j : j + k);
+    }
+    for (int64_t r = 0; r < side; ++r) {
+      if (r & k)
+        continue;
+      Value first = block[r], second = block[r + k];
+      block[r] = vector::ShuffleOp::create(b, loc, first, second, low);
+      block[r + k] = vector::ShuffleOp::create(b, loc, first, second, high);
+    }
+  }
+  return block;
+}
+
 Value lowering::load(OpBuilder &b, Location loc, Value tensor,
                      ValueRange indices, Type ct) {
   return convertFloat(b, loc, tensor::ExtractOp::create(b, loc, tensor, indices),

@@ -5,7 +5,9 @@
 // the row and head recovered by divui/remui, around a loop over chunks of
 // chunk_size steps; f16 storage is computed in f32. The pair's state is an
 // f32 [N, P] buffer, loaded from the initial state and stored once per
-// pair; the chunk's keys are copied to [N, steps], and the region's δ·x
+// pair; the chunk's keys are copied to [N, steps] (N and the chunk
+// multiples of 16: as [steps, N] rows, zeros past the chunk's steps, then
+// each 16 x 16 block transposed in registers), and the region's δ·x
 // scratch [steps, P] is the values' buffer. The products are register
 // tiles: 4 rows by a panel of vector<16xf32>, accumulated by vector.fma
 // over the shared dimension; the scores' panel is one vector (chunks of 16
@@ -18,14 +20,19 @@
 // CHECK:         %[[HEAD:.*]] = arith.remui %[[K]], %[[H]]
 // CHECK:         %[[DX:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?x8xf32>
 // CHECK:         %[[STATE:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x8xf32>
-// CHECK:         %[[KEYS:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<16x?xf32>
+// CHECK:         %[[KEYROWS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x16xf32>
+// CHECK:         %[[KEYS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x16xf32>
 // CHECK:         %[[SCORES:.*]] = memref.alloc(%{{.*}}, %{{.*}}) {alignment = 64 : i64} : memref<?x?xf32>
 // CHECK:         tensor.extract %{{.*}}[%[[ROW]], %{{.*}}, %{{.*}}, %{{.*}}] : tensor<2x4x8x16xf16>
 // CHECK:         memref.store %{{.*}}, %[[STATE]]
 // CHECK:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C16]]
 // CHECK:           math.exp
 // CHECK:           memref.store %{{.*}}, %[[DX]]
-// CHECK:           memref.store %{{.*}}, %[[KEYS]]
+// CHECK:           scf.if
+// CHECK:           memref.store %{{.*}}, %[[KEYROWS]]
+// CHECK-COUNT-16:  vector.load %[[KEYROWS]]
+// CHECK-COUNT-64:  vector.shuffle
+// CHECK-COUNT-16:  vector.store %{{.*}}, %[[KEYS]]
 // CHECK:           scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK:             vector.maskedload %[[KEYS]]
 // CHECK-COUNT-4:     vector.fma

@@ -205,6 +205,17 @@ INSTANTIATE_TEST_SUITE_P(
         // ragged, and N = 42 rows in blocks of 4 and a remainder.
         ChunkedCase{"wholeVectors", 1, 70, 2, 64, 1, 64, 32},
         ChunkedCase{"twoPanels", 2, 150, 2, 80, 1, 42, 96},
+        // Keys moved to [N, Q] in 16 x 16 blocks in registers (N and the
+        // chunk multiples of 16; "wide" and "wholeVectors" too): a sequence
+        // shorter than the chunk, groups with seq_idx, packed bf16 rows.
+        ChunkedCase{"blockedShorterThanChunk", 2, 7, 2, 16, 1, 16, 16},
+        with(ChunkedCase{"blockedGroupsSeqIdx", 1, 50, 4, 8, 2, 32, 16},
+             [](ChunkedCase &c) { c.packing = Packing::SeqIdx; }),
+        with(ChunkedCase{"blockedCuSeqlensBf16", 1, 45, 2, 16, 1, 16, 32},
+             [](ChunkedCase &c) {
+               c.packing = Packing::CuSeqlens;
+               c.storage = Storage::BF16;
+             }),
         with(kBase, [](ChunkedCase &c) { c.name = "perChannelD"; c.perChannelD = true; }),
         with(kBase, [](ChunkedCase &c) {
           c.name = "plain";
