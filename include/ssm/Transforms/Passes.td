@@ -401,8 +401,9 @@ def SSMTileRecurrencesPass : Pass<"ssm-tile-recurrences"> {
     indexing map (a residual added in place) is read from the loop's
     shared output, which keeps it in place through bufferization.
 
-    Before tiling, a core op's result that is read collapsed (a model's
-    [B, L, H, P] output read as [B·L, H·P] rows) gets its destination
+    Before tiling, a destination-style op's result that is read collapsed
+    (a model's [B, L, H, P] core-op output read as [B·L, H·P] rows), whose
+    destination is a `tensor.empty` of its own, gets that destination
     allocated collapsed and expanded for the op: after bufferization the
     readers of the rows get the buffer itself, not a collapsed view of a
     4-d one, which LLVM reads through a division per element and cannot
