@@ -494,6 +494,11 @@ struct product {
   int64_t qa_stride;
   // bf16 with AMX, prompts: A in bf16 (amx_round_rows); null otherwise.
   uint16_t *ab;
+  // bf16 with AMX, register tiles: A's rows in bf16, each ar_stride
+  // elements (k up to a multiple of 32, zeros after; bf16_rows); null
+  // otherwise.
+  uint16_t *ar;
+  int64_t ar_stride;
 };
 
 static void store_c(float *c, float sum, float beta) {
@@ -1457,12 +1462,22 @@ static void decode_row(const struct packed *w, bool avx512, int64_t row,
 
 // Every row of C, columns [j0, j1), with the weights decoded in registers:
 // W is read once per kTileRows rows of A.
+#if SSM_PACKED_AVX512
+// bf16 with AMX: the dot-product register tiles, with the tile unit's code
+// below.
+static const avx512_span_fn kBf16DotSpans[kTileRows + 1];
+#endif
+
 static void register_product(const struct product *p, int64_t j0, int64_t j1) {
   for (int64_t i0 = 0; i0 < p->m; i0 += kTileRows) {
     int rows = p->m - i0 < kTileRows ? (int)(p->m - i0) : kTileRows;
 #if SSM_PACKED_AVX512
     if (p->qa) {
       kVnniSpans[p->w.format][rows](p, i0, j0, j1);
+      continue;
+    }
+    if (p->ar) {
+      kBf16DotSpans[rows](p, i0, j0, j1);
       continue;
     }
     if (p->avx512) {
@@ -1649,23 +1664,83 @@ SSM_AMX static void amx_round_rows(const float *a, int64_t lda, int64_t i0,
     }
 }
 
-// Rows [0, m) of A rounded to bf16 and back to f32, for the register tiles.
-SSM_AMX static void amx_round_rows_f32(const float *a, int64_t lda, int64_t m,
-                                       int64_t k, float *out) {
+// Rows [0, m) of A rounded to bf16, for the register tiles: each `stride`
+// elements, zeros past k.
+SSM_AMX static void bf16_rows(const float *a, int64_t lda, int64_t m, int64_t k,
+                              int64_t stride, uint16_t *out) {
   for (int64_t i = 0; i < m; ++i)
-    for (int64_t t = 0; t < k; t += kAmxBlock) {
+    for (int64_t t = 0; t < stride; t += kAmxBlock) {
       int count = k - t < kAmxBlock ? (int)(k - t) : kAmxBlock;
-      __m512i bf = amx_round32(a + i * lda + t, count);
-      __mmask16 lo, hi;
-      avx512_masks(count, &lo, &hi);
-      __m512i l = _mm512_slli_epi32(
-          _mm512_cvtepu16_epi32(_mm512_castsi512_si256(bf)), 16);
-      __m512i h = _mm512_slli_epi32(
-          _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(bf, 1)), 16);
-      _mm512_mask_storeu_ps(out + i * k + t, lo, _mm512_castsi512_ps(l));
-      _mm512_mask_storeu_ps(out + i * k + t + 16, hi, _mm512_castsi512_ps(h));
+      _mm512_storeu_si512(out + i * stride + t, amx_round32(a + i * lda + t, count));
     }
 }
+
+// C[i0 .. i0 + rows, j .. j + columns] from A and W in bf16: per 32
+// elements of k, one VDPBF16PS (16 lanes, each the sum of two exact
+// products added to its f32 sum) per row of A and row of W. The f32
+// register tiles spent two conversions and two FMAs per 32 elements and
+// row of W, and more instructions than the loads can hide on two threads.
+// Like the tile unit, it treats subnormal inputs and sums as zero.
+SSM_AMX static inline void bf16_dot_tile(const struct product *p, int rows,
+                                         int columns, int64_t i0, int64_t j) {
+  const struct packed *w = &p->w;
+  int64_t blocks = (w->k + kBlock - 1) / kBlock;
+  const uint16_t *wr[4];
+#pragma GCC unroll 4
+  for (int r = 0; r < columns; ++r)
+    wr[r] = (const uint16_t *)(w->values + (j + r) * row_bytes(SSM_WEIGHT_BF16, w->k));
+  __m512 acc[kTileRows][4];
+  avx512_zero_tile(acc, rows, columns);
+  const uint16_t *a = p->ar + i0 * p->ar_stride;
+  for (int64_t b = 0; b < blocks; ++b) {
+    int count = block_count(w->k, b);
+    __mmask32 mask = count < kBlock ? (__mmask32)((1u << count) - 1) : ~(__mmask32)0;
+    __m512bh wv[4];
+#pragma GCC unroll 4
+    for (int r = 0; r < columns; ++r) {
+      _mm_prefetch((const char *)(wr[r] + b * kBlock) + kPrefetchBytes, _MM_HINT_T0);
+      wv[r] = (__m512bh)_mm512_maskz_loadu_epi16(mask, wr[r] + b * kBlock);
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < rows; ++i) {
+      __m512bh av = (__m512bh)_mm512_loadu_si512(a + i * p->ar_stride + b * kBlock);
+#pragma GCC unroll 4
+      for (int r = 0; r < columns; ++r)
+        acc[i][r] = _mm512_dpbf16_ps(acc[i][r], av, wv[r]);
+    }
+  }
+  avx512_store_tile(p, acc, rows, columns, i0, j);
+}
+
+SSM_AMX static inline void bf16_dot_span(const struct product *p, int rows,
+                                         int64_t i0, int64_t j0, int64_t j1) {
+  int columns = avx512_columns_for(rows);
+  int64_t j = j0;
+  for (; j + columns <= j1; j += columns)
+    bf16_dot_tile(p, rows, columns, i0, j);
+  for (; j < j1; ++j)
+    bf16_dot_tile(p, rows, 1, i0, j);
+}
+
+#define SSM_BF16_DOT_SPAN(rows)                                                \
+  SSM_AMX static void bf16_dot_span_##rows(const struct product *p,          \
+                                           int64_t i0, int64_t j0, int64_t j1) { \
+    bf16_dot_span(p, rows, i0, j0, j1);                                        \
+  }
+SSM_BF16_DOT_SPAN(1)
+SSM_BF16_DOT_SPAN(2)
+SSM_BF16_DOT_SPAN(3)
+SSM_BF16_DOT_SPAN(4)
+SSM_BF16_DOT_SPAN(5)
+SSM_BF16_DOT_SPAN(6)
+SSM_BF16_DOT_SPAN(7)
+SSM_BF16_DOT_SPAN(8)
+
+// Indexed by rows of A.
+static const avx512_span_fn kBf16DotSpans[kTileRows + 1] = {
+    NULL,           bf16_dot_span_1, bf16_dot_span_2, bf16_dot_span_3,
+    bf16_dot_span_4, bf16_dot_span_5, bf16_dot_span_6, bf16_dot_span_7,
+    bf16_dot_span_8};
 
 // Rows [j, j + columns) of bf16 W into a panel: per 16 rows, blocks of 16
 // pairs of elements (64 bytes of a row) transposed as 16 x 16 words.
@@ -1846,11 +1921,13 @@ static ssm_status_t quantize_a(struct product *p) {
 // Without the memory A stays as it is (f32).
 static ssm_status_t round_a(struct product *p, bool in_registers) {
   if (in_registers) {
-    float *buffer = scratch(kScratchA, (size_t)(p->m * p->k));
+    int64_t stride = amx_depth(p->k);
+    uint16_t *buffer =
+        (uint16_t *)scratch(kScratchA, (size_t)((p->m * stride + 1) / 2));
     if (buffer) {
-      amx_round_rows_f32(p->a, p->lda, p->m, p->k, buffer);
-      p->a = buffer;
-      p->lda = p->k;
+      bf16_rows(p->a, p->lda, p->m, p->k, stride, buffer);
+      p->ar = buffer;
+      p->ar_stride = stride;
     }
     return SSM_OK;
   }

@@ -575,8 +575,8 @@ SSM_RUNTIME_API ssm_status_t ssm_pack_weights(int32_t format, int64_t n,
 /// decoded weights by at most the sum over blocks of d / 2 * sum |w| (a
 /// block holding a NaN or an infinity makes its row of C NaN). bf16 on a
 /// CPU with AMX-BF16 (and an OS that grants it, Linux 5.16 on) multiplies
-/// the weights by A rounded to bf16 (nearest even; subnormals, in A and in
-/// the tile unit's sums, count as zero), as llama.cpp does, so an element
+/// the weights by A rounded to bf16 (nearest even; subnormals, in A, in W
+/// and in the sums, count as zero), as llama.cpp does, so an element
 /// of C moves by at most 2^-9 * sum |a w|; prompts then run on the tile
 /// unit, whose tiles each call configures and releases. The environment
 /// variables SSM_Q8_0_A and SSM_Q4_0_A ("int8", the default, or "f32") and
