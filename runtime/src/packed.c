@@ -1598,9 +1598,9 @@ static ssm_status_t run_items(ssm_parallel_body_t body, int64_t items,
 // rate on the Xeon measured. Each product of two bf16 is exact in f32, so
 // only A's rounding (to nearest even) separates the result from the f32
 // product with the bf16 weights; the tile unit also treats subnormal inputs
-// and results as zero. Decode keeps its register tiles, fed with the same
-// rounded A, so that a token gives the same numbers in a prompt and alone
-// but for the order of the sums.
+// and results as zero. Decode keeps register tiles, on the same rounded A
+// with VDPBF16PS (bf16_dot_tile), so that a token gives the same numbers
+// in a prompt and alone but for the order of the sums.
 //
 // A in bf16: rows padded with zeros to a multiple of kAmxBlock elements
 // (one tile row, 64 bytes) and to a multiple of kAmxRows rows. A panel of
@@ -1916,8 +1916,9 @@ static ssm_status_t quantize_a(struct product *p) {
   return reduce_a(p);
 }
 
-// A for a bf16 product with AMX: a prompt's in bf16 for the tile unit (on
-// the pool, p->ab), else rounded to bf16 in f32 for the register tiles.
+// A for a bf16 product with AMX: a prompt's in bf16 tiles for the tile unit
+// (on the pool, p->ab), else its rows in bf16 for the register tiles
+// (p->ar).
 // Without the memory A stays as it is (f32).
 static ssm_status_t round_a(struct product *p, bool in_registers) {
   if (in_registers) {
