@@ -1712,8 +1712,11 @@ SSM_AMX static inline void bf16_dot_tile(const struct product *p, int rows,
   avx512_store_tile(p, acc, rows, columns, i0, j);
 }
 
-SSM_AMX static inline void bf16_dot_span(const struct product *p, int rows,
-                                         int64_t i0, int64_t j0, int64_t j1) {
+// `format` is bf16; it is there for SSM_SPANS.
+SSM_AMX static inline void bf16_dot_span(const struct product *p, int32_t format,
+                                         int rows, int64_t i0, int64_t j0,
+                                         int64_t j1) {
+  (void)format;
   int columns = avx512_columns_for(rows);
   int64_t j = j0;
   for (; j + columns <= j1; j += columns)
@@ -1722,25 +1725,11 @@ SSM_AMX static inline void bf16_dot_span(const struct product *p, int rows,
     bf16_dot_tile(p, rows, 1, i0, j);
 }
 
-#define SSM_BF16_DOT_SPAN(rows)                                                \
-  SSM_AMX static void bf16_dot_span_##rows(const struct product *p,          \
-                                           int64_t i0, int64_t j0, int64_t j1) { \
-    bf16_dot_span(p, rows, i0, j0, j1);                                        \
-  }
-SSM_BF16_DOT_SPAN(1)
-SSM_BF16_DOT_SPAN(2)
-SSM_BF16_DOT_SPAN(3)
-SSM_BF16_DOT_SPAN(4)
-SSM_BF16_DOT_SPAN(5)
-SSM_BF16_DOT_SPAN(6)
-SSM_BF16_DOT_SPAN(7)
-SSM_BF16_DOT_SPAN(8)
+SSM_SPANS(SSM_AMX, bf16_dot_span, BF16)
 
 // Indexed by rows of A.
-static const avx512_span_fn kBf16DotSpans[kTileRows + 1] = {
-    NULL,           bf16_dot_span_1, bf16_dot_span_2, bf16_dot_span_3,
-    bf16_dot_span_4, bf16_dot_span_5, bf16_dot_span_6, bf16_dot_span_7,
-    bf16_dot_span_8};
+static const avx512_span_fn kBf16DotSpans[kTileRows + 1] =
+    SSM_SPAN_ROW(bf16_dot_span, BF16);
 
 // Rows [j, j + columns) of bf16 W into a panel: per 16 rows, blocks of 16
 // pairs of elements (64 bytes of a row) transposed as 16 x 16 words.
