@@ -586,19 +586,12 @@ void ChunkedForm::stage(OpBuilder &b, Location l, Value start, Value count) {
         memref::StoreOp::create(b, l, key.getResult(0), keyRows, ValueRange{j, n});
       });
     });
-    VectorType type = VectorType::get({kTransposeSide}, ct);
     Value side = arith::ConstantIndexOp::create(b, l, kTransposeSide);
     scf::ForOp::create(b, l, c0, chunk, side, ValueRange{},
                        [&](OpBuilder &b, Location l, Value j0, ValueRange) {
       scf::ForOp::create(b, l, c0, stateSize, side, ValueRange{},
                          [&](OpBuilder &b, Location l, Value n0, ValueRange) {
-        SmallVector<Value> rows;
-        for (int64_t i = 0; i < kTransposeSide; ++i)
-          rows.push_back(vector::LoadOp::create(b, l, type, keyRows,
-                                                ValueRange{offset(b, l, j0, i), n0}));
-        rows = transposeBlock(b, l, rows);
-        for (int64_t i = 0; i < kTransposeSide; ++i)
-          vector::StoreOp::create(b, l, rows[i], keys, ValueRange{offset(b, l, n0, i), j0});
+        transposeBlock(b, l, keyRows, j0, n0, keys, n0, j0);
         scf::YieldOp::create(b, l);
       });
       scf::YieldOp::create(b, l);

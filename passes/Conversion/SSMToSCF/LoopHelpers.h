@@ -25,13 +25,15 @@ void forRange(OpBuilder &b, Location loc, Value lb, Value ub,
 /// AVX-512 register of f32.
 constexpr int64_t kTransposeSide = 16;
 
-/// The kTransposeSide x kTransposeSide block whose rows are `rows`
-/// (vectors of kTransposeSide lanes) transposed in registers: log2(16) = 4
-/// stages of 16 shuffles, stage k exchanging bit k of the row index with
-/// bit k of the column index. Returns its columns. No element goes through
-/// memory alone, where a strided copy of a block stores element by element
-/// (or by scatter).
-SmallVector<Value> transposeBlock(OpBuilder &b, Location loc, ArrayRef<Value> rows);
+/// Copies the kTransposeSide x kTransposeSide block of the 2-d buffer
+/// `from` at (fromRow, fromCol) transposed into `to` at (toRow, toCol):
+/// kTransposeSide vector loads of its rows, log2(16) = 4 stages of 16
+/// shuffles in registers (stage k exchanges bit k of the row index with bit
+/// k of the column index) and kTransposeSide vector stores of its columns.
+/// No element goes through memory alone, where a strided copy of a block
+/// stores element by element (or by scatter).
+void transposeBlock(OpBuilder &b, Location loc, Value from, Value fromRow, Value fromCol,
+                    Value to, Value toRow, Value toCol);
 
 /// A scratch buffer of element type `type` and extents `sizes` (index
 /// values; static where they are constants), aligned to a cache line: rows

@@ -563,29 +563,17 @@ Scope Lowering::stepScope(OpBuilder &b, Location l, const Item &item, Value i,
 
 void Lowering::transpose(OpBuilder &b, Location l, Value from, Value to,
                          bool toLaneMajor) {
-  // Per block, 16 vector loads, the shuffles of transposeBlock and 16
-  // vector stores.
-  constexpr int64_t side = kTransposeSide;
-  VectorType type = VectorType::get({side}, ct);
-  Value blockStep = arith::ConstantIndexOp::create(b, l, side);
-  scf::ForOp::create(
-      b, l, c0, tile, blockStep, ValueRange{},
-      [&](OpBuilder &b, Location l, Value lane0, ValueRange) {
-        // Row i of a [tile, 16] buffer's block, or of a [16, tile] one's.
-        auto rowAt = [&](bool laneMajor, int64_t i) -> SmallVector<Value, 2> {
-          Value index = arith::ConstantIndexOp::create(b, l, i);
-          if (laneMajor)
-            return {arith::AddIOp::create(b, l, lane0, index), c0};
-          return {index, lane0};
-        };
-        SmallVector<Value> rows;
-        for (int64_t i = 0; i < side; ++i)
-          rows.push_back(vector::LoadOp::create(b, l, type, from, rowAt(!toLaneMajor, i)));
-        rows = transposeBlock(b, l, rows);
-        for (int64_t i = 0; i < side; ++i)
-          vector::StoreOp::create(b, l, rows[i], to, rowAt(toLaneMajor, i));
-        scf::YieldOp::create(b, l);
-      });
+  // Per block of 16 lanes, the [16, tile] buffer's block at (0, lane0) and
+  // the [tile, 16] one's at (lane0, 0).
+  Value blockStep = arith::ConstantIndexOp::create(b, l, kTransposeSide);
+  scf::ForOp::create(b, l, c0, tile, blockStep, ValueRange{},
+                     [&](OpBuilder &b, Location l, Value lane0, ValueRange) {
+                       if (toLaneMajor)
+                         transposeBlock(b, l, from, c0, lane0, to, lane0, c0);
+                       else
+                         transposeBlock(b, l, from, lane0, c0, to, c0, lane0);
+                       scf::YieldOp::create(b, l);
+                     });
 }
 
 void Lowering::computeStepValues(OpBuilder &b, Location l, Item &item,

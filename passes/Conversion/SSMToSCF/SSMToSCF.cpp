@@ -128,11 +128,18 @@ Value lowering::allocScratch(OpBuilder &b, Location loc, ArrayRef<Value> sizes,
                                  b.getI64IntegerAttr(64));
 }
 
-SmallVector<Value> lowering::transposeBlock(OpBuilder &b, Location loc,
-                                           ArrayRef<Value> rows) {
+void lowering::transposeBlock(OpBuilder &b, Location loc, Value from, Value fromRow,
+                              Value fromCol, Value to, Value toRow, Value toCol) {
   constexpr int64_t side = kTransposeSide;
-  assert(rows.size() == side && "a block of kTransposeSide rows");
-  SmallVector<Value> block(rows);
+  VectorType type =
+      VectorType::get({side}, cast<MemRefType>(from.getType()).getElementType());
+  auto plus = [&](Value base, int64_t i) -> Value {
+    return arith::AddIOp::create(b, loc, base, arith::ConstantIndexOp::create(b, loc, i));
+  };
+  SmallVector<Value> block;
+  for (int64_t i = 0; i < side; ++i)
+    block.push_back(
+        vector::LoadOp::create(b, loc, type, from, ValueRange{plus(fromRow, i), fromCol}));
   for (int64_t k = 1; k < side; k *= 2) {
     SmallVector<int64_t> low, high;
     for (int64_t j = 0; j < side; ++j) {
@@ -147,7 +154,8 @@ SmallVector<Value> lowering::transposeBlock(OpBuilder &b, Location loc,
       block[r + k] = vector::ShuffleOp::create(b, loc, first, second, high);
     }
   }
-  return block;
+  for (int64_t i = 0; i < side; ++i)
+    vector::StoreOp::create(b, loc, block[i], to, ValueRange{plus(toRow, i), toCol});
 }
 
 Value lowering::load(OpBuilder &b, Location loc, Value tensor,
@@ -282,6 +290,9 @@ private:
   /// The body of `items`: `channelsPerItem` channels of a batch row (the
   /// last item of a row fewer).
   void buildItem(scf::ForallOp items, int64_t channelsPerItem);
+  /// Whether the taps are unrolled: a static width of up to
+  /// kMaxUnrolledTaps.
+  bool unrolledTaps() const { return staticWidth && *staticWidth <= kMaxUnrolledTaps; }
   /// W − 1, static when the width is.
   OpFoldResult historySize() {
     if (staticWidth)
@@ -344,7 +355,7 @@ Value CausalConv1dLowering::output(
     Value prod = arith::MulFOp::create(b, l, weight(b, l, k), read(b, l, k), contract);
     return arith::AddFOp::create(b, l, acc, prod, contract).getResult();
   };
-  if (staticWidth && *staticWidth <= kMaxUnrolledTaps) {
+  if (unrolledTaps()) {
     for (int64_t k = 0; k < *staticWidth; ++k)
       acc = term(b, l, acc, arith::ConstantIndexOp::create(b, l, k));
   } else {
@@ -411,7 +422,6 @@ void CausalConv1dLowering::buildItem(scf::ForallOp items, int64_t channelsPerIte
   // its channels, ws[k, c] = w[first + c, k]; else read per output (a
   // width past kMaxUnrolledTaps, which no real model comes near, so that
   // compile time and memory do not grow with a static size).
-  bool unrolled = staticWidth && *staticWidth <= kMaxUnrolledTaps;
   SmallVector<Value> taps;
   Value ws;
   if (channelsPerItem > 1) {
@@ -423,7 +433,7 @@ void CausalConv1dLowering::buildItem(scf::ForallOp items, int64_t channelsPerIte
                                 ValueRange{k, c});
       });
     });
-  } else if (unrolled) {
+  } else if (unrolledTaps()) {
     for (int64_t k = 0; k < *staticWidth; ++k)
       taps.push_back(load(b, l, op.getWeight(),
                           {first, arith::ConstantIndexOp::create(b, l, k)}, ct));
