@@ -252,11 +252,12 @@ int main(int argc, char **argv) {
     // Flops of the form that runs, per head and step: the recurrence does a
     // state FMA and an output FMA per (p, n); the chunked form two FMA
     // passes over the state (C·h and the update), the intra-chunk dot
-    // products and updates ((q + 1)·(N + P) on average) and one decay of
-    // the state per chunk.
+    // products and updates ((q + 1)·(N + P) on average, the dot products
+    // C_i·B_j once for the 4 heads of a work item, which share the group's
+    // B and C) and one decay of the state per chunk.
     double perStep = 4.0 * P * N;
     if (chunk > 0)
-      perStep += double(chunk + 1) * (N + P) + double(P) * N / chunk;
+      perStep += double(chunk + 1) * (N / 4.0 + P) + double(P) * N / chunk;
     double flops = perStep * H * L;
     cases.push_back(
         {name,

@@ -36,20 +36,34 @@ using namespace mlir::ssm::gpu_chunked;
 
 namespace {
 
-// Nanoseconds, measured on one core (see the pass description). The
-// recurrent lowering works on the head's P channels as one vector: full
-// width from P = 32, narrower from P = 8, scalar loops below.
-constexpr int64_t kRecurrentFullWidthP = 32, kRecurrentVectorP = 8;
-constexpr double kRecurrentPerElement = 0.044;
-constexpr double kRecurrentPerElementOutOfL2 = 0.052;
-constexpr double kRecurrentNarrowPerElement = 0.09;
+// Nanoseconds per (row, head) and step, fitted to one core's times of both
+// lowerings (docs/performance.md, "The cost model"). The recurrent
+// lowering works on the head's P channels as one vector from P = 8
+// (scalar loops below); the chunked form on P rounded up to whole vectors.
+constexpr int64_t kRecurrentVectorP = 8;
 constexpr double kRecurrentScalarPerElement = 0.175;
-constexpr double kChunkedStatePerElement = 0.06;
-constexpr double kChunkedIntraPerElement = 0.036;
+constexpr double kRecurrentPerElement = 0.032, kRecurrentPerStep = 37;
+/// Slowdowns of the recurrence: heads wider than 64 channels (measured at
+/// P = 128), a state of more than 32 KiB (no longer in L1 with the step's
+/// rows, on Zen 4's 32 KiB as on Sapphire Rapids' 48 KiB), B and C out of
+/// L2.
+constexpr int64_t kRecurrentWidestP = 64;
+constexpr double kRecurrentWideHead = 1.7, kRecurrentStateOutOfL1 = 1.7,
+                 kRecurrentOutOfL2 = 1.18;
+constexpr double kStateL1Bytes = 32 * 1024;
+/// The chunked form: per element of the state and step (C·h and the
+/// update), per element and chunk (the state's trips through the cache
+/// between a work item's heads, its decay), per intra-chunk product, per
+/// step; B and C out of L2 slow it down less than the recurrence.
+constexpr double kChunkedStatePerElement = 0.0143, kChunkedPerChunk = 0.192,
+                 kChunkedIntraPerElement = 0.0136, kChunkedPerStep = 48.8,
+                 kChunkedOutOfL2 = 1.1;
 /// Fitted: the chunk working set beyond which the intra-chunk term slows
 /// down in proportion (the rows of B and x stop staying close to L1).
 constexpr double kChunkWorkingSetBytes = 64 * 1024;
 constexpr double kL2Bytes = 1024 * 1024;
+/// The vector width of the chunked form's register tiles, in bits.
+constexpr int64_t kChunkedVectorBits = 512;
 /// State rows per work item of a diagonal transition: one AVX-512 vector of
 /// f32 (two AVX2 ones).
 constexpr int64_t kDiagonalTile = 16;
@@ -68,14 +82,23 @@ std::optional<RecurrenceForm> choose(RecurrenceOp op) {
   // A dynamic L is taken to be short enough for B and C to stay in L2.
   bool streams = !ShapedType::isDynamic(L) && 2.0 * L * N * 4 > kL2Bytes;
   double state = double(P) * N;
-  double recurrent =
-      state * (P < kRecurrentVectorP      ? kRecurrentScalarPerElement
-               : P < kRecurrentFullWidthP ? kRecurrentNarrowPerElement
-               : streams                  ? kRecurrentPerElementOutOfL2
-                                          : kRecurrentPerElement);
-  double spill = std::max(1.0, double(q) * (N + P) * 4 / kChunkWorkingSetBytes);
-  double chunked = state * kChunkedStatePerElement +
-                   double(q + 1) * (N + P) * kChunkedIntraPerElement * spill;
+  double recurrent = state * kRecurrentScalarPerElement;
+  if (P >= kRecurrentVectorP) {
+    int64_t bytes = op.getComputeType().getIntOrFloatBitWidth() / 8;
+    recurrent = (state * kRecurrentPerElement + kRecurrentPerStep) *
+                (P > kRecurrentWidestP ? kRecurrentWideHead : 1.0) *
+                (state * bytes > kStateL1Bytes ? kRecurrentStateOutOfL1 : 1.0) *
+                (streams ? kRecurrentOutOfL2 : 1.0);
+  }
+  int64_t lanes = std::max<int64_t>(
+      1, kChunkedVectorBits / op.getComputeType().getIntOrFloatBitWidth());
+  double panels = double(llvm::alignTo(P, lanes));
+  double spill = std::max(1.0, double(q) * (N + panels) * 4 / kChunkWorkingSetBytes);
+  double chunked =
+      (panels * N * (kChunkedStatePerElement + kChunkedPerChunk / double(q)) +
+       double(q + 1) * (N + panels) * kChunkedIntraPerElement * spill +
+       kChunkedPerStep) *
+      (streams ? kChunkedOutOfL2 : 1.0);
   return chunked < recurrent ? RecurrenceForm::chunked : RecurrenceForm::recurrent;
 }
 

@@ -171,6 +171,19 @@ std::optional<TokensMajorConvolution> ssm::tokensMajor(CausalConv1dOp op) {
 
 namespace {
 
+/// Heads of a group in a work item of the chunked form: its chunks run head
+/// by head, so that the group's keys and queries of a chunk (and the
+/// unmasked scores, when no head changes them) serve them all. Blocks of at
+/// most kChunkedHeads, as even as the group's heads allow: enough work
+/// items for the pool (the 24 heads of a 130M Mamba-2 make 6 per row).
+int64_t chunkedHeads(RecurrenceOp op) {
+  constexpr int64_t kChunkedHeads = 4;
+  int64_t heads = op.getStaticExtents()[RecurrenceOp::kR];
+  if (ShapedType::isDynamic(heads))
+    return kChunkedHeads;
+  return llvm::divideCeil(heads, llvm::divideCeil(heads, kChunkedHeads));
+}
+
 struct SSMTileRecurrencesPass
     : ssm::impl::SSMTileRecurrencesPassBase<SSMTileRecurrencesPass> {
   void runOnOperation() override {
@@ -183,14 +196,16 @@ struct SSMTileRecurrencesPass
     IRRewriter rewriter(&getContext());
     allocateCollapsed(rewriter, getOperation());
     for (RecurrenceOp op : ops) {
-      // One (row, group, head) per tile; the configured state rows, or the
-      // whole head (size 0: not tiled) for the chunked form, whose work
-      // item is a head.
-      int64_t rows = 0;
-      if (op.getForm() != RecurrenceForm::chunked && op.getTileAttr())
-        rows = op.getTileAttr().getInt();
+      // Sizes along (b, g, r, p), the iteration domain: one (row, group,
+      // head) per tile and the configured state rows; for the chunked
+      // form, a block of whole heads (p's size 0: not tiled).
+      SmallVector<int64_t> sizes{1, 1, 1, 0};
+      if (op.getForm() == RecurrenceForm::chunked)
+        sizes[2] = chunkedHeads(op);
+      else if (op.getTileAttr())
+        sizes[3] = op.getTileAttr().getInt();
       if (failed(tileToForall(rewriter, cast<TilingInterface>(op.getOperation()),
-                              {1, 1, 1, rows})))
+                              sizes)))
         return signalPassFailure();
     }
     // Transposes in blocks: each dimension that moves in kTransposeBlock

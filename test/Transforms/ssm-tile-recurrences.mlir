@@ -67,10 +67,12 @@ func.func @packed(%x: tensor<1x?x4x8xf32>, %dt: tensor<1x?x4xf32>, %A: tensor<4x
 
 // -----
 
-// The chunked form's work item is a whole head.
+// The chunked form's work item is a block of at most 4 whole heads of a
+// group, as even as the group's heads allow: 48 heads in blocks of 4, 7 in
+// a block of 4 and one of 3.
 // CHECK-LABEL: func.func @chunked
-// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (2, 48)
-// CHECK: tensor.extract_slice {{.*}} [1, 512, 1, 64] [1, 1, 1, 1] : tensor<2x512x48x64xf32> to tensor<1x512x1x64xf32>
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) = (0, 0) to (2, 48) step (1, 4)
+// CHECK: tensor.extract_slice {{.*}} [1, 512, 4, 64] [1, 1, 1, 1] : tensor<2x512x48x64xf32> to tensor<1x512x4x64xf32>
 // CHECK: ssm.recurrence scalar forward log_decay form chunked chunk_size 16
 func.func @chunked(%x: tensor<2x512x48x64xf32>, %dt: tensor<2x512x48xf32>, %A: tensor<48xf32>,
                    %B: tensor<2x512x1x128xf32>) -> tensor<2x512x48x64xf32> {
@@ -78,6 +80,21 @@ func.func @chunked(%x: tensor<2x512x48x64xf32>, %dt: tensor<2x512x48xf32>, %A: t
       : (tensor<2x512x48x64xf32>, tensor<2x512x48xf32>, tensor<48xf32>,
          tensor<2x512x1x128xf32>, tensor<2x512x1x128xf32>) -> tensor<2x512x48x64xf32>
   return %y : tensor<2x512x48x64xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @chunked_ragged
+// CHECK: scf.forall (%[[H:.*]]) = (0) to (7) step (4)
+// CHECK:   %[[N:.*]] = affine.min #{{.*}}(%[[H]])
+// CHECK:   tensor.extract_slice {{.*}}[0, 0, %[[H]], 0] [1, 64, %[[N]], 8] [1, 1, 1, 1] : tensor<1x64x7x8xf32> to tensor<1x64x?x8xf32>
+// CHECK:   ssm.recurrence scalar forward log_decay form chunked chunk_size 16
+func.func @chunked_ragged(%x: tensor<1x64x7x8xf32>, %dt: tensor<1x64x7xf32>, %A: tensor<7xf32>,
+                          %B: tensor<1x64x1x16xf32>) -> tensor<1x64x7x8xf32> {
+  %y = ssm.ssd %x, %dt, %A, %B, %B algorithm chunked {chunk_size = 16 : i64}
+      : (tensor<1x64x7x8xf32>, tensor<1x64x7xf32>, tensor<7xf32>,
+         tensor<1x64x1x16xf32>, tensor<1x64x1x16xf32>) -> tensor<1x64x7x8xf32>
+  return %y : tensor<1x64x7x8xf32>
 }
 
 // -----

@@ -30,11 +30,13 @@ def ConvertSSMToSCFPass : Pass<"convert-ssm-to-scf"> {
       `[B, L, D, N]` tensor exists (unlike `ssm-decompose`).
     - decode (no time dimension): one pass over the state, read and written
       in its destination, so the new state is stored in place.
-    - chunked (state-space duality): a loop over (row, head) pairs around
-      loops over chunks of `chunk_size` steps that compute the cumulative
-      log-decay, the intra-chunk product (C Bᵀ ∘ decay) X, the
-      contribution C·h of the state each chunk starts from, and the state
-      passed on.
+    - chunked (state-space duality): a loop over (row, group) units
+      around loops over chunks of `chunk_size` steps and, in each chunk,
+      over the unit's heads, that compute the cumulative log-decay, the
+      intra-chunk product (C Bᵀ ∘ decay) X, the contribution C·h of the
+      state each chunk starts from, and the state passed on. A chunk's
+      C Bᵀ is computed once for all its heads unless the region makes the
+      keys or queries depend on the head.
 
     The loop over work items has one iteration for each tile that
     `ssm-tile-recurrences` made (which then run in parallel).

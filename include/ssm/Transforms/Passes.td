@@ -307,41 +307,38 @@ def SSMSelectAlgorithmPass : Pass<"ssm-select-algorithm"> {
     The cost model estimates the time per (row, head) and time step of each
     form as the lowerings of `convert-ssm-to-scf` run on one CPU core, from
     the head dimension P, the state size N, the chunk length
-    q = min(chunk_size, L) (chunk_size when L is dynamic):
+    q = min(chunk_size, L) (chunk_size when L is dynamic), in ns:
 
-    - recurrent: `P·N·κr`. Each step updates the whole state in an L1
-      scratch buffer, the head's P channels as one vector; κr = 0.044 ns
-      while the sequence's B and C (2·L·N·4 bytes) fit in L2 (1 MiB) and
-      0.052 ns when they do not, 0.09 ns for heads of 8 to 31 channels
-      (narrower vectors), 0.175 ns below 8 (scalar loops).
-    - chunked: `P·N·κs + (q + 1)·(N + P)·κq·m`. The first term is the state
-      contribution C·h and the state update, two FMA passes over the state
-      per step (κs = 0.06 ns); the second is the intra-chunk product: for
-      each step, (q + 1)/2 dot products C_i·B_j of length N and as many
-      updates of length P (κq = 0.036 ns). m = max(1, q·(N + P)·4 / 64 KiB)
+    - recurrent: `P·N·κr + τr` from P = 8 (the head's P channels as one
+      vector; κr = 0.032, τr = 37 per step for the decay, the coefficients
+      and the output), times 1.7 for heads wider than 64 channels, 1.7 for
+      a state of more than 32 KiB (it leaves L1), 1.18 when the sequence's
+      B and C (2·L·N·4 bytes) outgrow L2 (1 MiB); below P = 8 scalar
+      loops, `P·N·0.175`.
+    - chunked: `P'·N·(κs + κc/q) + (q + 1)·(N + P')·κq·m + τc`, P' being P
+      rounded up to whole vectors (16 f32). κs = 0.0143 per element of the
+      state (C·h and the update); κc = 0.192 per element once per chunk
+      (the state's trip through the cache between the heads of a work
+      item, its decay); κq = 0.0136 for the intra-chunk products, for each
+      step (q + 1)/2 dot products C_i·B_j of length N and as many updates
+      of length P; τc = 48.8 per step. m = max(1, q·(N + P')·4 / 64 KiB)
       (64 KiB fitted) accounts for the chunk's rows of B and x no longer
-      staying in L1, which is what makes long chunks slow.
+      staying in L1, which is what makes long chunks slow. Times 1.1 when B
+      and C outgrow L2: a work item reads a chunk of them once for a block
+      of heads.
 
-    In flops per (row, head) and step: 5·P·N for the recurrence against
-    4·P·N + (q + 1)·(N + P) (and P·N/q to decay the state once per chunk)
-    for the chunked form. On a CPU the chunked form does not save flops;
-    with the recurrence vectorized over the head's channels it wins only
-    for very short heads with short chunks. The constants come from
-    measurements of both lowerings on this project's development machine
-    (docs/performance.md): at H = 48, N = 128, L = 512, ns per (h, p, n, t),
-    recurrent against chunked with chunks of 16: 0.054 / 0.073 at P = 64,
-    0.075 / 0.107 at P = 16, 0.112 / 0.134 at P = 8, 0.17 / 0.19 at P = 4;
-    and 0.17 / 0.12 at P = 4 with chunks of 4. Since the recurrence computes
-    its per-step values in blocks of 16 steps and updates vector heads two
-    steps at a time (2026-12-05), with dt_bias, softplus and D: 0.042-0.044
-    / 0.062-0.07 at P = 64 (0.052 at L = 4096), 0.067 / 0.13 at P = 16,
-    0.107 / 0.15 at P = 8, 0.18 / 0.24 at P = 4; the narrow and scalar
-    constants, which decide the same way, are the older ones. Since the
-    chunked form's products are register tiles (2026-12-06), with chunks of
-    16: 0.035-0.039 / 0.037-0.044 at P = 64, L = 512, and 0.040-0.044 /
-    0.046-0.050 at L = 4096; the chunked constants, which still choose the
-    recurrence there, are the older ones. An op whose P or N is
-    dynamic stays recurrent: the model has nothing to weigh.
+    The constants are least-squares fits (relative error) to times of both
+    lowerings on this project's development machine (docs/performance.md,
+    "The cost model"), H = 48, L = 512, P from 4 to 128, N from 16 to 256,
+    chunks of 8 to 64: within 15 % for P ≥ 16 and N ≥ 64 (the recurrence's
+    slowdowns are ratios of single measurements). At the
+    bench shape (P = 64, N = 128) with chunks of 16 the forms are within
+    5 % at L = 512 (0.037 ns per (h, p, n, t) recurrent, 0.035 chunked),
+    where the model keeps the recurrence, and the chunked form is 12 %
+    faster at L = 4096 (0.044 against 0.038), where it takes it; heads of
+    128 channels take the chunked form (0.107 against 0.034), heads of 32
+    channels or fewer the recurrence. An op whose P or N is dynamic stays
+    recurrent: the model has nothing to weigh.
 
     Before:
 
@@ -376,7 +373,10 @@ def SSMTileRecurrencesPass : Pass<"ssm-tile-recurrences"> {
     destinations of the op being the loop's `shared_outs`: one per row
     (batch row; all packed sequences of a row with `cu_seqlens`), group and
     head, and per `tile` state rows when the op records one
-    (`ssm-select-algorithm`); the chunked form keeps whole heads. Each
+    (`ssm-select-algorithm`); the chunked form's work item is a block of
+    whole heads of a group, at most 4 and as even as the group's heads
+    allow (24 heads: 6 blocks of 4; 7 heads: 4 and 3), so that its chunks
+    read the group's B and C once for the block. Each
     iteration holds the same op on slices of the operands, which the kernel
     forms of `convert-ssm-to-scf` lower unchanged. The loop is what runs on
     the runtime's thread pool (`ssm-parallel-to-runtime`) or, without it,

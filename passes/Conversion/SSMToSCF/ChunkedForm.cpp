@@ -8,18 +8,21 @@
 // passed on is the decayed h0 plus Kᵀ(decay ∘ V) (for Mamba-2: Q = C,
 // K = B, V = δ·x).
 //
-// One loop runs over (row, head) pairs (one pair once ssm-tile-recurrences
-// made each pair a work item of its own); each iteration owns its slice of
-// the output and of the final state. Its running state (as [N, P]) and the
-// chunk's keys (as [N, steps]), values and masked scores are scratch
-// buffers of the compute type (f32, or f64), so f16/bf16 storage never
-// rounds an accumulator; queries are read where they are used. The
-// chunk's products (scores Q Kᵀ, outputs Q h0ᵀ and M V, the state update
-// Kᵀ V) are register tiles: a block of 4 rows by a panel of up to 4
-// vectors of the compute type stays in registers across the loop over the
-// shared dimension, each row of the right operand loaded once per block
-// and each element of the left one broadcast; columns past a dynamic or
-// ragged extent are masked.
+// One loop runs over (row, group) units (one unit once ssm-tile-recurrences
+// made each a work item of its own, with a block of the group's heads);
+// each iteration owns its slice of the output and of the final state. Its
+// chunks run in order, and each chunk's heads one after the other: the
+// chunk's keys and queries (B and C, a group's) are read once for all of
+// them, and when neither depends on the head, so are the unmasked scores
+// Q Kᵀ. Each head's running state (as [N, P]), the chunk's keys (as
+// [N, steps]), values and scores are scratch buffers of the compute type
+// (f32, or f64), so f16/bf16 storage never rounds an accumulator; queries
+// are read where they are used. The chunk's products (scores Q Kᵀ, outputs
+// Q h0ᵀ and M V, the state update Kᵀ V) are register tiles: a block of 4
+// rows by a panel of up to 4 vectors of the compute type stays in
+// registers across the loop over the shared dimension, each row of the
+// right operand loaded once per block and each element of the left one
+// broadcast; columns past a dynamic or ragged extent are masked.
 // Coefficients that the region computes (V = δ·x, a gate) are evaluated
 // once per chunk into scratch buffers.
 //
@@ -148,22 +151,27 @@ public:
   Value extent(unsigned dim) const { return extents[dim]; }
   ArrayRef<Value> allExtents() const { return extents; }
 
-  /// Sets the (row, head) pair the following calls build for and allocates
-  /// its scratch: the computed coefficients' and the chunk's buffers hold
-  /// `longest` steps.
-  void setPair(OpBuilder &b, Location l, Value row, Value head, Value longest);
+  /// Sets the (row, group) unit the following calls build for and
+  /// allocates its scratch: the computed coefficients' and the chunk's
+  /// buffers hold `longest` steps, and the heads' states are [R, N, P].
+  void setUnit(OpBuilder &b, Location l, Value row, Value group, Value longest);
+  /// Sets the unit's head `head` (its r) for the following calls: its
+  /// scope, its values that no step changes, and its state.
+  void setHead(OpBuilder &b, Location l, Value head);
 
-  /// Fills the pair's state from the state destination, or with zeros.
+  /// Fills the head's state from the state destination, or with zeros.
   void startState(OpBuilder &b, Location l);
-  /// Fills `v` and the coefficient scratch for the chunk of `count` steps
-  /// from `start`.
+  /// Fills `v` and the head's coefficient scratch for the chunk of `count`
+  /// steps from `start`.
   ChunkVectors prepare(OpBuilder &b, Location l, Value start, Value count,
                        ChunkVectors v);
-  /// Writes the chunk's outputs into `y` (from the state before the
-  /// chunk), then passes the state on; fills `v.weights`. Returns y.
+  /// Writes the head's outputs of the chunk into `y` (from its state before
+  /// the chunk), then passes its state on; fills `v.weights`. Returns y.
+  /// The unmasked scores of a chunk are computed for its first head only
+  /// when they are every head's (sharedScores()).
   Value step(OpBuilder &b, Location l, Value start, Value count, ChunkVectors &v,
              Value y);
-  /// Stores the pair's state into its rows of `dest`.
+  /// Stores the head's state into its rows of `dest`.
   Value storeState(OpBuilder &b, Location l, Value dest) const;
 
 private:
@@ -233,9 +241,20 @@ private:
   /// `buffer` at the panel `col`.
   void storeTile(OpBuilder &b, Location l, ArrayRef<Value> tile, int64_t rows,
                  Value buffer, Value row, Value col, const Columns &cols) const;
-  /// Copies the chunk's keys to [N, Q], and its values to [Q, P] unless
-  /// the region's scratch holds them so.
-  void stage(OpBuilder &b, Location l, Value start, Value count);
+  /// Whether neither the keys nor the queries depend on the head, so that
+  /// the unmasked scores q_i·k_j are the same for every head of a group.
+  bool sharedScores() {
+    auto perHead = [&](Role role) {
+      return emitter.dependences(yield.getRole(role)) &
+             CoefficientEmitter::bit(RecurrenceOp::kR);
+    };
+    return !perHead(YieldOp::kKey) && !perHead(YieldOp::kQuery);
+  }
+  /// Copies the chunk's keys to [N, Q].
+  void stageKeys(OpBuilder &b, Location l, Value start, Value count);
+  /// Copies the head's values of the chunk to [Q, P] unless the region's
+  /// scratch holds them so.
+  void stageValues(OpBuilder &b, Location l, Value start, Value count);
   /// Whether the keys go to [N, Q] through [Q, N] rows and transposeBlock:
   /// a static N and chunk length that are multiples of its side, in f32.
   /// Copied element by element, LLVM stored them by scatters, 15-20 % of
@@ -245,10 +264,12 @@ private:
     return ct.isF32() && n && *n % kTransposeSide == 0 &&
            op.getChunkLength() % kTransposeSide == 0;
   }
-  /// The masked scores m_ij = exp(s_i − s_j) q_i·k_j (j ≤ i in i's
+  /// The unmasked scores q_i·k_j into `rawScores` (for j below the end of
+  /// i's block of rows).
+  void scoreChunk(OpBuilder &b, Location l, Value start, Value count);
+  /// The head's masked scores m_ij = exp(s_i − s_j) q_i·k_j (j ≤ i in i's
   /// sequence; else 0) into `scores`.
-  void scoreChunk(OpBuilder &b, Location l, Value start, Value count,
-                  const ChunkVectors &v);
+  void maskScores(OpBuilder &b, Location l, Value count, const ChunkVectors &v);
   /// The chunk's outputs, from the state before it, into `y`; returns y.
   Value writeOutputs(OpBuilder &b, Location l, Value start, Value count,
                      const ChunkVectors &v, Value y);
@@ -272,33 +293,29 @@ private:
   /// Lanes of a vector of the compute type.
   int64_t width;
   VectorType vectorType;
-  // The current (row, head) pair: its scope (b, g, r bound), the state's
-  // row, and the scratch [longest, P or N] of each computed coefficient.
+  // The current (row, group) unit: its row and group, the state's row, and
+  // the scratch [longest, P or N] of each computed coefficient; the
+  // current head's scope (b, g, r bound).
+  Value unitRow, group, stateRow;
   CoefficientEmitter::Scope item;
-  Value stateRow;
   SmallVector<std::pair<Role, Value>> scratches;
-  /// The pair's buffers: the state hᵀ [N, P]; the chunk's keys [N, Q],
-  /// values [Q, P] (the region's scratch of them when it computes them
-  /// along p: `copyValues` false), masked scores [Q, Q]; a tile of outputs
+  /// The unit's buffers: its heads' states hᵀ [R, N, P] and the current
+  /// head's [N, P] of them; the chunk's keys [N, Q], values [Q, P] (the
+  /// region's scratch of them when it computes them along p: `copyValues`
+  /// false), unmasked and masked scores [Q, Q]; a tile of outputs
   /// [kTileRows, P]. Queries are read where they are used.
-  Value state, keys, values, scores, outputs;
+  Value states, state, keys, values, rawScores, scores, outputs;
   bool copyValues;
   /// The chunk's keys as computed, [Q, N], when they are moved to `keys` in
   /// registers (blockedKeys()); else null.
   Value keyRows;
 };
 
-void ChunkedForm::setPair(OpBuilder &b, Location l, Value row, Value head,
+void ChunkedForm::setUnit(OpBuilder &b, Location l, Value row, Value unitGroup,
                           Value longest) {
-  item = CoefficientEmitter::Scope();
-  item.index[RecurrenceOp::kB] = op.getCuSeqlens() ? c0 : row;
-  item.index[RecurrenceOp::kR] =
-      arith::RemUIOp::create(b, l, head, extents[RecurrenceOp::kR]);
-  item.index[RecurrenceOp::kG] =
-      arith::DivUIOp::create(b, l, head, extents[RecurrenceOp::kR]);
+  unitRow = op.getCuSeqlens() ? c0 : row;
+  group = unitGroup;
   stateRow = row;
-  for (Value v : emitter.plannedAt(0))
-    emitter.emit(b, l, v, item);
   scratches.clear();
   for (Role role : {YieldOp::kValue, YieldOp::kKey, YieldOp::kQuery,
                     YieldOp::kSkip, YieldOp::kGate}) {
@@ -312,7 +329,7 @@ void ChunkedForm::setPair(OpBuilder &b, Location l, Value row, Value head,
       sizes.push_back(alongEntries(role) ? stateSize : headDim);
     scratches.push_back({role, allocScratch(b, l, sizes, ct)});
   }
-  state = allocScratch(b, l, {stateSize, headDim}, ct);
+  states = allocScratch(b, l, {extents[RecurrenceOp::kR], stateSize, headDim}, ct);
   // Keys moved in 16 x 16 blocks fill whole blocks of Q columns, however
   // short the sequence.
   keyRows = Value();
@@ -328,9 +345,29 @@ void ChunkedForm::setPair(OpBuilder &b, Location l, Value row, Value head,
   });
   copyValues = computed == scratches.end();
   values = copyValues ? allocScratch(b, l, {longest, headDim}, ct) : computed->second;
+  rawScores = allocScratch(b, l, {longest, longest}, ct);
   scores = allocScratch(b, l, {longest, longest}, ct);
   outputs = allocScratch(
       b, l, {arith::ConstantIndexOp::create(b, l, kTileRows).getResult(), headDim}, ct);
+}
+
+void ChunkedForm::setHead(OpBuilder &b, Location l, Value head) {
+  item = CoefficientEmitter::Scope();
+  item.index[RecurrenceOp::kB] = unitRow;
+  item.index[RecurrenceOp::kG] = group;
+  item.index[RecurrenceOp::kR] = head;
+  for (Value v : emitter.plannedAt(0))
+    emitter.emit(b, l, v, item);
+  // The head's [N, P] of the states.
+  SmallVector<OpFoldResult> offsets{head, b.getIndexAttr(0), b.getIndexAttr(0)},
+      sizes{b.getIndexAttr(1), getAsOpFoldResult(stateSize), getAsOpFoldResult(headDim)},
+      strides(3, b.getIndexAttr(1));
+  SmallVector<int64_t> shape;
+  for (Value size : {stateSize, headDim})
+    shape.push_back(getConstantIntValue(size).value_or(ShapedType::kDynamic));
+  auto type = memref::SubViewOp::inferRankReducedResultType(
+      shape, cast<MemRefType>(states.getType()), offsets, sizes, strides);
+  state = memref::SubViewOp::create(b, l, type, states, offsets, sizes, strides);
 }
 
 Value ChunkedForm::read(OpBuilder &b, Location l, Role role, Value start,
@@ -561,7 +598,7 @@ void ChunkedForm::storeTile(OpBuilder &b, Location l, ArrayRef<Value> tile,
                   offset(b, l, col, v * width), cols);
 }
 
-void ChunkedForm::stage(OpBuilder &b, Location l, Value start, Value count) {
+void ChunkedForm::stageKeys(OpBuilder &b, Location l, Value start, Value count) {
   if (!keyRows) {
     forRange(b, l, c0, stateSize, [&](OpBuilder &b, Location l, Value n) {
       forRange(b, l, c0, count, [&](OpBuilder &b, Location l, Value j) {
@@ -597,6 +634,9 @@ void ChunkedForm::stage(OpBuilder &b, Location l, Value start, Value count) {
       scf::YieldOp::create(b, l);
     });
   }
+}
+
+void ChunkedForm::stageValues(OpBuilder &b, Location l, Value start, Value count) {
   if (!copyValues)
     return;
   forRange(b, l, c0, count, [&](OpBuilder &b, Location l, Value j) {
@@ -607,9 +647,7 @@ void ChunkedForm::stage(OpBuilder &b, Location l, Value start, Value count) {
   });
 }
 
-void ChunkedForm::scoreChunk(OpBuilder &b, Location l, Value start, Value count,
-                             const ChunkVectors &v) {
-  // q_i·k_j for j below the end of i's block of rows.
+void ChunkedForm::scoreChunk(OpBuilder &b, Location l, Value start, Value count) {
   Columns steps = columnsOf(count, op.getChunkLength());
   overRowBlocks(b, l, count, {}, [&](OpBuilder &b, Location l, Value i0, int64_t rows,
                                      ValueRange) {
@@ -621,11 +659,15 @@ void ChunkedForm::scoreChunk(OpBuilder &b, Location l, Value start, Value count,
             return read(b, l, YieldOp::kQuery, start, offset(b, l, i0, r), n);
           },
           zeroTile(b, l, rows, steps));
-      storeTile(b, l, tile, rows, scores, i0, col, steps);
+      storeTile(b, l, tile, rows, rawScores, i0, col, steps);
       return SmallVector<Value>{};
     });
     return SmallVector<Value>{};
   });
+}
+
+void ChunkedForm::maskScores(OpBuilder &b, Location l, Value count,
+                             const ChunkVectors &v) {
   // exp(s_i − s_j)·q_i·k_j for j ≤ i in i's sequence, else 0.
   forRange(b, l, c0, count, [&](OpBuilder &b, Location l, Value i) {
     Value si = tensor::ExtractOp::create(b, l, v.logDecay, i);
@@ -633,7 +675,7 @@ void ChunkedForm::scoreChunk(OpBuilder &b, Location l, Value start, Value count,
       Value sj = tensor::ExtractOp::create(b, l, v.logDecay, j);
       Value w = arith::MulFOp::create(
           b, l, math::ExpOp::create(b, l, arith::SubFOp::create(b, l, si, sj)),
-          memref::LoadOp::create(b, l, scores, ValueRange{i, j}));
+          memref::LoadOp::create(b, l, rawScores, ValueRange{i, j}));
       w = sameSegment(b, l, v, w, i, j);
       Value causal = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule, j, i);
       memref::StoreOp::create(
@@ -753,8 +795,22 @@ void ChunkedForm::passState(OpBuilder &b, Location l, Value count, ChunkVectors 
 
 Value ChunkedForm::step(OpBuilder &b, Location l, Value start, Value count,
                         ChunkVectors &v, Value y) {
-  stage(b, l, start, count);
-  scoreChunk(b, l, start, count, v);
+  auto unmasked = [&](OpBuilder &b, Location l) {
+    stageKeys(b, l, start, count);
+    scoreChunk(b, l, start, count);
+  };
+  if (sharedScores()) {
+    Value first = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq,
+                                        item.index[RecurrenceOp::kR], c0);
+    scf::IfOp::create(b, l, first, [&](OpBuilder &b, Location l) {
+      unmasked(b, l);
+      scf::YieldOp::create(b, l);
+    });
+  } else {
+    unmasked(b, l);
+  }
+  stageValues(b, l, start, count);
+  maskScores(b, l, count, v);
   y = writeOutputs(b, l, start, count, v, y);
   passState(b, l, count, v);
   return y;
@@ -792,8 +848,8 @@ struct LowerChunked : OpRewritePattern<RecurrenceOp> {
         op.getChunkLength();
     Value chunk = arith::ConstantIndexOp::create(rewriter, loc, chunkSize);
     Value length = chunked.extent(RecurrenceOp::kT);
-    Value heads = arith::MulIOp::create(rewriter, loc, chunked.extent(RecurrenceOp::kG),
-                                        chunked.extent(RecurrenceOp::kR));
+    Value groups = chunked.extent(RecurrenceOp::kG),
+          heads = chunked.extent(RecurrenceOp::kR);
     // With cu_seqlens a row is one packed sequence of batch row 0.
     Value rows = recurrenceRows(rewriter, loc, chunked.allExtents(), cu);
 
@@ -808,22 +864,25 @@ struct LowerChunked : OpRewritePattern<RecurrenceOp> {
     else
       longest = arith::MinUIOp::create(rewriter, loc, chunk, length).getResult();
 
-    Value pairs = arith::MulIOp::create(rewriter, loc, rows, heads);
+    Value units = arith::MulIOp::create(rewriter, loc, rows, groups);
     auto outer = loop(
-        rewriter, loc, c0, pairs, c1, outputs,
+        rewriter, loc, c0, units, c1, outputs,
         [&](OpBuilder &b, Location l, Value k,
             ValueRange carried) -> SmallVector<Value> {
-          Value ri = arith::DivUIOp::create(b, l, k, heads);
-          Value hi = arith::RemUIOp::create(b, l, k, heads);
+          Value ri = arith::DivUIOp::create(b, l, k, groups);
+          Value gi = arith::RemUIOp::create(b, l, k, groups);
           // Named values, not a structured binding: lambdas below capture them.
           Value begin = c0, end = length;
           if (cu)
             std::tie(begin, end) = sequenceBounds(b, l, cu, ri, length);
-          chunked.setPair(b, l, ri, hi,
+          chunked.setUnit(b, l, ri, gi,
                           getValueOrCreateConstantIndexOp(b, l, longest));
-          chunked.startState(b, l);
+          forRange(b, l, c0, heads, [&](OpBuilder &b, Location l, Value r) {
+            chunked.setHead(b, l, r);
+            chunked.startState(b, l);
+          });
 
-          // Per-step vectors of this pair, in the compute type.
+          // Per-step vectors of the current head, in the compute type.
           ChunkVectors vectors{scratch(b, l, {longest}, ct),
                                scratch(b, l, {longest}, ct),
                                chunked.hasSegments()
@@ -832,6 +891,7 @@ struct LowerChunked : OpRewritePattern<RecurrenceOp> {
           SmallVector<Value> iters{carried[0], vectors.logDecay, vectors.weights};
           if (vectors.segments)
             iters.push_back(vectors.segments);
+          // Chunk by chunk, and in each chunk head by head.
           auto chunks = loop(
               b, l, begin, end, chunk, iters,
               [&](OpBuilder &b, Location l, Value start,
@@ -839,19 +899,33 @@ struct LowerChunked : OpRewritePattern<RecurrenceOp> {
                 Value stop = arith::MinUIOp::create(
                     b, l, arith::AddIOp::create(b, l, start, chunk), end);
                 Value count = arith::SubIOp::create(b, l, stop, start);
-                ChunkVectors v{it[1], it[2],
-                               chunked.hasSegments() ? it[3] : Value()};
-                v = chunked.prepare(b, l, start, count, v);
-                Value y = chunked.step(b, l, start, count, v, it[0]);
-                SmallVector<Value> next{y, v.logDecay, v.weights};
-                if (v.segments)
-                  next.push_back(v.segments);
-                return next;
+                return SmallVector<Value>(
+                    loop(b, l, c0, heads, c1, it,
+                         [&](OpBuilder &b, Location l, Value r,
+                             ValueRange it) -> SmallVector<Value> {
+                           chunked.setHead(b, l, r);
+                           ChunkVectors v{it[1], it[2],
+                                          chunked.hasSegments() ? it[3] : Value()};
+                           v = chunked.prepare(b, l, start, count, v);
+                           Value y = chunked.step(b, l, start, count, v, it[0]);
+                           SmallVector<Value> next{y, v.logDecay, v.weights};
+                           if (v.segments)
+                             next.push_back(v.segments);
+                           return next;
+                         })
+                        .getResults());
               });
 
           SmallVector<Value> results{chunks.getResult(0)};
           if (carried.size() > 1)
-            results.push_back(chunked.storeState(b, l, carried[1]));
+            results.push_back(
+                loop(b, l, c0, heads, c1, carried[1],
+                     [&](OpBuilder &b, Location l, Value r,
+                         ValueRange dest) -> SmallVector<Value> {
+                       chunked.setHead(b, l, r);
+                       return {chunked.storeState(b, l, dest[0])};
+                     })
+                    .getResult(0));
           return results;
         });
     rewriter.replaceOp(op, outer.getResults());

@@ -209,6 +209,13 @@ INSTANTIATE_TEST_SUITE_P(
         // chunk multiples of 16; "wide" and "wholeVectors" too): a sequence
         // shorter than the chunk, groups with seq_idx, packed bf16 rows.
         ChunkedCase{"blockedShorterThanChunk", 2, 7, 2, 16, 1, 16, 16},
+        // A work item is a block of at most 4 heads of a group, which share
+        // the chunk's unmasked scores: 7 heads in blocks of 4 and 3, with
+        // seq_idx; all of it dynamic (blocks of 4 at run time).
+        with(ChunkedCase{"headBlocksSeqIdx", 1, 45, 7, 16, 1, 16, 16},
+             [](ChunkedCase &c) { c.packing = Packing::SeqIdx; }),
+        with(ChunkedCase{"headBlocksDynamic", 2, 30, 10, 8, 2, 12, 8},
+             [](ChunkedCase &c) { c.dynamic = true; }),
         with(ChunkedCase{"blockedGroupsSeqIdx", 1, 50, 4, 8, 2, 32, 16},
              [](ChunkedCase &c) { c.packing = Packing::SeqIdx; }),
         with(ChunkedCase{"blockedCuSeqlensBf16", 1, 45, 2, 16, 1, 16, 32},
@@ -256,6 +263,85 @@ INSTANTIATE_TEST_SUITE_P(
           c.init = c.finalState = false;
           c.packing = Packing::CuSeqlens;
         })),
+    [](const auto &info) { return std::string(info.param.name); });
+
+//===----------------------------------------------------------------------===//
+// Keys that depend on the head: the core op written directly, with B
+// scaled by a per-head factor s, so that the heads of a work item do not
+// share their unmasked scores and the chunked form computes them per head.
+// The reference is the SSD with one group per head and B_h = s_h·B_g(h),
+// C_h = C_g(h) (δ = dt, no skip: the region's decay is dt·A, its value
+// dt·x). Tolerance as above (f32).
+//===----------------------------------------------------------------------===//
+
+struct PerHeadCase {
+  const char *name;
+  int64_t B, L, H, P, G, N, chunk;
+};
+
+void PrintTo(const PerHeadCase &c, std::ostream *os) { *os << c.name; }
+
+class PerHeadKeysTest : public ::testing::TestWithParam<PerHeadCase> {};
+
+TEST_P(PerHeadKeysTest, MatchesReference) {
+  const PerHeadCase &c = GetParam();
+  std::mt19937_64 rng(c.L * 7 + c.H);
+  ref::SSDArgs a = randomSSDOperands(c.B, c.L, c.H, c.P, c.G, c.N, false, rng);
+  a.dt = randomTensor({c.B, c.L, c.H}, rng, 0.05, 0.6);
+  a.D.reset();
+  a.init = randomTensor({c.B, c.H, c.P, c.N}, rng);
+  ref::Tensor scale = randomTensor({c.H}, rng, 0.5, 1.5);
+
+  ref::SSDArgs perHead = a;
+  perHead.B = ref::Tensor({c.B, c.L, c.H, c.N});
+  perHead.C = ref::Tensor({c.B, c.L, c.H, c.N});
+  int64_t R = c.H / c.G;
+  for (int64_t i = 0; i < c.B * c.L; ++i)
+    for (int64_t h = 0; h < c.H; ++h)
+      for (int64_t n = 0; n < c.N; ++n) {
+        int64_t from = (i * c.G + h / R) * c.N + n, to = (i * c.H + h) * c.N + n;
+        perHead.B.data[to] = scale.data[h] * a.B.data[from];
+        perHead.C.data[to] = a.C.data[from];
+      }
+  ref::SSDResult expected = ref::ssd(perHead);
+
+  KernelCall k;
+  std::vector<std::string> names, types;
+  for (const ref::Tensor *t : {&a.x, &a.dt, &a.A, &a.B, &scale, &a.C, &*a.init}) {
+    names.push_back(k.input(*t));
+    types.push_back(type(t->shape, "f32"));
+  }
+  ref::Tensor y0(expected.y.shape);
+  names.push_back(k.input(y0));
+  types.push_back(type(y0.shape, "f32"));
+  k.output(expected.y.shape);
+  k.output(expected.finalState.shape);
+  std::string op =
+      "%r:2 = ssm.recurrence scalar forward log_decay form chunked chunk_size " +
+      std::to_string(c.chunk) + "\n    ins(" + names[0] + " [b, t, (g, r), p], " +
+      names[1] + " [b, t, (g, r)], " + names[2] + " [(g, r)], " + names[3] +
+      " [b, t, g, n], " + names[4] + " [(g, r)], " + names[5] + " [b, t, g, n] : " +
+      types[0] + ", " + types[1] + ", " + types[2] + ", " + types[3] + ", " + types[4] +
+      ", " + types[5] + ")\n    outs(" + names[7] + " [b, t, (g, r), p], " + names[6] +
+      " [b, (g, r), p, n] : " + types[7] + ", " + types[6] + ") {\n"
+      "  ^bb0(%x: f32, %dt: f32, %a: f32, %b: f32, %s: f32, %c: f32):\n"
+      "    %decay = arith.mulf %dt, %a : f32\n"
+      "    %value = arith.mulf %dt, %x : f32\n"
+      "    %key = arith.mulf %b, %s : f32\n"
+      "    %zero = arith.constant 0.0 : f32\n"
+      "    ssm.yield %decay, %value, %key, %c, %zero : f32, f32, f32, f32, f32\n"
+      "  }";
+  ASSERT_EQ(k.run(op), "");
+  EXPECT_LT(relativeError(k.result(0), expected.y), kTolerance);
+  EXPECT_LT(relativeError(k.result(1), expected.finalState), kTolerance);
+}
+
+// name, B, L, H, P, G, N, chunk: 3 heads of a group in one work item, keys
+// moved in 16 x 16 blocks; 7 heads in blocks of 4 and 3, keys copied.
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, PerHeadKeysTest,
+    ::testing::Values(PerHeadCase{"groupOfThree", 2, 37, 6, 16, 2, 16, 16},
+                      PerHeadCase{"blocksOfFourAndThree", 1, 40, 7, 8, 1, 12, 8}),
     [](const auto &info) { return std::string(info.param.name); });
 
 } // namespace
