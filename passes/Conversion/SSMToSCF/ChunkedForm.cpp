@@ -673,9 +673,11 @@ void ChunkedForm::maskScores(OpBuilder &b, Location l, Value count,
     Value si = tensor::ExtractOp::create(b, l, v.logDecay, i);
     forRange(b, l, c0, count, [&](OpBuilder &b, Location l, Value j) {
       Value sj = tensor::ExtractOp::create(b, l, v.logDecay, j);
-      Value w = arith::MulFOp::create(
-          b, l, math::ExpOp::create(b, l, arith::SubFOp::create(b, l, si, sj)),
-          memref::LoadOp::create(b, l, rawScores, ValueRange{i, j}));
+      // Separate statements: the order of the ops (which tests check) must
+      // not depend on the compiler's order of evaluating arguments.
+      Value decay = math::ExpOp::create(b, l, arith::SubFOp::create(b, l, si, sj));
+      Value raw = memref::LoadOp::create(b, l, rawScores, ValueRange{i, j});
+      Value w = arith::MulFOp::create(b, l, decay, raw);
       w = sameSegment(b, l, v, w, i, j);
       Value causal = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule, j, i);
       memref::StoreOp::create(

@@ -49,8 +49,8 @@
 // CHECK-COUNT-4:         vector.fma
 // CHECK:               vector.maskedstore %[[RAW]]
 // CHECK:             }
-// CHECK:             memref.load %[[RAW]]
 // CHECK:             math.exp
+// CHECK:             memref.load %[[RAW]]
 // CHECK:             memref.store %{{.*}}, %[[SCORES]]
 // CHECK:             vector.maskedload %[[STATE]]
 // CHECK:             vector.maskedload %[[DX]]
