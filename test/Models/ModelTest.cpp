@@ -16,6 +16,7 @@
 #include "ssm/Frontend/SafeTensors.h"
 #include "ssm/Runner/CompiledModel.h"
 #include "ssm/model_abi.h"
+#include "../Support/Compare.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
@@ -31,6 +32,7 @@
 #include <iterator>
 
 using namespace ssmrun;
+using ssm::test::gap;
 
 namespace {
 
@@ -93,7 +95,7 @@ protected:
     for (float v : expected)
       scale = std::max(scale, std::fabs(double(v)));
     for (size_t i = 0; i < actual.size(); ++i)
-      worst = std::max(worst, std::fabs(double(actual[i]) - expected[i]));
+      worst = gap(worst, actual[i], expected[i]);
     EXPECT_LE(worst, 1e-5 * scale) << what << ": max |diff| " << worst
                                    << ", max |logit| " << scale;
     // The greedy choice must agree too (no ties in these logits).
@@ -398,7 +400,7 @@ TEST_P(PackedWeightsTest, ComputesTheF32ModelOfTheDecodedWeights) {
     double reach = 1, worst = 0;
     for (size_t i = 0; i < actual.size(); ++i) {
       reach = std::max(reach, std::fabs(double(expected[i])));
-      worst = std::max(worst, std::fabs(double(actual[i]) - expected[i]));
+      worst = gap(worst, actual[i], expected[i]);
     }
     worstRelative = std::max(worstRelative, worst / reach);
     EXPECT_LE(worst, tolerance * reach) << what << ": max |diff| " << worst;
@@ -418,10 +420,8 @@ TEST_P(PackedWeightsTest, ComputesTheF32ModelOfTheDecodedWeights) {
       compare(actual, expected, "prefill of " + std::to_string(length),
               tolerance);
       for (int64_t v = 0; v < vocab; ++v)
-        worstToTransformers =
-            std::max(worstToTransformers,
-                     std::fabs(double(actual[v]) -
-                               (*transformers)[(length - 1) * vocab + v]));
+        worstToTransformers = gap(worstToTransformers, actual[v],
+                                  (*transformers)[(length - 1) * vocab + v]);
       if (length < prompt.size())
         continue;
       for (size_t step = 0; step < decodeIds.size(); ++step) {

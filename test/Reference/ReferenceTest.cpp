@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ssm/Reference/Reference.h"
+#include "../Support/Compare.h"
 #include "../Support/RandomTensor.h"
 
 #include <gmock/gmock.h>
@@ -27,6 +28,7 @@
 
 using namespace ssm::ref;
 using ::testing::HasSubstr;
+using ssm::test::gap;
 using ssm::test::randomSSDOperands;
 using ssm::test::randomTensor;
 
@@ -40,7 +42,7 @@ double relativeError(const Tensor &a, const Tensor &b) {
   EXPECT_EQ(a.shape, b.shape);
   double diff = 0.0, scale = 1.0;
   for (size_t i = 0; i < a.data.size() && i < b.data.size(); ++i) {
-    diff = std::max(diff, std::abs(a.data[i] - b.data[i]));
+    diff = gap(diff, b.data[i], a.data[i]);
     scale = std::max(scale, std::abs(a.data[i]));
   }
   return diff / scale;

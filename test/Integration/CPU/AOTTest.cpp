@@ -12,6 +12,7 @@
 #include "aot_kernels.h"
 
 #include "ssm/Reference/Reference.h"
+#include "../../Support/Compare.h"
 #include "../../Support/RandomTensor.h"
 
 #include <gtest/gtest.h>
@@ -20,6 +21,7 @@
 #include <random>
 
 namespace ref = ::ssm::ref;
+using ::ssm::test::gap;
 using ::ssm::test::randomTensor;
 
 namespace {
@@ -64,8 +66,7 @@ double relativeError(const Desc &kernel, const ref::Tensor &expected) {
     EXPECT_EQ(kernel.sizes[i], expected.shape[i]);
   double diff = 0.0, scale = 1.0;
   for (size_t i = 0; i < expected.data.size(); ++i) {
-    diff = std::max(diff, std::abs(kernel.aligned[kernel.offset + i] -
-                                   expected.data[i]));
+    diff = gap(diff, kernel.aligned[kernel.offset + i], expected.data[i]);
     scale = std::max(scale, std::abs(expected.data[i]));
   }
   return diff / scale;
@@ -74,7 +75,7 @@ double relativeError(const Desc &kernel, const ref::Tensor &expected) {
 double relativeError(const Storage &kernel, const ref::Tensor &expected) {
   double diff = 0.0, scale = 1.0;
   for (size_t i = 0; i < expected.data.size(); ++i) {
-    diff = std::max(diff, std::abs(kernel.data[i] - expected.data[i]));
+    diff = gap(diff, kernel.data[i], expected.data[i]);
     scale = std::max(scale, std::abs(expected.data[i]));
   }
   return diff / scale;

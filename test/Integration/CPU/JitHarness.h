@@ -11,6 +11,7 @@
 #ifndef SSM_TEST_INTEGRATION_CPU_JITHARNESS_H
 #define SSM_TEST_INTEGRATION_CPU_JITHARNESS_H
 
+#include "../../Support/Compare.h"
 #include "../../Support/Jit.h"
 #include "../../Support/Storage.h"
 #include "ssm/InitAll.h"
@@ -197,7 +198,7 @@ private:
 inline double relativeError(Buffer &kernel, const ref::Tensor &expected) {
   double diff = 0.0, scale = 1.0;
   for (size_t i = 0; i < expected.data.size(); ++i) {
-    diff = std::max(diff, std::abs(kernel.value(i) - expected.data[i]));
+    diff = gap(diff, kernel.value(i), expected.data[i]);
     scale = std::max(scale, std::abs(expected.data[i]));
   }
   return diff / scale;
