@@ -173,15 +173,23 @@ namespace {
 
 /// Heads of a group in a work item of the chunked form: its chunks run head
 /// by head, so that the group's keys and queries of a chunk (and the
-/// unmasked scores, when no head changes them) serve them all. Blocks of at
-/// most kChunkedHeads, as even as the group's heads allow: enough work
-/// items for the pool (the 24 heads of a 130M Mamba-2 make 6 per row).
+/// unmasked scores, when no head changes them) serve them all, which makes
+/// a head 1.2-1.3x faster. Blocks of at most kChunkedHeads, but at least
+/// kMinItemsPerRow work items per batch row while there are heads to make
+/// them, so that a pool of that many threads still has work at batch 1
+/// (the thread count is only known at run time); blocks as even as the
+/// heads allow. 48 heads in one group: 12 blocks of 4; 24: 8 blocks of 3;
+/// 8 or fewer: one head each.
 int64_t chunkedHeads(RecurrenceOp op) {
-  constexpr int64_t kChunkedHeads = 4;
-  int64_t heads = op.getStaticExtents()[RecurrenceOp::kR];
+  constexpr int64_t kChunkedHeads = 4, kMinItemsPerRow = 8;
+  SmallVector<int64_t> extents = op.getStaticExtents();
+  int64_t heads = extents[RecurrenceOp::kR], groups = extents[RecurrenceOp::kG];
   if (ShapedType::isDynamic(heads))
     return kChunkedHeads;
-  return llvm::divideCeil(heads, llvm::divideCeil(heads, kChunkedHeads));
+  int64_t blocks = llvm::divideCeil(heads, kChunkedHeads);
+  if (!ShapedType::isDynamic(groups))
+    blocks = std::max<int64_t>(blocks, llvm::divideCeil(kMinItemsPerRow, groups));
+  return llvm::divideCeil(heads, std::min<int64_t>(blocks, heads));
 }
 
 struct SSMTileRecurrencesPass

@@ -68,8 +68,10 @@ func.func @packed(%x: tensor<1x?x4x8xf32>, %dt: tensor<1x?x4xf32>, %A: tensor<4x
 // -----
 
 // The chunked form's work item is a block of at most 4 whole heads of a
-// group, as even as the group's heads allow: 48 heads in blocks of 4, 7 in
-// a block of 4 and one of 3.
+// group, but at least 8 work items per batch row where there are heads to
+// make them, blocks as even as the heads allow: 48 heads in blocks of 4
+// (12 per row), 30 in 7 blocks of 4 and one of 2, 24 in 8 blocks of 3, 6
+// heads in 2 groups one head each.
 // CHECK-LABEL: func.func @chunked
 // CHECK: scf.forall (%{{.*}}, %{{.*}}) = (0, 0) to (2, 48) step (1, 4)
 // CHECK: tensor.extract_slice {{.*}} [1, 512, 4, 64] [1, 1, 1, 1] : tensor<2x512x48x64xf32> to tensor<1x512x4x64xf32>
@@ -85,16 +87,34 @@ func.func @chunked(%x: tensor<2x512x48x64xf32>, %dt: tensor<2x512x48xf32>, %A: t
 // -----
 
 // CHECK-LABEL: func.func @chunked_ragged
-// CHECK: scf.forall (%[[H:.*]]) = (0) to (7) step (4)
+// CHECK: scf.forall (%[[H:.*]]) = (0) to (30) step (4)
 // CHECK:   %[[N:.*]] = affine.min #{{.*}}(%[[H]])
-// CHECK:   tensor.extract_slice {{.*}}[0, 0, %[[H]], 0] [1, 64, %[[N]], 8] [1, 1, 1, 1] : tensor<1x64x7x8xf32> to tensor<1x64x?x8xf32>
+// CHECK:   tensor.extract_slice {{.*}}[0, 0, %[[H]], 0] [1, 64, %[[N]], 8] [1, 1, 1, 1] : tensor<1x64x30x8xf32> to tensor<1x64x?x8xf32>
 // CHECK:   ssm.recurrence scalar forward log_decay form chunked chunk_size 16
-func.func @chunked_ragged(%x: tensor<1x64x7x8xf32>, %dt: tensor<1x64x7xf32>, %A: tensor<7xf32>,
-                          %B: tensor<1x64x1x16xf32>) -> tensor<1x64x7x8xf32> {
+// CHECK-LABEL: func.func @chunked_many_items
+// CHECK: scf.forall (%{{.*}}) = (0) to (24) step (3)
+// CHECK:   tensor.extract_slice {{.*}} [1, 64, 3, 8] [1, 1, 1, 1] : tensor<1x64x24x8xf32> to tensor<1x64x3x8xf32>
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (2, 3)
+// CHECK:   tensor.extract_slice {{.*}} [1, 64, 1, 8] [1, 1, 1, 1] : tensor<1x64x6x8xf32> to tensor<1x64x1x8xf32>
+func.func @chunked_ragged(%x: tensor<1x64x30x8xf32>, %dt: tensor<1x64x30xf32>, %A: tensor<30xf32>,
+                          %B: tensor<1x64x1x16xf32>) -> tensor<1x64x30x8xf32> {
   %y = ssm.ssd %x, %dt, %A, %B, %B algorithm chunked {chunk_size = 16 : i64}
-      : (tensor<1x64x7x8xf32>, tensor<1x64x7xf32>, tensor<7xf32>,
-         tensor<1x64x1x16xf32>, tensor<1x64x1x16xf32>) -> tensor<1x64x7x8xf32>
-  return %y : tensor<1x64x7x8xf32>
+      : (tensor<1x64x30x8xf32>, tensor<1x64x30xf32>, tensor<30xf32>,
+         tensor<1x64x1x16xf32>, tensor<1x64x1x16xf32>) -> tensor<1x64x30x8xf32>
+  return %y : tensor<1x64x30x8xf32>
+}
+func.func @chunked_many_items(%x: tensor<1x64x24x8xf32>, %dt: tensor<1x64x24xf32>,
+                              %A: tensor<24xf32>, %B: tensor<1x64x1x16xf32>,
+                              %x6: tensor<1x64x6x8xf32>, %dt6: tensor<1x64x6xf32>,
+                              %A6: tensor<6xf32>, %B6: tensor<1x64x2x16xf32>)
+    -> (tensor<1x64x24x8xf32>, tensor<1x64x6x8xf32>) {
+  %y = ssm.ssd %x, %dt, %A, %B, %B algorithm chunked {chunk_size = 16 : i64}
+      : (tensor<1x64x24x8xf32>, tensor<1x64x24xf32>, tensor<24xf32>,
+         tensor<1x64x1x16xf32>, tensor<1x64x1x16xf32>) -> tensor<1x64x24x8xf32>
+  %y6 = ssm.ssd %x6, %dt6, %A6, %B6, %B6 algorithm chunked {chunk_size = 16 : i64}
+      : (tensor<1x64x6x8xf32>, tensor<1x64x6xf32>, tensor<6xf32>,
+         tensor<1x64x2x16xf32>, tensor<1x64x2x16xf32>) -> tensor<1x64x6x8xf32>
+  return %y, %y6 : tensor<1x64x24x8xf32>, tensor<1x64x6x8xf32>
 }
 
 // -----

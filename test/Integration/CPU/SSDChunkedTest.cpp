@@ -210,9 +210,10 @@ INSTANTIATE_TEST_SUITE_P(
         // shorter than the chunk, groups with seq_idx, packed bf16 rows.
         ChunkedCase{"blockedShorterThanChunk", 2, 7, 2, 16, 1, 16, 16},
         // A work item is a block of at most 4 heads of a group, which share
-        // the chunk's unmasked scores: 7 heads in blocks of 4 and 3, with
-        // seq_idx; all of it dynamic (blocks of 4 at run time).
-        with(ChunkedCase{"headBlocksSeqIdx", 1, 45, 7, 16, 1, 16, 16},
+        // the chunk's unmasked scores (ssm-tile-recurrences): 30 heads in 7
+        // blocks of 4 and one of 2, with seq_idx; all of it dynamic (blocks
+        // of 4 at run time: 4 and 1 here).
+        with(ChunkedCase{"headBlocksSeqIdx", 1, 45, 30, 16, 1, 16, 16},
              [](ChunkedCase &c) { c.packing = Packing::SeqIdx; }),
         with(ChunkedCase{"headBlocksDynamic", 2, 30, 10, 8, 2, 12, 8},
              [](ChunkedCase &c) { c.dynamic = true; }),
@@ -336,12 +337,13 @@ TEST_P(PerHeadKeysTest, MatchesReference) {
   EXPECT_LT(relativeError(k.result(1), expected.finalState), kTolerance);
 }
 
-// name, B, L, H, P, G, N, chunk: 3 heads of a group in one work item, keys
-// moved in 16 x 16 blocks; 7 heads in blocks of 4 and 3, keys copied.
+// name, B, L, H, P, G, N, chunk: 12 heads in each of 2 groups in work items
+// of 3, keys moved in 16 x 16 blocks; 30 heads in blocks of 4 and one of 2,
+// keys copied.
 INSTANTIATE_TEST_SUITE_P(
     Shapes, PerHeadKeysTest,
-    ::testing::Values(PerHeadCase{"groupOfThree", 2, 37, 6, 16, 2, 16, 16},
-                      PerHeadCase{"blocksOfFourAndThree", 1, 40, 7, 8, 1, 12, 8}),
+    ::testing::Values(PerHeadCase{"blocksOfThree", 2, 37, 24, 16, 2, 16, 16},
+                      PerHeadCase{"blocksOfFourAndTwo", 1, 40, 30, 8, 1, 12, 8}),
     [](const auto &info) { return std::string(info.param.name); });
 
 } // namespace
