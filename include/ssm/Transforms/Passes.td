@@ -374,9 +374,12 @@ def SSMTileRecurrencesPass : Pass<"ssm-tile-recurrences"> {
     (batch row; all packed sequences of a row with `cu_seqlens`), group and
     head, and per `tile` state rows when the op records one
     (`ssm-select-algorithm`); the chunked form's work item is a block of
-    whole heads of a group, at most 4 and as even as the group's heads
-    allow (24 heads: 6 blocks of 4; 7 heads: 4 and 3), so that its chunks
-    read the group's B and C once for the block. Each
+    whole heads of a group, so that its chunks read the group's B and C
+    once for the block: at most 4 heads, but at least 8 work items per
+    batch row where the heads allow (the pool's thread count is only known
+    at run time), blocks as even as the heads allow (48 heads in one group:
+    12 blocks of 4; 30: 7 of 4 and one of 2; 24: 8 of 3; 8 or fewer: one
+    head each). Each
     iteration holds the same op on slices of the operands, which the kernel
     forms of `convert-ssm-to-scf` lower unchanged. The loop is what runs on
     the runtime's thread pool (`ssm-parallel-to-runtime`) or, without it,
