@@ -217,6 +217,11 @@ INSTANTIATE_TEST_SUITE_P(
              [](ChunkedCase &c) { c.packing = Packing::SeqIdx; }),
         with(ChunkedCase{"headBlocksDynamic", 2, 30, 10, 8, 2, 12, 8},
              [](ChunkedCase &c) { c.dynamic = true; }),
+        with(ChunkedCase{"headBlocksF64CuSeqlens", 1, 40, 24, 5, 2, 7, 8},
+             [](ChunkedCase &c) {
+               c.storage = Storage::F64;
+               c.packing = Packing::CuSeqlens;
+             }),
         with(ChunkedCase{"blockedGroupsSeqIdx", 1, 50, 4, 8, 2, 32, 16},
              [](ChunkedCase &c) { c.packing = Packing::SeqIdx; }),
         with(ChunkedCase{"blockedCuSeqlensBf16", 1, 45, 2, 16, 1, 16, 32},
