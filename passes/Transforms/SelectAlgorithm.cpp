@@ -62,8 +62,6 @@ constexpr double kChunkedStatePerElement = 0.0143, kChunkedPerChunk = 0.192,
 /// down in proportion (the rows of B and x stop staying close to L1).
 constexpr double kChunkWorkingSetBytes = 64 * 1024;
 constexpr double kL2Bytes = 1024 * 1024;
-/// The vector width of the chunked form's register tiles, in bits.
-constexpr int64_t kChunkedVectorBits = 512;
 /// State rows per work item of a diagonal transition: one AVX-512 vector of
 /// f32 (two AVX2 ones).
 constexpr int64_t kDiagonalTile = 16;
@@ -82,16 +80,15 @@ std::optional<RecurrenceForm> choose(RecurrenceOp op) {
   // A dynamic L is taken to be short enough for B and C to stay in L2.
   bool streams = !ShapedType::isDynamic(L) && 2.0 * L * N * 4 > kL2Bytes;
   double state = double(P) * N;
+  int64_t bits = op.getComputeType().getIntOrFloatBitWidth();
   double recurrent = state * kRecurrentScalarPerElement;
   if (P >= kRecurrentVectorP) {
-    int64_t bytes = op.getComputeType().getIntOrFloatBitWidth() / 8;
     recurrent = (state * kRecurrentPerElement + kRecurrentPerStep) *
                 (P > kRecurrentWidestP ? kRecurrentWideHead : 1.0) *
-                (state * bytes > kStateL1Bytes ? kRecurrentStateOutOfL1 : 1.0) *
+                (state * bits / 8 > kStateL1Bytes ? kRecurrentStateOutOfL1 : 1.0) *
                 (streams ? kRecurrentOutOfL2 : 1.0);
   }
-  int64_t lanes = std::max<int64_t>(
-      1, kChunkedVectorBits / op.getComputeType().getIntOrFloatBitWidth());
+  int64_t lanes = std::max<int64_t>(1, cpu_chunked::kVectorBits / bits);
   double panels = double(llvm::alignTo(P, lanes));
   double spill = std::max(1.0, double(q) * (N + panels) * 4 / kChunkWorkingSetBytes);
   double chunked =

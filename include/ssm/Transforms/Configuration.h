@@ -89,6 +89,14 @@ inline llvm::cl::ValuesClass ssdChunkOrderValues() {
 /// records it as `tile`); nullopt: a whole head of dynamic size.
 std::optional<int64_t> cpuTile(RecurrenceOp op);
 
+/// The shape of the CPU's chunked form: what ssm-select-algorithm's cost
+/// model weighs and convert-ssm-to-scf builds.
+namespace cpu_chunked {
+/// The vector width of its register tiles, in bits (AVX-512): a head's P
+/// channels take whole vectors.
+constexpr int64_t kVectorBits = 512;
+} // namespace cpu_chunked
+
 /// The shapes of the GPU's chunked kernels: what ssm-select-gpu-algorithm
 /// chooses from and convert-ssm-to-gpu builds.
 namespace gpu_chunked {

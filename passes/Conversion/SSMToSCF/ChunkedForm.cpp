@@ -33,6 +33,7 @@
 #include "ssm/Conversion/SSMToSCF.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 #include "ssm/Support/Arith.h"
+#include "ssm/Transforms/Configuration.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -84,8 +85,6 @@ Value offset(OpBuilder &b, Location l, Value base, int64_t r) {
 /// accumulators, the panel's 4 right-hand vectors and a broadcast are 21
 /// of the 32 vector registers.
 constexpr int64_t kTileRows = 4, kPanelVectors = 4;
-/// The vector width the tiles are built for, in bits (AVX-512).
-constexpr int64_t kVectorBits = 512;
 
 using BlockFn = function_ref<SmallVector<Value>(OpBuilder &, Location, Value,
                                                 int64_t, ValueRange)>;
@@ -133,7 +132,7 @@ public:
     c1 = arith::ConstantIndexOp::create(b, loc, 1);
     headDim = extents[RecurrenceOp::kP];
     stateSize = extents[RecurrenceOp::kN];
-    width = std::max<int64_t>(1, kVectorBits / ct.getIntOrFloatBitWidth());
+    width = std::max<int64_t>(1, cpu_chunked::kVectorBits / ct.getIntOrFloatBitWidth());
     vectorType = VectorType::get({width}, ct);
     // Where the form consumes each coefficient: the decay per step, the
     // values, skip and gate per (step, row), keys and queries per (step,
